@@ -1,0 +1,192 @@
+//! Domain values shared by the engine and the API: users, feeds, subscriptions, articles and timeline paging.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+pub type UserId = Uuid;
+pub type FeedId = i64;
+pub type ArticleId = i64;
+
+/// A user as the rest of the system sees it: never carries the password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What registration stores. The email is already lowercased and the password already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+}
+
+/// A user with the hash that login verifies against.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// Where a feed stands, as stored in `feeds.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedStatus {
+    /// Subscribed but never polled successfully yet.
+    Pending,
+    /// The last poll succeeded.
+    Ok,
+    /// The last poll failed; the actor keeps retrying.
+    Error,
+}
+
+impl FeedStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedStatus::Pending => "pending",
+            FeedStatus::Ok => "ok",
+            FeedStatus::Error => "error",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "pending" => Some(FeedStatus::Pending),
+            "ok" => Some(FeedStatus::Ok),
+            "error" => Some(FeedStatus::Error),
+            _ => None,
+        }
+    }
+}
+
+/// A feed row: what the supervisor needs to start its actor, and what the API shows.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    pub id: FeedId,
+    pub url: String,
+    pub title: Option<String>,
+    pub site_url: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub status: FeedStatus,
+    pub last_polled_at: Option<DateTime<Utc>>,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub error_count: i32,
+    pub last_error: Option<String>,
+}
+
+/// One of a user's subscriptions, with the feed's state and the user's unread count.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub feed: Feed,
+    pub unread_count: i64,
+    pub subscribed_at: DateTime<Utc>,
+}
+
+/// Which articles of the timeline to show, by read state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadFilter {
+    #[default]
+    Unread,
+    Read,
+    All,
+}
+
+/// A position in the timeline: the keyset (published_at, id) of the last article shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArticleCursor {
+    pub published_at: DateTime<Utc>,
+    pub article_id: ArticleId,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the cursor is not one this server issued")]
+pub struct InvalidCursor;
+
+impl ArticleCursor {
+    /// An opaque, URL-safe token. Clients must not build it themselves.
+    pub fn encode(&self) -> String {
+        let raw = format!("{}:{}", self.published_at.timestamp_micros(), self.article_id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    pub fn decode(token: &str) -> Result<Self, InvalidCursor> {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| InvalidCursor)?;
+        let raw = std::str::from_utf8(&raw).map_err(|_| InvalidCursor)?;
+        let (micros, id) = raw.split_once(':').ok_or(InvalidCursor)?;
+        let micros: i64 = micros.parse().map_err(|_| InvalidCursor)?;
+        let article_id: ArticleId = id.parse().map_err(|_| InvalidCursor)?;
+        let published_at = DateTime::from_timestamp_micros(micros).ok_or(InvalidCursor)?;
+        Ok(ArticleCursor {
+            published_at,
+            article_id,
+        })
+    }
+}
+
+/// A timeline request, already validated.
+#[derive(Debug, Clone)]
+pub struct ArticleQuery {
+    pub feed_id: Option<FeedId>,
+    pub status: ReadFilter,
+    pub starred: Option<bool>,
+    pub limit: u32,
+    pub cursor: Option<ArticleCursor>,
+}
+
+/// An article as one user sees it, with that user's read and starred state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Article {
+    pub id: ArticleId,
+    pub feed_id: FeedId,
+    pub title: Option<String>,
+    pub url: Option<String>,
+    pub summary: Option<String>,
+    pub content: Option<String>,
+    pub author: Option<String>,
+    pub categories: Vec<String>,
+    pub published_at: DateTime<Utc>,
+    pub read: bool,
+    pub starred: bool,
+}
+
+/// One page of the timeline. `next_cursor` is `None` on the last page.
+#[derive(Debug, Clone)]
+pub struct ArticlePage {
+    pub articles: Vec<Article>,
+    pub next_cursor: Option<ArticleCursor>,
+}
+
+/// A change to a user's read or starred state; `None` leaves a flag as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ArticlePatch {
+    pub read: Option<bool>,
+    pub starred: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips() {
+        let cursor = ArticleCursor {
+            published_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            article_id: 42,
+        };
+        assert_eq!(ArticleCursor::decode(&cursor.encode()), Ok(cursor));
+    }
+
+    #[test]
+    fn garbage_cursor_is_rejected() {
+        assert_eq!(ArticleCursor::decode("not a cursor"), Err(InvalidCursor));
+        assert_eq!(ArticleCursor::decode(""), Err(InvalidCursor));
+        let no_colon = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("12345");
+        assert_eq!(ArticleCursor::decode(&no_colon), Err(InvalidCursor));
+    }
+}

@@ -1,0 +1,143 @@
+//! The store: every query the engine and the API make, behind one trait, so that no caller depends on a backend.
+
+
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, NewUser, Subscription, User,
+    UserCredentials, UserId,
+};
+use crate::parse::Entry;
+
+
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique value is already taken; the field names which one.
+    #[error("{field} is already taken")]
+    Conflict { field: &'static str },
+    /// The database could not be reached or did not answer in time; retrying later may succeed.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether the same operation may succeed later without any change to its input.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(error),
+            sqlx::Error::Database(ref db)
+                if db.code().is_some_and(|code| {
+                    // Class 08: connection exceptions; 57P0x: the server is shutting down or restarting.
+                    code.starts_with("08") || code.starts_with("57P")
+                }) =>
+            {
+                StoreError::Unavailable(error)
+            }
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+/// What a feed actor hands to the persistence actor after a successful poll.
+#[derive(Debug, Clone)]
+pub struct FeedBatch {
+    pub feed_id: FeedId,
+    pub entries: Vec<Entry>,
+    pub poll: PollRecord,
+}
+
+/// The poll state recorded in the same transaction as the entries.
+#[derive(Debug, Clone, Default)]
+pub struct PollRecord {
+    pub title: Option<String>,
+    pub site_url: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub polled_at: DateTime<Utc>,
+    pub next_poll_at: DateTime<Utc>,
+}
+
+/// The outcome of one feed's batch once it is committed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredBatch {
+    pub feed_id: FeedId,
+    /// Every entry of the batch with its article id, new or not, in feed order.
+    pub articles: Vec<StoredArticle>,
+    pub new_count: usize,
+}
+
+/// The slim view of an article that the `feed:{url}` cache entry holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredArticle {
+    pub id: ArticleId,
+    pub title: Option<String>,
+    pub link: Option<String>,
+}
+
+/// The result of subscribing one user to one URL.
+#[derive(Debug, Clone)]
+pub struct SubscribedFeed {
+    pub feed_id: FeedId,
+    /// Whether this call created the feed row: a brand new feed has nothing stored yet.
+    pub created: bool,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    // Users.
+    async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
+    /// Finds a user by email (case-insensitive) or username, for login.
+    async fn find_credentials(&self, identifier: &str) -> Result<Option<UserCredentials>, StoreError>;
+    async fn get_user(&self, user: UserId) -> Result<User, StoreError>;
+
+    // Subscriptions.
+    /// Creates the feed if it is new and subscribes the user; idempotent.
+    async fn subscribe(&self, user: UserId, url: &str) -> Result<SubscribedFeed, StoreError>;
+    /// Removes the subscription and the user's links to the feed's articles.
+    /// Returns how many subscribers the feed has left, or `NotFound` if the user was not subscribed.
+    async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<i64, StoreError>;
+    /// Links the given articles of a feed (from the cache) to a new subscriber, unread.
+    async fn link_cached_articles(&self, user: UserId, feed: FeedId, articles: &[ArticleId]) -> Result<u64, StoreError>;
+    /// Links a feed's most recent stored articles to a new subscriber, unread.
+    async fn link_recent_articles(&self, user: UserId, feed: FeedId, limit: i64) -> Result<u64, StoreError>;
+    async fn list_subscriptions(&self, user: UserId) -> Result<Vec<Subscription>, StoreError>;
+    async fn get_subscription(&self, user: UserId, feed: FeedId) -> Result<Subscription, StoreError>;
+
+    // Feeds, for the engine.
+    /// Every feed with at least one subscriber: the feeds that need an actor.
+    async fn feeds_with_subscribers(&self) -> Result<Vec<Feed>, StoreError>;
+    async fn get_feed(&self, feed: FeedId) -> Result<Feed, StoreError>;
+    /// Records a failed poll: status `error`, the message, one more consecutive error, and the next attempt.
+    async fn record_poll_error(&self, feed: FeedId, error: &str, next_poll_at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records a poll that found nothing new (304): timestamps only.
+    async fn record_poll_unchanged(&self, feed: FeedId, polled_at: DateTime<Utc>, next_poll_at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Stores several feeds' entries and poll state in one transaction and links new articles to subscribers.
+    async fn persist_batches(&self, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError>;
+
+    // Timeline.
+    async fn list_articles(&self, user: UserId, query: &ArticleQuery) -> Result<ArticlePage, StoreError>;
+    async fn get_article(&self, user: UserId, article: ArticleId) -> Result<Article, StoreError>;
+    async fn update_article(&self, user: UserId, article: ArticleId, patch: ArticlePatch) -> Result<Article, StoreError>;
+}
