@@ -1,8 +1,21 @@
 //! The engine handle: starts the actors and is the one door the API uses to reach them.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use ractor::rpc::CallResult;
+use ractor::{Actor, ActorRef};
+
+use crate::actors::feed::{FeedContext, FeedMsg};
+use crate::actors::persistence::{PersistenceActor, PersistenceHandle, PersistenceSettings};
+use crate::actors::router::{RouterArgs, RouterMsg, SubscriptionRouter};
+use crate::actors::supervisor::{FeedSupervisor, SupervisorArgs, SupervisorMsg};
+use crate::cache::FeedCache;
 use crate::domain::{FeedId, UserId};
+use crate::feed_url::FeedUrl;
+use crate::fetch::{FetchSettings, Fetcher};
+use crate::network_policy;
+use crate::schedule::ScheduleSettings;
 use crate::store::{Store, StoreError};
 
 /// How one URL of a subscribe request turned out.
@@ -51,27 +64,242 @@ pub enum EngineError {
     Unavailable(String),
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct EngineSettings {
+    pub fetch: FetchSettings,
+    pub schedule: ScheduleSettings,
+    pub persistence: PersistenceSettings,
+}
+
+/// How long a request waits for an actor's answer.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a health check waits for a dependency.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the subscribe-time DNS check may take.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
     store: Arc<dyn Store>,
+    cache: FeedCache,
+    router: ActorRef<RouterMsg>,
+    supervisor: ActorRef<SupervisorMsg>,
+    persistence: PersistenceHandle,
+    allow_private_networks: bool,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> EngineError {
+    EngineError::Unavailable(error.to_string())
 }
 
 impl Engine {
+    /// Starts the persistence actor, the supervisor with one actor per subscribed feed, and the router.
+    pub async fn start(
+        settings: EngineSettings,
+        store: Arc<dyn Store>,
+        cache: FeedCache,
+    ) -> Result<Engine, EngineError> {
+        let allow_private_networks = settings.fetch.allow_private_networks;
+        let fetcher = Fetcher::new(settings.fetch).map_err(unavailable)?;
+        let persistence = PersistenceActor::spawn(store.clone(), settings.persistence)
+            .await
+            .map_err(unavailable)?;
+        let context = Arc::new(FeedContext {
+            fetcher,
+            store: store.clone(),
+            cache: cache.clone(),
+            persistence: persistence.clone(),
+            schedule: settings.schedule,
+        });
+        let feeds = store.feeds_with_subscribers().await?;
+        let (supervisor, _) = Actor::spawn(None, FeedSupervisor, SupervisorArgs { context, feeds })
+            .await
+            .map_err(unavailable)?;
+        let router_args = RouterArgs {
+            store: store.clone(),
+            cache: cache.clone(),
+            supervisor: supervisor.clone(),
+        };
+        let (router, _) = Actor::spawn(None, SubscriptionRouter, router_args)
+            .await
+            .map_err(unavailable)?;
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                store,
+                cache,
+                router,
+                supervisor,
+                persistence,
+                allow_private_networks,
+            }),
+        })
+    }
+
     pub fn store(&self) -> &dyn Store {
-        self.store.as_ref()
+        self.inner.store.as_ref()
     }
 
     /// Subscribes a user to each URL; one bad URL does not fail the others.
-    pub async fn subscribe(&self, _user: UserId, _urls: Vec<String>) -> Result<Vec<SubscribeOutcome>, EngineError> {
-        unimplemented!()
+    pub async fn subscribe(
+        &self,
+        user: UserId,
+        urls: Vec<String>,
+    ) -> Result<Vec<SubscribeOutcome>, EngineError> {
+        let checks = futures::future::join_all(urls.iter().map(|url| self.check_url(url))).await;
+        let mut outcomes: Vec<Option<SubscribeOutcome>> = vec![None; urls.len()];
+        let mut accepted = Vec::new();
+        let mut positions = Vec::new();
+        for (index, (requested, check)) in urls.into_iter().zip(checks).enumerate() {
+            match check {
+                Ok(url) => {
+                    accepted.push((requested, url));
+                    positions.push(index);
+                }
+                Err(reason) => {
+                    outcomes[index] = Some(SubscribeOutcome {
+                        url: requested,
+                        feed_id: None,
+                        status: SubscribeStatus::Invalid,
+                        error: Some(reason),
+                    });
+                }
+            }
+        }
+        if !accepted.is_empty() {
+            let routed = self
+                .call_router(|reply| RouterMsg::Subscribe {
+                    user,
+                    urls: accepted,
+                    reply,
+                })
+                .await??;
+            for (index, outcome) in positions.into_iter().zip(routed) {
+                outcomes[index] = Some(outcome);
+            }
+        }
+        Ok(outcomes.into_iter().flatten().collect())
     }
 
     /// Unsubscribes a user; `Err(Store(NotFound))` when the user was not subscribed.
-    pub async fn unsubscribe(&self, _user: UserId, _feed: FeedId) -> Result<(), EngineError> {
-        unimplemented!()
+    pub async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<(), EngineError> {
+        self.call_router(|reply| RouterMsg::Unsubscribe { user, feed, reply })
+            .await?
     }
 
     pub async fn health(&self) -> Health {
-        unimplemented!()
+        let (database, cache) = tokio::join!(
+            tokio::time::timeout(HEALTH_TIMEOUT, self.inner.store.ping()),
+            tokio::time::timeout(HEALTH_TIMEOUT, self.inner.cache.ping()),
+        );
+        Health {
+            database: flatten_check(
+                database.map(|result| result.map_err(|error| error.to_string())),
+            ),
+            cache: flatten_check(cache.map(|result| result.map_err(|error| error.to_string()))),
+        }
+    }
+
+    /// The running actor of a feed, if it has one.
+    pub async fn feed_actor(&self, feed: FeedId) -> Result<Option<ActorRef<FeedMsg>>, EngineError> {
+        call(&self.inner.supervisor, |reply| {
+            SupervisorMsg::Lookup(feed, reply)
+        })
+        .await
+    }
+
+    /// How many feed actors are running.
+    pub async fn running_feed_actors(&self) -> Result<usize, EngineError> {
+        call(&self.inner.supervisor, SupervisorMsg::Count).await
+    }
+
+    /// Stops polling, then writes what the persistence actor still holds.
+    pub async fn shutdown(&self, timeout: Duration) {
+        self.inner.router.stop(None);
+        self.inner
+            .supervisor
+            .stop_children_and_wait(Some("shutdown".into()), Some(timeout))
+            .await;
+        let _ = self
+            .inner
+            .supervisor
+            .stop_and_wait(Some("shutdown".into()), Some(timeout))
+            .await;
+        let _ = self
+            .inner
+            .persistence
+            .actor()
+            .drain_and_wait(Some(timeout))
+            .await;
+    }
+
+    async fn call_router<T, F>(&self, message: F) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        F: FnOnce(ractor::RpcReplyPort<T>) -> RouterMsg,
+    {
+        call(&self.inner.router, message).await
+    }
+
+    /// Parses and normalises a URL and, unless private networks are allowed, refuses one that points at a
+    /// private address. The fetcher checks again at every connection; this check gives the user a clear answer.
+    async fn check_url(&self, url: &str) -> Result<FeedUrl, String> {
+        let url = FeedUrl::parse(url).map_err(|error| error.to_string())?;
+        if self.inner.allow_private_networks {
+            return Ok(url);
+        }
+        url.check_literal_address()
+            .map_err(|error| error.to_string())?;
+        let port = url.as_url().port_or_known_default().unwrap_or(80);
+        let host = url.host().to_owned();
+        let lookup = tokio::time::timeout(
+            RESOLVE_TIMEOUT,
+            tokio::net::lookup_host((host.as_str(), port)),
+        )
+        .await;
+        let addresses: Vec<_> = match lookup {
+            Ok(Ok(addresses)) => addresses.collect(),
+            Ok(Err(error)) => {
+                return Err(format!("the host {host} could not be resolved: {error}"))
+            }
+            Err(_) => return Err(format!("the host {host} did not resolve in time")),
+        };
+        if addresses
+            .iter()
+            .any(|address| !network_policy::is_public(address.ip()))
+        {
+            return Err(format!("{host} resolves to a private or reserved address, which this server does not fetch"));
+        }
+        Ok(url)
+    }
+}
+
+fn flatten_check(
+    result: Result<Result<(), String>, tokio::time::error::Elapsed>,
+) -> Result<(), String> {
+    result.unwrap_or_else(|_| Err("timed out".to_owned()))
+}
+
+async fn call<M, T, F>(actor: &ActorRef<M>, message: F) -> Result<T, EngineError>
+where
+    M: ractor::Message,
+    T: Send + 'static,
+    F: FnOnce(ractor::RpcReplyPort<T>) -> M,
+{
+    match actor
+        .call(message, Some(CALL_TIMEOUT))
+        .await
+        .map_err(unavailable)?
+    {
+        CallResult::Success(value) => Ok(value),
+        CallResult::Timeout => Err(EngineError::Unavailable(
+            "the actor did not answer in time".into(),
+        )),
+        CallResult::SenderError => Err(EngineError::Unavailable(
+            "the actor dropped the request".into(),
+        )),
     }
 }

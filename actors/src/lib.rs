@@ -1,6 +1,13 @@
 //! syndic's engine: domain types, store, cache, fetch and parse, and the actors.
 
+pub mod actors;
+pub mod cache;
+pub mod dedupe;
 pub mod domain;
 pub mod engine;
+pub mod feed_url;
+pub mod fetch;
+pub mod network_policy;
 pub mod parse;
+pub mod schedule;
 pub mod store;

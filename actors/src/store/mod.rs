@@ -1,17 +1,19 @@
 //! The store: every query the engine and the API make, behind one trait, so that no caller depends on a backend.
 
-
+mod postgres;
+mod postgres_batch;
+mod postgres_rows;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, NewUser, Subscription, User,
-    UserCredentials, UserId,
+    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, NewUser,
+    Subscription, User, UserCredentials, UserId,
 };
 use crate::parse::Entry;
 
-
+pub use postgres::PostgresStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -109,7 +111,10 @@ pub trait Store: Send + Sync + 'static {
     // Users.
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
     /// Finds a user by email (case-insensitive) or username, for login.
-    async fn find_credentials(&self, identifier: &str) -> Result<Option<UserCredentials>, StoreError>;
+    async fn find_credentials(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<UserCredentials>, StoreError>;
     async fn get_user(&self, user: UserId) -> Result<User, StoreError>;
 
     // Subscriptions.
@@ -119,25 +124,58 @@ pub trait Store: Send + Sync + 'static {
     /// Returns how many subscribers the feed has left, or `NotFound` if the user was not subscribed.
     async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<i64, StoreError>;
     /// Links the given articles of a feed (from the cache) to a new subscriber, unread.
-    async fn link_cached_articles(&self, user: UserId, feed: FeedId, articles: &[ArticleId]) -> Result<u64, StoreError>;
+    async fn link_cached_articles(
+        &self,
+        user: UserId,
+        feed: FeedId,
+        articles: &[ArticleId],
+    ) -> Result<u64, StoreError>;
     /// Links a feed's most recent stored articles to a new subscriber, unread.
-    async fn link_recent_articles(&self, user: UserId, feed: FeedId, limit: i64) -> Result<u64, StoreError>;
+    async fn link_recent_articles(
+        &self,
+        user: UserId,
+        feed: FeedId,
+        limit: i64,
+    ) -> Result<u64, StoreError>;
     async fn list_subscriptions(&self, user: UserId) -> Result<Vec<Subscription>, StoreError>;
-    async fn get_subscription(&self, user: UserId, feed: FeedId) -> Result<Subscription, StoreError>;
+    async fn get_subscription(
+        &self,
+        user: UserId,
+        feed: FeedId,
+    ) -> Result<Subscription, StoreError>;
 
     // Feeds, for the engine.
     /// Every feed with at least one subscriber: the feeds that need an actor.
     async fn feeds_with_subscribers(&self) -> Result<Vec<Feed>, StoreError>;
     async fn get_feed(&self, feed: FeedId) -> Result<Feed, StoreError>;
     /// Records a failed poll: status `error`, the message, one more consecutive error, and the next attempt.
-    async fn record_poll_error(&self, feed: FeedId, error: &str, next_poll_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn record_poll_error(
+        &self,
+        feed: FeedId,
+        error: &str,
+        next_poll_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Records a poll that found nothing new (304): timestamps only.
-    async fn record_poll_unchanged(&self, feed: FeedId, polled_at: DateTime<Utc>, next_poll_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn record_poll_unchanged(
+        &self,
+        feed: FeedId,
+        polled_at: DateTime<Utc>,
+        next_poll_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Stores several feeds' entries and poll state in one transaction and links new articles to subscribers.
     async fn persist_batches(&self, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError>;
 
     // Timeline.
-    async fn list_articles(&self, user: UserId, query: &ArticleQuery) -> Result<ArticlePage, StoreError>;
+    async fn list_articles(
+        &self,
+        user: UserId,
+        query: &ArticleQuery,
+    ) -> Result<ArticlePage, StoreError>;
     async fn get_article(&self, user: UserId, article: ArticleId) -> Result<Article, StoreError>;
-    async fn update_article(&self, user: UserId, article: ArticleId, patch: ArticlePatch) -> Result<Article, StoreError>;
+    async fn update_article(
+        &self,
+        user: UserId,
+        article: ArticleId,
+        patch: ArticlePatch,
+    ) -> Result<Article, StoreError>;
 }

@@ -1,0 +1,6 @@
+//! The actors: the feed supervisor and its feed actors, the subscription router, and the persistence actor.
+
+pub mod feed;
+pub mod persistence;
+pub mod router;
+pub mod supervisor;

@@ -1,0 +1,291 @@
+//! The persistence actor: collects feed actors' batches, writes them in one transaction, and acks each feed
+//! actor only after the commit. Nothing is acked while the database is down, so no poll state moves forward.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+
+use super::feed::FeedMsg;
+use crate::store::{FeedBatch, Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct PersistenceSettings {
+    /// Flush as soon as this many entries are waiting.
+    pub max_batch_rows: usize,
+    /// Flush at the latest this long after the first entry arrived.
+    pub max_batch_delay: Duration,
+    /// How many feed batches may wait at once; a feed actor with a batch to hand over waits for a slot.
+    pub max_pending_batches: usize,
+    pub retry_min_delay: Duration,
+    pub retry_max_delay: Duration,
+}
+
+impl Default for PersistenceSettings {
+    fn default() -> Self {
+        PersistenceSettings {
+            max_batch_rows: 1000,
+            max_batch_delay: Duration::from_millis(50),
+            max_pending_batches: 512,
+            retry_min_delay: Duration::from_millis(200),
+            retry_max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+pub enum PersistenceMsg {
+    Store(PendingBatch),
+    Flush,
+}
+
+/// A batch waiting to be written, with the feed actor to ack and the slot it holds.
+pub struct PendingBatch {
+    batch: FeedBatch,
+    reply_to: ActorRef<FeedMsg>,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// What feed actors hold to hand batches over. The semaphore bounds the mailbox: a slow database slows the
+/// feed actors down instead of growing memory.
+#[derive(Clone)]
+pub struct PersistenceHandle {
+    actor: ActorRef<PersistenceMsg>,
+    slots: Arc<Semaphore>,
+}
+
+impl PersistenceHandle {
+    pub fn actor(&self) -> &ActorRef<PersistenceMsg> {
+        &self.actor
+    }
+
+    /// Hands a batch over, waiting for a free slot. The ack arrives later as `FeedMsg::Persisted`.
+    pub async fn submit(
+        &self,
+        batch: FeedBatch,
+        reply_to: ActorRef<FeedMsg>,
+    ) -> Result<(), String> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|error| error.to_string())?;
+        self.actor
+            .send_message(PersistenceMsg::Store(PendingBatch {
+                batch,
+                reply_to,
+                _slot: slot,
+            }))
+            .map_err(|error| error.to_string())
+    }
+}
+
+pub struct PersistenceActor;
+
+pub struct PersistenceArgs {
+    pub store: Arc<dyn Store>,
+    pub settings: PersistenceSettings,
+}
+
+pub struct PersistenceState {
+    store: Arc<dyn Store>,
+    settings: PersistenceSettings,
+    waiting: Vec<PendingBatch>,
+    waiting_rows: usize,
+    flush_timer: Option<FlushTimer>,
+    /// Failed flushes in a row; while above zero, only the retry timer flushes.
+    failed_flushes: u32,
+}
+
+impl PersistenceActor {
+    pub async fn spawn(
+        store: Arc<dyn Store>,
+        settings: PersistenceSettings,
+    ) -> Result<PersistenceHandle, ractor::SpawnErr> {
+        let slots = Arc::new(Semaphore::new(settings.max_pending_batches.max(1)));
+        let (actor, _) =
+            Actor::spawn(None, PersistenceActor, PersistenceArgs { store, settings }).await?;
+        Ok(PersistenceHandle { actor, slots })
+    }
+}
+
+impl Actor for PersistenceActor {
+    type Msg = PersistenceMsg;
+    type State = PersistenceState;
+    type Arguments = PersistenceArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: PersistenceArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(PersistenceState {
+            store: args.store,
+            settings: args.settings,
+            waiting: Vec::new(),
+            waiting_rows: 0,
+            flush_timer: None,
+            failed_flushes: 0,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            PersistenceMsg::Store(pending) => {
+                state.waiting_rows += pending.batch.entries.len().max(1);
+                state.waiting.push(pending);
+                if state.failed_flushes == 0 && state.waiting_rows >= state.settings.max_batch_rows
+                {
+                    state.flush(&myself).await;
+                } else if state.flush_timer.is_none() {
+                    let delay = state.settings.max_batch_delay;
+                    state.flush_timer = Some(send_flush_after(&myself, delay));
+                }
+            }
+            PersistenceMsg::Flush => {
+                state.flush_timer = None;
+                state.flush(&myself).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        // One last attempt on shutdown; what is not acked here is fetched again after the restart.
+        if let Some(timer) = state.flush_timer.take() {
+            timer.abort();
+        }
+        let waiting = std::mem::take(&mut state.waiting);
+        if !waiting.is_empty() {
+            if let Err(unwritten) = state.write(waiting).await {
+                tracing::warn!(
+                    feeds = unwritten.len(),
+                    "final flush failed; those feeds will be fetched again after restart"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+type FlushTimer = JoinHandle<Result<(), MessagingErr<PersistenceMsg>>>;
+
+fn send_flush_after(myself: &ActorRef<PersistenceMsg>, delay: Duration) -> FlushTimer {
+    myself.send_after(delay, || PersistenceMsg::Flush)
+}
+
+impl PersistenceState {
+    async fn flush(&mut self, myself: &ActorRef<PersistenceMsg>) {
+        if let Some(timer) = self.flush_timer.take() {
+            timer.abort();
+        }
+        let waiting = std::mem::take(&mut self.waiting);
+        self.waiting_rows = 0;
+        if waiting.is_empty() {
+            return;
+        }
+        match self.write(waiting).await {
+            Ok(()) => self.failed_flushes = 0,
+            Err(unwritten) => {
+                self.failed_flushes += 1;
+                self.waiting_rows = unwritten
+                    .iter()
+                    .map(|pending| pending.batch.entries.len().max(1))
+                    .sum();
+                self.waiting = unwritten;
+                let delay = self.retry_delay();
+                tracing::warn!(
+                    attempt = self.failed_flushes,
+                    retry_in_ms = delay.as_millis() as u64,
+                    "database unavailable; batches kept, nothing acked"
+                );
+                self.flush_timer = Some(send_flush_after(myself, delay));
+            }
+        }
+    }
+
+    fn retry_delay(&self) -> Duration {
+        let doublings = self.failed_flushes.saturating_sub(1).min(16);
+        self.settings
+            .retry_min_delay
+            .saturating_mul(1 << doublings)
+            .min(self.settings.retry_max_delay)
+    }
+
+    /// Writes the batches and acks their feed actors. Returns the batches that could not be written because
+    /// the database is unavailable. A batch the database rejects for its content is reported to its own feed
+    /// actor, so one broken feed never holds the others back.
+    async fn write(&self, waiting: Vec<PendingBatch>) -> Result<(), Vec<PendingBatch>> {
+        let batches: Vec<FeedBatch> = waiting
+            .iter()
+            .map(|pending| pending.batch.clone())
+            .collect();
+        let started = std::time::Instant::now();
+        match self.store.persist_batches(&batches).await {
+            Ok(stored) => {
+                tracing::debug!(
+                    feeds = batches.len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "flushed"
+                );
+                for (pending, result) in waiting.into_iter().zip(stored) {
+                    let _ = pending.reply_to.send_message(FeedMsg::Persisted(result));
+                }
+                Ok(())
+            }
+            Err(error) if error.is_transient() => Err(waiting),
+            Err(error) if waiting.len() == 1 => {
+                report_rejected(waiting, &error);
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(%error, "batch rejected; writing each feed on its own to find the culprit");
+                self.write_one_by_one(waiting).await
+            }
+        }
+    }
+
+    async fn write_one_by_one(&self, waiting: Vec<PendingBatch>) -> Result<(), Vec<PendingBatch>> {
+        let mut unwritten = Vec::new();
+        for pending in waiting {
+            match self
+                .store
+                .persist_batches(std::slice::from_ref(&pending.batch))
+                .await
+            {
+                Ok(mut stored) => {
+                    if let Some(result) = stored.pop() {
+                        let _ = pending.reply_to.send_message(FeedMsg::Persisted(result));
+                    }
+                }
+                Err(error) if error.is_transient() => unwritten.push(pending),
+                Err(error) => report_rejected(vec![pending], &error),
+            }
+        }
+        if unwritten.is_empty() {
+            Ok(())
+        } else {
+            Err(unwritten)
+        }
+    }
+}
+
+fn report_rejected(waiting: Vec<PendingBatch>, error: &StoreError) {
+    for pending in waiting {
+        tracing::warn!(feed_id = pending.batch.feed_id, %error, "the database rejected this feed's entries");
+        let _ = pending
+            .reply_to
+            .send_message(FeedMsg::PersistFailed(error.to_string()));
+    }
+}

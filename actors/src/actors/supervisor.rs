@@ -1,0 +1,200 @@
+//! The feed supervisor: spawns one linked feed actor per feed, restarts one that fails with backoff, and
+//! tells an actor stopped on purpose (its last subscriber left) apart from one that failed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{
+    Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent,
+};
+
+use super::feed::{FeedActor, FeedArgs, FeedContext, FeedMsg};
+use crate::domain::{Feed, FeedId};
+
+pub enum SupervisorMsg {
+    /// Make sure the feed has a running actor, and optionally poll it now.
+    Ensure { feed_id: FeedId, poll_now: bool },
+    /// The feed's last subscriber left: stop its actor on purpose.
+    Stop(FeedId),
+    /// Restart a failed feed actor, once its backoff has passed.
+    Restart(FeedId),
+    /// The running feed actor of a feed, if any.
+    Lookup(FeedId, RpcReplyPort<Option<ActorRef<FeedMsg>>>),
+    /// How many feed actors are running.
+    Count(RpcReplyPort<usize>),
+}
+
+pub struct FeedSupervisor;
+
+pub struct SupervisorArgs {
+    pub context: Arc<FeedContext>,
+    /// The feeds to start with: every feed that has a subscriber.
+    pub feeds: Vec<Feed>,
+}
+
+pub struct SupervisorState {
+    context: Arc<FeedContext>,
+    actors: HashMap<FeedId, ActorRef<FeedMsg>>,
+    feed_of_actor: HashMap<ActorId, FeedId>,
+    /// Actors told to stop on purpose: their exit is not a failure.
+    stopping: HashSet<ActorId>,
+    /// Failures in a row per feed, for the restart backoff; reset when a feed is stopped on purpose.
+    failures: HashMap<FeedId, u32>,
+}
+
+const RESTART_MIN_DELAY: Duration = Duration::from_millis(500);
+const RESTART_MAX_DELAY: Duration = Duration::from_secs(60);
+
+impl Actor for FeedSupervisor {
+    type Msg = SupervisorMsg;
+    type State = SupervisorState;
+    type Arguments = SupervisorArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: SupervisorArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let mut state = SupervisorState {
+            context: args.context,
+            actors: HashMap::with_capacity(args.feeds.len()),
+            feed_of_actor: HashMap::with_capacity(args.feeds.len()),
+            stopping: HashSet::new(),
+            failures: HashMap::new(),
+        };
+        let started = std::time::Instant::now();
+        let count = args.feeds.len();
+        for feed in args.feeds {
+            state.spawn_feed(&myself, feed).await;
+        }
+        tracing::info!(
+            feeds = count,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "feed actors started"
+        );
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            SupervisorMsg::Ensure { feed_id, poll_now } => {
+                let actor = match state.actors.get(&feed_id) {
+                    Some(actor) => Some(actor.clone()),
+                    None => state.load_and_spawn(&myself, feed_id).await,
+                };
+                if let (Some(actor), true) = (actor, poll_now) {
+                    let _ = actor.send_message(FeedMsg::PollNow);
+                }
+            }
+            SupervisorMsg::Stop(feed_id) => {
+                state.failures.remove(&feed_id);
+                if let Some(actor) = state.actors.remove(&feed_id) {
+                    state.feed_of_actor.remove(&actor.get_id());
+                    state.stopping.insert(actor.get_id());
+                    actor.stop(Some("unsubscribed".to_owned()));
+                }
+            }
+            SupervisorMsg::Restart(feed_id) => {
+                if !state.actors.contains_key(&feed_id) && state.failures.contains_key(&feed_id) {
+                    state.load_and_spawn(&myself, feed_id).await;
+                }
+            }
+            SupervisorMsg::Lookup(feed_id, reply) => {
+                let _ = reply.send(state.actors.get(&feed_id).cloned());
+            }
+            SupervisorMsg::Count(reply) => {
+                let _ = reply.send(state.actors.len());
+            }
+        }
+        Ok(())
+    }
+
+    /// Overrides ractor's default, which stops the supervisor when any child exits.
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                let on_purpose = state.stopping.remove(&cell.get_id());
+                if let Some(feed_id) = state.forget(&cell) {
+                    tracing::info!(feed_id, ?reason, on_purpose, "feed actor stopped");
+                }
+            }
+            SupervisionEvent::ActorFailed(cell, error) => {
+                state.stopping.remove(&cell.get_id());
+                if let Some(feed_id) = state.forget(&cell) {
+                    let failures = state.failures.entry(feed_id).or_default();
+                    *failures += 1;
+                    let delay = RESTART_MIN_DELAY
+                        .saturating_mul(1 << (*failures - 1).min(10))
+                        .min(RESTART_MAX_DELAY);
+                    tracing::error!(feed_id, %error, restart_in_ms = delay.as_millis() as u64, "feed actor failed; restarting");
+                    myself.send_after(delay, move || SupervisorMsg::Restart(feed_id));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl SupervisorState {
+    /// Drops the bookkeeping of an exited actor, if it is still the feed's current actor.
+    fn forget(&mut self, cell: &ActorCell) -> Option<FeedId> {
+        let feed_id = self.feed_of_actor.remove(&cell.get_id())?;
+        if self
+            .actors
+            .get(&feed_id)
+            .is_some_and(|actor| actor.get_id() == cell.get_id())
+        {
+            self.actors.remove(&feed_id);
+        }
+        Some(feed_id)
+    }
+
+    async fn load_and_spawn(
+        &mut self,
+        myself: &ActorRef<SupervisorMsg>,
+        feed_id: FeedId,
+    ) -> Option<ActorRef<FeedMsg>> {
+        match self.context.store.get_feed(feed_id).await {
+            Ok(feed) => self.spawn_feed(myself, feed).await,
+            Err(error) => {
+                tracing::warn!(feed_id, %error, "could not load the feed to start its actor");
+                None
+            }
+        }
+    }
+
+    async fn spawn_feed(
+        &mut self,
+        myself: &ActorRef<SupervisorMsg>,
+        feed: Feed,
+    ) -> Option<ActorRef<FeedMsg>> {
+        let feed_id = feed.id;
+        let args = FeedArgs {
+            feed,
+            context: self.context.clone(),
+        };
+        match Actor::spawn_linked(None, FeedActor, args, myself.get_cell()).await {
+            Ok((actor, _)) => {
+                self.feed_of_actor.insert(actor.get_id(), feed_id);
+                self.actors.insert(feed_id, actor.clone());
+                Some(actor)
+            }
+            Err(error) => {
+                tracing::error!(feed_id, %error, "could not start the feed actor");
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,401 @@
+//! The Postgres backend of the store.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::postgres_rows::{ArticleRow, FeedRow, SubscriptionRow, UserRow};
+use super::{FeedBatch, Store, StoreError, StoredBatch, SubscribedFeed};
+use crate::domain::{
+    Article, ArticleCursor, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId,
+    NewUser, ReadFilter, Subscription, User, UserCredentials, UserId,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+const FEED_COLUMNS: &str =
+    "f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.status, f.last_polled_at, \
+     f.next_poll_at, f.error_count, f.last_error";
+
+const ARTICLE_COLUMNS: &str =
+    "a.id, a.feed_id, a.title, a.url, a.summary, a.content, a.author, a.categories, \
+     ua.published_at, ua.read_at IS NOT NULL AS read, ua.starred_at IS NOT NULL AS starred";
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects, creating the database if it is missing, and runs the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        if !Postgres::database_exists(url).await? {
+            Postgres::create_database(url).await?;
+            tracing::info!("created the database");
+        }
+        let options: PgConnectOptions = url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Wraps an existing pool (tests get theirs from `#[sqlx::test]`).
+    pub fn from_pool(pool: PgPool) -> Self {
+        PostgresStore { pool }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|error| StoreError::Database(sqlx::Error::Migrate(Box::new(error))))
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Maps a unique violation to the field it is about.
+fn conflict_field(error: &sqlx::Error) -> Option<&'static str> {
+    let constraint = error.as_database_error()?.constraint()?;
+    match constraint {
+        "users_username_key" => Some("username"),
+        "users_email_key" => Some("email"),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
+        let row: UserRow = sqlx::query_as(
+            "INSERT INTO users (id, username, email, password_hash) VALUES ($1, $2, $3, $4) \
+             RETURNING id, username, email, created_at, password_hash",
+        )
+        .bind(Uuid::new_v4())
+        .bind(&user.username)
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|error| match conflict_field(&error) {
+            Some(field) => StoreError::Conflict { field },
+            None => error.into(),
+        })?;
+        Ok(row.into_credentials().user)
+    }
+
+    async fn find_credentials(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<UserCredentials>, StoreError> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, username, email, created_at, password_hash FROM users \
+             WHERE username = $1 OR email = lower($1) LIMIT 1",
+        )
+        .bind(identifier.trim())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(UserRow::into_credentials))
+    }
+
+    async fn get_user(&self, user: UserId) -> Result<User, StoreError> {
+        let row: UserRow = sqlx::query_as(
+            "SELECT id, username, email, created_at, password_hash FROM users WHERE id = $1",
+        )
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.into_credentials().user)
+    }
+
+    async fn subscribe(&self, user: UserId, url: &str) -> Result<SubscribedFeed, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        // A concurrent insert of the same new URL is invisible to this statement's snapshot, so look twice.
+        let mut found: Option<(FeedId, bool)> = None;
+        for _ in 0..2 {
+            found = sqlx::query_as(
+                "WITH inserted AS (INSERT INTO feeds (url) VALUES ($1) ON CONFLICT (url) DO NOTHING RETURNING id) \
+                 SELECT id, true FROM inserted UNION ALL SELECT id, false FROM feeds WHERE url = $1 LIMIT 1",
+            )
+            .bind(url)
+            .fetch_optional(&mut *transaction)
+            .await?;
+            if found.is_some() {
+                break;
+            }
+        }
+        let (feed_id, created) = found.ok_or(StoreError::NotFound)?;
+        sqlx::query(
+            "INSERT INTO subscriptions (user_id, feed_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(user)
+        .bind(feed_id)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(SubscribedFeed { feed_id, created })
+    }
+
+    async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<i64, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let removed = sqlx::query("DELETE FROM subscriptions WHERE user_id = $1 AND feed_id = $2")
+            .bind(user)
+            .bind(feed)
+            .execute(&mut *transaction)
+            .await?;
+        if removed.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM user_articles WHERE user_id = $1 AND feed_id = $2")
+            .bind(user)
+            .bind(feed)
+            .execute(&mut *transaction)
+            .await?;
+        let remaining: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM subscriptions WHERE feed_id = $1")
+                .bind(feed)
+                .fetch_one(&mut *transaction)
+                .await?;
+        transaction.commit().await?;
+        Ok(remaining)
+    }
+
+    async fn link_cached_articles(
+        &self,
+        user: UserId,
+        feed: FeedId,
+        articles: &[ArticleId],
+    ) -> Result<u64, StoreError> {
+        let linked = sqlx::query(
+            "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
+             SELECT $1, a.id, a.feed_id, a.published_at FROM articles a \
+             WHERE a.feed_id = $2 AND a.id = ANY($3) \
+               AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1 AND s.feed_id = $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user)
+        .bind(feed)
+        .bind(articles)
+        .execute(&self.pool)
+        .await?;
+        Ok(linked.rows_affected())
+    }
+
+    async fn link_recent_articles(
+        &self,
+        user: UserId,
+        feed: FeedId,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        let linked = sqlx::query(
+            "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
+             SELECT $1, a.id, a.feed_id, a.published_at FROM articles a \
+             WHERE a.feed_id = $2 \
+               AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1 AND s.feed_id = $2) \
+             ORDER BY a.published_at DESC, a.id DESC LIMIT $3 \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user)
+        .bind(feed)
+        .bind(limit)
+        .execute(&self.pool)
+        .await?;
+        Ok(linked.rows_affected())
+    }
+
+    async fn list_subscriptions(&self, user: UserId) -> Result<Vec<Subscription>, StoreError> {
+        let rows: Vec<SubscriptionRow> = sqlx::query_as(&subscription_query("s.user_id = $1"))
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(SubscriptionRow::into_subscription)
+            .collect()
+    }
+
+    async fn get_subscription(
+        &self,
+        user: UserId,
+        feed: FeedId,
+    ) -> Result<Subscription, StoreError> {
+        let row: SubscriptionRow =
+            sqlx::query_as(&subscription_query("s.user_id = $1 AND s.feed_id = $2"))
+                .bind(user)
+                .bind(feed)
+                .fetch_one(&self.pool)
+                .await?;
+        row.into_subscription()
+    }
+
+    async fn feeds_with_subscribers(&self) -> Result<Vec<Feed>, StoreError> {
+        let rows: Vec<FeedRow> = sqlx::query_as(&format!(
+            "SELECT {FEED_COLUMNS} FROM feeds f WHERE EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.id)"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(FeedRow::into_feed).collect()
+    }
+
+    async fn get_feed(&self, feed: FeedId) -> Result<Feed, StoreError> {
+        let row: FeedRow = sqlx::query_as(&format!(
+            "SELECT {FEED_COLUMNS} FROM feeds f WHERE f.id = $1"
+        ))
+        .bind(feed)
+        .fetch_one(&self.pool)
+        .await?;
+        row.into_feed()
+    }
+
+    async fn record_poll_error(
+        &self,
+        feed: FeedId,
+        error: &str,
+        next_poll_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE feeds SET status = 'error', last_error = $2, error_count = error_count + 1, \
+             last_polled_at = now(), next_poll_at = $3 WHERE id = $1",
+        )
+        .bind(feed)
+        .bind(error)
+        .bind(next_poll_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_poll_unchanged(
+        &self,
+        feed: FeedId,
+        polled_at: DateTime<Utc>,
+        next_poll_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE feeds SET status = 'ok', last_error = NULL, error_count = 0, last_polled_at = $2, \
+             next_poll_at = $3 WHERE id = $1",
+        )
+        .bind(feed)
+        .bind(polled_at)
+        .bind(next_poll_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn persist_batches(&self, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError> {
+        super::postgres_batch::persist(&self.pool, batches).await
+    }
+
+    async fn list_articles(
+        &self,
+        user: UserId,
+        query: &ArticleQuery,
+    ) -> Result<ArticlePage, StoreError> {
+        let mut builder: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+            "SELECT {ARTICLE_COLUMNS} FROM user_articles ua JOIN articles a ON a.id = ua.article_id WHERE ua.user_id = "
+        ));
+        builder.push_bind(user);
+        if let Some(feed) = query.feed_id {
+            builder.push(" AND ua.feed_id = ").push_bind(feed);
+        }
+        match query.status {
+            ReadFilter::Unread => builder.push(" AND ua.read_at IS NULL"),
+            ReadFilter::Read => builder.push(" AND ua.read_at IS NOT NULL"),
+            ReadFilter::All => &mut builder,
+        };
+        match query.starred {
+            Some(true) => builder.push(" AND ua.starred_at IS NOT NULL"),
+            Some(false) => builder.push(" AND ua.starred_at IS NULL"),
+            None => &mut builder,
+        };
+        if let Some(cursor) = query.cursor {
+            builder
+                .push(" AND (ua.published_at, ua.article_id) < (")
+                .push_bind(cursor.published_at)
+                .push(", ")
+                .push_bind(cursor.article_id)
+                .push(")");
+        }
+        // One extra row says whether there is a next page.
+        builder
+            .push(" ORDER BY ua.published_at DESC, ua.article_id DESC LIMIT ")
+            .push_bind(i64::from(query.limit) + 1);
+        let rows: Vec<ArticleRow> = builder.build_query_as().fetch_all(&self.pool).await?;
+        let mut articles: Vec<Article> = rows.into_iter().map(ArticleRow::into_article).collect();
+        let next_cursor = if articles.len() > query.limit as usize {
+            articles.truncate(query.limit as usize);
+            articles.last().map(|last| ArticleCursor {
+                published_at: last.published_at,
+                article_id: last.id,
+            })
+        } else {
+            None
+        };
+        Ok(ArticlePage {
+            articles,
+            next_cursor,
+        })
+    }
+
+    async fn get_article(&self, user: UserId, article: ArticleId) -> Result<Article, StoreError> {
+        let row: ArticleRow = sqlx::query_as(&format!(
+            "SELECT {ARTICLE_COLUMNS} FROM user_articles ua JOIN articles a ON a.id = ua.article_id \
+             WHERE ua.user_id = $1 AND ua.article_id = $2"
+        ))
+        .bind(user)
+        .bind(article)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.into_article())
+    }
+
+    async fn update_article(
+        &self,
+        user: UserId,
+        article: ArticleId,
+        patch: ArticlePatch,
+    ) -> Result<Article, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE user_articles SET \
+               read_at = CASE WHEN $3::bool IS NULL THEN read_at WHEN $3 THEN COALESCE(read_at, now()) ELSE NULL END, \
+               starred_at = CASE WHEN $4::bool IS NULL THEN starred_at WHEN $4 THEN COALESCE(starred_at, now()) ELSE NULL END \
+             WHERE user_id = $1 AND article_id = $2",
+        )
+        .bind(user)
+        .bind(article)
+        .bind(patch.read)
+        .bind(patch.starred)
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.get_article(user, article).await
+    }
+}
+
+fn subscription_query(filter: &str) -> String {
+    format!(
+        "SELECT {FEED_COLUMNS}, s.created_at AS subscribed_at, \
+           (SELECT count(*) FROM user_articles ua \
+             WHERE ua.user_id = s.user_id AND ua.feed_id = s.feed_id AND ua.read_at IS NULL) AS unread_count \
+         FROM subscriptions s JOIN feeds f ON f.id = s.feed_id WHERE {filter} ORDER BY s.created_at, f.id"
+    )
+}

@@ -1,0 +1,201 @@
+//! The persistence actor's flush on Postgres: many feeds' entries in one transaction, by UNNEST.
+
+use std::collections::HashMap;
+
+use sqlx::PgPool;
+
+use super::{FeedBatch, StoreError, StoredArticle, StoredBatch};
+use crate::domain::{ArticleId, FeedId};
+use crate::parse::Entry;
+
+/// Column arrays for one UNNEST insert.
+#[derive(Default)]
+struct ArticleColumns {
+    feed_ids: Vec<FeedId>,
+    keys: Vec<String>,
+    guids: Vec<Option<String>>,
+    urls: Vec<Option<String>>,
+    titles: Vec<Option<String>>,
+    summaries: Vec<Option<String>>,
+    contents: Vec<Option<String>>,
+    authors: Vec<Option<String>>,
+    /// JSON arrays: UNNEST cannot take a ragged text[][].
+    categories: Vec<String>,
+    published: Vec<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ArticleColumns {
+    fn push(&mut self, batch: &FeedBatch, entry: &Entry) {
+        self.feed_ids.push(batch.feed_id);
+        self.keys.push(entry.dedupe_key.clone());
+        self.guids.push(entry.guid.clone());
+        self.urls.push(entry.url.clone());
+        self.titles.push(entry.title.clone());
+        self.summaries.push(entry.summary.clone());
+        self.contents.push(entry.content.clone());
+        self.authors.push(entry.author.clone());
+        self.categories
+            .push(serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".to_owned()));
+        // An undated entry takes its place on the timeline from the poll that first saw it.
+        self.published
+            .push(entry.published_at.unwrap_or(batch.poll.polled_at));
+    }
+}
+
+pub(super) async fn persist(
+    pool: &PgPool,
+    batches: &[FeedBatch],
+) -> Result<Vec<StoredBatch>, StoreError> {
+    let unique: Vec<Vec<&Entry>> = batches.iter().map(first_of_each_key).collect();
+    let mut columns = ArticleColumns::default();
+    for (batch, entries) in batches.iter().zip(&unique) {
+        for entry in entries {
+            columns.push(batch, entry);
+        }
+    }
+
+    let mut transaction = pool.begin().await?;
+    let inserted: Vec<(ArticleId, FeedId, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at) \
+         SELECT t.feed_id, t.dedupe_key, t.guid, t.url, t.title, t.summary, t.content, t.author, \
+                ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at \
+         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                     $8::text[], $9::text[], $10::timestamptz[]) \
+           AS t(feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at) \
+         ON CONFLICT (feed_id, dedupe_key) DO NOTHING \
+         RETURNING id, feed_id, dedupe_key, published_at",
+    )
+    .bind(&columns.feed_ids)
+    .bind(&columns.keys)
+    .bind(&columns.guids)
+    .bind(&columns.urls)
+    .bind(&columns.titles)
+    .bind(&columns.summaries)
+    .bind(&columns.contents)
+    .bind(&columns.authors)
+    .bind(&columns.categories)
+    .bind(&columns.published)
+    .fetch_all(&mut *transaction)
+    .await?;
+
+    if !inserted.is_empty() {
+        let ids: Vec<ArticleId> = inserted.iter().map(|row| row.0).collect();
+        let feeds: Vec<FeedId> = inserted.iter().map(|row| row.1).collect();
+        let published: Vec<_> = inserted.iter().map(|row| row.3).collect();
+        sqlx::query(
+            "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
+             SELECT s.user_id, n.id, n.feed_id, n.published_at \
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::timestamptz[]) AS n(id, feed_id, published_at) \
+             JOIN subscriptions s ON s.feed_id = n.feed_id \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&ids)
+        .bind(&feeds)
+        .bind(&published)
+        .execute(&mut *transaction)
+        .await?;
+    }
+
+    // Entries that were stored by an earlier poll: look their ids up, for the cache entry.
+    let mut ids: HashMap<(FeedId, String), ArticleId> = inserted
+        .iter()
+        .map(|row| ((row.1, row.2.clone()), row.0))
+        .collect();
+    let mut new_counts: HashMap<FeedId, usize> = HashMap::new();
+    for row in &inserted {
+        *new_counts.entry(row.1).or_default() += 1;
+    }
+    if ids.len() < columns.keys.len() {
+        let existing: Vec<(ArticleId, FeedId, String)> = sqlx::query_as(
+            "SELECT a.id, a.feed_id, a.dedupe_key FROM articles a \
+             JOIN UNNEST($1::bigint[], $2::text[]) AS k(feed_id, dedupe_key) \
+               ON a.feed_id = k.feed_id AND a.dedupe_key = k.dedupe_key",
+        )
+        .bind(&columns.feed_ids)
+        .bind(&columns.keys)
+        .fetch_all(&mut *transaction)
+        .await?;
+        for (id, feed, key) in existing {
+            ids.entry((feed, key)).or_insert(id);
+        }
+    }
+
+    record_poll_state(&mut transaction, batches).await?;
+    transaction.commit().await?;
+
+    Ok(batches
+        .iter()
+        .zip(&unique)
+        .map(|(batch, entries)| StoredBatch {
+            feed_id: batch.feed_id,
+            articles: entries
+                .iter()
+                .filter_map(|entry| {
+                    ids.get(&(batch.feed_id, entry.dedupe_key.clone()))
+                        .map(|id| StoredArticle {
+                            id: *id,
+                            title: entry.title.clone(),
+                            link: entry.url.clone(),
+                        })
+                })
+                .collect(),
+            new_count: new_counts.get(&batch.feed_id).copied().unwrap_or(0),
+        })
+        .collect())
+}
+
+async fn record_poll_state(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    batches: &[FeedBatch],
+) -> Result<(), StoreError> {
+    let feed_ids: Vec<FeedId> = batches.iter().map(|batch| batch.feed_id).collect();
+    let titles: Vec<Option<String>> = batches
+        .iter()
+        .map(|batch| batch.poll.title.clone())
+        .collect();
+    let site_urls: Vec<Option<String>> = batches
+        .iter()
+        .map(|batch| batch.poll.site_url.clone())
+        .collect();
+    let etags: Vec<Option<String>> = batches
+        .iter()
+        .map(|batch| batch.poll.etag.clone())
+        .collect();
+    let last_modified: Vec<Option<String>> = batches
+        .iter()
+        .map(|batch| batch.poll.last_modified.clone())
+        .collect();
+    let polled_at: Vec<_> = batches.iter().map(|batch| batch.poll.polled_at).collect();
+    let next_poll_at: Vec<_> = batches
+        .iter()
+        .map(|batch| batch.poll.next_poll_at)
+        .collect();
+    sqlx::query(
+        "UPDATE feeds f SET title = COALESCE(u.title, f.title), site_url = COALESCE(u.site_url, f.site_url), \
+           etag = u.etag, last_modified = u.last_modified, status = 'ok', last_polled_at = u.polled_at, \
+           next_poll_at = u.next_poll_at, error_count = 0, last_error = NULL \
+         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
+                     $7::timestamptz[]) AS u(id, title, site_url, etag, last_modified, polled_at, next_poll_at) \
+         WHERE f.id = u.id",
+    )
+    .bind(&feed_ids)
+    .bind(&titles)
+    .bind(&site_urls)
+    .bind(&etags)
+    .bind(&last_modified)
+    .bind(&polled_at)
+    .bind(&next_poll_at)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
+/// Keeps the first of several entries with the same key: a feed that lists an entry twice stores it once.
+fn first_of_each_key(batch: &FeedBatch) -> Vec<&Entry> {
+    let mut seen = std::collections::HashSet::with_capacity(batch.entries.len());
+    batch
+        .entries
+        .iter()
+        .filter(|entry| seen.insert(entry.dedupe_key.as_str()))
+        .collect()
+}
