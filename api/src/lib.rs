@@ -1,1 +1,88 @@
+//! syndic's HTTP layer: builds the poem app (API, spec, docs) around an engine handle.
 
+pub mod articles;
+pub mod auth;
+pub mod error;
+pub mod error_responses;
+pub mod feeds;
+pub mod health;
+pub mod users;
+pub mod validation;
+
+use poem::endpoint::make_sync;
+use poem::{Endpoint, EndpointExt, IntoResponse, Route};
+use poem_openapi::{OpenApiService, Tags};
+use syndic_actors::engine::Engine;
+
+use crate::articles::ArticlesApi;
+use crate::feeds::FeedsApi;
+use crate::health::HealthApi;
+use crate::users::UsersApi;
+
+/// What the HTTP layer needs from the binary's configuration.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub jwt_secret: String,
+    pub token_ttl: std::time::Duration,
+}
+
+#[derive(Tags)]
+#[oai(rename_all = "lowercase")]
+pub enum ApiTags {
+    /// Liveness and dependency checks.
+    Health,
+    /// Accounts and access tokens.
+    Auth,
+    /// Feed subscriptions.
+    Feeds,
+    /// The article timeline and per-article state.
+    Articles,
+}
+
+type Apis = (HealthApi, UsersApi, FeedsApi, ArticlesApi);
+
+/// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
+fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (HealthApi, UsersApi, FeedsApi, ArticlesApi),
+        "syndic",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description("A multi-user RSS, Atom and JSON Feed reader. Every error has the body `{\"error\": {\"code\", \"message\", \"field\"?}}`.")
+}
+
+/// The spec the server serves, as YAML.
+pub fn spec_yaml() -> String {
+    service().spec_yaml()
+}
+
+/// The whole HTTP app: /healthcheck, /v1/..., /openapi.yaml, /docs. Every error (including
+/// poem's own: unknown route, 405, malformed JSON, bad params, missing auth) comes out in the JSON error shape.
+pub fn app(engine: Engine, config: ApiConfig) -> impl Endpoint + 'static {
+    routes()
+        .data(engine)
+        .data(config)
+        .catch_all_error(error::render)
+}
+
+/// The routes without their data: handlers find the engine and the config in the request.
+///
+/// Every handler takes `Data<&Engine>` after its inputs, so a bad token, parameter or body is
+/// reported before the engine is touched; `routing_tests` relies on this to run without an engine.
+fn routes() -> Route {
+    let service = service();
+    let docs = service.swagger_ui();
+    let spec = spec_yaml();
+    let spec_endpoint = make_sync(move |_| {
+        spec.clone()
+            .with_content_type("application/yaml")
+            .into_response()
+    });
+    Route::new()
+        .nest("/", service)
+        .at("/openapi.yaml", spec_endpoint)
+        .nest("/docs", docs)
+}
+
+#[cfg(test)]
+mod routing_tests;

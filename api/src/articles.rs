@@ -1,0 +1,280 @@
+//! The timeline: `GET /v1/articles`, `GET /v1/articles/{id}` and `PATCH /v1/articles/{id}`.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Enum, Object, OpenApi};
+use syndic_actors::domain::{
+    Article, ArticleCursor, ArticleId, ArticlePatch, ArticleQuery, FeedId, ReadFilter,
+};
+use syndic_actors::engine::Engine;
+
+use crate::auth::BearerAuth;
+use crate::error::ApiError;
+use crate::error_responses::{ById, Failure, ListArticles, PatchArticle};
+use crate::ApiTags;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+pub struct ArticlesApi;
+
+/// Which articles to list by read state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ReadStatus {
+    Unread,
+    Read,
+    All,
+}
+
+/// An article as the user sees it.
+#[derive(Debug, Clone, PartialEq, Object)]
+#[oai(rename = "Article")]
+pub struct ArticleBody {
+    pub id: ArticleId,
+    pub feed_id: FeedId,
+    #[oai(nullable)]
+    pub title: Option<String>,
+    #[oai(nullable)]
+    pub url: Option<String>,
+    #[oai(nullable)]
+    pub summary: Option<String>,
+    #[oai(nullable)]
+    pub content: Option<String>,
+    #[oai(nullable)]
+    pub author: Option<String>,
+    pub categories: Vec<String>,
+    pub published_at: DateTime<Utc>,
+    pub read: bool,
+    pub starred: bool,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "ArticlePage")]
+pub struct ArticlesBody {
+    /// Newest first.
+    pub articles: Vec<ArticleBody>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
+/// At least one of the flags.
+#[derive(Debug, Object)]
+pub struct ArticlePatchRequest {
+    #[oai(nullable)]
+    pub read: Option<bool>,
+    #[oai(nullable)]
+    pub starred: Option<bool>,
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Articles")]
+impl ArticlesApi {
+    /// The user's timeline, newest first, one page at a time.
+    #[oai(path = "/articles", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        /// Only this feed's articles.
+        feed_id: Query<Option<FeedId>>,
+        /// Read state to show; `all` by default.
+        status: Query<Option<ReadStatus>>,
+        /// Only starred (`true`) or only unstarred (`false`) articles.
+        starred: Query<Option<bool>>,
+        /// Page size, 1–200; 50 by default.
+        limit: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        engine: Data<&Engine>,
+    ) -> Result<Json<ArticlesBody>, Failure<ListArticles>> {
+        let query = article_query(feed_id.0, status.0, starred.0, limit.0, cursor.0.as_deref())?;
+        let page = engine.store().list_articles(auth.0, &query).await?;
+        Ok(Json(ArticlesBody {
+            articles: page.articles.into_iter().map(ArticleBody::from).collect(),
+            next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
+        }))
+    }
+
+    /// One article.
+    #[oai(path = "/articles/:id", method = "get")]
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        /// The article's id.
+        id: Path<ArticleId>,
+        engine: Data<&Engine>,
+    ) -> Result<Json<ArticleBody>, Failure<ById>> {
+        let article = engine.store().get_article(auth.0, id.0).await?;
+        Ok(Json(article.into()))
+    }
+
+    /// Marks an article read or unread, starred or not.
+    #[oai(path = "/articles/:id", method = "patch")]
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        /// The article's id.
+        id: Path<ArticleId>,
+        body: Json<ArticlePatchRequest>,
+        engine: Data<&Engine>,
+    ) -> Result<Json<ArticleBody>, Failure<PatchArticle>> {
+        let patch = article_patch(body.0)?;
+        let article = engine.store().update_article(auth.0, id.0, patch).await?;
+        Ok(Json(article.into()))
+    }
+}
+
+/// Checks the timeline parameters poem could parse but the API does not accept.
+fn article_query(
+    feed_id: Option<FeedId>,
+    status: Option<ReadStatus>,
+    starred: Option<bool>,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> Result<ArticleQuery, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    let limit = u32::try_from(limit)
+        .ok()
+        .filter(|limit| (1..=MAX_LIMIT).contains(&i64::from(*limit)))
+        .ok_or_else(|| {
+            ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}"))
+        })?;
+    let cursor = cursor
+        .map(ArticleCursor::decode)
+        .transpose()
+        .map_err(|invalid| ApiError::validation("cursor", invalid.to_string()))?;
+    let status = match status.unwrap_or(ReadStatus::All) {
+        ReadStatus::Unread => ReadFilter::Unread,
+        ReadStatus::Read => ReadFilter::Read,
+        ReadStatus::All => ReadFilter::All,
+    };
+    Ok(ArticleQuery {
+        feed_id,
+        status,
+        starred,
+        limit,
+        cursor,
+    })
+}
+
+fn article_patch(request: ArticlePatchRequest) -> Result<ArticlePatch, ApiError> {
+    if request.read.is_none() && request.starred.is_none() {
+        return Err(ApiError::validation(
+            "read",
+            "set `read`, `starred` or both",
+        ));
+    }
+    Ok(ArticlePatch {
+        read: request.read,
+        starred: request.starred,
+    })
+}
+
+impl From<Article> for ArticleBody {
+    fn from(article: Article) -> Self {
+        ArticleBody {
+            id: article.id,
+            feed_id: article.feed_id,
+            title: article.title,
+            url: article.url,
+            summary: article.summary,
+            content: article.content,
+            author: article.author,
+            categories: article.categories,
+            published_at: article.published_at,
+            read: article.read,
+            starred: article.starred,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of<T: std::fmt::Debug>(result: Result<T, ApiError>) -> &'static str {
+        match result {
+            Err(ApiError::Validation { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_all_and_fifty() {
+        let query = article_query(None, None, None, None, None).expect("valid");
+        assert_eq!(
+            (query.status, query.limit, query.cursor),
+            (ReadFilter::All, 50, None)
+        );
+        assert_eq!((query.feed_id, query.starred), (None, None));
+    }
+
+    #[test]
+    fn parameters_pass_through() {
+        let query = article_query(
+            Some(3),
+            Some(ReadStatus::Unread),
+            Some(true),
+            Some(10),
+            None,
+        )
+        .expect("valid");
+        assert_eq!(
+            (query.feed_id, query.status, query.starred, query.limit),
+            (Some(3), ReadFilter::Unread, Some(true), 10)
+        );
+        let read = article_query(None, Some(ReadStatus::Read), None, None, None).expect("valid");
+        assert_eq!(read.status, ReadFilter::Read);
+    }
+
+    #[test]
+    fn limit_bounds() {
+        for bad in [0, -1, 201, i64::MAX, i64::MIN] {
+            assert_eq!(
+                field_of(article_query(None, None, None, Some(bad), None)),
+                "limit",
+                "{bad}"
+            );
+        }
+        for good in [1, 200] {
+            assert_eq!(
+                article_query(None, None, None, Some(good), None)
+                    .expect("valid")
+                    .limit as i64,
+                good
+            );
+        }
+    }
+
+    #[test]
+    fn a_cursor_round_trips_and_garbage_is_rejected() {
+        let cursor = ArticleCursor {
+            published_at: DateTime::UNIX_EPOCH,
+            article_id: 9,
+        };
+        let query = article_query(None, None, None, None, Some(&cursor.encode())).expect("valid");
+        assert_eq!(query.cursor, Some(cursor));
+        assert_eq!(
+            field_of(article_query(None, None, None, None, Some("banana!"))),
+            "cursor"
+        );
+    }
+
+    #[test]
+    fn an_empty_patch_is_rejected() {
+        let empty = ArticlePatchRequest {
+            read: None,
+            starred: None,
+        };
+        assert_eq!(field_of(article_patch(empty)), "read");
+        let starred = ArticlePatchRequest {
+            read: None,
+            starred: Some(true),
+        };
+        let patch = article_patch(starred).expect("valid");
+        assert_eq!((patch.read, patch.starred), (None, Some(true)));
+    }
+}

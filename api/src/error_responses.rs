@@ -1,0 +1,116 @@
+//! Per-operation error responses: which error statuses each operation documents, all carrying `ErrorBody`.
+
+use std::marker::PhantomData;
+
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::ApiResponse;
+use syndic_actors::engine::EngineError;
+use syndic_actors::store::StoreError;
+
+use crate::error::{ApiError, ErrorBody};
+
+/// The error statuses one operation can return, for the spec.
+pub trait ErrorStatuses: Send + Sync + 'static {
+    const STATUSES: &'static [u16];
+}
+
+/// An `ApiError` returned by an operation whose documented error statuses are `S`.
+pub struct Failure<S: ErrorStatuses> {
+    error: ApiError,
+    statuses: PhantomData<S>,
+}
+
+impl<S: ErrorStatuses> From<ApiError> for Failure<S> {
+    fn from(error: ApiError) -> Self {
+        Failure {
+            error,
+            statuses: PhantomData,
+        }
+    }
+}
+
+impl<S: ErrorStatuses> From<StoreError> for Failure<S> {
+    fn from(error: StoreError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+impl<S: ErrorStatuses> From<EngineError> for Failure<S> {
+    fn from(error: EngineError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+/// Carries the `ApiError` itself, so the app's error renderer finds it again.
+impl<S: ErrorStatuses> From<Failure<S>> for poem::Error {
+    fn from(failure: Failure<S>) -> Self {
+        failure.error.into()
+    }
+}
+
+impl<S: ErrorStatuses> ApiResponse for Failure<S> {
+    fn meta() -> MetaResponses {
+        let responses = S::STATUSES
+            .iter()
+            .map(|&status| MetaResponse {
+                description: describe(status),
+                status: Some(status),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "application/json; charset=utf-8",
+                    schema: ErrorBody::schema_ref(),
+                }],
+                headers: Vec::new(),
+            })
+            .collect();
+        MetaResponses { responses }
+    }
+
+    fn register(registry: &mut Registry) {
+        ErrorBody::register(registry);
+    }
+}
+
+fn describe(status: u16) -> &'static str {
+    match status {
+        400 => "Malformed request: bad JSON, wrong content type, or a parameter that cannot be parsed (`bad_request`).",
+        401 => "Not authenticated: wrong credentials, or a missing, invalid or expired bearer token (`unauthorized`).",
+        404 => "No such resource for this user (`not_found`).",
+        409 => "A unique value is already taken; `field` names it (`conflict`).",
+        422 => "Well-formed but invalid input; `field` names it (`validation_failed`).",
+        500 => "Unexpected server error; details are logged, not returned (`internal`).",
+        503 => "A dependency is unavailable; retry later (`unavailable`).",
+        _ => "Error.",
+    }
+}
+
+macro_rules! error_statuses {
+    ($($(#[$doc:meta])* $name:ident => [$($status:literal),+ $(,)?];)+) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl ErrorStatuses for $name {
+                const STATUSES: &'static [u16] = &[$($status),+];
+            }
+        )+
+    };
+}
+
+error_statuses! {
+    /// `POST /v1/auth/register`.
+    Register => [400, 409, 422, 500, 503];
+    /// `POST /v1/auth/login`.
+    Login => [400, 401, 500, 503];
+    /// Authenticated operations without path, query or body input.
+    Authenticated => [401, 500, 503];
+    /// `POST /v1/feeds`.
+    Subscribe => [400, 401, 422, 500, 503];
+    /// Authenticated operations on one resource by id.
+    ById => [400, 401, 404, 500, 503];
+    /// `GET /v1/articles`.
+    ListArticles => [400, 401, 422, 500, 503];
+    /// `PATCH /v1/articles/{id}`.
+    PatchArticle => [400, 401, 404, 422, 500, 503];
+}

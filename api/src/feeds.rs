@@ -1,0 +1,306 @@
+//! Subscriptions: `POST/GET /v1/feeds`, `GET/DELETE /v1/feeds/{id}`.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use syndic_actors::domain::{FeedId, FeedStatus, Subscription};
+use syndic_actors::engine::{Engine, SubscribeOutcome, SubscribeStatus};
+
+use crate::auth::BearerAuth;
+use crate::error::ApiError;
+use crate::error_responses::{Authenticated, ById, Failure, Subscribe};
+use crate::ApiTags;
+
+/// How many URLs one subscribe request may carry.
+pub const URLS_MAX: usize = 100;
+
+pub struct FeedsApi;
+
+#[derive(Debug, Object)]
+pub struct SubscribeRequest {
+    /// 1–100 feed URLs (RSS, Atom or JSON Feed).
+    pub urls: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "SubscribeStatus", rename_all = "lowercase")]
+pub enum SubscribeStatusBody {
+    /// The feed's articles are already on the timeline.
+    Ready,
+    /// The feed is being fetched; articles arrive after its first poll.
+    Pending,
+    /// The URL was refused; `error` says why.
+    Invalid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct SubscribeResult {
+    /// The URL as sent.
+    pub url: String,
+    #[oai(nullable)]
+    pub feed_id: Option<FeedId>,
+    pub status: SubscribeStatusBody,
+    #[oai(nullable)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "SubscribeResults")]
+pub struct SubscribeBody {
+    /// One result per URL, in request order.
+    pub results: Vec<SubscribeResult>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "FeedStatus", rename_all = "lowercase")]
+pub enum FeedStatusBody {
+    /// Not polled successfully yet.
+    Pending,
+    /// The last poll succeeded.
+    Ok,
+    /// The last poll failed; it is retried.
+    Error,
+}
+
+/// A feed the user is subscribed to.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(rename = "Feed")]
+pub struct FeedBody {
+    pub id: FeedId,
+    pub url: String,
+    #[oai(nullable)]
+    pub title: Option<String>,
+    #[oai(nullable)]
+    pub site_url: Option<String>,
+    pub status: FeedStatusBody,
+    #[oai(nullable)]
+    pub last_polled_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// Seconds until the next poll, never negative.
+    #[oai(nullable)]
+    pub next_poll_in_seconds: Option<i64>,
+    /// Consecutive failed polls.
+    pub error_count: i32,
+    #[oai(nullable)]
+    pub last_error: Option<String>,
+    pub unread_count: i64,
+    pub subscribed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "FeedList")]
+pub struct FeedsBody {
+    pub feeds: Vec<FeedBody>,
+}
+
+#[derive(ApiResponse)]
+pub enum SubscribeResponse {
+    /// Each URL's outcome; pending feeds are fetched in the background.
+    #[oai(status = 202)]
+    Accepted(Json<SubscribeBody>),
+}
+
+#[derive(ApiResponse)]
+pub enum UnsubscribeResponse {
+    /// The subscription is gone.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Feeds")]
+impl FeedsApi {
+    /// Subscribes to up to 100 feeds at once; one bad URL does not fail the others.
+    #[oai(path = "/feeds", method = "post")]
+    async fn subscribe(
+        &self,
+        auth: BearerAuth,
+        body: Json<SubscribeRequest>,
+        engine: Data<&Engine>,
+    ) -> Result<SubscribeResponse, Failure<Subscribe>> {
+        let Json(request) = body;
+        validate_urls(&request.urls)?;
+        let outcomes = engine.subscribe(auth.0, request.urls).await?;
+        let results = outcomes.into_iter().map(SubscribeResult::from).collect();
+        Ok(SubscribeResponse::Accepted(Json(SubscribeBody { results })))
+    }
+
+    /// The user's subscriptions.
+    #[oai(path = "/feeds", method = "get")]
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        engine: Data<&Engine>,
+    ) -> Result<Json<FeedsBody>, Failure<Authenticated>> {
+        let subscriptions = engine.store().list_subscriptions(auth.0).await?;
+        let now = Utc::now();
+        let feeds = subscriptions
+            .into_iter()
+            .map(|subscription| feed_body(subscription, now))
+            .collect();
+        Ok(Json(FeedsBody { feeds }))
+    }
+
+    /// One subscription.
+    #[oai(path = "/feeds/:id", method = "get")]
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        /// The feed's id.
+        id: Path<FeedId>,
+        engine: Data<&Engine>,
+    ) -> Result<Json<FeedBody>, Failure<ById>> {
+        let subscription = engine.store().get_subscription(auth.0, id.0).await?;
+        Ok(Json(feed_body(subscription, Utc::now())))
+    }
+
+    /// Unsubscribes; the user's links to the feed's articles go too.
+    #[oai(path = "/feeds/:id", method = "delete")]
+    async fn unsubscribe(
+        &self,
+        auth: BearerAuth,
+        /// The feed's id.
+        id: Path<FeedId>,
+        engine: Data<&Engine>,
+    ) -> Result<UnsubscribeResponse, Failure<ById>> {
+        engine.unsubscribe(auth.0, id.0).await?;
+        Ok(UnsubscribeResponse::Deleted)
+    }
+}
+
+fn validate_urls(urls: &[String]) -> Result<(), ApiError> {
+    if urls.is_empty() || urls.len() > URLS_MAX {
+        return Err(ApiError::validation(
+            "urls",
+            format!("must hold 1 to {URLS_MAX} URLs"),
+        ));
+    }
+    Ok(())
+}
+
+impl From<SubscribeOutcome> for SubscribeResult {
+    fn from(outcome: SubscribeOutcome) -> Self {
+        let status = match outcome.status {
+            SubscribeStatus::Ready => SubscribeStatusBody::Ready,
+            SubscribeStatus::Pending => SubscribeStatusBody::Pending,
+            SubscribeStatus::Invalid => SubscribeStatusBody::Invalid,
+        };
+        SubscribeResult {
+            url: outcome.url,
+            feed_id: outcome.feed_id,
+            status,
+            error: outcome.error,
+        }
+    }
+}
+
+fn feed_body(subscription: Subscription, now: DateTime<Utc>) -> FeedBody {
+    let feed = subscription.feed;
+    let status = match feed.status {
+        FeedStatus::Pending => FeedStatusBody::Pending,
+        FeedStatus::Ok => FeedStatusBody::Ok,
+        FeedStatus::Error => FeedStatusBody::Error,
+    };
+    let next_poll_in_seconds = feed
+        .next_poll_at
+        .map(|next| (next - now).num_seconds().max(0));
+    FeedBody {
+        id: feed.id,
+        url: feed.url,
+        title: feed.title,
+        site_url: feed.site_url,
+        status,
+        last_polled_at: feed.last_polled_at,
+        next_poll_at: feed.next_poll_at,
+        next_poll_in_seconds,
+        error_count: feed.error_count,
+        last_error: feed.last_error,
+        unread_count: subscription.unread_count,
+        subscribed_at: subscription.subscribed_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+    use syndic_actors::domain::Feed;
+
+    fn subscription(next_poll_at: Option<DateTime<Utc>>) -> Subscription {
+        Subscription {
+            feed: Feed {
+                id: 7,
+                url: "https://example.com/feed.xml".to_owned(),
+                title: Some("Example".to_owned()),
+                site_url: None,
+                etag: Some("\"abc\"".to_owned()),
+                last_modified: None,
+                status: FeedStatus::Error,
+                last_polled_at: None,
+                next_poll_at,
+                error_count: 2,
+                last_error: Some("timed out".to_owned()),
+            },
+            unread_count: 5,
+            subscribed_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn next_poll_in_seconds_counts_down_from_now() {
+        let now = DateTime::UNIX_EPOCH + TimeDelta::days(1);
+        let body = feed_body(subscription(Some(now + TimeDelta::seconds(90))), now);
+        assert_eq!(body.next_poll_in_seconds, Some(90));
+        assert_eq!(
+            (body.id, body.status, body.error_count, body.unread_count),
+            (7, FeedStatusBody::Error, 2, 5)
+        );
+    }
+
+    #[test]
+    fn an_overdue_poll_is_zero_seconds_away() {
+        let now = DateTime::UNIX_EPOCH + TimeDelta::days(1);
+        let body = feed_body(subscription(Some(now - TimeDelta::seconds(30))), now);
+        assert_eq!(body.next_poll_in_seconds, Some(0));
+    }
+
+    #[test]
+    fn no_scheduled_poll_has_no_countdown() {
+        let body = feed_body(subscription(None), Utc::now());
+        assert_eq!(body.next_poll_in_seconds, None);
+    }
+
+    #[test]
+    fn url_count_bounds() {
+        let urls = |count: usize| vec!["https://example.com/feed".to_owned(); count];
+        assert!(matches!(
+            validate_urls(&urls(0)),
+            Err(ApiError::Validation { field: "urls", .. })
+        ));
+        assert!(validate_urls(&urls(1)).is_ok());
+        assert!(validate_urls(&urls(URLS_MAX)).is_ok());
+        assert!(matches!(
+            validate_urls(&urls(URLS_MAX + 1)),
+            Err(ApiError::Validation { field: "urls", .. })
+        ));
+    }
+
+    #[test]
+    fn outcomes_keep_their_fields() {
+        let outcome = SubscribeOutcome {
+            url: "nope".to_owned(),
+            feed_id: None,
+            status: SubscribeStatus::Invalid,
+            error: Some("not a URL".to_owned()),
+        };
+        let expected = SubscribeResult {
+            url: "nope".to_owned(),
+            feed_id: None,
+            status: SubscribeStatusBody::Invalid,
+            error: Some("not a URL".to_owned()),
+        };
+        assert_eq!(SubscribeResult::from(outcome), expected);
+    }
+}

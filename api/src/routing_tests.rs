@@ -1,0 +1,154 @@
+//! Tests of the app's plumbing that need no engine: routing, input parsing, auth and the error shape.
+//!
+//! The app here has a config but no engine, and every handler asks for the engine after its
+//! other inputs, so any request that fails before reaching the store is exercised for real.
+
+use std::time::Duration;
+
+use poem::http::{Method, StatusCode};
+use poem::{Body, Endpoint, EndpointExt, Request};
+use serde_json::{json, Value};
+use syndic_actors::domain::UserId;
+
+use crate::auth::issue_token;
+use crate::{error, routes, ApiConfig};
+
+const SECRET: &str = "routing test secret";
+
+/// Sends one request to the app (config, no engine) and returns the status, content type and body.
+async fn send(request: Request) -> (StatusCode, String, String) {
+    let config = ApiConfig {
+        jwt_secret: SECRET.to_owned(),
+        token_ttl: Duration::from_secs(600),
+    };
+    let app = routes().data(config).catch_all_error(error::render);
+    let response = app.get_response(request).await;
+    let status = response.status();
+    let content_type = response.content_type().unwrap_or_default().to_owned();
+    let body = response.into_body().into_string().await.expect("text body");
+    (status, content_type, body)
+}
+
+fn get(uri: &str) -> Request {
+    Request::builder().method(Method::GET).uri_str(uri).finish()
+}
+
+fn post(uri: &str, content_type: &str, body: &str) -> Request {
+    Request::builder()
+        .method(Method::POST)
+        .uri_str(uri)
+        .content_type(content_type)
+        .body(Body::from_string(body.to_owned()))
+}
+
+fn with_bearer(mut request: Request) -> Request {
+    let value = bearer().parse().expect("header value");
+    request.headers_mut().insert("authorization", value);
+    request
+}
+
+fn bearer() -> String {
+    let token = issue_token(
+        SECRET,
+        UserId::new_v4(),
+        chrono::Utc::now().timestamp(),
+        Duration::from_secs(600),
+    );
+    format!("Bearer {}", token.expect("signs"))
+}
+
+async fn error_of(request: Request) -> (StatusCode, Value) {
+    let (status, content_type, body) = send(request).await;
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    (status, serde_json::from_str(&body).expect("JSON body"))
+}
+
+#[tokio::test]
+async fn unknown_route_is_a_json_404() {
+    let (status, body) = error_of(get("/nope")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body,
+        json!({"error": {"code": "not_found", "message": "no such route"}})
+    );
+}
+
+#[tokio::test]
+async fn wrong_method_is_a_json_405() {
+    let (status, body) = error_of(
+        Request::builder()
+            .method(Method::PUT)
+            .uri_str("/v1/me")
+            .finish(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn missing_token_is_a_json_401() {
+    let (status, body) = error_of(get("/v1/feeds")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn bad_token_is_a_json_401() {
+    let mut request = get("/v1/me");
+    let value = "Bearer nonsense".parse().expect("header value");
+    request.headers_mut().insert("authorization", value);
+    let (status, body) = error_of(request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400() {
+    let (status, body) = error_of(post("/v1/auth/register", "application/json", "{not json")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "bad_request");
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_a_400() {
+    let (status, body) = error_of(post("/v1/auth/login", "text/plain", "hi")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "bad_request");
+}
+
+#[tokio::test]
+async fn an_unknown_status_filter_is_a_400_naming_it() {
+    let (status, body) = error_of(with_bearer(get("/v1/articles?status=banana"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "bad_request");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("status"), "{message}");
+}
+
+#[tokio::test]
+async fn a_non_numeric_feed_id_is_a_400() {
+    let (status, body) = error_of(with_bearer(get("/v1/feeds/abc"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "bad_request");
+}
+
+#[tokio::test]
+async fn the_spec_is_served_as_yaml() {
+    let (status, content_type, body) = send(get("/openapi.yaml")).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::OK, "application/yaml")
+    );
+    assert_eq!(body, crate::spec_yaml());
+}
+
+#[tokio::test]
+async fn the_docs_are_served() {
+    let (status, content_type, _) = send(get("/docs")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+}
