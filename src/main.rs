@@ -1,1 +1,42 @@
-fn main(){}
+//! syndic: load the config, start the app, and run until Ctrl-C or SIGTERM.
+
+use clap::Parser;
+use syndic::{Application, Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    syndic::telemetry::init(cli.config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+    }
+}
+
+async fn serve(config: syndic::Config) -> anyhow::Result<()> {
+    let store = Application::connect_store(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let app = Application::start(&config, store, listener, shutdown_signal()).await?;
+    app.wait().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,143 @@
+//! The configuration: command-line flags with environment fallbacks, and defaults that work on a laptop.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "syndic",
+    version,
+    about = "An actor-based RSS, Atom and JSON Feed engine behind a REST API."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run the engine and the HTTP API (the default).
+    Serve,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Postgres URL. The database is created if it is missing, and migrated on start.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/syndic",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Most connections in the database pool.
+    #[arg(long, env = "SYNDIC_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+
+    /// Redis URL for the feed cache.
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        hide_env_values = true
+    )]
+    pub redis_url: String,
+
+    /// Prefix for every Redis key, so that several engines can share one Redis.
+    #[arg(long, env = "SYNDIC_REDIS_PREFIX", default_value = "")]
+    pub redis_key_prefix: String,
+
+    /// How long a feed's cache entry lives, in seconds.
+    #[arg(long, env = "SYNDIC_CACHE_TTL_SECS", default_value_t = 3 * 60 * 60)]
+    pub cache_ttl_secs: u64,
+
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "SYNDIC_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Secret that signs login tokens (HS256). When unset, a random one is made at start, and every token
+    /// becomes invalid when the engine restarts.
+    #[arg(long, env = "SYNDIC_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// How long a login token is valid, in seconds.
+    #[arg(long, env = "SYNDIC_TOKEN_TTL_SECS", default_value_t = 24 * 60 * 60)]
+    pub token_ttl_secs: u64,
+
+    /// Time between two polls of a feed, in seconds (±10% jitter).
+    #[arg(long, env = "SYNDIC_POLL_INTERVAL_SECS", default_value_t = 30 * 60)]
+    pub poll_interval_secs: u64,
+
+    /// Feeds overdue at start-up are polled at random points within this window, in seconds.
+    #[arg(long, env = "SYNDIC_STARTUP_SPREAD_SECS", default_value_t = 60)]
+    pub startup_spread_secs: u64,
+
+    /// Fetch feeds on loopback and private addresses. Off by default, to refuse SSRF; tests and local farms set it.
+    #[arg(long, env = "SYNDIC_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_private_networks: bool,
+
+    /// Connect timeout of a feed fetch, in seconds.
+    #[arg(long, env = "SYNDIC_CONNECT_TIMEOUT_SECS", default_value_t = 10)]
+    pub connect_timeout_secs: u64,
+
+    /// Total timeout of a feed fetch, body included, in seconds.
+    #[arg(long, env = "SYNDIC_FETCH_TIMEOUT_SECS", default_value_t = 30)]
+    pub fetch_timeout_secs: u64,
+
+    /// Largest feed body accepted after decompression, in bytes.
+    #[arg(long, env = "SYNDIC_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Log format: text for people, json for log pipelines. Levels come from RUST_LOG (default info).
+    #[arg(long, env = "SYNDIC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn token_ttl(&self) -> Duration {
+        Duration::from_secs(self.token_ttl_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_work_on_a_laptop() {
+        let cli = Cli::try_parse_from(["syndic"]).unwrap();
+        assert!(cli.command.is_none());
+        let config = cli.config;
+        assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.poll_interval_secs, 1800);
+        assert_eq!(config.cache_ttl_secs, 10800);
+        assert!(!config.allow_private_networks);
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let cli = Cli::try_parse_from([
+            "syndic",
+            "--allow-private-networks",
+            "true",
+            "--poll-interval-secs",
+            "60",
+            "serve",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Some(Command::Serve)));
+        assert!(cli.config.allow_private_networks);
+        assert_eq!(cli.config.poll_interval_secs, 60);
+    }
+}

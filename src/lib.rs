@@ -1,0 +1,8 @@
+//! The syndic binary's library: configuration and wiring, so that tests start the same app as `main`.
+
+pub mod app;
+pub mod config;
+pub mod telemetry;
+
+pub use app::Application;
+pub use config::{Cli, Command, Config};
