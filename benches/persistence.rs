@@ -1,1 +1,155 @@
-fn main() {}
+//! Persistence throughput on real Postgres: the persistence actor's flush (UNNEST, one transaction) for batches
+//! of 100, 1,000 and 10,000 rows, against inserting the same rows one statement at a time.
+//!
+//! Database: SYNDIC_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/syndic_bench), created and
+//! migrated if missing; its articles are truncated before each group.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sqlx::PgPool;
+use syndic_actors::dedupe::dedupe_key;
+use syndic_actors::parse::Entry;
+use syndic_actors::store::{FeedBatch, PollRecord, PostgresStore, Store};
+use tokio::runtime::Runtime;
+
+/// Batches are spread over this many feeds, each with one subscriber, as a real flush is.
+const FEEDS: i64 = 10;
+
+static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
+
+fn database_url() -> String {
+    std::env::var("SYNDIC_BENCH_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/syndic_bench".into())
+}
+
+async fn prepare() -> PostgresStore {
+    let store = PostgresStore::connect(&database_url(), 4).await.expect("Postgres must be running for the benches");
+    sqlx::query("TRUNCATE users, feeds, articles, subscriptions, user_articles RESTART IDENTITY CASCADE")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO users (id, username, email, password_hash) VALUES (gen_random_uuid(), 'bench', 'bench@example.com', 'x')")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    for feed in 0..FEEDS {
+        sqlx::query("INSERT INTO feeds (url) VALUES ($1)")
+            .bind(format!("https://bench.example/{feed}"))
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO subscriptions (user_id, feed_id) SELECT u.id, f.id FROM users u CROSS JOIN feeds f")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store
+}
+
+/// `rows` new entries (never seen before), spread over the feeds.
+fn batches(rows: usize) -> Vec<FeedBatch> {
+    let now = Utc::now();
+    (1..=FEEDS)
+        .map(|feed_id| {
+            let entries = (0..rows / FEEDS as usize)
+                .map(|_| {
+                    let n = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+                    let guid = format!("bench-{n}");
+                    Entry {
+                        dedupe_key: dedupe_key(Some(&guid), None, None, None),
+                        guid: Some(guid),
+                        url: Some(format!("https://bench.example/a/{n}")),
+                        title: Some(format!("Article {n}")),
+                        summary: Some("A summary of typical length for a feed entry, a sentence or two.".into()),
+                        content: Some("<p>Some content.</p>".repeat(20)),
+                        author: Some("Author".into()),
+                        categories: vec!["bench".into(), "rust".into()],
+                        published_at: Some(now),
+                    }
+                })
+                .collect();
+            FeedBatch {
+                feed_id,
+                entries,
+                poll: PollRecord { polled_at: now, next_poll_at: now, ..PollRecord::default() },
+            }
+        })
+        .collect()
+}
+
+/// The naive baseline: one INSERT per article and one per subscriber link, in one transaction.
+async fn insert_row_by_row(pool: &PgPool, batches: &[FeedBatch]) {
+    let mut transaction = pool.begin().await.unwrap();
+    for batch in batches {
+        for entry in &batch.entries {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (feed_id, dedupe_key) DO NOTHING RETURNING id",
+            )
+            .bind(batch.feed_id)
+            .bind(&entry.dedupe_key)
+            .bind(&entry.guid)
+            .bind(&entry.url)
+            .bind(&entry.title)
+            .bind(&entry.summary)
+            .bind(&entry.content)
+            .bind(&entry.author)
+            .bind(&entry.categories)
+            .bind(entry.published_at.unwrap())
+            .fetch_optional(&mut *transaction)
+            .await
+            .unwrap();
+            if let Some(id) = id {
+                sqlx::query(
+                    "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
+                     SELECT s.user_id, $1, $2, $3 FROM subscriptions s WHERE s.feed_id = $2 ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(batch.feed_id)
+                .bind(entry.published_at.unwrap())
+                .execute(&mut *transaction)
+                .await
+                .unwrap();
+            }
+        }
+    }
+    transaction.commit().await.unwrap();
+}
+
+fn persistence(criterion: &mut Criterion) {
+    let runtime = Runtime::new().unwrap();
+    let store = runtime.block_on(prepare());
+    let mut group = criterion.benchmark_group("persistence_flush");
+    group.sample_size(10).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    for rows in [100usize, 1_000, 10_000] {
+        group.throughput(Throughput::Elements(rows as u64));
+        group.bench_with_input(BenchmarkId::new("unnest", rows), &rows, |bencher, &rows| {
+            bencher.to_async(&runtime).iter_batched(
+                || batches(rows),
+                |batches| {
+                    let store = &store;
+                    async move { store.persist_batches(&batches).await.unwrap() }
+                },
+                criterion::BatchSize::PerIteration,
+            );
+        });
+        if rows <= 1_000 {
+            group.bench_with_input(BenchmarkId::new("row_by_row", rows), &rows, |bencher, &rows| {
+                bencher.to_async(&runtime).iter_batched(
+                    || batches(rows),
+                    |batches| {
+                        let pool = store.pool();
+                        async move { insert_row_by_row(pool, &batches).await }
+                    },
+                    criterion::BatchSize::PerIteration,
+                );
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, persistence);
+criterion_main!(benches);

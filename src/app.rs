@@ -58,7 +58,9 @@ impl Application {
             jwt_secret: jwt_secret(config),
             token_ttl: config.token_ttl(),
         };
-        let address = listener.local_addr().context("The listener has no local address")?;
+        let address = listener
+            .local_addr()
+            .context("The listener has no local address")?;
         let acceptor = TcpAcceptor::from_tokio(listener).context("Failed to use the listener")?;
         let app = syndic_api::app(engine.clone(), api_config);
         let server = tokio::spawn(async move {

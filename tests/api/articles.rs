@@ -1,0 +1,193 @@
+//! The timeline: keyset paging, filters, read and starred state, and ownership.
+
+use serde_json::{json, Value};
+
+use crate::feed_server::rss;
+use crate::helpers::{feed_server, spawn_app};
+
+#[tokio::test]
+async fn pages_follow_the_cursor_without_gaps_or_overlaps() {
+    let app = spawn_app().await;
+    let server = feed_server().await;
+    server.set("/many.xml", rss("many", 0, 25), "application/rss+xml");
+    let token = app.user("alice").await;
+    app.subscribe(&token, &[server.url("/many.xml")]).await;
+    app.wait_for_timeline(&token, 25).await;
+
+    let mut seen = Vec::new();
+    let mut path = "/v1/articles?limit=10".to_owned();
+    let mut pages = 0;
+    loop {
+        let body: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+        pages += 1;
+        let articles = body["articles"].as_array().unwrap();
+        assert!(articles.len() <= 10);
+        seen.extend(
+            articles
+                .iter()
+                .map(|article| article["title"].as_str().unwrap().to_owned()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/articles?limit=10&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let expected: Vec<String> = (0..25).rev().map(|n| format!("many {n}")).collect();
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn read_and_starred_state_is_kept_and_filtered() {
+    let app = spawn_app().await;
+    let server = feed_server().await;
+    server.set("/state.xml", rss("state", 0, 4), "application/rss+xml");
+    let token = app.user("alice").await;
+    app.subscribe(&token, &[server.url("/state.xml")]).await;
+    let articles = app.wait_for_timeline(&token, 4).await;
+    let first = articles[0]["id"].as_i64().unwrap();
+    let second = articles[1]["id"].as_i64().unwrap();
+
+    let read: Value = app
+        .patch_json(
+            &format!("/v1/articles/{first}"),
+            &token,
+            &json!({"read": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (read["read"].as_bool(), read["starred"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let starred: Value = app
+        .patch_json(
+            &format!("/v1/articles/{second}"),
+            &token,
+            &json!({"starred": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (starred["read"].as_bool(), starred["starred"].as_bool()),
+        (Some(false), Some(true))
+    );
+
+    assert_eq!(app.timeline(&token, "status=unread").await.len(), 3);
+    let only_read = app.timeline(&token, "status=read").await;
+    assert_eq!(only_read.len(), 1);
+    assert_eq!(only_read[0]["id"], first);
+    let only_starred = app.timeline(&token, "starred=true").await;
+    assert_eq!(only_starred.len(), 1);
+    assert_eq!(only_starred[0]["id"], second);
+
+    let feeds: Value = app
+        .get("/v1/feeds", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(feeds["feeds"][0]["unread_count"], 3);
+
+    let unread_again: Value = app
+        .patch_json(
+            &format!("/v1/articles/{first}"),
+            &token,
+            &json!({"read": false}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unread_again["read"], false);
+    let one: Value = app
+        .get(&format!("/v1/articles/{first}"), Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["read"], false);
+    assert_eq!(one["title"], articles[0]["title"]);
+}
+
+#[tokio::test]
+async fn feed_filter_limits_the_timeline_to_one_feed() {
+    let app = spawn_app().await;
+    let server = feed_server().await;
+    server.set("/one.xml", rss("one", 0, 2), "application/rss+xml");
+    server.set("/two.xml", rss("two", 0, 3), "application/rss+xml");
+    let token = app.user("alice").await;
+    let results = app
+        .subscribe(&token, &[server.url("/one.xml"), server.url("/two.xml")])
+        .await;
+    app.wait_for_timeline(&token, 5).await;
+    let feed_two = results[1]["feed_id"].as_i64().unwrap();
+    let only_two = app.timeline(&token, &format!("feed_id={feed_two}")).await;
+    assert_eq!(only_two.len(), 3);
+    assert!(only_two
+        .iter()
+        .all(|article| article["feed_id"] == feed_two));
+}
+
+#[tokio::test]
+async fn bad_timeline_parameters_are_client_errors() {
+    let app = spawn_app().await;
+    let token = app.user("alice").await;
+    for (query, status, field) in [
+        ("limit=0", 422, Some("limit")),
+        ("limit=201", 422, Some("limit")),
+        ("cursor=garbage", 422, Some("cursor")),
+        ("status=banana", 400, None),
+        ("feed_id=abc", 400, None),
+    ] {
+        let response = app
+            .get(&format!("/v1/articles?{query}"), Some(&token))
+            .await;
+        assert_eq!(response.status().as_u16(), status, "{query}");
+        let body: Value = response.json().await.unwrap();
+        if let Some(field) = field {
+            assert_eq!(body["error"]["field"], field, "{query}");
+        }
+        assert!(body["error"]["message"].is_string());
+    }
+    let empty_patch = app.patch_json("/v1/articles/1", &token, &json!({})).await;
+    assert_eq!(empty_patch.status(), 422);
+}
+
+#[tokio::test]
+async fn another_users_article_is_not_found() {
+    let app = spawn_app().await;
+    let server = feed_server().await;
+    server.set("/private.xml", rss("private", 0, 1), "application/rss+xml");
+    let alice = app.user("alice").await;
+    let mallory = app.user("mallory").await;
+    app.subscribe(&alice, &[server.url("/private.xml")]).await;
+    let articles = app.wait_for_timeline(&alice, 1).await;
+    let id = articles[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        app.get(&format!("/v1/articles/{id}"), Some(&mallory))
+            .await
+            .status(),
+        404
+    );
+    let patched = app
+        .patch_json(
+            &format!("/v1/articles/{id}"),
+            &mallory,
+            &json!({"read": true}),
+        )
+        .await;
+    assert_eq!(patched.status(), 404);
+    let mine: Value = app
+        .get(&format!("/v1/articles/{id}"), Some(&alice))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["read"], false, "mallory's attempt changed nothing");
+    assert!(app.timeline(&mallory, "status=all").await.is_empty());
+}

@@ -1,0 +1,160 @@
+//! Registration, login and token checks over HTTP.
+
+use serde_json::{json, Value};
+
+use crate::helpers::spawn_app;
+
+async fn error_of(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("every error has a JSON body");
+    (status, body["error"].clone())
+}
+
+#[tokio::test]
+async fn register_returns_the_user_with_a_lowercased_email() {
+    let app = spawn_app().await;
+    let response = app
+        .post_json("/v1/auth/register", None, &json!({"username": "Alice_1", "email": " Alice@Example.COM ", "password": "long enough"}))
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["username"], "Alice_1");
+    assert_eq!(body["email"], "alice@example.com");
+    assert!(body["id"].as_str().unwrap().len() == 36);
+    assert!(body.get("password_hash").is_none() && body.get("password").is_none());
+}
+
+#[tokio::test]
+async fn invalid_registrations_get_422_naming_the_field() {
+    let app = spawn_app().await;
+    let cases = [
+        (
+            json!({"username": "ab", "email": "a@example.com", "password": "long enough"}),
+            "username",
+        ),
+        (
+            json!({"username": "has space", "email": "a@example.com", "password": "long enough"}),
+            "username",
+        ),
+        (
+            json!({"username": "alice", "email": "not-an-email", "password": "long enough"}),
+            "email",
+        ),
+        (
+            json!({"username": "alice", "email": "a@example.com", "password": "short"}),
+            "password",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, error) = error_of(app.post_json("/v1/auth/register", None, &body).await).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(error["code"], "validation_failed");
+        assert_eq!(error["field"], field);
+        assert!(error["message"].as_str().unwrap().len() > 5);
+    }
+}
+
+#[tokio::test]
+async fn duplicate_username_or_email_is_a_409_naming_the_field() {
+    let app = spawn_app().await;
+    app.user("alice").await;
+    let same_name =
+        json!({"username": "alice", "email": "other@example.com", "password": "long enough"});
+    let (status, error) =
+        error_of(app.post_json("/v1/auth/register", None, &same_name).await).await;
+    assert_eq!(
+        (status, error["code"].as_str(), error["field"].as_str()),
+        (409, Some("conflict"), Some("username"))
+    );
+    let same_email =
+        json!({"username": "alice2", "email": "ALICE@example.com", "password": "long enough"});
+    let (status, error) =
+        error_of(app.post_json("/v1/auth/register", None, &same_email).await).await;
+    assert_eq!((status, error["field"].as_str()), (409, Some("email")));
+}
+
+#[tokio::test]
+async fn login_works_with_username_or_email_and_returns_a_bearer_token() {
+    let app = spawn_app().await;
+    app.user("alice").await;
+    for identifier in ["alice", "alice@example.com", "ALICE@EXAMPLE.COM"] {
+        let response = app
+            .post_json(
+                "/v1/auth/login",
+                None,
+                &json!({"identifier": identifier, "password": "correct horse battery"}),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "{identifier}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 86400);
+        let token = body["access_token"].as_str().unwrap();
+        let me: Value = app.get("/v1/me", Some(token)).await.json().await.unwrap();
+        assert_eq!(me["username"], "alice");
+    }
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_the_same_401_whether_the_user_exists_or_not() {
+    let app = spawn_app().await;
+    app.user("alice").await;
+    let wrong_password = app
+        .post_json(
+            "/v1/auth/login",
+            None,
+            &json!({"identifier": "alice", "password": "wrong password"}),
+        )
+        .await;
+    let no_such_user = app
+        .post_json(
+            "/v1/auth/login",
+            None,
+            &json!({"identifier": "nobody", "password": "wrong password"}),
+        )
+        .await;
+    let (status_a, body_a) = error_of(wrong_password).await;
+    let (status_b, body_b) = error_of(no_such_user).await;
+    assert_eq!((status_a, status_b), (401, 401));
+    assert_eq!(body_a, body_b);
+}
+
+#[tokio::test]
+async fn protected_routes_need_a_valid_token() {
+    let app = spawn_app().await;
+    let token = app.user("alice").await;
+    for path in [
+        "/v1/me",
+        "/v1/feeds",
+        "/v1/articles",
+        "/v1/feeds/1",
+        "/v1/articles/1",
+    ] {
+        let (status, error) = error_of(app.get(path, None).await).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (401, Some("unauthorized")),
+            "{path} without a token"
+        );
+        let (status, _) = error_of(app.get(path, Some("not.a.jwt")).await).await;
+        assert_eq!(status, 401, "{path} with a garbage token");
+    }
+    // A token signed with another secret is refused too.
+    let forged = token[..token.len() - 4].to_owned() + "AAAA";
+    assert_eq!(app.get("/v1/me", Some(&forged)).await.status(), 401);
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_with_a_json_error() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/v1/auth/register"))
+        .header("content-type", "application/json")
+        .body("{\"username\": ")
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = error_of(response).await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("bad_request")));
+}

@@ -1,0 +1,327 @@
+//! Test harness: a fresh Postgres database per test, a Redis key prefix per test, the real app on port 0,
+//! and an HTTP client that speaks the API.
+
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use syndic::{Application, Cli, Config};
+use syndic_actors::store::{PostgresStore, Store};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::feed_server::FeedServer;
+
+/// Where tests create their databases; override with SYNDIC_TEST_DATABASE_URL.
+pub fn admin_database_url() -> String {
+    std::env::var("SYNDIC_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn redis_url() -> String {
+    std::env::var("SYNDIC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn init_tracing() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            syndic::telemetry::init(syndic::config::LogFormat::Text);
+        }
+    });
+}
+
+/// A database that exists for one test and is dropped with it, even when the test panics.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        let admin_url = admin_database_url();
+        let name = format!("syndic_test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url)
+            .await
+            .expect("Postgres must be running for the tests");
+        admin
+            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await
+            .unwrap();
+        let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap();
+        let url = format!("{base}/{name}");
+        let store = PostgresStore::connect(&url, 8)
+            .await
+            .expect("migrations run");
+        let pool = store.pool().clone();
+        TestDatabase { name, url, pool }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin_url = admin_database_url();
+        // Drop runs outside any async context we can await in, so use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
+                    let _ = admin
+                        .execute(
+                            format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str(),
+                        )
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database: TestDatabase,
+    pub config: Config,
+    pub application: Option<Application>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+/// Settings for a test engine. Polls happen only when a test asks for them, unless it sets an interval.
+pub struct TestSettings {
+    pub poll_interval_secs: u64,
+    pub startup_spread_secs: u64,
+}
+
+impl Default for TestSettings {
+    fn default() -> Self {
+        TestSettings {
+            poll_interval_secs: 3600,
+            startup_spread_secs: 0,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(TestSettings::default()).await
+}
+
+pub async fn spawn_app_with(settings: TestSettings) -> TestApp {
+    init_tracing();
+    let database = TestDatabase::create().await;
+    let mut config = Cli::try_parse_from(["syndic"]).unwrap().config;
+    config.database_url = database.url.clone();
+    config.redis_url = redis_url();
+    config.redis_key_prefix = format!("syndic-test-{}:", Uuid::new_v4().simple());
+    config.jwt_secret = Some("test-secret".into());
+    config.allow_private_networks = true;
+    config.poll_interval_secs = settings.poll_interval_secs;
+    config.startup_spread_secs = settings.startup_spread_secs;
+    let mut app = TestApp {
+        address: String::new(),
+        client: reqwest::Client::new(),
+        database,
+        config,
+        application: None,
+        shutdown: None,
+    };
+    app.start().await;
+    app
+}
+
+impl TestApp {
+    async fn start(&mut self) {
+        let store: Arc<dyn Store> = Arc::new(PostgresStore::from_pool(self.database.pool.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (sender, receiver) = oneshot::channel();
+        let shutdown = async move {
+            let _ = receiver.await;
+        };
+        let application = Application::start(&self.config, store, listener, shutdown)
+            .await
+            .expect("app starts");
+        self.address = format!("http://{}", application.address());
+        self.application = Some(application);
+        self.shutdown = Some(sender);
+    }
+
+    /// Stops the app the way SIGTERM does, then starts a new one on the same database and Redis prefix.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start().await;
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+        }
+        if let Some(application) = self.application.take() {
+            application.wait().await.expect("clean shutdown");
+        }
+    }
+
+    pub fn engine(&self) -> &syndic_actors::engine::Engine {
+        self.application
+            .as_ref()
+            .expect("the app is running")
+            .engine()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn patch_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers and logs in a user; returns the access token.
+    pub async fn user(&self, name: &str) -> String {
+        let registered = self
+            .post_json(
+                "/v1/auth/register",
+                None,
+                &json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse battery"}),
+            )
+            .await;
+        assert_eq!(registered.status(), 201, "register {name}");
+        let login = self
+            .post_json(
+                "/v1/auth/login",
+                None,
+                &json!({"identifier": name, "password": "correct horse battery"}),
+            )
+            .await;
+        assert_eq!(login.status(), 200);
+        let body: Value = login.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn subscribe(&self, token: &str, urls: &[String]) -> Vec<Value> {
+        let response = self
+            .post_json("/v1/feeds", Some(token), &json!({ "urls": urls }))
+            .await;
+        assert_eq!(response.status(), 202);
+        let body: Value = response.json().await.unwrap();
+        body["results"].as_array().unwrap().clone()
+    }
+
+    /// Every article on the user's timeline, following cursors.
+    pub async fn timeline(&self, token: &str, query: &str) -> Vec<Value> {
+        let mut articles = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/articles?limit=200&{query}");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let response = self.get(&path, Some(token)).await;
+            assert_eq!(response.status(), 200);
+            let body: Value = response.json().await.unwrap();
+            articles.extend(body["articles"].as_array().unwrap().iter().cloned());
+            match body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return articles,
+            }
+        }
+    }
+
+    /// Waits until the user's timeline holds `count` articles; fails the test after 15 s.
+    pub async fn wait_for_timeline(&self, token: &str, count: usize) -> Vec<Value> {
+        let mut last = Vec::new();
+        for _ in 0..150 {
+            last = self.timeline(token, "status=all").await;
+            if last.len() >= count {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timeline has {} articles, expected {count}", last.len());
+    }
+
+    pub async fn article_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM articles")
+            .fetch_one(&self.database.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn feed_row(&self, feed_id: i64) -> Value {
+        let row: (
+            Option<String>,
+            String,
+            Option<chrono::DateTime<chrono::Utc>>,
+            i32,
+        ) = sqlx::query_as(
+            "SELECT etag, status, last_polled_at, error_count FROM feeds WHERE id = $1",
+        )
+        .bind(feed_id)
+        .fetch_one(&self.database.pool)
+        .await
+        .unwrap();
+        json!({"etag": row.0, "status": row.1, "last_polled_at": row.2, "error_count": row.3})
+    }
+}
+
+/// Polls a condition every 50 ms until it holds; fails the test after `seconds`.
+pub async fn eventually<F, Fut>(seconds: u64, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    while tokio::time::Instant::now() < deadline {
+        if condition().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+pub async fn feed_server() -> FeedServer {
+    FeedServer::start().await
+}

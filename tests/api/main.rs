@@ -1,0 +1,10 @@
+//! End-to-end tests: the real app on port 0, real Postgres and Redis, and a real HTTP feed server.
+
+mod articles;
+mod auth;
+mod contract;
+mod feed_server;
+mod feeds;
+mod health;
+mod helpers;
+mod polling;
