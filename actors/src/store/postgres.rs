@@ -16,7 +16,7 @@ use crate::domain::{
     NewUser, ReadFilter, Subscription, User, UserCredentials, UserId,
 };
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 const FEED_COLUMNS: &str =
     "f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.status, f.last_polled_at, \
