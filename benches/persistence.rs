@@ -21,11 +21,14 @@ const FEEDS: i64 = 10;
 static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
 
 fn database_url() -> String {
-    std::env::var("SYNDIC_BENCH_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/syndic_bench".into())
+    std::env::var("SYNDIC_BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/syndic_bench".into())
 }
 
 async fn prepare() -> PostgresStore {
-    let store = PostgresStore::connect(&database_url(), 4).await.expect("Postgres must be running for the benches");
+    let store = PostgresStore::connect(&database_url(), 4)
+        .await
+        .expect("Postgres must be running for the benches");
     sqlx::query("TRUNCATE users, feeds, articles, subscriptions, user_articles RESTART IDENTITY CASCADE")
         .execute(store.pool())
         .await
@@ -73,7 +76,11 @@ fn batches(rows: usize) -> Vec<FeedBatch> {
             FeedBatch {
                 feed_id,
                 entries,
-                poll: PollRecord { polled_at: now, next_poll_at: now, ..PollRecord::default() },
+                poll: PollRecord {
+                    polled_at: now,
+                    next_poll_at: now,
+                    ..PollRecord::default()
+                },
             }
         })
         .collect()
@@ -122,7 +129,10 @@ fn persistence(criterion: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
     let store = runtime.block_on(prepare());
     let mut group = criterion.benchmark_group("persistence_flush");
-    group.sample_size(10).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
     for rows in [100usize, 1_000, 10_000] {
         group.throughput(Throughput::Elements(rows as u64));
         group.bench_with_input(BenchmarkId::new("unnest", rows), &rows, |bencher, &rows| {

@@ -12,7 +12,7 @@ use syndic_actors::cache::{CacheSettings, FeedCache};
 use syndic_actors::engine::{Engine, EngineSettings};
 use syndic_actors::fetch::FetchSettings;
 use syndic_actors::schedule::ScheduleSettings;
-use syndic_actors::store::{PostgresStore, Store};
+use syndic_actors::store::{self, Store};
 use syndic_api::ApiConfig;
 use tokio::task::JoinHandle;
 
@@ -29,12 +29,16 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to Postgres (creating and migrating the database as needed).
+    /// Opens the database the config names (creating and migrating it as needed): Postgres for a
+    /// `postgres://` URL, else the embedded SQLite file.
     pub async fn connect_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-        let store = PostgresStore::connect(&config.database_url, config.database_max_connections)
+        let url = config.database_url();
+        let described = store::describe_url(url);
+        let opened = store::open(url, config.database_max_connections)
             .await
-            .context("Failed to connect to Postgres and migrate the database")?;
-        Ok(Arc::new(store))
+            .with_context(|| format!("Failed to open the database ({described})"))?;
+        tracing::info!(database = %described, "store chosen");
+        Ok(opened)
     }
 
     /// Starts the engine and serves the API on `listener` until `shutdown` completes.
@@ -45,12 +49,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<Application> {
         let cache = FeedCache::new(&CacheSettings {
-            url: config.redis_url.clone(),
+            redis_url: config.redis_url.clone(),
             key_prefix: config.redis_key_prefix.clone(),
             ttl: Duration::from_secs(config.cache_ttl_secs),
             timeout: Duration::from_secs(2),
+            max_entries: config.memory_cache_entries,
         })
         .context("Invalid Redis URL")?;
+        tracing::info!(cache = cache.kind(), "feed cache chosen");
         let engine = Engine::start(engine_settings(config), store, cache)
             .await
             .context("Failed to start the engine")?;
@@ -58,9 +64,7 @@ impl Application {
             jwt_secret: jwt_secret(config),
             token_ttl: config.token_ttl(),
         };
-        let address = listener
-            .local_addr()
-            .context("The listener has no local address")?;
+        let address = listener.local_addr().context("The listener has no local address")?;
         let acceptor = TcpAcceptor::from_tokio(listener).context("Failed to use the listener")?;
         let app = syndic_api::app(engine.clone(), api_config);
         let server = tokio::spawn(async move {
@@ -104,6 +108,8 @@ fn engine_settings(config: &Config) -> EngineSettings {
         },
         schedule: ScheduleSettings {
             interval: Duration::from_secs(config.poll_interval_secs.max(1)),
+            min_interval: Duration::from_secs(config.min_poll_interval_secs.max(1)),
+            max_interval: Duration::from_secs(config.max_poll_interval_secs.max(1)),
             startup_spread: Duration::from_secs(config.startup_spread_secs),
             ..ScheduleSettings::default()
         },

@@ -22,6 +22,17 @@ pub struct Cli {
 pub enum Command {
     /// Run the engine and the HTTP API (the default).
     Serve,
+    /// Copy every row of one database into another, empty one, e.g. from the embedded SQLite file to
+    /// Postgres: `syndic copy --from sqlite://syndic.db --to postgres://postgres@127.0.0.1/syndic`.
+    /// Stop the engine first.
+    Copy {
+        /// The database to read.
+        #[arg(long)]
+        from: String,
+        /// The empty database to write; created and migrated if missing.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -32,27 +43,22 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
-    /// Postgres URL. The database is created if it is missing, and migrated on start.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/syndic",
-        hide_env_values = true
-    )]
-    pub database_url: String,
+    /// Database: `postgres://…` for Postgres, `sqlite://path` for SQLite. Unset: the embedded SQLite file
+    /// `./syndic.db`. The database is created if it is missing, and migrated on start.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 
     /// Most connections in the database pool.
     #[arg(long, env = "SYNDIC_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
 
-    /// Redis URL for the feed cache.
-    #[arg(
-        long,
-        env = "REDIS_URL",
-        default_value = "redis://127.0.0.1:6379",
-        hide_env_values = true
-    )]
-    pub redis_url: String,
+    /// Redis URL for the feed cache. Unset: an in-process cache.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Most feeds the in-process cache keeps (when REDIS_URL is unset).
+    #[arg(long, env = "SYNDIC_MEMORY_CACHE_ENTRIES", default_value_t = 100_000)]
+    pub memory_cache_entries: u64,
 
     /// Prefix for every Redis key, so that several engines can share one Redis.
     #[arg(long, env = "SYNDIC_REDIS_PREFIX", default_value = "")]
@@ -75,9 +81,18 @@ pub struct Config {
     #[arg(long, env = "SYNDIC_TOKEN_TTL_SECS", default_value_t = 24 * 60 * 60)]
     pub token_ttl_secs: u64,
 
-    /// Time between two polls of a feed, in seconds (±10% jitter).
+    /// Time between two polls of a feed whose publishing frequency cannot be measured yet (no dated entries),
+    /// in seconds. Otherwise the interval adapts to the feed, within the minimum and maximum (±10% jitter).
     #[arg(long, env = "SYNDIC_POLL_INTERVAL_SECS", default_value_t = 30 * 60)]
     pub poll_interval_secs: u64,
+
+    /// Shortest time between two polls of a feed, whatever it publishes or its publisher says, in seconds.
+    #[arg(long, env = "SYNDIC_MIN_POLL_INTERVAL_SECS", default_value_t = 5 * 60)]
+    pub min_poll_interval_secs: u64,
+
+    /// Longest time between two polls of a feed, errors and publisher hints included, in seconds.
+    #[arg(long, env = "SYNDIC_MAX_POLL_INTERVAL_SECS", default_value_t = 24 * 60 * 60)]
+    pub max_poll_interval_secs: u64,
 
     /// Feeds overdue at start-up are polled at random points within this window, in seconds.
     #[arg(long, env = "SYNDIC_STARTUP_SPREAD_SECS", default_value_t = 60)]
@@ -104,7 +119,15 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+/// Where the embedded set-up keeps its data when DATABASE_URL is unset.
+pub const EMBEDDED_DATABASE_URL: &str = "sqlite://syndic.db";
+
 impl Config {
+    /// The database URL in force: DATABASE_URL, or the embedded SQLite file.
+    pub fn database_url(&self) -> &str {
+        self.database_url.as_deref().unwrap_or(EMBEDDED_DATABASE_URL)
+    }
+
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_secs)
     }
@@ -123,6 +146,8 @@ mod tests {
         assert_eq!(config.poll_interval_secs, 1800);
         assert_eq!(config.cache_ttl_secs, 10800);
         assert!(!config.allow_private_networks);
+        assert_eq!(config.database_url(), EMBEDDED_DATABASE_URL);
+        assert_eq!(config.redis_url, None);
     }
 
     #[test]

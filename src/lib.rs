@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod config;
+pub mod copy;
 pub mod telemetry;
 
 pub use app::Application;

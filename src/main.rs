@@ -9,6 +9,12 @@ async fn main() -> anyhow::Result<()> {
     syndic::telemetry::init(cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
+        Command::Copy { from, to } => {
+            for (table, rows) in syndic::copy::copy(&from, &to).await? {
+                println!("{table}: {rows} rows");
+            }
+            Ok(())
+        }
     }
 }
 

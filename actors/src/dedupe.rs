@@ -5,12 +5,7 @@ use sha2::{Digest, Sha256};
 /// The key under which an entry is stored once per feed: its guid/id, else its link, else a hash of its title
 /// and content. The value is hashed so that keys have a fixed size in the unique index; the prefix keeps the
 /// three sources apart.
-pub fn dedupe_key(
-    guid: Option<&str>,
-    link: Option<&str>,
-    title: Option<&str>,
-    content: Option<&str>,
-) -> String {
+pub fn dedupe_key(guid: Option<&str>, link: Option<&str>, title: Option<&str>, content: Option<&str>) -> String {
     if let Some(guid) = non_blank(guid) {
         return format!("id:{}", digest(&[guid]));
     }
@@ -52,12 +47,7 @@ mod tests {
     #[test]
     fn link_is_used_without_a_guid() {
         let a = dedupe_key(None, Some("https://a/1"), Some("t"), None);
-        let b = dedupe_key(
-            Some("  "),
-            Some("https://a/1"),
-            Some("changed title"),
-            Some("x"),
-        );
+        let b = dedupe_key(Some("  "), Some("https://a/1"), Some("changed title"), Some("x"));
         assert_eq!(a, b);
         assert!(a.starts_with("link:"));
         assert_ne!(a, dedupe_key(None, Some("https://a/2"), Some("t"), None));

@@ -109,11 +109,7 @@ pub struct InvalidCursor;
 impl ArticleCursor {
     /// An opaque, URL-safe token. Clients must not build it themselves.
     pub fn encode(&self) -> String {
-        let raw = format!(
-            "{}:{}",
-            self.published_at.timestamp_micros(),
-            self.article_id
-        );
+        let raw = format!("{}:{}", self.published_at.timestamp_micros(), self.article_id);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
     }
 

@@ -144,11 +144,7 @@ impl Engine {
     }
 
     /// Subscribes a user to each URL; one bad URL does not fail the others.
-    pub async fn subscribe(
-        &self,
-        user: UserId,
-        urls: Vec<String>,
-    ) -> Result<Vec<SubscribeOutcome>, EngineError> {
+    pub async fn subscribe(&self, user: UserId, urls: Vec<String>) -> Result<Vec<SubscribeOutcome>, EngineError> {
         let checks = futures::future::join_all(urls.iter().map(|url| self.check_url(url))).await;
         let mut outcomes: Vec<Option<SubscribeOutcome>> = vec![None; urls.len()];
         let mut accepted = Vec::new();
@@ -196,19 +192,14 @@ impl Engine {
             tokio::time::timeout(HEALTH_TIMEOUT, self.inner.cache.ping()),
         );
         Health {
-            database: flatten_check(
-                database.map(|result| result.map_err(|error| error.to_string())),
-            ),
+            database: flatten_check(database.map(|result| result.map_err(|error| error.to_string()))),
             cache: flatten_check(cache.map(|result| result.map_err(|error| error.to_string()))),
         }
     }
 
     /// The running actor of a feed, if it has one.
     pub async fn feed_actor(&self, feed: FeedId) -> Result<Option<ActorRef<FeedMsg>>, EngineError> {
-        call(&self.inner.supervisor, |reply| {
-            SupervisorMsg::Lookup(feed, reply)
-        })
-        .await
+        call(&self.inner.supervisor, |reply| SupervisorMsg::Lookup(feed, reply)).await
     }
 
     /// How many feed actors are running.
@@ -228,12 +219,7 @@ impl Engine {
             .supervisor
             .stop_and_wait(Some("shutdown".into()), Some(timeout))
             .await;
-        let _ = self
-            .inner
-            .persistence
-            .actor()
-            .drain_and_wait(Some(timeout))
-            .await;
+        let _ = self.inner.persistence.actor().drain_and_wait(Some(timeout)).await;
     }
 
     async fn call_router<T, F>(&self, message: F) -> Result<T, EngineError>
@@ -251,35 +237,25 @@ impl Engine {
         if self.inner.allow_private_networks {
             return Ok(url);
         }
-        url.check_literal_address()
-            .map_err(|error| error.to_string())?;
+        url.check_literal_address().map_err(|error| error.to_string())?;
         let port = url.as_url().port_or_known_default().unwrap_or(80);
         let host = url.host().to_owned();
-        let lookup = tokio::time::timeout(
-            RESOLVE_TIMEOUT,
-            tokio::net::lookup_host((host.as_str(), port)),
-        )
-        .await;
+        let lookup = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host.as_str(), port))).await;
         let addresses: Vec<_> = match lookup {
             Ok(Ok(addresses)) => addresses.collect(),
-            Ok(Err(error)) => {
-                return Err(format!("the host {host} could not be resolved: {error}"))
-            }
+            Ok(Err(error)) => return Err(format!("the host {host} could not be resolved: {error}")),
             Err(_) => return Err(format!("the host {host} did not resolve in time")),
         };
-        if addresses
-            .iter()
-            .any(|address| !network_policy::is_public(address.ip()))
-        {
-            return Err(format!("{host} resolves to a private or reserved address, which this server does not fetch"));
+        if addresses.iter().any(|address| !network_policy::is_public(address.ip())) {
+            return Err(format!(
+                "{host} resolves to a private or reserved address, which this server does not fetch"
+            ));
         }
         Ok(url)
     }
 }
 
-fn flatten_check(
-    result: Result<Result<(), String>, tokio::time::error::Elapsed>,
-) -> Result<(), String> {
+fn flatten_check(result: Result<Result<(), String>, tokio::time::error::Elapsed>) -> Result<(), String> {
     result.unwrap_or_else(|_| Err("timed out".to_owned()))
 }
 
@@ -289,17 +265,9 @@ where
     T: Send + 'static,
     F: FnOnce(ractor::RpcReplyPort<T>) -> M,
 {
-    match actor
-        .call(message, Some(CALL_TIMEOUT))
-        .await
-        .map_err(unavailable)?
-    {
+    match actor.call(message, Some(CALL_TIMEOUT)).await.map_err(unavailable)? {
         CallResult::Success(value) => Ok(value),
-        CallResult::Timeout => Err(EngineError::Unavailable(
-            "the actor did not answer in time".into(),
-        )),
-        CallResult::SenderError => Err(EngineError::Unavailable(
-            "the actor dropped the request".into(),
-        )),
+        CallResult::Timeout => Err(EngineError::Unavailable("the actor did not answer in time".into())),
+        CallResult::SenderError => Err(EngineError::Unavailable("the actor dropped the request".into())),
     }
 }

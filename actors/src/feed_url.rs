@@ -25,9 +25,7 @@ pub enum InvalidFeedUrl {
     UnsupportedScheme(String),
     #[error("the URL has no host")]
     NoHost,
-    #[error(
-        "the URL points at a private or reserved address ({0}), which this server does not fetch"
-    )]
+    #[error("the URL points at a private or reserved address ({0}), which this server does not fetch")]
     PrivateAddress(String),
 }
 
@@ -40,8 +38,7 @@ impl FeedUrl {
         if input.len() > MAX_URL_LENGTH {
             return Err(InvalidFeedUrl::TooLong);
         }
-        let mut url =
-            Url::parse(input).map_err(|error| InvalidFeedUrl::Malformed(error.to_string()))?;
+        let mut url = Url::parse(input).map_err(|error| InvalidFeedUrl::Malformed(error.to_string()))?;
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(InvalidFeedUrl::UnsupportedScheme(url.scheme().to_owned()));
         }
@@ -83,9 +80,7 @@ pub fn check_literal_address(url: &Url) -> Result<(), InvalidFeedUrl> {
     let address: Option<IpAddr> = match url.host() {
         Some(Host::Ipv4(v4)) => Some(v4.into()),
         Some(Host::Ipv6(v6)) => Some(v6.into()),
-        Some(Host::Domain(name))
-            if name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost") =>
-        {
+        Some(Host::Domain(name)) if name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost") => {
             return Err(InvalidFeedUrl::PrivateAddress(name.to_owned()));
         }
         _ => None,
@@ -112,19 +107,13 @@ mod tests {
             normal("HTTP://Example.COM:80/Feed.xml#top"),
             "http://example.com/Feed.xml"
         );
-        assert_eq!(
-            normal("https://EXAMPLE.com:443/a?b=C"),
-            "https://example.com/a?b=C"
-        );
+        assert_eq!(normal("https://EXAMPLE.com:443/a?b=C"), "https://example.com/a?b=C");
         assert_eq!(normal("  https://example.com  "), "https://example.com/");
     }
 
     #[test]
     fn other_ports_and_paths_are_kept() {
-        assert_eq!(
-            normal("http://example.com:8080/rss"),
-            "http://example.com:8080/rss"
-        );
+        assert_eq!(normal("http://example.com:8080/rss"), "http://example.com:8080/rss");
         assert_eq!(normal("https://example.com:80/"), "https://example.com:80/");
     }
 
@@ -132,10 +121,7 @@ mod tests {
     fn bad_urls_are_refused_with_a_reason() {
         assert_eq!(FeedUrl::parse(""), Err(InvalidFeedUrl::Empty));
         assert_eq!(FeedUrl::parse("   "), Err(InvalidFeedUrl::Empty));
-        assert!(matches!(
-            FeedUrl::parse("not a url"),
-            Err(InvalidFeedUrl::Malformed(_))
-        ));
+        assert!(matches!(FeedUrl::parse("not a url"), Err(InvalidFeedUrl::Malformed(_))));
         assert_eq!(
             FeedUrl::parse("ftp://example.com/feed"),
             Err(InvalidFeedUrl::UnsupportedScheme("ftp".into()))
@@ -159,10 +145,7 @@ mod tests {
         ] {
             let feed_url = FeedUrl::parse(url).unwrap();
             assert!(
-                matches!(
-                    feed_url.check_literal_address(),
-                    Err(InvalidFeedUrl::PrivateAddress(_))
-                ),
+                matches!(feed_url.check_literal_address(), Err(InvalidFeedUrl::PrivateAddress(_))),
                 "{url}"
             );
         }

@@ -109,16 +109,14 @@ impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let resolved: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let public: Vec<SocketAddr> = resolved
                 .into_iter()
                 .filter(|address| network_policy::is_public(address.ip()))
                 .collect();
             if public.is_empty() {
                 let message = format!("{host} resolves only to private or reserved addresses");
-                return Err(Box::new(BlockedDestination(message))
-                    as Box<dyn std::error::Error + Send + Sync>);
+                return Err(Box::new(BlockedDestination(message)) as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(public.into_iter()) as Addrs)
         })
@@ -173,11 +171,7 @@ impl Fetcher {
     }
 
     /// Fetches a feed, conditionally when validators are known. Never panics; every failure is a `FetchError`.
-    pub async fn fetch(
-        &self,
-        url: &FeedUrl,
-        validators: &Validators,
-    ) -> Result<FetchOutcome, FetchError> {
+    pub async fn fetch(&self, url: &FeedUrl, validators: &Validators) -> Result<FetchOutcome, FetchError> {
         if !self.settings.allow_private_networks {
             url.check_literal_address()
                 .map_err(|error| FetchError::Blocked(error.to_string()))?;
@@ -205,14 +199,8 @@ impl Fetcher {
     /// Reads the decompressed body, stopping as soon as it passes the cap.
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, FetchError> {
         let limit = self.settings.max_body_bytes;
-        let encoded = response
-            .headers()
-            .contains_key(reqwest::header::CONTENT_ENCODING);
-        if !encoded
-            && response
-                .content_length()
-                .is_some_and(|length| length > limit as u64)
-        {
+        let encoded = response.headers().contains_key(reqwest::header::CONTENT_ENCODING);
+        if !encoded && response.content_length().is_some_and(|length| length > limit as u64) {
             return Err(FetchError::TooLarge(limit));
         }
         let mut body = BytesMut::new();

@@ -48,9 +48,7 @@ fn is_public_v6(address: Ipv6Addr) -> bool {
 /// compatible (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16).
 fn embedded_ipv4(address: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = address.segments();
-    let from = |high: u16, low: u16| {
-        Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8)
-    };
+    let from = |high: u16, low: u16| Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8);
     if let Some(v4) = address.to_ipv4_mapped() {
         return Some(v4);
     }

@@ -46,15 +46,14 @@ pub fn parse_feed(bytes: &[u8]) -> Result<ParsedFeed, ParseError> {
         // An entry without an id must not get feed-rs's generated one: we derive our own stable key.
         .id_generator(|_, _, _| String::new())
         .build();
-    let parsed =
-        std::panic::catch_unwind(AssertUnwindSafe(|| parser.parse(bytes))).map_err(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|text| text.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            ParseError::ParserPanicked(message)
-        })?;
+    let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| parser.parse(bytes))).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        ParseError::ParserPanicked(message)
+    })?;
     let feed = parsed.map_err(|error| ParseError::Invalid(error.to_string()))?;
     Ok(convert_feed(feed))
 }
@@ -110,16 +109,11 @@ fn convert_entry(entry: model::Entry) -> Entry {
 /// The link a reader follows: the first `alternate` (or untyped) link, else the first link of any kind
 /// that is not the feed itself.
 fn alternate_link(links: &[model::Link]) -> Option<String> {
-    let is_alternate =
-        |link: &&model::Link| link.rel.as_deref().is_none_or(|rel| rel == "alternate");
+    let is_alternate = |link: &&model::Link| link.rel.as_deref().is_none_or(|rel| rel == "alternate");
     links
         .iter()
         .find(is_alternate)
-        .or_else(|| {
-            links
-                .iter()
-                .find(|link| link.rel.as_deref() != Some("self"))
-        })
+        .or_else(|| links.iter().find(|link| link.rel.as_deref() != Some("self")))
         .map(|link| clean(link.href.clone()))
         .filter(|href| !href.is_empty())
 }
@@ -171,14 +165,8 @@ mod tests {
         assert_eq!(first.url.as_deref(), Some("https://example.com/1"));
         assert_eq!(first.summary.as_deref(), Some("Summary one"));
         assert_eq!(first.categories, vec!["rust".to_owned()]);
-        assert_eq!(
-            first.published_at.unwrap().to_rfc3339(),
-            "2006-01-02T15:04:05+00:00"
-        );
-        assert_eq!(
-            first.dedupe_key,
-            dedupe_key(Some("urn:one"), None, None, None)
-        );
+        assert_eq!(first.published_at.unwrap().to_rfc3339(), "2006-01-02T15:04:05+00:00");
+        assert_eq!(first.dedupe_key, dedupe_key(Some("urn:one"), None, None, None));
         assert_eq!(feed.entries[1].guid, None);
         assert_eq!(
             feed.entries[1].dedupe_key,
@@ -191,12 +179,7 @@ mod tests {
     fn keys_are_the_same_on_every_parse() {
         let once = parse_feed(RSS.as_bytes()).unwrap();
         let twice = parse_feed(RSS.as_bytes()).unwrap();
-        let keys = |feed: &ParsedFeed| {
-            feed.entries
-                .iter()
-                .map(|e| e.dedupe_key.clone())
-                .collect::<Vec<_>>()
-        };
+        let keys = |feed: &ParsedFeed| feed.entries.iter().map(|e| e.dedupe_key.clone()).collect::<Vec<_>>();
         assert_eq!(keys(&once), keys(&twice));
     }
 
@@ -220,29 +203,22 @@ mod tests {
         let entry = &feed.entries[0];
         assert_eq!(entry.guid.as_deref(), Some("j1"));
         assert_eq!(entry.categories, vec!["a".to_owned(), "b".to_owned()]);
-        assert_eq!(
-            entry.published_at.unwrap().to_rfc3339(),
-            "2024-02-01T10:00:00+00:00"
-        );
+        assert_eq!(entry.published_at.unwrap().to_rfc3339(), "2024-02-01T10:00:00+00:00");
     }
 
     #[test]
     fn declared_encoding_is_honoured_from_raw_bytes() {
-        let mut bytes = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><title>Caf".to_vec();
+        let mut bytes =
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><title>Caf".to_vec();
         bytes.push(0xE9); // 'é' in Latin-1, invalid as UTF-8
-        bytes.extend_from_slice(
-            b"</title><item><guid>1</guid><title>x</title></item></channel></rss>",
-        );
+        bytes.extend_from_slice(b"</title><item><guid>1</guid><title>x</title></item></channel></rss>");
         let feed = parse_feed(&bytes).unwrap();
         assert_eq!(feed.title.as_deref(), Some("Café"));
     }
 
     #[test]
     fn garbage_is_a_parse_error_not_a_panic() {
-        assert!(matches!(
-            parse_feed(b"hello world"),
-            Err(ParseError::Invalid(_))
-        ));
+        assert!(matches!(parse_feed(b"hello world"), Err(ParseError::Invalid(_))));
         assert!(matches!(
             parse_feed(b"<html><body>nope</body></html>"),
             Err(ParseError::Invalid(_))
@@ -258,11 +234,10 @@ mod tests {
     fn nul_characters_are_removed() {
         let xml = "<rss version=\"2.0\"><channel><title>a</title><item><guid>1</guid><title>x&#0;y</title></item></channel></rss>";
         if let Ok(feed) = parse_feed(xml.as_bytes()) {
-            assert!(!feed.entries.iter().any(|e| e
-                .title
-                .as_deref()
-                .unwrap_or_default()
-                .contains('\0')));
+            assert!(!feed
+                .entries
+                .iter()
+                .any(|e| e.title.as_deref().unwrap_or_default().contains('\0')));
         }
         assert_eq!(clean("a\0b".to_owned()), "ab");
     }

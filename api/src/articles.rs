@@ -5,9 +5,7 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
-use syndic_actors::domain::{
-    Article, ArticleCursor, ArticleId, ArticlePatch, ArticleQuery, FeedId, ReadFilter,
-};
+use syndic_actors::domain::{Article, ArticleCursor, ArticleId, ArticlePatch, ArticleQuery, FeedId, ReadFilter};
 use syndic_actors::engine::Engine;
 
 use crate::auth::BearerAuth;
@@ -139,9 +137,7 @@ fn article_query(
     let limit = u32::try_from(limit)
         .ok()
         .filter(|limit| (1..=MAX_LIMIT).contains(&i64::from(*limit)))
-        .ok_or_else(|| {
-            ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}"))
-        })?;
+        .ok_or_else(|| ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")))?;
     let cursor = cursor
         .map(ArticleCursor::decode)
         .transpose()
@@ -162,10 +158,7 @@ fn article_query(
 
 fn article_patch(request: ArticlePatchRequest) -> Result<ArticlePatch, ApiError> {
     if request.read.is_none() && request.starred.is_none() {
-        return Err(ApiError::validation(
-            "read",
-            "set `read`, `starred` or both",
-        ));
+        return Err(ApiError::validation("read", "set `read`, `starred` or both"));
     }
     Ok(ArticlePatch {
         read: request.read,
@@ -205,23 +198,13 @@ mod tests {
     #[test]
     fn defaults_are_all_and_fifty() {
         let query = article_query(None, None, None, None, None).expect("valid");
-        assert_eq!(
-            (query.status, query.limit, query.cursor),
-            (ReadFilter::All, 50, None)
-        );
+        assert_eq!((query.status, query.limit, query.cursor), (ReadFilter::All, 50, None));
         assert_eq!((query.feed_id, query.starred), (None, None));
     }
 
     #[test]
     fn parameters_pass_through() {
-        let query = article_query(
-            Some(3),
-            Some(ReadStatus::Unread),
-            Some(true),
-            Some(10),
-            None,
-        )
-        .expect("valid");
+        let query = article_query(Some(3), Some(ReadStatus::Unread), Some(true), Some(10), None).expect("valid");
         assert_eq!(
             (query.feed_id, query.status, query.starred, query.limit),
             (Some(3), ReadFilter::Unread, Some(true), 10)
@@ -241,9 +224,7 @@ mod tests {
         }
         for good in [1, 200] {
             assert_eq!(
-                article_query(None, None, None, Some(good), None)
-                    .expect("valid")
-                    .limit as i64,
+                article_query(None, None, None, Some(good), None).expect("valid").limit as i64,
                 good
             );
         }

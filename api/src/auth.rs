@@ -22,12 +22,7 @@ const INVALID_TOKEN: &str = "the bearer token is missing, invalid or expired";
 
 /// The bearer token of a request, checked: it yields the id of the user it was issued to.
 #[derive(SecurityScheme)]
-#[oai(
-    rename = "bearer",
-    ty = "bearer",
-    bearer_format = "JWT",
-    checker = "authenticate"
-)]
+#[oai(rename = "bearer", ty = "bearer", bearer_format = "JWT", checker = "authenticate")]
 pub struct BearerAuth(pub UserId);
 
 async fn authenticate(request: &Request, bearer: Bearer) -> poem::Result<UserId> {
@@ -45,12 +40,7 @@ struct Claims {
 }
 
 /// Issues a token for `user`, valid from `issued_at` (Unix seconds) for `ttl`.
-pub fn issue_token(
-    secret: &str,
-    user: UserId,
-    issued_at: i64,
-    ttl: Duration,
-) -> Result<String, ApiError> {
+pub fn issue_token(secret: &str, user: UserId, issued_at: i64, ttl: Duration) -> Result<String, ApiError> {
     let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
     let claims = Claims {
         sub: user.to_string(),
@@ -67,8 +57,8 @@ pub fn verify_token(secret: &str, token: &str) -> Result<UserId, ApiError> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 0;
     let key = DecodingKey::from_secret(secret.as_bytes());
-    let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-        .map_err(|_| ApiError::Unauthorized(INVALID_TOKEN))?;
+    let data =
+        jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|_| ApiError::Unauthorized(INVALID_TOKEN))?;
     UserId::parse_str(&data.claims.sub).map_err(|_| ApiError::Unauthorized(INVALID_TOKEN))
 }
 
@@ -86,9 +76,7 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 /// Whether `password` matches the stored hash. An unparsable hash matches nothing.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(error) => {
             tracing::error!(%error, "a stored password hash cannot be parsed");
             false
@@ -104,10 +92,7 @@ pub async fn hash_password_blocking(password: String) -> Result<String, ApiError
 
 /// Verifies against the user's hash, or against the dummy hash when there is no user
 /// (then the answer is always `false`, after the same amount of work).
-pub async fn verify_password_blocking(
-    password: String,
-    hash: Option<String>,
-) -> Result<bool, ApiError> {
+pub async fn verify_password_blocking(password: String, hash: Option<String>) -> Result<bool, ApiError> {
     tokio::task::spawn_blocking(move || match hash {
         Some(hash) => verify_password(&password, &hash),
         None => {
@@ -139,42 +124,20 @@ mod tests {
     #[test]
     fn an_expired_token_is_rejected() {
         let user = UserId::new_v4();
-        let token =
-            issue_token(SECRET, user, now() - 7200, Duration::from_secs(3600)).expect("signs");
-        assert!(matches!(
-            verify_token(SECRET, &token),
-            Err(ApiError::Unauthorized(_))
-        ));
+        let token = issue_token(SECRET, user, now() - 7200, Duration::from_secs(3600)).expect("signs");
+        assert!(matches!(verify_token(SECRET, &token), Err(ApiError::Unauthorized(_))));
     }
 
     #[test]
     fn a_token_expiring_one_second_ago_is_rejected() {
-        let token = issue_token(
-            SECRET,
-            UserId::new_v4(),
-            now() - 61,
-            Duration::from_secs(60),
-        )
-        .expect("signs");
-        assert!(matches!(
-            verify_token(SECRET, &token),
-            Err(ApiError::Unauthorized(_))
-        ));
+        let token = issue_token(SECRET, UserId::new_v4(), now() - 61, Duration::from_secs(60)).expect("signs");
+        assert!(matches!(verify_token(SECRET, &token), Err(ApiError::Unauthorized(_))));
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_rejected() {
-        let token = issue_token(
-            "other secret",
-            UserId::new_v4(),
-            now(),
-            Duration::from_secs(60),
-        )
-        .expect("signs");
-        assert!(matches!(
-            verify_token(SECRET, &token),
-            Err(ApiError::Unauthorized(_))
-        ));
+        let token = issue_token("other secret", UserId::new_v4(), now(), Duration::from_secs(60)).expect("signs");
+        assert!(matches!(verify_token(SECRET, &token), Err(ApiError::Unauthorized(_))));
     }
 
     #[test]
@@ -183,10 +146,7 @@ mod tests {
             verify_token(SECRET, "not.a.token"),
             Err(ApiError::Unauthorized(_))
         ));
-        assert!(matches!(
-            verify_token(SECRET, ""),
-            Err(ApiError::Unauthorized(_))
-        ));
+        assert!(matches!(verify_token(SECRET, ""), Err(ApiError::Unauthorized(_))));
     }
 
     #[test]
@@ -197,12 +157,8 @@ mod tests {
             exp: now() + 60,
         };
         let key = EncodingKey::from_secret(SECRET.as_bytes());
-        let token =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).expect("signs");
-        assert!(matches!(
-            verify_token(SECRET, &token),
-            Err(ApiError::Unauthorized(_))
-        ));
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).expect("signs");
+        assert!(matches!(verify_token(SECRET, &token), Err(ApiError::Unauthorized(_))));
     }
 
     #[test]
@@ -244,9 +200,7 @@ mod tests {
 
     #[tokio::test]
     async fn blocking_hash_then_verify() {
-        let hash = hash_password_blocking("password".to_owned())
-            .await
-            .expect("hashes");
+        let hash = hash_password_blocking("password".to_owned()).await.expect("hashes");
         let verified = verify_password_blocking("password".to_owned(), Some(hash))
             .await
             .expect("runs");

@@ -15,10 +15,7 @@ pub enum ApiError {
     BadRequest(String),
     /// Well-formed input that breaks a rule; `field` names the input.
     #[error("{message}")]
-    Validation {
-        field: &'static str,
-        message: String,
-    },
+    Validation { field: &'static str, message: String },
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
@@ -81,14 +78,8 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         let (code, message, field) = match self {
             ApiError::BadRequest(message) => ("bad_request".to_owned(), message.clone(), None),
-            ApiError::Validation { field, message } => (
-                "validation_failed".to_owned(),
-                message.clone(),
-                Some(*field),
-            ),
-            ApiError::Unauthorized(message) => {
-                ("unauthorized".to_owned(), (*message).to_owned(), None)
-            }
+            ApiError::Validation { field, message } => ("validation_failed".to_owned(), message.clone(), Some(*field)),
+            ApiError::Unauthorized(message) => ("unauthorized".to_owned(), (*message).to_owned(), None),
             ApiError::NotFound(message) => ("not_found".to_owned(), message.clone(), None),
             ApiError::Conflict { field } => ("conflict".to_owned(), self.to_string(), Some(*field)),
             ApiError::Http { status, message } => (code_for(*status), message.clone(), None),
@@ -97,11 +88,7 @@ impl ApiError {
                 "the service is temporarily unavailable, retry later".to_owned(),
                 None,
             ),
-            ApiError::Internal(_) => (
-                "internal".to_owned(),
-                "an internal error occurred".to_owned(),
-                None,
-            ),
+            ApiError::Internal(_) => ("internal".to_owned(), "an internal error occurred".to_owned(), None),
         };
         ErrorBody {
             error: ErrorDetail {
@@ -122,9 +109,7 @@ impl ApiError {
         let message = error.to_string();
         match status {
             // A wrong or missing content type is a malformed request too.
-            StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                ApiError::BadRequest(message)
-            }
+            StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::BadRequest(message),
             StatusCode::UNAUTHORIZED => ApiError::Unauthorized("a valid bearer token is required"),
             StatusCode::NOT_FOUND => ApiError::NotFound("no such route".to_owned()),
             status if status.is_server_error() => ApiError::Internal(message),
@@ -152,9 +137,7 @@ impl ResponseError for ApiError {
         if status.is_server_error() {
             tracing::error!(status = status.as_u16(), error = %self, "request failed");
         }
-        poem::web::Json(self.body())
-            .with_status(status)
-            .into_response()
+        poem::web::Json(self.body()).with_status(status).into_response()
     }
 }
 
@@ -165,6 +148,9 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { field } => ApiError::Conflict { field },
             StoreError::Unavailable(source) => ApiError::Unavailable(source.to_string()),
             StoreError::Database(source) => ApiError::Internal(source.to_string()),
+            StoreError::UnsupportedUrl(scheme) => {
+                ApiError::Internal(format!("unsupported database URL scheme {scheme}"))
+            }
         }
     }
 }
@@ -191,11 +177,7 @@ mod tests {
     async fn rendered(error: poem::Error) -> (StatusCode, Value) {
         let response = render(error).await;
         let status = response.status();
-        let text = response
-            .into_body()
-            .into_string()
-            .await
-            .expect("body is text");
+        let text = response.into_body().into_string().await.expect("body is text");
         (status, serde_json::from_str(&text).expect("body is JSON"))
     }
 
@@ -237,10 +219,7 @@ mod tests {
     async fn unauthorized_is_401() {
         let (status, body) = rendered_api(ApiError::Unauthorized("nope")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert_eq!(
-            body,
-            json!({"error": {"code": "unauthorized", "message": "nope"}})
-        );
+        assert_eq!(body, json!({"error": {"code": "unauthorized", "message": "nope"}}));
     }
 
     #[tokio::test]
@@ -256,7 +235,8 @@ mod tests {
 
     #[tokio::test]
     async fn unavailable_store_and_engine_are_503_and_hide_the_detail() {
-        let expected = json!({"error": {"code": "unavailable", "message": "the service is temporarily unavailable, retry later"}});
+        let expected =
+            json!({"error": {"code": "unavailable", "message": "the service is temporarily unavailable, retry later"}});
         let from_store: ApiError = StoreError::Unavailable(sqlx::Error::PoolTimedOut).into();
         let from_engine: ApiError = EngineError::Unavailable("actor gone".to_owned()).into();
         for error in [from_store, from_engine] {

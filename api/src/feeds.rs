@@ -129,11 +129,7 @@ impl FeedsApi {
 
     /// The user's subscriptions.
     #[oai(path = "/feeds", method = "get")]
-    async fn list(
-        &self,
-        auth: BearerAuth,
-        engine: Data<&Engine>,
-    ) -> Result<Json<FeedsBody>, Failure<Authenticated>> {
+    async fn list(&self, auth: BearerAuth, engine: Data<&Engine>) -> Result<Json<FeedsBody>, Failure<Authenticated>> {
         let subscriptions = engine.store().list_subscriptions(auth.0).await?;
         let now = Utc::now();
         let feeds = subscriptions
@@ -172,10 +168,7 @@ impl FeedsApi {
 
 fn validate_urls(urls: &[String]) -> Result<(), ApiError> {
     if urls.is_empty() || urls.len() > URLS_MAX {
-        return Err(ApiError::validation(
-            "urls",
-            format!("must hold 1 to {URLS_MAX} URLs"),
-        ));
+        return Err(ApiError::validation("urls", format!("must hold 1 to {URLS_MAX} URLs")));
     }
     Ok(())
 }
@@ -203,9 +196,7 @@ fn feed_body(subscription: Subscription, now: DateTime<Utc>) -> FeedBody {
         FeedStatus::Ok => FeedStatusBody::Ok,
         FeedStatus::Error => FeedStatusBody::Error,
     };
-    let next_poll_in_seconds = feed
-        .next_poll_at
-        .map(|next| (next - now).num_seconds().max(0));
+    let next_poll_in_seconds = feed.next_poll_at.map(|next| (next - now).num_seconds().max(0));
     FeedBody {
         id: feed.id,
         url: feed.url,

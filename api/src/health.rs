@@ -105,9 +105,6 @@ mod tests {
     #[test]
     fn database_down_is_503() {
         let response = report(health(Err("timed out"), Ok(())));
-        assert_eq!(
-            body_of(response),
-            (503, expected("unavailable", "timed out", "ok"))
-        );
+        assert_eq!(body_of(response), (503, expected("unavailable", "timed out", "ok")));
     }
 }

@@ -59,10 +59,7 @@ pub fn spec_yaml() -> String {
 /// The whole HTTP app: /healthcheck, /v1/..., /openapi.yaml, /docs. Every error (including
 /// poem's own: unknown route, 405, malformed JSON, bad params, missing auth) comes out in the JSON error shape.
 pub fn app(engine: Engine, config: ApiConfig) -> impl Endpoint + 'static {
-    routes()
-        .data(engine)
-        .data(config)
-        .catch_all_error(error::render)
+    routes().data(engine).data(config).catch_all_error(error::render)
 }
 
 /// The routes without their data: handlers find the engine and the config in the request.
@@ -73,11 +70,7 @@ fn routes() -> Route {
     let service = service();
     let docs = service.swagger_ui();
     let spec = spec_yaml();
-    let spec_endpoint = make_sync(move |_| {
-        spec.clone()
-            .with_content_type("application/yaml")
-            .into_response()
-    });
+    let spec_endpoint = make_sync(move |_| spec.clone().with_content_type("application/yaml").into_response());
     Route::new()
         .nest("/", service)
         .at("/openapi.yaml", spec_endpoint)

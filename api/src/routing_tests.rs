@@ -59,10 +59,7 @@ fn bearer() -> String {
 
 async fn error_of(request: Request) -> (StatusCode, Value) {
     let (status, content_type, body) = send(request).await;
-    assert!(
-        content_type.starts_with("application/json"),
-        "{content_type}"
-    );
+    assert!(content_type.starts_with("application/json"), "{content_type}");
     (status, serde_json::from_str(&body).expect("JSON body"))
 }
 
@@ -78,13 +75,7 @@ async fn unknown_route_is_a_json_404() {
 
 #[tokio::test]
 async fn wrong_method_is_a_json_405() {
-    let (status, body) = error_of(
-        Request::builder()
-            .method(Method::PUT)
-            .uri_str("/v1/me")
-            .finish(),
-    )
-    .await;
+    let (status, body) = error_of(Request::builder().method(Method::PUT).uri_str("/v1/me").finish()).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(body["error"]["code"], "method_not_allowed");
 }
@@ -139,10 +130,7 @@ async fn a_non_numeric_feed_id_is_a_400() {
 #[tokio::test]
 async fn the_spec_is_served_as_yaml() {
     let (status, content_type, body) = send(get("/openapi.yaml")).await;
-    assert_eq!(
-        (status, content_type.as_str()),
-        (StatusCode::OK, "application/yaml")
-    );
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "application/yaml"));
     assert_eq!(body, crate::spec_yaml());
 }
 

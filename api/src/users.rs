@@ -109,10 +109,7 @@ impl UsersApi {
         if request.password.chars().count() > PASSWORD_MAX {
             return Err(ApiError::Unauthorized(WRONG_CREDENTIALS).into());
         }
-        let credentials = engine
-            .store()
-            .find_credentials(request.identifier.trim())
-            .await?;
+        let credentials = engine.store().find_credentials(request.identifier.trim()).await?;
         let (user, hash) = match credentials {
             Some(found) => (Some(found.user), Some(found.password_hash)),
             None => (None, None),
@@ -122,12 +119,7 @@ impl UsersApi {
             Some(user) if verified => user,
             _ => return Err(ApiError::Unauthorized(WRONG_CREDENTIALS).into()),
         };
-        let access_token = issue_token(
-            &config.jwt_secret,
-            user.id,
-            Utc::now().timestamp(),
-            config.token_ttl,
-        )?;
+        let access_token = issue_token(&config.jwt_secret, user.id, Utc::now().timestamp(), config.token_ttl)?;
         Ok(Json(TokenBody {
             access_token,
             token_type: "Bearer".to_owned(),
@@ -137,16 +129,10 @@ impl UsersApi {
 
     /// The account the token belongs to.
     #[oai(path = "/me", method = "get")]
-    async fn me(
-        &self,
-        auth: BearerAuth,
-        engine: Data<&Engine>,
-    ) -> Result<Json<UserBody>, Failure<Authenticated>> {
+    async fn me(&self, auth: BearerAuth, engine: Data<&Engine>) -> Result<Json<UserBody>, Failure<Authenticated>> {
         match engine.store().get_user(auth.0).await {
             Ok(user) => Ok(Json(user.into())),
-            Err(StoreError::NotFound) => {
-                Err(ApiError::Unauthorized("the token's user no longer exists").into())
-            }
+            Err(StoreError::NotFound) => Err(ApiError::Unauthorized("the token's user no longer exists").into()),
             Err(error) => Err(error.into()),
         }
     }

@@ -18,8 +18,7 @@ pub fn validate_username(username: &str) -> Result<(), ApiError> {
             format!("must be {USERNAME_MIN} to {USERNAME_MAX} characters long"),
         ));
     }
-    let allowed =
-        |character: char| character.is_ascii_alphanumeric() || matches!(character, '_' | '.' | '-');
+    let allowed = |character: char| character.is_ascii_alphanumeric() || matches!(character, '_' | '.' | '-');
     if !username.chars().all(allowed) {
         return Err(ApiError::validation(
             "username",
@@ -126,18 +125,10 @@ mod tests {
             "a@b@c.com",
             "al ice@example.com",
         ] {
-            assert_eq!(
-                field_of(normalize_email(bad)),
-                "email",
-                "{bad:?} should be rejected"
-            );
+            assert_eq!(field_of(normalize_email(bad)), "email", "{bad:?} should be rejected");
         }
         for bad in ["alice@.com", "alice@example.", "alice@exa..mple.com"] {
-            assert_eq!(
-                field_of(normalize_email(bad)),
-                "email",
-                "{bad:?} should be rejected"
-            );
+            assert_eq!(field_of(normalize_email(bad)), "email", "{bad:?} should be rejected");
         }
     }
 
@@ -155,10 +146,7 @@ mod tests {
         assert_eq!(field_of(validate_password("1234567")), "password");
         assert!(validate_password("12345678").is_ok());
         assert!(validate_password(&"p".repeat(PASSWORD_MAX)).is_ok());
-        assert_eq!(
-            field_of(validate_password(&"p".repeat(PASSWORD_MAX + 1))),
-            "password"
-        );
+        assert_eq!(field_of(validate_password(&"p".repeat(PASSWORD_MAX + 1))), "password");
     }
 
     #[test]

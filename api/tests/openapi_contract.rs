@@ -11,8 +11,7 @@ fn served_spec_matches_openapi_yaml() {
     let path = contract_path();
     let served = syndic_api::spec_yaml();
     if std::env::var_os("UPDATE_OPENAPI").is_some_and(|value| value == "1") {
-        std::fs::write(&path, &served)
-            .unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
+        std::fs::write(&path, &served).unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
         return;
     }
     let reviewed = std::fs::read_to_string(&path).unwrap_or_default();

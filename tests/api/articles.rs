@@ -3,11 +3,10 @@
 use serde_json::{json, Value};
 
 use crate::feed_server::rss;
-use crate::helpers::{feed_server, spawn_app};
+use crate::helpers::{feed_server, spawn_app, Backend};
 
-#[tokio::test]
-async fn pages_follow_the_cursor_without_gaps_or_overlaps() {
-    let app = spawn_app().await;
+async fn pages_follow_the_cursor_without_gaps_or_overlaps(backend: Backend) {
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/many.xml", rss("many", 0, 25), "application/rss+xml");
     let token = app.user("alice").await;
@@ -37,9 +36,8 @@ async fn pages_follow_the_cursor_without_gaps_or_overlaps() {
     assert_eq!(seen, expected);
 }
 
-#[tokio::test]
-async fn read_and_starred_state_is_kept_and_filtered() {
-    let app = spawn_app().await;
+async fn read_and_starred_state_is_kept_and_filtered(backend: Backend) {
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/state.xml", rss("state", 0, 4), "application/rss+xml");
     let token = app.user("alice").await;
@@ -49,11 +47,7 @@ async fn read_and_starred_state_is_kept_and_filtered() {
     let second = articles[1]["id"].as_i64().unwrap();
 
     let read: Value = app
-        .patch_json(
-            &format!("/v1/articles/{first}"),
-            &token,
-            &json!({"read": true}),
-        )
+        .patch_json(&format!("/v1/articles/{first}"), &token, &json!({"read": true}))
         .await
         .json()
         .await
@@ -63,11 +57,7 @@ async fn read_and_starred_state_is_kept_and_filtered() {
         (Some(true), Some(false))
     );
     let starred: Value = app
-        .patch_json(
-            &format!("/v1/articles/{second}"),
-            &token,
-            &json!({"starred": true}),
-        )
+        .patch_json(&format!("/v1/articles/{second}"), &token, &json!({"starred": true}))
         .await
         .json()
         .await
@@ -85,20 +75,11 @@ async fn read_and_starred_state_is_kept_and_filtered() {
     assert_eq!(only_starred.len(), 1);
     assert_eq!(only_starred[0]["id"], second);
 
-    let feeds: Value = app
-        .get("/v1/feeds", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let feeds: Value = app.get("/v1/feeds", Some(&token)).await.json().await.unwrap();
     assert_eq!(feeds["feeds"][0]["unread_count"], 3);
 
     let unread_again: Value = app
-        .patch_json(
-            &format!("/v1/articles/{first}"),
-            &token,
-            &json!({"read": false}),
-        )
+        .patch_json(&format!("/v1/articles/{first}"), &token, &json!({"read": false}))
         .await
         .json()
         .await
@@ -114,9 +95,8 @@ async fn read_and_starred_state_is_kept_and_filtered() {
     assert_eq!(one["title"], articles[0]["title"]);
 }
 
-#[tokio::test]
-async fn feed_filter_limits_the_timeline_to_one_feed() {
-    let app = spawn_app().await;
+async fn feed_filter_limits_the_timeline_to_one_feed(backend: Backend) {
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/one.xml", rss("one", 0, 2), "application/rss+xml");
     server.set("/two.xml", rss("two", 0, 3), "application/rss+xml");
@@ -128,14 +108,11 @@ async fn feed_filter_limits_the_timeline_to_one_feed() {
     let feed_two = results[1]["feed_id"].as_i64().unwrap();
     let only_two = app.timeline(&token, &format!("feed_id={feed_two}")).await;
     assert_eq!(only_two.len(), 3);
-    assert!(only_two
-        .iter()
-        .all(|article| article["feed_id"] == feed_two));
+    assert!(only_two.iter().all(|article| article["feed_id"] == feed_two));
 }
 
-#[tokio::test]
-async fn bad_timeline_parameters_are_client_errors() {
-    let app = spawn_app().await;
+async fn bad_timeline_parameters_are_client_errors(backend: Backend) {
+    let app = spawn_app(backend).await;
     let token = app.user("alice").await;
     for (query, status, field) in [
         ("limit=0", 422, Some("limit")),
@@ -144,9 +121,7 @@ async fn bad_timeline_parameters_are_client_errors() {
         ("status=banana", 400, None),
         ("feed_id=abc", 400, None),
     ] {
-        let response = app
-            .get(&format!("/v1/articles?{query}"), Some(&token))
-            .await;
+        let response = app.get(&format!("/v1/articles?{query}"), Some(&token)).await;
         assert_eq!(response.status().as_u16(), status, "{query}");
         let body: Value = response.json().await.unwrap();
         if let Some(field) = field {
@@ -158,9 +133,8 @@ async fn bad_timeline_parameters_are_client_errors() {
     assert_eq!(empty_patch.status(), 422);
 }
 
-#[tokio::test]
-async fn another_users_article_is_not_found() {
-    let app = spawn_app().await;
+async fn another_users_article_is_not_found(backend: Backend) {
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/private.xml", rss("private", 0, 1), "application/rss+xml");
     let alice = app.user("alice").await;
@@ -169,17 +143,11 @@ async fn another_users_article_is_not_found() {
     let articles = app.wait_for_timeline(&alice, 1).await;
     let id = articles[0]["id"].as_i64().unwrap();
     assert_eq!(
-        app.get(&format!("/v1/articles/{id}"), Some(&mallory))
-            .await
-            .status(),
+        app.get(&format!("/v1/articles/{id}"), Some(&mallory)).await.status(),
         404
     );
     let patched = app
-        .patch_json(
-            &format!("/v1/articles/{id}"),
-            &mallory,
-            &json!({"read": true}),
-        )
+        .patch_json(&format!("/v1/articles/{id}"), &mallory, &json!({"read": true}))
         .await;
     assert_eq!(patched.status(), 404);
     let mine: Value = app
@@ -191,3 +159,11 @@ async fn another_users_article_is_not_found() {
     assert_eq!(mine["read"], false, "mallory's attempt changed nothing");
     assert!(app.timeline(&mallory, "status=all").await.is_empty());
 }
+
+crate::on_both_backends!(
+    pages_follow_the_cursor_without_gaps_or_overlaps,
+    read_and_starred_state_is_kept_and_filtered,
+    feed_filter_limits_the_timeline_to_one_feed,
+    bad_timeline_parameters_are_client_errors,
+    another_users_article_is_not_found,
+);

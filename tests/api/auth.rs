@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, Backend};
 
 async fn error_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
@@ -10,11 +10,14 @@ async fn error_of(response: reqwest::Response) -> (u16, Value) {
     (status, body["error"].clone())
 }
 
-#[tokio::test]
-async fn register_returns_the_user_with_a_lowercased_email() {
-    let app = spawn_app().await;
+async fn register_returns_the_user_with_a_lowercased_email(backend: Backend) {
+    let app = spawn_app(backend).await;
     let response = app
-        .post_json("/v1/auth/register", None, &json!({"username": "Alice_1", "email": " Alice@Example.COM ", "password": "long enough"}))
+        .post_json(
+            "/v1/auth/register",
+            None,
+            &json!({"username": "Alice_1", "email": " Alice@Example.COM ", "password": "long enough"}),
+        )
         .await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
@@ -24,9 +27,8 @@ async fn register_returns_the_user_with_a_lowercased_email() {
     assert!(body.get("password_hash").is_none() && body.get("password").is_none());
 }
 
-#[tokio::test]
-async fn invalid_registrations_get_422_naming_the_field() {
-    let app = spawn_app().await;
+async fn invalid_registrations_get_422_naming_the_field(backend: Backend) {
+    let app = spawn_app(backend).await;
     let cases = [
         (
             json!({"username": "ab", "email": "a@example.com", "password": "long enough"}),
@@ -54,28 +56,22 @@ async fn invalid_registrations_get_422_naming_the_field() {
     }
 }
 
-#[tokio::test]
-async fn duplicate_username_or_email_is_a_409_naming_the_field() {
-    let app = spawn_app().await;
+async fn duplicate_username_or_email_is_a_409_naming_the_field(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.user("alice").await;
-    let same_name =
-        json!({"username": "alice", "email": "other@example.com", "password": "long enough"});
-    let (status, error) =
-        error_of(app.post_json("/v1/auth/register", None, &same_name).await).await;
+    let same_name = json!({"username": "alice", "email": "other@example.com", "password": "long enough"});
+    let (status, error) = error_of(app.post_json("/v1/auth/register", None, &same_name).await).await;
     assert_eq!(
         (status, error["code"].as_str(), error["field"].as_str()),
         (409, Some("conflict"), Some("username"))
     );
-    let same_email =
-        json!({"username": "alice2", "email": "ALICE@example.com", "password": "long enough"});
-    let (status, error) =
-        error_of(app.post_json("/v1/auth/register", None, &same_email).await).await;
+    let same_email = json!({"username": "alice2", "email": "ALICE@example.com", "password": "long enough"});
+    let (status, error) = error_of(app.post_json("/v1/auth/register", None, &same_email).await).await;
     assert_eq!((status, error["field"].as_str()), (409, Some("email")));
 }
 
-#[tokio::test]
-async fn login_works_with_username_or_email_and_returns_a_bearer_token() {
-    let app = spawn_app().await;
+async fn login_works_with_username_or_email_and_returns_a_bearer_token(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.user("alice").await;
     for identifier in ["alice", "alice@example.com", "ALICE@EXAMPLE.COM"] {
         let response = app
@@ -95,9 +91,8 @@ async fn login_works_with_username_or_email_and_returns_a_bearer_token() {
     }
 }
 
-#[tokio::test]
-async fn wrong_credentials_get_the_same_401_whether_the_user_exists_or_not() {
-    let app = spawn_app().await;
+async fn wrong_credentials_get_the_same_401_whether_the_user_exists_or_not(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.user("alice").await;
     let wrong_password = app
         .post_json(
@@ -119,17 +114,10 @@ async fn wrong_credentials_get_the_same_401_whether_the_user_exists_or_not() {
     assert_eq!(body_a, body_b);
 }
 
-#[tokio::test]
-async fn protected_routes_need_a_valid_token() {
-    let app = spawn_app().await;
+async fn protected_routes_need_a_valid_token(backend: Backend) {
+    let app = spawn_app(backend).await;
     let token = app.user("alice").await;
-    for path in [
-        "/v1/me",
-        "/v1/feeds",
-        "/v1/articles",
-        "/v1/feeds/1",
-        "/v1/articles/1",
-    ] {
+    for path in ["/v1/me", "/v1/feeds", "/v1/articles", "/v1/feeds/1", "/v1/articles/1"] {
         let (status, error) = error_of(app.get(path, None).await).await;
         assert_eq!(
             (status, error["code"].as_str()),
@@ -144,9 +132,8 @@ async fn protected_routes_need_a_valid_token() {
     assert_eq!(app.get("/v1/me", Some(&forged)).await.status(), 401);
 }
 
-#[tokio::test]
-async fn malformed_json_is_a_400_with_a_json_error() {
-    let app = spawn_app().await;
+async fn malformed_json_is_a_400_with_a_json_error(backend: Backend) {
+    let app = spawn_app(backend).await;
     let response = app
         .client
         .post(app.url("/v1/auth/register"))
@@ -158,3 +145,13 @@ async fn malformed_json_is_a_400_with_a_json_error() {
     let (status, error) = error_of(response).await;
     assert_eq!((status, error["code"].as_str()), (400, Some("bad_request")));
 }
+
+crate::on_both_backends!(
+    register_returns_the_user_with_a_lowercased_email,
+    invalid_registrations_get_422_naming_the_field,
+    duplicate_username_or_email_is_a_409_naming_the_field,
+    login_works_with_username_or_email_and_returns_a_bearer_token,
+    wrong_credentials_get_the_same_401_whether_the_user_exists_or_not,
+    protected_routes_need_a_valid_token,
+    malformed_json_is_a_400_with_a_json_error,
+);

@@ -31,14 +31,8 @@ pub struct FeedServer {
 
 impl FeedServer {
     pub async fn start() -> FeedServer {
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .unwrap();
-        let address = acceptor.local_addr()[0]
-            .as_socket_addr()
-            .unwrap()
-            .to_string();
+        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
+        let address = acceptor.local_addr()[0].as_socket_addr().unwrap().to_string();
         let state = Arc::new(Mutex::new(ServerState::default()));
         let endpoint_state = state.clone();
         let endpoint = poem::endpoint::make(move |request: Request| {
@@ -74,31 +68,15 @@ impl FeedServer {
             etag,
             conditional,
         };
-        self.state
-            .lock()
-            .unwrap()
-            .fixtures
-            .insert(path.to_owned(), fixture);
+        self.state.lock().unwrap().fixtures.insert(path.to_owned(), fixture);
     }
 
     pub fn requests(&self, path: &str) -> usize {
-        self.state
-            .lock()
-            .unwrap()
-            .requests
-            .get(path)
-            .copied()
-            .unwrap_or(0)
+        self.state.lock().unwrap().requests.get(path).copied().unwrap_or(0)
     }
 
     pub fn not_modified(&self, path: &str) -> usize {
-        self.state
-            .lock()
-            .unwrap()
-            .not_modified
-            .get(path)
-            .copied()
-            .unwrap_or(0)
+        self.state.lock().unwrap().not_modified.get(path).copied().unwrap_or(0)
     }
 }
 
@@ -107,9 +85,7 @@ fn serve(state: &Mutex<ServerState>, request: &Request) -> poem::Result<Response
     let mut state = state.lock().unwrap();
     *state.requests.entry(path.clone()).or_default() += 1;
     let Some(fixture) = state.fixtures.get(&path).cloned() else {
-        return Ok(Response::builder()
-            .status(StatusCode::NOT_FOUND)
-            .body("no such feed"));
+        return Ok(Response::builder().status(StatusCode::NOT_FOUND).body("no such feed"));
     };
     let if_none_match = request
         .headers()

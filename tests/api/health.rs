@@ -3,11 +3,10 @@
 use serde_json::Value;
 use sqlx::{Connection, Executor};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, Backend};
 
-#[tokio::test]
-async fn healthcheck_reports_ok_when_database_and_cache_answer() {
-    let app = spawn_app().await;
+async fn healthcheck_reports_ok_when_database_and_cache_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
     let response = app.get("/healthcheck", None).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
@@ -18,7 +17,7 @@ async fn healthcheck_reports_ok_when_database_and_cache_answer() {
 
 #[tokio::test]
 async fn healthcheck_is_503_when_the_database_refuses_connections() {
-    let app = spawn_app().await;
+    let app = spawn_app(Backend::Postgres).await;
     let name = app.database.name.clone();
     // A real outage of this test's database only: refuse new connections and cut the open ones.
     let mut admin = sqlx::PgConnection::connect(&crate::helpers::admin_database_url())
@@ -29,12 +28,7 @@ async fn healthcheck_is_503_when_the_database_refuses_connections() {
         .await
         .unwrap();
     admin
-        .execute(
-            format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-            )
-            .as_str(),
-        )
+        .execute(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'").as_str())
         .await
         .unwrap();
     let response = app.get("/healthcheck", None).await;
@@ -54,9 +48,9 @@ async fn healthcheck_is_503_when_the_database_refuses_connections() {
 
 #[tokio::test]
 async fn healthcheck_is_degraded_when_redis_is_unreachable() {
-    let mut app = spawn_app().await;
+    let mut app = spawn_app(Backend::Postgres).await;
     app.stop().await;
-    app.config.redis_url = "redis://127.0.0.1:1".into();
+    app.config.redis_url = Some("redis://127.0.0.1:1".into());
     app.restart().await;
     let response = app.get("/healthcheck", None).await;
     assert_eq!(response.status(), 200);
@@ -65,3 +59,5 @@ async fn healthcheck_is_degraded_when_redis_is_unreachable() {
     assert_eq!(body["database"], "ok");
     assert_ne!(body["cache"], "ok");
 }
+
+crate::on_both_backends!(healthcheck_reports_ok_when_database_and_cache_answer,);

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::{Connection, Executor, PgConnection};
 use syndic::{Application, Cli, Config};
-use syndic_actors::store::{PostgresStore, Store};
+use syndic_actors::store::{PostgresStore, SqliteStore, Store};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -16,8 +16,7 @@ use crate::feed_server::FeedServer;
 
 /// Where tests create their databases; override with SYNDIC_TEST_DATABASE_URL.
 pub fn admin_database_url() -> String {
-    std::env::var("SYNDIC_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("SYNDIC_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn redis_url() -> String {
@@ -33,15 +32,50 @@ fn init_tracing() {
     });
 }
 
-/// A database that exists for one test and is dropped with it, even when the test panics.
+/// Which store (and cache) a test runs on: Postgres with Redis, or the embedded SQLite with the in-process cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Runs each listed `async fn name(backend: Backend)` as a test on both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_postgres {
+            $(#[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::Postgres).await })*
+        }
+        mod on_sqlite {
+            $(#[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await })*
+        }
+    };
+}
+
+enum RawPool {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// A database that exists for one test and is removed with it, even when the test panics.
 pub struct TestDatabase {
+    pub backend: Backend,
+    /// The Postgres database's name, or the SQLite file's path.
     pub name: String,
     pub url: String,
-    pub pool: PgPool,
+    pub store: Arc<dyn Store>,
+    pool: RawPool,
 }
 
 impl TestDatabase {
-    pub async fn create() -> TestDatabase {
+    pub async fn create(backend: Backend) -> TestDatabase {
+        match backend {
+            Backend::Postgres => Self::create_postgres().await,
+            Backend::Sqlite => Self::create_sqlite().await,
+        }
+    }
+
+    async fn create_postgres() -> TestDatabase {
         let admin_url = admin_database_url();
         let name = format!("syndic_test_{}", Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&admin_url)
@@ -53,16 +87,58 @@ impl TestDatabase {
             .unwrap();
         let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap();
         let url = format!("{base}/{name}");
-        let store = PostgresStore::connect(&url, 8)
-            .await
-            .expect("migrations run");
-        let pool = store.pool().clone();
-        TestDatabase { name, url, pool }
+        let store = PostgresStore::connect(&url, 8).await.expect("migrations run");
+        let pool = RawPool::Postgres(store.pool().clone());
+        TestDatabase {
+            backend: Backend::Postgres,
+            name,
+            url,
+            store: Arc::new(store),
+            pool,
+        }
+    }
+
+    async fn create_sqlite() -> TestDatabase {
+        let path = std::env::temp_dir().join(format!("syndic_test_{}.db", Uuid::new_v4().simple()));
+        let name = path.to_string_lossy().into_owned();
+        let url = format!("sqlite://{name}");
+        let store = SqliteStore::connect(&url, 8).await.expect("migrations run");
+        let pool = RawPool::Sqlite(store.pool().clone());
+        TestDatabase {
+            backend: Backend::Sqlite,
+            name,
+            url,
+            store: Arc::new(store),
+            pool,
+        }
+    }
+
+    pub async fn article_count(&self) -> i64 {
+        let query = "SELECT count(*) FROM articles";
+        match &self.pool {
+            RawPool::Postgres(pool) => sqlx::query_scalar(query).fetch_one(pool).await.unwrap(),
+            RawPool::Sqlite(pool) => sqlx::query_scalar(query).fetch_one(pool).await.unwrap(),
+        }
+    }
+
+    /// The stored ETag and status of a feed.
+    pub async fn feed_state(&self, feed_id: i64) -> (Option<String>, String) {
+        let query = "SELECT etag, status FROM feeds WHERE id = $1";
+        match &self.pool {
+            RawPool::Postgres(pool) => sqlx::query_as(query).bind(feed_id).fetch_one(pool).await.unwrap(),
+            RawPool::Sqlite(pool) => sqlx::query_as(query).bind(feed_id).fetch_one(pool).await.unwrap(),
+        }
     }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        if self.backend == Backend::Sqlite {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.name));
+            }
+            return;
+        }
         let name = self.name.clone();
         let admin_url = admin_database_url();
         // Drop runs outside any async context we can await in, so use a thread with its own runtime.
@@ -74,9 +150,7 @@ impl Drop for TestDatabase {
             runtime.block_on(async move {
                 if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
                     let _ = admin
-                        .execute(
-                            format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str(),
-                        )
+                        .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
                         .await;
                 }
             });
@@ -96,6 +170,7 @@ pub struct TestApp {
 
 /// Settings for a test engine. Polls happen only when a test asks for them, unless it sets an interval.
 pub struct TestSettings {
+    /// Every poll interval, adaptive or not, is held to this.
     pub poll_interval_secs: u64,
     pub startup_spread_secs: u64,
 }
@@ -109,20 +184,25 @@ impl Default for TestSettings {
     }
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(TestSettings::default()).await
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, TestSettings::default()).await
 }
 
-pub async fn spawn_app_with(settings: TestSettings) -> TestApp {
+pub async fn spawn_app_with(backend: Backend, settings: TestSettings) -> TestApp {
     init_tracing();
-    let database = TestDatabase::create().await;
+    let database = TestDatabase::create(backend).await;
     let mut config = Cli::try_parse_from(["syndic"]).unwrap().config;
-    config.database_url = database.url.clone();
-    config.redis_url = redis_url();
+    config.database_url = Some(database.url.clone());
+    config.redis_url = match backend {
+        Backend::Postgres => Some(redis_url()),
+        Backend::Sqlite => None,
+    };
     config.redis_key_prefix = format!("syndic-test-{}:", Uuid::new_v4().simple());
     config.jwt_secret = Some("test-secret".into());
     config.allow_private_networks = true;
     config.poll_interval_secs = settings.poll_interval_secs;
+    config.min_poll_interval_secs = settings.poll_interval_secs;
+    config.max_poll_interval_secs = settings.poll_interval_secs;
     config.startup_spread_secs = settings.startup_spread_secs;
     let mut app = TestApp {
         address: String::new(),
@@ -138,7 +218,7 @@ pub async fn spawn_app_with(settings: TestSettings) -> TestApp {
 
 impl TestApp {
     async fn start(&mut self) {
-        let store: Arc<dyn Store> = Arc::new(PostgresStore::from_pool(self.database.pool.clone()));
+        let store = self.database.store.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (sender, receiver) = oneshot::channel();
         let shutdown = async move {
@@ -168,22 +248,14 @@ impl TestApp {
     }
 
     pub fn engine(&self) -> &syndic_actors::engine::Engine {
-        self.application
-            .as_ref()
-            .expect("the app is running")
-            .engine()
+        self.application.as_ref().expect("the app is running").engine()
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
 
-    pub async fn post_json(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: &Value,
-    ) -> reqwest::Response {
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
         let mut request = self.client.post(self.url(path)).json(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -241,9 +313,7 @@ impl TestApp {
     }
 
     pub async fn subscribe(&self, token: &str, urls: &[String]) -> Vec<Value> {
-        let response = self
-            .post_json("/v1/feeds", Some(token), &json!({ "urls": urls }))
-            .await;
+        let response = self.post_json("/v1/feeds", Some(token), &json!({ "urls": urls })).await;
         assert_eq!(response.status(), 202);
         let body: Value = response.json().await.unwrap();
         body["results"].as_array().unwrap().clone()
@@ -283,26 +353,7 @@ impl TestApp {
     }
 
     pub async fn article_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM articles")
-            .fetch_one(&self.database.pool)
-            .await
-            .unwrap()
-    }
-
-    pub async fn feed_row(&self, feed_id: i64) -> Value {
-        let row: (
-            Option<String>,
-            String,
-            Option<chrono::DateTime<chrono::Utc>>,
-            i32,
-        ) = sqlx::query_as(
-            "SELECT etag, status, last_polled_at, error_count FROM feeds WHERE id = $1",
-        )
-        .bind(feed_id)
-        .fetch_one(&self.database.pool)
-        .await
-        .unwrap();
-        json!({"etag": row.0, "status": row.1, "last_polled_at": row.2, "error_count": row.3})
+        self.database.article_count().await
     }
 }
 

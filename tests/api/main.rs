@@ -3,6 +3,8 @@
 mod articles;
 mod auth;
 mod contract;
+mod copy;
+mod embedded;
 mod feed_server;
 mod feeds;
 mod health;

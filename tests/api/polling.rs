@@ -5,11 +5,10 @@ use std::time::Duration;
 use syndic_actors::actors::feed::FeedMsg;
 
 use crate::feed_server::{atom, json_feed, rss};
-use crate::helpers::{eventually, feed_server, spawn_app, spawn_app_with, TestSettings};
+use crate::helpers::{eventually, feed_server, spawn_app, spawn_app_with, Backend, TestSettings};
 
-#[tokio::test]
-async fn register_login_and_subscribe_lead_to_articles_on_the_timeline() {
-    let app = spawn_app().await;
+async fn register_login_and_subscribe_lead_to_articles_on_the_timeline(backend: Backend) {
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/rss.xml", rss("rss", 0, 5), "application/rss+xml");
     server.set("/atom.xml", atom("atom", 4), "application/atom+xml");
@@ -38,10 +37,7 @@ async fn register_login_and_subscribe_lead_to_articles_on_the_timeline() {
         .map(|article| article["title"].as_str().unwrap())
         .collect();
     for expected in ["rss 4", "atom 3", "json 2"] {
-        assert!(
-            titles.contains(&expected),
-            "{expected} missing from {titles:?}"
-        );
+        assert!(titles.contains(&expected), "{expected} missing from {titles:?}");
     }
     // Newest first across feeds.
     let dates: Vec<&str> = articles
@@ -51,22 +47,11 @@ async fn register_login_and_subscribe_lead_to_articles_on_the_timeline() {
     let mut sorted = dates.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(dates, sorted);
-    let json_article = articles
-        .iter()
-        .find(|article| article["title"] == "json 1")
-        .unwrap();
-    assert_eq!(
-        json_article["categories"],
-        serde_json::json!(["json", "test"])
-    );
+    let json_article = articles.iter().find(|article| article["title"] == "json 1").unwrap();
+    assert_eq!(json_article["categories"], serde_json::json!(["json", "test"]));
     assert_eq!(json_article["read"], false);
 
-    let feeds: serde_json::Value = app
-        .get("/v1/feeds", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let feeds: serde_json::Value = app.get("/v1/feeds", Some(&token)).await.json().await.unwrap();
     let feeds = feeds["feeds"].as_array().unwrap();
     assert_eq!(feeds.len(), 3);
     let rss_feed = feeds.iter().find(|feed| feed["title"] == "rss").unwrap();
@@ -76,9 +61,8 @@ async fn register_login_and_subscribe_lead_to_articles_on_the_timeline() {
     assert!(rss_feed["next_poll_at"].is_string());
 }
 
-#[tokio::test]
-async fn second_subscriber_to_a_cached_feed_gets_ready_and_its_articles_without_a_fetch() {
-    let app = spawn_app().await;
+async fn second_subscriber_to_a_cached_feed_gets_ready_and_its_articles_without_a_fetch(backend: Backend) {
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/shared.xml", rss("shared", 0, 6), "application/rss+xml");
     let alice = app.user("alice").await;
@@ -101,36 +85,29 @@ async fn second_subscriber_to_a_cached_feed_gets_ready_and_its_articles_without_
     );
 }
 
-#[tokio::test]
-async fn subscribing_twice_is_idempotent_and_equivalent_urls_share_one_feed() {
-    let app = spawn_app().await;
+async fn subscribing_twice_is_idempotent_and_equivalent_urls_share_one_feed(backend: Backend) {
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/same.xml", rss("same", 0, 2), "application/rss+xml");
     let token = app.user("alice").await;
     let first = app.subscribe(&token, &[server.url("/same.xml")]).await;
     app.wait_for_timeline(&token, 2).await;
-    let upper = server
-        .url("/same.xml")
-        .replace("http://127.0.0.1", "HTTP://127.0.0.1")
-        + "#fragment";
+    let upper = server.url("/same.xml").replace("http://127.0.0.1", "HTTP://127.0.0.1") + "#fragment";
     let second = app.subscribe(&token, &[upper]).await;
     assert_eq!(first[0]["feed_id"], second[0]["feed_id"]);
-    let feeds: serde_json::Value = app
-        .get("/v1/feeds", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let feeds: serde_json::Value = app.get("/v1/feeds", Some(&token)).await.json().await.unwrap();
     assert_eq!(feeds["feeds"].as_array().unwrap().len(), 1);
     assert_eq!(app.timeline(&token, "status=all").await.len(), 2);
 }
 
-#[tokio::test]
-async fn a_restart_creates_no_duplicates() {
-    let mut app = spawn_app_with(TestSettings {
-        poll_interval_secs: 1,
-        startup_spread_secs: 0,
-    })
+async fn a_restart_creates_no_duplicates(backend: Backend) {
+    let mut app = spawn_app_with(
+        backend,
+        TestSettings {
+            poll_interval_secs: 1,
+            startup_spread_secs: 0,
+        },
+    )
     .await;
     let server = feed_server().await;
     // Unconditional: every poll gets the full document again, so dedupe is what prevents duplicates.
@@ -150,9 +127,8 @@ async fn a_restart_creates_no_duplicates() {
     assert_eq!(app.timeline(&token, "status=all").await.len(), 8);
 }
 
-#[tokio::test]
-async fn a_304_changes_nothing() {
-    let app = spawn_app().await;
+async fn a_304_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/etag.xml", rss("etag", 0, 4), "application/rss+xml");
     let token = app.user("alice").await;
@@ -168,11 +144,8 @@ async fn a_304_changes_nothing() {
         )
         .await;
     assert_eq!(patched.status(), 200);
-    let etag_before = app.feed_row(feed_id).await["etag"].clone();
-    assert!(
-        etag_before.is_string(),
-        "the ETag is stored after the first poll"
-    );
+    let (etag_before, _) = app.database.feed_state(feed_id).await;
+    assert!(etag_before.is_some(), "the ETag is stored after the first poll");
 
     let actor = app
         .engine()
@@ -181,10 +154,7 @@ async fn a_304_changes_nothing() {
         .unwrap()
         .expect("the feed has an actor");
     actor.send_message(FeedMsg::PollNow).unwrap();
-    eventually(10, "a 304 answer", || async {
-        server.not_modified("/etag.xml") == 1
-    })
-    .await;
+    eventually(10, "a 304 answer", || async { server.not_modified("/etag.xml") == 1 }).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     assert_eq!(app.article_count().await, 4);
@@ -195,14 +165,13 @@ async fn a_304_changes_nothing() {
         .find(|article| article["id"].as_i64() == Some(read_id))
         .unwrap();
     assert_eq!(still_read["read"], true);
-    let row = app.feed_row(feed_id).await;
-    assert_eq!(row["etag"], etag_before);
-    assert_eq!(row["status"], "ok");
+    let (etag_after, status) = app.database.feed_state(feed_id).await;
+    assert_eq!(etag_after, etag_before);
+    assert_eq!(status, "ok");
 }
 
-#[tokio::test]
-async fn new_entries_reach_every_subscriber_on_the_next_poll() {
-    let app = spawn_app().await;
+async fn new_entries_reach_every_subscriber_on_the_next_poll(backend: Backend) {
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/grow.xml", rss("grow", 0, 3), "application/rss+xml");
     let alice = app.user("alice").await;
@@ -220,9 +189,8 @@ async fn new_entries_reach_every_subscriber_on_the_next_poll() {
     assert_eq!(app.article_count().await, 5);
 }
 
-#[tokio::test]
-async fn unsubscribe_stops_the_actor_and_removes_the_users_articles() {
-    let app = spawn_app().await;
+async fn unsubscribe_stops_the_actor_and_removes_the_users_articles(backend: Backend) {
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/leave.xml", rss("leave", 0, 3), "application/rss+xml");
     let alice = app.user("alice").await;
@@ -233,45 +201,27 @@ async fn unsubscribe_stops_the_actor_and_removes_the_users_articles() {
     app.subscribe(&bob, &[server.url("/leave.xml")]).await;
 
     // Alice leaves: Bob still reads the feed, so its actor stays.
-    assert_eq!(
-        app.delete(&format!("/v1/feeds/{feed_id}"), &alice)
-            .await
-            .status(),
-        204
-    );
+    assert_eq!(app.delete(&format!("/v1/feeds/{feed_id}"), &alice).await.status(), 204);
     assert!(app.timeline(&alice, "status=all").await.is_empty());
     assert_eq!(
-        app.get(&format!("/v1/feeds/{feed_id}"), Some(&alice))
-            .await
-            .status(),
+        app.get(&format!("/v1/feeds/{feed_id}"), Some(&alice)).await.status(),
         404
     );
     assert!(app.engine().feed_actor(feed_id).await.unwrap().is_some());
 
     // Bob leaves: the last subscriber, so the actor stops.
-    assert_eq!(
-        app.delete(&format!("/v1/feeds/{feed_id}"), &bob)
-            .await
-            .status(),
-        204
-    );
+    assert_eq!(app.delete(&format!("/v1/feeds/{feed_id}"), &bob).await.status(), 204);
     eventually(5, "the feed actor to stop", || async {
         app.engine().feed_actor(feed_id).await.unwrap().is_none()
     })
     .await;
     assert_eq!(app.engine().running_feed_actors().await.unwrap(), 0);
     // Unsubscribing again is a 404, not an error.
-    assert_eq!(
-        app.delete(&format!("/v1/feeds/{feed_id}"), &bob)
-            .await
-            .status(),
-        404
-    );
+    assert_eq!(app.delete(&format!("/v1/feeds/{feed_id}"), &bob).await.status(), 404);
 }
 
-#[tokio::test]
-async fn a_broken_feed_records_its_error_and_does_not_hurt_the_others() {
-    let app = spawn_app().await;
+async fn a_broken_feed_records_its_error_and_does_not_hurt_the_others(backend: Backend) {
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/good.xml", rss("good", 0, 2), "application/rss+xml");
     server.set("/garbage.xml", "this is not a feed".into(), "text/plain");
@@ -303,10 +253,7 @@ async fn a_broken_feed_records_its_error_and_does_not_hurt_the_others() {
         assert!(app.engine().feed_actor(feed_id).await.unwrap().is_some());
     }
     let missing: serde_json::Value = app
-        .get(
-            &format!("/v1/feeds/{}", results[1]["feed_id"]),
-            Some(&token),
-        )
+        .get(&format!("/v1/feeds/{}", results[1]["feed_id"]), Some(&token))
         .await
         .json()
         .await
@@ -315,9 +262,8 @@ async fn a_broken_feed_records_its_error_and_does_not_hurt_the_others() {
     assert!(missing["next_poll_in_seconds"].as_i64().unwrap() > 0);
 }
 
-#[tokio::test]
-async fn feeds_with_subscribers_get_their_actors_back_after_a_restart() {
-    let mut app = spawn_app().await;
+async fn feeds_with_subscribers_get_their_actors_back_after_a_restart(backend: Backend) {
+    let mut app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/a.xml", rss("a", 0, 1), "application/rss+xml");
     server.set("/b.xml", rss("b", 0, 1), "application/rss+xml");
@@ -331,3 +277,15 @@ async fn feeds_with_subscribers_get_their_actors_back_after_a_restart() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.requests("/a.xml"), 1);
 }
+
+crate::on_both_backends!(
+    register_login_and_subscribe_lead_to_articles_on_the_timeline,
+    second_subscriber_to_a_cached_feed_gets_ready_and_its_articles_without_a_fetch,
+    subscribing_twice_is_idempotent_and_equivalent_urls_share_one_feed,
+    a_restart_creates_no_duplicates,
+    a_304_changes_nothing,
+    new_entries_reach_every_subscriber_on_the_next_poll,
+    unsubscribe_stops_the_actor_and_removes_the_users_articles,
+    a_broken_feed_records_its_error_and_does_not_hurt_the_others,
+    feeds_with_subscribers_get_their_actors_back_after_a_restart,
+);

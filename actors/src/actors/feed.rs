@@ -13,7 +13,7 @@ use crate::domain::{Feed, FeedId};
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchOutcome, Fetcher, Validators};
 use crate::parse::{parse_feed, ParsedFeed};
-use crate::schedule::ScheduleSettings;
+use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
 use crate::store::{FeedBatch, PollRecord, Store, StoredBatch};
 
 pub enum FeedMsg {
@@ -51,6 +51,8 @@ pub struct FeedState {
     /// Advanced only once the entries they describe are committed.
     validators: Validators,
     consecutive_errors: u32,
+    /// The interval measured at the last successful poll, and why; errors back off from it.
+    interval: PollInterval,
     poll_timer: Option<PollTimer>,
     /// The poll whose batch is with the persistence actor, awaiting its ack.
     in_flight: Option<InFlightPoll>,
@@ -63,6 +65,8 @@ pub struct FeedState {
 
 struct InFlightPoll {
     validators: Validators,
+    /// The interval this poll measured; it takes effect with the ack.
+    interval: PollInterval,
     /// The delay to the next poll, already recorded with the batch.
     next_delay: std::time::Duration,
 }
@@ -72,11 +76,7 @@ impl Actor for FeedActor {
     type State = FeedState;
     type Arguments = FeedArgs;
 
-    async fn pre_start(
-        &self,
-        _myself: ActorRef<FeedMsg>,
-        args: FeedArgs,
-    ) -> Result<FeedState, ActorProcessingErr> {
+    async fn pre_start(&self, _myself: ActorRef<FeedMsg>, args: FeedArgs) -> Result<FeedState, ActorProcessingErr> {
         let url = FeedUrl::parse(&args.feed.url)?;
         Ok(FeedState {
             feed_id: args.feed.id,
@@ -86,6 +86,10 @@ impl Actor for FeedActor {
                 last_modified: args.feed.last_modified.clone(),
             },
             consecutive_errors: args.feed.error_count.max(0) as u32,
+            interval: PollInterval {
+                interval: args.context.schedule.interval,
+                reason: IntervalReason::Default,
+            },
             poll_timer: None,
             in_flight: None,
             poll_requested: false,
@@ -94,11 +98,7 @@ impl Actor for FeedActor {
         })
     }
 
-    async fn post_start(
-        &self,
-        myself: ActorRef<FeedMsg>,
-        state: &mut FeedState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn post_start(&self, myself: ActorRef<FeedMsg>, state: &mut FeedState) -> Result<(), ActorProcessingErr> {
         // Resume the stored schedule, so a restart neither polls everything at once nor forgets a feed.
         let resume_at = state.resume_at.take();
         let delay = state
@@ -116,9 +116,7 @@ impl Actor for FeedActor {
         state: &mut FeedState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            FeedMsg::Poll | FeedMsg::PollNow if state.in_flight.is_some() => {
-                state.poll_requested = true
-            }
+            FeedMsg::Poll | FeedMsg::PollNow if state.in_flight.is_some() => state.poll_requested = true,
             FeedMsg::Poll | FeedMsg::PollNow => state.poll(&myself).await,
             FeedMsg::Persisted(stored) => state.on_persisted(&myself, stored).await,
             FeedMsg::PersistFailed(error) => {
@@ -131,11 +129,7 @@ impl Actor for FeedActor {
         Ok(())
     }
 
-    async fn post_stop(
-        &self,
-        _myself: ActorRef<FeedMsg>,
-        state: &mut FeedState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(&self, _myself: ActorRef<FeedMsg>, state: &mut FeedState) -> Result<(), ActorProcessingErr> {
         if let Some(timer) = state.poll_timer.take() {
             timer.abort();
         }
@@ -161,21 +155,14 @@ impl FeedState {
             timer.abort();
         }
         let polled_at = Utc::now();
-        let outcome = self
-            .context
-            .fetcher
-            .fetch(&self.url, &self.validators)
-            .await;
+        let outcome = self.context.fetcher.fetch(&self.url, &self.validators).await;
         match outcome {
             Ok(FetchOutcome::NotModified) => self.on_not_modified(myself, polled_at).await,
             Ok(FetchOutcome::Fetched(document)) => {
                 let body = document.body;
                 let parsed = tokio::task::spawn_blocking(move || parse_feed(&body)).await;
                 match parsed {
-                    Ok(Ok(feed)) => {
-                        self.hand_over(myself, feed, document.validators, polled_at)
-                            .await
-                    }
+                    Ok(Ok(feed)) => self.hand_over(myself, feed, document.validators, polled_at).await,
                     Ok(Err(error)) => self.record_error(myself, &error.to_string()).await,
                     Err(join_error) => {
                         self.record_error(myself, &format!("parser task failed: {join_error}"))
@@ -192,7 +179,7 @@ impl FeedState {
 
     async fn on_not_modified(&mut self, myself: &ActorRef<FeedMsg>, polled_at: DateTime<Utc>) {
         self.consecutive_errors = 0;
-        let delay = self.context.schedule.next_delay(&mut rand::rng());
+        let delay = self.context.schedule.delay(self.interval.interval, &mut rand::rng());
         let next_poll_at = self.next_poll_at(delay);
         if let Err(error) = self
             .context
@@ -216,7 +203,8 @@ impl FeedState {
         validators: Validators,
         polled_at: DateTime<Utc>,
     ) {
-        let delay = self.context.schedule.next_delay(&mut rand::rng());
+        let interval = self.measure_interval(&feed, polled_at);
+        let delay = self.context.schedule.delay(interval.interval, &mut rand::rng());
         let batch = FeedBatch {
             feed_id: self.feed_id,
             entries: feed.entries,
@@ -231,6 +219,7 @@ impl FeedState {
         };
         self.in_flight = Some(InFlightPoll {
             validators,
+            interval,
             next_delay: delay,
         });
         if let Err(error) = self.context.persistence.submit(batch, myself.clone()).await {
@@ -245,6 +234,7 @@ impl FeedState {
             return;
         };
         self.validators = in_flight.validators;
+        self.interval = in_flight.interval;
         self.consecutive_errors = 0;
         let cached = CachedFeed {
             feed_id: self.feed_id,
@@ -253,11 +243,7 @@ impl FeedState {
         if let Err(error) = self.context.cache.put(self.url.as_str(), &cached).await {
             tracing::debug!(feed_id = self.feed_id, %error, "cache unavailable");
         }
-        tracing::debug!(
-            feed_id = self.feed_id,
-            new = stored.new_count,
-            "poll stored"
-        );
+        tracing::debug!(feed_id = self.feed_id, new = stored.new_count, "poll stored");
         if std::mem::take(&mut self.poll_requested) {
             let _ = myself.send_message(FeedMsg::PollNow);
         } else {
@@ -265,12 +251,22 @@ impl FeedState {
         }
     }
 
+    /// How often this feed publishes, raised by its RSS `<ttl>`.
+    fn measure_interval(&self, feed: &ParsedFeed, now: DateTime<Utc>) -> PollInterval {
+        let schedule = &self.context.schedule;
+        let published: Vec<DateTime<Utc>> = feed.entries.iter().filter_map(|entry| entry.published_at).collect();
+        let measured = schedule.adaptive_interval(&published, now);
+        let ttl = feed
+            .ttl_minutes
+            .map(|minutes| std::time::Duration::from_secs(u64::from(minutes) * 60));
+        schedule.with_hints(measured, &[(ttl, IntervalReason::Ttl)])
+    }
+
     async fn record_error(&mut self, myself: &ActorRef<FeedMsg>, message: &str) {
         self.consecutive_errors = self.consecutive_errors.saturating_add(1);
-        let delay = self
-            .context
-            .schedule
-            .delay_after_errors(self.consecutive_errors, &mut rand::rng());
+        let schedule = &self.context.schedule;
+        let backoff = schedule.after_errors(self.interval.interval, self.consecutive_errors, None);
+        let delay = schedule.delay(backoff.interval, &mut rand::rng());
         if let Err(error) = self
             .context
             .store

@@ -61,11 +61,7 @@ impl PersistenceHandle {
     }
 
     /// Hands a batch over, waiting for a free slot. The ack arrives later as `FeedMsg::Persisted`.
-    pub async fn submit(
-        &self,
-        batch: FeedBatch,
-        reply_to: ActorRef<FeedMsg>,
-    ) -> Result<(), String> {
+    pub async fn submit(&self, batch: FeedBatch, reply_to: ActorRef<FeedMsg>) -> Result<(), String> {
         let slot = self
             .slots
             .clone()
@@ -105,8 +101,7 @@ impl PersistenceActor {
         settings: PersistenceSettings,
     ) -> Result<PersistenceHandle, ractor::SpawnErr> {
         let slots = Arc::new(Semaphore::new(settings.max_pending_batches.max(1)));
-        let (actor, _) =
-            Actor::spawn(None, PersistenceActor, PersistenceArgs { store, settings }).await?;
+        let (actor, _) = Actor::spawn(None, PersistenceActor, PersistenceArgs { store, settings }).await?;
         Ok(PersistenceHandle { actor, slots })
     }
 }
@@ -141,8 +136,7 @@ impl Actor for PersistenceActor {
             PersistenceMsg::Store(pending) => {
                 state.waiting_rows += pending.batch.entries.len().max(1);
                 state.waiting.push(pending);
-                if state.failed_flushes == 0 && state.waiting_rows >= state.settings.max_batch_rows
-                {
+                if state.failed_flushes == 0 && state.waiting_rows >= state.settings.max_batch_rows {
                     state.flush(&myself).await;
                 } else if state.flush_timer.is_none() {
                     let delay = state.settings.max_batch_delay;
@@ -157,11 +151,7 @@ impl Actor for PersistenceActor {
         Ok(())
     }
 
-    async fn post_stop(
-        &self,
-        _myself: ActorRef<Self::Msg>,
-        state: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
         // One last attempt on shutdown; what is not acked here is fetched again after the restart.
         if let Some(timer) = state.flush_timer.take() {
             timer.abort();
@@ -199,10 +189,7 @@ impl PersistenceState {
             Ok(()) => self.failed_flushes = 0,
             Err(unwritten) => {
                 self.failed_flushes += 1;
-                self.waiting_rows = unwritten
-                    .iter()
-                    .map(|pending| pending.batch.entries.len().max(1))
-                    .sum();
+                self.waiting_rows = unwritten.iter().map(|pending| pending.batch.entries.len().max(1)).sum();
                 self.waiting = unwritten;
                 let delay = self.retry_delay();
                 tracing::warn!(
@@ -227,10 +214,7 @@ impl PersistenceState {
     /// the database is unavailable. A batch the database rejects for its content is reported to its own feed
     /// actor, so one broken feed never holds the others back.
     async fn write(&self, waiting: Vec<PendingBatch>) -> Result<(), Vec<PendingBatch>> {
-        let batches: Vec<FeedBatch> = waiting
-            .iter()
-            .map(|pending| pending.batch.clone())
-            .collect();
+        let batches: Vec<FeedBatch> = waiting.iter().map(|pending| pending.batch.clone()).collect();
         let started = std::time::Instant::now();
         match self.store.persist_batches(&batches).await {
             Ok(stored) => {
@@ -259,11 +243,7 @@ impl PersistenceState {
     async fn write_one_by_one(&self, waiting: Vec<PendingBatch>) -> Result<(), Vec<PendingBatch>> {
         let mut unwritten = Vec::new();
         for pending in waiting {
-            match self
-                .store
-                .persist_batches(std::slice::from_ref(&pending.batch))
-                .await
-            {
+            match self.store.persist_batches(std::slice::from_ref(&pending.batch)).await {
                 Ok(mut stored) => {
                     if let Some(result) = stored.pop() {
                         let _ = pending.reply_to.send_message(FeedMsg::Persisted(result));
@@ -284,8 +264,6 @@ impl PersistenceState {
 fn report_rejected(waiting: Vec<PendingBatch>, error: &StoreError) {
     for pending in waiting {
         tracing::warn!(feed_id = pending.batch.feed_id, %error, "the database rejected this feed's entries");
-        let _ = pending
-            .reply_to
-            .send_message(FeedMsg::PersistFailed(error.to_string()));
+        let _ = pending.reply_to.send_message(FeedMsg::PersistFailed(error.to_string()));
     }
 }

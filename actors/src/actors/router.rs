@@ -97,11 +97,7 @@ impl Actor for SubscriptionRouter {
 }
 
 impl RouterState {
-    async fn subscribe_one(
-        &self,
-        user: UserId,
-        url: &FeedUrl,
-    ) -> Result<(FeedId, SubscribeStatus), EngineError> {
+    async fn subscribe_one(&self, user: UserId, url: &FeedUrl) -> Result<(FeedId, SubscribeStatus), EngineError> {
         let subscribed = self.store.subscribe(user, url.as_str()).await?;
         let feed_id = subscribed.feed_id;
         let cached = match self.cache.get(url.as_str()).await {

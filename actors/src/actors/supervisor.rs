@@ -5,9 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ractor::{
-    Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent,
-};
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::feed::{FeedActor, FeedArgs, FeedContext, FeedMsg};
 use crate::domain::{Feed, FeedId};
@@ -161,11 +159,7 @@ impl SupervisorState {
         Some(feed_id)
     }
 
-    async fn load_and_spawn(
-        &mut self,
-        myself: &ActorRef<SupervisorMsg>,
-        feed_id: FeedId,
-    ) -> Option<ActorRef<FeedMsg>> {
+    async fn load_and_spawn(&mut self, myself: &ActorRef<SupervisorMsg>, feed_id: FeedId) -> Option<ActorRef<FeedMsg>> {
         match self.context.store.get_feed(feed_id).await {
             Ok(feed) => self.spawn_feed(myself, feed).await,
             Err(error) => {
@@ -175,11 +169,7 @@ impl SupervisorState {
         }
     }
 
-    async fn spawn_feed(
-        &mut self,
-        myself: &ActorRef<SupervisorMsg>,
-        feed: Feed,
-    ) -> Option<ActorRef<FeedMsg>> {
+    async fn spawn_feed(&mut self, myself: &ActorRef<SupervisorMsg>, feed: Feed) -> Option<ActorRef<FeedMsg>> {
         let feed_id = feed.id;
         let args = FeedArgs {
             feed,

@@ -3,17 +3,29 @@
 mod postgres;
 mod postgres_batch;
 mod postgres_rows;
+mod postgres_transfer;
+mod sqlite;
+mod sqlite_batch;
+mod sqlite_rows;
+mod sqlite_subscriptions;
+mod sqlite_timeline;
+mod sqlite_transfer;
+pub mod transfer;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, NewUser,
-    Subscription, User, UserCredentials, UserId,
+    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, NewUser, Subscription, User,
+    UserCredentials, UserId,
 };
 use crate::parse::Entry;
+use transfer::{Table, TransferPage, TransferPosition};
 
 pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -27,6 +39,40 @@ pub enum StoreError {
     Unavailable(#[source] sqlx::Error),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The database URL names no backend this build knows.
+    #[error("unsupported database URL scheme {0:?}: use postgres:// or sqlite://")]
+    UnsupportedUrl(String),
+}
+
+/// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`), creating and migrating the
+/// database as needed. The one place that dispatches on the backend; everything downstream sees `dyn Store`.
+pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url, max_connections).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url, max_connections).await?))
+    } else {
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        Err(StoreError::UnsupportedUrl(scheme.to_owned()))
+    }
+}
+
+/// The backend a URL names and where, without credentials: safe to log.
+pub fn describe_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) if parsed.scheme().starts_with("postgres") => {
+            format!(
+                "postgres at {}{}",
+                parsed.host_str().unwrap_or("localhost"),
+                parsed.path()
+            )
+        }
+        _ if url.starts_with("sqlite:") => format!(
+            "sqlite at {}",
+            url.trim_start_matches("sqlite:").trim_start_matches("//")
+        ),
+        _ => "an unsupported database".to_owned(),
+    }
 }
 
 impl StoreError {
@@ -111,10 +157,7 @@ pub trait Store: Send + Sync + 'static {
     // Users.
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
     /// Finds a user by email (case-insensitive) or username, for login.
-    async fn find_credentials(
-        &self,
-        identifier: &str,
-    ) -> Result<Option<UserCredentials>, StoreError>;
+    async fn find_credentials(&self, identifier: &str) -> Result<Option<UserCredentials>, StoreError>;
     async fn get_user(&self, user: UserId) -> Result<User, StoreError>;
 
     // Subscriptions.
@@ -124,37 +167,20 @@ pub trait Store: Send + Sync + 'static {
     /// Returns how many subscribers the feed has left, or `NotFound` if the user was not subscribed.
     async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<i64, StoreError>;
     /// Links the given articles of a feed (from the cache) to a new subscriber, unread.
-    async fn link_cached_articles(
-        &self,
-        user: UserId,
-        feed: FeedId,
-        articles: &[ArticleId],
-    ) -> Result<u64, StoreError>;
+    async fn link_cached_articles(&self, user: UserId, feed: FeedId, articles: &[ArticleId])
+        -> Result<u64, StoreError>;
     /// Links a feed's most recent stored articles to a new subscriber, unread.
-    async fn link_recent_articles(
-        &self,
-        user: UserId,
-        feed: FeedId,
-        limit: i64,
-    ) -> Result<u64, StoreError>;
+    async fn link_recent_articles(&self, user: UserId, feed: FeedId, limit: i64) -> Result<u64, StoreError>;
     async fn list_subscriptions(&self, user: UserId) -> Result<Vec<Subscription>, StoreError>;
-    async fn get_subscription(
-        &self,
-        user: UserId,
-        feed: FeedId,
-    ) -> Result<Subscription, StoreError>;
+    async fn get_subscription(&self, user: UserId, feed: FeedId) -> Result<Subscription, StoreError>;
 
     // Feeds, for the engine.
     /// Every feed with at least one subscriber: the feeds that need an actor.
     async fn feeds_with_subscribers(&self) -> Result<Vec<Feed>, StoreError>;
     async fn get_feed(&self, feed: FeedId) -> Result<Feed, StoreError>;
     /// Records a failed poll: status `error`, the message, one more consecutive error, and the next attempt.
-    async fn record_poll_error(
-        &self,
-        feed: FeedId,
-        error: &str,
-        next_poll_at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    async fn record_poll_error(&self, feed: FeedId, error: &str, next_poll_at: DateTime<Utc>)
+        -> Result<(), StoreError>;
     /// Records a poll that found nothing new (304): timestamps only.
     async fn record_poll_unchanged(
         &self,
@@ -166,11 +192,7 @@ pub trait Store: Send + Sync + 'static {
     async fn persist_batches(&self, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError>;
 
     // Timeline.
-    async fn list_articles(
-        &self,
-        user: UserId,
-        query: &ArticleQuery,
-    ) -> Result<ArticlePage, StoreError>;
+    async fn list_articles(&self, user: UserId, query: &ArticleQuery) -> Result<ArticlePage, StoreError>;
     async fn get_article(&self, user: UserId, article: ArticleId) -> Result<Article, StoreError>;
     async fn update_article(
         &self,
@@ -178,4 +200,19 @@ pub trait Store: Send + Sync + 'static {
         article: ArticleId,
         patch: ArticlePatch,
     ) -> Result<Article, StoreError>;
+
+    // Moving a database to another backend (`syndic copy`).
+    /// Whether the database holds no users and no feeds: the only state an import starts from.
+    async fn is_empty(&self) -> Result<bool, StoreError>;
+    /// Up to `limit` rows of `table` after `after`, in key order.
+    async fn export_page(
+        &self,
+        table: Table,
+        after: Option<&TransferPosition>,
+        limit: u32,
+    ) -> Result<TransferPage, StoreError>;
+    /// Writes a page as it is, ids included, in one transaction.
+    async fn import_page(&self, page: &TransferPage) -> Result<(), StoreError>;
+    /// Moves id generators past the imported ids, so that new rows do not collide with them.
+    async fn finish_import(&self) -> Result<(), StoreError>;
 }

@@ -10,20 +10,19 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::postgres_rows::{ArticleRow, FeedRow, SubscriptionRow, UserRow};
+use super::transfer::{Table, TransferPage, TransferPosition};
 use super::{FeedBatch, Store, StoreError, StoredBatch, SubscribedFeed};
 use crate::domain::{
-    Article, ArticleCursor, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId,
-    NewUser, ReadFilter, Subscription, User, UserCredentials, UserId,
+    Article, ArticleCursor, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, NewUser, ReadFilter,
+    Subscription, User, UserCredentials, UserId,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
-const FEED_COLUMNS: &str =
-    "f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.status, f.last_polled_at, \
+const FEED_COLUMNS: &str = "f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.status, f.last_polled_at, \
      f.next_poll_at, f.error_count, f.last_error";
 
-const ARTICLE_COLUMNS: &str =
-    "a.id, a.feed_id, a.title, a.url, a.summary, a.content, a.author, a.categories, \
+const ARTICLE_COLUMNS: &str = "a.id, a.feed_id, a.title, a.url, a.summary, a.content, a.author, a.categories, \
      ua.published_at, ua.read_at IS NOT NULL AS read, ua.starred_at IS NOT NULL AS starred";
 
 #[derive(Clone)]
@@ -101,10 +100,7 @@ impl Store for PostgresStore {
         Ok(row.into_credentials().user)
     }
 
-    async fn find_credentials(
-        &self,
-        identifier: &str,
-    ) -> Result<Option<UserCredentials>, StoreError> {
+    async fn find_credentials(&self, identifier: &str) -> Result<Option<UserCredentials>, StoreError> {
         let row: Option<UserRow> = sqlx::query_as(
             "SELECT id, username, email, created_at, password_hash FROM users \
              WHERE username = $1 OR email = lower($1) LIMIT 1",
@@ -116,12 +112,11 @@ impl Store for PostgresStore {
     }
 
     async fn get_user(&self, user: UserId) -> Result<User, StoreError> {
-        let row: UserRow = sqlx::query_as(
-            "SELECT id, username, email, created_at, password_hash FROM users WHERE id = $1",
-        )
-        .bind(user)
-        .fetch_one(&self.pool)
-        .await?;
+        let row: UserRow =
+            sqlx::query_as("SELECT id, username, email, created_at, password_hash FROM users WHERE id = $1")
+                .bind(user)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(row.into_credentials().user)
     }
 
@@ -142,13 +137,11 @@ impl Store for PostgresStore {
             }
         }
         let (feed_id, created) = found.ok_or(StoreError::NotFound)?;
-        sqlx::query(
-            "INSERT INTO subscriptions (user_id, feed_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(user)
-        .bind(feed_id)
-        .execute(&mut *transaction)
-        .await?;
+        sqlx::query("INSERT INTO subscriptions (user_id, feed_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(user)
+            .bind(feed_id)
+            .execute(&mut *transaction)
+            .await?;
         transaction.commit().await?;
         Ok(SubscribedFeed { feed_id, created })
     }
@@ -168,11 +161,10 @@ impl Store for PostgresStore {
             .bind(feed)
             .execute(&mut *transaction)
             .await?;
-        let remaining: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM subscriptions WHERE feed_id = $1")
-                .bind(feed)
-                .fetch_one(&mut *transaction)
-                .await?;
+        let remaining: i64 = sqlx::query_scalar("SELECT count(*) FROM subscriptions WHERE feed_id = $1")
+            .bind(feed)
+            .fetch_one(&mut *transaction)
+            .await?;
         transaction.commit().await?;
         Ok(remaining)
     }
@@ -198,12 +190,7 @@ impl Store for PostgresStore {
         Ok(linked.rows_affected())
     }
 
-    async fn link_recent_articles(
-        &self,
-        user: UserId,
-        feed: FeedId,
-        limit: i64,
-    ) -> Result<u64, StoreError> {
+    async fn link_recent_articles(&self, user: UserId, feed: FeedId, limit: i64) -> Result<u64, StoreError> {
         let linked = sqlx::query(
             "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
              SELECT $1, a.id, a.feed_id, a.published_at FROM articles a \
@@ -225,22 +212,15 @@ impl Store for PostgresStore {
             .bind(user)
             .fetch_all(&self.pool)
             .await?;
-        rows.into_iter()
-            .map(SubscriptionRow::into_subscription)
-            .collect()
+        rows.into_iter().map(SubscriptionRow::into_subscription).collect()
     }
 
-    async fn get_subscription(
-        &self,
-        user: UserId,
-        feed: FeedId,
-    ) -> Result<Subscription, StoreError> {
-        let row: SubscriptionRow =
-            sqlx::query_as(&subscription_query("s.user_id = $1 AND s.feed_id = $2"))
-                .bind(user)
-                .bind(feed)
-                .fetch_one(&self.pool)
-                .await?;
+    async fn get_subscription(&self, user: UserId, feed: FeedId) -> Result<Subscription, StoreError> {
+        let row: SubscriptionRow = sqlx::query_as(&subscription_query("s.user_id = $1 AND s.feed_id = $2"))
+            .bind(user)
+            .bind(feed)
+            .fetch_one(&self.pool)
+            .await?;
         row.into_subscription()
     }
 
@@ -254,12 +234,10 @@ impl Store for PostgresStore {
     }
 
     async fn get_feed(&self, feed: FeedId) -> Result<Feed, StoreError> {
-        let row: FeedRow = sqlx::query_as(&format!(
-            "SELECT {FEED_COLUMNS} FROM feeds f WHERE f.id = $1"
-        ))
-        .bind(feed)
-        .fetch_one(&self.pool)
-        .await?;
+        let row: FeedRow = sqlx::query_as(&format!("SELECT {FEED_COLUMNS} FROM feeds f WHERE f.id = $1"))
+            .bind(feed)
+            .fetch_one(&self.pool)
+            .await?;
         row.into_feed()
     }
 
@@ -303,11 +281,7 @@ impl Store for PostgresStore {
         super::postgres_batch::persist(&self.pool, batches).await
     }
 
-    async fn list_articles(
-        &self,
-        user: UserId,
-        query: &ArticleQuery,
-    ) -> Result<ArticlePage, StoreError> {
+    async fn list_articles(&self, user: UserId, query: &ArticleQuery) -> Result<ArticlePage, StoreError> {
         let mut builder: QueryBuilder<Postgres> = QueryBuilder::new(format!(
             "SELECT {ARTICLE_COLUMNS} FROM user_articles ua JOIN articles a ON a.id = ua.article_id WHERE ua.user_id = "
         ));
@@ -348,10 +322,7 @@ impl Store for PostgresStore {
         } else {
             None
         };
-        Ok(ArticlePage {
-            articles,
-            next_cursor,
-        })
+        Ok(ArticlePage { articles, next_cursor })
     }
 
     async fn get_article(&self, user: UserId, article: ArticleId) -> Result<Article, StoreError> {
@@ -388,6 +359,27 @@ impl Store for PostgresStore {
             return Err(StoreError::NotFound);
         }
         self.get_article(user, article).await
+    }
+
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        super::postgres_transfer::is_empty(&self.pool).await
+    }
+
+    async fn export_page(
+        &self,
+        table: Table,
+        after: Option<&TransferPosition>,
+        limit: u32,
+    ) -> Result<TransferPage, StoreError> {
+        super::postgres_transfer::export_page(&self.pool, table, after, limit).await
+    }
+
+    async fn import_page(&self, page: &TransferPage) -> Result<(), StoreError> {
+        super::postgres_transfer::import_page(&self.pool, page).await
+    }
+
+    async fn finish_import(&self) -> Result<(), StoreError> {
+        super::postgres_transfer::finish_import(&self.pool).await
     }
 }
 

@@ -37,15 +37,11 @@ impl ArticleColumns {
         self.categories
             .push(serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".to_owned()));
         // An undated entry takes its place on the timeline from the poll that first saw it.
-        self.published
-            .push(entry.published_at.unwrap_or(batch.poll.polled_at));
+        self.published.push(entry.published_at.unwrap_or(batch.poll.polled_at));
     }
 }
 
-pub(super) async fn persist(
-    pool: &PgPool,
-    batches: &[FeedBatch],
-) -> Result<Vec<StoredBatch>, StoreError> {
+pub(super) async fn persist(pool: &PgPool, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError> {
     let unique: Vec<Vec<&Entry>> = batches.iter().map(first_of_each_key).collect();
     let mut columns = ArticleColumns::default();
     for (batch, entries) in batches.iter().zip(&unique) {
@@ -97,10 +93,8 @@ pub(super) async fn persist(
     }
 
     // Entries that were stored by an earlier poll: look their ids up, for the cache entry.
-    let mut ids: HashMap<(FeedId, String), ArticleId> = inserted
-        .iter()
-        .map(|row| ((row.1, row.2.clone()), row.0))
-        .collect();
+    let mut ids: HashMap<(FeedId, String), ArticleId> =
+        inserted.iter().map(|row| ((row.1, row.2.clone()), row.0)).collect();
     let mut new_counts: HashMap<FeedId, usize> = HashMap::new();
     for row in &inserted {
         *new_counts.entry(row.1).or_default() += 1;
@@ -149,27 +143,12 @@ async fn record_poll_state(
     batches: &[FeedBatch],
 ) -> Result<(), StoreError> {
     let feed_ids: Vec<FeedId> = batches.iter().map(|batch| batch.feed_id).collect();
-    let titles: Vec<Option<String>> = batches
-        .iter()
-        .map(|batch| batch.poll.title.clone())
-        .collect();
-    let site_urls: Vec<Option<String>> = batches
-        .iter()
-        .map(|batch| batch.poll.site_url.clone())
-        .collect();
-    let etags: Vec<Option<String>> = batches
-        .iter()
-        .map(|batch| batch.poll.etag.clone())
-        .collect();
-    let last_modified: Vec<Option<String>> = batches
-        .iter()
-        .map(|batch| batch.poll.last_modified.clone())
-        .collect();
+    let titles: Vec<Option<String>> = batches.iter().map(|batch| batch.poll.title.clone()).collect();
+    let site_urls: Vec<Option<String>> = batches.iter().map(|batch| batch.poll.site_url.clone()).collect();
+    let etags: Vec<Option<String>> = batches.iter().map(|batch| batch.poll.etag.clone()).collect();
+    let last_modified: Vec<Option<String>> = batches.iter().map(|batch| batch.poll.last_modified.clone()).collect();
     let polled_at: Vec<_> = batches.iter().map(|batch| batch.poll.polled_at).collect();
-    let next_poll_at: Vec<_> = batches
-        .iter()
-        .map(|batch| batch.poll.next_poll_at)
-        .collect();
+    let next_poll_at: Vec<_> = batches.iter().map(|batch| batch.poll.next_poll_at).collect();
     sqlx::query(
         "UPDATE feeds f SET title = COALESCE(u.title, f.title), site_url = COALESCE(u.site_url, f.site_url), \
            etag = u.etag, last_modified = u.last_modified, status = 'ok', last_polled_at = u.polled_at, \

@@ -1,56 +1,30 @@
-//! The Redis cache of each feed's latest articles: `feed:{url}`, a hash of `feed_id` and `articles`, with a TTL.
-
-use std::time::Duration;
+//! The Redis feed cache: `feed:{url}` is a hash of `feed_id` and `articles` (JSON of id, title, link), with a TTL.
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 
+use super::{CacheError, CacheSettings, CachedFeed};
 use crate::domain::FeedId;
-use crate::store::StoredArticle;
-
-#[derive(Debug, thiserror::Error)]
-pub enum CacheError {
-    #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
-    #[error("the cache entry is corrupt: {0}")]
-    Corrupt(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct CacheSettings {
-    pub url: String,
-    /// Prepended to every key, so that several engines (or tests) can share one Redis.
-    pub key_prefix: String,
-    pub ttl: Duration,
-    pub timeout: Duration,
-}
-
-/// A cached feed: what a new subscriber gets without a fetch.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CachedFeed {
-    pub feed_id: FeedId,
-    pub articles: Vec<StoredArticle>,
-}
 
 #[derive(Clone)]
-pub struct FeedCache {
+pub struct RedisCache {
     connection: ConnectionManager,
     key_prefix: String,
     ttl_seconds: i64,
 }
 
-impl FeedCache {
+impl RedisCache {
     /// Connects lazily: a Redis that is down at start-up does not stop the engine, and the connection
     /// manager reconnects on its own when Redis comes back.
-    pub fn new(settings: &CacheSettings) -> Result<Self, CacheError> {
-        let client = redis::Client::open(settings.url.as_str())?;
+    pub fn new(url: &str, settings: &CacheSettings) -> Result<Self, CacheError> {
+        let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(settings.timeout))
             .set_response_timeout(Some(settings.timeout))
             .set_number_of_retries(2)
             .set_max_delay(settings.timeout);
         let connection = ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(FeedCache {
+        Ok(RedisCache {
             connection,
             key_prefix: settings.key_prefix.clone(),
             ttl_seconds: settings.ttl.as_secs().max(1) as i64,
@@ -78,27 +52,19 @@ impl FeedCache {
         let (Some(feed_id), Some(articles)) = (feed_id, articles) else {
             return Ok(None);
         };
-        let articles = serde_json::from_str(&articles)
-            .map_err(|error| CacheError::Corrupt(error.to_string()))?;
+        let articles = serde_json::from_str(&articles).map_err(|error| CacheError::Corrupt(error.to_string()))?;
         Ok(Some(CachedFeed { feed_id, articles }))
     }
 
     /// Replaces the entry and restarts its TTL, atomically.
     pub async fn put(&self, url: &str, feed: &CachedFeed) -> Result<(), CacheError> {
-        let articles = serde_json::to_string(&feed.articles)
-            .map_err(|error| CacheError::Corrupt(error.to_string()))?;
+        let articles = serde_json::to_string(&feed.articles).map_err(|error| CacheError::Corrupt(error.to_string()))?;
         let key = self.key(url);
         let mut connection = self.connection.clone();
         redis::pipe()
             .atomic()
             .del(&key)
-            .hset_multiple(
-                &key,
-                &[
-                    ("feed_id", feed.feed_id.to_string()),
-                    ("articles", articles),
-                ],
-            )
+            .hset_multiple(&key, &[("feed_id", feed.feed_id.to_string()), ("articles", articles)])
             .expire(&key, self.ttl_seconds)
             .query_async::<()>(&mut connection)
             .await?;
@@ -109,12 +75,6 @@ impl FeedCache {
     pub async fn touch(&self, url: &str) -> Result<(), CacheError> {
         let mut connection = self.connection.clone();
         let _: bool = connection.expire(self.key(url), self.ttl_seconds).await?;
-        Ok(())
-    }
-
-    pub async fn remove(&self, url: &str) -> Result<(), CacheError> {
-        let mut connection = self.connection.clone();
-        let _: i64 = connection.del(self.key(url)).await?;
         Ok(())
     }
 }

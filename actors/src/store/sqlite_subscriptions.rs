@@ -1,0 +1,120 @@
+//! Subscribing and unsubscribing on SQLite, and linking a feed's stored articles to a new subscriber.
+
+use sqlx::SqlitePool;
+
+use super::sqlite::{now_micros, sqlite_error, SqliteStore};
+use super::{StoreError, SubscribedFeed};
+use crate::domain::{ArticleId, FeedId, UserId};
+
+pub(super) async fn subscribe(store: &SqliteStore, user: UserId, url: &str) -> Result<SubscribedFeed, StoreError> {
+    let now = now_micros();
+    // The transaction holds the writer's lock, so the feed cannot appear between the insert and the look-up.
+    let mut transaction = store.begin_write().await?;
+    let inserted: Option<FeedId> = sqlx::query_scalar(
+        "INSERT INTO feeds (url, created_at) VALUES ($1, $2) ON CONFLICT (url) DO NOTHING RETURNING id",
+    )
+    .bind(url)
+    .bind(now)
+    .fetch_optional(&mut *transaction)
+    .await
+    .map_err(sqlite_error)?;
+    let (feed_id, created) = match inserted {
+        Some(feed_id) => (feed_id, true),
+        None => {
+            let existing: FeedId = sqlx::query_scalar("SELECT id FROM feeds WHERE url = $1")
+                .bind(url)
+                .fetch_one(&mut *transaction)
+                .await
+                .map_err(sqlite_error)?;
+            (existing, false)
+        }
+    };
+    sqlx::query("INSERT INTO subscriptions (user_id, feed_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(user.hyphenated())
+        .bind(feed_id)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await
+        .map_err(sqlite_error)?;
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(SubscribedFeed { feed_id, created })
+}
+
+pub(super) async fn unsubscribe(store: &SqliteStore, user: UserId, feed: FeedId) -> Result<i64, StoreError> {
+    let mut transaction = store.begin_write().await?;
+    let removed = sqlx::query("DELETE FROM subscriptions WHERE user_id = $1 AND feed_id = $2")
+        .bind(user.hyphenated())
+        .bind(feed)
+        .execute(&mut *transaction)
+        .await
+        .map_err(sqlite_error)?;
+    if removed.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM user_articles WHERE user_id = $1 AND feed_id = $2")
+        .bind(user.hyphenated())
+        .bind(feed)
+        .execute(&mut *transaction)
+        .await
+        .map_err(sqlite_error)?;
+    let remaining: i64 = sqlx::query_scalar("SELECT count(*) FROM subscriptions WHERE feed_id = $1")
+        .bind(feed)
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(sqlite_error)?;
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(remaining)
+}
+
+pub(super) async fn link_cached_articles(
+    pool: &SqlitePool,
+    user: UserId,
+    feed: FeedId,
+    articles: &[ArticleId],
+) -> Result<u64, StoreError> {
+    // SQLite binds no arrays: the ids travel as one JSON array, unpacked by json_each.
+    let ids = serde_json::Value::from(articles).to_string();
+    let linked = sqlx::query(
+        "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
+         SELECT $1, a.id, a.feed_id, a.published_at FROM articles a \
+         WHERE a.feed_id = $2 AND a.id IN (SELECT value FROM json_each($3)) \
+           AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1 AND s.feed_id = $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(user.hyphenated())
+    .bind(feed)
+    .bind(ids)
+    .execute(pool)
+    .await
+    .map_err(sqlite_error)?;
+    Ok(linked.rows_affected())
+}
+
+pub(super) async fn link_recent_articles(
+    pool: &SqlitePool,
+    user: UserId,
+    feed: FeedId,
+    limit: i64,
+) -> Result<u64, StoreError> {
+    // SQLite reads a negative LIMIT as "no limit"; Postgres rejects it, and so does this store.
+    if limit < 0 {
+        return Err(StoreError::Database(sqlx::Error::InvalidArgument(format!(
+            "LIMIT must not be negative: {limit}"
+        ))));
+    }
+    let linked = sqlx::query(
+        "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
+         SELECT $1, a.id, a.feed_id, a.published_at FROM articles a \
+         WHERE a.feed_id = $2 \
+           AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1 AND s.feed_id = $2) \
+         ORDER BY a.published_at DESC, a.id DESC LIMIT $3 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(user.hyphenated())
+    .bind(feed)
+    .bind(limit)
+    .execute(pool)
+    .await
+    .map_err(sqlite_error)?;
+    Ok(linked.rows_affected())
+}

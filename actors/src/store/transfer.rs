@@ -1,0 +1,145 @@
+//! Moving a whole database from one backend to another (`syndic copy`): every table's rows, page by page, in
+//! key order, with their ids, hashes and timestamps unchanged.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{ArticleId, FeedId, UserId};
+
+/// The tables, in the order a copy must write them (each refers only to those before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Users,
+    Feeds,
+    Subscriptions,
+    Articles,
+    UserArticles,
+}
+
+impl Table {
+    pub const ALL: [Table; 5] = [
+        Table::Users,
+        Table::Feeds,
+        Table::Subscriptions,
+        Table::Articles,
+        Table::UserArticles,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Users => "users",
+            Table::Feeds => "feeds",
+            Table::Subscriptions => "subscriptions",
+            Table::Articles => "articles",
+            Table::UserArticles => "user_articles",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRecord {
+    pub id: FeedId,
+    pub url: String,
+    pub title: Option<String>,
+    pub site_url: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub status: String,
+    pub last_polled_at: Option<DateTime<Utc>>,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub error_count: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriptionRecord {
+    pub user_id: UserId,
+    pub feed_id: FeedId,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArticleRecord {
+    pub id: ArticleId,
+    pub feed_id: FeedId,
+    pub dedupe_key: String,
+    pub guid: Option<String>,
+    pub url: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub content: Option<String>,
+    pub author: Option<String>,
+    pub categories: Vec<String>,
+    pub published_at: DateTime<Utc>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserArticleRecord {
+    pub user_id: UserId,
+    pub article_id: ArticleId,
+    pub feed_id: FeedId,
+    pub published_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+    pub starred_at: Option<DateTime<Utc>>,
+}
+
+/// One page of one table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransferPage {
+    Users(Vec<UserRecord>),
+    Feeds(Vec<FeedRecord>),
+    Subscriptions(Vec<SubscriptionRecord>),
+    Articles(Vec<ArticleRecord>),
+    UserArticles(Vec<UserArticleRecord>),
+}
+
+/// Where the next page of a table starts: the key of the last row read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferPosition {
+    User(UserId),
+    Feed(FeedId),
+    Subscription(UserId, FeedId),
+    Article(ArticleId),
+    UserArticle(UserId, ArticleId),
+}
+
+impl TransferPage {
+    pub fn len(&self) -> usize {
+        match self {
+            TransferPage::Users(rows) => rows.len(),
+            TransferPage::Feeds(rows) => rows.len(),
+            TransferPage::Subscriptions(rows) => rows.len(),
+            TransferPage::Articles(rows) => rows.len(),
+            TransferPage::UserArticles(rows) => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The position after this page, or `None` when it is empty.
+    pub fn last_position(&self) -> Option<TransferPosition> {
+        match self {
+            TransferPage::Users(rows) => rows.last().map(|row| TransferPosition::User(row.id)),
+            TransferPage::Feeds(rows) => rows.last().map(|row| TransferPosition::Feed(row.id)),
+            TransferPage::Subscriptions(rows) => rows
+                .last()
+                .map(|row| TransferPosition::Subscription(row.user_id, row.feed_id)),
+            TransferPage::Articles(rows) => rows.last().map(|row| TransferPosition::Article(row.id)),
+            TransferPage::UserArticles(rows) => rows
+                .last()
+                .map(|row| TransferPosition::UserArticle(row.user_id, row.article_id)),
+        }
+    }
+}

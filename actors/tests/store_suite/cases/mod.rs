@@ -1,0 +1,11 @@
+//! The behaviour every backend must show, one `pub async fn` per case, each given a fresh store.
+
+mod batches;
+mod subscriptions;
+mod timeline;
+mod users;
+
+pub use batches::*;
+pub use subscriptions::*;
+pub use timeline::*;
+pub use users::*;

@@ -1,0 +1,216 @@
+//! Cases for subscriptions, linking stored articles to a new subscriber, and the feed state the engine reads.
+
+use std::collections::BTreeSet;
+
+use syndic_actors::domain::{ArticlePatch, FeedStatus, ReadFilter};
+use syndic_actors::store::StoreError;
+use uuid::Uuid;
+
+use crate::support::{
+    at, batch, dated_entries, now, persist_one, query, subscribe, timeline, timeline_ids, user, SharedStore,
+};
+
+const URL: &str = "https://example.com/feed.xml";
+const OTHER_URL: &str = "https://example.org/atom.xml";
+
+pub async fn subscribe_creates_the_feed_once_and_is_idempotent(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let first = store.subscribe(alice.id, URL).await.expect("subscribe");
+    assert!(first.created);
+    let again = store.subscribe(alice.id, URL).await.expect("again");
+    assert!(!again.created);
+    assert_eq!(again.feed_id, first.feed_id);
+    let other_user = store.subscribe(bob.id, URL).await.expect("bob");
+    assert!(!other_user.created);
+    assert_eq!(other_user.feed_id, first.feed_id);
+    let other_feed = store.subscribe(alice.id, OTHER_URL).await.expect("other");
+    assert!(other_feed.created);
+    assert_ne!(other_feed.feed_id, first.feed_id);
+
+    let subscriptions = store.list_subscriptions(alice.id).await.expect("list");
+    let feeds: Vec<i64> = subscriptions.iter().map(|s| s.feed.id).collect();
+    assert_eq!(feeds, vec![first.feed_id, other_feed.feed_id], "in subscription order");
+    let feed = &subscriptions[0].feed;
+    assert_eq!(feed.url, URL);
+    assert_eq!(feed.status, FeedStatus::Pending);
+    assert_eq!((feed.error_count, feed.title.as_deref()), (0, None));
+    assert!(feed.last_polled_at.is_none() && feed.next_poll_at.is_none());
+    // Unsubscribing the second user leaves one: the first user's two calls made one subscription.
+    assert_eq!(store.unsubscribe(bob.id, first.feed_id).await.expect("unsubscribe"), 1);
+}
+
+pub async fn unsubscribe_returns_remaining_subscribers_and_unlinks_articles(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    subscribe(&store, &bob, URL).await;
+    let other = subscribe(&store, &alice, OTHER_URL).await;
+    let polled = at("2026-03-01T12:00:00Z");
+    persist_one(&store, batch(feed, dated_entries("a", 2, polled), polled)).await;
+    let kept = persist_one(&store, batch(other, dated_entries("b", 1, polled), polled)).await;
+
+    assert_eq!(store.unsubscribe(alice.id, feed).await.expect("unsubscribe"), 1);
+    let all = query(ReadFilter::All);
+    assert_eq!(timeline_ids(&store, alice.id, &all).await, vec![kept.articles[0].id]);
+    assert_eq!(timeline(&store, bob.id, &all).await.len(), 2, "bob keeps his");
+    let unsubscribed = store.get_subscription(alice.id, feed).await;
+    assert!(matches!(unsubscribed, Err(StoreError::NotFound)));
+
+    let twice = store.unsubscribe(alice.id, feed).await;
+    assert!(matches!(twice, Err(StoreError::NotFound)), "{twice:?}");
+    let never = store.unsubscribe(Uuid::new_v4(), feed).await;
+    assert!(matches!(never, Err(StoreError::NotFound)), "{never:?}");
+    assert_eq!(store.unsubscribe(bob.id, feed).await.expect("last"), 0);
+    assert!(timeline(&store, bob.id, &all).await.is_empty());
+}
+
+pub async fn link_cached_articles_links_only_given_articles_of_a_subscribed_feed(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let carol = user(&store, "carol").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    let other = subscribe(&store, &alice, OTHER_URL).await;
+    let polled = at("2026-03-01T12:00:00Z");
+    let stored = persist_one(&store, batch(feed, dated_entries("a", 3, polled), polled)).await;
+    let elsewhere = persist_one(&store, batch(other, dated_entries("b", 1, polled), polled)).await;
+    let ids: Vec<i64> = stored.articles.iter().map(|article| article.id).collect();
+    let wanted = [ids[0], ids[2], elsewhere.articles[0].id, 999_999];
+
+    let unsubscribed = store.link_cached_articles(carol.id, feed, &wanted).await;
+    assert_eq!(unsubscribed.expect("link"), 0, "only for a subscriber");
+    subscribe(&store, &carol, URL).await;
+    assert_eq!(store.link_cached_articles(carol.id, feed, &[]).await.expect("none"), 0);
+    assert_eq!(
+        store.link_cached_articles(carol.id, feed, &wanted).await.expect("link"),
+        2
+    );
+    let linked: BTreeSet<i64> = timeline_ids(&store, carol.id, &query(ReadFilter::Unread))
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(linked, BTreeSet::from([ids[0], ids[2]]));
+    assert_eq!(
+        store
+            .link_cached_articles(carol.id, feed, &wanted)
+            .await
+            .expect("again"),
+        0,
+        "already linked"
+    );
+}
+
+pub async fn link_recent_articles_links_the_newest_up_to_the_limit(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let carol = user(&store, "carol").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    let polled = at("2026-03-01T12:00:00Z");
+    // Stored oldest last, so that insertion order is not date order.
+    let mut entries = dated_entries("a", 5, at("2026-02-01T00:00:00Z"));
+    entries.reverse();
+    let stored = persist_one(&store, batch(feed, entries, polled)).await;
+    let newest: Vec<i64> = stored.articles.iter().map(|article| article.id).collect();
+
+    assert_eq!(store.link_recent_articles(carol.id, feed, 10).await.expect("link"), 0);
+    subscribe(&store, &carol, URL).await;
+    assert_eq!(store.link_recent_articles(carol.id, feed, 0).await.expect("zero"), 0);
+    assert_eq!(store.link_recent_articles(carol.id, feed, 2).await.expect("two"), 2);
+    let all = query(ReadFilter::All);
+    assert_eq!(timeline_ids(&store, carol.id, &all).await, newest[..2].to_vec());
+    assert_eq!(store.link_recent_articles(carol.id, feed, 10).await.expect("rest"), 3);
+    assert_eq!(timeline_ids(&store, carol.id, &all).await, newest);
+    let negative = store.link_recent_articles(carol.id, feed, -1).await;
+    assert!(matches!(negative, Err(StoreError::Database(_))), "{negative:?}");
+}
+
+pub async fn subscriptions_report_unread_counts_and_hide_other_users_feeds(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let before = now();
+    let feed = subscribe(&store, &alice, URL).await;
+    let other = subscribe(&store, &alice, OTHER_URL).await;
+    let polled = at("2026-03-01T12:00:00Z");
+    let stored = persist_one(&store, batch(feed, dated_entries("a", 3, polled), polled)).await;
+    persist_one(&store, batch(other, dated_entries("b", 1, polled), polled)).await;
+    let read = ArticlePatch {
+        read: Some(true),
+        starred: Some(true),
+    };
+    store
+        .update_article(alice.id, stored.articles[0].id, read)
+        .await
+        .expect("read");
+
+    let subscriptions = store.list_subscriptions(alice.id).await.expect("list");
+    let counts: Vec<(i64, i64)> = subscriptions.iter().map(|s| (s.feed.id, s.unread_count)).collect();
+    assert_eq!(counts, vec![(feed, 2), (other, 1)]);
+    assert!(subscriptions[0].subscribed_at >= before - chrono::Duration::seconds(5));
+    assert!(subscriptions[0].subscribed_at <= subscriptions[1].subscribed_at);
+    assert_eq!(subscriptions[0].feed.title.as_deref(), Some("A feed"));
+
+    let one = store.get_subscription(alice.id, feed).await.expect("get");
+    assert_eq!((one.feed.id, one.unread_count), (feed, 2));
+    assert_eq!(one.subscribed_at, subscriptions[0].subscribed_at);
+    assert!(store.list_subscriptions(bob.id).await.expect("none").is_empty());
+    let foreign = store.get_subscription(bob.id, feed).await;
+    assert!(matches!(foreign, Err(StoreError::NotFound)), "{foreign:?}");
+    let missing = store.get_subscription(alice.id, 999_999).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
+pub async fn feeds_with_subscribers_lists_only_subscribed_feeds(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    assert!(store.feeds_with_subscribers().await.expect("empty").is_empty());
+    let feed = subscribe(&store, &alice, URL).await;
+    let other = subscribe(&store, &alice, OTHER_URL).await;
+    subscribe(&store, &bob, OTHER_URL).await;
+    let ids = |feeds: Vec<syndic_actors::domain::Feed>| -> BTreeSet<i64> { feeds.iter().map(|feed| feed.id).collect() };
+    let both = store.feeds_with_subscribers().await.expect("both");
+    assert_eq!(ids(both), BTreeSet::from([feed, other]));
+    store.unsubscribe(alice.id, feed).await.expect("unsubscribe");
+    store.unsubscribe(alice.id, other).await.expect("unsubscribe");
+    let left = store.feeds_with_subscribers().await.expect("left");
+    assert_eq!(left.len(), 1, "each feed once");
+    assert_eq!((left[0].id, left[0].url.as_str()), (other, OTHER_URL));
+}
+
+pub async fn get_feed_returns_the_feed_or_not_found(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    let found = store.get_feed(feed).await.expect("get");
+    assert_eq!((found.id, found.url.as_str()), (feed, URL));
+    assert_eq!(found.status, FeedStatus::Pending);
+    let missing = store.get_feed(feed + 1000).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
+pub async fn poll_error_and_unchanged_poll_update_the_feed(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    let before = now();
+    let retry = at("2026-11-23T10:15:00.123456Z");
+    store.record_poll_error(feed, "timed out", retry).await.expect("error");
+    store
+        .record_poll_error(feed, "HTTP 503 — unavailable", retry)
+        .await
+        .expect("error");
+    let failed = store.get_feed(feed).await.expect("get");
+    assert_eq!(failed.status, FeedStatus::Error);
+    assert_eq!(failed.error_count, 2);
+    assert_eq!(failed.last_error.as_deref(), Some("HTTP 503 — unavailable"));
+    assert_eq!(failed.next_poll_at, Some(retry));
+    let polled = failed.last_polled_at.expect("an error is a poll");
+    assert!(polled >= before - chrono::Duration::seconds(5) && polled <= now() + chrono::Duration::seconds(5));
+
+    let polled_at = at("2026-11-23T10:20:00.000001Z");
+    let next = at("2026-11-23T10:35:00.999999Z");
+    store
+        .record_poll_unchanged(feed, polled_at, next)
+        .await
+        .expect("unchanged");
+    let recovered = store.get_feed(feed).await.expect("get");
+    assert_eq!(recovered.status, FeedStatus::Ok);
+    assert_eq!((recovered.error_count, recovered.last_error), (0, None));
+    assert_eq!(recovered.last_polled_at, Some(polled_at));
+    assert_eq!(recovered.next_poll_at, Some(next));
+}

@@ -1,0 +1,63 @@
+//! One set of behaviour tests for the store, run against every backend: Postgres and SQLite must agree.
+
+mod backends;
+mod cases;
+mod sqlite_only;
+mod support;
+
+/// Instantiates each case once per backend, as `postgres::<case>` and `sqlite::<case>`.
+macro_rules! for_each_backend {
+    ($($case:ident),+ $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (_database, store) = crate::backends::postgres().await;
+                    crate::cases::$case(store).await;
+                }
+            )+
+        }
+
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (_file, store) = crate::backends::sqlite().await;
+                    crate::cases::$case(store).await;
+                }
+            )+
+        }
+    };
+}
+
+for_each_backend!(
+    // Users.
+    ping_answers,
+    create_user_then_find_by_username_email_and_id,
+    duplicate_username_is_a_username_conflict,
+    duplicate_email_is_an_email_conflict,
+    // Subscriptions.
+    subscribe_creates_the_feed_once_and_is_idempotent,
+    unsubscribe_returns_remaining_subscribers_and_unlinks_articles,
+    link_cached_articles_links_only_given_articles_of_a_subscribed_feed,
+    link_recent_articles_links_the_newest_up_to_the_limit,
+    subscriptions_report_unread_counts_and_hide_other_users_feeds,
+    feeds_with_subscribers_lists_only_subscribed_feeds,
+    get_feed_returns_the_feed_or_not_found,
+    poll_error_and_unchanged_poll_update_the_feed,
+    // Batches.
+    persist_stores_entries_and_records_poll_state,
+    persist_again_returns_the_same_ids_and_nothing_new,
+    persist_keeps_the_first_of_duplicate_keys,
+    persist_dates_undated_entries_with_the_poll,
+    persist_links_new_articles_to_subscribers_only,
+    persist_many_feeds_in_one_call,
+    persist_keeps_title_and_site_url_but_replaces_validators,
+    persist_is_atomic_across_feeds,
+    // Timeline.
+    list_articles_newest_first_ties_by_id,
+    list_articles_pages_by_keyset_without_gaps_or_overlaps,
+    list_articles_filters_by_read_starred_and_feed,
+    get_and_update_article,
+    text_round_trips,
+);

@@ -1,0 +1,68 @@
+//! `syndic copy`: an embedded SQLite database moved to Postgres keeps users, subscriptions, articles and state.
+
+use serde_json::json;
+use syndic::copy::copy_between;
+
+use crate::feed_server::rss;
+use crate::helpers::{feed_server, spawn_app, Backend, TestApp, TestDatabase};
+
+async fn snapshot(app: &TestApp, token: &str) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let mut feeds: serde_json::Value = app.get("/v1/feeds", Some(token)).await.json().await.unwrap();
+    // Poll timing is the only thing allowed to differ between two reads.
+    for feed in feeds["feeds"].as_array_mut().unwrap() {
+        feed.as_object_mut().unwrap().remove("next_poll_in_seconds");
+    }
+    (feeds, app.timeline(token, "status=all").await)
+}
+
+#[tokio::test]
+async fn a_sqlite_database_copied_to_postgres_serves_the_same_data() {
+    let mut embedded = spawn_app(Backend::Sqlite).await;
+    let server = feed_server().await;
+    server.set("/one.xml", rss("one", 0, 3), "application/rss+xml");
+    server.set("/two.xml", rss("two", 0, 2), "application/rss+xml");
+    let token = embedded.user("alice").await;
+    embedded
+        .subscribe(&token, &[server.url("/one.xml"), server.url("/two.xml")])
+        .await;
+    let articles = embedded.wait_for_timeline(&token, 5).await;
+    let starred = articles[1]["id"].as_i64().unwrap();
+    embedded
+        .patch_json(
+            &format!("/v1/articles/{starred}"),
+            &token,
+            &json!({"starred": true, "read": true}),
+        )
+        .await;
+    let before = snapshot(&embedded, &token).await;
+    embedded.stop().await;
+
+    let target = TestDatabase::create(Backend::Postgres).await;
+    let report = copy_between(embedded.database.store.as_ref(), target.store.as_ref())
+        .await
+        .unwrap();
+    let counts: Vec<u64> = report.iter().map(|(_, rows)| *rows).collect();
+    assert_eq!(
+        counts,
+        vec![1, 2, 2, 5, 5],
+        "users, feeds, subscriptions, articles, user_articles: {report:?}"
+    );
+
+    // A copy only goes into an empty database.
+    let again = copy_between(embedded.database.store.as_ref(), target.store.as_ref()).await;
+    assert!(again.unwrap_err().to_string().contains("empty database"));
+
+    // The same tokens work (same user ids), and everything reads the same on Postgres.
+    let mut moved = spawn_app(Backend::Postgres).await;
+    moved.stop().await;
+    moved.database = target;
+    moved.config.database_url = Some(moved.database.url.clone());
+    moved.restart().await;
+    assert_eq!(snapshot(&moved, &token).await, before);
+
+    // New rows get fresh ids after the copied ones.
+    server.set("/three.xml", rss("three", 0, 1), "application/rss+xml");
+    let results = moved.subscribe(&token, &[server.url("/three.xml")]).await;
+    assert_eq!(results[0]["feed_id"], 3);
+    moved.wait_for_timeline(&token, 6).await;
+}
