@@ -9,5 +9,6 @@ pub mod feed_url;
 pub mod fetch;
 pub mod network_policy;
 pub mod parse;
+pub mod politeness;
 pub mod schedule;
 pub mod store;
