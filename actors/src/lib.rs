@@ -7,6 +7,7 @@ pub mod domain;
 pub mod engine;
 pub mod feed_url;
 pub mod fetch;
+pub mod fetch_headers;
 pub mod network_policy;
 pub mod parse;
 pub mod politeness;

@@ -167,7 +167,7 @@ impl FeedState {
             .fetch(&self.url, &self.validators)
             .await;
         match outcome {
-            Ok(FetchOutcome::NotModified) => self.on_not_modified(myself, polled_at).await,
+            Ok(FetchOutcome::NotModified { .. }) => self.on_not_modified(myself, polled_at).await,
             Ok(FetchOutcome::Fetched(document)) => {
                 let body = document.body;
                 let parsed = tokio::task::spawn_blocking(move || parse_feed(&body)).await;
