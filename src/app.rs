@@ -104,6 +104,10 @@ fn engine_settings(config: &Config) -> EngineSettings {
             total_timeout: Duration::from_secs(config.fetch_timeout_secs),
             max_body_bytes: config.max_body_bytes,
             allow_private_networks: config.allow_private_networks,
+            contact_url: config.contact_url.clone(),
+            max_fetches: config.max_fetches,
+            per_host_concurrency: config.per_host_concurrency,
+            per_host_interval: Duration::from_millis(config.per_host_interval_ms),
             ..FetchSettings::default()
         },
         schedule: ScheduleSettings {

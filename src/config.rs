@@ -102,6 +102,22 @@ pub struct Config {
     #[arg(long, env = "SYNDIC_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_networks: bool,
 
+    /// Most feed fetches in flight at once, across all hosts.
+    #[arg(long, env = "SYNDIC_MAX_FETCHES", default_value_t = 64)]
+    pub max_fetches: usize,
+
+    /// Most fetches in flight to one host.
+    #[arg(long, env = "SYNDIC_PER_HOST_CONCURRENCY", default_value_t = 2)]
+    pub per_host_concurrency: usize,
+
+    /// Least time between the starts of two requests to one host, in milliseconds (0: no gap).
+    #[arg(long, env = "SYNDIC_PER_HOST_INTERVAL_MS", default_value_t = 1000)]
+    pub per_host_interval_ms: u64,
+
+    /// Contact URL sent in the User-Agent (`syndic/<version> (+<url>)`), so publishers can reach the operator.
+    #[arg(long, env = "SYNDIC_CONTACT_URL")]
+    pub contact_url: Option<String>,
+
     /// Connect timeout of a feed fetch, in seconds.
     #[arg(long, env = "SYNDIC_CONNECT_TIMEOUT_SECS", default_value_t = 10)]
     pub connect_timeout_secs: u64,

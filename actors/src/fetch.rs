@@ -2,15 +2,18 @@
 //! connections to private addresses unless they are allowed.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::header::{HeaderMap, ACCEPT, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH, LOCATION};
 use reqwest::{redirect, StatusCode};
+use url::Url;
 
-use crate::feed_url::{check_literal_address, FeedUrl};
+use crate::feed_url::FeedUrl;
+use crate::fetch_headers::{is_redirect, read_hints, read_retry_after, read_validators, vet_redirect};
 use crate::network_policy;
+use crate::politeness::{host_key, Politeness, PolitenessSettings};
 
 const ACCEPT_FEEDS: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
      application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5";
@@ -18,13 +21,21 @@ const ACCEPT_FEEDS: &str = "application/rss+xml, application/atom+xml, applicati
 #[derive(Debug, Clone)]
 pub struct FetchSettings {
     pub connect_timeout: Duration,
-    /// Covers the whole exchange: connecting, redirects and reading the body.
+    /// Covers the network part of the whole exchange: connecting, every redirect and reading the body.
+    /// Time spent waiting for a politeness slot is not counted: that is queueing, not a slow server.
     pub total_timeout: Duration,
     /// Cap on the decompressed body.
     pub max_body_bytes: usize,
     pub max_redirects: usize,
-    pub user_agent: String,
     pub allow_private_networks: bool,
+    /// Sent in the User-Agent: `syndic/<version> (+<contact_url>)`; without it, `syndic/<version>`.
+    pub contact_url: Option<String>,
+    /// Global cap on requests in flight (default 64).
+    pub max_fetches: usize,
+    /// Cap on requests in flight to one host (default 2).
+    pub per_host_concurrency: usize,
+    /// Minimum gap between the starts of two requests to one host (default 1000 ms; zero = no gap).
+    pub per_host_interval: Duration,
 }
 
 impl Default for FetchSettings {
@@ -34,8 +45,22 @@ impl Default for FetchSettings {
             total_timeout: Duration::from_secs(30),
             max_body_bytes: 10 * 1024 * 1024,
             max_redirects: 5,
-            user_agent: format!("syndic/{}", env!("CARGO_PKG_VERSION")),
             allow_private_networks: false,
+            contact_url: None,
+            max_fetches: 64,
+            per_host_concurrency: 2,
+            per_host_interval: Duration::from_millis(1000),
+        }
+    }
+}
+
+impl FetchSettings {
+    /// `syndic/<version> (+<contact_url>)`, so a publisher can find who is polling them.
+    pub fn user_agent(&self) -> String {
+        let product = format!("syndic/{}", env!("CARGO_PKG_VERSION"));
+        match self.contact_url.as_deref().map(str::trim) {
+            Some(contact) if !contact.is_empty() => format!("{product} (+{contact})"),
+            _ => product,
         }
     }
 }
@@ -47,9 +72,17 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
+/// What the publisher says about how often to poll. All optional; durations from "now".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublisherHints {
+    pub max_age: Option<Duration>,
+    pub expires_in: Option<Duration>,
+    pub retry_after: Option<Duration>,
+}
+
 #[derive(Debug)]
 pub enum FetchOutcome {
-    NotModified,
+    NotModified { hints: PublisherHints },
     Fetched(FetchedDocument),
 }
 
@@ -57,6 +90,10 @@ pub enum FetchOutcome {
 pub struct FetchedDocument {
     pub body: Bytes,
     pub validators: Validators,
+    pub hints: PublisherHints,
+    /// The final URL when every redirect on the way was permanent (301 or 308); None when there was no
+    /// redirect or any hop was temporary (302, 303, 307).
+    pub permanent_redirect: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,8 +106,12 @@ pub enum FetchError {
     Connect(String),
     #[error("more than {0} redirects")]
     TooManyRedirects(usize),
-    #[error("the server answered HTTP {0}")]
-    Status(u16),
+    /// A non-success status other than 304 and 410. `retry_after` is parsed from Retry-After on 429 and 503.
+    #[error("the server answered HTTP {status}")]
+    Status { status: u16, retry_after: Option<Duration> },
+    /// 410 Gone: the publisher says the feed will not come back.
+    #[error("the feed is gone (HTTP 410)")]
+    Gone,
     #[error("the body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("request failed: {0}")]
@@ -85,21 +126,18 @@ impl FetchError {
             FetchError::Timeout => "timeout",
             FetchError::Connect(_) => "connect",
             FetchError::TooManyRedirects(_) => "redirects",
-            FetchError::Status(_) => "status",
+            FetchError::Status { .. } => "status",
+            FetchError::Gone => "gone",
             FetchError::TooLarge(_) => "too_large",
             FetchError::Request(_) => "request",
         }
     }
 }
 
-/// Raised by the resolver and the redirect policy, and recognised again in the error chain.
+/// Raised by the resolver, and recognised again in the error chain.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct BlockedDestination(String);
-
-#[derive(Debug, thiserror::Error)]
-#[error("more than {0} redirects")]
-struct RedirectLimit(usize);
 
 /// Resolves names to public addresses only. It runs for every connection, redirects included, and the
 /// addresses it returns are the ones connected to, so DNS rebinding cannot reach a private address.
@@ -123,59 +161,91 @@ impl Resolve for PublicOnlyResolver {
     }
 }
 
-/// The one HTTP client all feed actors share.
+/// The one HTTP client all feed actors share, with the limiter that keeps them polite.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    politeness: Politeness,
     settings: FetchSettings,
+}
+
+/// Where one request led.
+enum Step {
+    Done(FetchOutcome),
+    Redirect { status: StatusCode, location: String },
 }
 
 impl Fetcher {
     pub fn new(settings: FetchSettings) -> Result<Self, FetchError> {
-        let max_redirects = settings.max_redirects;
-        let allow_private = settings.allow_private_networks;
-        let policy = redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= max_redirects {
-                return attempt.error(RedirectLimit(max_redirects));
-            }
-            let url = attempt.url();
-            if url.scheme() != "http" && url.scheme() != "https" {
-                let message = format!("redirect to a {} URL", url.scheme());
-                return attempt.error(BlockedDestination(message));
-            }
-            if !allow_private {
-                if let Err(error) = check_literal_address(url) {
-                    return attempt.error(BlockedDestination(error.to_string()));
-                }
-            }
-            attempt.follow()
-        });
+        let user_agent = HeaderValue::from_str(&settings.user_agent())
+            .map_err(|_| FetchError::Request("the contact URL cannot be sent in a User-Agent header".into()))?;
+        // Redirects are followed by `fetch` itself, so that each hop is vetted, takes its host's
+        // politeness slot and says whether it was permanent.
         let mut builder = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
+            .user_agent(user_agent)
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.total_timeout)
-            .redirect(policy)
+            .redirect(redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(60))
             .no_proxy();
-        if !allow_private {
+        if !settings.allow_private_networks {
             builder = builder.dns_resolver(PublicOnlyResolver);
         }
         let client = builder
             .build()
             .map_err(|error| FetchError::Request(error.to_string()))?;
-        Ok(Fetcher { client, settings })
+        let politeness = Politeness::new(PolitenessSettings {
+            max_fetches: settings.max_fetches,
+            per_host_concurrency: settings.per_host_concurrency,
+            per_host_interval: settings.per_host_interval,
+        });
+        Ok(Fetcher {
+            client,
+            politeness,
+            settings,
+        })
     }
 
     pub fn settings(&self) -> &FetchSettings {
         &self.settings
     }
 
-    /// Fetches a feed, conditionally when validators are known. Never panics; every failure is a `FetchError`.
+    /// Fetches a feed, conditionally when validators are known, following redirects. Never panics; every
+    /// failure is a `FetchError`.
     pub async fn fetch(&self, url: &FeedUrl, validators: &Validators) -> Result<FetchOutcome, FetchError> {
         if !self.settings.allow_private_networks {
             url.check_literal_address()
                 .map_err(|error| FetchError::Blocked(error.to_string()))?;
         }
+        let mut current = url.as_url().clone();
+        let mut redirects = 0;
+        let mut all_permanent = true;
+        let mut budget = self.settings.total_timeout;
+        loop {
+            let permit = self
+                .politeness
+                .acquire(&host_key(&current))
+                .await
+                .map_err(|closed| FetchError::Request(closed.to_string()))?;
+            let started = tokio::time::Instant::now();
+            let step = tokio::time::timeout(budget, self.request(&current, validators)).await;
+            budget = budget.saturating_sub(started.elapsed());
+            drop(permit);
+            let (status, location) = match step.map_err(|_| FetchError::Timeout)?? {
+                Step::Done(outcome) => return Ok(with_redirect(outcome, redirects > 0 && all_permanent, &current)),
+                Step::Redirect { status, location } => (status, location),
+            };
+            if redirects >= self.settings.max_redirects {
+                return Err(FetchError::TooManyRedirects(self.settings.max_redirects));
+            }
+            current = vet_redirect(&current, &location, self.settings.allow_private_networks)?;
+            redirects += 1;
+            all_permanent &= matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT);
+        }
+    }
+
+    /// One request to one URL, body included when it is the document.
+    async fn request(&self, url: &Url, validators: &Validators) -> Result<Step, FetchError> {
         let mut request = self.client.get(url.as_str()).header(ACCEPT, ACCEPT_FEEDS);
         if let Some(etag) = &validators.etag {
             request = request.header(IF_NONE_MATCH, etag);
@@ -185,21 +255,43 @@ impl Fetcher {
         }
         let response = request.send().await.map_err(classify)?;
         let status = response.status();
+        let headers = response.headers();
+        let now = SystemTime::now();
+        if is_redirect(status) {
+            if let Some(location) = headers.get(LOCATION).and_then(|value| value.to_str().ok()) {
+                let location = location.to_owned();
+                return Ok(Step::Redirect { status, location });
+            }
+        }
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(FetchOutcome::NotModified);
+            let hints = read_hints(headers, now);
+            return Ok(Step::Done(FetchOutcome::NotModified { hints }));
+        }
+        if status == StatusCode::GONE {
+            return Err(FetchError::Gone);
         }
         if !status.is_success() {
-            return Err(FetchError::Status(status.as_u16()));
+            let asks_to_wait = matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE);
+            let retry_after = asks_to_wait.then(|| read_retry_after(headers, now)).flatten();
+            let status = status.as_u16();
+            return Err(FetchError::Status { status, retry_after });
         }
-        let validators = read_validators(response.headers());
+        let validators = read_validators(headers);
+        let hints = read_hints(headers, now);
         let body = self.read_body(response).await?;
-        Ok(FetchOutcome::Fetched(FetchedDocument { body, validators }))
+        Ok(Step::Done(FetchOutcome::Fetched(FetchedDocument {
+            body,
+            validators,
+            hints,
+            permanent_redirect: None,
+        })))
     }
 
     /// Reads the decompressed body, stopping as soon as it passes the cap.
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, FetchError> {
         let limit = self.settings.max_body_bytes;
-        let encoded = response.headers().contains_key(reqwest::header::CONTENT_ENCODING);
+        // A declared length is only the length on the wire; with an encoding the decoded body decides.
+        let encoded = response.headers().contains_key(CONTENT_ENCODING);
         if !encoded && response.content_length().is_some_and(|length| length > limit as u64) {
             return Err(FetchError::TooLarge(limit));
         }
@@ -214,16 +306,13 @@ impl Fetcher {
     }
 }
 
-fn read_validators(headers: &HeaderMap) -> Validators {
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|value: &reqwest::header::HeaderValue| value.to_str().ok())
-            .map(str::to_owned)
-    };
-    Validators {
-        etag: text(ETAG),
-        last_modified: text(LAST_MODIFIED),
+fn with_redirect(outcome: FetchOutcome, permanent: bool, last: &Url) -> FetchOutcome {
+    match outcome {
+        FetchOutcome::Fetched(mut document) if permanent => {
+            document.permanent_redirect = Some(last.as_str().to_owned());
+            FetchOutcome::Fetched(document)
+        }
+        other => other,
     }
 }
 
@@ -232,9 +321,6 @@ fn classify(error: reqwest::Error) -> FetchError {
     while let Some(cause) = source {
         if let Some(blocked) = cause.downcast_ref::<BlockedDestination>() {
             return FetchError::Blocked(blocked.0.clone());
-        }
-        if let Some(limit) = cause.downcast_ref::<RedirectLimit>() {
-            return FetchError::TooManyRedirects(limit.0);
         }
         source = cause.source();
     }
@@ -254,4 +340,23 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         current = next;
     }
     current.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_user_agent_names_a_contact_when_there_is_one() {
+        let version = env!("CARGO_PKG_VERSION");
+        let mut settings = FetchSettings::default();
+        assert_eq!(settings.user_agent(), format!("syndic/{version}"));
+        settings.contact_url = Some("https://example.com/bot".into());
+        assert_eq!(
+            settings.user_agent(),
+            format!("syndic/{version} (+https://example.com/bot)")
+        );
+        settings.contact_url = Some("bad\nvalue".into());
+        assert!(matches!(Fetcher::new(settings), Err(FetchError::Request(_))));
+    }
 }

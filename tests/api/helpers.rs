@@ -200,6 +200,9 @@ pub async fn spawn_app_with(backend: Backend, settings: TestSettings) -> TestApp
     config.redis_key_prefix = format!("syndic-test-{}:", Uuid::new_v4().simple());
     config.jwt_secret = Some("test-secret".into());
     config.allow_private_networks = true;
+    // Every test's feeds live on one local server: relax politeness as a local farm would.
+    config.per_host_concurrency = 16;
+    config.per_host_interval_ms = 0;
     config.poll_interval_secs = settings.poll_interval_secs;
     config.min_poll_interval_secs = settings.poll_interval_secs;
     config.max_poll_interval_secs = settings.poll_interval_secs;

@@ -157,7 +157,7 @@ impl FeedState {
         let polled_at = Utc::now();
         let outcome = self.context.fetcher.fetch(&self.url, &self.validators).await;
         match outcome {
-            Ok(FetchOutcome::NotModified) => self.on_not_modified(myself, polled_at).await,
+            Ok(FetchOutcome::NotModified { .. }) => self.on_not_modified(myself, polled_at).await,
             Ok(FetchOutcome::Fetched(document)) => {
                 let body = document.body;
                 let parsed = tokio::task::spawn_blocking(move || parse_feed(&body)).await;
