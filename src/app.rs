@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::listener::TcpAcceptor;
 use poem::Server;
+use syndic_actors::actors::feed::FeedRules;
 use syndic_actors::cache::{CacheSettings, FeedCache};
 use syndic_actors::engine::{Engine, EngineSettings};
 use syndic_actors::fetch::FetchSettings;
@@ -63,6 +64,12 @@ impl Application {
         let api_config = ApiConfig {
             jwt_secret: jwt_secret(config),
             token_ttl: config.token_ttl(),
+            admin_users: config
+                .admin_users
+                .iter()
+                .map(|name| name.trim().to_owned())
+                .filter(|name| !name.is_empty())
+                .collect(),
         };
         let address = listener.local_addr().context("The listener has no local address")?;
         let acceptor = TcpAcceptor::from_tokio(listener).context("Failed to use the listener")?;
@@ -110,12 +117,16 @@ fn engine_settings(config: &Config) -> EngineSettings {
             per_host_interval: Duration::from_millis(config.per_host_interval_ms),
             ..FetchSettings::default()
         },
-        schedule: ScheduleSettings {
-            interval: Duration::from_secs(config.poll_interval_secs.max(1)),
-            min_interval: Duration::from_secs(config.min_poll_interval_secs.max(1)),
-            max_interval: Duration::from_secs(config.max_poll_interval_secs.max(1)),
-            startup_spread: Duration::from_secs(config.startup_spread_secs),
-            ..ScheduleSettings::default()
+        rules: FeedRules {
+            schedule: ScheduleSettings {
+                interval: Duration::from_secs(config.poll_interval_secs.max(1)),
+                min_interval: Duration::from_secs(config.min_poll_interval_secs.max(1)),
+                max_interval: Duration::from_secs(config.max_poll_interval_secs.max(1)),
+                startup_spread: Duration::from_secs(config.startup_spread_secs),
+                ..ScheduleSettings::default()
+            },
+            dead_after_errors: config.dead_after_errors.max(1),
+            ..FeedRules::default()
         },
         persistence: Default::default(),
     }

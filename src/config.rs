@@ -94,6 +94,14 @@ pub struct Config {
     #[arg(long, env = "SYNDIC_MAX_POLL_INTERVAL_SECS", default_value_t = 24 * 60 * 60)]
     pub max_poll_interval_secs: u64,
 
+    /// Consecutive failed polls after which a feed is parked as dead (a refresh brings it back).
+    #[arg(long, env = "SYNDIC_DEAD_AFTER_ERRORS", default_value_t = 10)]
+    pub dead_after_errors: u32,
+
+    /// Usernames with operator rights (the /v1/admin routes), comma-separated.
+    #[arg(long, env = "SYNDIC_ADMIN_USERS", value_delimiter = ',', default_value = "")]
+    pub admin_users: Vec<String>,
+
     /// Feeds overdue at start-up are polled at random points within this window, in seconds.
     #[arg(long, env = "SYNDIC_STARTUP_SPREAD_SECS", default_value_t = 60)]
     pub startup_spread_secs: u64,

@@ -39,8 +39,12 @@ pub enum FeedStatus {
     Pending,
     /// The last poll succeeded.
     Ok,
-    /// The last poll failed; the actor keeps retrying.
+    /// The last poll failed; the actor keeps retrying, backing off.
     Error,
+    /// Too many failures in a row, or 410 Gone: no longer polled until someone refreshes it.
+    Dead,
+    /// Its actor crashed too often (a meltdown): no longer polled until someone refreshes it.
+    Failed,
 }
 
 impl FeedStatus {
@@ -49,6 +53,8 @@ impl FeedStatus {
             FeedStatus::Pending => "pending",
             FeedStatus::Ok => "ok",
             FeedStatus::Error => "error",
+            FeedStatus::Dead => "dead",
+            FeedStatus::Failed => "failed",
         }
     }
 
@@ -57,6 +63,8 @@ impl FeedStatus {
             "pending" => Some(FeedStatus::Pending),
             "ok" => Some(FeedStatus::Ok),
             "error" => Some(FeedStatus::Error),
+            "dead" => Some(FeedStatus::Dead),
+            "failed" => Some(FeedStatus::Failed),
             _ => None,
         }
     }
@@ -76,6 +84,15 @@ pub struct Feed {
     pub next_poll_at: Option<DateTime<Utc>>,
     pub error_count: i32,
     pub last_error: Option<String>,
+    /// When the feed was declared dead, while it is.
+    pub dead_since: Option<DateTime<Utc>>,
+}
+
+impl FeedStatus {
+    /// Whether the feed is out of the polling schedule until someone refreshes it.
+    pub fn is_parked(self) -> bool {
+        matches!(self, FeedStatus::Dead | FeedStatus::Failed)
+    }
 }
 
 /// One of a user's subscriptions, with the feed's state and the user's unread count.

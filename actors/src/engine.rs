@@ -6,7 +6,7 @@ use std::time::Duration;
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorRef};
 
-use crate::actors::feed::{FeedContext, FeedMsg};
+use crate::actors::feed::{FeedContext, FeedMsg, FeedRules, RefreshOutcome};
 use crate::actors::persistence::{PersistenceActor, PersistenceHandle, PersistenceSettings};
 use crate::actors::router::{RouterArgs, RouterMsg, SubscriptionRouter};
 use crate::actors::supervisor::{FeedSupervisor, SupervisorArgs, SupervisorMsg};
@@ -15,7 +15,6 @@ use crate::domain::{FeedId, UserId};
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::network_policy;
-use crate::schedule::ScheduleSettings;
 use crate::store::{Store, StoreError};
 
 /// How one URL of a subscribe request turned out.
@@ -67,12 +66,14 @@ pub enum EngineError {
 #[derive(Debug, Clone, Default)]
 pub struct EngineSettings {
     pub fetch: FetchSettings,
-    pub schedule: ScheduleSettings,
+    pub rules: FeedRules,
     pub persistence: PersistenceSettings,
 }
 
 /// How long a request waits for an actor's answer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most feeds one refresh-stale request polls; the politeness limits pace the fetches themselves.
+const STALE_REFRESH_LIMIT: u32 = 100_000;
 /// How long a health check waits for a dependency.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the subscribe-time DNS check may take.
@@ -113,7 +114,7 @@ impl Engine {
             store: store.clone(),
             cache: cache.clone(),
             persistence: persistence.clone(),
-            schedule: settings.schedule,
+            rules: settings.rules,
         });
         let feeds = store.feeds_with_subscribers().await?;
         let (supervisor, _) = Actor::spawn(None, FeedSupervisor, SupervisorArgs { context, feeds })
@@ -195,6 +196,33 @@ impl Engine {
             database: flatten_check(database.map(|result| result.map_err(|error| error.to_string()))),
             cache: flatten_check(cache.map(|result| result.map_err(|error| error.to_string()))),
         }
+    }
+
+    /// A user's manual refresh of one of their feeds: polls it now, at most once a minute, even if it is
+    /// parked as dead or failed. `Err(Store(NotFound))` when the user is not subscribed to it.
+    pub async fn refresh(&self, user: UserId, feed: FeedId) -> Result<RefreshOutcome, EngineError> {
+        self.inner.store.get_subscription(user, feed).await?;
+        call(&self.inner.supervisor, |reply| SupervisorMsg::Refresh {
+            feed_id: feed,
+            reply,
+        })
+        .await
+    }
+
+    /// Polls every feed with a subscriber that was not polled since `polled_before`. Returns how many.
+    /// This replaces the refresh cron of classic feed readers; operators call it, so it has no rate limit.
+    pub async fn refresh_stale(&self, polled_before: chrono::DateTime<chrono::Utc>) -> Result<usize, EngineError> {
+        let stale = self.inner.store.stale_feeds(polled_before, STALE_REFRESH_LIMIT).await?;
+        for feed in &stale {
+            self.inner
+                .supervisor
+                .send_message(SupervisorMsg::Ensure {
+                    feed_id: feed.id,
+                    poll_now: true,
+                })
+                .map_err(unavailable)?;
+        }
+        Ok(stale.len())
     }
 
     /// The running actor of a feed, if it has one.

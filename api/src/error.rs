@@ -18,8 +18,14 @@ pub enum ApiError {
     Validation { field: &'static str, message: String },
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// Authenticated, but not allowed (the admin routes).
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("{0}")]
     NotFound(String),
+    /// Asked again too soon; `Retry-After` says when to come back.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_seconds: u64 },
     /// A unique value is already taken.
     #[error("{field} is already taken")]
     Conflict { field: &'static str },
@@ -66,7 +72,9 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Http { status, .. } => *status,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -80,7 +88,9 @@ impl ApiError {
             ApiError::BadRequest(message) => ("bad_request".to_owned(), message.clone(), None),
             ApiError::Validation { field, message } => ("validation_failed".to_owned(), message.clone(), Some(*field)),
             ApiError::Unauthorized(message) => ("unauthorized".to_owned(), (*message).to_owned(), None),
+            ApiError::Forbidden(message) => ("forbidden".to_owned(), (*message).to_owned(), None),
             ApiError::NotFound(message) => ("not_found".to_owned(), message.clone(), None),
+            ApiError::RateLimited { message, .. } => ("rate_limited".to_owned(), message.clone(), None),
             ApiError::Conflict { field } => ("conflict".to_owned(), self.to_string(), Some(*field)),
             ApiError::Http { status, message } => (code_for(*status), message.clone(), None),
             ApiError::Unavailable(_) => (
@@ -137,7 +147,16 @@ impl ResponseError for ApiError {
         if status.is_server_error() {
             tracing::error!(status = status.as_u16(), error = %self, "request failed");
         }
-        poem::web::Json(self.body()).with_status(status).into_response()
+        let mut response = poem::web::Json(self.body()).with_status(status).into_response();
+        if let ApiError::RateLimited {
+            retry_after_seconds, ..
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(poem::http::header::RETRY_AFTER, (*retry_after_seconds).into());
+        }
+        response
     }
 }
 
@@ -192,6 +211,30 @@ mod tests {
         assert_eq!(
             body,
             json!({"error": {"code": "validation_failed", "message": "too short", "field": "username"}})
+        );
+    }
+
+    #[tokio::test]
+    async fn rate_limited_is_429_with_retry_after() {
+        let error = ApiError::RateLimited {
+            message: "refreshed less than a minute ago".into(),
+            retry_after_seconds: 42,
+        };
+        let response = render(error.into()).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get("retry-after").unwrap(), "42");
+        let text = response.into_body().into_string().await.unwrap();
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["error"]["code"], "rate_limited");
+    }
+
+    #[tokio::test]
+    async fn forbidden_is_403() {
+        let (status, body) = rendered_api(ApiError::Forbidden("operators only")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            body,
+            json!({"error": {"code": "forbidden", "message": "operators only"}})
         );
     }
 

@@ -76,9 +76,11 @@ fn describe(status: u16) -> &'static str {
     match status {
         400 => "Malformed request: bad JSON, wrong content type, or a parameter that cannot be parsed (`bad_request`).",
         401 => "Not authenticated: wrong credentials, or a missing, invalid or expired bearer token (`unauthorized`).",
+        403 => "Authenticated, but not an operator (`forbidden`).",
         404 => "No such resource for this user (`not_found`).",
         409 => "A unique value is already taken; `field` names it (`conflict`).",
         422 => "Well-formed but invalid input; `field` names it (`validation_failed`).",
+        429 => "Asked again too soon; the `Retry-After` header says when to come back (`rate_limited`).",
         500 => "Unexpected server error; details are logged, not returned (`internal`).",
         503 => "A dependency is unavailable; retry later (`unavailable`).",
         _ => "Error.",
@@ -113,4 +115,8 @@ error_statuses! {
     ListArticles => [400, 401, 422, 500, 503];
     /// `PATCH /v1/articles/{id}`.
     PatchArticle => [400, 401, 404, 422, 500, 503];
+    /// `POST /v1/feeds/{id}/refresh`.
+    Refresh => [400, 401, 404, 429, 500, 503];
+    /// The operator routes under `/v1/admin`.
+    Admin => [400, 401, 403, 422, 500, 503];
 }

@@ -5,12 +5,13 @@ use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use syndic_actors::actors::feed::RefreshOutcome;
 use syndic_actors::domain::{FeedId, FeedStatus, Subscription};
 use syndic_actors::engine::{Engine, SubscribeOutcome, SubscribeStatus};
 
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
-use crate::error_responses::{Authenticated, ById, Failure, Subscribe};
+use crate::error_responses::{Authenticated, ById, Failure, Refresh, Subscribe};
 use crate::ApiTags;
 
 /// How many URLs one subscribe request may carry.
@@ -60,8 +61,36 @@ pub enum FeedStatusBody {
     Pending,
     /// The last poll succeeded.
     Ok,
-    /// The last poll failed; it is retried.
+    /// The last poll failed; it is retried, backing off.
     Error,
+    /// Failed too often in a row, or answered 410 Gone: no longer polled until refreshed.
+    Dead,
+    /// Its actor crashed too often: no longer polled until refreshed.
+    Failed,
+}
+
+impl From<FeedStatusBody> for FeedStatus {
+    fn from(status: FeedStatusBody) -> Self {
+        match status {
+            FeedStatusBody::Pending => FeedStatus::Pending,
+            FeedStatusBody::Ok => FeedStatus::Ok,
+            FeedStatusBody::Error => FeedStatus::Error,
+            FeedStatusBody::Dead => FeedStatus::Dead,
+            FeedStatusBody::Failed => FeedStatus::Failed,
+        }
+    }
+}
+
+impl From<FeedStatus> for FeedStatusBody {
+    fn from(status: FeedStatus) -> Self {
+        match status {
+            FeedStatus::Pending => FeedStatusBody::Pending,
+            FeedStatus::Ok => FeedStatusBody::Ok,
+            FeedStatus::Error => FeedStatusBody::Error,
+            FeedStatus::Dead => FeedStatusBody::Dead,
+            FeedStatus::Failed => FeedStatusBody::Failed,
+        }
+    }
 }
 
 /// A feed the user is subscribed to.
@@ -86,6 +115,9 @@ pub struct FeedBody {
     pub error_count: i32,
     #[oai(nullable)]
     pub last_error: Option<String>,
+    /// When the feed was parked as dead, while it is.
+    #[oai(nullable)]
+    pub dead_since: Option<DateTime<Utc>>,
     pub unread_count: i64,
     pub subscribed_at: DateTime<Utc>,
 }
@@ -101,6 +133,22 @@ pub enum SubscribeResponse {
     /// Each URL's outcome; pending feeds are fetched in the background.
     #[oai(status = 202)]
     Accepted(Json<SubscribeBody>),
+}
+
+/// The answer to a refresh request.
+#[derive(Debug, Object)]
+#[oai(rename = "RefreshAccepted")]
+pub struct RefreshBody {
+    pub feed_id: FeedId,
+    /// Always `refreshing`: the poll has started; read the feed again to see how it went.
+    pub status: String,
+}
+
+#[derive(ApiResponse)]
+pub enum RefreshResponse {
+    /// The feed is being polled now.
+    #[oai(status = 202)]
+    Accepted(Json<RefreshBody>),
 }
 
 #[derive(ApiResponse)]
@@ -152,6 +200,28 @@ impl FeedsApi {
         Ok(Json(feed_body(subscription, Utc::now())))
     }
 
+    /// Polls the feed now, at most once a minute per feed; brings a dead or failed feed back.
+    #[oai(path = "/feeds/:id/refresh", method = "post")]
+    async fn refresh(
+        &self,
+        auth: BearerAuth,
+        /// The feed's id.
+        id: Path<FeedId>,
+        engine: Data<&Engine>,
+    ) -> Result<RefreshResponse, Failure<Refresh>> {
+        match engine.refresh(auth.0, id.0).await? {
+            RefreshOutcome::Accepted => Ok(RefreshResponse::Accepted(Json(RefreshBody {
+                feed_id: id.0,
+                status: "refreshing".to_owned(),
+            }))),
+            RefreshOutcome::TooSoon { retry_after } => Err(ApiError::RateLimited {
+                message: "this feed was refreshed less than a minute ago".to_owned(),
+                retry_after_seconds: retry_after.as_secs().max(1),
+            }
+            .into()),
+        }
+    }
+
     /// Unsubscribes; the user's links to the feed's articles go too.
     #[oai(path = "/feeds/:id", method = "delete")]
     async fn unsubscribe(
@@ -191,11 +261,7 @@ impl From<SubscribeOutcome> for SubscribeResult {
 
 fn feed_body(subscription: Subscription, now: DateTime<Utc>) -> FeedBody {
     let feed = subscription.feed;
-    let status = match feed.status {
-        FeedStatus::Pending => FeedStatusBody::Pending,
-        FeedStatus::Ok => FeedStatusBody::Ok,
-        FeedStatus::Error => FeedStatusBody::Error,
-    };
+    let status = FeedStatusBody::from(feed.status);
     let next_poll_in_seconds = feed.next_poll_at.map(|next| (next - now).num_seconds().max(0));
     FeedBody {
         id: feed.id,
@@ -208,6 +274,7 @@ fn feed_body(subscription: Subscription, now: DateTime<Utc>) -> FeedBody {
         next_poll_in_seconds,
         error_count: feed.error_count,
         last_error: feed.last_error,
+        dead_since: feed.dead_since,
         unread_count: subscription.unread_count,
         subscribed_at: subscription.subscribed_at,
     }
@@ -233,6 +300,7 @@ mod tests {
                 next_poll_at,
                 error_count: 2,
                 last_error: Some("timed out".to_owned()),
+                dead_since: None,
             },
             unread_count: 5,
             subscribed_at: DateTime::UNIX_EPOCH,

@@ -1,5 +1,6 @@
 //! syndic's HTTP layer: builds the poem app (API, spec, docs) around an engine handle.
 
+pub mod admin;
 pub mod articles;
 pub mod auth;
 pub mod error;
@@ -14,6 +15,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::{OpenApiService, Tags};
 use syndic_actors::engine::Engine;
 
+use crate::admin::AdminApi;
 use crate::articles::ArticlesApi;
 use crate::feeds::FeedsApi;
 use crate::health::HealthApi;
@@ -24,6 +26,8 @@ use crate::users::UsersApi;
 pub struct ApiConfig {
     pub jwt_secret: String,
     pub token_ttl: std::time::Duration,
+    /// Usernames with operator rights (the `/v1/admin` routes).
+    pub admin_users: Vec<String>,
 }
 
 #[derive(Tags)]
@@ -37,14 +41,16 @@ pub enum ApiTags {
     Feeds,
     /// The article timeline and per-article state.
     Articles,
+    /// Operator routes: feeds by status, stale feeds.
+    Admin,
 }
 
-type Apis = (HealthApi, UsersApi, FeedsApi, ArticlesApi);
+type Apis = (HealthApi, UsersApi, FeedsApi, ArticlesApi, AdminApi);
 
 /// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
 fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (HealthApi, UsersApi, FeedsApi, ArticlesApi),
+        (HealthApi, UsersApi, FeedsApi, ArticlesApi, AdminApi),
         "syndic",
         env!("CARGO_PKG_VERSION"),
     )

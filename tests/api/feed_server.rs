@@ -9,6 +9,8 @@ use poem::{Request, Response};
 
 #[derive(Clone)]
 struct Fixture {
+    status: StatusCode,
+    headers: Vec<(&'static str, String)>,
     body: String,
     content_type: &'static str,
     etag: String,
@@ -63,12 +65,32 @@ impl FeedServer {
     fn insert(&self, path: &str, body: String, content_type: &'static str, conditional: bool) {
         let etag = format!("\"{:x}\"", fnv_hash(&body));
         let fixture = Fixture {
+            status: StatusCode::OK,
+            headers: Vec::new(),
             body,
             content_type,
             etag,
             conditional,
         };
         self.state.lock().unwrap().fixtures.insert(path.to_owned(), fixture);
+    }
+
+    /// Answers `path` with a bare status and headers (errors, 410, 429 with Retry-After).
+    pub fn set_status(&self, path: &str, status: u16, headers: &[(&'static str, &str)]) {
+        let fixture = Fixture {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: headers.iter().map(|(name, value)| (*name, value.to_string())).collect(),
+            body: String::new(),
+            content_type: "text/plain",
+            etag: String::new(),
+            conditional: false,
+        };
+        self.state.lock().unwrap().fixtures.insert(path.to_owned(), fixture);
+    }
+
+    /// Redirects `path` to `target` (a path on this server) with the given 3xx status.
+    pub fn set_redirect(&self, path: &str, status: u16, target: &str) {
+        self.set_status(path, status, &[("location", &self.url(target))]);
     }
 
     pub fn requests(&self, path: &str) -> usize {
@@ -87,6 +109,13 @@ fn serve(state: &Mutex<ServerState>, request: &Request) -> poem::Result<Response
     let Some(fixture) = state.fixtures.get(&path).cloned() else {
         return Ok(Response::builder().status(StatusCode::NOT_FOUND).body("no such feed"));
     };
+    if fixture.status != StatusCode::OK {
+        let mut response = Response::builder().status(fixture.status);
+        for (name, value) in fixture.headers {
+            response = response.header(name, value);
+        }
+        return Ok(response.body(fixture.body));
+    }
     let if_none_match = request
         .headers()
         .get("if-none-match")

@@ -1,30 +1,65 @@
-//! The feed actor: one per feed. It owns the poll timer, the conditional-GET validators, the error backoff and
-//! the feed's cache entry. Network and parse errors are recorded and retried later; they never fail the actor.
+//! The feed actor: one per feed. It owns the poll timer, the conditional-GET validators, the schedule and error
+//! backoff, and the feed's cache entry. Network and parse errors are recorded and retried later; after too many
+//! in a row (or a 410 Gone) the feed is parked as dead. They never fail the actor.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr};
+use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr, RpcReplyPort};
 use tokio::task::JoinHandle;
 
 use super::persistence::PersistenceHandle;
+use super::supervisor::SupervisorMsg;
 use crate::cache::{CachedFeed, FeedCache};
-use crate::domain::{Feed, FeedId};
+use crate::domain::{Feed, FeedId, FeedStatus};
 use crate::feed_url::FeedUrl;
-use crate::fetch::{FetchOutcome, Fetcher, Validators};
+use crate::fetch::{FetchError, FetchOutcome, Fetcher, PublisherHints, Validators};
 use crate::parse::{parse_feed, ParsedFeed};
 use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
-use crate::store::{FeedBatch, PollRecord, Store, StoredBatch};
+use crate::store::{FeedBatch, FeedMove, PollRecord, Store, StoredBatch};
 
 pub enum FeedMsg {
     /// The poll timer fired.
     Poll,
     /// Poll as soon as possible: a subscriber is waiting.
     PollNow,
+    /// A person asked for a refresh: poll now, at most once a minute, even if the feed is parked.
+    Refresh(RpcReplyPort<RefreshOutcome>),
     /// The persistence actor committed this actor's batch.
     Persisted(StoredBatch),
     /// The database refused this actor's batch for its content.
     PersistFailed(String),
+}
+
+/// The answer to a manual refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    Accepted,
+    /// Refreshed less than the minimum gap ago; try again after this long.
+    TooSoon {
+        retry_after: Duration,
+    },
+}
+
+/// Engine-wide rules every feed actor follows.
+#[derive(Debug, Clone)]
+pub struct FeedRules {
+    pub schedule: ScheduleSettings,
+    /// Consecutive failures after which a feed is parked as dead.
+    pub dead_after_errors: u32,
+    /// Least time between two manual refreshes of one feed.
+    pub refresh_gap: Duration,
+}
+
+impl Default for FeedRules {
+    fn default() -> Self {
+        FeedRules {
+            schedule: ScheduleSettings::default(),
+            dead_after_errors: 10,
+            refresh_gap: Duration::from_secs(60),
+        }
+    }
 }
 
 /// What every feed actor shares.
@@ -33,7 +68,7 @@ pub struct FeedContext {
     pub store: Arc<dyn Store>,
     pub cache: FeedCache,
     pub persistence: PersistenceHandle,
-    pub schedule: ScheduleSettings,
+    pub rules: FeedRules,
 }
 
 pub struct FeedActor;
@@ -41,6 +76,7 @@ pub struct FeedActor;
 pub struct FeedArgs {
     pub feed: Feed,
     pub context: Arc<FeedContext>,
+    pub supervisor: ActorRef<SupervisorMsg>,
 }
 
 type PollTimer = JoinHandle<Result<(), MessagingErr<FeedMsg>>>;
@@ -48,27 +84,32 @@ type PollTimer = JoinHandle<Result<(), MessagingErr<FeedMsg>>>;
 pub struct FeedState {
     feed_id: FeedId,
     url: FeedUrl,
+    status: FeedStatus,
     /// Advanced only once the entries they describe are committed.
     validators: Validators,
     consecutive_errors: u32,
-    /// The interval measured at the last successful poll, and why; errors back off from it.
-    interval: PollInterval,
+    /// The interval measured from the feed's entries at the last successful poll; hints and backoff start here.
+    measured: PollInterval,
     poll_timer: Option<PollTimer>,
     /// The poll whose batch is with the persistence actor, awaiting its ack.
     in_flight: Option<InFlightPoll>,
-    /// A `PollNow` arrived while a batch was in flight: poll again right after the ack.
+    /// A poll was asked for while a batch was in flight: poll again right after the ack.
     poll_requested: bool,
+    last_manual_refresh: Option<Instant>,
     /// The stored `next_poll_at` the actor was started with, used once to resume the schedule.
     resume_at: Option<DateTime<Utc>>,
+    supervisor: ActorRef<SupervisorMsg>,
     context: Arc<FeedContext>,
 }
 
 struct InFlightPoll {
     validators: Validators,
     /// The interval this poll measured; it takes effect with the ack.
-    interval: PollInterval,
+    measured: PollInterval,
     /// The delay to the next poll, already recorded with the batch.
-    next_delay: std::time::Duration,
+    next_delay: Duration,
+    /// Where every redirect on the way said, permanently, the feed now lives.
+    permanent_redirect: Option<String>,
 }
 
 impl Actor for FeedActor {
@@ -77,35 +118,42 @@ impl Actor for FeedActor {
     type Arguments = FeedArgs;
 
     async fn pre_start(&self, _myself: ActorRef<FeedMsg>, args: FeedArgs) -> Result<FeedState, ActorProcessingErr> {
-        let url = FeedUrl::parse(&args.feed.url)?;
+        let feed = args.feed;
         Ok(FeedState {
-            feed_id: args.feed.id,
-            url,
+            feed_id: feed.id,
+            url: FeedUrl::parse(&feed.url)?,
+            status: feed.status,
             validators: Validators {
-                etag: args.feed.etag.clone(),
-                last_modified: args.feed.last_modified.clone(),
+                etag: feed.etag,
+                last_modified: feed.last_modified,
             },
-            consecutive_errors: args.feed.error_count.max(0) as u32,
-            interval: PollInterval {
-                interval: args.context.schedule.interval,
+            consecutive_errors: feed.error_count.max(0) as u32,
+            measured: PollInterval {
+                interval: args.context.rules.schedule.interval,
                 reason: IntervalReason::Default,
             },
             poll_timer: None,
             in_flight: None,
             poll_requested: false,
-            resume_at: args.feed.next_poll_at,
+            last_manual_refresh: None,
+            resume_at: feed.next_poll_at,
+            supervisor: args.supervisor,
             context: args.context,
         })
     }
 
     async fn post_start(&self, myself: ActorRef<FeedMsg>, state: &mut FeedState) -> Result<(), ActorProcessingErr> {
-        // Resume the stored schedule, so a restart neither polls everything at once nor forgets a feed.
-        let resume_at = state.resume_at.take();
-        let delay = state
-            .context
-            .schedule
-            .delay_at_start(resume_at, Utc::now(), &mut rand::rng());
-        state.arm_timer(&myself, delay);
+        // A parked feed waits for a refresh; the others resume their stored schedule, so a restart neither
+        // polls everything at once nor forgets a feed.
+        if !state.status.is_parked() {
+            let resume_at = state.resume_at.take();
+            let delay = state
+                .context
+                .rules
+                .schedule
+                .delay_at_start(resume_at, Utc::now(), &mut rand::rng());
+            state.arm_timer(&myself, delay);
+        }
         Ok(())
     }
 
@@ -118,11 +166,12 @@ impl Actor for FeedActor {
         match message {
             FeedMsg::Poll | FeedMsg::PollNow if state.in_flight.is_some() => state.poll_requested = true,
             FeedMsg::Poll | FeedMsg::PollNow => state.poll(&myself).await,
+            FeedMsg::Refresh(reply) => state.refresh(&myself, reply).await,
             FeedMsg::Persisted(stored) => state.on_persisted(&myself, stored).await,
             FeedMsg::PersistFailed(error) => {
                 state.in_flight = None;
                 state
-                    .record_error(&myself, &format!("could not store the entries: {error}"))
+                    .record_error(&myself, &format!("could not store the entries: {error}"), None)
                     .await;
             }
         }
@@ -130,56 +179,99 @@ impl Actor for FeedActor {
     }
 
     async fn post_stop(&self, _myself: ActorRef<FeedMsg>, state: &mut FeedState) -> Result<(), ActorProcessingErr> {
-        if let Some(timer) = state.poll_timer.take() {
-            timer.abort();
-        }
+        state.cancel_timer();
         Ok(())
     }
 }
 
 impl FeedState {
-    /// Re-arms the single poll timer, cancelling the previous one.
-    fn arm_timer(&mut self, myself: &ActorRef<FeedMsg>, delay: std::time::Duration) {
+    fn cancel_timer(&mut self) {
         if let Some(timer) = self.poll_timer.take() {
             timer.abort();
         }
+    }
+
+    /// Re-arms the single poll timer, cancelling the previous one.
+    fn arm_timer(&mut self, myself: &ActorRef<FeedMsg>, delay: Duration) {
+        self.cancel_timer();
         self.poll_timer = Some(myself.send_after(delay, || FeedMsg::Poll));
     }
 
-    fn next_poll_at(&self, delay: std::time::Duration) -> DateTime<Utc> {
+    fn next_poll_at(&self, delay: Duration) -> DateTime<Utc> {
         Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
     }
 
-    async fn poll(&mut self, myself: &ActorRef<FeedMsg>) {
-        if let Some(timer) = self.poll_timer.take() {
-            timer.abort();
+    async fn refresh(&mut self, myself: &ActorRef<FeedMsg>, reply: RpcReplyPort<RefreshOutcome>) {
+        let gap = self.context.rules.refresh_gap;
+        if let Some(elapsed) = self
+            .last_manual_refresh
+            .map(|at| at.elapsed())
+            .filter(|elapsed| *elapsed < gap)
+        {
+            let _ = reply.send(RefreshOutcome::TooSoon {
+                retry_after: gap - elapsed,
+            });
+            return;
         }
+        self.last_manual_refresh = Some(Instant::now());
+        let _ = reply.send(RefreshOutcome::Accepted);
+        // A refresh gives a parked feed a fresh start: one failure does not put it straight back.
+        if self.status.is_parked() {
+            self.consecutive_errors = 0;
+        }
+        if self.in_flight.is_some() {
+            self.poll_requested = true;
+        } else {
+            self.poll(myself).await;
+        }
+    }
+
+    async fn poll(&mut self, myself: &ActorRef<FeedMsg>) {
+        self.cancel_timer();
         let polled_at = Utc::now();
         let outcome = self.context.fetcher.fetch(&self.url, &self.validators).await;
         match outcome {
-            Ok(FetchOutcome::NotModified { .. }) => self.on_not_modified(myself, polled_at).await,
+            Ok(FetchOutcome::NotModified { hints }) => self.on_not_modified(myself, polled_at, &hints).await,
             Ok(FetchOutcome::Fetched(document)) => {
                 let body = document.body;
-                let parsed = tokio::task::spawn_blocking(move || parse_feed(&body)).await;
-                match parsed {
-                    Ok(Ok(feed)) => self.hand_over(myself, feed, document.validators, polled_at).await,
-                    Ok(Err(error)) => self.record_error(myself, &error.to_string()).await,
+                match tokio::task::spawn_blocking(move || parse_feed(&body)).await {
+                    Ok(Ok(feed)) => {
+                        let poll = Fetched {
+                            validators: document.validators,
+                            hints: document.hints,
+                            permanent_redirect: document.permanent_redirect,
+                            polled_at,
+                        };
+                        self.hand_over(myself, feed, poll).await
+                    }
+                    Ok(Err(error)) => self.record_error(myself, &error.to_string(), None).await,
                     Err(join_error) => {
-                        self.record_error(myself, &format!("parser task failed: {join_error}"))
+                        self.record_error(myself, &format!("parser task failed: {join_error}"), None)
                             .await
                     }
                 }
             }
+            Err(FetchError::Gone) => self.park_as_dead("the server answered 410 Gone").await,
             Err(error) => {
                 tracing::debug!(feed_id = self.feed_id, url = %self.url, kind = error.kind(), %error, "poll failed");
-                self.record_error(myself, &error.to_string()).await;
+                let retry_after = match &error {
+                    FetchError::Status { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                self.record_error(myself, &error.to_string(), retry_after).await;
             }
         }
     }
 
-    async fn on_not_modified(&mut self, myself: &ActorRef<FeedMsg>, polled_at: DateTime<Utc>) {
+    async fn on_not_modified(&mut self, myself: &ActorRef<FeedMsg>, polled_at: DateTime<Utc>, hints: &PublisherHints) {
         self.consecutive_errors = 0;
-        let delay = self.context.schedule.delay(self.interval.interval, &mut rand::rng());
+        self.status = FeedStatus::Ok;
+        let interval = self
+            .context
+            .rules
+            .schedule
+            .with_hints(self.measured, &header_hints(hints));
+        let delay = self.context.rules.schedule.delay(interval.interval, &mut rand::rng());
         let next_poll_at = self.next_poll_at(delay);
         if let Err(error) = self
             .context
@@ -196,35 +288,36 @@ impl FeedState {
     }
 
     /// Gives the entries to the persistence actor. Nothing about this poll is kept until it acks.
-    async fn hand_over(
-        &mut self,
-        myself: &ActorRef<FeedMsg>,
-        feed: ParsedFeed,
-        validators: Validators,
-        polled_at: DateTime<Utc>,
-    ) {
-        let interval = self.measure_interval(&feed, polled_at);
-        let delay = self.context.schedule.delay(interval.interval, &mut rand::rng());
+    async fn hand_over(&mut self, myself: &ActorRef<FeedMsg>, feed: ParsedFeed, poll: Fetched) {
+        crash_on_test_trigger(&feed);
+        let measured = self.measure_interval(&feed, poll.polled_at);
+        let interval = self
+            .context
+            .rules
+            .schedule
+            .with_hints(measured, &header_hints(&poll.hints));
+        let delay = self.context.rules.schedule.delay(interval.interval, &mut rand::rng());
         let batch = FeedBatch {
             feed_id: self.feed_id,
             entries: feed.entries,
             poll: PollRecord {
                 title: feed.title,
                 site_url: feed.site_url,
-                etag: validators.etag.clone(),
-                last_modified: validators.last_modified.clone(),
-                polled_at,
+                etag: poll.validators.etag.clone(),
+                last_modified: poll.validators.last_modified.clone(),
+                polled_at: poll.polled_at,
                 next_poll_at: self.next_poll_at(delay),
             },
         };
         self.in_flight = Some(InFlightPoll {
-            validators,
-            interval,
+            validators: poll.validators,
+            measured,
             next_delay: delay,
+            permanent_redirect: poll.permanent_redirect,
         });
         if let Err(error) = self.context.persistence.submit(batch, myself.clone()).await {
             self.in_flight = None;
-            self.record_error(myself, &format!("persistence unavailable: {error}"))
+            self.record_error(myself, &format!("persistence unavailable: {error}"), None)
                 .await;
         }
     }
@@ -234,8 +327,9 @@ impl FeedState {
             return;
         };
         self.validators = in_flight.validators;
-        self.interval = in_flight.interval;
+        self.measured = in_flight.measured;
         self.consecutive_errors = 0;
+        self.status = FeedStatus::Ok;
         let cached = CachedFeed {
             feed_id: self.feed_id,
             articles: stored.articles,
@@ -244,6 +338,11 @@ impl FeedState {
             tracing::debug!(feed_id = self.feed_id, %error, "cache unavailable");
         }
         tracing::debug!(feed_id = self.feed_id, new = stored.new_count, "poll stored");
+        if let Some(target) = in_flight.permanent_redirect {
+            if self.follow_permanent_redirect(myself, &target).await {
+                return;
+            }
+        }
         if std::mem::take(&mut self.poll_requested) {
             let _ = myself.send_message(FeedMsg::PollNow);
         } else {
@@ -251,31 +350,108 @@ impl FeedState {
         }
     }
 
+    /// Moves the feed to its new URL. Returns true when this actor is done because another feed already
+    /// lives there and took its subscribers.
+    async fn follow_permanent_redirect(&mut self, myself: &ActorRef<FeedMsg>, target: &str) -> bool {
+        let Ok(target) = FeedUrl::parse(target) else {
+            return false;
+        };
+        if target == self.url {
+            return false;
+        }
+        match self.context.store.move_feed(self.feed_id, target.as_str()).await {
+            Ok(FeedMove::Renamed) => {
+                tracing::info!(feed_id = self.feed_id, from = %self.url, to = %target, "feed moved permanently");
+                self.url = target;
+                false
+            }
+            Ok(FeedMove::Merged { into }) => {
+                tracing::info!(feed_id = self.feed_id, into, to = %target, "feed moved to a known feed; merged");
+                let _ = self.supervisor.send_message(SupervisorMsg::Ensure {
+                    feed_id: into,
+                    poll_now: false,
+                });
+                myself.stop(Some(format!("merged into feed {into}")));
+                true
+            }
+            Err(error) => {
+                tracing::warn!(feed_id = self.feed_id, %error, "could not record the new URL; will try again");
+                false
+            }
+        }
+    }
+
     /// How often this feed publishes, raised by its RSS `<ttl>`.
     fn measure_interval(&self, feed: &ParsedFeed, now: DateTime<Utc>) -> PollInterval {
-        let schedule = &self.context.schedule;
+        let schedule = &self.context.rules.schedule;
         let published: Vec<DateTime<Utc>> = feed.entries.iter().filter_map(|entry| entry.published_at).collect();
         let measured = schedule.adaptive_interval(&published, now);
         let ttl = feed
             .ttl_minutes
-            .map(|minutes| std::time::Duration::from_secs(u64::from(minutes) * 60));
+            .map(|minutes| Duration::from_secs(u64::from(minutes) * 60));
         schedule.with_hints(measured, &[(ttl, IntervalReason::Ttl)])
     }
 
-    async fn record_error(&mut self, myself: &ActorRef<FeedMsg>, message: &str) {
+    async fn record_error(&mut self, myself: &ActorRef<FeedMsg>, message: &str, retry_after: Option<Duration>) {
         self.consecutive_errors = self.consecutive_errors.saturating_add(1);
-        let schedule = &self.context.schedule;
-        let backoff = schedule.after_errors(self.interval.interval, self.consecutive_errors, None);
+        self.poll_requested = false;
+        if self.consecutive_errors >= self.context.rules.dead_after_errors {
+            let message = format!("{message} ({} failures in a row)", self.consecutive_errors);
+            self.park_as_dead(&message).await;
+            return;
+        }
+        let schedule = &self.context.rules.schedule;
+        let backoff = schedule.after_errors(self.measured.interval, self.consecutive_errors, retry_after);
         let delay = schedule.delay(backoff.interval, &mut rand::rng());
-        if let Err(error) = self
-            .context
-            .store
-            .record_poll_error(self.feed_id, message, self.next_poll_at(delay))
+        self.status = FeedStatus::Error;
+        let next_poll_at = Some(self.next_poll_at(delay));
+        self.store_error(message, next_poll_at).await;
+        self.arm_timer(myself, delay);
+    }
+
+    /// Stops polling until someone refreshes the feed; it stays visible with its status and last error.
+    async fn park_as_dead(&mut self, message: &str) {
+        tracing::info!(feed_id = self.feed_id, url = %self.url, reason = message, "feed is dead");
+        self.cancel_timer();
+        self.poll_requested = false;
+        self.status = FeedStatus::Dead;
+        self.store_error(message, None).await;
+    }
+
+    async fn store_error(&self, message: &str, next_poll_at: Option<DateTime<Utc>>) {
+        let store = &self.context.store;
+        if let Err(error) = store
+            .record_poll_error(self.feed_id, message, self.status, next_poll_at)
             .await
         {
             tracing::warn!(feed_id = self.feed_id, %error, "could not record the poll error");
         }
-        self.poll_requested = false;
-        self.arm_timer(myself, delay);
     }
 }
+
+/// A successful fetch, before its entries are stored.
+struct Fetched {
+    validators: Validators,
+    hints: PublisherHints,
+    permanent_redirect: Option<String>,
+    polled_at: DateTime<Utc>,
+}
+
+fn header_hints(hints: &PublisherHints) -> [(Option<Duration>, IntervalReason); 2] {
+    [
+        (hints.max_age, IntervalReason::MaxAge),
+        (hints.expires_in, IntervalReason::Expires),
+    ]
+}
+
+/// Test builds only: a feed titled `syndic-test-panic` crashes its actor, so supervision can be tested on a
+/// real crash. Release builds do not contain this path.
+#[cfg(feature = "test-panic")]
+fn crash_on_test_trigger(feed: &ParsedFeed) {
+    if feed.title.as_deref() == Some("syndic-test-panic") {
+        panic!("deliberate test panic on a feed titled syndic-test-panic");
+    }
+}
+
+#[cfg(not(feature = "test-panic"))]
+fn crash_on_test_trigger(_feed: &ParsedFeed) {}

@@ -1,18 +1,25 @@
-//! The feed supervisor: spawns one linked feed actor per feed, restarts one that fails with backoff, and
-//! tells an actor stopped on purpose (its last subscriber left) apart from one that failed.
+//! The feed supervisor: spawns one linked feed actor per feed, restarts one that fails with backoff, parks a
+//! feed whose actor keeps crashing (a meltdown), and tells an actor stopped on purpose (its last subscriber
+//! left) apart from one that failed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
-use super::feed::{FeedActor, FeedArgs, FeedContext, FeedMsg};
+use super::feed::{FeedActor, FeedArgs, FeedContext, FeedMsg, RefreshOutcome};
 use crate::domain::{Feed, FeedId};
 
 pub enum SupervisorMsg {
     /// Make sure the feed has a running actor, and optionally poll it now.
     Ensure { feed_id: FeedId, poll_now: bool },
+    /// A manual refresh: start the feed's actor if it has none (a failed feed gets a fresh start) and pass
+    /// the request on; the actor answers.
+    Refresh {
+        feed_id: FeedId,
+        reply: RpcReplyPort<RefreshOutcome>,
+    },
     /// The feed's last subscriber left: stop its actor on purpose.
     Stop(FeedId),
     /// Restart a failed feed actor, once its backoff has passed.
@@ -22,6 +29,12 @@ pub enum SupervisorMsg {
     /// How many feed actors are running.
     Count(RpcReplyPort<usize>),
 }
+
+/// How many restarts within the window make a meltdown.
+pub const MELTDOWN_RESTARTS: usize = 3;
+pub const MELTDOWN_WINDOW: Duration = Duration::from_secs(10 * 60);
+const RESTART_MIN_DELAY: Duration = Duration::from_millis(500);
+const RESTART_MAX_DELAY: Duration = Duration::from_secs(60);
 
 pub struct FeedSupervisor;
 
@@ -37,12 +50,11 @@ pub struct SupervisorState {
     feed_of_actor: HashMap<ActorId, FeedId>,
     /// Actors told to stop on purpose: their exit is not a failure.
     stopping: HashSet<ActorId>,
-    /// Failures in a row per feed, for the restart backoff; reset when a feed is stopped on purpose.
-    failures: HashMap<FeedId, u32>,
+    /// Recent crashes per feed, within the meltdown window.
+    crashes: HashMap<FeedId, VecDeque<Instant>>,
+    /// Feeds waiting for their restart after a crash.
+    restarting: HashSet<FeedId>,
 }
-
-const RESTART_MIN_DELAY: Duration = Duration::from_millis(500);
-const RESTART_MAX_DELAY: Duration = Duration::from_secs(60);
 
 impl Actor for FeedSupervisor {
     type Msg = SupervisorMsg;
@@ -59,9 +71,10 @@ impl Actor for FeedSupervisor {
             actors: HashMap::with_capacity(args.feeds.len()),
             feed_of_actor: HashMap::with_capacity(args.feeds.len()),
             stopping: HashSet::new(),
-            failures: HashMap::new(),
+            crashes: HashMap::new(),
+            restarting: HashSet::new(),
         };
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let count = args.feeds.len();
         for feed in args.feeds {
             state.spawn_feed(&myself, feed).await;
@@ -82,16 +95,24 @@ impl Actor for FeedSupervisor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             SupervisorMsg::Ensure { feed_id, poll_now } => {
-                let actor = match state.actors.get(&feed_id) {
-                    Some(actor) => Some(actor.clone()),
-                    None => state.load_and_spawn(&myself, feed_id).await,
-                };
+                let actor = state.running_or_spawned(&myself, feed_id).await;
                 if let (Some(actor), true) = (actor, poll_now) {
                     let _ = actor.send_message(FeedMsg::PollNow);
                 }
             }
+            SupervisorMsg::Refresh { feed_id, reply } => {
+                state.crashes.remove(&feed_id);
+                match state.running_or_spawned(&myself, feed_id).await {
+                    Some(actor) => {
+                        let _ = actor.send_message(FeedMsg::Refresh(reply));
+                    }
+                    // The reply port is dropped: the caller sees the actor as unavailable.
+                    None => drop(reply),
+                }
+            }
             SupervisorMsg::Stop(feed_id) => {
-                state.failures.remove(&feed_id);
+                state.crashes.remove(&feed_id);
+                state.restarting.remove(&feed_id);
                 if let Some(actor) = state.actors.remove(&feed_id) {
                     state.feed_of_actor.remove(&actor.get_id());
                     state.stopping.insert(actor.get_id());
@@ -99,7 +120,7 @@ impl Actor for FeedSupervisor {
                 }
             }
             SupervisorMsg::Restart(feed_id) => {
-                if !state.actors.contains_key(&feed_id) && state.failures.contains_key(&feed_id) {
+                if state.restarting.remove(&feed_id) && !state.actors.contains_key(&feed_id) {
                     state.load_and_spawn(&myself, feed_id).await;
                 }
             }
@@ -130,13 +151,7 @@ impl Actor for FeedSupervisor {
             SupervisionEvent::ActorFailed(cell, error) => {
                 state.stopping.remove(&cell.get_id());
                 if let Some(feed_id) = state.forget(&cell) {
-                    let failures = state.failures.entry(feed_id).or_default();
-                    *failures += 1;
-                    let delay = RESTART_MIN_DELAY
-                        .saturating_mul(1 << (*failures - 1).min(10))
-                        .min(RESTART_MAX_DELAY);
-                    tracing::error!(feed_id, %error, restart_in_ms = delay.as_millis() as u64, "feed actor failed; restarting");
-                    myself.send_after(delay, move || SupervisorMsg::Restart(feed_id));
+                    state.on_crash(&myself, feed_id, &error.to_string()).await;
                 }
             }
             _ => {}
@@ -159,6 +174,50 @@ impl SupervisorState {
         Some(feed_id)
     }
 
+    /// Restarts a crashed feed actor with backoff, or parks the feed as `failed` after too many crashes.
+    async fn on_crash(&mut self, myself: &ActorRef<SupervisorMsg>, feed_id: FeedId, message: &str) {
+        let now = Instant::now();
+        let crashes = self.crashes.entry(feed_id).or_default();
+        crashes.push_back(now);
+        while crashes
+            .front()
+            .is_some_and(|at| now.duration_since(*at) > MELTDOWN_WINDOW)
+        {
+            crashes.pop_front();
+        }
+        let recent = crashes.len();
+        if recent > MELTDOWN_RESTARTS {
+            tracing::error!(feed_id, crashes = recent, %message, "feed actor meltdown; the feed is parked as failed");
+            self.crashes.remove(&feed_id);
+            self.restarting.remove(&feed_id);
+            let message = format!("the feed's actor crashed {recent} times in 10 minutes: {message}");
+            if let Err(error) = self.context.store.record_feed_failed(feed_id, &message).await {
+                tracing::warn!(feed_id, %error, "could not record the meltdown");
+            }
+            return;
+        }
+        let delay = RESTART_MIN_DELAY
+            .saturating_mul(1 << (recent - 1).min(10))
+            .min(RESTART_MAX_DELAY);
+        tracing::error!(feed_id, %message, restart_in_ms = delay.as_millis() as u64, "feed actor failed; restarting");
+        self.restarting.insert(feed_id);
+        myself.send_after(delay, move || SupervisorMsg::Restart(feed_id));
+    }
+
+    async fn running_or_spawned(
+        &mut self,
+        myself: &ActorRef<SupervisorMsg>,
+        feed_id: FeedId,
+    ) -> Option<ActorRef<FeedMsg>> {
+        match self.actors.get(&feed_id) {
+            Some(actor) => Some(actor.clone()),
+            None => {
+                self.restarting.remove(&feed_id);
+                self.load_and_spawn(myself, feed_id).await
+            }
+        }
+    }
+
     async fn load_and_spawn(&mut self, myself: &ActorRef<SupervisorMsg>, feed_id: FeedId) -> Option<ActorRef<FeedMsg>> {
         match self.context.store.get_feed(feed_id).await {
             Ok(feed) => self.spawn_feed(myself, feed).await,
@@ -174,6 +233,7 @@ impl SupervisorState {
         let args = FeedArgs {
             feed,
             context: self.context.clone(),
+            supervisor: myself.clone(),
         };
         match Actor::spawn_linked(None, FeedActor, args, myself.get_cell()).await {
             Ok((actor, _)) => {

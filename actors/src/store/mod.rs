@@ -6,6 +6,7 @@ mod postgres_rows;
 mod postgres_transfer;
 mod sqlite;
 mod sqlite_batch;
+mod sqlite_feeds;
 mod sqlite_rows;
 mod sqlite_subscriptions;
 mod sqlite_timeline;
@@ -18,7 +19,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, NewUser, Subscription, User,
+    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser, Subscription, User,
     UserCredentials, UserId,
 };
 use crate::parse::Entry;
@@ -82,6 +83,20 @@ impl StoreError {
     }
 }
 
+/// Postgres errors that say the server cannot serve right now, rather than that the statement is wrong.
+fn is_unavailable(code: Option<&str>, message: &str) -> bool {
+    let Some(code) = code else {
+        return false;
+    };
+    // 08: connection exceptions; 53: insufficient resources (too many connections, disk full);
+    // 57P: the server is shutting down, restarting or cannot connect now.
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        // A database closed to new connections (ALTER DATABASE … ALLOW_CONNECTIONS false) during maintenance.
+        || (code == "55000" && message.contains("not currently accepting connections"))
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match error {
@@ -92,12 +107,7 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Protocol(_) => StoreError::Unavailable(error),
-            sqlx::Error::Database(ref db)
-                if db.code().is_some_and(|code| {
-                    // Class 08: connection exceptions; 57P0x: the server is shutting down or restarting.
-                    code.starts_with("08") || code.starts_with("57P")
-                }) =>
-            {
+            sqlx::Error::Database(ref db) if is_unavailable(db.code().as_deref(), db.message()) => {
                 StoreError::Unavailable(error)
             }
             other => StoreError::Database(other),
@@ -141,6 +151,15 @@ pub struct StoredArticle {
     pub link: Option<String>,
 }
 
+/// What a permanent redirect did to a feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedMove {
+    /// The feed's URL changed.
+    Renamed,
+    /// Another feed had the new URL; the subscribers moved to it.
+    Merged { into: FeedId },
+}
+
 /// The result of subscribing one user to one URL.
 #[derive(Debug, Clone)]
 pub struct SubscribedFeed {
@@ -178,9 +197,24 @@ pub trait Store: Send + Sync + 'static {
     /// Every feed with at least one subscriber: the feeds that need an actor.
     async fn feeds_with_subscribers(&self) -> Result<Vec<Feed>, StoreError>;
     async fn get_feed(&self, feed: FeedId) -> Result<Feed, StoreError>;
-    /// Records a failed poll: status `error`, the message, one more consecutive error, and the next attempt.
-    async fn record_poll_error(&self, feed: FeedId, error: &str, next_poll_at: DateTime<Utc>)
-        -> Result<(), StoreError>;
+    /// Records a failed poll: the status (`error`, or `dead` when the feed is given up), the message, one more
+    /// consecutive error, and the next attempt (none for a dead feed). `dead_since` is set when it dies.
+    async fn record_poll_error(
+        &self,
+        feed: FeedId,
+        error: &str,
+        status: FeedStatus,
+        next_poll_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+    /// Parks a feed whose actor crashed too often: status `failed`, with the crash message.
+    async fn record_feed_failed(&self, feed: FeedId, message: &str) -> Result<(), StoreError>;
+    /// Feeds for operators, optionally of one status, most consecutive errors first, at most `limit`.
+    async fn list_feeds(&self, status: Option<FeedStatus>, limit: u32) -> Result<Vec<Feed>, StoreError>;
+    /// Feeds with a subscriber not polled since `polled_before` (or never), least recently polled first.
+    async fn stale_feeds(&self, polled_before: DateTime<Utc>, limit: u32) -> Result<Vec<Feed>, StoreError>;
+    /// A permanent redirect: the feed now lives at `url`. When another feed already has that URL, this feed's
+    /// subscribers move to it and this feed is left without subscribers.
+    async fn move_feed(&self, feed: FeedId, url: &str) -> Result<FeedMove, StoreError>;
     /// Records a poll that found nothing new (304): timestamps only.
     async fn record_poll_unchanged(
         &self,

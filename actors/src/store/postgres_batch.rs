@@ -152,7 +152,7 @@ async fn record_poll_state(
     sqlx::query(
         "UPDATE feeds f SET title = COALESCE(u.title, f.title), site_url = COALESCE(u.site_url, f.site_url), \
            etag = u.etag, last_modified = u.last_modified, status = 'ok', last_polled_at = u.polled_at, \
-           next_poll_at = u.next_poll_at, error_count = 0, last_error = NULL \
+           next_poll_at = u.next_poll_at, error_count = 0, last_error = NULL, dead_since = NULL \
          FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
                      $7::timestamptz[]) AS u(id, title, site_url, etag, last_modified, polled_at, next_poll_at) \
          WHERE f.id = u.id",

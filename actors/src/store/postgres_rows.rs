@@ -42,6 +42,7 @@ pub(super) struct FeedRow {
     next_poll_at: Option<DateTime<Utc>>,
     error_count: i32,
     last_error: Option<String>,
+    dead_since: Option<DateTime<Utc>>,
 }
 
 impl FeedRow {
@@ -63,6 +64,7 @@ impl FeedRow {
             next_poll_at: self.next_poll_at,
             error_count: self.error_count,
             last_error: self.last_error,
+            dead_since: self.dead_since,
         })
     }
 }

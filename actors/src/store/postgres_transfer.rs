@@ -69,10 +69,11 @@ pub(super) async fn export_page(
                 i32,
                 Option<String>,
                 Time,
+                Option<Time>,
             );
             let rows: Vec<Row> = sqlx::query_as(
                 "SELECT id, url, title, site_url, etag, last_modified, status, last_polled_at, next_poll_at, \
-                        error_count, last_error, created_at FROM feeds WHERE id > $1 ORDER BY id LIMIT $2",
+                        error_count, last_error, created_at, dead_since FROM feeds WHERE id > $1 ORDER BY id LIMIT $2",
             )
             .bind(id)
             .bind(limit)
@@ -93,6 +94,7 @@ pub(super) async fn export_page(
                         error_count: row.9,
                         last_error: row.10,
                         created_at: row.11,
+                        dead_since: row.12,
                     })
                     .collect(),
             )
@@ -211,8 +213,8 @@ pub(super) async fn import_page(pool: &PgPool, page: &TransferPage) -> Result<()
             for row in rows {
                 sqlx::query(
                     "INSERT INTO feeds (id, url, title, site_url, etag, last_modified, status, last_polled_at, \
-                       next_poll_at, error_count, last_error, created_at) OVERRIDING SYSTEM VALUE \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                       next_poll_at, error_count, last_error, created_at, dead_since) OVERRIDING SYSTEM VALUE \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(row.id)
                 .bind(&row.url)
@@ -226,6 +228,7 @@ pub(super) async fn import_page(pool: &PgPool, page: &TransferPage) -> Result<()
                 .bind(row.error_count)
                 .bind(&row.last_error)
                 .bind(row.created_at)
+                .bind(row.dead_since)
                 .execute(&mut *transaction)
                 .await?;
             }

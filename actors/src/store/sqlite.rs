@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::sqlite_rows::{micros, FeedRow, SubscriptionRow, UserRow};
 use super::transfer::{Table, TransferPage, TransferPosition};
-use super::{FeedBatch, Store, StoreError, StoredBatch, SubscribedFeed};
+use super::{FeedBatch, FeedMove, Store, StoreError, StoredBatch, SubscribedFeed};
 use crate::domain::{
-    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, NewUser, Subscription, User,
+    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser, Subscription, User,
     UserCredentials, UserId,
 };
 
@@ -21,7 +21,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 
 pub(super) const FEED_COLUMNS: &str =
     "f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.status, f.last_polled_at, \
-     f.next_poll_at, f.error_count, f.last_error";
+     f.next_poll_at, f.error_count, f.last_error, f.dead_since";
 
 /// How long a statement waits for the writer's lock before failing with SQLITE_BUSY.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -244,20 +244,26 @@ impl Store for SqliteStore {
         &self,
         feed: FeedId,
         error: &str,
-        next_poll_at: DateTime<Utc>,
+        status: FeedStatus,
+        next_poll_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE feeds SET status = 'error', last_error = $2, error_count = error_count + 1, \
-             last_polled_at = $4, next_poll_at = $3 WHERE id = $1",
-        )
-        .bind(feed)
-        .bind(error)
-        .bind(micros(next_poll_at))
-        .bind(now_micros())
-        .execute(&self.pool)
-        .await
-        .map_err(sqlite_error)?;
-        Ok(())
+        super::sqlite_feeds::record_poll_error(&self.pool, feed, error, status, next_poll_at).await
+    }
+
+    async fn record_feed_failed(&self, feed: FeedId, message: &str) -> Result<(), StoreError> {
+        super::sqlite_feeds::record_feed_failed(&self.pool, feed, message).await
+    }
+
+    async fn list_feeds(&self, status: Option<FeedStatus>, limit: u32) -> Result<Vec<Feed>, StoreError> {
+        super::sqlite_feeds::list_feeds(&self.pool, status, limit).await
+    }
+
+    async fn stale_feeds(&self, polled_before: DateTime<Utc>, limit: u32) -> Result<Vec<Feed>, StoreError> {
+        super::sqlite_feeds::stale_feeds(&self.pool, polled_before, limit).await
+    }
+
+    async fn move_feed(&self, feed: FeedId, url: &str) -> Result<FeedMove, StoreError> {
+        super::sqlite_feeds::move_feed(&self.pool, feed, url).await
     }
 
     async fn record_poll_unchanged(
@@ -267,8 +273,8 @@ impl Store for SqliteStore {
         next_poll_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE feeds SET status = 'ok', last_error = NULL, error_count = 0, last_polled_at = $2, \
-             next_poll_at = $3 WHERE id = $1",
+            "UPDATE feeds SET status = 'ok', last_error = NULL, error_count = 0, dead_since = NULL, \
+             last_polled_at = $2, next_poll_at = $3 WHERE id = $1",
         )
         .bind(feed)
         .bind(micros(polled_at))

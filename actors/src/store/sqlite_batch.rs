@@ -149,7 +149,7 @@ async fn record_poll_state(connection: &mut SqliteConnection, batch: &FeedBatch)
     sqlx::query(
         "UPDATE feeds SET title = COALESCE($2, title), site_url = COALESCE($3, site_url), \
            etag = $4, last_modified = $5, status = 'ok', last_polled_at = $6, \
-           next_poll_at = $7, error_count = 0, last_error = NULL \
+           next_poll_at = $7, error_count = 0, last_error = NULL, dead_since = NULL \
          WHERE id = $1",
     )
     .bind(batch.feed_id)

@@ -60,6 +60,7 @@ pub(super) struct FeedRow {
     next_poll_at: Option<i64>,
     error_count: i32,
     last_error: Option<String>,
+    dead_since: Option<i64>,
 }
 
 impl FeedRow {
@@ -78,6 +79,7 @@ impl FeedRow {
             next_poll_at: optional_time(self.next_poll_at)?,
             error_count: self.error_count,
             last_error: self.last_error,
+            dead_since: optional_time(self.dead_since)?,
         })
     }
 }

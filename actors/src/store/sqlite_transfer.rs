@@ -124,10 +124,11 @@ async fn export_feeds(pool: &SqlitePool, after: i64, limit: i64) -> Result<Trans
         i32,
         Option<String>,
         i64,
+        Option<i64>,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, url, title, site_url, etag, last_modified, status, last_polled_at, next_poll_at, error_count, \
-                last_error, created_at FROM feeds WHERE id > ?1 ORDER BY id LIMIT ?2",
+                last_error, created_at, dead_since FROM feeds WHERE id > ?1 ORDER BY id LIMIT ?2",
     )
     .bind(after)
     .bind(limit)
@@ -148,6 +149,7 @@ async fn export_feeds(pool: &SqlitePool, after: i64, limit: i64) -> Result<Trans
             error_count: row.9,
             last_error: row.10,
             created_at: time(row.11)?,
+            dead_since: optional_time(row.12)?,
         });
     }
     Ok(TransferPage::Feeds(records))
@@ -219,8 +221,8 @@ pub(super) async fn import_page(pool: &SqlitePool, page: &TransferPage) -> Resul
             for row in rows {
                 sqlx::query(
                     "INSERT INTO feeds (id, url, title, site_url, etag, last_modified, status, last_polled_at, \
-                       next_poll_at, error_count, last_error, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                       next_poll_at, error_count, last_error, created_at, dead_since) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
                 .bind(row.id)
                 .bind(&row.url)
@@ -234,6 +236,7 @@ pub(super) async fn import_page(pool: &SqlitePool, page: &TransferPage) -> Resul
                 .bind(row.error_count)
                 .bind(&row.last_error)
                 .bind(micros(row.created_at))
+                .bind(row.dead_since.map(micros))
                 .execute(&mut *transaction)
                 .await?;
             }

@@ -57,6 +57,7 @@ pub struct FeedRecord {
     pub next_poll_at: Option<DateTime<Utc>>,
     pub error_count: i32,
     pub last_error: Option<String>,
+    pub dead_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -54,6 +54,12 @@ for_each_backend!(
     persist_many_feeds_in_one_call,
     persist_keeps_title_and_site_url_but_replaces_validators,
     persist_is_atomic_across_feeds,
+    // Feed state.
+    a_dead_feed_keeps_its_first_dead_since_until_a_good_poll,
+    a_meltdown_parks_the_feed_as_failed,
+    list_feeds_filters_by_status_most_errors_first,
+    stale_feeds_are_subscribed_feeds_not_polled_since,
+    a_permanent_redirect_renames_or_merges_the_feed,
     // Timeline.
     list_articles_newest_first_ties_by_id,
     list_articles_pages_by_keyset_without_gaps_or_overlaps,

@@ -17,7 +17,7 @@ pub async fn persist_stores_entries_and_records_poll_state(store: SharedStore) {
     let feed = subscribe(&store, &alice, URL).await;
     subscribe(&store, &bob, URL).await;
     store
-        .record_poll_error(feed, "earlier failure", at("2026-01-01T00:00:00Z"))
+        .record_poll_error(feed, "earlier failure", FeedStatus::Dead, None)
         .await
         .expect("error");
     let polled = at("2026-03-01T12:00:00.654321Z");
@@ -32,6 +32,7 @@ pub async fn persist_stores_entries_and_records_poll_state(store: SharedStore) {
     let state = store.get_feed(feed).await.expect("feed");
     assert_eq!(state.status, FeedStatus::Ok);
     assert_eq!((state.error_count, state.last_error.as_deref()), (0, None));
+    assert_eq!(state.dead_since, None, "a stored poll revives a dead feed");
     assert_eq!(state.title.as_deref(), Some("A feed"));
     assert_eq!(state.site_url.as_deref(), Some("https://example.com/"));
     assert_eq!(state.etag.as_deref(), Some("\"etag-1\""));

@@ -1,11 +1,13 @@
 //! The behaviour every backend must show, one `pub async fn` per case, each given a fresh store.
 
 mod batches;
+mod feed_state;
 mod subscriptions;
 mod timeline;
 mod users;
 
 pub use batches::*;
+pub use feed_state::*;
 pub use subscriptions::*;
 pub use timeline::*;
 pub use users::*;

@@ -189,9 +189,12 @@ pub async fn poll_error_and_unchanged_poll_update_the_feed(store: SharedStore) {
     let feed = subscribe(&store, &alice, URL).await;
     let before = now();
     let retry = at("2026-11-23T10:15:00.123456Z");
-    store.record_poll_error(feed, "timed out", retry).await.expect("error");
     store
-        .record_poll_error(feed, "HTTP 503 — unavailable", retry)
+        .record_poll_error(feed, "timed out", FeedStatus::Error, Some(retry))
+        .await
+        .expect("error");
+    store
+        .record_poll_error(feed, "HTTP 503 — unavailable", FeedStatus::Error, Some(retry))
         .await
         .expect("error");
     let failed = store.get_feed(feed).await.expect("get");

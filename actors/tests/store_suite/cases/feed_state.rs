@@ -1,0 +1,184 @@
+//! Cases for feed state beyond polls: dead letters, meltdowns, operator listings and permanent redirects.
+
+use syndic_actors::domain::FeedStatus;
+use syndic_actors::store::FeedMove;
+
+use crate::support::{at, batch, dated_entries, now, persist_one, subscribe, user, SharedStore};
+
+const URL: &str = "https://example.com/feed.xml";
+const OTHER_URL: &str = "https://example.org/atom.xml";
+
+pub async fn a_dead_feed_keeps_its_first_dead_since_until_a_good_poll(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    store
+        .record_poll_error(feed, "HTTP 500", FeedStatus::Dead, None)
+        .await
+        .expect("dead");
+    let dead = store.get_feed(feed).await.expect("get");
+    assert_eq!(
+        (dead.status, dead.next_poll_at, dead.error_count),
+        (FeedStatus::Dead, None, 1)
+    );
+    let since = dead.dead_since.expect("dead_since is set");
+    store
+        .record_poll_error(feed, "HTTP 500 again", FeedStatus::Dead, None)
+        .await
+        .expect("dead");
+    assert_eq!(
+        store.get_feed(feed).await.expect("get").dead_since,
+        Some(since),
+        "the first death counts"
+    );
+
+    store
+        .record_poll_unchanged(feed, now(), now())
+        .await
+        .expect("unchanged");
+    let revived = store.get_feed(feed).await.expect("get");
+    assert_eq!(
+        (revived.status, revived.dead_since, revived.error_count),
+        (FeedStatus::Ok, None, 0)
+    );
+    // An ordinary error does not set dead_since.
+    store
+        .record_poll_error(feed, "timeout", FeedStatus::Error, Some(now()))
+        .await
+        .expect("error");
+    assert_eq!(store.get_feed(feed).await.expect("get").dead_since, None);
+}
+
+pub async fn a_meltdown_parks_the_feed_as_failed(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    store
+        .record_feed_failed(feed, "the actor crashed 4 times")
+        .await
+        .expect("failed");
+    let failed = store.get_feed(feed).await.expect("get");
+    assert_eq!(failed.status, FeedStatus::Failed);
+    assert_eq!(failed.last_error.as_deref(), Some("the actor crashed 4 times"));
+    assert_eq!(failed.next_poll_at, None);
+}
+
+pub async fn list_feeds_filters_by_status_most_errors_first(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let quiet = subscribe(&store, &alice, URL).await;
+    let noisy = subscribe(&store, &alice, OTHER_URL).await;
+    let third = subscribe(&store, &alice, "https://example.net/rss").await;
+    for _ in 0..3 {
+        store
+            .record_poll_error(noisy, "boom", FeedStatus::Dead, None)
+            .await
+            .expect("dead");
+    }
+    store
+        .record_poll_error(quiet, "boom", FeedStatus::Dead, None)
+        .await
+        .expect("dead");
+    let dead: Vec<i64> = store
+        .list_feeds(Some(FeedStatus::Dead), 10)
+        .await
+        .expect("list")
+        .iter()
+        .map(|f| f.id)
+        .collect();
+    assert_eq!(dead, vec![noisy, quiet]);
+    let all = store.list_feeds(None, 10).await.expect("list");
+    assert_eq!(all.len(), 3);
+    assert_eq!(all.last().map(|feed| feed.id), Some(third));
+    assert_eq!(store.list_feeds(None, 1).await.expect("list").len(), 1);
+    assert!(store
+        .list_feeds(Some(FeedStatus::Failed), 10)
+        .await
+        .expect("list")
+        .is_empty());
+}
+
+pub async fn stale_feeds_are_subscribed_feeds_not_polled_since(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let never = subscribe(&store, &alice, URL).await;
+    let old = subscribe(&store, &alice, OTHER_URL).await;
+    let fresh = subscribe(&store, &alice, "https://example.net/rss").await;
+    let orphan = subscribe(&store, &alice, "https://example.net/orphan").await;
+    persist_one(
+        &store,
+        batch(
+            old,
+            dated_entries("o", 1, at("2026-01-01T00:00:00Z")),
+            at("2026-01-01T00:00:00Z"),
+        ),
+    )
+    .await;
+    persist_one(
+        &store,
+        batch(
+            fresh,
+            dated_entries("f", 1, at("2026-01-01T00:00:00Z")),
+            at("2026-11-23T12:00:00Z"),
+        ),
+    )
+    .await;
+    store.unsubscribe(alice.id, orphan).await.expect("unsubscribe");
+
+    let stale: Vec<i64> = store
+        .stale_feeds(at("2026-06-01T00:00:00Z"), 10)
+        .await
+        .expect("stale")
+        .iter()
+        .map(|f| f.id)
+        .collect();
+    assert_eq!(
+        stale,
+        vec![never, old],
+        "never polled first, then the oldest poll; no orphans, nothing fresh"
+    );
+    assert_eq!(
+        store
+            .stale_feeds(at("2026-06-01T00:00:00Z"), 1)
+            .await
+            .expect("stale")
+            .len(),
+        1
+    );
+}
+
+pub async fn a_permanent_redirect_renames_or_merges_the_feed(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let moving = subscribe(&store, &alice, URL).await;
+    assert_eq!(
+        store
+            .move_feed(moving, "https://example.com/new.xml")
+            .await
+            .expect("move"),
+        FeedMove::Renamed
+    );
+    assert_eq!(
+        store.get_feed(moving).await.expect("get").url,
+        "https://example.com/new.xml"
+    );
+
+    let target = subscribe(&store, &bob, OTHER_URL).await;
+    subscribe(&store, &bob, "https://example.com/new.xml").await;
+    let merged = store.move_feed(moving, OTHER_URL).await.expect("merge");
+    assert_eq!(merged, FeedMove::Merged { into: target });
+    assert_eq!(
+        store.unsubscribe(alice.id, target).await.expect("alice moved"),
+        1,
+        "bob stays on the target"
+    );
+    let remaining: Vec<i64> = store
+        .feeds_with_subscribers()
+        .await
+        .expect("feeds")
+        .iter()
+        .map(|f| f.id)
+        .collect();
+    assert_eq!(remaining, vec![target], "the merged feed has no subscribers left");
+    assert_eq!(
+        store.get_feed(moving).await.expect("get").url,
+        "https://example.com/new.xml",
+        "its URL is unchanged"
+    );
+}
