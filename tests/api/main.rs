@@ -10,3 +10,4 @@ mod feeds;
 mod health;
 mod helpers;
 mod polling;
+mod process;
