@@ -4,6 +4,7 @@ mod articles;
 mod auth;
 mod contract;
 mod copy;
+mod crash;
 mod embedded;
 mod feed_server;
 mod feeds;
