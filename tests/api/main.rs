@@ -10,5 +10,6 @@ mod feed_server;
 mod feeds;
 mod health;
 mod helpers;
+mod outages;
 mod polling;
 mod process;
