@@ -235,7 +235,8 @@ impl Engine {
         call(&self.inner.supervisor, SupervisorMsg::Count).await
     }
 
-    /// Stops polling, then writes what the persistence actor still holds.
+    /// Stops the router and the feed actors (each finishes the poll it is in, within `timeout`), then writes
+    /// what the persistence actor still holds.
     pub async fn shutdown(&self, timeout: Duration) {
         self.inner.router.stop(None);
         self.inner

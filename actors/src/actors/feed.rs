@@ -20,9 +20,10 @@ use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
 use crate::store::{FeedBatch, FeedMove, PollRecord, Store, StoredBatch};
 
 pub enum FeedMsg {
-    /// The poll timer fired.
-    Poll,
-    /// Poll as soon as possible: a subscriber is waiting.
+    /// The poll timer fired; the number says which arming of the timer, so a cancelled one is ignored.
+    Poll(u64),
+    /// Poll as soon as possible: a subscriber is waiting. While a poll is in flight this is dropped: that
+    /// poll's flush links its entries to every subscriber there is by then.
     PollNow,
     /// A person asked for a refresh: poll now, at most once a minute, even if the feed is parked.
     Refresh(RpcReplyPort<RefreshOutcome>),
@@ -91,9 +92,11 @@ pub struct FeedState {
     /// The interval measured from the feed's entries at the last successful poll; hints and backoff start here.
     measured: PollInterval,
     poll_timer: Option<PollTimer>,
+    /// Bumped at every arming and cancelling of the timer; a `Poll` with another number is stale.
+    timer_generation: u64,
     /// The poll whose batch is with the persistence actor, awaiting its ack.
     in_flight: Option<InFlightPoll>,
-    /// A poll was asked for while a batch was in flight: poll again right after the ack.
+    /// A refresh was asked for while a batch was in flight: poll again right after the ack.
     poll_requested: bool,
     last_manual_refresh: Option<Instant>,
     /// The stored `next_poll_at` the actor was started with, used once to resume the schedule.
@@ -133,6 +136,7 @@ impl Actor for FeedActor {
                 reason: IntervalReason::Default,
             },
             poll_timer: None,
+            timer_generation: 0,
             in_flight: None,
             poll_requested: false,
             last_manual_refresh: None,
@@ -164,8 +168,9 @@ impl Actor for FeedActor {
         state: &mut FeedState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            FeedMsg::Poll | FeedMsg::PollNow if state.in_flight.is_some() => state.poll_requested = true,
-            FeedMsg::Poll | FeedMsg::PollNow => state.poll(&myself).await,
+            FeedMsg::Poll(generation) if generation != state.timer_generation => {}
+            FeedMsg::Poll(_) | FeedMsg::PollNow if state.in_flight.is_some() => {}
+            FeedMsg::Poll(_) | FeedMsg::PollNow => state.poll(&myself).await,
             FeedMsg::Refresh(reply) => state.refresh(&myself, reply).await,
             FeedMsg::Persisted(stored) => state.on_persisted(&myself, stored).await,
             FeedMsg::PersistFailed(error) => {
@@ -185,7 +190,9 @@ impl Actor for FeedActor {
 }
 
 impl FeedState {
+    /// Cancels the timer; a `Poll` it already sent is recognised as stale by its generation.
     fn cancel_timer(&mut self) {
+        self.timer_generation = self.timer_generation.wrapping_add(1);
         if let Some(timer) = self.poll_timer.take() {
             timer.abort();
         }
@@ -194,7 +201,8 @@ impl FeedState {
     /// Re-arms the single poll timer, cancelling the previous one.
     fn arm_timer(&mut self, myself: &ActorRef<FeedMsg>, delay: Duration) {
         self.cancel_timer();
-        self.poll_timer = Some(myself.send_after(delay, || FeedMsg::Poll));
+        let generation = self.timer_generation;
+        self.poll_timer = Some(myself.send_after(delay, move || FeedMsg::Poll(generation)));
     }
 
     fn next_poll_at(&self, delay: Duration) -> DateTime<Utc> {
