@@ -359,4 +359,17 @@ mod tests {
         settings.contact_url = Some("bad\nvalue".into());
         assert!(matches!(Fetcher::new(settings), Err(FetchError::Request(_))));
     }
+
+    #[tokio::test]
+    async fn the_resolver_refuses_names_that_resolve_to_private_addresses() {
+        use std::str::FromStr;
+        // `localhost` resolves to loopback on every machine; the textual check is not involved here.
+        let name = Name::from_str("localhost").expect("a valid name");
+        let error = PublicOnlyResolver
+            .resolve(name)
+            .await
+            .err()
+            .expect("loopback is refused");
+        assert!(error.to_string().contains("private or reserved"), "{error}");
+    }
 }

@@ -228,6 +228,8 @@ pub struct SlowFarm {
     address: String,
     feeds: usize,
     answered: Arc<AtomicUsize>,
+    /// The most requests the farm ever had in flight at once.
+    most_in_flight: Arc<AtomicUsize>,
 }
 
 impl SlowFarm {
@@ -235,13 +237,21 @@ impl SlowFarm {
     pub async fn start(feeds: usize, entries: usize, delay: Duration) -> SlowFarm {
         let bodies: Arc<Vec<String>> = Arc::new((0..feeds).map(|n| rss(&format!("farm{n}"), 0, entries)).collect());
         let answered = Arc::new(AtomicUsize::new(0));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let most_in_flight = Arc::new(AtomicUsize::new(0));
+        let endpoint_in_flight = in_flight.clone();
+        let endpoint_most = most_in_flight.clone();
         let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
         let address = acceptor.local_addr()[0].as_socket_addr().unwrap().to_string();
         let endpoint_answered = answered.clone();
         let endpoint = poem::endpoint::make(move |request: Request| {
             let bodies = bodies.clone();
             let answered = endpoint_answered.clone();
+            let in_flight = endpoint_in_flight.clone();
+            let most = endpoint_most.clone();
             async move {
+                let now_in_flight = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now_in_flight, Ordering::SeqCst);
                 let body = request
                     .uri()
                     .path()
@@ -258,6 +268,7 @@ impl SlowFarm {
                         .status(poem::http::StatusCode::NOT_FOUND)
                         .body("no such feed"),
                 };
+                in_flight.fetch_sub(1, Ordering::SeqCst);
                 answered.fetch_add(1, Ordering::SeqCst);
                 Ok::<_, poem::Error>(response)
             }
@@ -267,6 +278,7 @@ impl SlowFarm {
             address: format!("http://{address}"),
             feeds,
             answered,
+            most_in_flight,
         }
     }
 
@@ -274,6 +286,11 @@ impl SlowFarm {
         (0..self.feeds)
             .map(|n| format!("{}/feed/{n}.xml", self.address))
             .collect()
+    }
+
+    /// The most requests the farm ever had in flight at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.most_in_flight.load(Ordering::SeqCst)
     }
 
     /// How many responses the farm has finished, all feeds together.

@@ -360,3 +360,28 @@ crate::on_both_backends!(
     a_permanent_redirect_to_a_known_feed_merges_the_subscribers,
     a_crashing_feed_melts_down_to_failed_and_the_engine_goes_on,
 );
+
+/// A farm of feeds on one host never sees more requests in flight than the per-host cap, however many feeds
+/// poll at once; all of them are still fetched.
+#[tokio::test]
+async fn a_farm_on_one_host_never_sees_more_requests_in_flight_than_the_cap() {
+    let mut app = spawn_app(Backend::Sqlite).await;
+    app.stop().await;
+    app.config.per_host_concurrency = 3;
+    app.config.per_host_interval_ms = 0;
+    app.restart().await;
+    let farm = crate::process::SlowFarm::start(60, 2, std::time::Duration::from_millis(40)).await;
+    let token = quick_user(&app, "alice").await;
+    app.subscribe(&token, &farm.urls()).await;
+    app.wait_for_timeline(&token, 120).await;
+    assert_eq!(farm.answered(), 60);
+    assert!(
+        farm.most_in_flight() <= 3,
+        "the host saw {} requests at once",
+        farm.most_in_flight()
+    );
+    assert!(
+        farm.most_in_flight() >= 2,
+        "the cap, not a lack of work, bounded the concurrency"
+    );
+}
