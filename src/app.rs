@@ -21,12 +21,17 @@ use crate::config::Config;
 
 /// How long in-flight requests get to finish on shutdown, and how long the engine gets to flush.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How often sampled gauges (actors by status, the pool) are refreshed.
+const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
 
-/// A running engine and HTTP server.
+/// A running engine, HTTP API and metrics endpoint.
 pub struct Application {
     address: SocketAddr,
+    metrics_address: SocketAddr,
     engine: Engine,
     server: JoinHandle<std::io::Result<()>>,
+    metrics_server: JoinHandle<std::io::Result<()>>,
+    sampler: JoinHandle<()>,
 }
 
 impl Application {
@@ -42,48 +47,56 @@ impl Application {
         Ok(opened)
     }
 
-    /// Starts the engine and serves the API on `listener` until `shutdown` completes.
+    /// Starts the engine, serves the API on `listener` and the metrics on `config.metrics_bind`, until
+    /// `shutdown` completes.
     pub async fn start(
         config: &Config,
         store: Arc<dyn Store>,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<Application> {
-        let cache = FeedCache::new(&CacheSettings {
-            redis_url: config.redis_url.clone(),
-            key_prefix: config.redis_key_prefix.clone(),
-            ttl: Duration::from_secs(config.cache_ttl_secs),
-            timeout: Duration::from_secs(2),
-            max_entries: config.memory_cache_entries,
-        })
-        .context("Invalid Redis URL")?;
-        tracing::info!(cache = cache.kind(), "feed cache chosen");
+        let metrics_listener = tokio::net::TcpListener::bind(config.metrics_bind)
+            .await
+            .with_context(|| format!("Failed to bind the metrics listener on {}", config.metrics_bind))?;
+        let cache = feed_cache(config)?;
         let engine = Engine::start(engine_settings(config), store, cache)
             .await
             .context("Failed to start the engine")?;
-        let api_config = ApiConfig {
-            jwt_secret: jwt_secret(config),
-            token_ttl: config.token_ttl(),
-            admin_users: config
-                .admin_users
-                .iter()
-                .map(|name| name.trim().to_owned())
-                .filter(|name| !name.is_empty())
-                .collect(),
-        };
         let address = listener.local_addr().context("The listener has no local address")?;
+        let metrics_address = metrics_listener
+            .local_addr()
+            .context("The metrics listener has no address")?;
         let acceptor = TcpAcceptor::from_tokio(listener).context("Failed to use the listener")?;
-        let app = syndic_api::app(engine.clone(), api_config);
-        let server = tokio::spawn(async move {
-            Server::new_with_acceptor(acceptor)
-                .run_with_graceful_shutdown(app, shutdown, Some(SHUTDOWN_GRACE))
-                .await
+        let metrics_acceptor =
+            TcpAcceptor::from_tokio(metrics_listener).context("Failed to use the metrics listener")?;
+        let metrics = crate::metrics_endpoint::handle();
+
+        // One shutdown signal stops both servers.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
         });
-        tracing::info!(%address, "listening");
+        let app = syndic_api::app(engine.clone(), api_config(config));
+        let server = tokio::spawn(Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+            app,
+            signalled(stopped.clone()),
+            Some(SHUTDOWN_GRACE),
+        ));
+        let metrics_server = tokio::spawn(Server::new_with_acceptor(metrics_acceptor).run_with_graceful_shutdown(
+            crate::metrics_endpoint::routes(metrics.clone()),
+            signalled(stopped),
+            Some(SHUTDOWN_GRACE),
+        ));
+        let sampler = tokio::spawn(sample_gauges(engine.clone(), metrics));
+        tracing::info!(%address, %metrics_address, "listening");
         Ok(Application {
             address,
+            metrics_address,
             engine,
             server,
+            metrics_server,
+            sampler,
         })
     }
 
@@ -91,16 +104,62 @@ impl Application {
         self.address
     }
 
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.metrics_address
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
-    /// Waits for the server to stop (after the shutdown future completes), then stops the engine,
+    /// Waits for the servers to stop (after the shutdown future completes), then stops the engine,
     /// flushing what it holds.
     pub async fn wait(self) -> anyhow::Result<()> {
         let served = self.server.await.context("The server task failed")?;
+        let _ = self.metrics_server.await;
+        self.sampler.abort();
         self.engine.shutdown(SHUTDOWN_GRACE).await;
         served.context("The server failed")
+    }
+}
+
+async fn signalled(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stopped| *stopped).await;
+}
+
+async fn sample_gauges(engine: Engine, metrics: metrics_exporter_prometheus::PrometheusHandle) {
+    let mut ticks = tokio::time::interval(SAMPLE_INTERVAL);
+    loop {
+        ticks.tick().await;
+        engine.record_gauges();
+        // Without the exporter's own HTTP listener, histograms are only drained by upkeep.
+        metrics.run_upkeep();
+    }
+}
+
+fn feed_cache(config: &Config) -> anyhow::Result<FeedCache> {
+    let cache = FeedCache::new(&CacheSettings {
+        redis_url: config.redis_url.clone(),
+        key_prefix: config.redis_key_prefix.clone(),
+        ttl: Duration::from_secs(config.cache_ttl_secs),
+        timeout: Duration::from_secs(2),
+        max_entries: config.memory_cache_entries,
+    })
+    .context("Invalid Redis URL")?;
+    tracing::info!(cache = cache.kind(), "feed cache chosen");
+    Ok(cache)
+}
+
+fn api_config(config: &Config) -> ApiConfig {
+    ApiConfig {
+        jwt_secret: jwt_secret(config),
+        token_ttl: config.token_ttl(),
+        admin_users: config
+            .admin_users
+            .iter()
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .collect(),
     }
 }
 

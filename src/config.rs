@@ -68,6 +68,10 @@ pub struct Config {
     #[arg(long, env = "SYNDIC_CACHE_TTL_SECS", default_value_t = 3 * 60 * 60)]
     pub cache_ttl_secs: u64,
 
+    /// Address of the Prometheus endpoint (`/metrics`), on its own listener so it is not exposed by accident.
+    #[arg(long, env = "SYNDIC_METRICS_BIND", default_value = "127.0.0.1:9464")]
+    pub metrics_bind: SocketAddr,
+
     /// Address the HTTP API listens on.
     #[arg(long, env = "SYNDIC_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod config;
 pub mod copy;
+pub mod metrics_endpoint;
 pub mod telemetry;
 
 pub use app::Application;

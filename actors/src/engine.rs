@@ -7,13 +7,17 @@ use ractor::rpc::CallResult;
 use ractor::{Actor, ActorRef};
 
 use crate::actors::feed::{FeedContext, FeedMsg, FeedRules, RefreshOutcome};
+use crate::actors::feed_handle::FeedHandle;
 use crate::actors::persistence::{PersistenceActor, PersistenceHandle, PersistenceSettings};
 use crate::actors::router::{RouterArgs, RouterMsg, SubscriptionRouter};
+use crate::actors::snapshot::{ActorListing, ActorOrder, ActorRegistry, ActorSnapshot};
 use crate::actors::supervisor::{FeedSupervisor, SupervisorArgs, SupervisorMsg};
 use crate::cache::FeedCache;
+use crate::domain::FeedStatus;
 use crate::domain::{FeedId, UserId};
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
+use crate::instruments;
 use crate::network_policy;
 use crate::store::{Store, StoreError};
 
@@ -90,6 +94,7 @@ struct EngineInner {
     router: ActorRef<RouterMsg>,
     supervisor: ActorRef<SupervisorMsg>,
     persistence: PersistenceHandle,
+    registry: ActorRegistry,
     allow_private_networks: bool,
 }
 
@@ -109,12 +114,15 @@ impl Engine {
         let persistence = PersistenceActor::spawn(store.clone(), settings.persistence)
             .await
             .map_err(unavailable)?;
+        let registry = ActorRegistry::default();
+        instruments::describe();
         let context = Arc::new(FeedContext {
             fetcher,
             store: store.clone(),
             cache: cache.clone(),
             persistence: persistence.clone(),
             rules: settings.rules,
+            registry: registry.clone(),
         });
         let feeds = store.feeds_with_subscribers().await?;
         let (supervisor, _) = Actor::spawn(None, FeedSupervisor, SupervisorArgs { context, feeds })
@@ -135,6 +143,7 @@ impl Engine {
                 router,
                 supervisor,
                 persistence,
+                registry,
                 allow_private_networks,
             }),
         })
@@ -226,8 +235,37 @@ impl Engine {
     }
 
     /// The running actor of a feed, if it has one.
-    pub async fn feed_actor(&self, feed: FeedId) -> Result<Option<ActorRef<FeedMsg>>, EngineError> {
+    pub async fn feed_actor(&self, feed: FeedId) -> Result<Option<FeedHandle>, EngineError> {
         call(&self.inner.supervisor, |reply| SupervisorMsg::Lookup(feed, reply)).await
+    }
+
+    /// The first `limit` feed actors in `order`, optionally of one status, from the snapshots the actors
+    /// publish: no round trip to any actor, so it stays fast with 100k of them.
+    pub fn actors(&self, order: ActorOrder, status: Option<FeedStatus>, limit: usize) -> ActorListing {
+        self.inner.registry.list(order, status, limit)
+    }
+
+    /// One feed actor's live state, answered by the actor itself; `None` when the feed has no actor.
+    pub async fn inspect_actor(&self, feed: FeedId) -> Result<Option<ActorSnapshot>, EngineError> {
+        let Some(handle) = self.feed_actor(feed).await? else {
+            return Ok(None);
+        };
+        match handle.call(FeedMsg::Inspect, CALL_TIMEOUT).await.map_err(unavailable)? {
+            CallResult::Success(snapshot) => Ok(Some(snapshot)),
+            CallResult::Timeout => Err(EngineError::Unavailable("the feed actor did not answer in time".into())),
+            // The actor stopped between the lookup and the question.
+            CallResult::SenderError => Ok(None),
+        }
+    }
+
+    /// Sets the gauges that are sampled rather than counted: actors by status, the deepest mailbox, the pool.
+    pub fn record_gauges(&self) {
+        instruments::feed_actors(
+            &self.inner.registry.count_by_status(),
+            self.inner.registry.deepest_mailbox(),
+        );
+        let pool = self.inner.store.pool_state();
+        instruments::database_pool(pool.size.saturating_sub(pool.idle), pool.idle);
     }
 
     /// How many feed actors are running.

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod feed_url;
 pub mod fetch;
 pub mod fetch_headers;
+pub mod instruments;
 pub mod network_policy;
 pub mod parse;
 pub mod politeness;

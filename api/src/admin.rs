@@ -120,7 +120,7 @@ impl AdminApi {
     }
 }
 
-async fn require_admin(engine: &Engine, config: &ApiConfig, user: UserId) -> Result<(), ApiError> {
+pub(crate) async fn require_admin(engine: &Engine, config: &ApiConfig, user: UserId) -> Result<(), ApiError> {
     let user = engine
         .store()
         .get_user(user)

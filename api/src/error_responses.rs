@@ -119,4 +119,6 @@ error_statuses! {
     Refresh => [400, 401, 404, 429, 500, 503];
     /// The operator routes under `/v1/admin`.
     Admin => [400, 401, 403, 422, 500, 503];
+    /// Operator routes on one resource by id.
+    AdminById => [400, 401, 403, 404, 500, 503];
 }

@@ -1,8 +1,10 @@
 //! syndic's HTTP layer: builds the poem app (API, spec, docs) around an engine handle.
 
 pub mod admin;
+pub mod admin_actors;
 pub mod articles;
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod error_responses;
 pub mod feeds;
@@ -16,6 +18,7 @@ use poem_openapi::{OpenApiService, Tags};
 use syndic_actors::engine::Engine;
 
 use crate::admin::AdminApi;
+use crate::admin_actors::AdminActorsApi;
 use crate::articles::ArticlesApi;
 use crate::feeds::FeedsApi;
 use crate::health::HealthApi;
@@ -45,12 +48,12 @@ pub enum ApiTags {
     Admin,
 }
 
-type Apis = (HealthApi, UsersApi, FeedsApi, ArticlesApi, AdminApi);
+type Apis = (HealthApi, UsersApi, FeedsApi, ArticlesApi, AdminApi, AdminActorsApi);
 
 /// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
 fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (HealthApi, UsersApi, FeedsApi, ArticlesApi, AdminApi),
+        (HealthApi, UsersApi, FeedsApi, ArticlesApi, AdminApi, AdminActorsApi),
         "syndic",
         env!("CARGO_PKG_VERSION"),
     )
@@ -81,6 +84,7 @@ fn routes() -> Route {
         .nest("/", service)
         .at("/openapi.yaml", spec_endpoint)
         .nest("/docs", docs)
+        .at("/admin", dashboard::page())
 }
 
 #[cfg(test)]

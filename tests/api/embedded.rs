@@ -18,6 +18,7 @@ async fn the_binary_runs_on_the_embedded_default_and_stops_on_sigterm() {
         .env_remove("DATABASE_URL")
         .env_remove("REDIS_URL")
         .env("SYNDIC_BIND", format!("127.0.0.1:{port}"))
+        .env("SYNDIC_METRICS_BIND", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -200,6 +200,7 @@ pub async fn spawn_app_with(backend: Backend, settings: TestSettings) -> TestApp
     config.redis_key_prefix = format!("syndic-test-{}:", Uuid::new_v4().simple());
     config.jwt_secret = Some("test-secret".into());
     config.allow_private_networks = true;
+    config.metrics_bind = "127.0.0.1:0".parse().unwrap();
     // Every test's feeds live on one local server: relax politeness as a local farm would.
     config.per_host_concurrency = 16;
     config.per_host_interval_ms = 0;

@@ -42,6 +42,7 @@ impl Syndic {
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")
             .env("SYNDIC_BIND", format!("127.0.0.1:{port}"))
+            .env("SYNDIC_METRICS_BIND", "127.0.0.1:0")
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log));
         for (name, value) in settings {

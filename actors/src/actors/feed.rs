@@ -2,6 +2,7 @@
 //! backoff, and the feed's cache entry. Network and parse errors are recorded and retried later; after too many
 //! in a row (or a 410 Gone) the feed is parked as dead. They never fail the actor.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,12 +10,15 @@ use chrono::{DateTime, Utc};
 use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr, RpcReplyPort};
 use tokio::task::JoinHandle;
 
+use super::feed_handle::{taken, FeedHandle};
 use super::persistence::PersistenceHandle;
+use super::snapshot::{ActorRegistry, ActorSnapshot};
 use super::supervisor::SupervisorMsg;
 use crate::cache::{CachedFeed, FeedCache};
 use crate::domain::{Feed, FeedId, FeedStatus};
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, PublisherHints, Validators};
+use crate::instruments;
 use crate::parse::{parse_feed, ParsedFeed};
 use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
 use crate::store::{FeedBatch, FeedMove, PollRecord, Store, StoredBatch};
@@ -31,6 +35,8 @@ pub enum FeedMsg {
     Persisted(StoredBatch),
     /// The database refused this actor's batch for its content.
     PersistFailed(String),
+    /// Report the actor's live state.
+    Inspect(RpcReplyPort<ActorSnapshot>),
 }
 
 /// The answer to a manual refresh.
@@ -70,6 +76,7 @@ pub struct FeedContext {
     pub cache: FeedCache,
     pub persistence: PersistenceHandle,
     pub rules: FeedRules,
+    pub registry: ActorRegistry,
 }
 
 pub struct FeedActor;
@@ -78,6 +85,10 @@ pub struct FeedArgs {
     pub feed: Feed,
     pub context: Arc<FeedContext>,
     pub supervisor: ActorRef<SupervisorMsg>,
+    /// The mailbox counter every sender to this actor increments.
+    pub waiting: Arc<AtomicUsize>,
+    /// How often this feed's actor was restarted before this one.
+    pub restarts: u32,
 }
 
 type PollTimer = JoinHandle<Result<(), MessagingErr<FeedMsg>>>;
@@ -101,8 +112,28 @@ pub struct FeedState {
     last_manual_refresh: Option<Instant>,
     /// The stored `next_poll_at` the actor was started with, used once to resume the schedule.
     resume_at: Option<DateTime<Utc>>,
+    /// The interval in force now, and why (hints and backoff included).
+    interval: PollInterval,
+    next_poll_at: Option<DateTime<Utc>>,
+    stats: PollStats,
+    restarts: u32,
+    /// This actor's own counted address, for its timer and for the persistence actor's ack.
+    handle: FeedHandle,
     supervisor: ActorRef<SupervisorMsg>,
     context: Arc<FeedContext>,
+}
+
+/// What operators see of past polls.
+#[derive(Debug, Default)]
+struct PollStats {
+    last_poll_at: Option<DateTime<Utc>>,
+    last_poll_duration: Option<Duration>,
+    last_status_code: Option<u16>,
+    last_error: Option<String>,
+    entries_total: u64,
+    bytes_total: u64,
+    responses_ok: u64,
+    responses_not_modified: u64,
 }
 
 struct InFlightPoll {
@@ -120,8 +151,12 @@ impl Actor for FeedActor {
     type State = FeedState;
     type Arguments = FeedArgs;
 
-    async fn pre_start(&self, _myself: ActorRef<FeedMsg>, args: FeedArgs) -> Result<FeedState, ActorProcessingErr> {
+    async fn pre_start(&self, myself: ActorRef<FeedMsg>, args: FeedArgs) -> Result<FeedState, ActorProcessingErr> {
         let feed = args.feed;
+        let measured = PollInterval {
+            interval: args.context.rules.schedule.interval,
+            reason: IntervalReason::Default,
+        };
         Ok(FeedState {
             feed_id: feed.id,
             url: FeedUrl::parse(&feed.url)?,
@@ -131,16 +166,22 @@ impl Actor for FeedActor {
                 last_modified: feed.last_modified,
             },
             consecutive_errors: feed.error_count.max(0) as u32,
-            measured: PollInterval {
-                interval: args.context.rules.schedule.interval,
-                reason: IntervalReason::Default,
-            },
+            measured,
             poll_timer: None,
             timer_generation: 0,
             in_flight: None,
             poll_requested: false,
             last_manual_refresh: None,
             resume_at: feed.next_poll_at,
+            interval: measured,
+            next_poll_at: feed.next_poll_at,
+            stats: PollStats {
+                last_poll_at: feed.last_polled_at,
+                last_error: feed.last_error,
+                ..PollStats::default()
+            },
+            restarts: args.restarts,
+            handle: FeedHandle::new(myself, args.waiting),
             supervisor: args.supervisor,
             context: args.context,
         })
@@ -158,6 +199,7 @@ impl Actor for FeedActor {
                 .delay_at_start(resume_at, Utc::now(), &mut rand::rng());
             state.arm_timer(&myself, delay);
         }
+        state.publish();
         Ok(())
     }
 
@@ -167,7 +209,12 @@ impl Actor for FeedActor {
         message: FeedMsg,
         state: &mut FeedState,
     ) -> Result<(), ActorProcessingErr> {
+        taken(&state.handle_waiting());
         match message {
+            FeedMsg::Inspect(reply) => {
+                let _ = reply.send(state.snapshot());
+                return Ok(());
+            }
             FeedMsg::Poll(generation) if generation != state.timer_generation => {}
             FeedMsg::Poll(_) | FeedMsg::PollNow if state.in_flight.is_some() => {}
             FeedMsg::Poll(_) | FeedMsg::PollNow => state.poll(&myself).await,
@@ -180,11 +227,13 @@ impl Actor for FeedActor {
                     .await;
             }
         }
+        state.publish();
         Ok(())
     }
 
     async fn post_stop(&self, _myself: ActorRef<FeedMsg>, state: &mut FeedState) -> Result<(), ActorProcessingErr> {
         state.cancel_timer();
+        state.context.registry.remove(state.feed_id);
         Ok(())
     }
 }
@@ -202,7 +251,62 @@ impl FeedState {
     fn arm_timer(&mut self, myself: &ActorRef<FeedMsg>, delay: Duration) {
         self.cancel_timer();
         let generation = self.timer_generation;
-        self.poll_timer = Some(myself.send_after(delay, move || FeedMsg::Poll(generation)));
+        let waiting = self.handle_waiting();
+        self.next_poll_at = Some(self.next_poll_at(delay));
+        self.poll_timer = Some(myself.send_after(delay, move || {
+            waiting.fetch_add(1, Ordering::Relaxed);
+            FeedMsg::Poll(generation)
+        }));
+    }
+
+    fn handle_waiting(&self) -> Arc<AtomicUsize> {
+        self.handle.waiting()
+    }
+
+    fn snapshot(&self) -> ActorSnapshot {
+        ActorSnapshot {
+            feed_id: self.feed_id,
+            url: self.url.to_string(),
+            status: self.status,
+            last_poll_at: self.stats.last_poll_at,
+            next_poll_at: self.next_poll_at.filter(|_| !self.status.is_parked()),
+            last_poll_duration_ms: self
+                .stats
+                .last_poll_duration
+                .map(|duration| duration.as_millis() as u64),
+            last_status_code: self.stats.last_status_code,
+            last_error: self.stats.last_error.clone(),
+            consecutive_errors: self.consecutive_errors,
+            restarts: self.restarts,
+            mailbox_depth: self.handle.mailbox_depth(),
+            entries_total: self.stats.entries_total,
+            bytes_total: self.stats.bytes_total,
+            responses_ok: self.stats.responses_ok,
+            responses_not_modified: self.stats.responses_not_modified,
+            interval_seconds: self.interval.interval.as_secs(),
+            interval_reason: self.interval.reason,
+        }
+    }
+
+    fn publish(&self) {
+        self.context.registry.publish(self.snapshot());
+    }
+
+    /// Records what a poll's answer was, for operators and metrics.
+    fn note_answer(&mut self, started: Instant, outcome: &'static str, status: Option<u16>) {
+        let elapsed = started.elapsed();
+        self.stats.last_poll_at = Some(Utc::now());
+        self.stats.last_poll_duration = Some(elapsed);
+        self.stats.last_status_code = status;
+        match status {
+            Some(304) => self.stats.responses_not_modified += 1,
+            Some(200..=299) => self.stats.responses_ok += 1,
+            _ => {}
+        }
+        if let Some(status) = status {
+            instruments::http_response(status);
+        }
+        instruments::poll_finished(outcome, elapsed);
     }
 
     fn next_poll_at(&self, delay: Duration) -> DateTime<Utc> {
@@ -237,13 +341,22 @@ impl FeedState {
     async fn poll(&mut self, myself: &ActorRef<FeedMsg>) {
         self.cancel_timer();
         let polled_at = Utc::now();
+        let started = Instant::now();
         let outcome = self.context.fetcher.fetch(&self.url, &self.validators).await;
         match outcome {
-            Ok(FetchOutcome::NotModified { hints }) => self.on_not_modified(myself, polled_at, &hints).await,
+            Ok(FetchOutcome::NotModified { hints }) => {
+                self.note_answer(started, "not_modified", Some(304));
+                self.on_not_modified(myself, polled_at, &hints).await
+            }
             Ok(FetchOutcome::Fetched(document)) => {
                 let body = document.body;
+                let bytes = body.len();
+                self.stats.bytes_total += bytes as u64;
                 match tokio::task::spawn_blocking(move || parse_feed(&body)).await {
                     Ok(Ok(feed)) => {
+                        self.note_answer(started, "modified", Some(200));
+                        self.stats.entries_total += feed.entries.len() as u64;
+                        instruments::fetched(bytes, feed.entries.len());
                         let poll = Fetched {
                             validators: document.validators,
                             hints: document.hints,
@@ -252,15 +365,28 @@ impl FeedState {
                         };
                         self.hand_over(myself, feed, poll).await
                     }
-                    Ok(Err(error)) => self.record_error(myself, &error.to_string(), None).await,
+                    Ok(Err(error)) => {
+                        self.note_answer(started, "parse_error", Some(200));
+                        self.record_error(myself, &error.to_string(), None).await
+                    }
                     Err(join_error) => {
+                        self.note_answer(started, "parse_error", Some(200));
                         self.record_error(myself, &format!("parser task failed: {join_error}"), None)
                             .await
                     }
                 }
             }
-            Err(FetchError::Gone) => self.park_as_dead("the server answered 410 Gone").await,
+            Err(FetchError::Gone) => {
+                self.note_answer(started, "gone", Some(410));
+                self.consecutive_errors = self.consecutive_errors.saturating_add(1);
+                self.park_as_dead("the server answered 410 Gone").await
+            }
             Err(error) => {
+                let status = match &error {
+                    FetchError::Status { status, .. } => Some(*status),
+                    _ => None,
+                };
+                self.note_answer(started, error.kind(), status);
                 tracing::debug!(feed_id = self.feed_id, url = %self.url, kind = error.kind(), %error, "poll failed");
                 let retry_after = match &error {
                     FetchError::Status { retry_after, .. } => *retry_after,
@@ -274,11 +400,13 @@ impl FeedState {
     async fn on_not_modified(&mut self, myself: &ActorRef<FeedMsg>, polled_at: DateTime<Utc>, hints: &PublisherHints) {
         self.consecutive_errors = 0;
         self.status = FeedStatus::Ok;
+        self.stats.last_error = None;
         let interval = self
             .context
             .rules
             .schedule
             .with_hints(self.measured, &header_hints(hints));
+        self.interval = interval;
         let delay = self.context.rules.schedule.delay(interval.interval, &mut rand::rng());
         let next_poll_at = self.next_poll_at(delay);
         if let Err(error) = self
@@ -305,6 +433,7 @@ impl FeedState {
             .schedule
             .with_hints(measured, &header_hints(&poll.hints));
         let delay = self.context.rules.schedule.delay(interval.interval, &mut rand::rng());
+        self.interval = interval;
         let batch = FeedBatch {
             feed_id: self.feed_id,
             entries: feed.entries,
@@ -323,7 +452,7 @@ impl FeedState {
             next_delay: delay,
             permanent_redirect: poll.permanent_redirect,
         });
-        if let Err(error) = self.context.persistence.submit(batch, myself.clone()).await {
+        if let Err(error) = self.context.persistence.submit(batch, self.handle.clone()).await {
             self.in_flight = None;
             self.record_error(myself, &format!("persistence unavailable: {error}"), None)
                 .await;
@@ -338,6 +467,8 @@ impl FeedState {
         self.measured = in_flight.measured;
         self.consecutive_errors = 0;
         self.status = FeedStatus::Ok;
+        self.stats.last_error = None;
+        instruments::new_entries(stored.new_count);
         let cached = CachedFeed {
             feed_id: self.feed_id,
             articles: stored.articles,
@@ -411,6 +542,7 @@ impl FeedState {
         let schedule = &self.context.rules.schedule;
         let backoff = schedule.after_errors(self.measured.interval, self.consecutive_errors, retry_after);
         let delay = schedule.delay(backoff.interval, &mut rand::rng());
+        self.interval = backoff;
         self.status = FeedStatus::Error;
         let next_poll_at = Some(self.next_poll_at(delay));
         self.store_error(message, next_poll_at).await;
@@ -426,7 +558,8 @@ impl FeedState {
         self.store_error(message, None).await;
     }
 
-    async fn store_error(&self, message: &str, next_poll_at: Option<DateTime<Utc>>) {
+    async fn store_error(&mut self, message: &str, next_poll_at: Option<DateTime<Utc>>) {
+        self.stats.last_error = Some(message.to_owned());
         let store = &self.context.store;
         if let Err(error) = store
             .record_poll_error(self.feed_id, message, self.status, next_poll_at)

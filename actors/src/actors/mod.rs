@@ -1,6 +1,8 @@
 //! The actors: the feed supervisor and its feed actors, the subscription router, and the persistence actor.
 
 pub mod feed;
+pub mod feed_handle;
 pub mod persistence;
 pub mod router;
+pub mod snapshot;
 pub mod supervisor;

@@ -9,6 +9,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::feed::FeedMsg;
+use super::feed_handle::FeedHandle;
+use crate::instruments;
 use crate::store::{FeedBatch, Store, StoreError};
 
 #[derive(Debug, Clone)]
@@ -43,7 +45,7 @@ pub enum PersistenceMsg {
 /// A batch waiting to be written, with the feed actor to ack and the slot it holds.
 pub struct PendingBatch {
     batch: FeedBatch,
-    reply_to: ActorRef<FeedMsg>,
+    reply_to: FeedHandle,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -61,7 +63,7 @@ impl PersistenceHandle {
     }
 
     /// Hands a batch over, waiting for a free slot. The ack arrives later as `FeedMsg::Persisted`.
-    pub async fn submit(&self, batch: FeedBatch, reply_to: ActorRef<FeedMsg>) -> Result<(), String> {
+    pub async fn submit(&self, batch: FeedBatch, reply_to: FeedHandle) -> Result<(), String> {
         let slot = self
             .slots
             .clone()
@@ -136,6 +138,7 @@ impl Actor for PersistenceActor {
             PersistenceMsg::Store(pending) => {
                 state.waiting_rows += pending.batch.entries.len().max(1);
                 state.waiting.push(pending);
+                instruments::persistence_waiting(state.waiting.len());
                 if state.failed_flushes == 0 && state.waiting_rows >= state.settings.max_batch_rows {
                     state.flush(&myself).await;
                 } else if state.flush_timer.is_none() {
@@ -185,10 +188,13 @@ impl PersistenceState {
         if waiting.is_empty() {
             return;
         }
-        match self.write(waiting).await {
+        let result = self.write(waiting).await;
+        instruments::persistence_waiting(self.waiting.len() + result.as_ref().map_or_else(Vec::len, |()| 0));
+        match result {
             Ok(()) => self.failed_flushes = 0,
             Err(unwritten) => {
                 self.failed_flushes += 1;
+                instruments::flush_failed();
                 self.waiting_rows = unwritten.iter().map(|pending| pending.batch.entries.len().max(1)).sum();
                 self.waiting = unwritten;
                 let delay = self.retry_delay();
@@ -218,8 +224,11 @@ impl PersistenceState {
         let started = std::time::Instant::now();
         match self.store.persist_batches(&batches).await {
             Ok(stored) => {
+                let rows = batches.iter().map(|batch| batch.entries.len()).sum();
+                instruments::flushed(rows, started.elapsed());
                 tracing::debug!(
                     feeds = batches.len(),
+                    rows,
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "flushed"
                 );

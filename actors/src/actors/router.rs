@@ -10,6 +10,7 @@ use crate::cache::FeedCache;
 use crate::domain::{FeedId, UserId};
 use crate::engine::{EngineError, SubscribeOutcome, SubscribeStatus};
 use crate::feed_url::FeedUrl;
+use crate::instruments;
 use crate::store::Store;
 
 /// How many of a known feed's stored articles a new subscriber gets when the cache has none.
@@ -101,8 +102,13 @@ impl RouterState {
         let subscribed = self.store.subscribe(user, url.as_str()).await?;
         let feed_id = subscribed.feed_id;
         let cached = match self.cache.get(url.as_str()).await {
-            Ok(cached) => cached.filter(|cached| cached.feed_id == feed_id),
+            Ok(cached) => {
+                let cached = cached.filter(|cached| cached.feed_id == feed_id);
+                instruments::cache_lookup(if cached.is_some() { "hit" } else { "miss" });
+                cached
+            }
             Err(error) => {
+                instruments::cache_lookup("error");
                 tracing::debug!(feed_id, %error, "cache unavailable; treating as a miss");
                 None
             }

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::feed::{FeedActor, FeedArgs, FeedContext, FeedMsg, RefreshOutcome};
+use super::feed_handle::FeedHandle;
 use crate::domain::{Feed, FeedId};
+use crate::instruments;
 
 pub enum SupervisorMsg {
     /// Make sure the feed has a running actor, and optionally poll it now.
@@ -25,7 +27,7 @@ pub enum SupervisorMsg {
     /// Restart a failed feed actor, once its backoff has passed.
     Restart(FeedId),
     /// The running feed actor of a feed, if any.
-    Lookup(FeedId, RpcReplyPort<Option<ActorRef<FeedMsg>>>),
+    Lookup(FeedId, RpcReplyPort<Option<FeedHandle>>),
     /// How many feed actors are running.
     Count(RpcReplyPort<usize>),
 }
@@ -46,7 +48,7 @@ pub struct SupervisorArgs {
 
 pub struct SupervisorState {
     context: Arc<FeedContext>,
-    actors: HashMap<FeedId, ActorRef<FeedMsg>>,
+    actors: HashMap<FeedId, FeedHandle>,
     feed_of_actor: HashMap<ActorId, FeedId>,
     /// Actors told to stop on purpose: their exit is not a failure.
     stopping: HashSet<ActorId>,
@@ -54,6 +56,8 @@ pub struct SupervisorState {
     crashes: HashMap<FeedId, VecDeque<Instant>>,
     /// Feeds waiting for their restart after a crash.
     restarting: HashSet<FeedId>,
+    /// Restarts per feed since the engine started, for operators.
+    restarts: HashMap<FeedId, u32>,
 }
 
 impl Actor for FeedSupervisor {
@@ -73,6 +77,7 @@ impl Actor for FeedSupervisor {
             stopping: HashSet::new(),
             crashes: HashMap::new(),
             restarting: HashSet::new(),
+            restarts: HashMap::new(),
         };
         let started = Instant::now();
         let count = args.feeds.len();
@@ -113,14 +118,16 @@ impl Actor for FeedSupervisor {
             SupervisorMsg::Stop(feed_id) => {
                 state.crashes.remove(&feed_id);
                 state.restarting.remove(&feed_id);
-                if let Some(actor) = state.actors.remove(&feed_id) {
-                    state.feed_of_actor.remove(&actor.get_id());
-                    state.stopping.insert(actor.get_id());
-                    actor.stop(Some("unsubscribed".to_owned()));
+                if let Some(handle) = state.actors.remove(&feed_id) {
+                    state.feed_of_actor.remove(&handle.actor().get_id());
+                    state.stopping.insert(handle.actor().get_id());
+                    handle.actor().stop(Some("unsubscribed".to_owned()));
                 }
             }
             SupervisorMsg::Restart(feed_id) => {
                 if state.restarting.remove(&feed_id) && !state.actors.contains_key(&feed_id) {
+                    *state.restarts.entry(feed_id).or_default() += 1;
+                    instruments::actor_restarted();
                     state.load_and_spawn(&myself, feed_id).await;
                 }
             }
@@ -167,7 +174,7 @@ impl SupervisorState {
         if self
             .actors
             .get(&feed_id)
-            .is_some_and(|actor| actor.get_id() == cell.get_id())
+            .is_some_and(|handle| handle.actor().get_id() == cell.get_id())
         {
             self.actors.remove(&feed_id);
         }
@@ -191,6 +198,8 @@ impl SupervisorState {
             self.crashes.remove(&feed_id);
             self.restarting.remove(&feed_id);
             let message = format!("the feed's actor crashed {recent} times in 10 minutes: {message}");
+            instruments::actor_meltdown();
+            self.context.registry.mark_failed(feed_id, &message);
             if let Err(error) = self.context.store.record_feed_failed(feed_id, &message).await {
                 tracing::warn!(feed_id, %error, "could not record the meltdown");
             }
@@ -204,11 +213,7 @@ impl SupervisorState {
         myself.send_after(delay, move || SupervisorMsg::Restart(feed_id));
     }
 
-    async fn running_or_spawned(
-        &mut self,
-        myself: &ActorRef<SupervisorMsg>,
-        feed_id: FeedId,
-    ) -> Option<ActorRef<FeedMsg>> {
+    async fn running_or_spawned(&mut self, myself: &ActorRef<SupervisorMsg>, feed_id: FeedId) -> Option<FeedHandle> {
         match self.actors.get(&feed_id) {
             Some(actor) => Some(actor.clone()),
             None => {
@@ -218,7 +223,7 @@ impl SupervisorState {
         }
     }
 
-    async fn load_and_spawn(&mut self, myself: &ActorRef<SupervisorMsg>, feed_id: FeedId) -> Option<ActorRef<FeedMsg>> {
+    async fn load_and_spawn(&mut self, myself: &ActorRef<SupervisorMsg>, feed_id: FeedId) -> Option<FeedHandle> {
         match self.context.store.get_feed(feed_id).await {
             Ok(feed) => self.spawn_feed(myself, feed).await,
             Err(error) => {
@@ -228,18 +233,22 @@ impl SupervisorState {
         }
     }
 
-    async fn spawn_feed(&mut self, myself: &ActorRef<SupervisorMsg>, feed: Feed) -> Option<ActorRef<FeedMsg>> {
+    async fn spawn_feed(&mut self, myself: &ActorRef<SupervisorMsg>, feed: Feed) -> Option<FeedHandle> {
         let feed_id = feed.id;
+        let waiting = self.context.registry.track_mailbox(feed_id);
         let args = FeedArgs {
             feed,
             context: self.context.clone(),
             supervisor: myself.clone(),
+            waiting: waiting.clone(),
+            restarts: self.restarts.get(&feed_id).copied().unwrap_or(0),
         };
         match Actor::spawn_linked(None, FeedActor, args, myself.get_cell()).await {
             Ok((actor, _)) => {
                 self.feed_of_actor.insert(actor.get_id(), feed_id);
-                self.actors.insert(feed_id, actor.clone());
-                Some(actor)
+                let handle = FeedHandle::new(actor, waiting);
+                self.actors.insert(feed_id, handle.clone());
+                Some(handle)
             }
             Err(error) => {
                 tracing::error!(feed_id, %error, "could not start the feed actor");

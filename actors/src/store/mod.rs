@@ -168,10 +168,19 @@ pub struct SubscribedFeed {
     pub created: bool,
 }
 
+/// The connection pool's state, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub size: u32,
+    pub idle: u32,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Open connections, and how many of them are idle.
+    fn pool_state(&self) -> PoolState;
 
     // Users.
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;

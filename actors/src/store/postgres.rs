@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::postgres_rows::{ArticleRow, FeedRow, SubscriptionRow, UserRow};
 use super::transfer::{Table, TransferPage, TransferPosition};
-use super::{FeedBatch, FeedMove, Store, StoreError, StoredBatch, SubscribedFeed};
+use super::{FeedBatch, FeedMove, PoolState, Store, StoreError, StoredBatch, SubscribedFeed};
 use crate::domain::{
     Article, ArticleCursor, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser,
     ReadFilter, Subscription, User, UserCredentials, UserId,
@@ -77,6 +77,13 @@ fn conflict_field(error: &sqlx::Error) -> Option<&'static str> {
 
 #[async_trait]
 impl Store for PostgresStore {
+    fn pool_state(&self) -> PoolState {
+        PoolState {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

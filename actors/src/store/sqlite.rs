@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::sqlite_rows::{micros, FeedRow, SubscriptionRow, UserRow};
 use super::transfer::{Table, TransferPage, TransferPosition};
-use super::{FeedBatch, FeedMove, Store, StoreError, StoredBatch, SubscribedFeed};
+use super::{FeedBatch, FeedMove, PoolState, Store, StoreError, StoredBatch, SubscribedFeed};
 use crate::domain::{
     Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser, Subscription, User,
     UserCredentials, UserId,
@@ -129,6 +129,13 @@ pub(super) fn now_micros() -> i64 {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn pool_state(&self) -> PoolState {
+        PoolState {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

@@ -1,0 +1,139 @@
+//! The engine's Prometheus metrics: every name and label in one place, and the calls that record them.
+//! Labels take a few fixed values only; per-feed detail goes through the admin API, never a label.
+
+use std::time::Duration;
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
+
+use crate::domain::FeedStatus;
+
+pub const POLL_DURATION: &str = "syndic_poll_duration_seconds";
+pub const FLUSH_DURATION: &str = "syndic_persistence_flush_seconds";
+pub const BATCH_ROWS: &str = "syndic_persistence_batch_rows";
+
+/// Buckets for the poll duration histogram, in seconds: from a fast 304 to the fetch timeout.
+pub const POLL_DURATION_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+/// Buckets for the flush latency histogram, in seconds.
+pub const FLUSH_DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+/// Buckets for rows per flush.
+pub const BATCH_ROWS_BUCKETS: &[f64] = &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 10000.0];
+
+/// Registers descriptions and units, so that /metrics documents itself.
+pub fn describe() {
+    describe_gauge!(
+        "syndic_feed_actors",
+        "Feed actors by status (failed feeds have no running actor)."
+    );
+    describe_counter!(
+        "syndic_polls_total",
+        "Polls by outcome: modified, not_modified, gone, parse_error or the fetch error kind."
+    );
+    describe_histogram!(
+        POLL_DURATION,
+        Unit::Seconds,
+        "Time from the start of a fetch to its outcome."
+    );
+    describe_counter!("syndic_http_responses_total", "Feed HTTP responses by status class.");
+    describe_counter!(
+        "syndic_fetched_bytes_total",
+        Unit::Bytes,
+        "Feed bytes fetched, decompressed."
+    );
+    describe_counter!("syndic_entries_parsed_total", "Entries parsed from fetched feeds.");
+    describe_counter!("syndic_entries_new_total", "Entries stored for the first time.");
+    describe_histogram!(BATCH_ROWS, "Entries per persistence flush.");
+    describe_histogram!(
+        FLUSH_DURATION,
+        Unit::Seconds,
+        "Persistence flush latency (one transaction)."
+    );
+    describe_counter!(
+        "syndic_persistence_rows_total",
+        "Entries written by the persistence actor; rate() gives rows per second."
+    );
+    describe_counter!(
+        "syndic_persistence_flush_failures_total",
+        "Flushes that failed and will be retried."
+    );
+    describe_gauge!(
+        "syndic_persistence_waiting_batches",
+        "Feed batches waiting for the persistence actor (its mailbox depth)."
+    );
+    describe_gauge!("syndic_feed_mailbox_depth_max", "The deepest feed actor mailbox.");
+    describe_counter!("syndic_actor_restarts_total", "Feed actors restarted after a crash.");
+    describe_counter!(
+        "syndic_actor_meltdowns_total",
+        "Feeds parked as failed after too many crashes."
+    );
+    describe_counter!(
+        "syndic_cache_lookups_total",
+        "Feed cache lookups by result: hit, miss, error."
+    );
+    describe_gauge!(
+        "syndic_db_pool_connections",
+        "Database pool connections by state: in_use, idle."
+    );
+}
+
+pub fn poll_finished(outcome: &'static str, duration: Duration) {
+    counter!("syndic_polls_total", "outcome" => outcome).increment(1);
+    histogram!(POLL_DURATION).record(duration.as_secs_f64());
+}
+
+pub fn http_response(status: u16) {
+    let class = match status {
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        500..=599 => "5xx",
+        _ => "other",
+    };
+    counter!("syndic_http_responses_total", "class" => class).increment(1);
+}
+
+pub fn fetched(bytes: usize, entries: usize) {
+    counter!("syndic_fetched_bytes_total").increment(bytes as u64);
+    counter!("syndic_entries_parsed_total").increment(entries as u64);
+}
+
+pub fn new_entries(count: usize) {
+    counter!("syndic_entries_new_total").increment(count as u64);
+}
+
+pub fn flushed(rows: usize, duration: Duration) {
+    histogram!(BATCH_ROWS).record(rows as f64);
+    histogram!(FLUSH_DURATION).record(duration.as_secs_f64());
+    counter!("syndic_persistence_rows_total").increment(rows as u64);
+}
+
+pub fn flush_failed() {
+    counter!("syndic_persistence_flush_failures_total").increment(1);
+}
+
+pub fn persistence_waiting(batches: usize) {
+    gauge!("syndic_persistence_waiting_batches").set(batches as f64);
+}
+
+pub fn actor_restarted() {
+    counter!("syndic_actor_restarts_total").increment(1);
+}
+
+pub fn actor_meltdown() {
+    counter!("syndic_actor_meltdowns_total").increment(1);
+}
+
+pub fn cache_lookup(result: &'static str) {
+    counter!("syndic_cache_lookups_total", "result" => result).increment(1);
+}
+
+pub fn feed_actors(by_status: &[(FeedStatus, usize)], deepest_mailbox: usize) {
+    for (status, count) in by_status {
+        gauge!("syndic_feed_actors", "status" => status.as_str()).set(*count as f64);
+    }
+    gauge!("syndic_feed_mailbox_depth_max").set(deepest_mailbox as f64);
+}
+
+pub fn database_pool(in_use: u32, idle: u32) {
+    gauge!("syndic_db_pool_connections", "state" => "in_use").set(f64::from(in_use));
+    gauge!("syndic_db_pool_connections", "state" => "idle").set(f64::from(idle));
+}

@@ -1,0 +1,224 @@
+//! What operators get: Prometheus metrics on their own listener, per-actor inspection, and the dashboard.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::feed_server::rss;
+use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp};
+
+async fn operator_app(backend: Backend) -> TestApp {
+    let mut app = spawn_app(backend).await;
+    app.stop().await;
+    app.config.admin_users = vec!["root".into()];
+    app.restart().await;
+    app
+}
+
+async fn metrics(app: &TestApp) -> String {
+    let address = app.application.as_ref().unwrap().metrics_address();
+    app.client
+        .get(format!("http://{address}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of one series, e.g. `syndic_polls_total{outcome="modified"}`.
+fn series(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+}
+
+async fn metrics_are_served_on_their_own_listener(backend: Backend) {
+    let app = operator_app(backend).await;
+    let server = feed_server().await;
+    server.set("/measured.xml", rss("measured", 0, 3), "application/rss+xml");
+    server.set_status("/broken.xml", 500, &[]);
+    let token = app.user("alice").await;
+    app.subscribe(&token, &[server.url("/measured.xml"), server.url("/broken.xml")])
+        .await;
+    app.wait_for_timeline(&token, 3).await;
+    app.engine().record_gauges();
+
+    let text = metrics(&app).await;
+    // The recorder is shared by every app in this test process, so counts are at least ours.
+    assert!(
+        series(&text, "syndic_polls_total{outcome=\"modified\"}").unwrap_or(0.0) >= 1.0,
+        "{text}"
+    );
+    assert!(
+        series(&text, "syndic_polls_total{outcome=\"status\"}").unwrap_or(0.0) >= 1.0,
+        "{text}"
+    );
+    assert!(series(&text, "syndic_http_responses_total{class=\"5xx\"}").unwrap_or(0.0) >= 1.0);
+    assert!(series(&text, "syndic_entries_new_total").unwrap_or(0.0) >= 3.0);
+    assert!(series(&text, "syndic_persistence_rows_total").unwrap_or(0.0) >= 3.0);
+    assert!(
+        text.contains("syndic_poll_duration_seconds_bucket{le=\"0.05\"}"),
+        "explicit buckets"
+    );
+    assert!(text.contains("syndic_persistence_flush_seconds_bucket"));
+    assert!(text.contains("syndic_feed_actors{status=\"ok\"}"));
+    assert!(text.contains("syndic_db_pool_connections{state=\"idle\"}"));
+    assert!(!text.contains("measured.xml"), "no per-feed labels");
+    // Not on the API's listener.
+    assert_eq!(app.get("/metrics", None).await.status(), 404);
+}
+
+async fn operators_inspect_actors_live_and_list_the_worst(backend: Backend) {
+    let app = operator_app(backend).await;
+    let server = feed_server().await;
+    server.set("/good.xml", rss("good", 0, 4), "application/rss+xml");
+    server.set_status("/gone.xml", 410, &[]);
+    let alice = app.user("alice").await;
+    let root = app.user("root").await;
+    let results = app
+        .subscribe(&alice, &[server.url("/good.xml"), server.url("/gone.xml")])
+        .await;
+    let good = results[0]["feed_id"].as_i64().unwrap();
+    let gone = results[1]["feed_id"].as_i64().unwrap();
+    app.wait_for_timeline(&alice, 4).await;
+    eventually(10, "the gone feed to be listed dead", || async {
+        let listing: Value = app
+            .get("/v1/admin/actors?sort=errors", Some(&root))
+            .await
+            .json()
+            .await
+            .unwrap();
+        listing["by_status"]["dead"] == 1
+    })
+    .await;
+
+    let listing: Value = app
+        .get("/v1/admin/actors?sort=errors&limit=1", Some(&root))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listing["total"], 2);
+    assert_eq!(listing["actors"].as_array().unwrap().len(), 1);
+    assert_eq!(listing["actors"][0]["feed_id"], gone, "the worst first");
+    assert_eq!(listing["actors"][0]["last_status_code"], 410);
+
+    let live: Value = app
+        .get(&format!("/v1/admin/actors/{good}"), Some(&root))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(live["status"], "ok");
+    assert_eq!(live["entries_total"], 4);
+    assert_eq!(live["last_status_code"], 200);
+    assert_eq!(live["consecutive_errors"], 0);
+    assert_eq!(live["mailbox_depth"], 0);
+    assert!(live["bytes_total"].as_u64().unwrap() > 0);
+    assert!(live["last_poll_duration_ms"].is_u64());
+    assert!(live["next_poll_at"].is_string());
+    assert_eq!(live["interval_reason"], "adaptive");
+
+    // A 304 shows in the ratio.
+    app.engine()
+        .feed_actor(good)
+        .await
+        .unwrap()
+        .unwrap()
+        .send_message(syndic_actors::actors::feed::FeedMsg::PollNow)
+        .unwrap();
+    eventually(5, "the 304", || async { server.not_modified("/good.xml") == 1 }).await;
+    let live: Value = app
+        .get(&format!("/v1/admin/actors/{good}"), Some(&root))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(live["not_modified_ratio"], 0.5);
+    assert_eq!(live["last_status_code"], 304);
+
+    assert_eq!(app.get("/v1/admin/actors/999999", Some(&root)).await.status(), 404);
+    assert_eq!(app.get("/v1/admin/actors", Some(&alice)).await.status(), 403);
+    assert_eq!(app.get("/v1/admin/actors?limit=0", Some(&root)).await.status(), 422);
+    assert_eq!(
+        app.get("/v1/admin/actors?sort=sideways", Some(&root)).await.status(),
+        400
+    );
+}
+
+/// Chromium from Debian's package, as `scripts/test` installs it.
+fn chromium() -> String {
+    for candidate in ["chromium", "chromium-browser"] {
+        if Command::new(candidate)
+            .arg("--version")
+            .output()
+            .is_ok_and(|output| output.status.success())
+        {
+            return candidate.to_owned();
+        }
+    }
+    panic!("the dashboard test needs Debian's chromium package (apt-get install chromium); scripts/test installs it");
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_a_dead_feed_in_headless_chromium() {
+    let app = operator_app(Backend::Sqlite).await;
+    let server = feed_server().await;
+    server.set("/alive.xml", rss("alive", 0, 1), "application/rss+xml");
+    server.set_status("/dead.xml", 410, &[]);
+    let alice = app.user("alice").await;
+    let root = app.user("root").await;
+    app.subscribe(&alice, &[server.url("/alive.xml"), server.url("/dead.xml")])
+        .await;
+    eventually(10, "the dead feed", || async {
+        let listing: Value = app.get("/v1/admin/actors", Some(&root)).await.json().await.unwrap();
+        listing["by_status"]["dead"] == 1
+    })
+    .await;
+
+    let profile = std::env::temp_dir().join(format!("syndic-chromium-{}", uuid::Uuid::new_v4().simple()));
+    let page = format!("{}/admin#token={root}", app.address);
+    let browser = chromium();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+            ])
+            .args([
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(["--virtual-time-budget=10000", "--dump-dom"])
+            .arg(page)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let dead_row = dom
+        .split("<tr")
+        .find(|row| row.contains("data-status=\"dead\""))
+        .unwrap_or_else(|| {
+            panic!(
+                "no dead row in the dashboard; DOM:\n{dom}\nstderr:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    assert!(dead_row.contains(&server.url("/dead.xml")), "{dead_row}");
+    assert!(dead_row.contains("410"), "{dead_row}");
+    assert!(dom.contains("id=\"total-dead\""), "the totals are shown");
+    assert!(dom.contains(&server.url("/alive.xml")), "the live feed is listed too");
+}
+
+crate::on_both_backends!(
+    metrics_are_served_on_their_own_listener,
+    operators_inspect_actors_live_and_list_the_worst
+);
