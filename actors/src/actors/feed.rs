@@ -217,14 +217,15 @@ impl Actor for FeedActor {
             }
             FeedMsg::Poll(generation) if generation != state.timer_generation => {}
             FeedMsg::Poll(_) | FeedMsg::PollNow if state.in_flight.is_some() => {}
-            FeedMsg::Poll(_) | FeedMsg::PollNow => state.poll(&myself).await,
-            FeedMsg::Refresh(reply) => state.refresh(&myself, reply).await,
-            FeedMsg::Persisted(stored) => state.on_persisted(&myself, stored).await,
+            // The work is boxed: an idle actor's task is as large as the largest future it could await, and
+            // with 100k actors an inline fetch future in every one of them costs gigabytes.
+            FeedMsg::Poll(_) | FeedMsg::PollNow => Box::pin(state.poll(&myself)).await,
+            FeedMsg::Refresh(reply) => Box::pin(state.refresh(&myself, reply)).await,
+            FeedMsg::Persisted(stored) => Box::pin(state.on_persisted(&myself, stored)).await,
             FeedMsg::PersistFailed(error) => {
                 state.in_flight = None;
-                state
-                    .record_error(&myself, &format!("could not store the entries: {error}"), None)
-                    .await;
+                let message = format!("could not store the entries: {error}");
+                Box::pin(state.record_error(&myself, &message, None)).await;
             }
         }
         state.publish();
