@@ -33,6 +33,12 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Load test on this machine: serve a farm of generated feeds on 127.0.0.1, run a fresh engine against it
+    /// (SQLite in a temp dir, or a new Postgres database), and print the figures. Stops by itself.
+    Loadtest {
+        #[command(flatten)]
+        settings: crate::loadtest::LoadSettings,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod config;
 pub mod copy;
+pub mod loadtest;
 pub mod metrics_endpoint;
 pub mod telemetry;
 

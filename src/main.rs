@@ -15,6 +15,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Loadtest { settings } => syndic::loadtest::main(&cli.config, &settings).await,
     }
 }
 

@@ -1,0 +1,303 @@
+//! `syndic loadtest`: a local feed farm, a fresh engine in this process, and the figures of a cold round, a
+//! warm round, memory, a second engine's start-up and timeline reads. Every run stops by itself.
+
+pub mod database;
+pub mod documents;
+pub mod driver;
+pub mod farm;
+pub mod report;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use tokio::sync::oneshot;
+
+use crate::{Application, Config};
+use database::LoadDatabase;
+use driver::ApiClient;
+use farm::{Farm, FarmSettings};
+use report::{quantile, resident_bytes, Report, RoundFigures};
+
+/// The engine's fetch timeout in a load run: short, so that the stalling feeds do not hold fetch slots long.
+const FETCH_TIMEOUT_SECS: u64 = 2;
+/// How long a stalling farm feed waits; longer than the fetch timeout, so the engine gives up first.
+const STALL: Duration = Duration::from_secs(5);
+/// New entries a changing feed gains per round.
+const NEW_ENTRIES_PER_CHANGE: usize = 5;
+/// How often the harness checks the store while it waits for a round to finish.
+const CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadSettings {
+    /// Feeds in the farm.
+    #[arg(long, default_value_t = 10_000)]
+    pub feeds: usize,
+    /// Entries in every feed document.
+    #[arg(long, default_value_t = 20)]
+    pub entries: usize,
+    /// Share of the healthy feeds that gain entries between the cold and the warm round.
+    #[arg(long, default_value_t = 0.1)]
+    pub change_share: f64,
+    /// Share of the feeds that are broken (500, garbage, or slower than the fetch timeout).
+    #[arg(long, default_value_t = 0.01)]
+    pub broken_share: f64,
+    /// A Postgres server URL: the run creates (and drops) a fresh database there. Unset: SQLite in a temp dir.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Write the figures as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Only serve the farm (GET /feeds.txt lists the URLs, POST /advance moves the changing feeds on) until
+    /// Ctrl-C, for another tool to poll.
+    #[arg(long)]
+    pub farm_only: bool,
+    /// The farm's port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub farm_port: u16,
+    /// Concurrent timeline readers.
+    #[arg(long, default_value_t = 8)]
+    pub readers: usize,
+    /// Timeline pages each reader fetches.
+    #[arg(long, default_value_t = 50)]
+    pub pages: usize,
+    /// Longest a round may take before the run fails, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub round_timeout_secs: u64,
+}
+
+impl LoadSettings {
+    fn farm(&self) -> FarmSettings {
+        FarmSettings {
+            feeds: self.feeds,
+            entries: self.entries,
+            change_share: self.change_share,
+            broken_share: self.broken_share,
+            new_entries: NEW_ENTRIES_PER_CHANGE,
+            stall: STALL,
+        }
+    }
+}
+
+/// The subcommand: serve the farm only, or run the load test, print the table and write the JSON.
+pub async fn main(base: &Config, settings: &LoadSettings) -> anyhow::Result<()> {
+    if settings.farm_only {
+        return serve_farm(settings).await;
+    }
+    let report = run(base, settings).await?;
+    print!("{}", report.table());
+    if let Some(path) = &settings.json {
+        let json = serde_json::to_string_pretty(&report.to_json())?;
+        std::fs::write(path, json).with_context(|| format!("Failed to write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+async fn serve_farm(settings: &LoadSettings) -> anyhow::Result<()> {
+    let farm = Farm::start(settings.farm(), settings.farm_port).await?;
+    let healthy = farm.settings().healthy_feeds();
+    println!(
+        "farm of {} feeds ({healthy} healthy) on http://{}: GET /feeds.txt lists them, POST /advance moves the \
+         changing ones on; Ctrl-C stops",
+        settings.feeds,
+        farm.address()
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+/// Runs the whole load test on a fresh database, which is removed afterwards even when the run fails.
+pub async fn run(base: &Config, settings: &LoadSettings) -> anyhow::Result<Report> {
+    let farm = Farm::start(settings.farm(), settings.farm_port).await?;
+    let database = LoadDatabase::create(settings.database_url.as_deref(), base.database_max_connections).await?;
+    let measured = measure(base, settings, &farm, &database).await;
+    let removed = database.remove().await;
+    let report = measured?;
+    removed.context("Failed to remove the load test database")?;
+    Ok(report)
+}
+
+/// The engine settings of a load run: the operator's, with politeness relaxed for one local host.
+fn engine_config(base: &Config, database_url: &str) -> Config {
+    let mut config = base.clone();
+    config.database_url = Some(database_url.to_owned());
+    config.redis_url = None;
+    config.allow_private_networks = true;
+    // The harness starts several engines in turn, and a test may run it beside a real engine.
+    config.metrics_bind = "127.0.0.1:0".parse().expect("a valid socket address");
+    config.per_host_concurrency = config.max_fetches;
+    config.per_host_interval_ms = 0;
+    config.startup_spread_secs = 0;
+    config.connect_timeout_secs = FETCH_TIMEOUT_SECS;
+    config.fetch_timeout_secs = FETCH_TIMEOUT_SECS;
+    // No feed is due again within a run: every poll after the cold round is one the harness asked for.
+    config.poll_interval_secs = 3600;
+    config.min_poll_interval_secs = 3600;
+    config.max_poll_interval_secs = config.max_poll_interval_secs.max(3600);
+    config.admin_users = vec![driver::USERNAME.to_owned()];
+    config.jwt_secret = Some(hex::encode(rand::random::<[u8; 32]>()));
+    config
+}
+
+/// An engine started in this process, with the sender that stops it.
+struct RunningEngine {
+    application: Application,
+    stop: oneshot::Sender<()>,
+}
+
+impl RunningEngine {
+    async fn start(config: &Config) -> anyhow::Result<RunningEngine> {
+        let store = Application::connect_store(config).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let application = Application::start(config, store, listener, shutdown).await?;
+        Ok(RunningEngine { application, stop })
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://{}", self.application.address())
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.application.wait().await
+    }
+}
+
+async fn measure(
+    base: &Config,
+    settings: &LoadSettings,
+    farm: &Farm,
+    database: &LoadDatabase,
+) -> anyhow::Result<Report> {
+    let config = engine_config(base, database.url());
+    let deadline = Duration::from_secs(settings.round_timeout_secs);
+    let mut report = Report {
+        database: database.kind().to_owned(),
+        feeds: settings.feeds,
+        healthy_feeds: farm.settings().healthy_feeds(),
+        entries: settings.entries,
+        change_share: settings.change_share,
+        max_fetches: config.max_fetches,
+        timeline_readers: settings.readers,
+        ..Report::default()
+    };
+    let engine = RunningEngine::start(&config).await?;
+    let client = ApiClient::register(&engine.base_url()).await?;
+    let (cold, subscribe_elapsed) = cold_round(&client, farm, database, deadline).await?;
+    report.cold = cold;
+    report.subscribe_requests_elapsed = subscribe_elapsed;
+    report.resident_after_cold = resident_bytes().unwrap_or(0);
+    report.warm = warm_round(&client, farm, database, deadline).await?;
+    timeline_reads(&client, settings, &mut report).await?;
+    engine.stop().await?;
+    let (elapsed, actors) = second_start(&config, settings.feeds, deadline).await?;
+    report.startup_elapsed = elapsed;
+    report.startup_actors = actors;
+    report.resident_after_startup = resident_bytes().unwrap_or(0);
+    Ok(report)
+}
+
+/// Waits until `done` says so, checking every `CHECK_INTERVAL`; fails after `deadline` with `what`.
+async fn wait_until<F, Fut>(deadline: Duration, what: &str, mut done: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+{
+    let started = Instant::now();
+    while !done().await? {
+        if started.elapsed() > deadline {
+            bail!("{what} did not finish within {} s", deadline.as_secs());
+        }
+        tokio::time::sleep(CHECK_INTERVAL).await;
+    }
+    Ok(())
+}
+
+/// The farm's view of a round that just ended.
+fn farm_figures(farm: &Farm, elapsed: Duration, feeds: usize, articles_stored: i64) -> RoundFigures {
+    let mut delays = farm.first_request_delays();
+    RoundFigures {
+        elapsed,
+        feeds,
+        articles_stored,
+        responses: farm.responses(),
+        first_request_p50: quantile(&mut delays, 0.5),
+        first_request_p99: quantile(&mut delays, 0.99),
+    }
+}
+
+/// From the first subscribe request to the moment every healthy feed's entries are in the store.
+async fn cold_round(
+    client: &ApiClient,
+    farm: &Farm,
+    database: &LoadDatabase,
+    deadline: Duration,
+) -> anyhow::Result<(RoundFigures, Duration)> {
+    let healthy = farm.settings().healthy_feeds();
+    let expected = i64::try_from(healthy * farm.settings().entries)?;
+    farm.start_round();
+    let started = Instant::now();
+    client.subscribe_all(&farm.urls()).await?;
+    let subscribe_elapsed = started.elapsed();
+    wait_until(deadline, "the cold round", || async {
+        Ok(database.count_articles().await? >= expected)
+    })
+    .await?;
+    let elapsed = started.elapsed();
+    let stored = database.count_articles().await?;
+    Ok((farm_figures(farm, elapsed, healthy, stored), subscribe_elapsed))
+}
+
+/// After the changing feeds moved on: from the refresh request to the moment every feed has been polled
+/// since and the new entries are stored.
+async fn warm_round(
+    client: &ApiClient,
+    farm: &Farm,
+    database: &LoadDatabase,
+    deadline: Duration,
+) -> anyhow::Result<RoundFigures> {
+    let added = i64::try_from(farm.advance())?;
+    let before = database.count_articles().await?;
+    farm.start_round();
+    let started_at = Utc::now();
+    let started = Instant::now();
+    client.refresh_all().await?;
+    wait_until(deadline, "the warm round", || async {
+        Ok(!database.any_polled_before(started_at).await? && database.count_articles().await? >= before + added)
+    })
+    .await?;
+    let elapsed = started.elapsed();
+    let stored = database.count_articles().await? - before;
+    Ok(farm_figures(farm, elapsed, farm.settings().feeds, stored))
+}
+
+async fn timeline_reads(client: &ApiClient, settings: &LoadSettings, report: &mut Report) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut latencies = client.read_timelines(settings.readers, settings.pages).await?;
+    report.timeline_elapsed = started.elapsed();
+    report.timeline_pages = latencies.len();
+    report.timeline_p50 = quantile(&mut latencies, 0.5);
+    report.timeline_p99 = quantile(&mut latencies, 0.99);
+    Ok(())
+}
+
+/// A second engine on the same database: from opening the store to every feed's actor running.
+async fn second_start(config: &Config, feeds: usize, deadline: Duration) -> anyhow::Result<(Duration, usize)> {
+    let started = Instant::now();
+    let engine = RunningEngine::start(config).await?;
+    let engine_handle = engine.application.engine().clone();
+    wait_until(deadline, "the second start-up", || async {
+        Ok(engine_handle.running_feed_actors().await? >= feeds)
+    })
+    .await?;
+    let elapsed = started.elapsed();
+    let actors = engine_handle.running_feed_actors().await?;
+    engine.stop().await?;
+    Ok((elapsed, actors))
+}
