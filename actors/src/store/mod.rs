@@ -2,6 +2,7 @@
 
 mod postgres;
 mod postgres_batch;
+mod postgres_feeds;
 mod postgres_rows;
 mod postgres_transfer;
 mod sqlite;

@@ -1,0 +1,55 @@
+//! When a poll fails: the error is recorded, the next poll backs off, and after too many failures in a row the
+//! feed is parked as dead. A failure is data, never an actor failure.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ractor::ActorRef;
+
+use super::{FeedMsg, FeedState};
+use crate::domain::FeedStatus;
+
+impl FeedState {
+    pub(super) async fn record_error(
+        &mut self,
+        myself: &ActorRef<FeedMsg>,
+        message: &str,
+        retry_after: Option<Duration>,
+    ) {
+        self.consecutive_errors = self.consecutive_errors.saturating_add(1);
+        self.poll_requested = false;
+        if self.consecutive_errors >= self.context.rules.dead_after_errors {
+            let message = format!("{message} ({} failures in a row)", self.consecutive_errors);
+            self.park_as_dead(&message).await;
+            return;
+        }
+        let schedule = &self.context.rules.schedule;
+        let backoff = schedule.after_errors(self.measured.interval, self.consecutive_errors, retry_after);
+        let delay = schedule.delay(backoff.interval, &mut rand::rng());
+        self.interval = backoff;
+        self.status = FeedStatus::Error;
+        let next_poll_at = Some(self.next_poll_at(delay));
+        self.store_error(message, next_poll_at).await;
+        self.arm_timer(myself, delay);
+    }
+
+    /// Stops polling until someone refreshes the feed; it stays visible with its status and last error.
+    pub(super) async fn park_as_dead(&mut self, message: &str) {
+        tracing::info!(feed_id = self.feed_id, url = %self.url, reason = message, "feed is dead");
+        self.cancel_timer();
+        self.poll_requested = false;
+        self.status = FeedStatus::Dead;
+        self.store_error(message, None).await;
+    }
+
+    async fn store_error(&mut self, message: &str, next_poll_at: Option<DateTime<Utc>>) {
+        self.stats.last_error = Some(message.to_owned());
+        let store = &self.context.store;
+        if let Err(error) = store
+            .record_poll_error(self.feed_id, message, self.status, next_poll_at)
+            .await
+        {
+            tracing::warn!(feed_id = self.feed_id, %error, "could not record the poll error");
+        }
+    }
+}

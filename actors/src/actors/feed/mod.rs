@@ -1,0 +1,263 @@
+//! The feed actor: one per feed. It owns the poll timer, the conditional-GET validators, the schedule and error
+//! backoff, and the feed's cache entry. Network and parse errors are recorded and retried later; after too many
+//! in a row (or a 410 Gone) the feed is parked as dead. They never fail the actor.
+//!
+//! This module holds the messages, the state and the actor's life cycle; `poll` is the poll cycle, `failure`
+//! what happens when a poll fails, and `report` what operators see.
+
+mod failure;
+mod poll;
+mod report;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr, RpcReplyPort};
+use tokio::task::JoinHandle;
+
+use self::report::PollStats;
+use super::feed_handle::{taken, FeedHandle};
+use super::persistence::PersistenceHandle;
+use super::snapshot::{ActorRegistry, ActorSnapshot};
+use super::supervisor::SupervisorMsg;
+use crate::cache::FeedCache;
+use crate::domain::{Feed, FeedId, FeedStatus};
+use crate::feed_url::FeedUrl;
+use crate::fetch::{Fetcher, Validators};
+use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
+use crate::store::{Store, StoredBatch};
+
+pub enum FeedMsg {
+    /// The poll timer fired; the number says which arming of the timer, so a cancelled one is ignored.
+    Poll(u64),
+    /// Poll as soon as possible: a subscriber is waiting. While a poll is in flight this is dropped: that
+    /// poll's flush links its entries to every subscriber there is by then.
+    PollNow,
+    /// A person asked for a refresh: poll now, at most once a minute, even if the feed is parked.
+    Refresh(RpcReplyPort<RefreshOutcome>),
+    /// The persistence actor committed this actor's batch.
+    Persisted(StoredBatch),
+    /// The database refused this actor's batch for its content.
+    PersistFailed(String),
+    /// Report the actor's live state.
+    Inspect(RpcReplyPort<ActorSnapshot>),
+}
+
+/// The answer to a manual refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    Accepted,
+    /// Refreshed less than the minimum gap ago; try again after this long.
+    TooSoon {
+        retry_after: Duration,
+    },
+}
+
+/// Engine-wide rules every feed actor follows.
+#[derive(Debug, Clone)]
+pub struct FeedRules {
+    pub schedule: ScheduleSettings,
+    /// Consecutive failures after which a feed is parked as dead.
+    pub dead_after_errors: u32,
+    /// Least time between two manual refreshes of one feed.
+    pub refresh_gap: Duration,
+}
+
+impl Default for FeedRules {
+    fn default() -> Self {
+        FeedRules {
+            schedule: ScheduleSettings::default(),
+            dead_after_errors: 10,
+            refresh_gap: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What every feed actor shares.
+pub struct FeedContext {
+    pub fetcher: Fetcher,
+    pub store: Arc<dyn Store>,
+    pub cache: FeedCache,
+    pub persistence: PersistenceHandle,
+    pub rules: FeedRules,
+    pub registry: ActorRegistry,
+}
+
+pub struct FeedActor;
+
+pub struct FeedArgs {
+    pub feed: Feed,
+    pub context: Arc<FeedContext>,
+    pub supervisor: ActorRef<SupervisorMsg>,
+    /// The mailbox counter every sender to this actor increments.
+    pub waiting: Arc<AtomicUsize>,
+    /// How often this feed's actor was restarted before this one.
+    pub restarts: u32,
+}
+
+type PollTimer = JoinHandle<Result<(), MessagingErr<FeedMsg>>>;
+
+pub struct FeedState {
+    feed_id: FeedId,
+    url: FeedUrl,
+    status: FeedStatus,
+    /// Advanced only once the entries they describe are committed.
+    validators: Validators,
+    consecutive_errors: u32,
+    /// The interval measured from the feed's entries at the last successful poll; hints and backoff start here.
+    measured: PollInterval,
+    poll_timer: Option<PollTimer>,
+    /// Bumped at every arming and cancelling of the timer; a `Poll` with another number is stale.
+    timer_generation: u64,
+    /// The poll whose batch is with the persistence actor, awaiting its ack.
+    in_flight: Option<InFlightPoll>,
+    /// A refresh was asked for while a batch was in flight: poll again right after the ack.
+    poll_requested: bool,
+    last_manual_refresh: Option<Instant>,
+    /// The stored `next_poll_at` the actor was started with, used once to resume the schedule.
+    resume_at: Option<DateTime<Utc>>,
+    /// The interval in force now, and why (hints and backoff included).
+    interval: PollInterval,
+    next_poll_at: Option<DateTime<Utc>>,
+    stats: PollStats,
+    restarts: u32,
+    /// This actor's own counted address, for its timer and for the persistence actor's ack.
+    handle: FeedHandle,
+    supervisor: ActorRef<SupervisorMsg>,
+    context: Arc<FeedContext>,
+}
+
+struct InFlightPoll {
+    validators: Validators,
+    /// The interval this poll measured; it takes effect with the ack.
+    measured: PollInterval,
+    /// The delay to the next poll, already recorded with the batch.
+    next_delay: Duration,
+    /// Where every redirect on the way said, permanently, the feed now lives.
+    permanent_redirect: Option<String>,
+}
+
+impl Actor for FeedActor {
+    type Msg = FeedMsg;
+    type State = FeedState;
+    type Arguments = FeedArgs;
+
+    async fn pre_start(&self, myself: ActorRef<FeedMsg>, args: FeedArgs) -> Result<FeedState, ActorProcessingErr> {
+        let feed = args.feed;
+        let measured = PollInterval {
+            interval: args.context.rules.schedule.interval,
+            reason: IntervalReason::Default,
+        };
+        Ok(FeedState {
+            feed_id: feed.id,
+            url: FeedUrl::parse(&feed.url)?,
+            status: feed.status,
+            validators: Validators {
+                etag: feed.etag,
+                last_modified: feed.last_modified,
+            },
+            consecutive_errors: feed.error_count.max(0) as u32,
+            measured,
+            poll_timer: None,
+            timer_generation: 0,
+            in_flight: None,
+            poll_requested: false,
+            last_manual_refresh: None,
+            resume_at: feed.next_poll_at,
+            interval: measured,
+            next_poll_at: feed.next_poll_at,
+            stats: PollStats {
+                last_poll_at: feed.last_polled_at,
+                last_error: feed.last_error,
+                ..PollStats::default()
+            },
+            restarts: args.restarts,
+            handle: FeedHandle::new(myself, args.waiting),
+            supervisor: args.supervisor,
+            context: args.context,
+        })
+    }
+
+    async fn post_start(&self, myself: ActorRef<FeedMsg>, state: &mut FeedState) -> Result<(), ActorProcessingErr> {
+        // A parked feed waits for a refresh; the others resume their stored schedule, so a restart neither
+        // polls everything at once nor forgets a feed.
+        if !state.status.is_parked() {
+            let resume_at = state.resume_at.take();
+            let delay = state
+                .context
+                .rules
+                .schedule
+                .delay_at_start(resume_at, Utc::now(), &mut rand::rng());
+            state.arm_timer(&myself, delay);
+        }
+        state.publish();
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<FeedMsg>,
+        message: FeedMsg,
+        state: &mut FeedState,
+    ) -> Result<(), ActorProcessingErr> {
+        taken(&state.handle_waiting());
+        match message {
+            FeedMsg::Inspect(reply) => {
+                let _ = reply.send(state.snapshot());
+                return Ok(());
+            }
+            FeedMsg::Poll(generation) if generation != state.timer_generation => {}
+            FeedMsg::Poll(_) | FeedMsg::PollNow if state.in_flight.is_some() => {}
+            // The work is boxed: an idle actor's task is as large as the largest future it could await, and
+            // with 100k actors an inline fetch future in every one of them costs gigabytes.
+            FeedMsg::Poll(_) | FeedMsg::PollNow => Box::pin(state.poll(&myself)).await,
+            FeedMsg::Refresh(reply) => Box::pin(state.refresh(&myself, reply)).await,
+            FeedMsg::Persisted(stored) => Box::pin(state.on_persisted(&myself, stored)).await,
+            FeedMsg::PersistFailed(error) => {
+                state.in_flight = None;
+                let message = format!("could not store the entries: {error}");
+                Box::pin(state.record_error(&myself, &message, None)).await;
+            }
+        }
+        state.publish();
+        Ok(())
+    }
+
+    async fn post_stop(&self, _myself: ActorRef<FeedMsg>, state: &mut FeedState) -> Result<(), ActorProcessingErr> {
+        state.cancel_timer();
+        state.context.registry.remove(state.feed_id);
+        Ok(())
+    }
+}
+
+impl FeedState {
+    /// Cancels the timer; a `Poll` it already sent is recognised as stale by its generation.
+    fn cancel_timer(&mut self) {
+        self.timer_generation = self.timer_generation.wrapping_add(1);
+        if let Some(timer) = self.poll_timer.take() {
+            timer.abort();
+        }
+    }
+
+    /// Re-arms the single poll timer, cancelling the previous one.
+    fn arm_timer(&mut self, myself: &ActorRef<FeedMsg>, delay: Duration) {
+        self.cancel_timer();
+        let generation = self.timer_generation;
+        let waiting = self.handle_waiting();
+        self.next_poll_at = Some(self.next_poll_at(delay));
+        self.poll_timer = Some(myself.send_after(delay, move || {
+            waiting.fetch_add(1, Ordering::Relaxed);
+            FeedMsg::Poll(generation)
+        }));
+    }
+
+    fn handle_waiting(&self) -> Arc<AtomicUsize> {
+        self.handle.waiting()
+    }
+
+    fn next_poll_at(&self, delay: Duration) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
+    }
+}

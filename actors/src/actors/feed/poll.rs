@@ -1,0 +1,265 @@
+//! The poll cycle: fetch, parse off the async threads, hand the entries to the persistence actor, and on its
+//! ack advance the validators, the schedule and the cache; manual refreshes and permanent redirects too.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use ractor::{ActorRef, RpcReplyPort};
+
+use super::{FeedMsg, FeedState, InFlightPoll, RefreshOutcome};
+use crate::actors::supervisor::SupervisorMsg;
+use crate::cache::CachedFeed;
+use crate::domain::FeedStatus;
+use crate::feed_url::FeedUrl;
+use crate::fetch::{FetchError, FetchOutcome, PublisherHints, Validators};
+use crate::instruments;
+use crate::parse::{parse_feed, ParsedFeed};
+use crate::schedule::{IntervalReason, PollInterval};
+use crate::store::{FeedBatch, FeedMove, PollRecord, StoredBatch};
+
+impl FeedState {
+    pub(super) async fn refresh(&mut self, myself: &ActorRef<FeedMsg>, reply: RpcReplyPort<RefreshOutcome>) {
+        let gap = self.context.rules.refresh_gap;
+        if let Some(elapsed) = self
+            .last_manual_refresh
+            .map(|at| at.elapsed())
+            .filter(|elapsed| *elapsed < gap)
+        {
+            let _ = reply.send(RefreshOutcome::TooSoon {
+                retry_after: gap - elapsed,
+            });
+            return;
+        }
+        self.last_manual_refresh = Some(Instant::now());
+        let _ = reply.send(RefreshOutcome::Accepted);
+        // A refresh gives a parked feed a fresh start: one failure does not put it straight back.
+        if self.status.is_parked() {
+            self.consecutive_errors = 0;
+        }
+        if self.in_flight.is_some() {
+            self.poll_requested = true;
+        } else {
+            self.poll(myself).await;
+        }
+    }
+
+    pub(super) async fn poll(&mut self, myself: &ActorRef<FeedMsg>) {
+        self.cancel_timer();
+        let polled_at = Utc::now();
+        let started = Instant::now();
+        let outcome = self.context.fetcher.fetch(&self.url, &self.validators).await;
+        match outcome {
+            Ok(FetchOutcome::NotModified { hints }) => {
+                self.note_answer(started, "not_modified", Some(304));
+                self.on_not_modified(myself, polled_at, &hints).await
+            }
+            Ok(FetchOutcome::Fetched(document)) => {
+                let body = document.body;
+                let bytes = body.len();
+                self.stats.bytes_total += bytes as u64;
+                match tokio::task::spawn_blocking(move || parse_feed(&body)).await {
+                    Ok(Ok(feed)) => {
+                        self.note_answer(started, "modified", Some(200));
+                        self.stats.entries_total += feed.entries.len() as u64;
+                        instruments::fetched(bytes, feed.entries.len());
+                        let poll = Fetched {
+                            validators: document.validators,
+                            hints: document.hints,
+                            permanent_redirect: document.permanent_redirect,
+                            polled_at,
+                        };
+                        self.hand_over(myself, feed, poll).await
+                    }
+                    Ok(Err(error)) => {
+                        self.note_answer(started, "parse_error", Some(200));
+                        self.record_error(myself, &error.to_string(), None).await
+                    }
+                    Err(join_error) => {
+                        self.note_answer(started, "parse_error", Some(200));
+                        self.record_error(myself, &format!("parser task failed: {join_error}"), None)
+                            .await
+                    }
+                }
+            }
+            Err(FetchError::Gone) => {
+                self.note_answer(started, "gone", Some(410));
+                self.consecutive_errors = self.consecutive_errors.saturating_add(1);
+                self.park_as_dead("the server answered 410 Gone").await
+            }
+            Err(error) => {
+                let status = match &error {
+                    FetchError::Status { status, .. } => Some(*status),
+                    _ => None,
+                };
+                self.note_answer(started, error.kind(), status);
+                tracing::debug!(feed_id = self.feed_id, url = %self.url, kind = error.kind(), %error, "poll failed");
+                let retry_after = match &error {
+                    FetchError::Status { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                self.record_error(myself, &error.to_string(), retry_after).await;
+            }
+        }
+    }
+
+    async fn on_not_modified(&mut self, myself: &ActorRef<FeedMsg>, polled_at: DateTime<Utc>, hints: &PublisherHints) {
+        self.consecutive_errors = 0;
+        self.status = FeedStatus::Ok;
+        self.stats.last_error = None;
+        let interval = self
+            .context
+            .rules
+            .schedule
+            .with_hints(self.measured, &header_hints(hints));
+        self.interval = interval;
+        let delay = self.context.rules.schedule.delay(interval.interval, &mut rand::rng());
+        let next_poll_at = self.next_poll_at(delay);
+        if let Err(error) = self
+            .context
+            .store
+            .record_poll_unchanged(self.feed_id, polled_at, next_poll_at)
+            .await
+        {
+            tracing::warn!(feed_id = self.feed_id, %error, "could not record the poll");
+        }
+        if let Err(error) = self.context.cache.touch(self.url.as_str()).await {
+            tracing::debug!(feed_id = self.feed_id, %error, "cache unavailable");
+        }
+        self.arm_timer(myself, delay);
+    }
+
+    /// Gives the entries to the persistence actor. Nothing about this poll is kept until it acks.
+    async fn hand_over(&mut self, myself: &ActorRef<FeedMsg>, feed: ParsedFeed, poll: Fetched) {
+        crash_on_test_trigger(&feed);
+        let measured = self.measure_interval(&feed, poll.polled_at);
+        let interval = self
+            .context
+            .rules
+            .schedule
+            .with_hints(measured, &header_hints(&poll.hints));
+        let delay = self.context.rules.schedule.delay(interval.interval, &mut rand::rng());
+        self.interval = interval;
+        let batch = FeedBatch {
+            feed_id: self.feed_id,
+            entries: feed.entries,
+            poll: PollRecord {
+                title: feed.title,
+                site_url: feed.site_url,
+                etag: poll.validators.etag.clone(),
+                last_modified: poll.validators.last_modified.clone(),
+                polled_at: poll.polled_at,
+                next_poll_at: self.next_poll_at(delay),
+            },
+        };
+        self.in_flight = Some(InFlightPoll {
+            validators: poll.validators,
+            measured,
+            next_delay: delay,
+            permanent_redirect: poll.permanent_redirect,
+        });
+        if let Err(error) = self.context.persistence.submit(batch, self.handle.clone()).await {
+            self.in_flight = None;
+            self.record_error(myself, &format!("persistence unavailable: {error}"), None)
+                .await;
+        }
+    }
+
+    pub(super) async fn on_persisted(&mut self, myself: &ActorRef<FeedMsg>, stored: StoredBatch) {
+        let Some(in_flight) = self.in_flight.take() else {
+            return;
+        };
+        self.validators = in_flight.validators;
+        self.measured = in_flight.measured;
+        self.consecutive_errors = 0;
+        self.status = FeedStatus::Ok;
+        self.stats.last_error = None;
+        instruments::new_entries(stored.new_count);
+        let cached = CachedFeed {
+            feed_id: self.feed_id,
+            articles: stored.articles,
+        };
+        if let Err(error) = self.context.cache.put(self.url.as_str(), &cached).await {
+            tracing::debug!(feed_id = self.feed_id, %error, "cache unavailable");
+        }
+        tracing::debug!(feed_id = self.feed_id, new = stored.new_count, "poll stored");
+        if let Some(target) = in_flight.permanent_redirect {
+            if self.follow_permanent_redirect(myself, &target).await {
+                return;
+            }
+        }
+        if std::mem::take(&mut self.poll_requested) {
+            let _ = myself.send_message(FeedMsg::PollNow);
+        } else {
+            self.arm_timer(myself, in_flight.next_delay);
+        }
+    }
+
+    /// Moves the feed to its new URL. Returns true when this actor is done because another feed already
+    /// lives there and took its subscribers.
+    async fn follow_permanent_redirect(&mut self, myself: &ActorRef<FeedMsg>, target: &str) -> bool {
+        let Ok(target) = FeedUrl::parse(target) else {
+            return false;
+        };
+        if target == self.url {
+            return false;
+        }
+        match self.context.store.move_feed(self.feed_id, target.as_str()).await {
+            Ok(FeedMove::Renamed) => {
+                tracing::info!(feed_id = self.feed_id, from = %self.url, to = %target, "feed moved permanently");
+                self.url = target;
+                false
+            }
+            Ok(FeedMove::Merged { into }) => {
+                tracing::info!(feed_id = self.feed_id, into, to = %target, "feed moved to a known feed; merged");
+                let _ = self.supervisor.send_message(SupervisorMsg::Ensure {
+                    feed_id: into,
+                    poll_now: false,
+                });
+                myself.stop(Some(format!("merged into feed {into}")));
+                true
+            }
+            Err(error) => {
+                tracing::warn!(feed_id = self.feed_id, %error, "could not record the new URL; will try again");
+                false
+            }
+        }
+    }
+
+    /// How often this feed publishes, raised by its RSS `<ttl>`.
+    fn measure_interval(&self, feed: &ParsedFeed, now: DateTime<Utc>) -> PollInterval {
+        let schedule = &self.context.rules.schedule;
+        let published: Vec<DateTime<Utc>> = feed.entries.iter().filter_map(|entry| entry.published_at).collect();
+        let measured = schedule.adaptive_interval(&published, now);
+        let ttl = feed
+            .ttl_minutes
+            .map(|minutes| Duration::from_secs(u64::from(minutes) * 60));
+        schedule.with_hints(measured, &[(ttl, IntervalReason::Ttl)])
+    }
+}
+
+/// A successful fetch, before its entries are stored.
+struct Fetched {
+    validators: Validators,
+    hints: PublisherHints,
+    permanent_redirect: Option<String>,
+    polled_at: DateTime<Utc>,
+}
+
+fn header_hints(hints: &PublisherHints) -> [(Option<Duration>, IntervalReason); 2] {
+    [
+        (hints.max_age, IntervalReason::MaxAge),
+        (hints.expires_in, IntervalReason::Expires),
+    ]
+}
+
+/// Test builds only: a feed titled `syndic-test-panic` crashes its actor, so supervision can be tested on a
+/// real crash. Release builds do not contain this path.
+#[cfg(feature = "test-panic")]
+fn crash_on_test_trigger(feed: &ParsedFeed) {
+    if feed.title.as_deref() == Some("syndic-test-panic") {
+        panic!("deliberate test panic on a feed titled syndic-test-panic");
+    }
+}
+
+#[cfg(not(feature = "test-panic"))]
+fn crash_on_test_trigger(_feed: &ParsedFeed) {}
