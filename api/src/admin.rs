@@ -10,6 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use syndic_actors::domain::{Feed, FeedId, FeedStatus, UserId};
 use syndic_actors::engine::Engine;
+use syndic_actors::store::StoreError;
 
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
@@ -121,11 +122,12 @@ impl AdminApi {
 }
 
 pub(crate) async fn require_admin(engine: &Engine, config: &ApiConfig, user: UserId) -> Result<(), ApiError> {
-    let user = engine
-        .store()
-        .get_user(user)
-        .await
-        .map_err(|_| ApiError::Unauthorized("a valid bearer token is required"))?;
+    let user = engine.store().get_user(user).await.map_err(|error| match error {
+        // The token's user is gone.
+        StoreError::NotFound => ApiError::Unauthorized("a valid bearer token is required"),
+        // The database is: say so, rather than blaming the token.
+        other => ApiError::from(other),
+    })?;
     if config.admin_users.iter().any(|admin| admin == &user.username) {
         Ok(())
     } else {

@@ -28,6 +28,11 @@ impl FeedHandle {
         self.waiting.clone()
     }
 
+    /// The actor took one message from its mailbox.
+    pub(super) fn mark_taken(&self) {
+        taken(&self.waiting);
+    }
+
     /// Messages sent and not yet taken up by the actor.
     pub fn mailbox_depth(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
@@ -53,7 +58,7 @@ impl FeedHandle {
 }
 
 /// One message left the mailbox (or never entered it). Never below zero, whoever sent it.
-pub(super) fn taken(waiting: &AtomicUsize) {
+fn taken(waiting: &AtomicUsize) {
     let _ = waiting.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |depth| {
         Some(depth.saturating_sub(1))
     });

@@ -18,7 +18,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr, RpcReplyPort};
 use tokio::task::JoinHandle;
 
 use self::report::PollStats;
-use super::feed_handle::{taken, FeedHandle};
+use super::feed_handle::FeedHandle;
 use super::persistence::PersistenceHandle;
 use super::snapshot::{ActorRegistry, ActorSnapshot};
 use super::supervisor::SupervisorMsg;
@@ -202,7 +202,7 @@ impl Actor for FeedActor {
         message: FeedMsg,
         state: &mut FeedState,
     ) -> Result<(), ActorProcessingErr> {
-        taken(&state.handle_waiting());
+        state.handle.mark_taken();
         match message {
             FeedMsg::Inspect(reply) => {
                 let _ = reply.send(state.snapshot());
