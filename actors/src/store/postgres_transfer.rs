@@ -25,14 +25,7 @@ pub(super) async fn export_page(
     limit: u32,
 ) -> Result<TransferPage, StoreError> {
     let limit = i64::from(limit);
-    let (user, id) = match after {
-        Some(TransferPosition::User(user)) => (Some(*user), 0),
-        Some(TransferPosition::Feed(id)) | Some(TransferPosition::Article(id)) => (None, *id),
-        Some(TransferPosition::Subscription(user, id)) | Some(TransferPosition::UserArticle(user, id)) => {
-            (Some(*user), *id)
-        }
-        None => (None, 0),
-    };
+    let (user, id) = TransferPosition::keys(after);
     Ok(match table {
         Table::Users => {
             let rows: Vec<(Uuid, String, String, String, Time)> = sqlx::query_as(

@@ -31,14 +31,9 @@ pub(super) async fn export_page(
     limit: u32,
 ) -> Result<TransferPage, StoreError> {
     let limit = i64::from(limit);
-    let (user, id) = match after {
-        Some(TransferPosition::User(user)) => (Some(user.to_string()), 0),
-        Some(TransferPosition::Feed(id)) | Some(TransferPosition::Article(id)) => (None, *id),
-        Some(TransferPosition::Subscription(user, id)) | Some(TransferPosition::UserArticle(user, id)) => {
-            (Some(user.to_string()), *id)
-        }
-        None => (None, 0),
-    };
+    // Users' ids are stored as hyphenated text here.
+    let (user, id) = TransferPosition::keys(after);
+    let user = user.map(|user| user.to_string());
     Ok(match table {
         Table::Users => {
             let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(

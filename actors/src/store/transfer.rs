@@ -114,6 +114,21 @@ pub enum TransferPosition {
     UserArticle(UserId, ArticleId),
 }
 
+impl TransferPosition {
+    /// The keyset to continue after: the user part (if the table's key has one) and the integer part
+    /// (0 when it has none). `None` means from the start.
+    pub fn keys(position: Option<&TransferPosition>) -> (Option<UserId>, i64) {
+        match position {
+            Some(TransferPosition::User(user)) => (Some(*user), 0),
+            Some(TransferPosition::Feed(id)) | Some(TransferPosition::Article(id)) => (None, *id),
+            Some(TransferPosition::Subscription(user, id)) | Some(TransferPosition::UserArticle(user, id)) => {
+                (Some(*user), *id)
+            }
+            None => (None, 0),
+        }
+    }
+}
+
 impl TransferPage {
     pub fn len(&self) -> usize {
         match self {

@@ -4,10 +4,12 @@ mod batches;
 mod feed_state;
 mod subscriptions;
 mod timeline;
+mod transfer;
 mod users;
 
 pub use batches::*;
 pub use feed_state::*;
 pub use subscriptions::*;
 pub use timeline::*;
+pub use transfer::*;
 pub use users::*;
