@@ -45,8 +45,33 @@ pub enum PersistenceMsg {
 /// A batch waiting to be written, with the feed actor to ack and the slot it holds.
 pub struct PendingBatch {
     batch: FeedBatch,
+    ack: Ack,
+}
+
+/// Who to tell once a batch is written, and the slot to give back then.
+struct Ack {
     reply_to: FeedHandle,
     _slot: OwnedSemaphorePermit,
+}
+
+impl PendingBatch {
+    /// Rows it counts for against the flush threshold; an empty poll still records its state.
+    fn rows(&self) -> usize {
+        self.batch.entries.len().max(1)
+    }
+}
+
+/// Takes the batches out of their acks, so the store can borrow them all without a copy.
+fn split(waiting: Vec<PendingBatch>) -> (Vec<FeedBatch>, Vec<Ack>) {
+    waiting.into_iter().map(|pending| (pending.batch, pending.ack)).unzip()
+}
+
+fn rejoin(batches: Vec<FeedBatch>, acks: Vec<Ack>) -> Vec<PendingBatch> {
+    batches
+        .into_iter()
+        .zip(acks)
+        .map(|(batch, ack)| PendingBatch { batch, ack })
+        .collect()
 }
 
 /// What feed actors hold to hand batches over. The semaphore bounds the mailbox: a slow database slows the
@@ -73,8 +98,7 @@ impl PersistenceHandle {
         self.actor
             .send_message(PersistenceMsg::Store(PendingBatch {
                 batch,
-                reply_to,
-                _slot: slot,
+                ack: Ack { reply_to, _slot: slot },
             }))
             .map_err(|error| error.to_string())
     }
@@ -136,7 +160,7 @@ impl Actor for PersistenceActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             PersistenceMsg::Store(pending) => {
-                state.waiting_rows += pending.batch.entries.len().max(1);
+                state.waiting_rows += pending.rows();
                 state.waiting.push(pending);
                 instruments::persistence_waiting(state.waiting.len());
                 if state.failed_flushes == 0 && state.waiting_rows >= state.settings.max_batch_rows {
@@ -188,14 +212,12 @@ impl PersistenceState {
         if waiting.is_empty() {
             return;
         }
-        let result = self.write(waiting).await;
-        instruments::persistence_waiting(self.waiting.len() + result.as_ref().map_or_else(Vec::len, |()| 0));
-        match result {
+        match self.write(waiting).await {
             Ok(()) => self.failed_flushes = 0,
             Err(unwritten) => {
                 self.failed_flushes += 1;
                 instruments::flush_failed();
-                self.waiting_rows = unwritten.iter().map(|pending| pending.batch.entries.len().max(1)).sum();
+                self.waiting_rows = unwritten.iter().map(PendingBatch::rows).sum();
                 self.waiting = unwritten;
                 let delay = self.retry_delay();
                 tracing::warn!(
@@ -206,6 +228,7 @@ impl PersistenceState {
                 self.flush_timer = Some(send_flush_after(myself, delay));
             }
         }
+        instruments::persistence_waiting(self.waiting.len());
     }
 
     fn retry_delay(&self) -> Duration {
@@ -220,7 +243,7 @@ impl PersistenceState {
     /// the database is unavailable. A batch the database rejects for its content is reported to its own feed
     /// actor, so one broken feed never holds the others back.
     async fn write(&self, waiting: Vec<PendingBatch>) -> Result<(), Vec<PendingBatch>> {
-        let batches: Vec<FeedBatch> = waiting.iter().map(|pending| pending.batch.clone()).collect();
+        let (batches, acks) = split(waiting);
         let started = std::time::Instant::now();
         match self.store.persist_batches(&batches).await {
             Ok(stored) => {
@@ -232,19 +255,19 @@ impl PersistenceState {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "flushed"
                 );
-                for (pending, result) in waiting.into_iter().zip(stored) {
-                    let _ = pending.reply_to.send_message(FeedMsg::Persisted(result));
+                for (ack, result) in acks.into_iter().zip(stored) {
+                    let _ = ack.reply_to.send_message(FeedMsg::Persisted(result));
                 }
                 Ok(())
             }
-            Err(error) if error.is_transient() => Err(waiting),
-            Err(error) if waiting.len() == 1 => {
-                report_rejected(waiting, &error);
+            Err(error) if error.is_transient() => Err(rejoin(batches, acks)),
+            Err(error) if batches.len() == 1 => {
+                report_rejected(rejoin(batches, acks), &error);
                 Ok(())
             }
             Err(error) => {
                 tracing::warn!(%error, "batch rejected; writing each feed on its own to find the culprit");
-                self.write_one_by_one(waiting).await
+                self.write_one_by_one(rejoin(batches, acks)).await
             }
         }
     }
@@ -255,7 +278,7 @@ impl PersistenceState {
             match self.store.persist_batches(std::slice::from_ref(&pending.batch)).await {
                 Ok(mut stored) => {
                     if let Some(result) = stored.pop() {
-                        let _ = pending.reply_to.send_message(FeedMsg::Persisted(result));
+                        let _ = pending.ack.reply_to.send_message(FeedMsg::Persisted(result));
                     }
                 }
                 Err(error) if error.is_transient() => unwritten.push(pending),
@@ -273,6 +296,9 @@ impl PersistenceState {
 fn report_rejected(waiting: Vec<PendingBatch>, error: &StoreError) {
     for pending in waiting {
         tracing::warn!(feed_id = pending.batch.feed_id, %error, "the database rejected this feed's entries");
-        let _ = pending.reply_to.send_message(FeedMsg::PersistFailed(error.to_string()));
+        let _ = pending
+            .ack
+            .reply_to
+            .send_message(FeedMsg::PersistFailed(error.to_string()));
     }
 }

@@ -57,8 +57,12 @@ impl FeedState {
                 let body = document.body;
                 let bytes = body.len();
                 self.stats.bytes_total += bytes as u64;
-                match tokio::task::spawn_blocking(move || parse_feed(&body)).await {
-                    Ok(Ok(feed)) => {
+                let parsed = match tokio::task::spawn_blocking(move || parse_feed(&body)).await {
+                    Ok(parsed) => parsed.map_err(|error| error.to_string()),
+                    Err(join_error) => Err(format!("parser task failed: {join_error}")),
+                };
+                match parsed {
+                    Ok(feed) => {
                         self.note_answer(started, "modified", Some(200));
                         self.stats.entries_total += feed.entries.len() as u64;
                         instruments::fetched(bytes, feed.entries.len());
@@ -70,14 +74,9 @@ impl FeedState {
                         };
                         self.hand_over(myself, feed, poll).await
                     }
-                    Ok(Err(error)) => {
+                    Err(message) => {
                         self.note_answer(started, "parse_error", Some(200));
-                        self.record_error(myself, &error.to_string(), None).await
-                    }
-                    Err(join_error) => {
-                        self.note_answer(started, "parse_error", Some(200));
-                        self.record_error(myself, &format!("parser task failed: {join_error}"), None)
-                            .await
+                        self.record_error(myself, &message, None).await
                     }
                 }
             }
@@ -87,16 +86,12 @@ impl FeedState {
                 self.park_as_dead("the server answered 410 Gone").await
             }
             Err(error) => {
-                let status = match &error {
-                    FetchError::Status { status, .. } => Some(*status),
-                    _ => None,
+                let (status, retry_after) = match &error {
+                    FetchError::Status { status, retry_after } => (Some(*status), *retry_after),
+                    _ => (None, None),
                 };
                 self.note_answer(started, error.kind(), status);
                 tracing::debug!(feed_id = self.feed_id, url = %self.url, kind = error.kind(), %error, "poll failed");
-                let retry_after = match &error {
-                    FetchError::Status { retry_after, .. } => *retry_after,
-                    _ => None,
-                };
                 self.record_error(myself, &error.to_string(), retry_after).await;
             }
         }
