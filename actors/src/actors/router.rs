@@ -71,23 +71,7 @@ impl Actor for SubscriptionRouter {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             RouterMsg::Subscribe { user, urls, reply } => {
-                let mut outcomes = Vec::with_capacity(urls.len());
-                let mut result = Ok(());
-                for (requested, url) in urls {
-                    match state.subscribe_one(user, &url).await {
-                        Ok((feed_id, status)) => outcomes.push(SubscribeOutcome {
-                            url: requested,
-                            feed_id: Some(feed_id),
-                            status,
-                            error: None,
-                        }),
-                        Err(error) => {
-                            result = Err(error);
-                            break;
-                        }
-                    }
-                }
-                let _ = reply.send(result.map(|()| outcomes));
+                let _ = reply.send(state.subscribe(user, urls).await);
             }
             RouterMsg::Unsubscribe { user, feed, reply } => {
                 let _ = reply.send(state.unsubscribe(user, feed).await);
@@ -98,9 +82,46 @@ impl Actor for SubscriptionRouter {
 }
 
 impl RouterState {
-    async fn subscribe_one(&self, user: UserId, url: &FeedUrl) -> Result<(FeedId, SubscribeStatus), EngineError> {
-        let subscribed = self.store.subscribe(user, url.as_str()).await?;
-        let feed_id = subscribed.feed_id;
+    /// Subscribes the user to every URL in one store transaction, then gives each feed what it needs: a new
+    /// feed is polled now; a known one links what the cache (or else the store) has for the new subscriber.
+    async fn subscribe(
+        &self,
+        user: UserId,
+        urls: Vec<(String, FeedUrl)>,
+    ) -> Result<Vec<SubscribeOutcome>, EngineError> {
+        let normalised: Vec<&str> = urls.iter().map(|(_, url)| url.as_str()).collect();
+        let subscribed = self.store.subscribe_many(user, &normalised).await?;
+        let mut outcomes = Vec::with_capacity(urls.len());
+        for ((requested, url), feed) in urls.into_iter().zip(subscribed) {
+            let status = if feed.created {
+                SubscribeStatus::Pending
+            } else {
+                self.link_known_feed(user, &url, feed.feed_id).await?
+            };
+            self.supervisor
+                .send_message(SupervisorMsg::Ensure {
+                    feed_id: feed.feed_id,
+                    poll_now: status == SubscribeStatus::Pending,
+                })
+                .map_err(|error| EngineError::Unavailable(error.to_string()))?;
+            outcomes.push(SubscribeOutcome {
+                url: requested,
+                feed_id: Some(feed.feed_id),
+                status,
+                error: None,
+            });
+        }
+        Ok(outcomes)
+    }
+
+    /// Links a known feed's articles to a new subscriber: the cached ones, `ready` at once; else the most
+    /// recent stored ones, `pending` until the poll this answer asks for.
+    async fn link_known_feed(
+        &self,
+        user: UserId,
+        url: &FeedUrl,
+        feed_id: FeedId,
+    ) -> Result<SubscribeStatus, EngineError> {
         let cached = match self.cache.get(url.as_str()).await {
             Ok(cached) => {
                 let cached = cached.filter(|cached| cached.feed_id == feed_id);
@@ -113,26 +134,19 @@ impl RouterState {
                 None
             }
         };
-        let status = match cached {
+        match cached {
             Some(cached) => {
                 let ids: Vec<_> = cached.articles.iter().map(|article| article.id).collect();
                 self.store.link_cached_articles(user, feed_id, &ids).await?;
-                SubscribeStatus::Ready
+                Ok(SubscribeStatus::Ready)
             }
             None => {
-                if !subscribed.created {
-                    self.store
-                        .link_recent_articles(user, feed_id, RECENT_ARTICLES_FOR_NEW_SUBSCRIBER)
-                        .await?;
-                }
-                SubscribeStatus::Pending
+                self.store
+                    .link_recent_articles(user, feed_id, RECENT_ARTICLES_FOR_NEW_SUBSCRIBER)
+                    .await?;
+                Ok(SubscribeStatus::Pending)
             }
-        };
-        let poll_now = status == SubscribeStatus::Pending;
-        self.supervisor
-            .send_message(SupervisorMsg::Ensure { feed_id, poll_now })
-            .map_err(|error| EngineError::Unavailable(error.to_string()))?;
-        Ok((feed_id, status))
+        }
     }
 
     async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<(), EngineError> {

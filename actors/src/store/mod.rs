@@ -1,5 +1,6 @@
 //! The store: every query the engine and the API make, behind one trait, so that no caller depends on a backend.
 
+mod flush_result;
 mod postgres;
 mod postgres_batch;
 mod postgres_feeds;
@@ -190,8 +191,16 @@ pub trait Store: Send + Sync + 'static {
     async fn get_user(&self, user: UserId) -> Result<User, StoreError>;
 
     // Subscriptions.
-    /// Creates the feed if it is new and subscribes the user; idempotent.
-    async fn subscribe(&self, user: UserId, url: &str) -> Result<SubscribedFeed, StoreError>;
+    /// Creates each feed that is new and subscribes the user to every URL, in one transaction: all or none.
+    /// Idempotent. Answers in the order of `urls`; a URL given twice answers twice, alike.
+    async fn subscribe_many(&self, user: UserId, urls: &[&str]) -> Result<Vec<SubscribedFeed>, StoreError>;
+    /// [`Store::subscribe_many`] for one URL.
+    async fn subscribe(&self, user: UserId, url: &str) -> Result<SubscribedFeed, StoreError> {
+        self.subscribe_many(user, &[url])
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)
+    }
     /// Removes the subscription and the user's links to the feed's articles.
     /// Returns how many subscribers the feed has left, or `NotFound` if the user was not subscribed.
     async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<i64, StoreError>;

@@ -1,5 +1,6 @@
 //! The Postgres backend of the store.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -128,30 +129,55 @@ impl Store for PostgresStore {
         Ok(row.into_credentials().user)
     }
 
-    async fn subscribe(&self, user: UserId, url: &str) -> Result<SubscribedFeed, StoreError> {
+    async fn subscribe_many(&self, user: UserId, urls: &[&str]) -> Result<Vec<SubscribedFeed>, StoreError> {
+        let mut seen = HashSet::with_capacity(urls.len());
+        let distinct: Vec<&str> = urls.iter().copied().filter(|url| seen.insert(*url)).collect();
         let mut transaction = self.pool.begin().await?;
-        // A concurrent insert of the same new URL is invisible to this statement's snapshot, so look twice.
-        let mut found: Option<(FeedId, bool)> = None;
+        // Creates the new feeds in request order and finds the others. A concurrent insert of the same new URL
+        // is invisible to this statement's snapshot, so the URLs it did not return are looked up once more.
+        let mut found: HashMap<String, (FeedId, bool)> = HashMap::with_capacity(distinct.len());
         for _ in 0..2 {
-            found = sqlx::query_as(
-                "WITH inserted AS (INSERT INTO feeds (url) VALUES ($1) ON CONFLICT (url) DO NOTHING RETURNING id) \
-                 SELECT id, true FROM inserted UNION ALL SELECT id, false FROM feeds WHERE url = $1 LIMIT 1",
-            )
-            .bind(url)
-            .fetch_optional(&mut *transaction)
-            .await?;
-            if found.is_some() {
+            let missing: Vec<&str> = distinct
+                .iter()
+                .copied()
+                .filter(|url| !found.contains_key(*url))
+                .collect();
+            if missing.is_empty() {
                 break;
             }
-        }
-        let (feed_id, created) = found.ok_or(StoreError::NotFound)?;
-        sqlx::query("INSERT INTO subscriptions (user_id, feed_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(user)
-            .bind(feed_id)
-            .execute(&mut *transaction)
+            let rows: Vec<(FeedId, String, bool)> = sqlx::query_as(
+                "WITH input AS (SELECT url, ord FROM UNNEST($1::text[]) WITH ORDINALITY AS t(url, ord)), \
+                 inserted AS (INSERT INTO feeds (url) SELECT url FROM input ORDER BY ord \
+                              ON CONFLICT (url) DO NOTHING RETURNING id, url) \
+                 SELECT id, url, true FROM inserted \
+                 UNION ALL SELECT f.id, f.url, false FROM feeds f JOIN input i ON i.url = f.url",
+            )
+            .bind(&missing)
+            .fetch_all(&mut *transaction)
             .await?;
+            found.extend(rows.into_iter().map(|(id, url, created)| (url, (id, created))));
+        }
+        let feed_ids = distinct
+            .iter()
+            .map(|url| found.get(*url).map(|(id, _)| *id).ok_or(StoreError::NotFound))
+            .collect::<Result<Vec<FeedId>, _>>()?;
+        sqlx::query(
+            "INSERT INTO subscriptions (user_id, feed_id) \
+             SELECT $1, feed_id FROM UNNEST($2::bigint[]) WITH ORDINALITY AS t(feed_id, ord) ORDER BY ord \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user)
+        .bind(&feed_ids)
+        .execute(&mut *transaction)
+        .await?;
         transaction.commit().await?;
-        Ok(SubscribedFeed { feed_id, created })
+        Ok(urls
+            .iter()
+            .map(|url| {
+                let (feed_id, created) = found[*url];
+                SubscribedFeed { feed_id, created }
+            })
+            .collect())
     }
 
     async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<i64, StoreError> {

@@ -188,8 +188,8 @@ impl Store for SqliteStore {
         Ok(row.into_credentials()?.user)
     }
 
-    async fn subscribe(&self, user: UserId, url: &str) -> Result<SubscribedFeed, StoreError> {
-        super::sqlite_subscriptions::subscribe(self, user, url).await
+    async fn subscribe_many(&self, user: UserId, urls: &[&str]) -> Result<Vec<SubscribedFeed>, StoreError> {
+        super::sqlite_subscriptions::subscribe_many(self, user, urls).await
     }
 
     async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<i64, StoreError> {

@@ -6,38 +6,53 @@ use super::sqlite::{now_micros, sqlite_error, SqliteStore};
 use super::{StoreError, SubscribedFeed};
 use crate::domain::{ArticleId, FeedId, UserId};
 
-pub(super) async fn subscribe(store: &SqliteStore, user: UserId, url: &str) -> Result<SubscribedFeed, StoreError> {
+pub(super) async fn subscribe_many(
+    store: &SqliteStore,
+    user: UserId,
+    urls: &[&str],
+) -> Result<Vec<SubscribedFeed>, StoreError> {
     let now = now_micros();
-    // The transaction holds the writer's lock, so the feed cannot appear between the insert and the look-up.
+    // One transaction for the whole request: it holds the writer's lock once, and a feed cannot appear between
+    // an insert and its look-up.
     let mut transaction = store.begin_write().await?;
-    let inserted: Option<FeedId> = sqlx::query_scalar(
-        "INSERT INTO feeds (url, created_at) VALUES ($1, $2) ON CONFLICT (url) DO NOTHING RETURNING id",
-    )
-    .bind(url)
-    .bind(now)
-    .fetch_optional(&mut *transaction)
-    .await
-    .map_err(sqlite_error)?;
-    let (feed_id, created) = match inserted {
-        Some(feed_id) => (feed_id, true),
-        None => {
-            let existing: FeedId = sqlx::query_scalar("SELECT id FROM feeds WHERE url = $1")
-                .bind(url)
-                .fetch_one(&mut *transaction)
-                .await
-                .map_err(sqlite_error)?;
-            (existing, false)
-        }
-    };
-    sqlx::query("INSERT INTO subscriptions (user_id, feed_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+    let mut subscribed = Vec::with_capacity(urls.len());
+    for url in urls {
+        let inserted: Option<FeedId> = sqlx::query_scalar(
+            "INSERT INTO feeds (url, created_at) VALUES ($1, $2) ON CONFLICT (url) DO NOTHING RETURNING id",
+        )
+        .bind(url)
+        .bind(now)
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(sqlite_error)?;
+        let (feed_id, created) = match inserted {
+            Some(feed_id) => (feed_id, true),
+            None => {
+                let existing: FeedId = sqlx::query_scalar("SELECT id FROM feeds WHERE url = $1")
+                    .bind(url)
+                    .fetch_one(&mut *transaction)
+                    .await
+                    .map_err(sqlite_error)?;
+                // A URL given twice in one request was created by its first occurrence.
+                let created = subscribed
+                    .iter()
+                    .any(|earlier: &SubscribedFeed| earlier.feed_id == existing && earlier.created);
+                (existing, created)
+            }
+        };
+        sqlx::query(
+            "INSERT INTO subscriptions (user_id, feed_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
         .bind(user.hyphenated())
         .bind(feed_id)
         .bind(now)
         .execute(&mut *transaction)
         .await
         .map_err(sqlite_error)?;
+        subscribed.push(SubscribedFeed { feed_id, created });
+    }
     transaction.commit().await.map_err(sqlite_error)?;
-    Ok(SubscribedFeed { feed_id, created })
+    Ok(subscribed)
 }
 
 pub(super) async fn unsubscribe(store: &SqliteStore, user: UserId, feed: FeedId) -> Result<i64, StoreError> {

@@ -38,6 +38,7 @@ for_each_backend!(
     duplicate_email_is_an_email_conflict,
     // Subscriptions.
     subscribe_creates_the_feed_once_and_is_idempotent,
+    subscribe_many_answers_in_request_order_in_one_go,
     unsubscribe_returns_remaining_subscribers_and_unlinks_articles,
     link_cached_articles_links_only_given_articles_of_a_subscribed_feed,
     link_recent_articles_links_the_newest_up_to_the_limit,

@@ -40,6 +40,37 @@ pub async fn subscribe_creates_the_feed_once_and_is_idempotent(store: SharedStor
     assert_eq!(store.unsubscribe(bob.id, first.feed_id).await.expect("unsubscribe"), 1);
 }
 
+pub async fn subscribe_many_answers_in_request_order_in_one_go(store: SharedStore) {
+    const THIRD_URL: &str = "https://example.net/feed.json";
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let known = store.subscribe(bob.id, THIRD_URL).await.expect("bob's feed");
+
+    let none = store.subscribe_many(alice.id, &[]).await.expect("no URLs");
+    assert!(none.is_empty());
+    let urls = [URL, OTHER_URL, URL, THIRD_URL];
+    let first = store.subscribe_many(alice.id, &urls).await.expect("subscribe many");
+    let answers: Vec<(i64, bool)> = first.iter().map(|feed| (feed.feed_id, feed.created)).collect();
+    assert_eq!(answers.len(), 4);
+    assert!(answers[0].1 && answers[1].1, "both new feeds are created: {answers:?}");
+    assert!(
+        answers[0].0 < answers[1].0,
+        "new feeds get ids in request order: {answers:?}"
+    );
+    assert_eq!(answers[2], answers[0], "a URL given twice answers alike");
+    assert_eq!(answers[3], (known.feed_id, false), "a known feed is found, not created");
+
+    let subscriptions = store.list_subscriptions(alice.id).await.expect("list");
+    let feeds: BTreeSet<i64> = subscriptions.iter().map(|s| s.feed.id).collect();
+    assert_eq!(feeds, BTreeSet::from([answers[0].0, answers[1].0, known.feed_id]));
+
+    let again = store.subscribe_many(alice.id, &[OTHER_URL, URL]).await.expect("again");
+    let again: Vec<(i64, bool)> = again.iter().map(|feed| (feed.feed_id, feed.created)).collect();
+    assert_eq!(again, vec![(answers[1].0, false), (answers[0].0, false)]);
+    assert_eq!(store.list_subscriptions(alice.id).await.expect("list").len(), 3);
+    assert_eq!(store.unsubscribe(bob.id, known.feed_id).await.expect("bob leaves"), 1);
+}
+
 pub async fn unsubscribe_returns_remaining_subscribers_and_unlinks_articles(store: SharedStore) {
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
