@@ -1,5 +1,6 @@
-//! Persistence throughput on real Postgres: the persistence actor's flush (UNNEST, one transaction) for batches
-//! of 100, 1,000 and 10,000 rows, against inserting the same rows one statement at a time.
+//! Persistence throughput: the persistence actor's flush for batches of 100, 1,000 and 10,000 rows, on real
+//! Postgres (UNNEST, one transaction), against inserting the same rows one statement at a time; and on the
+//! embedded SQLite store (a JSON array unpacked by json_each, one transaction) in a temp file.
 //!
 //! Database: SYNDIC_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/syndic_bench), created and
 //! migrated if missing; its articles are truncated before each group.
@@ -11,8 +12,9 @@ use chrono::Utc;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sqlx::PgPool;
 use syndic_actors::dedupe::dedupe_key;
+use syndic_actors::domain::NewUser;
 use syndic_actors::parse::Entry;
-use syndic_actors::store::{FeedBatch, PollRecord, PostgresStore, Store};
+use syndic_actors::store::{FeedBatch, PollRecord, PostgresStore, SqliteStore, Store};
 use tokio::runtime::Runtime;
 
 /// Batches are spread over this many feeds, each with one subscriber, as a real flush is.
@@ -49,6 +51,42 @@ async fn prepare() -> PostgresStore {
         .await
         .unwrap();
     store
+}
+
+/// A SQLite file in its own temp dir, removed when dropped.
+struct SqliteBench {
+    directory: std::path::PathBuf,
+    store: SqliteStore,
+}
+
+impl Drop for SqliteBench {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}
+
+async fn prepare_sqlite() -> SqliteBench {
+    let directory = std::env::temp_dir().join(format!("syndic-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let url = format!("sqlite://{}", directory.join("persistence.db").display());
+    let store = SqliteStore::connect(&url, 4).await.unwrap();
+    let user = store
+        .create_user(&NewUser {
+            username: "bench".into(),
+            email: "bench@example.com".into(),
+            password_hash: "x".into(),
+        })
+        .await
+        .unwrap();
+    let urls: Vec<String> = (0..FEEDS).map(|feed| format!("https://bench.example/{feed}")).collect();
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let feeds = store.subscribe_many(user.id, &urls).await.unwrap();
+    // The batches name feeds 1..=FEEDS, as they do on Postgres after RESTART IDENTITY.
+    assert_eq!(
+        feeds.iter().map(|feed| feed.feed_id).collect::<Vec<_>>(),
+        (1..=FEEDS).collect::<Vec<_>>()
+    );
+    SqliteBench { directory, store }
 }
 
 /// `rows` new entries (never seen before), spread over the feeds.
@@ -157,6 +195,27 @@ fn persistence(criterion: &mut Criterion) {
                 );
             });
         }
+    }
+    group.finish();
+
+    let sqlite = runtime.block_on(prepare_sqlite());
+    let mut group = criterion.benchmark_group("persistence_flush_sqlite");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
+    for rows in [100usize, 1_000, 10_000] {
+        group.throughput(Throughput::Elements(rows as u64));
+        group.bench_with_input(BenchmarkId::new("json_each", rows), &rows, |bencher, &rows| {
+            bencher.to_async(&runtime).iter_batched(
+                || batches(rows),
+                |batches| {
+                    let store = &sqlite.store;
+                    async move { store.persist_batches(&batches).await.unwrap() }
+                },
+                criterion::BatchSize::PerIteration,
+            );
+        });
     }
     group.finish();
 }

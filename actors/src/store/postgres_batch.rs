@@ -1,39 +1,38 @@
 //! The persistence actor's flush on Postgres: many feeds' entries in one transaction, by UNNEST.
 
-use std::collections::HashMap;
-
 use sqlx::PgPool;
 
-use super::{FeedBatch, StoreError, StoredArticle, StoredBatch};
+use super::flush_result::{first_of_each_key, Resolved};
+use super::{FeedBatch, StoreError, StoredBatch};
 use crate::domain::{ArticleId, FeedId};
 use crate::parse::Entry;
 
-/// Column arrays for one UNNEST insert.
+/// Column arrays for one UNNEST insert, borrowed from the batches: encoding is the only copy.
 #[derive(Default)]
-struct ArticleColumns {
+struct ArticleColumns<'a> {
     feed_ids: Vec<FeedId>,
-    keys: Vec<String>,
-    guids: Vec<Option<String>>,
-    urls: Vec<Option<String>>,
-    titles: Vec<Option<String>>,
-    summaries: Vec<Option<String>>,
-    contents: Vec<Option<String>>,
-    authors: Vec<Option<String>>,
+    keys: Vec<&'a str>,
+    guids: Vec<Option<&'a str>>,
+    urls: Vec<Option<&'a str>>,
+    titles: Vec<Option<&'a str>>,
+    summaries: Vec<Option<&'a str>>,
+    contents: Vec<Option<&'a str>>,
+    authors: Vec<Option<&'a str>>,
     /// JSON arrays: UNNEST cannot take a ragged text[][].
     categories: Vec<String>,
     published: Vec<chrono::DateTime<chrono::Utc>>,
 }
 
-impl ArticleColumns {
-    fn push(&mut self, batch: &FeedBatch, entry: &Entry) {
+impl<'a> ArticleColumns<'a> {
+    fn push(&mut self, batch: &FeedBatch, entry: &'a Entry) {
         self.feed_ids.push(batch.feed_id);
-        self.keys.push(entry.dedupe_key.clone());
-        self.guids.push(entry.guid.clone());
-        self.urls.push(entry.url.clone());
-        self.titles.push(entry.title.clone());
-        self.summaries.push(entry.summary.clone());
-        self.contents.push(entry.content.clone());
-        self.authors.push(entry.author.clone());
+        self.keys.push(&entry.dedupe_key);
+        self.guids.push(entry.guid.as_deref());
+        self.urls.push(entry.url.as_deref());
+        self.titles.push(entry.title.as_deref());
+        self.summaries.push(entry.summary.as_deref());
+        self.contents.push(entry.content.as_deref());
+        self.authors.push(entry.author.as_deref());
         self.categories
             .push(serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".to_owned()));
         // An undated entry takes its place on the timeline from the poll that first saw it.
@@ -51,15 +50,24 @@ pub(super) async fn persist(pool: &PgPool, batches: &[FeedBatch]) -> Result<Vec<
     }
 
     let mut transaction = pool.begin().await?;
-    let inserted: Vec<(ArticleId, FeedId, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-        "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at) \
-         SELECT t.feed_id, t.dedupe_key, t.guid, t.url, t.title, t.summary, t.content, t.author, \
-                ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at \
-         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                     $8::text[], $9::text[], $10::timestamptz[]) \
-           AS t(feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at) \
-         ON CONFLICT (feed_id, dedupe_key) DO NOTHING \
-         RETURNING id, feed_id, dedupe_key, published_at",
+    // One statement inserts the new articles and links them, unread, to their feeds' subscribers.
+    let inserted: Vec<(ArticleId, FeedId, String)> = sqlx::query_as(
+        "WITH inserted AS ( \
+           INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
+                                 published_at) \
+           SELECT t.feed_id, t.dedupe_key, t.guid, t.url, t.title, t.summary, t.content, t.author, \
+                  ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at \
+           FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                       $8::text[], $9::text[], $10::timestamptz[]) \
+             AS t(feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at) \
+           ON CONFLICT (feed_id, dedupe_key) DO NOTHING \
+           RETURNING id, feed_id, dedupe_key, published_at), \
+         linked AS ( \
+           INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
+           SELECT s.user_id, i.id, i.feed_id, i.published_at \
+           FROM inserted i JOIN subscriptions s ON s.feed_id = i.feed_id \
+           ON CONFLICT DO NOTHING) \
+         SELECT id, feed_id, dedupe_key FROM inserted",
     )
     .bind(&columns.feed_ids)
     .bind(&columns.keys)
@@ -74,32 +82,12 @@ pub(super) async fn persist(pool: &PgPool, batches: &[FeedBatch]) -> Result<Vec<
     .fetch_all(&mut *transaction)
     .await?;
 
-    if !inserted.is_empty() {
-        let ids: Vec<ArticleId> = inserted.iter().map(|row| row.0).collect();
-        let feeds: Vec<FeedId> = inserted.iter().map(|row| row.1).collect();
-        let published: Vec<_> = inserted.iter().map(|row| row.3).collect();
-        sqlx::query(
-            "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
-             SELECT s.user_id, n.id, n.feed_id, n.published_at \
-             FROM UNNEST($1::bigint[], $2::bigint[], $3::timestamptz[]) AS n(id, feed_id, published_at) \
-             JOIN subscriptions s ON s.feed_id = n.feed_id \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&ids)
-        .bind(&feeds)
-        .bind(&published)
-        .execute(&mut *transaction)
-        .await?;
+    let mut resolved = Resolved::default();
+    for (id, feed, key) in inserted {
+        resolved.inserted(feed, key, id);
     }
-
     // Entries that were stored by an earlier poll: look their ids up, for the cache entry.
-    let mut ids: HashMap<(FeedId, String), ArticleId> =
-        inserted.iter().map(|row| ((row.1, row.2.clone()), row.0)).collect();
-    let mut new_counts: HashMap<FeedId, usize> = HashMap::new();
-    for row in &inserted {
-        *new_counts.entry(row.1).or_default() += 1;
-    }
-    if ids.len() < columns.keys.len() {
+    if resolved.len() < columns.keys.len() {
         let existing: Vec<(ArticleId, FeedId, String)> = sqlx::query_as(
             "SELECT a.id, a.feed_id, a.dedupe_key FROM articles a \
              JOIN UNNEST($1::bigint[], $2::text[]) AS k(feed_id, dedupe_key) \
@@ -110,32 +98,13 @@ pub(super) async fn persist(pool: &PgPool, batches: &[FeedBatch]) -> Result<Vec<
         .fetch_all(&mut *transaction)
         .await?;
         for (id, feed, key) in existing {
-            ids.entry((feed, key)).or_insert(id);
+            resolved.known(feed, key, id);
         }
     }
 
     record_poll_state(&mut transaction, batches).await?;
     transaction.commit().await?;
-
-    Ok(batches
-        .iter()
-        .zip(&unique)
-        .map(|(batch, entries)| StoredBatch {
-            feed_id: batch.feed_id,
-            articles: entries
-                .iter()
-                .filter_map(|entry| {
-                    ids.get(&(batch.feed_id, entry.dedupe_key.clone()))
-                        .map(|id| StoredArticle {
-                            id: *id,
-                            title: entry.title.clone(),
-                            link: entry.url.clone(),
-                        })
-                })
-                .collect(),
-            new_count: new_counts.get(&batch.feed_id).copied().unwrap_or(0),
-        })
-        .collect())
+    Ok(resolved.into_stored(batches, &unique))
 }
 
 async fn record_poll_state(
@@ -167,14 +136,4 @@ async fn record_poll_state(
     .execute(&mut **transaction)
     .await?;
     Ok(())
-}
-
-/// Keeps the first of several entries with the same key: a feed that lists an entry twice stores it once.
-fn first_of_each_key(batch: &FeedBatch) -> Vec<&Entry> {
-    let mut seen = std::collections::HashSet::with_capacity(batch.entries.len());
-    batch
-        .entries
-        .iter()
-        .filter(|entry| seen.insert(entry.dedupe_key.as_str()))
-        .collect()
 }

@@ -1,144 +1,124 @@
-//! The persistence actor's flush on SQLite: many feeds' entries in one write transaction, row by row
-//! through statements that the connection prepares once and reuses.
+//! The persistence actor's flush on SQLite: many feeds' entries in one write transaction, a few set-based
+//! statements per flush. SQLite binds no arrays, so the rows travel as one JSON array unpacked by `json_each`:
+//! one statement per step instead of one per entry, each of which would be a round trip to sqlx's worker thread.
 
-use std::collections::{HashMap, HashSet};
+use serde_json::{json, Value};
+use sqlx::SqliteConnection;
 
-use sqlx::{Sqlite, SqliteConnection};
-
+use super::flush_result::{first_of_each_key, Resolved};
 use super::sqlite::{now_micros, sqlite_error, SqliteStore};
 use super::sqlite_rows::micros;
-use super::{FeedBatch, StoreError, StoredArticle, StoredBatch};
+use super::{FeedBatch, StoreError, StoredBatch};
 use crate::domain::{ArticleId, FeedId};
 use crate::parse::Entry;
-
-/// Each entry's article id by (feed, dedupe key), and how many of each feed's articles are new.
-#[derive(Default)]
-struct Resolved<'a> {
-    ids: HashMap<(FeedId, &'a str), ArticleId>,
-    new_counts: HashMap<FeedId, usize>,
-}
 
 pub(super) async fn persist(store: &SqliteStore, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError> {
     let unique: Vec<Vec<&Entry>> = batches.iter().map(first_of_each_key).collect();
     let fetched_at = now_micros();
-    let mut resolved = Resolved::default();
 
     let mut transaction = store.begin_write().await?;
-    for (batch, entries) in batches.iter().zip(&unique) {
-        let new_ids = store_entries(&mut transaction, batch, entries, fetched_at, &mut resolved).await?;
-        link_to_subscribers(&mut transaction, batch.feed_id, &new_ids).await?;
+    let (resolved, new_ids) = store_entries(&mut transaction, batches, &unique, fetched_at).await?;
+    link_to_subscribers(&mut transaction, &new_ids).await?;
+    for batch in batches {
         record_poll_state(&mut transaction, batch).await?;
     }
     transaction.commit().await.map_err(sqlite_error)?;
 
-    Ok(batches
+    Ok(resolved.into_stored(batches, &unique))
+}
+
+/// Inserts every entry that is new, in one statement, and resolves every entry's id; returns the ids of the
+/// new ones too.
+async fn store_entries(
+    connection: &mut SqliteConnection,
+    batches: &[FeedBatch],
+    unique: &[Vec<&Entry>],
+    fetched_at: i64,
+) -> Result<(Resolved, Vec<ArticleId>), StoreError> {
+    let mut resolved = Resolved::default();
+    let rows: Vec<Value> = batches
         .iter()
-        .zip(&unique)
-        .map(|(batch, entries)| StoredBatch {
-            feed_id: batch.feed_id,
-            articles: entries
-                .iter()
-                .filter_map(|entry| {
-                    resolved
-                        .ids
-                        .get(&(batch.feed_id, entry.dedupe_key.as_str()))
-                        .map(|id| StoredArticle {
-                            id: *id,
-                            title: entry.title.clone(),
-                            link: entry.url.clone(),
-                        })
-                })
-                .collect(),
-            // Counted per feed, as the Postgres flush does: a feed listed twice gets the sum in both.
-            new_count: resolved.new_counts.get(&batch.feed_id).copied().unwrap_or(0),
-        })
-        .collect())
-}
-
-/// Inserts the batch's entries that are new and resolves every entry's id; returns the ids of the new ones.
-async fn store_entries<'a>(
-    connection: &mut SqliteConnection,
-    batch: &FeedBatch,
-    entries: &[&'a Entry],
-    fetched_at: i64,
-    resolved: &mut Resolved<'a>,
-) -> Result<Vec<ArticleId>, StoreError> {
-    let mut new_ids = Vec::new();
-    for entry in entries {
-        let key = (batch.feed_id, entry.dedupe_key.as_str());
-        // The same feed may come twice in one flush; its entries are already resolved.
-        if resolved.ids.contains_key(&key) {
-            continue;
-        }
-        let id = match insert_article(&mut *connection, batch, entry, fetched_at).await? {
-            Some(id) => {
-                new_ids.push(id);
-                *resolved.new_counts.entry(batch.feed_id).or_default() += 1;
-                id
-            }
-            // Stored by an earlier poll: look its id up, for the cache entry.
-            None => sqlx::query_scalar("SELECT id FROM articles WHERE feed_id = $1 AND dedupe_key = $2")
-                .bind(batch.feed_id)
-                .bind(&entry.dedupe_key)
-                .fetch_one(&mut *connection)
-                .await
-                .map_err(sqlite_error)?,
-        };
-        resolved.ids.insert(key, id);
+        .zip(unique)
+        .flat_map(|(batch, entries)| entries.iter().map(move |entry| article_row(batch, entry)))
+        .collect();
+    if rows.is_empty() {
+        return Ok((resolved, Vec::new()));
     }
-    Ok(new_ids)
+    // `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT.
+    let inserted: Vec<(ArticleId, FeedId, String)> = sqlx::query_as(
+        "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
+           published_at, fetched_at) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, \
+           value ->> 7, value ->> 8, value ->> 9, $2 \
+         FROM json_each($1) WHERE true ORDER BY key \
+         ON CONFLICT (feed_id, dedupe_key) DO NOTHING RETURNING id, feed_id, dedupe_key",
+    )
+    .bind(Value::Array(rows).to_string())
+    .bind(fetched_at)
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(sqlite_error)?;
+    let mut new_ids = Vec::with_capacity(inserted.len());
+    for (id, feed_id, key) in inserted {
+        new_ids.push(id);
+        resolved.inserted(feed_id, key, id);
+    }
+
+    // Entries stored by an earlier poll: look their ids up, for the cache entry.
+    let known: Vec<Value> = batches
+        .iter()
+        .zip(unique)
+        .flat_map(|(batch, entries)| entries.iter().map(move |entry| (batch.feed_id, entry)))
+        .filter(|(feed_id, entry)| resolved.id_of(*feed_id, &entry.dedupe_key).is_none())
+        .map(|(feed_id, entry)| json!([feed_id, entry.dedupe_key]))
+        .collect();
+    if !known.is_empty() {
+        let found: Vec<(ArticleId, FeedId, String)> = sqlx::query_as(
+            "SELECT a.id, a.feed_id, a.dedupe_key FROM json_each($1) k \
+             JOIN articles a ON a.feed_id = k.value ->> 0 AND a.dedupe_key = k.value ->> 1",
+        )
+        .bind(Value::Array(known).to_string())
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(sqlite_error)?;
+        for (id, feed_id, key) in found {
+            resolved.known(feed_id, key, id);
+        }
+    }
+    Ok((resolved, new_ids))
 }
 
-/// The new article's id, or `None` when the feed already has an article with this key.
-async fn insert_article(
-    connection: &mut SqliteConnection,
-    batch: &FeedBatch,
-    entry: &Entry,
-    fetched_at: i64,
-) -> Result<Option<ArticleId>, StoreError> {
+/// One entry as the JSON array the insert unpacks, in its column order.
+fn article_row(batch: &FeedBatch, entry: &Entry) -> Value {
     let categories = serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".to_owned());
     // An undated entry takes its place on the timeline from the poll that first saw it.
     let published_at = micros(entry.published_at.unwrap_or(batch.poll.polled_at));
-    sqlx::query_scalar::<Sqlite, ArticleId>(
-        "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-           published_at, fetched_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT (feed_id, dedupe_key) DO NOTHING RETURNING id",
-    )
-    .bind(batch.feed_id)
-    .bind(&entry.dedupe_key)
-    .bind(&entry.guid)
-    .bind(&entry.url)
-    .bind(&entry.title)
-    .bind(&entry.summary)
-    .bind(&entry.content)
-    .bind(&entry.author)
-    .bind(categories)
-    .bind(published_at)
-    .bind(fetched_at)
-    .fetch_optional(connection)
-    .await
-    .map_err(sqlite_error)
+    json!([
+        batch.feed_id,
+        entry.dedupe_key,
+        entry.guid,
+        entry.url,
+        entry.title,
+        entry.summary,
+        entry.content,
+        entry.author,
+        categories,
+        published_at,
+    ])
 }
 
-/// Links a feed's new articles, unread, to every subscriber of the feed.
-async fn link_to_subscribers(
-    connection: &mut SqliteConnection,
-    feed: FeedId,
-    new_ids: &[ArticleId],
-) -> Result<(), StoreError> {
+/// Links the new articles, unread, to every subscriber of their feeds.
+async fn link_to_subscribers(connection: &mut SqliteConnection, new_ids: &[ArticleId]) -> Result<(), StoreError> {
     if new_ids.is_empty() {
         return Ok(());
     }
     sqlx::query(
         "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
          SELECT s.user_id, a.id, a.feed_id, a.published_at \
-         FROM articles a JOIN subscriptions s ON s.feed_id = a.feed_id \
-         WHERE a.feed_id = $1 AND a.id IN (SELECT value FROM json_each($2)) \
-         ON CONFLICT DO NOTHING",
+         FROM json_each($1) n JOIN articles a ON a.id = n.value JOIN subscriptions s ON s.feed_id = a.feed_id \
+         WHERE true ON CONFLICT DO NOTHING",
     )
-    .bind(feed)
-    .bind(serde_json::Value::from(new_ids).to_string())
+    .bind(Value::from(new_ids).to_string())
     .execute(connection)
     .await
     .map_err(sqlite_error)?;
@@ -163,14 +143,4 @@ async fn record_poll_state(connection: &mut SqliteConnection, batch: &FeedBatch)
     .await
     .map_err(sqlite_error)?;
     Ok(())
-}
-
-/// Keeps the first of several entries with the same key: a feed that lists an entry twice stores it once.
-fn first_of_each_key(batch: &FeedBatch) -> Vec<&Entry> {
-    let mut seen = HashSet::with_capacity(batch.entries.len());
-    batch
-        .entries
-        .iter()
-        .filter(|entry| seen.insert(entry.dedupe_key.as_str()))
-        .collect()
 }

@@ -1,0 +1,70 @@
+//! What both backends' flushes share: which entries of a batch count, and how the ids they resolved become
+//! the persistence actor's answer.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{FeedBatch, StoredArticle, StoredBatch};
+use crate::domain::{ArticleId, FeedId};
+use crate::parse::Entry;
+
+/// Keeps the first of several entries with the same key: a feed that lists an entry twice stores it once.
+pub(super) fn first_of_each_key(batch: &FeedBatch) -> Vec<&Entry> {
+    let mut seen = HashSet::with_capacity(batch.entries.len());
+    batch
+        .entries
+        .iter()
+        .filter(|entry| seen.insert(entry.dedupe_key.as_str()))
+        .collect()
+}
+
+/// Each entry's article id by feed and dedupe key, and how many of each feed's articles are new.
+#[derive(Default)]
+pub(super) struct Resolved {
+    ids: HashMap<FeedId, HashMap<String, ArticleId>>,
+    new_counts: HashMap<FeedId, usize>,
+}
+
+impl Resolved {
+    /// An article this flush inserted.
+    pub(super) fn inserted(&mut self, feed: FeedId, key: String, id: ArticleId) {
+        *self.new_counts.entry(feed).or_default() += 1;
+        self.known(feed, key, id);
+    }
+
+    /// An article an earlier poll stored. The first id seen for a key wins.
+    pub(super) fn known(&mut self, feed: FeedId, key: String, id: ArticleId) {
+        self.ids.entry(feed).or_default().entry(key).or_insert(id);
+    }
+
+    pub(super) fn id_of(&self, feed: FeedId, key: &str) -> Option<ArticleId> {
+        self.ids.get(&feed).and_then(|keys| keys.get(key)).copied()
+    }
+
+    /// How many entries have an id.
+    pub(super) fn len(&self) -> usize {
+        self.ids.values().map(HashMap::len).sum()
+    }
+
+    /// The answer for each batch, in order: every unique entry with its id, in feed order, and the new count.
+    /// New articles are counted per feed, so a feed listed twice in one flush gets the sum in both.
+    pub(super) fn into_stored(self, batches: &[FeedBatch], unique: &[Vec<&Entry>]) -> Vec<StoredBatch> {
+        batches
+            .iter()
+            .zip(unique)
+            .map(|(batch, entries)| StoredBatch {
+                feed_id: batch.feed_id,
+                articles: entries
+                    .iter()
+                    .filter_map(|entry| {
+                        self.id_of(batch.feed_id, &entry.dedupe_key).map(|id| StoredArticle {
+                            id,
+                            title: entry.title.clone(),
+                            link: entry.url.clone(),
+                        })
+                    })
+                    .collect(),
+                new_count: self.new_counts.get(&batch.feed_id).copied().unwrap_or(0),
+            })
+            .collect()
+    }
+}
