@@ -1,8 +1,10 @@
 //! The engine end to end: subscribe, poll, persist, cache, restart, 304s and unsubscribe.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use syndic_actors::actors::feed::FeedMsg;
+use syndic_actors::store::Store;
 
 use crate::feed_server::{atom, json_feed, rss};
 use crate::helpers::{eventually, feed_server, spawn_app, spawn_app_with, Backend, TestSettings};
@@ -146,6 +148,8 @@ async fn a_304_changes_nothing(backend: Backend) {
     assert_eq!(patched.status(), 200);
     let (etag_before, _) = app.database.feed_state(feed_id).await;
     assert!(etag_before.is_some(), "the ETag is stored after the first poll");
+    let last_polled = |store: Arc<dyn Store>| async move { store.get_feed(feed_id).await.unwrap().last_polled_at };
+    let polled_before = last_polled(app.database.store.clone()).await.expect("polled once");
 
     let actor = app
         .engine()
@@ -155,7 +159,11 @@ async fn a_304_changes_nothing(backend: Backend) {
         .expect("the feed has an actor");
     actor.send_message(FeedMsg::PollNow).unwrap();
     eventually(10, "a 304 answer", || async { server.not_modified("/etag.xml") == 1 }).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The persistence actor records the 304 with its next flush.
+    eventually(10, "the 304 recorded as the last poll", || async {
+        last_polled(app.database.store.clone()).await > Some(polled_before)
+    })
+    .await;
 
     assert_eq!(app.article_count().await, 4);
     let after = app.timeline(&token, "status=all").await;

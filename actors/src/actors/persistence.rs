@@ -1,6 +1,9 @@
 //! The persistence actor: collects feed actors' batches, writes them in one transaction, and acks each feed
 //! actor only after the commit. Nothing is acked while the database is down, so no poll state moves forward.
+//! It also collects polls that found nothing new (304s) and records them a flush at a time: they need no ack,
+//! since losing one only makes a restarted engine poll that feed a little early.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,8 +13,9 @@ use tokio::task::JoinHandle;
 
 use super::feed::FeedMsg;
 use super::feed_handle::FeedHandle;
+use crate::domain::FeedId;
 use crate::instruments;
-use crate::store::{FeedBatch, Store, StoreError};
+use crate::store::{FeedBatch, Store, StoreError, UnchangedPoll};
 
 #[derive(Debug, Clone)]
 pub struct PersistenceSettings {
@@ -39,6 +43,7 @@ impl Default for PersistenceSettings {
 
 pub enum PersistenceMsg {
     Store(PendingBatch),
+    Unchanged(UnchangedPoll),
     Flush,
 }
 
@@ -102,6 +107,14 @@ impl PersistenceHandle {
             }))
             .map_err(|error| error.to_string())
     }
+
+    /// Hands over a poll that found nothing new. It takes no slot: each feed has at most one waiting, since a
+    /// newer one replaces it.
+    pub fn record_unchanged(&self, poll: UnchangedPoll) -> Result<(), String> {
+        self.actor
+            .send_message(PersistenceMsg::Unchanged(poll))
+            .map_err(|error| error.to_string())
+    }
 }
 
 pub struct PersistenceActor;
@@ -116,6 +129,8 @@ pub struct PersistenceState {
     settings: PersistenceSettings,
     waiting: Vec<PendingBatch>,
     waiting_rows: usize,
+    /// The latest unchanged poll of each feed, written with the next flush.
+    unchanged: HashMap<FeedId, UnchangedPoll>,
     flush_timer: Option<FlushTimer>,
     /// Failed flushes in a row; while above zero, only the retry timer flushes.
     failed_flushes: u32,
@@ -147,6 +162,7 @@ impl Actor for PersistenceActor {
             settings: args.settings,
             waiting: Vec::new(),
             waiting_rows: 0,
+            unchanged: HashMap::new(),
             flush_timer: None,
             failed_flushes: 0,
         })
@@ -163,12 +179,13 @@ impl Actor for PersistenceActor {
                 state.waiting_rows += pending.rows();
                 state.waiting.push(pending);
                 instruments::persistence_waiting(state.waiting.len());
-                if state.failed_flushes == 0 && state.waiting_rows >= state.settings.max_batch_rows {
-                    state.flush(&myself).await;
-                } else if state.flush_timer.is_none() {
-                    let delay = state.settings.max_batch_delay;
-                    state.flush_timer = Some(send_flush_after(&myself, delay));
+                state.flush_when_due(&myself).await;
+            }
+            PersistenceMsg::Unchanged(poll) => {
+                if state.unchanged.insert(poll.feed_id, poll).is_none() {
+                    state.waiting_rows += 1;
                 }
+                state.flush_when_due(&myself).await;
             }
             PersistenceMsg::Flush => {
                 state.flush_timer = None;
@@ -182,6 +199,9 @@ impl Actor for PersistenceActor {
         // One last attempt on shutdown; what is not acked here is fetched again after the restart.
         if let Some(timer) = state.flush_timer.take() {
             timer.abort();
+        }
+        if let Err(unwritten) = state.write_unchanged().await {
+            tracing::warn!(feeds = unwritten, "could not record the last unchanged polls");
         }
         let waiting = std::mem::take(&mut state.waiting);
         if !waiting.is_empty() {
@@ -203,21 +223,35 @@ fn send_flush_after(myself: &ActorRef<PersistenceMsg>, delay: Duration) -> Flush
 }
 
 impl PersistenceState {
+    /// Flushes now when enough rows wait (and the database is not failing), else makes sure a timer will.
+    async fn flush_when_due(&mut self, myself: &ActorRef<PersistenceMsg>) {
+        if self.failed_flushes == 0 && self.waiting_rows >= self.settings.max_batch_rows {
+            self.flush(myself).await;
+        } else if self.flush_timer.is_none() {
+            self.flush_timer = Some(send_flush_after(myself, self.settings.max_batch_delay));
+        }
+    }
+
     async fn flush(&mut self, myself: &ActorRef<PersistenceMsg>) {
         if let Some(timer) = self.flush_timer.take() {
             timer.abort();
         }
+        // Unchanged polls first: a batch in the same flush is from a later poll of its feed.
+        let unchanged_result = self.write_unchanged().await;
         let waiting = std::mem::take(&mut self.waiting);
-        self.waiting_rows = 0;
-        if waiting.is_empty() {
-            return;
-        }
-        match self.write(waiting).await {
-            Ok(()) => self.failed_flushes = 0,
-            Err(unwritten) => {
+        let result = if waiting.is_empty() {
+            Ok(())
+        } else {
+            self.write(waiting).await
+        };
+        self.waiting_rows = self.unchanged.len();
+        match (unchanged_result, result) {
+            (Ok(()), Ok(())) => self.failed_flushes = 0,
+            (_, result) => {
+                let unwritten = result.err().unwrap_or_default();
                 self.failed_flushes += 1;
                 instruments::flush_failed();
-                self.waiting_rows = unwritten.iter().map(PendingBatch::rows).sum();
+                self.waiting_rows += unwritten.iter().map(PendingBatch::rows).sum::<usize>();
                 self.waiting = unwritten;
                 let delay = self.retry_delay();
                 tracing::warn!(
@@ -237,6 +271,28 @@ impl PersistenceState {
             .retry_min_delay
             .saturating_mul(1 << doublings)
             .min(self.settings.retry_max_delay)
+    }
+
+    /// Records the waiting unchanged polls. On a transient error they stay for the next flush (a newer poll of
+    /// a feed replaces its entry meanwhile); a rejected write drops them, since it would be rejected again.
+    /// Returns how many are still waiting on failure.
+    async fn write_unchanged(&mut self) -> Result<(), usize> {
+        if self.unchanged.is_empty() {
+            return Ok(());
+        }
+        let polls: Vec<UnchangedPoll> = self.unchanged.values().copied().collect();
+        match self.store.record_polls_unchanged(&polls).await {
+            Ok(()) => {
+                self.unchanged.clear();
+                Ok(())
+            }
+            Err(error) if error.is_transient() => Err(polls.len()),
+            Err(error) => {
+                tracing::warn!(feeds = polls.len(), %error, "the database rejected unchanged polls; dropped");
+                self.unchanged.clear();
+                Ok(())
+            }
+        }
     }
 
     /// Writes the batches and acks their feed actors. Returns the batches that could not be written because

@@ -136,6 +136,14 @@ pub struct PollRecord {
     pub next_poll_at: DateTime<Utc>,
 }
 
+/// A poll that found nothing new, as the persistence actor collects them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnchangedPoll {
+    pub feed_id: FeedId,
+    pub polled_at: DateTime<Utc>,
+    pub next_poll_at: DateTime<Utc>,
+}
+
 /// The outcome of one feed's batch once it is committed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StoredBatch {
@@ -234,13 +242,10 @@ pub trait Store: Send + Sync + 'static {
     /// A permanent redirect: the feed now lives at `url`. When another feed already has that URL, this feed's
     /// subscribers move to it and this feed is left without subscribers.
     async fn move_feed(&self, feed: FeedId, url: &str) -> Result<FeedMove, StoreError>;
-    /// Records a poll that found nothing new (304): timestamps only.
-    async fn record_poll_unchanged(
-        &self,
-        feed: FeedId,
-        polled_at: DateTime<Utc>,
-        next_poll_at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    /// Records polls that found nothing new (304) in one transaction: status `ok`, errors cleared, and the
+    /// timestamps. A poll older than the feed's recorded last poll changes nothing, so a late write never
+    /// rolls a feed back.
+    async fn record_polls_unchanged(&self, polls: &[UnchangedPoll]) -> Result<(), StoreError>;
     /// Stores several feeds' entries and poll state in one transaction and links new articles to subscribers.
     async fn persist_batches(&self, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError>;
 

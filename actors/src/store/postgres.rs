@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::postgres_rows::{ArticleRow, FeedRow, SubscriptionRow, UserRow};
 use super::transfer::{Table, TransferPage, TransferPosition};
-use super::{FeedBatch, FeedMove, PoolState, Store, StoreError, StoredBatch, SubscribedFeed};
+use super::{FeedBatch, FeedMove, PoolState, Store, StoreError, StoredBatch, SubscribedFeed, UnchangedPoll};
 use crate::domain::{
     Article, ArticleCursor, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser,
     ReadFilter, Subscription, User, UserCredentials, UserId,
@@ -301,19 +301,22 @@ impl Store for PostgresStore {
         super::postgres_feeds::move_feed(&self.pool, feed, url).await
     }
 
-    async fn record_poll_unchanged(
-        &self,
-        feed: FeedId,
-        polled_at: DateTime<Utc>,
-        next_poll_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn record_polls_unchanged(&self, polls: &[UnchangedPoll]) -> Result<(), StoreError> {
+        if polls.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<FeedId> = polls.iter().map(|poll| poll.feed_id).collect();
+        let polled_at: Vec<DateTime<Utc>> = polls.iter().map(|poll| poll.polled_at).collect();
+        let next_poll_at: Vec<DateTime<Utc>> = polls.iter().map(|poll| poll.next_poll_at).collect();
         sqlx::query(
-            "UPDATE feeds SET status = 'ok', last_error = NULL, error_count = 0, dead_since = NULL, \
-             last_polled_at = $2, next_poll_at = $3 WHERE id = $1",
+            "UPDATE feeds f SET status = 'ok', last_error = NULL, error_count = 0, dead_since = NULL, \
+               last_polled_at = u.polled_at, next_poll_at = u.next_poll_at \
+             FROM UNNEST($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS u(id, polled_at, next_poll_at) \
+             WHERE f.id = u.id AND (f.last_polled_at IS NULL OR f.last_polled_at <= u.polled_at)",
         )
-        .bind(feed)
-        .bind(polled_at)
-        .bind(next_poll_at)
+        .bind(&ids)
+        .bind(&polled_at)
+        .bind(&next_poll_at)
         .execute(&self.pool)
         .await?;
         Ok(())

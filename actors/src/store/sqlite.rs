@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::sqlite_rows::{micros, FeedRow, SubscriptionRow, UserRow};
 use super::transfer::{Table, TransferPage, TransferPosition};
-use super::{FeedBatch, FeedMove, PoolState, Store, StoreError, StoredBatch, SubscribedFeed};
+use super::{FeedBatch, FeedMove, PoolState, Store, StoreError, StoredBatch, SubscribedFeed, UnchangedPoll};
 use crate::domain::{
     Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser, Subscription, User,
     UserCredentials, UserId,
@@ -273,19 +273,23 @@ impl Store for SqliteStore {
         super::sqlite_feeds::move_feed(&self.pool, feed, url).await
     }
 
-    async fn record_poll_unchanged(
-        &self,
-        feed: FeedId,
-        polled_at: DateTime<Utc>,
-        next_poll_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn record_polls_unchanged(&self, polls: &[UnchangedPoll]) -> Result<(), StoreError> {
+        if polls.is_empty() {
+            return Ok(());
+        }
+        // SQLite binds no arrays: the polls travel as one JSON array of [id, polled_at, next_poll_at].
+        let rows: Vec<serde_json::Value> = polls
+            .iter()
+            .map(|poll| serde_json::json!([poll.feed_id, micros(poll.polled_at), micros(poll.next_poll_at)]))
+            .collect();
         sqlx::query(
             "UPDATE feeds SET status = 'ok', last_error = NULL, error_count = 0, dead_since = NULL, \
-             last_polled_at = $2, next_poll_at = $3 WHERE id = $1",
+               last_polled_at = u.polled_at, next_poll_at = u.next_poll_at \
+             FROM (SELECT value ->> 0 AS id, value ->> 1 AS polled_at, value ->> 2 AS next_poll_at \
+                   FROM json_each($1)) AS u \
+             WHERE feeds.id = u.id AND (feeds.last_polled_at IS NULL OR feeds.last_polled_at <= u.polled_at)",
         )
-        .bind(feed)
-        .bind(micros(polled_at))
-        .bind(micros(next_poll_at))
+        .bind(serde_json::Value::Array(rows).to_string())
         .execute(&self.pool)
         .await
         .map_err(sqlite_error)?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use syndic_actors::domain::{Article, ArticleQuery, FeedId, NewUser, ReadFilter, User, UserId};
 use syndic_actors::parse::Entry;
-use syndic_actors::store::{FeedBatch, PollRecord, Store, StoredBatch};
+use syndic_actors::store::{FeedBatch, PollRecord, Store, StoredBatch, UnchangedPoll};
 
 pub type SharedStore = Arc<dyn Store>;
 
@@ -87,6 +87,19 @@ pub async fn persist_one(store: &SharedStore, batch: FeedBatch) -> StoredBatch {
         .expect("persist a batch");
     assert_eq!(stored.len(), 1, "one result per batch");
     stored.remove(0)
+}
+
+/// Records one poll that found nothing new.
+pub async fn unchanged(store: &SharedStore, feed_id: FeedId, polled_at: DateTime<Utc>, next_poll_at: DateTime<Utc>) {
+    let poll = UnchangedPoll {
+        feed_id,
+        polled_at,
+        next_poll_at,
+    };
+    store
+        .record_polls_unchanged(&[poll])
+        .await
+        .expect("record an unchanged poll");
 }
 
 pub fn query(status: ReadFilter) -> ArticleQuery {

@@ -15,7 +15,7 @@ use crate::fetch::{FetchError, FetchOutcome, PublisherHints, Validators};
 use crate::instruments;
 use crate::parse::{parse_feed, ParsedFeed};
 use crate::schedule::{IntervalReason, PollInterval};
-use crate::store::{FeedBatch, FeedMove, PollRecord, StoredBatch};
+use crate::store::{FeedBatch, FeedMove, PollRecord, StoredBatch, UnchangedPoll};
 
 impl FeedState {
     pub(super) async fn refresh(&mut self, myself: &ActorRef<FeedMsg>, reply: RpcReplyPort<RefreshOutcome>) {
@@ -109,12 +109,12 @@ impl FeedState {
         self.interval = interval;
         let delay = self.context.rules.schedule.delay(interval.interval, &mut rand::rng());
         let next_poll_at = self.next_poll_at(delay);
-        if let Err(error) = self
-            .context
-            .store
-            .record_poll_unchanged(self.feed_id, polled_at, next_poll_at)
-            .await
-        {
+        let unchanged = UnchangedPoll {
+            feed_id: self.feed_id,
+            polled_at,
+            next_poll_at,
+        };
+        if let Err(error) = self.context.persistence.record_unchanged(unchanged) {
             tracing::warn!(feed_id = self.feed_id, %error, "could not record the poll");
         }
         if let Err(error) = self.context.cache.touch(self.url.as_str()).await {

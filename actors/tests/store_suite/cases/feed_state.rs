@@ -1,9 +1,9 @@
 //! Cases for feed state beyond polls: dead letters, meltdowns, operator listings and permanent redirects.
 
 use syndic_actors::domain::FeedStatus;
-use syndic_actors::store::FeedMove;
+use syndic_actors::store::{FeedMove, UnchangedPoll};
 
-use crate::support::{at, batch, dated_entries, now, persist_one, subscribe, user, SharedStore};
+use crate::support::{at, batch, dated_entries, now, persist_one, subscribe, unchanged, user, SharedStore};
 
 const URL: &str = "https://example.com/feed.xml";
 const OTHER_URL: &str = "https://example.org/atom.xml";
@@ -31,10 +31,7 @@ pub async fn a_dead_feed_keeps_its_first_dead_since_until_a_good_poll(store: Sha
         "the first death counts"
     );
 
-    store
-        .record_poll_unchanged(feed, now(), now())
-        .await
-        .expect("unchanged");
+    unchanged(&store, feed, now(), now()).await;
     let revived = store.get_feed(feed).await.expect("get");
     assert_eq!(
         (revived.status, revived.dead_since, revived.error_count),
@@ -181,4 +178,49 @@ pub async fn a_permanent_redirect_renames_or_merges_the_feed(store: SharedStore)
         "https://example.com/new.xml",
         "its URL is unchanged"
     );
+}
+
+pub async fn unchanged_polls_are_recorded_together_and_never_roll_a_feed_back(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let first = subscribe(&store, &alice, "https://example.com/a.xml").await;
+    let second = subscribe(&store, &alice, "https://example.com/b.xml").await;
+    store
+        .record_poll_error(second, "HTTP 500", FeedStatus::Error, Some(now()))
+        .await
+        .expect("error");
+    let polled_at = at("2026-11-23T10:00:00.000001Z");
+    let next = at("2026-11-23T10:30:00Z");
+    let polls = [
+        UnchangedPoll {
+            feed_id: first,
+            polled_at,
+            next_poll_at: next,
+        },
+        UnchangedPoll {
+            feed_id: second,
+            polled_at: now(),
+            next_poll_at: next,
+        },
+        // A feed that no longer exists is skipped, not an error.
+        UnchangedPoll {
+            feed_id: second + 1_000,
+            polled_at,
+            next_poll_at: next,
+        },
+    ];
+    store.record_polls_unchanged(&polls).await.expect("record");
+    store.record_polls_unchanged(&[]).await.expect("nothing to record");
+    let a = store.get_feed(first).await.expect("a");
+    assert_eq!(
+        (a.status, a.last_polled_at, a.next_poll_at),
+        (FeedStatus::Ok, Some(polled_at), Some(next))
+    );
+    let b = store.get_feed(second).await.expect("b");
+    assert_eq!((b.status, b.error_count, b.last_error), (FeedStatus::Ok, 0, None));
+
+    // A late write of an older poll changes nothing.
+    let older = at("2026-11-23T09:00:00Z");
+    unchanged(&store, first, older, at("2026-11-23T09:30:00Z")).await;
+    let a = store.get_feed(first).await.expect("a");
+    assert_eq!((a.last_polled_at, a.next_poll_at), (Some(polled_at), Some(next)));
 }

@@ -7,7 +7,7 @@ use syndic_actors::store::StoreError;
 use uuid::Uuid;
 
 use crate::support::{
-    at, batch, dated_entries, now, persist_one, query, subscribe, timeline, timeline_ids, user, SharedStore,
+    at, batch, dated_entries, now, persist_one, query, subscribe, timeline, timeline_ids, unchanged, user, SharedStore,
 };
 
 const URL: &str = "https://example.com/feed.xml";
@@ -238,10 +238,7 @@ pub async fn poll_error_and_unchanged_poll_update_the_feed(store: SharedStore) {
 
     let polled_at = at("2026-11-23T10:20:00.000001Z");
     let next = at("2026-11-23T10:35:00.999999Z");
-    store
-        .record_poll_unchanged(feed, polled_at, next)
-        .await
-        .expect("unchanged");
+    unchanged(&store, feed, polled_at, next).await;
     let recovered = store.get_feed(feed).await.expect("get");
     assert_eq!(recovered.status, FeedStatus::Ok);
     assert_eq!((recovered.error_count, recovered.last_error), (0, None));
