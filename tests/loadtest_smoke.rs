@@ -1,17 +1,18 @@
-//! Smoke test of `syndic loadtest`: the whole harness with 20 feeds on SQLite, checking the report's counts.
+//! Smoke test of `syndic loadtest`: the whole harness with 20 feeds (a few broken) on SQLite, checking the
+//! report's counts.
 
 use clap::Parser;
 use syndic::loadtest::{run, LoadSettings};
 use syndic::Cli;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_harness_stores_every_entry_cold_and_sees_mostly_304s_warm() {
+async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm() {
     let base = Cli::try_parse_from(["syndic"]).unwrap().config;
     let settings = LoadSettings {
         feeds: 20,
         entries: 10,
         change_share: 0.1,
-        broken_share: 0.0,
+        broken_share: 0.2,
         database_url: None,
         json: None,
         farm_only: false,
@@ -21,14 +22,21 @@ async fn the_harness_stores_every_entry_cold_and_sees_mostly_304s_warm() {
         round_timeout_secs: 60,
     };
     let report = run(&base, &settings).await.unwrap();
-    assert_eq!(report.healthy_feeds, 20);
-    assert_eq!(report.cold.articles_stored, 20 * 10);
-    assert_eq!(report.cold.responses.full, 20);
-    assert_eq!(report.warm.feeds, 20);
+    let healthy = report.healthy_feeds;
+    let broken = 20 - healthy;
+    assert!((1..20).contains(&broken), "the farm has broken feeds: {broken}");
+    assert_eq!(report.cold.feeds, healthy);
+    assert_eq!(report.cold.articles_stored, healthy as i64 * 10);
+    assert_eq!(report.cold.responses.full, healthy as u64);
+    assert_eq!(report.warm.feeds, healthy);
     let warm = report.warm.responses;
-    assert_eq!(warm.full + warm.not_modified, 20, "{warm:?}");
+    assert_eq!(warm.full + warm.not_modified, healthy as u64, "{warm:?}");
+    assert_eq!(warm.broken, broken as u64, "every broken feed was asked again: {warm:?}");
     assert!(warm.not_modified > warm.full, "mostly 304s: {warm:?}");
     assert_eq!(report.warm.articles_stored, 5 * warm.full as i64);
+    for round in [&report.cold, &report.warm] {
+        assert!(round.all_polled_elapsed >= round.elapsed, "{round:?}");
+    }
     assert_eq!(report.startup_actors, 20);
     assert_eq!(report.timeline_pages, 10);
 }

@@ -97,8 +97,13 @@ impl LoadDatabase {
 
     /// Whether some subscribed feed was not polled since `since` (through the store, as the admin route asks).
     pub async fn any_polled_before(&self, since: DateTime<Utc>) -> anyhow::Result<bool> {
-        let store = self.store();
-        Ok(!store.stale_feeds(since, 1).await?.is_empty())
+        Ok(!self.polled_before(since, 1).await?.is_empty())
+    }
+
+    /// The URLs of up to `limit` subscribed feeds not polled since `since`.
+    pub async fn polled_before(&self, since: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<String>> {
+        let stale = self.store().stale_feeds(since, limit).await?;
+        Ok(stale.into_iter().map(|feed| feed.url).collect())
     }
 
     /// Closes the pool and deletes the database or its directory.

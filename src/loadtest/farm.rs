@@ -164,6 +164,15 @@ impl Farm {
             .collect()
     }
 
+    /// Whether a farm URL is one of its healthy feeds.
+    pub fn is_healthy(&self, url: &str) -> bool {
+        let path = url
+            .strip_prefix(&format!("http://{}", self.address))
+            .unwrap_or_default();
+        feed_index(path, self.state.settings.feeds)
+            .is_some_and(|feed| matches!(self.state.settings.kind(feed), FeedKind::Healthy(_)))
+    }
+
     /// Moves the changing feeds' windows on; returns how many new entries the farm now offers in all.
     pub fn advance(&self) -> usize {
         self.state.advance()

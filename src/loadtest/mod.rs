@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use crate::{Application, Config};
@@ -219,16 +219,44 @@ where
     Ok(())
 }
 
-/// The farm's view of a round that just ended.
-fn farm_figures(farm: &Farm, elapsed: Duration, feeds: usize, articles_stored: i64) -> RoundFigures {
+/// The farm's view of a round whose healthy feeds are done. Then waits for every feed, the broken ones too, to
+/// have its poll recorded, so that no poll of this round is still under way when the next one starts.
+async fn finish_round(
+    farm: &Farm,
+    database: &LoadDatabase,
+    round: &RoundStart,
+    articles_stored: i64,
+    deadline: Duration,
+) -> anyhow::Result<RoundFigures> {
+    let elapsed = round.instant.elapsed();
     let mut delays = farm.first_request_delays();
-    RoundFigures {
+    wait_until(deadline, "the broken feeds' polls", || async {
+        Ok(!database.any_polled_before(round.at).await?)
+    })
+    .await?;
+    Ok(RoundFigures {
         elapsed,
-        feeds,
+        all_polled_elapsed: round.instant.elapsed(),
+        feeds: farm.settings().healthy_feeds(),
         articles_stored,
         responses: farm.responses(),
         first_request_p50: quantile(&mut delays, 0.5),
         first_request_p99: quantile(&mut delays, 0.99),
+    })
+}
+
+/// When a round started, by the clock that times it and by the clock the store records polls with.
+struct RoundStart {
+    instant: Instant,
+    at: DateTime<Utc>,
+}
+
+impl RoundStart {
+    fn now() -> RoundStart {
+        RoundStart {
+            at: Utc::now(),
+            instant: Instant::now(),
+        }
     }
 }
 
@@ -242,20 +270,20 @@ async fn cold_round(
     let healthy = farm.settings().healthy_feeds();
     let expected = i64::try_from(healthy * farm.settings().entries)?;
     farm.start_round();
-    let started = Instant::now();
+    let round = RoundStart::now();
     client.subscribe_all(&farm.urls()).await?;
-    let subscribe_elapsed = started.elapsed();
+    let subscribe_elapsed = round.instant.elapsed();
     wait_until(deadline, "the cold round", || async {
         Ok(database.count_articles().await? >= expected)
     })
     .await?;
-    let elapsed = started.elapsed();
     let stored = database.count_articles().await?;
-    Ok((farm_figures(farm, elapsed, healthy, stored), subscribe_elapsed))
+    let figures = finish_round(farm, database, &round, stored, deadline).await?;
+    Ok((figures, subscribe_elapsed))
 }
 
-/// After the changing feeds moved on: from the refresh request to the moment every feed has been polled
-/// since and the new entries are stored.
+/// After the changing feeds moved on: from the refresh request to the moment every healthy feed has been
+/// polled since and the new entries are stored.
 async fn warm_round(
     client: &ApiClient,
     farm: &Farm,
@@ -265,16 +293,19 @@ async fn warm_round(
     let added = i64::try_from(farm.advance())?;
     let before = database.count_articles().await?;
     farm.start_round();
-    let started_at = Utc::now();
-    let started = Instant::now();
+    let round = RoundStart::now();
     client.refresh_all().await?;
+    // Only the broken feeds may be left: at most that many stale ones, and none of them healthy.
+    let broken = farm.settings().feeds - farm.settings().healthy_feeds();
+    let limit = u32::try_from(broken + 1)?;
     wait_until(deadline, "the warm round", || async {
-        Ok(!database.any_polled_before(started_at).await? && database.count_articles().await? >= before + added)
+        let stale = database.polled_before(round.at, limit).await?;
+        let healthy_polled = stale.iter().all(|url| !farm.is_healthy(url));
+        Ok(healthy_polled && database.count_articles().await? >= before + added)
     })
     .await?;
-    let elapsed = started.elapsed();
     let stored = database.count_articles().await? - before;
-    Ok(farm_figures(farm, elapsed, farm.settings().feeds, stored))
+    finish_round(farm, database, &round, stored, deadline).await
 }
 
 async fn timeline_reads(client: &ApiClient, settings: &LoadSettings, report: &mut Report) -> anyhow::Result<()> {

@@ -9,8 +9,11 @@ use super::farm::ResponseCounts;
 /// One polling round, as the store and the farm saw it.
 #[derive(Debug, Clone, Default)]
 pub struct RoundFigures {
+    /// Until every healthy feed was done: its entries stored (cold), or polled and its new entries stored (warm).
     pub elapsed: Duration,
-    /// Feeds the round counts (cold: healthy feeds stored; warm: every feed polled).
+    /// Until every feed, the broken ones too, had its poll recorded: the stalling feeds' fetch timeout included.
+    pub all_polled_elapsed: Duration,
+    /// The healthy feeds, which the round's feeds/s counts.
     pub feeds: usize,
     pub articles_stored: i64,
     pub responses: ResponseCounts,
@@ -31,6 +34,7 @@ impl RoundFigures {
     fn to_json(&self) -> Value {
         json!({
             "seconds": self.elapsed.as_secs_f64(),
+            "all_feeds_polled_seconds": self.all_polled_elapsed.as_secs_f64(),
             "feeds": self.feeds,
             "feeds_per_second": self.feeds_per_second(),
             "articles_stored": self.articles_stored,
@@ -182,12 +186,13 @@ impl Report {
 
 fn round_line(round: &RoundFigures) -> String {
     format!(
-        "{:.2} s: {} feeds, {:.0} feeds/s; {} articles, {:.0} articles/s",
+        "{:.2} s: {} feeds, {:.0} feeds/s; {} articles, {:.0} articles/s; broken ones too by {:.2} s",
         round.elapsed.as_secs_f64(),
         round.feeds,
         round.feeds_per_second(),
         round.articles_stored,
-        round.articles_per_second()
+        round.articles_per_second(),
+        round.all_polled_elapsed.as_secs_f64()
     )
 }
 
