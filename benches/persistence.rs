@@ -1,6 +1,6 @@
 //! Persistence throughput: the persistence actor's flush for batches of 100, 1,000 and 10,000 rows, on real
 //! Postgres (UNNEST, one transaction), against inserting the same rows one statement at a time; and on the
-//! embedded SQLite store (a JSON array unpacked by json_each, one transaction) in a temp file.
+//! embedded SQLite store (multi-row inserts, one transaction) in a temp file.
 //!
 //! Database: SYNDIC_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/syndic_bench), created and
 //! migrated if missing; its articles are truncated before each group.
@@ -206,7 +206,7 @@ fn persistence(criterion: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1));
     for rows in [100usize, 1_000, 10_000] {
         group.throughput(Throughput::Elements(rows as u64));
-        group.bench_with_input(BenchmarkId::new("json_each", rows), &rows, |bencher, &rows| {
+        group.bench_with_input(BenchmarkId::new("multi_row", rows), &rows, |bencher, &rows| {
             bencher.to_async(&runtime).iter_batched(
                 || batches(rows),
                 |batches| {

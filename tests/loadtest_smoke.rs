@@ -31,7 +31,10 @@ async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm()
     assert_eq!(report.warm.feeds, healthy);
     let warm = report.warm.responses;
     assert_eq!(warm.full + warm.not_modified, healthy as u64, "{warm:?}");
-    assert_eq!(warm.broken, broken as u64, "every broken feed was asked again: {warm:?}");
+    assert_eq!(
+        warm.broken, broken as u64,
+        "every broken feed was asked again: {warm:?}"
+    );
     assert!(warm.not_modified > warm.full, "mostly 304s: {warm:?}");
     assert_eq!(report.warm.articles_stored, 5 * warm.full as i64);
     for round in [&report.cold, &report.warm] {

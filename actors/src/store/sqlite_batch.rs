@@ -1,9 +1,9 @@
 //! The persistence actor's flush on SQLite: many feeds' entries in one write transaction, a few set-based
-//! statements per flush. SQLite binds no arrays, so the rows travel as one JSON array unpacked by `json_each`:
-//! one statement per step instead of one per entry, each of which would be a round trip to sqlx's worker thread.
+//! statements per flush instead of one per entry (each of which is a round trip to sqlx's worker thread):
+//! multi-row inserts, and id lists as JSON arrays unpacked by `json_each`, since SQLite binds no arrays.
 
 use serde_json::{json, Value};
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::flush_result::{first_of_each_key, Resolved};
 use super::sqlite::{now_micros, sqlite_error, SqliteStore};
@@ -11,6 +11,9 @@ use super::sqlite_rows::micros;
 use super::{FeedBatch, StoreError, StoredBatch};
 use crate::domain::{ArticleId, FeedId};
 use crate::parse::Entry;
+
+/// Rows per multi-row insert: 11 parameters each, under SQLite's limit of 32,766 per statement.
+const ROWS_PER_INSERT: usize = 2_500;
 
 pub(super) async fn persist(store: &SqliteStore, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError> {
     let unique: Vec<Vec<&Entry>> = batches.iter().map(first_of_each_key).collect();
@@ -36,28 +39,42 @@ async fn store_entries(
     fetched_at: i64,
 ) -> Result<(Resolved, Vec<ArticleId>), StoreError> {
     let mut resolved = Resolved::default();
-    let rows: Vec<Value> = batches
+    let rows: Vec<(&FeedBatch, &Entry)> = batches
         .iter()
         .zip(unique)
-        .flat_map(|(batch, entries)| entries.iter().map(move |entry| article_row(batch, entry)))
+        .flat_map(|(batch, entries)| entries.iter().map(move |entry| (batch, *entry)))
         .collect();
-    if rows.is_empty() {
-        return Ok((resolved, Vec::new()));
+    let mut inserted: Vec<(ArticleId, FeedId, String)> = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
+               published_at, fetched_at) ",
+        );
+        insert.push_values(chunk, |mut row, (batch, entry)| {
+            let categories = serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".to_owned());
+            // An undated entry takes its place on the timeline from the poll that first saw it.
+            let published_at = micros(entry.published_at.unwrap_or(batch.poll.polled_at));
+            row.push_bind(batch.feed_id)
+                .push_bind(&entry.dedupe_key)
+                .push_bind(&entry.guid)
+                .push_bind(&entry.url)
+                .push_bind(&entry.title)
+                .push_bind(&entry.summary)
+                .push_bind(&entry.content)
+                .push_bind(&entry.author)
+                .push_bind(categories)
+                .push_bind(published_at)
+                .push_bind(fetched_at);
+        });
+        insert.push(" ON CONFLICT (feed_id, dedupe_key) DO NOTHING RETURNING id, feed_id, dedupe_key");
+        inserted.extend(
+            insert
+                .build_query_as::<(ArticleId, FeedId, String)>()
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(sqlite_error)?,
+        );
     }
-    // `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT.
-    let inserted: Vec<(ArticleId, FeedId, String)> = sqlx::query_as(
-        "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-           published_at, fetched_at) \
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, \
-           value ->> 7, value ->> 8, value ->> 9, $2 \
-         FROM json_each($1) WHERE true ORDER BY key \
-         ON CONFLICT (feed_id, dedupe_key) DO NOTHING RETURNING id, feed_id, dedupe_key",
-    )
-    .bind(Value::Array(rows).to_string())
-    .bind(fetched_at)
-    .fetch_all(&mut *connection)
-    .await
-    .map_err(sqlite_error)?;
     let mut new_ids = Vec::with_capacity(inserted.len());
     for (id, feed_id, key) in inserted {
         new_ids.push(id);
@@ -86,25 +103,6 @@ async fn store_entries(
         }
     }
     Ok((resolved, new_ids))
-}
-
-/// One entry as the JSON array the insert unpacks, in its column order.
-fn article_row(batch: &FeedBatch, entry: &Entry) -> Value {
-    let categories = serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".to_owned());
-    // An undated entry takes its place on the timeline from the poll that first saw it.
-    let published_at = micros(entry.published_at.unwrap_or(batch.poll.polled_at));
-    json!([
-        batch.feed_id,
-        entry.dedupe_key,
-        entry.guid,
-        entry.url,
-        entry.title,
-        entry.summary,
-        entry.content,
-        entry.author,
-        categories,
-        published_at,
-    ])
 }
 
 /// Links the new articles, unread, to every subscriber of their feeds.
