@@ -236,8 +236,9 @@ pub async fn poll_error_and_unchanged_poll_update_the_feed(store: SharedStore) {
     let polled = failed.last_polled_at.expect("an error is a poll");
     assert!(polled >= before - chrono::Duration::seconds(5) && polled <= now() + chrono::Duration::seconds(5));
 
-    let polled_at = at("2026-11-23T10:20:00.000001Z");
-    let next = at("2026-11-23T10:35:00.999999Z");
+    // After the error's poll (recorded at the wall clock), or the write would be an older poll and ignored.
+    let polled_at = now() + chrono::Duration::minutes(1);
+    let next = polled_at + chrono::Duration::minutes(15);
     unchanged(&store, feed, polled_at, next).await;
     let recovered = store.get_feed(feed).await.expect("get");
     assert_eq!(recovered.status, FeedStatus::Ok);
