@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use sqlx::PgPool;
 use syndic_actors::dedupe::dedupe_key;
 use syndic_actors::domain::NewUser;
@@ -163,26 +164,34 @@ async fn insert_row_by_row(pool: &PgPool, batches: &[FeedBatch]) {
     transaction.commit().await.unwrap();
 }
 
-fn persistence(criterion: &mut Criterion) {
-    let runtime = Runtime::new().unwrap();
-    let store = runtime.block_on(prepare());
-    let mut group = criterion.benchmark_group("persistence_flush");
+/// A group with the settings every flush bench uses: few samples, since a 10,000-row flush takes a while.
+fn flush_group<'a>(criterion: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = criterion.benchmark_group(name);
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(5))
         .warm_up_time(Duration::from_secs(1));
+    group
+}
+
+/// The persistence actor's flush of `rows` new entries through the store, as `id`.
+fn bench_flush(group: &mut BenchmarkGroup<'_, WallTime>, runtime: &Runtime, id: &str, rows: usize, store: &dyn Store) {
+    group.bench_with_input(BenchmarkId::new(id, rows), &rows, |bencher, &rows| {
+        bencher.to_async(runtime).iter_batched(
+            || batches(rows),
+            |batches| async move { store.persist_batches(&batches).await.unwrap() },
+            criterion::BatchSize::PerIteration,
+        );
+    });
+}
+
+fn persistence(criterion: &mut Criterion) {
+    let runtime = Runtime::new().unwrap();
+    let store = runtime.block_on(prepare());
+    let mut group = flush_group(criterion, "persistence_flush");
     for rows in [100usize, 1_000, 10_000] {
         group.throughput(Throughput::Elements(rows as u64));
-        group.bench_with_input(BenchmarkId::new("unnest", rows), &rows, |bencher, &rows| {
-            bencher.to_async(&runtime).iter_batched(
-                || batches(rows),
-                |batches| {
-                    let store = &store;
-                    async move { store.persist_batches(&batches).await.unwrap() }
-                },
-                criterion::BatchSize::PerIteration,
-            );
-        });
+        bench_flush(&mut group, &runtime, "unnest", rows, &store);
         if rows <= 1_000 {
             group.bench_with_input(BenchmarkId::new("row_by_row", rows), &rows, |bencher, &rows| {
                 bencher.to_async(&runtime).iter_batched(
@@ -199,23 +208,10 @@ fn persistence(criterion: &mut Criterion) {
     group.finish();
 
     let sqlite = runtime.block_on(prepare_sqlite());
-    let mut group = criterion.benchmark_group("persistence_flush_sqlite");
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(5))
-        .warm_up_time(Duration::from_secs(1));
+    let mut group = flush_group(criterion, "persistence_flush_sqlite");
     for rows in [100usize, 1_000, 10_000] {
         group.throughput(Throughput::Elements(rows as u64));
-        group.bench_with_input(BenchmarkId::new("multi_row", rows), &rows, |bencher, &rows| {
-            bencher.to_async(&runtime).iter_batched(
-                || batches(rows),
-                |batches| {
-                    let store = &sqlite.store;
-                    async move { store.persist_batches(&batches).await.unwrap() }
-                },
-                criterion::BatchSize::PerIteration,
-            );
-        });
+        bench_flush(&mut group, &runtime, "multi_row", rows, &sqlite.store);
     }
     group.finish();
 }
