@@ -95,8 +95,8 @@ impl Politeness {
         let slot = self.slot(host);
         let host_permit = slot.permits.clone().acquire_owned().await.map_err(|_| Closed)?;
         let mut last_start = slot.last_start.lock().await;
-        if let Some(previous) = *last_start {
-            tokio::time::sleep_until(previous + self.inner.per_host_interval).await;
+        if let Some(due) = gap_left(*last_start, self.inner.per_host_interval, Instant::now()) {
+            tokio::time::sleep_until(due).await;
         }
         let global_permit = self.inner.global.clone().acquire_owned().await.map_err(|_| Closed)?;
         *last_start = Some(Instant::now());
@@ -140,6 +140,13 @@ impl Politeness {
     fn lock_hosts(&self) -> std::sync::MutexGuard<'_, Hosts> {
         self.inner.hosts.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// When the next request to a host may start, if that is still to come. A gap already over must not go to the
+/// timer: a sleep that is already due still waits for the timer's next millisecond tick, and requests to one
+/// host start one at a time, so that tick would pace them all to about a thousand a second.
+fn gap_left(last_start: Option<Instant>, interval: Duration, now: Instant) -> Option<Instant> {
+    last_start.map(|previous| previous + interval).filter(|due| *due > now)
 }
 
 /// A host can be forgotten when nobody holds or waits for its slot (only the map has it; new holders
@@ -187,6 +194,27 @@ mod tests {
         drop(first);
         let next = tokio::time::timeout(Duration::from_millis(50), politeness.acquire("a")).await;
         assert!(next.is_ok());
+    }
+
+    #[test]
+    fn only_a_gap_still_to_come_is_waited_for() {
+        let now = Instant::now();
+        let second = Duration::from_secs(1);
+        assert_eq!(gap_left(None, second, now), None, "a host's first request");
+        assert_eq!(gap_left(Some(now), Duration::ZERO, now), None, "no gap configured");
+        assert_eq!(gap_left(Some(now - second * 2), second, now), None, "the gap is over");
+        assert_eq!(gap_left(Some(now - second), second, now), None, "the gap ends now");
+        assert_eq!(gap_left(Some(now), second, now), Some(now + second));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_to_one_host_keep_their_gap() {
+        let politeness = Politeness::new(settings(Duration::from_secs(2)));
+        let started = Instant::now();
+        for _ in 0..3 {
+            drop(politeness.acquire("a").await.unwrap());
+        }
+        assert_eq!(Instant::now() - started, Duration::from_secs(4));
     }
 
     #[tokio::test]
