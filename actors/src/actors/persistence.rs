@@ -1,5 +1,8 @@
 //! The persistence actor: collects feed actors' batches, writes them in one transaction, and acks each feed
 //! actor only after the commit. Nothing is acked while the database is down, so no poll state moves forward.
+//! A flush runs as its own task, so the actor keeps taking batches meanwhile; as many run at once as the store
+//! can write in parallel ([`Store::parallel_flushes`]). A feed has at most one batch in flight, so two
+//! flushes never carry batches of one feed.
 //! It also collects polls that found nothing new (304s) and records them a flush at a time: they need no ack,
 //! since losing one only makes a restarted engine poll that feed a little early.
 
@@ -9,7 +12,7 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::feed::FeedMsg;
 use super::feed_handle::FeedHandle;
@@ -45,6 +48,8 @@ pub enum PersistenceMsg {
     Store(PendingBatch),
     Unchanged(UnchangedPoll),
     Flush,
+    /// A flush task is done; its outcome is in the actor's task set.
+    Flushed,
 }
 
 /// A batch waiting to be written, with the feed actor to ack and the slot it holds.
@@ -134,7 +139,14 @@ pub struct PersistenceState {
     flush_timer: Option<FlushTimer>,
     /// Failed flushes in a row; while above zero, only the retry timer flushes.
     failed_flushes: u32,
+    /// The flushes under way. Each yields the batches it could not write because the database is unavailable.
+    flushes: JoinSet<Unwritten>,
+    /// How many flushes may run at once.
+    parallel_flushes: usize,
 }
+
+/// What a flush gives back: nothing, or the batches to try again.
+type Unwritten = Result<(), Vec<PendingBatch>>;
 
 impl PersistenceActor {
     pub async fn spawn(
@@ -158,6 +170,7 @@ impl Actor for PersistenceActor {
         args: PersistenceArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
         Ok(PersistenceState {
+            parallel_flushes: args.store.parallel_flushes().max(1),
             store: args.store,
             settings: args.settings,
             waiting: Vec::new(),
@@ -165,6 +178,7 @@ impl Actor for PersistenceActor {
             unchanged: HashMap::new(),
             flush_timer: None,
             failed_flushes: 0,
+            flushes: JoinSet::new(),
         })
     }
 
@@ -191,6 +205,14 @@ impl Actor for PersistenceActor {
                 state.flush_timer = None;
                 state.flush(&myself).await;
             }
+            PersistenceMsg::Flushed => {
+                // Each flush task sends this once, as its last step: its outcome is ready or about to be. Any
+                // finished task's outcome will do, since every one sends its own message.
+                if let Some(outcome) = state.flushes.join_next().await {
+                    state.flush_finished(&myself, outcome);
+                }
+                state.flush_when_due(&myself).await;
+            }
         }
         Ok(())
     }
@@ -203,9 +225,17 @@ impl Actor for PersistenceActor {
         if let Err(unwritten) = state.write_unchanged().await {
             tracing::warn!(feeds = unwritten, "could not record the last unchanged polls");
         }
-        let waiting = std::mem::take(&mut state.waiting);
+        // The flushes under way finish first; what they could not write joins the last one.
+        let mut waiting = std::mem::take(&mut state.waiting);
+        while let Some(outcome) = state.flushes.join_next().await {
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(unwritten)) => waiting.extend(unwritten),
+                Err(error) => tracing::error!(%error, "a flush task failed"),
+            }
+        }
         if !waiting.is_empty() {
-            if let Err(unwritten) = state.write(waiting).await {
+            if let Err(unwritten) = write(state.store.as_ref(), waiting).await {
                 tracing::warn!(
                     feeds = unwritten.len(),
                     "final flush failed; those feeds will be fetched again after restart"
@@ -225,6 +255,9 @@ fn send_flush_after(myself: &ActorRef<PersistenceMsg>, delay: Duration) -> Flush
 impl PersistenceState {
     /// Flushes now when enough rows wait (and the database is not failing), else makes sure a timer will.
     async fn flush_when_due(&mut self, myself: &ActorRef<PersistenceMsg>) {
+        if self.waiting_rows == 0 {
+            return;
+        }
         if self.failed_flushes == 0 && self.waiting_rows >= self.settings.max_batch_rows {
             self.flush(myself).await;
         } else if self.flush_timer.is_none() {
@@ -232,37 +265,66 @@ impl PersistenceState {
         }
     }
 
+    /// Records the unchanged polls and starts a flush of the waiting batches, unless as many flushes as may run
+    /// at once are under way: then the first to finish calls again.
     async fn flush(&mut self, myself: &ActorRef<PersistenceMsg>) {
         if let Some(timer) = self.flush_timer.take() {
             timer.abort();
         }
+        if self.flushes.len() >= self.parallel_flushes {
+            return;
+        }
         // Unchanged polls first: a batch in the same flush is from a later poll of its feed.
         let unchanged_result = self.write_unchanged().await;
         let waiting = std::mem::take(&mut self.waiting);
-        let result = if waiting.is_empty() {
-            Ok(())
-        } else {
-            self.write(waiting).await
-        };
         self.waiting_rows = self.unchanged.len();
-        match (unchanged_result, result) {
-            (Ok(()), Ok(())) => self.failed_flushes = 0,
-            (_, result) => {
-                let unwritten = result.err().unwrap_or_default();
-                self.failed_flushes += 1;
-                instruments::flush_failed();
-                self.waiting_rows += unwritten.iter().map(PendingBatch::rows).sum::<usize>();
-                self.waiting = unwritten;
-                let delay = self.retry_delay();
-                tracing::warn!(
-                    attempt = self.failed_flushes,
-                    retry_in_ms = delay.as_millis() as u64,
-                    "database unavailable; batches kept, nothing acked"
-                );
-                self.flush_timer = Some(send_flush_after(myself, delay));
-            }
+        if !waiting.is_empty() {
+            let store = Arc::clone(&self.store);
+            let myself = myself.clone();
+            self.flushes.spawn(async move {
+                let unwritten = write(store.as_ref(), waiting).await;
+                // The actor may have stopped; then post_stop collects this outcome.
+                let _ = myself.send_message(PersistenceMsg::Flushed);
+                unwritten
+            });
+        }
+        match unchanged_result {
+            Ok(()) if self.flushes.is_empty() => self.failed_flushes = 0,
+            Ok(()) => {}
+            Err(_) => self.flush_failed(myself, Vec::new()),
         }
         instruments::persistence_waiting(self.waiting.len());
+    }
+
+    fn flush_finished(
+        &mut self,
+        myself: &ActorRef<PersistenceMsg>,
+        outcome: Result<Unwritten, tokio::task::JoinError>,
+    ) {
+        match outcome {
+            Ok(Ok(())) => self.failed_flushes = 0,
+            Ok(Err(unwritten)) => self.flush_failed(myself, unwritten),
+            // A panic in the store: those feeds get no ack, and are fetched again after a restart.
+            Err(error) => tracing::error!(%error, "a flush task failed"),
+        }
+        instruments::persistence_waiting(self.waiting.len());
+    }
+
+    /// Keeps what could not be written for a retry after a backoff; nothing of it is acked.
+    fn flush_failed(&mut self, myself: &ActorRef<PersistenceMsg>, unwritten: Vec<PendingBatch>) {
+        self.failed_flushes += 1;
+        instruments::flush_failed();
+        self.waiting_rows += unwritten.iter().map(PendingBatch::rows).sum::<usize>();
+        self.waiting.extend(unwritten);
+        let delay = self.retry_delay();
+        tracing::warn!(
+            attempt = self.failed_flushes,
+            retry_in_ms = delay.as_millis() as u64,
+            "database unavailable; batches kept, nothing acked"
+        );
+        if let Some(timer) = self.flush_timer.replace(send_flush_after(myself, delay)) {
+            timer.abort();
+        }
     }
 
     fn retry_delay(&self) -> Duration {
@@ -294,58 +356,58 @@ impl PersistenceState {
             }
         }
     }
+}
 
-    /// Writes the batches and acks their feed actors. Returns the batches that could not be written because
-    /// the database is unavailable. A batch the database rejects for its content is reported to its own feed
-    /// actor, so one broken feed never holds the others back.
-    async fn write(&self, waiting: Vec<PendingBatch>) -> Result<(), Vec<PendingBatch>> {
-        let (batches, acks) = split(waiting);
-        let started = std::time::Instant::now();
-        match self.store.persist_batches(&batches).await {
-            Ok(stored) => {
-                let rows = batches.iter().map(|batch| batch.entries.len()).sum();
-                instruments::flushed(rows, started.elapsed());
-                tracing::debug!(
-                    feeds = batches.len(),
-                    rows,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "flushed"
-                );
-                for (ack, result) in acks.into_iter().zip(stored) {
-                    let _ = ack.reply_to.send_message(FeedMsg::Persisted(result));
-                }
-                Ok(())
+/// Writes the batches and acks their feed actors. Returns the batches that could not be written because the
+/// database is unavailable. A batch the database rejects for its content is reported to its own feed actor, so
+/// one broken feed never holds the others back.
+async fn write(store: &dyn Store, waiting: Vec<PendingBatch>) -> Unwritten {
+    let (batches, acks) = split(waiting);
+    let started = std::time::Instant::now();
+    match store.persist_batches(&batches).await {
+        Ok(stored) => {
+            let rows = batches.iter().map(|batch| batch.entries.len()).sum();
+            instruments::flushed(rows, started.elapsed());
+            tracing::debug!(
+                feeds = batches.len(),
+                rows,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "flushed"
+            );
+            for (ack, result) in acks.into_iter().zip(stored) {
+                let _ = ack.reply_to.send_message(FeedMsg::Persisted(result));
             }
-            Err(error) if error.is_transient() => Err(rejoin(batches, acks)),
-            Err(error) if batches.len() == 1 => {
-                report_rejected(rejoin(batches, acks), &error);
-                Ok(())
-            }
-            Err(error) => {
-                tracing::warn!(%error, "batch rejected; writing each feed on its own to find the culprit");
-                self.write_one_by_one(rejoin(batches, acks)).await
-            }
+            Ok(())
+        }
+        Err(error) if error.is_transient() => Err(rejoin(batches, acks)),
+        Err(error) if batches.len() == 1 => {
+            report_rejected(rejoin(batches, acks), &error);
+            Ok(())
+        }
+        Err(error) => {
+            tracing::warn!(%error, "batch rejected; writing each feed on its own to find the culprit");
+            write_one_by_one(store, rejoin(batches, acks)).await
         }
     }
+}
 
-    async fn write_one_by_one(&self, waiting: Vec<PendingBatch>) -> Result<(), Vec<PendingBatch>> {
-        let mut unwritten = Vec::new();
-        for pending in waiting {
-            match self.store.persist_batches(std::slice::from_ref(&pending.batch)).await {
-                Ok(mut stored) => {
-                    if let Some(result) = stored.pop() {
-                        let _ = pending.ack.reply_to.send_message(FeedMsg::Persisted(result));
-                    }
+async fn write_one_by_one(store: &dyn Store, waiting: Vec<PendingBatch>) -> Unwritten {
+    let mut unwritten = Vec::new();
+    for pending in waiting {
+        match store.persist_batches(std::slice::from_ref(&pending.batch)).await {
+            Ok(mut stored) => {
+                if let Some(result) = stored.pop() {
+                    let _ = pending.ack.reply_to.send_message(FeedMsg::Persisted(result));
                 }
-                Err(error) if error.is_transient() => unwritten.push(pending),
-                Err(error) => report_rejected(vec![pending], &error),
             }
+            Err(error) if error.is_transient() => unwritten.push(pending),
+            Err(error) => report_rejected(vec![pending], &error),
         }
-        if unwritten.is_empty() {
-            Ok(())
-        } else {
-            Err(unwritten)
-        }
+    }
+    if unwritten.is_empty() {
+        Ok(())
+    } else {
+        Err(unwritten)
     }
 }
 

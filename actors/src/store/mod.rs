@@ -91,8 +91,10 @@ fn is_unavailable(code: Option<&str>, message: &str) -> bool {
         return false;
     };
     // 08: connection exceptions; 53: insufficient resources (too many connections, disk full);
-    // 57P: the server is shutting down, restarting or cannot connect now.
+    // 57P: the server is shutting down, restarting or cannot connect now; 40: the transaction was rolled back
+    // for a deadlock or a serialization failure with another one, and the same statement can succeed again.
     code.starts_with("08")
+        || code.starts_with("40")
         || code.starts_with("53")
         || code.starts_with("57P")
         // A database closed to new connections (ALTER DATABASE … ALLOW_CONNECTIONS false) during maintenance.
@@ -248,6 +250,11 @@ pub trait Store: Send + Sync + 'static {
     async fn record_polls_unchanged(&self, polls: &[UnchangedPoll]) -> Result<(), StoreError>;
     /// Stores several feeds' entries and poll state in one transaction and links new articles to subscribers.
     async fn persist_batches(&self, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError>;
+    /// How many [`Store::persist_batches`] calls the persistence actor runs at once, for batches of different
+    /// feeds. One unless the database can write in parallel.
+    fn parallel_flushes(&self) -> usize {
+        1
+    }
 
     // Timeline.
     async fn list_articles(&self, user: UserId, query: &ArticleQuery) -> Result<ArticlePage, StoreError>;
@@ -273,4 +280,24 @@ pub trait Store: Send + Sync + 'static {
     async fn import_page(&self, page: &TransferPage) -> Result<(), StoreError>;
     /// Moves id generators past the imported ids, so that new rows do not collide with them.
     async fn finish_import(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unavailable;
+
+    #[test]
+    fn errors_worth_retrying_are_told_from_rejected_statements() {
+        for code in ["08006", "53300", "57P01", "40P01", "40001"] {
+            assert!(is_unavailable(Some(code), ""), "{code}");
+        }
+        for code in ["23505", "22P02", "42P01", "55000"] {
+            assert!(!is_unavailable(Some(code), ""), "{code}");
+        }
+        assert!(is_unavailable(
+            Some("55000"),
+            "database \"x\" is not currently accepting connections"
+        ));
+        assert!(!is_unavailable(None, "anything"));
+    }
 }
