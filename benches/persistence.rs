@@ -1,6 +1,7 @@
 //! Persistence throughput: the persistence actor's flush for batches of 100, 1,000 and 10,000 rows, on real
-//! Postgres (UNNEST, one transaction), against inserting the same rows one statement at a time; and on the
-//! embedded SQLite store (multi-row inserts, one transaction) in a temp file.
+//! Postgres (UNNEST, one transaction), against inserting the same rows one statement at a time, and two
+//! flushes at once as the actor runs them there; and on the embedded SQLite store (multi-row inserts, one
+//! transaction) in a temp file.
 //!
 //! Database: SYNDIC_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/syndic_bench), created and
 //! migrated if missing; its articles are truncated before each group.
@@ -185,6 +186,26 @@ fn bench_flush(group: &mut BenchmarkGroup<'_, WallTime>, runtime: &Runtime, id: 
     });
 }
 
+/// Two flushes at once, each of half the rows and half the feeds, as the persistence actor runs them on
+/// Postgres (`Store::parallel_flushes`): the rate the actor can reach, not one flush's.
+fn bench_parallel_flushes(group: &mut BenchmarkGroup<'_, WallTime>, runtime: &Runtime, rows: usize, store: &dyn Store) {
+    group.bench_with_input(BenchmarkId::new("unnest_two_at_once", rows), &rows, |bencher, &rows| {
+        bencher.to_async(runtime).iter_batched(
+            || {
+                let mut first = batches(rows);
+                let second = first.split_off(first.len() / 2);
+                (first, second)
+            },
+            |(first, second)| async move {
+                let (a, b) = tokio::join!(store.persist_batches(&first), store.persist_batches(&second));
+                a.unwrap();
+                b.unwrap();
+            },
+            criterion::BatchSize::PerIteration,
+        );
+    });
+}
+
 fn persistence(criterion: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
     let store = runtime.block_on(prepare());
@@ -192,6 +213,9 @@ fn persistence(criterion: &mut Criterion) {
     for rows in [100usize, 1_000, 10_000] {
         group.throughput(Throughput::Elements(rows as u64));
         bench_flush(&mut group, &runtime, "unnest", rows, &store);
+        if rows >= 1_000 {
+            bench_parallel_flushes(&mut group, &runtime, rows, &store);
+        }
         if rows <= 1_000 {
             group.bench_with_input(BenchmarkId::new("row_by_row", rows), &rows, |bencher, &rows| {
                 bencher.to_async(&runtime).iter_batched(
