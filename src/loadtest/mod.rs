@@ -15,6 +15,9 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
+use syndic_actors::actors::snapshot::ActorOrder;
+use syndic_actors::engine::Engine;
+
 use crate::{Application, Config};
 use database::LoadDatabase;
 use driver::ApiClient;
@@ -190,11 +193,11 @@ async fn measure(
     };
     let engine = RunningEngine::start(&config).await?;
     let client = ApiClient::register(&engine.base_url()).await?;
-    let (cold, subscribe_elapsed) = cold_round(&client, farm, database, deadline).await?;
+    let (cold, subscribe_elapsed) = cold_round(&client, farm, database, engine.application.engine(), deadline).await?;
     report.cold = cold;
     report.subscribe_requests_elapsed = subscribe_elapsed;
     report.resident_after_cold = resident_bytes().unwrap_or(0);
-    report.warm = warm_round(&client, farm, database, deadline).await?;
+    report.warm = warm_round(&client, farm, database, engine.application.engine(), deadline).await?;
     timeline_reads(&client, settings, &mut report).await?;
     engine.stop().await?;
     let (elapsed, actors) = second_start(&config, settings.feeds, deadline).await?;
@@ -225,6 +228,7 @@ where
 async fn finish_round(
     farm: &Farm,
     database: &LoadDatabase,
+    engine: &Engine,
     round: &RoundStart,
     articles_stored: i64,
     deadline: Duration,
@@ -235,6 +239,7 @@ async fn finish_round(
         Ok(!database.any_polled_before(round.at).await?)
     })
     .await?;
+    let mut polls = answered_poll_durations(engine, round.at);
     Ok(RoundFigures {
         elapsed,
         all_polled_elapsed: round.instant.elapsed(),
@@ -243,7 +248,23 @@ async fn finish_round(
         responses: farm.responses(),
         first_request_p50: quantile(&mut delays, 0.5),
         first_request_p99: quantile(&mut delays, 0.99),
+        polls_answered: polls.len(),
+        poll_p50: quantile(&mut polls, 0.5),
+        poll_p99: quantile(&mut polls, 0.99),
     })
+}
+
+/// How long each feed's poll in the round took, as its actor timed it, for the polls that got a feed or a 304:
+/// the broken feeds' timeouts and errors are not poll latency.
+fn answered_poll_durations(engine: &Engine, since: DateTime<Utc>) -> Vec<Duration> {
+    engine
+        .actors(ActorOrder::Duration, None, usize::MAX)
+        .actors
+        .into_iter()
+        .filter(|actor| actor.last_poll_at.is_some_and(|at| at >= since))
+        .filter(|actor| actor.last_error.is_none() && matches!(actor.last_status_code, Some(200 | 304)))
+        .filter_map(|actor| actor.last_poll_duration_ms.map(Duration::from_millis))
+        .collect()
 }
 
 /// When a round started, by the clock that times it and by the clock the store records polls with.
@@ -266,6 +287,7 @@ async fn cold_round(
     client: &ApiClient,
     farm: &Farm,
     database: &LoadDatabase,
+    engine: &Engine,
     deadline: Duration,
 ) -> anyhow::Result<(RoundFigures, Duration)> {
     let healthy = farm.settings().healthy_feeds();
@@ -279,7 +301,7 @@ async fn cold_round(
     })
     .await?;
     let stored = database.count_articles().await?;
-    let figures = finish_round(farm, database, &round, stored, deadline).await?;
+    let figures = finish_round(farm, database, engine, &round, stored, deadline).await?;
     Ok((figures, subscribe_elapsed))
 }
 
@@ -289,6 +311,7 @@ async fn warm_round(
     client: &ApiClient,
     farm: &Farm,
     database: &LoadDatabase,
+    engine: &Engine,
     deadline: Duration,
 ) -> anyhow::Result<RoundFigures> {
     let added = i64::try_from(farm.advance())?;
@@ -301,7 +324,7 @@ async fn warm_round(
     })
     .await?;
     let stored = database.count_articles().await? - before;
-    finish_round(farm, database, &round, stored, deadline).await
+    finish_round(farm, database, engine, &round, stored, deadline).await
 }
 
 /// Whether every healthy feed has been polled since the round started and at least `articles` are stored. The

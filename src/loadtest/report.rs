@@ -20,6 +20,11 @@ pub struct RoundFigures {
     /// Per feed: time from the round's start to the farm receiving its first request.
     pub first_request_p50: Duration,
     pub first_request_p99: Duration,
+    /// Polls in the round that got a feed (200) or a 304, as their actors timed them: from the poll's start,
+    /// waiting for a fetch slot included, to the parsed answer. Millisecond resolution.
+    pub polls_answered: usize,
+    pub poll_p50: Duration,
+    pub poll_p99: Duration,
 }
 
 impl RoundFigures {
@@ -44,6 +49,9 @@ impl RoundFigures {
             "responses_broken": self.responses.broken,
             "first_request_p50_ms": millis(self.first_request_p50),
             "first_request_p99_ms": millis(self.first_request_p99),
+            "polls_answered": self.polls_answered,
+            "poll_p50_ms": millis(self.poll_p50),
+            "poll_p99_ms": millis(self.poll_p99),
         })
     }
 }
@@ -139,8 +147,10 @@ impl Report {
             ),
             ("cold round", round_line(&self.cold)),
             ("cold first request p50 / p99", latency_line(&self.cold)),
+            ("cold poll duration p50 / p99", poll_line(&self.cold)),
             ("warm round", round_line(&self.warm)),
             ("warm first request p50 / p99", latency_line(&self.warm)),
+            ("warm poll duration p50 / p99", poll_line(&self.warm)),
             (
                 "warm responses 200 / 304 / broken",
                 responses_line(&self.warm.responses),
@@ -201,6 +211,15 @@ fn latency_line(round: &RoundFigures) -> String {
         "{:.0} ms / {:.0} ms",
         millis(round.first_request_p50),
         millis(round.first_request_p99)
+    )
+}
+
+fn poll_line(round: &RoundFigures) -> String {
+    format!(
+        "{:.0} ms / {:.0} ms ({} answered polls)",
+        millis(round.poll_p50),
+        millis(round.poll_p99),
+        round.polls_answered
     )
 }
 
