@@ -1,5 +1,6 @@
-//! The persistence actor: collects feed actors' batches, writes them in one transaction, and acks each feed
-//! actor only after the commit. Nothing is acked while the database is down, so no poll state moves forward.
+//! The persistence actor: collects feed actors' batches, writes them in transactions of at most about
+//! `max_flush_rows` rows, and acks each feed actor only after its commit. Nothing is acked while the database
+//! is down, so no poll state moves forward.
 //! A flush runs as its own task, so the actor keeps taking batches meanwhile; as many run at once as the store
 //! can write in parallel ([`Store::parallel_flushes`]). A feed has at most one batch in flight, so two
 //! flushes never carry batches of one feed.
@@ -24,6 +25,9 @@ use crate::store::{FeedBatch, Store, StoreError, UnchangedPoll};
 pub struct PersistenceSettings {
     /// Flush as soon as this many entries are waiting.
     pub max_batch_rows: usize,
+    /// About the most rows one flush carries, however many wait (a batch larger than this goes alone): it
+    /// bounds a transaction's length, and so how long other writers wait behind a flush on SQLite.
+    pub max_flush_rows: usize,
     /// Flush at the latest this long after the first entry arrived.
     pub max_batch_delay: Duration,
     /// How many feed batches may wait at once; a feed actor with a batch to hand over waits for a slot.
@@ -36,6 +40,9 @@ impl Default for PersistenceSettings {
     fn default() -> Self {
         PersistenceSettings {
             max_batch_rows: 1000,
+            // A bound, not a target: larger flushes write faster per row on SQLite (BENCHMARKS.md), and a
+            // 10,000-row one takes under a second there.
+            max_flush_rows: 10_000,
             max_batch_delay: Duration::from_millis(50),
             max_pending_batches: 512,
             retry_min_delay: Duration::from_millis(200),
@@ -69,6 +76,19 @@ impl PendingBatch {
     fn rows(&self) -> usize {
         self.batch.entries.len().max(1)
     }
+}
+
+/// How many of the waiting batches, with these rows each, go into one flush: in order, until they reach
+/// `max_rows`. At least one, so that a batch larger than `max_rows` is still written.
+fn flush_len(rows: impl Iterator<Item = usize>, max_rows: usize) -> usize {
+    let mut taken = 0;
+    rows.take_while(|rows| {
+        let room = taken < max_rows;
+        taken += rows;
+        room
+    })
+    .count()
+    .max(1)
 }
 
 /// Takes the batches out of their acks, so the store can borrow them all without a copy.
@@ -276,17 +296,34 @@ impl PersistenceState {
         }
         // Unchanged polls first: a batch in the same flush is from a later poll of its feed.
         let unchanged_result = self.write_unchanged().await;
-        let waiting = std::mem::take(&mut self.waiting);
-        self.waiting_rows = self.unchanged.len();
-        if !waiting.is_empty() {
+        // A flush carries about `max_flush_rows` at most, so that the database's writer (SQLite has one) is
+        // free for other requests in between. A first flush always starts; more, on a store that writes in
+        // parallel, only while at least `max_batch_rows` more wait and the database is not failing.
+        let mut first = true;
+        while !self.waiting.is_empty()
+            && self.flushes.len() < self.parallel_flushes
+            && (first || (self.failed_flushes == 0 && self.batch_rows() >= self.settings.max_batch_rows))
+        {
+            first = false;
+            let count = flush_len(
+                self.waiting.iter().map(PendingBatch::rows),
+                self.settings.max_flush_rows,
+            );
+            let chunk: Vec<PendingBatch> = self.waiting.drain(..count).collect();
             let store = Arc::clone(&self.store);
             let myself = myself.clone();
             self.flushes.spawn(async move {
-                let unwritten = write(store.as_ref(), waiting).await;
+                let unwritten = write(store.as_ref(), chunk).await;
                 // The actor may have stopped; then post_stop collects this outcome.
                 let _ = myself.send_message(PersistenceMsg::Flushed);
                 unwritten
             });
+        }
+        self.waiting_rows = self.unchanged.len() + self.batch_rows();
+        // What is left goes after the usual delay at the latest; while the database fails, the retry timer
+        // sends it.
+        if !self.waiting.is_empty() && self.failed_flushes == 0 && self.flush_timer.is_none() {
+            self.flush_timer = Some(send_flush_after(myself, self.settings.max_batch_delay));
         }
         match unchanged_result {
             Ok(()) if self.flushes.is_empty() => self.failed_flushes = 0,
@@ -325,6 +362,11 @@ impl PersistenceState {
         if let Some(timer) = self.flush_timer.replace(send_flush_after(myself, delay)) {
             timer.abort();
         }
+    }
+
+    /// Rows of the batches waiting for a flush.
+    fn batch_rows(&self) -> usize {
+        self.waiting.iter().map(PendingBatch::rows).sum()
     }
 
     fn retry_delay(&self) -> Duration {
@@ -418,5 +460,27 @@ fn report_rejected(waiting: Vec<PendingBatch>, error: &StoreError) {
             .ack
             .reply_to
             .send_message(FeedMsg::PersistFailed(error.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flush_len;
+
+    #[test]
+    fn a_flush_takes_batches_until_it_reaches_the_row_limit() {
+        assert_eq!(
+            flush_len([20, 20, 20, 20].into_iter(), 50),
+            3,
+            "20 + 20 is under 50, so a third joins"
+        );
+        assert_eq!(flush_len([25, 25, 25].into_iter(), 50), 2, "25 + 25 reaches 50");
+        assert_eq!(flush_len([10, 10].into_iter(), 1000), 2, "everything, when less waits");
+    }
+
+    #[test]
+    fn a_batch_over_the_limit_is_flushed_on_its_own() {
+        assert_eq!(flush_len([5000, 20].into_iter(), 1000), 1);
+        assert_eq!(flush_len([20, 5000, 20].into_iter(), 1000), 2);
     }
 }
