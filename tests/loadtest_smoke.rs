@@ -41,7 +41,6 @@ async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm()
         assert!(round.all_polled_elapsed >= round.elapsed, "{round:?}");
         // Every healthy feed's poll in the round is timed, and none of the broken ones'.
         assert_eq!(round.polls_answered, healthy, "{round:?}");
-        assert!(round.poll_p50 <= round.poll_p99, "{round:?}");
     }
 
     assert_eq!(report.startup_actors, 20);
