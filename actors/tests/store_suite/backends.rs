@@ -32,12 +32,19 @@ pub async fn postgres() -> (PostgresDatabase, Arc<dyn Store>) {
     admin.close().await.expect("close the admin connection");
     // The guard exists before the store connects, so a failing connect still drops the database.
     let database = PostgresDatabase { admin_url, name };
-    let mut url = url::Url::parse(&database.admin_url).expect("a Postgres URL");
-    url.set_path(&database.name);
-    let store = PostgresStore::connect(url.as_str(), 4)
+    let store = PostgresStore::connect(&database.url(), 4)
         .await
         .expect("connect to the test database");
     (database, Arc::new(store))
+}
+
+impl PostgresDatabase {
+    /// The test database's own URL.
+    pub fn url(&self) -> String {
+        let mut url = url::Url::parse(&self.admin_url).expect("a Postgres URL");
+        url.set_path(&self.name);
+        url.into()
+    }
 }
 
 impl Drop for PostgresDatabase {
