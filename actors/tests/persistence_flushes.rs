@@ -7,20 +7,20 @@
 #[allow(dead_code)]
 #[path = "store_suite/backends.rs"]
 mod backends;
+#[allow(dead_code)]
+#[path = "store_suite/support.rs"]
+mod support;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use syndic_actors::actors::feed::FeedMsg;
 use syndic_actors::actors::feed_handle::FeedHandle;
 use syndic_actors::actors::persistence::{PersistenceActor, PersistenceSettings};
-use syndic_actors::domain::{FeedId, NewUser};
-use syndic_actors::parse::Entry;
-use syndic_actors::store::{FeedBatch, PollRecord};
+use syndic_actors::domain::FeedId;
 use tokio::sync::mpsc;
 
 const FEEDS: usize = 10;
@@ -59,43 +59,10 @@ impl Actor for AckCollector {
     }
 }
 
-fn batch(feed_id: FeedId) -> FeedBatch {
-    let now = Utc::now();
-    let entries = (0..ENTRIES)
-        .map(|index| Entry {
-            dedupe_key: format!("{feed_id}-{index}"),
-            guid: Some(format!("{feed_id}-{index}")),
-            url: None,
-            title: Some(format!("Entry {index} of feed {feed_id}")),
-            summary: None,
-            content: None,
-            author: None,
-            categories: Vec::new(),
-            published_at: Some(now),
-        })
-        .collect();
-    FeedBatch {
-        feed_id,
-        entries,
-        poll: PollRecord {
-            polled_at: now,
-            next_poll_at: now,
-            ..PollRecord::default()
-        },
-    }
-}
-
 #[tokio::test]
 async fn a_flush_carries_at_most_max_flush_rows_however_many_batches_wait() {
     let (database, store) = backends::postgres().await;
-    let user = store
-        .create_user(&NewUser {
-            username: "reader".into(),
-            email: "reader@example.com".into(),
-            password_hash: "x".into(),
-        })
-        .await
-        .unwrap();
+    let user = support::user(&store, "reader").await;
     let urls: Vec<String> = (0..FEEDS).map(|feed| format!("https://feeds.example/{feed}")).collect();
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
     let feeds: Vec<FeedId> = store
@@ -118,8 +85,13 @@ async fn a_flush_carries_at_most_max_flush_rows_however_many_batches_wait() {
     let (acks, mut acked) = mpsc::unbounded_channel();
     let (collector, _) = Actor::spawn(None, AckCollector, acks).await.unwrap();
     let handle = FeedHandle::new(collector.clone(), Arc::new(AtomicUsize::new(0)));
+    let now = support::now();
     for feed in &feeds {
-        persistence.submit(batch(*feed), handle.clone()).await.unwrap();
+        let entries = support::dated_entries(&format!("feed-{feed}"), ENTRIES, now);
+        persistence
+            .submit(support::batch(*feed, entries, now), handle.clone())
+            .await
+            .unwrap();
     }
 
     let mut acked_feeds = BTreeSet::new();
