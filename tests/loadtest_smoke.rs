@@ -42,7 +42,6 @@ async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm()
         // Every healthy feed's poll in the round is timed, and none of the broken ones'.
         assert_eq!(round.polls_answered, healthy, "{round:?}");
     }
-
     assert_eq!(report.startup_actors, 20);
     assert_eq!(report.timeline_pages, 10);
 }
