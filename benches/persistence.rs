@@ -77,6 +77,7 @@ async fn prepare_sqlite() -> SqliteBench {
             username: "bench".into(),
             email: "bench@example.com".into(),
             password_hash: "x".into(),
+            invite_hash: None,
         })
         .await
         .unwrap();

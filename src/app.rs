@@ -14,10 +14,10 @@ use syndic_actors::engine::{Engine, EngineSettings};
 use syndic_actors::fetch::FetchSettings;
 use syndic_actors::schedule::ScheduleSettings;
 use syndic_actors::store::{self, Store};
-use syndic_api::ApiConfig;
+use syndic_api::{ApiConfig, Registration};
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::config::{Config, RegistrationMode};
 
 /// How long in-flight requests get to finish on shutdown, and how long the engine gets to flush.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -154,12 +154,13 @@ fn api_config(config: &Config) -> ApiConfig {
     ApiConfig {
         jwt_secret: jwt_secret(config),
         token_ttl: config.token_ttl(),
-        admin_users: config
-            .admin_users
-            .iter()
-            .map(|name| name.trim().to_owned())
-            .filter(|name| !name.is_empty())
-            .collect(),
+        registration: match config.registration {
+            RegistrationMode::Open => Registration::Open,
+            RegistrationMode::Closed => Registration::Closed,
+        },
+        login_throttle: Default::default(),
+        hashing: Default::default(),
+        trust_forwarded_for: config.trust_forwarded_for,
     }
 }
 

@@ -33,12 +33,43 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Operator commands, run against the database the settings name (the engine may be running).
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
     /// Load test on this machine: serve a farm of generated feeds on 127.0.0.1, run a fresh engine against it
     /// (SQLite in a temp dir, or a new Postgres database), and print the figures. Stops by itself.
     Loadtest {
         #[command(flatten)]
         settings: crate::loadtest::LoadSettings,
     },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminCommand {
+    /// Gives a registered user operator rights: the /v1/admin routes and the dashboard.
+    Grant {
+        /// The user's name (any case).
+        username: String,
+    },
+    /// Takes operator rights away from a user.
+    Revoke {
+        /// The user's name (any case).
+        username: String,
+    },
+    /// Prints a new invite code, which lets one person register while registration is closed.
+    Invite {
+        /// How long the invite stays valid, e.g. `7d` or `12h`.
+        #[arg(long, default_value = "7d")]
+        expires_in: humantime::Duration,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegistrationMode {
+    Open,
+    Closed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -108,9 +139,15 @@ pub struct Config {
     #[arg(long, env = "SYNDIC_DEAD_AFTER_ERRORS", default_value_t = 10)]
     pub dead_after_errors: u32,
 
-    /// Usernames with operator rights (the /v1/admin routes), comma-separated.
-    #[arg(long, env = "SYNDIC_ADMIN_USERS", value_delimiter = ',', default_value = "")]
-    pub admin_users: Vec<String>,
+    /// Who may create an account: `closed` (the default: only with an invite from `syndic admin invite`) or
+    /// `open` (anyone who can reach the API).
+    #[arg(long, env = "SYNDIC_REGISTRATION", value_enum, default_value_t = RegistrationMode::Closed)]
+    pub registration: RegistrationMode,
+
+    /// Behind a reverse proxy that sets X-Forwarded-For: take the client's address (for login throttling) from
+    /// the header's last entry. Leave off when clients reach syndic directly, or they can pick their address.
+    #[arg(long, env = "SYNDIC_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
 
     /// Feeds overdue at start-up are polled at random points within this window, in seconds.
     #[arg(long, env = "SYNDIC_STARTUP_SPREAD_SECS", default_value_t = 60)]
@@ -182,6 +219,27 @@ mod tests {
         assert!(!config.allow_private_networks);
         assert_eq!(config.database_url(), EMBEDDED_DATABASE_URL);
         assert_eq!(config.redis_url, None);
+    }
+
+    #[test]
+    fn registration_is_closed_unless_opened() {
+        let config = Cli::try_parse_from(["syndic"]).unwrap().config;
+        assert_eq!(config.registration, RegistrationMode::Closed);
+        let config = Cli::try_parse_from(["syndic", "--registration", "open"]).unwrap().config;
+        assert_eq!(config.registration, RegistrationMode::Open);
+    }
+
+    #[test]
+    fn admin_commands_parse() {
+        let cli = Cli::try_parse_from(["syndic", "admin", "grant", "alice"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Admin { action: AdminCommand::Grant { ref username } }) if username == "alice"));
+        let cli = Cli::try_parse_from(["syndic", "admin", "invite", "--expires-in", "12h"]).unwrap();
+        match cli.command {
+            Some(Command::Admin {
+                action: AdminCommand::Invite { expires_in },
+            }) => assert_eq!(*expires_in, Duration::from_secs(12 * 3600)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

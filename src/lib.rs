@@ -1,5 +1,6 @@
 //! The syndic binary's library: configuration and wiring, so that tests start the same app as `main`.
 
+pub mod admin_cli;
 pub mod app;
 pub mod config;
 pub mod copy;

@@ -6,6 +6,11 @@ use syndic::{Application, Cli, Command};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Admin { action }) = cli.command {
+        // Quiet: an operator command prints only its answer (an invite code is captured by scripts).
+        println!("{}", syndic::admin_cli::run(&cli.config, action).await?);
+        return Ok(());
+    }
     syndic::telemetry::init(cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
@@ -16,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Loadtest { settings } => syndic::loadtest::main(&cli.config, &settings).await,
+        Command::Admin { .. } => unreachable!("handled above"),
     }
 }
 

@@ -14,15 +14,71 @@ pub struct User {
     pub id: UserId,
     pub username: String,
     pub email: String,
+    pub role: Role,
     pub created_at: DateTime<Utc>,
 }
 
-/// What registration stores. The email is already lowercased and the password already hashed.
+/// What a user may do beyond their own data, as stored in `users.role`. Granted only by an operator
+/// (`syndic admin grant`), never by registering a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    /// May use the `/v1/admin` routes and the dashboard.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "user" => Some(Role::User),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// What registration stores. The username and email are already normalised and the password already hashed.
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub username: String,
     pub email: String,
     pub password_hash: String,
+    /// The SHA-256 (hex) of the invite code to spend on this registration, if any. The user is created only if
+    /// the invite exists, is unused and has not expired; spending it and creating the user are one transaction.
+    pub invite_hash: Option<String>,
+}
+
+/// An invite to register while registration is closed. Only the code's hash is stored.
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    pub code_hash: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl NewInvite {
+    /// A fresh invite valid until `expires_at`, and its code: 128 random bits in hex, shown once.
+    pub fn generate(expires_at: DateTime<Utc>) -> (String, NewInvite) {
+        let code = hex::encode(rand::random::<[u8; 16]>());
+        let invite = NewInvite {
+            code_hash: invite_code_hash(&code),
+            expires_at,
+        };
+        (code, invite)
+    }
+}
+
+/// What is stored of an invite code. The codes are random, so a plain SHA-256 is enough: there is nothing to
+/// guess that a slow hash would protect.
+pub fn invite_code_hash(code: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(code.trim().to_ascii_lowercase().as_bytes()))
 }
 
 /// A user with the hash that login verifies against.

@@ -1,5 +1,5 @@
-//! Operator routes under `/v1/admin`: feeds by status, stale feeds, and refreshing the stale ones. Only the
-//! users named in `SYNDIC_ADMIN_USERS` may call them.
+//! Operator routes under `/v1/admin`: feeds by status, stale feeds, and refreshing the stale ones. Only users
+//! with the `admin` role (stored in the database, granted by `syndic admin grant`) may call them.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use syndic_actors::domain::{Feed, FeedId, FeedStatus, UserId};
+use syndic_actors::domain::{Feed, FeedId, FeedStatus, Role, UserId};
 use syndic_actors::engine::Engine;
 use syndic_actors::store::StoreError;
 
@@ -16,7 +16,7 @@ use crate::auth::BearerAuth;
 use crate::error::ApiError;
 use crate::error_responses::{Admin, Failure};
 use crate::feeds::FeedStatusBody;
-use crate::{ApiConfig, ApiTags};
+use crate::ApiTags;
 
 /// Most feeds one listing returns.
 const LIST_LIMIT_MAX: u32 = 1000;
@@ -76,9 +76,8 @@ impl AdminApi {
         /// How many, 1–1000 (default 100).
         limit: Query<Option<u32>>,
         engine: Data<&Engine>,
-        config: Data<&ApiConfig>,
     ) -> Result<Json<AdminFeedsBody>, Failure<Admin>> {
-        require_admin(&engine, &config, auth.0).await?;
+        require_admin(&engine, auth.0).await?;
         let limit = list_limit(limit.0)?;
         let feeds = engine.store().list_feeds(status.0.map(FeedStatus::from), limit).await?;
         Ok(Json(feeds_body(feeds)))
@@ -94,9 +93,8 @@ impl AdminApi {
         /// How many, 1–1000 (default 100).
         limit: Query<Option<u32>>,
         engine: Data<&Engine>,
-        config: Data<&ApiConfig>,
     ) -> Result<Json<AdminFeedsBody>, Failure<Admin>> {
-        require_admin(&engine, &config, auth.0).await?;
+        require_admin(&engine, auth.0).await?;
         let cutoff = cutoff(&older_than.0)?;
         let limit = list_limit(limit.0)?;
         let feeds = engine.store().stale_feeds(cutoff, limit).await?;
@@ -111,9 +109,8 @@ impl AdminApi {
         /// A duration such as `12h`, `90m` or `2d`.
         older_than: Query<String>,
         engine: Data<&Engine>,
-        config: Data<&ApiConfig>,
     ) -> Result<StaleRefreshResponse, Failure<Admin>> {
-        require_admin(&engine, &config, auth.0).await?;
+        require_admin(&engine, auth.0).await?;
         let refreshed = engine.refresh_stale(cutoff(&older_than.0)?).await?;
         Ok(StaleRefreshResponse::Accepted(Json(StaleRefreshBody {
             refreshed: refreshed as u64,
@@ -121,19 +118,18 @@ impl AdminApi {
     }
 }
 
-pub(crate) async fn require_admin(engine: &Engine, config: &ApiConfig, user: UserId) -> Result<(), ApiError> {
+pub(crate) async fn require_admin(engine: &Engine, user: UserId) -> Result<(), ApiError> {
     let user = engine.store().get_user(user).await.map_err(|error| match error {
         // The token's user is gone.
         StoreError::NotFound => ApiError::Unauthorized("a valid bearer token is required"),
         // The database is: say so, rather than blaming the token.
         other => ApiError::from(other),
     })?;
-    if config.admin_users.iter().any(|admin| admin == &user.username) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "only operators (SYNDIC_ADMIN_USERS) may use the admin routes",
-        ))
+    match user.role {
+        Role::Admin => Ok(()),
+        Role::User => Err(ApiError::Forbidden(
+            "only operators may use the admin routes; an operator grants the role with `syndic admin grant NAME`",
+        )),
     }
 }
 

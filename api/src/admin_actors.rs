@@ -14,7 +14,7 @@ use crate::auth::BearerAuth;
 use crate::error::ApiError;
 use crate::error_responses::{Admin, AdminById, Failure};
 use crate::feeds::FeedStatusBody;
-use crate::{ApiConfig, ApiTags};
+use crate::ApiTags;
 
 const LIMIT_MAX: u32 = 1000;
 const LIMIT_DEFAULT: u32 = 50;
@@ -98,9 +98,8 @@ impl AdminActorsApi {
         /// How many, 1–1000 (default 50).
         limit: Query<Option<u32>>,
         engine: Data<&Engine>,
-        config: Data<&ApiConfig>,
     ) -> Result<Json<ActorListBody>, Failure<Admin>> {
-        require_admin(&engine, &config, auth.0).await?;
+        require_admin(&engine, auth.0).await?;
         let limit = match limit.0.unwrap_or(LIMIT_DEFAULT) {
             limit @ 1..=LIMIT_MAX => limit,
             _ => return Err(ApiError::validation("limit", format!("must be between 1 and {LIMIT_MAX}")).into()),
@@ -122,9 +121,8 @@ impl AdminActorsApi {
         /// The feed's id.
         feed_id: Path<FeedId>,
         engine: Data<&Engine>,
-        config: Data<&ApiConfig>,
     ) -> Result<Json<ActorBody>, Failure<AdminById>> {
-        require_admin(&engine, &config, auth.0).await?;
+        require_admin(&engine, auth.0).await?;
         match engine.inspect_actor(feed_id.0).await? {
             Some(snapshot) => Ok(Json(actor_body(snapshot))),
             None => Err(ApiError::NotFound("this feed has no running actor".to_owned()).into()),

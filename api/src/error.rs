@@ -165,6 +165,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => ApiError::NotFound("no such resource".to_owned()),
             StoreError::Conflict { field } => ApiError::Conflict { field },
+            StoreError::Rejected { field, reason } => ApiError::validation(field, reason),
             StoreError::Unavailable(source) => ApiError::Unavailable(source.to_string()),
             StoreError::Database(source) => ApiError::Internal(source.to_string()),
             StoreError::UnsupportedUrl(scheme) => {

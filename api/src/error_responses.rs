@@ -80,7 +80,7 @@ fn describe(status: u16) -> &'static str {
         404 => "No such resource for this user (`not_found`).",
         409 => "A unique value is already taken; `field` names it (`conflict`).",
         422 => "Well-formed but invalid input; `field` names it (`validation_failed`).",
-        429 => "Asked again too soon; the `Retry-After` header says when to come back (`rate_limited`).",
+        429 => "Too many requests (too many failed sign-ins, or too soon again); the `Retry-After` header says when to come back (`rate_limited`).",
         500 => "Unexpected server error; details are logged, not returned (`internal`).",
         503 => "A dependency is unavailable; retry later (`unavailable`).",
         _ => "Error.",
@@ -102,9 +102,9 @@ macro_rules! error_statuses {
 
 error_statuses! {
     /// `POST /v1/auth/register`.
-    Register => [400, 409, 422, 500, 503];
+    Register => [400, 409, 422, 429, 500, 503];
     /// `POST /v1/auth/login`.
-    Login => [400, 401, 500, 503];
+    Login => [400, 401, 429, 500, 503];
     /// Authenticated operations without path, query or body input.
     Authenticated => [401, 500, 503];
     /// `POST /v1/feeds`.

@@ -9,6 +9,8 @@ pub mod error;
 pub mod error_responses;
 pub mod feeds;
 pub mod health;
+pub mod login_throttle;
+pub mod passwords;
 pub mod users;
 pub mod validation;
 
@@ -22,6 +24,8 @@ use crate::admin_actors::AdminActorsApi;
 use crate::articles::ArticlesApi;
 use crate::feeds::FeedsApi;
 use crate::health::HealthApi;
+use crate::login_throttle::{LoginThrottle, ThrottleRules};
+use crate::passwords::{HashingSettings, Passwords};
 use crate::users::UsersApi;
 
 /// What the HTTP layer needs from the binary's configuration.
@@ -29,8 +33,22 @@ use crate::users::UsersApi;
 pub struct ApiConfig {
     pub jwt_secret: String,
     pub token_ttl: std::time::Duration,
-    /// Usernames with operator rights (the `/v1/admin` routes).
-    pub admin_users: Vec<String>,
+    /// Whether anyone may register, or only holders of an invite.
+    pub registration: Registration,
+    pub login_throttle: ThrottleRules,
+    pub hashing: HashingSettings,
+    /// Take the client's address from the last `X-Forwarded-For` entry (behind a reverse proxy that sets it)
+    /// instead of the connection's peer.
+    pub trust_forwarded_for: bool,
+}
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// Anyone.
+    Open,
+    /// Only with an invite from `syndic admin invite`.
+    Closed,
 }
 
 #[derive(Tags)]
@@ -68,7 +86,14 @@ pub fn spec_yaml() -> String {
 /// The whole HTTP app: /healthcheck, /v1/..., /openapi.yaml, /docs. Every error (including
 /// poem's own: unknown route, 405, malformed JSON, bad params, missing auth) comes out in the JSON error shape.
 pub fn app(engine: Engine, config: ApiConfig) -> impl Endpoint + 'static {
-    routes().data(engine).data(config).catch_all_error(error::render)
+    let passwords = Passwords::new(config.hashing);
+    let throttle = LoginThrottle::new(config.login_throttle);
+    routes()
+        .data(engine)
+        .data(passwords)
+        .data(throttle)
+        .data(config)
+        .catch_all_error(error::render)
 }
 
 /// The routes without their data: handlers find the engine and the config in the request.

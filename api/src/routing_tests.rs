@@ -20,7 +20,10 @@ async fn send(request: Request) -> (StatusCode, String, String) {
     let config = ApiConfig {
         jwt_secret: SECRET.to_owned(),
         token_ttl: Duration::from_secs(600),
-        admin_users: vec!["root".to_owned()],
+        registration: crate::Registration::Open,
+        login_throttle: Default::default(),
+        hashing: Default::default(),
+        trust_forwarded_for: false,
     };
     let app = routes().data(config).catch_all_error(error::render);
     let response = app.get_response(request).await;

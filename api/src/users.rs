@@ -1,18 +1,23 @@
 //! Accounts: `POST /v1/auth/register`, `POST /v1/auth/login` and `GET /v1/me`.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use chrono::{DateTime, Utc};
 use poem::web::Data;
+use poem::Request;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
-use syndic_actors::domain::{NewUser, User, UserId};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use syndic_actors::domain::{invite_code_hash, NewUser, Role, User, UserId};
 use syndic_actors::engine::Engine;
 use syndic_actors::store::StoreError;
 
-use crate::auth::{hash_password_blocking, issue_token, verify_password_blocking, BearerAuth};
+use crate::auth::{issue_token, BearerAuth};
 use crate::error::ApiError;
 use crate::error_responses::{Authenticated, Failure, Login, Register};
-use crate::validation::{normalize_email, validate_password, validate_username, PASSWORD_MAX};
-use crate::{ApiConfig, ApiTags};
+use crate::login_throttle::{Attempt, LoginThrottle};
+use crate::passwords::Passwords;
+use crate::validation::{normalize_email, normalize_identifier, normalize_username, validate_password, PASSWORD_MAX};
+use crate::{ApiConfig, ApiTags, Registration};
 
 const WRONG_CREDENTIALS: &str = "wrong username, email or password";
 
@@ -20,12 +25,16 @@ pub struct UsersApi;
 
 #[derive(Debug, Object)]
 pub struct RegisterRequest {
-    /// 3–32 characters of `[A-Za-z0-9_.-]`.
+    /// 3–32 characters of `[A-Za-z0-9_.-]` after Unicode NFKC normalisation. Unique whatever its case.
     pub username: String,
-    /// Stored trimmed and lowercased.
+    /// Stored NFKC-normalised, trimmed and lowercased; invisible characters and mixed-script look-alikes are
+    /// refused.
     pub email: String,
     /// 8–1024 characters.
     pub password: String,
+    /// An invite code from `syndic admin invite`: required while registration is closed, spent on use.
+    #[oai(skip_serializing_if_is_none)]
+    pub invite: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -41,7 +50,17 @@ pub struct UserBody {
     pub id: UserId,
     pub username: String,
     pub email: String,
+    pub role: RoleBody,
     pub created_at: DateTime<Utc>,
+}
+
+/// What the user may do beyond their own data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "Role", rename_all = "lowercase")]
+pub enum RoleBody {
+    User,
+    /// May use the `/v1/admin` routes and the dashboard; granted with `syndic admin grant NAME`.
+    Admin,
 }
 
 impl From<User> for UserBody {
@@ -50,6 +69,10 @@ impl From<User> for UserBody {
             id: user.id,
             username: user.username,
             email: user.email,
+            role: match user.role {
+                Role::User => RoleBody::User,
+                Role::Admin => RoleBody::Admin,
+            },
             created_at: user.created_at,
         }
     }
@@ -75,33 +98,51 @@ pub enum RegisterResponse {
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Auth")]
 impl UsersApi {
-    /// Creates an account.
+    /// Creates an account. While registration is closed (the default), an `invite` is required.
     #[oai(path = "/auth/register", method = "post")]
     async fn register(
         &self,
         body: Json<RegisterRequest>,
+        config: Data<&ApiConfig>,
+        passwords: Data<&Passwords>,
         engine: Data<&Engine>,
     ) -> Result<RegisterResponse, Failure<Register>> {
         let Json(request) = body;
-        validate_username(&request.username)?;
+        let username = normalize_username(&request.username)?;
         let email = normalize_email(&request.email)?;
         validate_password(&request.password)?;
-        let password_hash = hash_password_blocking(request.password).await?;
+        let invite_hash = match (config.registration, request.invite.as_deref().map(str::trim)) {
+            (_, Some(code)) if !code.is_empty() => Some(invite_code_hash(code)),
+            (Registration::Open, _) => None,
+            (Registration::Closed, _) => {
+                return Err(ApiError::validation(
+                    "invite",
+                    "registration is closed: an invite code from an operator is required",
+                )
+                .into())
+            }
+        };
+        let password_hash = passwords.hash(request.password).await?;
         let new_user = NewUser {
-            username: request.username,
+            username,
             email,
             password_hash,
+            invite_hash,
         };
         let user = engine.store().create_user(&new_user).await?;
         Ok(RegisterResponse::Created(Json(user.into())))
     }
 
-    /// Exchanges a username or email and a password for an access token.
+    /// Exchanges a username or email and a password for an access token. Repeated failures are slowed down:
+    /// a 429 with `Retry-After` says when the next attempt will be heard.
     #[oai(path = "/auth/login", method = "post")]
     async fn login(
         &self,
         body: Json<LoginRequest>,
+        http: &Request,
         config: Data<&ApiConfig>,
+        passwords: Data<&Passwords>,
+        throttle: Data<&LoginThrottle>,
         engine: Data<&Engine>,
     ) -> Result<Json<TokenBody>, Failure<Login>> {
         let Json(request) = body;
@@ -109,16 +150,33 @@ impl UsersApi {
         if request.password.chars().count() > PASSWORD_MAX {
             return Err(ApiError::Unauthorized(WRONG_CREDENTIALS).into());
         }
-        let credentials = engine.store().find_credentials(request.identifier.trim()).await?;
+        let identifier = normalize_identifier(&request.identifier);
+        // No account has a name with control characters (and Postgres cannot even compare a NUL): nobody to
+        // look up, but the same work is done below, so the answer takes as long as for a wrong password.
+        let credentials = if identifier.is_empty() || identifier.chars().any(char::is_control) {
+            None
+        } else {
+            engine.store().find_credentials(&identifier).await?
+        };
+        let account = match &credentials {
+            Some(found) => found.user.id.to_string(),
+            None => format!("name:{}", identifier.to_lowercase()),
+        };
+        let attempt = Attempt::new(account, client_address(http, config.trust_forwarded_for));
+        throttle.begin(&attempt).map_err(|wait| ApiError::RateLimited {
+            message: "too many failed sign-ins; retry later".to_owned(),
+            retry_after_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        })?;
         let (user, hash) = match credentials {
             Some(found) => (Some(found.user), Some(found.password_hash)),
             None => (None, None),
         };
-        let verified = verify_password_blocking(request.password, hash).await?;
+        let verified = passwords.verify(request.password, hash).await?;
         let user = match user {
             Some(user) if verified => user,
             _ => return Err(ApiError::Unauthorized(WRONG_CREDENTIALS).into()),
         };
+        throttle.succeeded(&attempt);
         let access_token = issue_token(&config.jwt_secret, user.id, Utc::now().timestamp(), config.token_ttl)?;
         Ok(Json(TokenBody {
             access_token,
@@ -135,5 +193,44 @@ impl UsersApi {
             Err(StoreError::NotFound) => Err(ApiError::Unauthorized("the token's user no longer exists").into()),
             Err(error) => Err(error.into()),
         }
+    }
+}
+
+/// The client's address: the connection's peer, or behind a trusted reverse proxy the last `X-Forwarded-For`
+/// entry (the one that proxy appended; earlier ones are whatever the client claimed).
+fn client_address(request: &Request, trust_forwarded_for: bool) -> IpAddr {
+    let peer = request.remote_addr().as_socket_addr().map(|address| address.ip());
+    let forwarded_for = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok());
+    pick_client_address(peer, forwarded_for, trust_forwarded_for)
+}
+
+fn pick_client_address(peer: Option<IpAddr>, forwarded_for: Option<&str>, trust_forwarded_for: bool) -> IpAddr {
+    let forwarded = forwarded_for
+        .filter(|_| trust_forwarded_for)
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok());
+    forwarded.or(peer).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_peer_is_the_client_unless_a_proxy_is_trusted() {
+        let peer = Some(ip("192.0.2.1"));
+        assert_eq!(pick_client_address(peer, Some("203.0.113.9"), false), ip("192.0.2.1"));
+        let proxied = pick_client_address(Some(ip("127.0.0.1")), Some("10.9.9.9, 203.0.113.9"), true);
+        assert_eq!(proxied, ip("203.0.113.9"));
+        let garbage = pick_client_address(Some(ip("127.0.0.1")), Some("not an address"), true);
+        assert_eq!(garbage, ip("127.0.0.1"));
+        assert_eq!(pick_client_address(None, None, true), ip("0.0.0.0"));
     }
 }

@@ -1,4 +1,11 @@
-//! The rules registration input must follow: username, email and password.
+//! The rules registration input must follow: username, email and password, and the normal form of each.
+//!
+//! Usernames and emails are NFKC-normalised first, so that look-alike forms (full-width letters, ligatures)
+//! name the same account, then checked: usernames are ASCII, and an email may not hold invisible characters or
+//! mix scripts inside one part (a Cyrillic `а` among Latin letters).
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_security::{GeneralSecurityProfile, MixedScript};
 
 use crate::error::ApiError;
 
@@ -9,8 +16,9 @@ pub const PASSWORD_MIN: usize = 8;
 /// Bounds the work one request can ask of the hasher.
 pub const PASSWORD_MAX: usize = 1024;
 
-/// 3–32 characters of `[A-Za-z0-9_.-]`.
-pub fn validate_username(username: &str) -> Result<(), ApiError> {
+/// NFKC, then 3–32 characters of `[A-Za-z0-9_.-]`. Returns the username to store; uniqueness ignores case.
+pub fn normalize_username(username: &str) -> Result<String, ApiError> {
+    let username: String = username.nfkc().collect();
     let length = username.chars().count();
     if !(USERNAME_MIN..=USERNAME_MAX).contains(&length) {
         return Err(ApiError::validation(
@@ -25,12 +33,13 @@ pub fn validate_username(username: &str) -> Result<(), ApiError> {
             "may only contain letters, digits, '_', '.' and '-'",
         ));
     }
-    Ok(())
+    Ok(username)
 }
 
-/// Trims and lowercases an email, then checks its shape: one `@`, a local part, a dotted domain, no spaces.
+/// NFKC, trimmed and lowercased, then checked: one `@`, a local part, a dotted domain, no spaces, no invisible
+/// characters, and no part that mixes scripts.
 pub fn normalize_email(email: &str) -> Result<String, ApiError> {
-    let email = email.trim().to_lowercase();
+    let email: String = email.nfkc().collect::<String>().trim().to_lowercase();
     let invalid = |message: &str| Err(ApiError::validation("email", message));
     if email.is_empty() {
         return invalid("is required");
@@ -44,6 +53,10 @@ pub fn normalize_email(email: &str) -> Result<String, ApiError> {
     {
         return invalid("must not contain spaces");
     }
+    // Zero-width and other format characters, and characters UTS 39 does not allow in identifiers.
+    if !email.chars().all(|character| character.is_ascii() || character.identifier_allowed()) {
+        return invalid("must not contain invisible or unusual characters");
+    }
     let Some((local, domain)) = email.split_once('@') else {
         return invalid("must contain an '@'");
     };
@@ -56,7 +69,16 @@ pub fn normalize_email(email: &str) -> Result<String, ApiError> {
     if !domain.contains('.') || domain.split('.').any(str::is_empty) {
         return invalid("needs a domain such as example.com after the '@'");
     }
+    if !local.is_single_script() || !domain.split('.').all(MixedScript::is_single_script) {
+        return invalid("must not mix alphabets within a name, as look-alike addresses do");
+    }
     Ok(email)
+}
+
+/// The form a login identifier (username or email) is looked up in: NFKC and trimmed. Case is folded by the
+/// store, for usernames and emails alike.
+pub fn normalize_identifier(identifier: &str) -> String {
+    identifier.nfkc().collect::<String>().trim().to_owned()
 }
 
 /// 8–1024 characters.
@@ -90,20 +112,50 @@ mod tests {
 
     #[test]
     fn username_length_bounds() {
-        assert_eq!(field_of(validate_username("ab")), "username");
-        assert!(validate_username("abc").is_ok());
-        assert!(validate_username(&"a".repeat(32)).is_ok());
-        assert_eq!(field_of(validate_username(&"a".repeat(33))), "username");
-        assert_eq!(field_of(validate_username("")), "username");
+        assert_eq!(field_of(normalize_username("ab")), "username");
+        assert!(normalize_username("abc").is_ok());
+        assert!(normalize_username(&"a".repeat(32)).is_ok());
+        assert_eq!(field_of(normalize_username(&"a".repeat(33))), "username");
+        assert_eq!(field_of(normalize_username("")), "username");
+    }
+
+    #[test]
+    fn usernames_are_nfkc_normalised() {
+        // Full-width letters are the ASCII ones after NFKC; the case is kept (uniqueness ignores it).
+        assert_eq!(normalize_username("Ａｌｉｃｅ").expect("valid"), "Alice");
+        assert_eq!(normalize_username("alice").expect("valid"), "alice");
+        // A Cyrillic look-alike stays Cyrillic, which is not ASCII.
+        assert_eq!(field_of(normalize_username("аlice")), "username");
+        assert_eq!(field_of(normalize_username("ali\u{200b}ce")), "username");
+    }
+
+    #[test]
+    fn emails_refuse_invisible_and_mixed_script_look_alikes() {
+        assert_eq!(field_of(normalize_email("ali\u{200b}ce@example.com")), "email");
+        assert_eq!(field_of(normalize_email("alice@exa\u{200d}mple.com")), "email");
+        assert_eq!(field_of(normalize_email("\u{feff}alice@example.com")), "email");
+        // Cyrillic а (U+0430) among Latin letters, in the local part and in the domain.
+        assert_eq!(field_of(normalize_email("\u{430}lice@example.com")), "email");
+        assert_eq!(field_of(normalize_email("alice@ex\u{430}mple.com")), "email");
+        // One script per part is a real address.
+        assert_eq!(normalize_email("иван@пример.рф").expect("valid"), "иван@пример.рф");
+        assert_eq!(normalize_email("josé@example.com").expect("valid"), "josé@example.com");
+        // NFKC: full-width forms fold to ASCII.
+        assert_eq!(normalize_email("ＡＬＩＣＥ@example.com").expect("valid"), "alice@example.com");
+    }
+
+    #[test]
+    fn identifiers_are_nfkc_and_trimmed() {
+        assert_eq!(normalize_identifier("  Ａｌｉｃｅ "), "Alice");
     }
 
     #[test]
     fn username_characters() {
-        assert!(validate_username("Alice_1.b-c").is_ok());
-        assert_eq!(field_of(validate_username("al ice")), "username");
-        assert_eq!(field_of(validate_username("alice@home")), "username");
-        assert_eq!(field_of(validate_username("élodie")), "username");
-        assert_eq!(field_of(validate_username("ali/ce")), "username");
+        assert!(normalize_username("Alice_1.b-c").is_ok());
+        assert_eq!(field_of(normalize_username("al ice")), "username");
+        assert_eq!(field_of(normalize_username("alice@home")), "username");
+        assert_eq!(field_of(normalize_username("élodie")), "username");
+        assert_eq!(field_of(normalize_username("ali/ce")), "username");
     }
 
     #[test]

@@ -96,6 +96,7 @@ pub async fn new_user(store: &dyn Store) -> UserId {
         email: format!("{name}@example.com"),
         username: name,
         password_hash: "x".into(),
+        invite_hash: None,
     };
     store.create_user(&user).await.unwrap().id
 }

@@ -34,6 +34,7 @@ async fn a_sqlite_database_copied_to_postgres_serves_the_same_data() {
             &json!({"starred": true, "read": true}),
         )
         .await;
+    embedded.make_admin("alice").await;
     let before = snapshot(&embedded, &token).await;
     embedded.stop().await;
 
@@ -59,6 +60,8 @@ async fn a_sqlite_database_copied_to_postgres_serves_the_same_data() {
     moved.config.database_url = Some(moved.database.url.clone());
     moved.restart().await;
     assert_eq!(snapshot(&moved, &token).await, before);
+    let me: serde_json::Value = moved.get("/v1/me", Some(&token)).await.json().await.unwrap();
+    assert_eq!(me["role"], "admin", "the role comes along: {me}");
 
     // New rows get fresh ids after the copied ones.
     server.set("/three.xml", rss("three", 0, 1), "application/rss+xml");

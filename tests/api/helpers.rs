@@ -199,6 +199,7 @@ pub async fn spawn_app_with(backend: Backend, settings: TestSettings) -> TestApp
     };
     config.redis_key_prefix = format!("syndic-test-{}:", Uuid::new_v4().simple());
     config.jwt_secret = Some("test-secret".into());
+    config.registration = syndic::config::RegistrationMode::Open;
     config.allow_private_networks = true;
     config.metrics_bind = "127.0.0.1:0".parse().unwrap();
     // Every test's feeds live on one local server: relax politeness as a local farm would.
@@ -292,6 +293,15 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Gives a registered user the operator role, as `syndic admin grant` does.
+    pub async fn make_admin(&self, name: &str) {
+        self.database
+            .store
+            .set_role(name, syndic_actors::domain::Role::Admin)
+            .await
+            .expect("the user exists");
     }
 
     /// Registers and logs in a user; returns the access token.

@@ -8,11 +8,7 @@ use crate::feed_server::rss;
 use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp};
 
 async fn operator_app(backend: Backend) -> TestApp {
-    let mut app = spawn_app(backend).await;
-    app.stop().await;
-    app.config.admin_users = vec!["root".into()];
-    app.restart().await;
-    app
+    spawn_app(backend).await
 }
 
 async fn metrics(app: &TestApp) -> String {
@@ -76,6 +72,7 @@ async fn operators_inspect_actors_live_and_list_the_worst(backend: Backend) {
     server.set_status("/gone.xml", 410, &[]);
     let alice = app.user("alice").await;
     let root = app.user("root").await;
+    app.make_admin("root").await;
     let results = app
         .subscribe(&alice, &[server.url("/good.xml"), server.url("/gone.xml")])
         .await;
@@ -169,6 +166,7 @@ async fn the_dashboard_shows_a_dead_feed_in_headless_chromium() {
     server.set_status("/dead.xml", 410, &[]);
     let alice = app.user("alice").await;
     let root = app.user("root").await;
+    app.make_admin("root").await;
     app.subscribe(&alice, &[server.url("/alive.xml"), server.url("/dead.xml")])
         .await;
     eventually(10, "the dead feed", || async {

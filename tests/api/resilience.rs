@@ -14,6 +14,7 @@ async fn quick_user(app: &TestApp, name: &str) -> String {
             username: name.to_owned(),
             email: format!("{name}@example.com"),
             password_hash: "not a real hash".to_owned(),
+            invite_hash: None,
         })
         .await
         .unwrap();
@@ -82,12 +83,12 @@ async fn a_failing_feed_dies_after_n_errors_and_a_refresh_brings_it_back(backend
     .await;
     app.stop().await;
     app.config.dead_after_errors = 3;
-    app.config.admin_users = vec!["root".into()];
     app.restart().await;
     let server = feed_server().await;
     server.set_status("/flaky.xml", 500, &[]);
     let token = quick_user(&app, "alice").await;
     let root = quick_user(&app, "root").await;
+    app.make_admin("root").await;
     let feed_id = app.subscribe(&token, &[server.url("/flaky.xml")]).await[0]["feed_id"]
         .as_i64()
         .unwrap();
@@ -178,14 +179,12 @@ async fn retry_after_on_429_pushes_the_next_poll_back(backend: Backend) {
 }
 
 async fn admin_routes_are_for_operators_only(backend: Backend) {
-    let mut app = spawn_app(backend).await;
-    app.stop().await;
-    app.config.admin_users = vec!["root".into()];
-    app.restart().await;
+    let app = spawn_app(backend).await;
     let server = feed_server().await;
     server.set("/stale.xml", rss("stale", 0, 1), "application/rss+xml");
     let alice = quick_user(&app, "alice").await;
     let root = quick_user(&app, "root").await;
+    app.make_admin("root").await;
     let feed_id = app.subscribe(&alice, &[server.url("/stale.xml")]).await[0]["feed_id"]
         .as_i64()
         .unwrap();

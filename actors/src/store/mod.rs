@@ -6,6 +6,7 @@ mod postgres_batch;
 mod postgres_feeds;
 mod postgres_rows;
 mod postgres_transfer;
+mod postgres_users;
 mod sqlite;
 mod sqlite_batch;
 mod sqlite_feeds;
@@ -13,6 +14,7 @@ mod sqlite_rows;
 mod sqlite_subscriptions;
 mod sqlite_timeline;
 mod sqlite_transfer;
+mod sqlite_users;
 pub mod transfer;
 
 use std::sync::Arc;
@@ -21,8 +23,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser, Subscription, User,
-    UserCredentials, UserId,
+    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewInvite, NewUser, Role,
+    Subscription, User, UserCredentials, UserId,
 };
 use crate::parse::Entry;
 use transfer::{Table, TransferPage, TransferPosition};
@@ -42,6 +44,10 @@ pub enum StoreError {
     Unavailable(#[source] sqlx::Error),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The input contradicts what is stored, for a reason other than a taken value (an invite that is unknown,
+    /// spent or expired); `field` names the input.
+    #[error("{field}: {reason}")]
+    Rejected { field: &'static str, reason: &'static str },
     /// The database URL names no backend this build knows.
     #[error("unsupported database URL scheme {0:?}: use postgres:// or sqlite://")]
     UnsupportedUrl(String),
@@ -195,10 +201,17 @@ pub trait Store: Send + Sync + 'static {
     fn pool_state(&self) -> PoolState;
 
     // Users.
+    /// Creates a user with the `user` role, spending `user.invite_hash` (if any) in the same transaction. A
+    /// username that differs from a taken one only by case is taken (`Conflict { field: "username" }`). An
+    /// invite that is unknown, spent or expired is `Rejected { field: "invite" }`, and nothing is stored.
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
-    /// Finds a user by email (case-insensitive) or username, for login.
+    /// Finds a user by username or email, both case-insensitive, for login.
     async fn find_credentials(&self, identifier: &str) -> Result<Option<UserCredentials>, StoreError>;
     async fn get_user(&self, user: UserId) -> Result<User, StoreError>;
+    /// Stores an invite to register while registration is closed.
+    async fn create_invite(&self, invite: &NewInvite) -> Result<(), StoreError>;
+    /// Gives the user named `username` (any case) a role; `NotFound` when nobody has that name.
+    async fn set_role(&self, username: &str, role: Role) -> Result<User, StoreError>;
 
     // Subscriptions.
     /// Creates each feed that is new and subscribes the user to every URL, in one transaction: all or none.

@@ -8,14 +8,13 @@ use chrono::{DateTime, Utc};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, QueryBuilder};
-use uuid::Uuid;
 
-use super::postgres_rows::{ArticleRow, FeedRow, SubscriptionRow, UserRow};
+use super::postgres_rows::{ArticleRow, FeedRow, SubscriptionRow};
 use super::transfer::{Table, TransferPage, TransferPosition};
 use super::{FeedBatch, FeedMove, PoolState, Store, StoreError, StoredBatch, SubscribedFeed, UnchangedPoll};
 use crate::domain::{
-    Article, ArticleCursor, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser,
-    ReadFilter, Subscription, User, UserCredentials, UserId,
+    Article, ArticleCursor, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewInvite,
+    NewUser, ReadFilter, Role, Subscription, User, UserCredentials, UserId,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -67,16 +66,6 @@ impl PostgresStore {
     }
 }
 
-/// Maps a unique violation to the field it is about.
-fn conflict_field(error: &sqlx::Error) -> Option<&'static str> {
-    let constraint = error.as_database_error()?.constraint()?;
-    match constraint {
-        "users_username_key" => Some("username"),
-        "users_email_key" => Some("email"),
-        _ => None,
-    }
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     /// A flush keeps one backend busy, and batches of different feeds touch different rows: two at once let a
@@ -98,41 +87,23 @@ impl Store for PostgresStore {
     }
 
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
-        let row: UserRow = sqlx::query_as(
-            "INSERT INTO users (id, username, email, password_hash) VALUES ($1, $2, $3, $4) \
-             RETURNING id, username, email, created_at, password_hash",
-        )
-        .bind(Uuid::new_v4())
-        .bind(&user.username)
-        .bind(&user.email)
-        .bind(&user.password_hash)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|error| match conflict_field(&error) {
-            Some(field) => StoreError::Conflict { field },
-            None => error.into(),
-        })?;
-        Ok(row.into_credentials().user)
+        super::postgres_users::create_user(&self.pool, user).await
     }
 
     async fn find_credentials(&self, identifier: &str) -> Result<Option<UserCredentials>, StoreError> {
-        let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, username, email, created_at, password_hash FROM users \
-             WHERE username = $1 OR email = lower($1) LIMIT 1",
-        )
-        .bind(identifier.trim())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(UserRow::into_credentials))
+        super::postgres_users::find_credentials(&self.pool, identifier).await
     }
 
     async fn get_user(&self, user: UserId) -> Result<User, StoreError> {
-        let row: UserRow =
-            sqlx::query_as("SELECT id, username, email, created_at, password_hash FROM users WHERE id = $1")
-                .bind(user)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(row.into_credentials().user)
+        super::postgres_users::get_user(&self.pool, user).await
+    }
+
+    async fn create_invite(&self, invite: &NewInvite) -> Result<(), StoreError> {
+        super::postgres_users::create_invite(&self.pool, invite).await
+    }
+
+    async fn set_role(&self, username: &str, role: Role) -> Result<User, StoreError> {
+        super::postgres_users::set_role(&self.pool, username, role).await
     }
 
     async fn subscribe_many(&self, user: UserId, urls: &[&str]) -> Result<Vec<SubscribedFeed>, StoreError> {

@@ -4,28 +4,33 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::domain::{Article, Feed, FeedStatus, Subscription, User, UserCredentials};
+use crate::domain::{Article, Feed, FeedStatus, Role, Subscription, User, UserCredentials};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
     id: Uuid,
     username: String,
     email: String,
+    role: String,
     created_at: DateTime<Utc>,
     password_hash: String,
 }
 
 impl UserRow {
-    pub(super) fn into_credentials(self) -> UserCredentials {
-        UserCredentials {
+    pub(super) fn into_credentials(self) -> Result<UserCredentials, StoreError> {
+        let role = Role::parse(&self.role).ok_or_else(|| {
+            StoreError::Database(sqlx::Error::Decode(format!("unknown role {:?}", self.role).into()))
+        })?;
+        Ok(UserCredentials {
             user: User {
                 id: self.id,
                 username: self.username,
                 email: self.email,
+                role,
                 created_at: self.created_at,
             },
             password_hash: self.password_hash,
-        }
+        })
     }
 }
 

@@ -28,8 +28,8 @@ pub(super) async fn export_page(
     let (user, id) = TransferPosition::keys(after);
     Ok(match table {
         Table::Users => {
-            let rows: Vec<(Uuid, String, String, String, Time)> = sqlx::query_as(
-                "SELECT id, username, email, password_hash, created_at FROM users \
+            let rows: Vec<(Uuid, String, String, String, String, Time)> = sqlx::query_as(
+                "SELECT id, username, email, password_hash, role, created_at FROM users \
                  WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2",
             )
             .bind(user)
@@ -38,11 +38,12 @@ pub(super) async fn export_page(
             .await?;
             TransferPage::Users(
                 rows.into_iter()
-                    .map(|(id, username, email, password_hash, created_at)| UserRecord {
+                    .map(|(id, username, email, password_hash, role, created_at)| UserRecord {
                         id,
                         username,
                         email,
                         password_hash,
+                        role,
                         created_at,
                     })
                     .collect(),
@@ -191,12 +192,14 @@ pub(super) async fn import_page(pool: &PgPool, page: &TransferPage) -> Result<()
         TransferPage::Users(rows) => {
             for row in rows {
                 sqlx::query(
-                    "INSERT INTO users (id, username, email, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO users (id, username, email, password_hash, role, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(row.id)
                 .bind(&row.username)
                 .bind(&row.email)
                 .bind(&row.password_hash)
+                .bind(&row.role)
                 .bind(row.created_at)
                 .execute(&mut *transaction)
                 .await?;

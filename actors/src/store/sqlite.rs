@@ -7,14 +7,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
-use uuid::Uuid;
 
-use super::sqlite_rows::{micros, FeedRow, SubscriptionRow, UserRow};
+use super::sqlite_rows::{micros, FeedRow, SubscriptionRow};
 use super::transfer::{Table, TransferPage, TransferPosition};
 use super::{FeedBatch, FeedMove, PoolState, Store, StoreError, StoredBatch, SubscribedFeed, UnchangedPoll};
 use crate::domain::{
-    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser, Subscription, User,
-    UserCredentials, UserId,
+    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewInvite, NewUser, Role,
+    Subscription, User, UserCredentials, UserId,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -108,21 +107,6 @@ pub(super) fn sqlite_error(error: sqlx::Error) -> StoreError {
     StoreError::from(error)
 }
 
-/// Maps a unique violation to the field it is about. SQLite names no constraint, only the columns:
-/// "UNIQUE constraint failed: users.username".
-fn conflict_field(error: &sqlx::Error) -> Option<&'static str> {
-    let database = error.as_database_error()?;
-    if !database.is_unique_violation() {
-        return None;
-    }
-    let columns = database.message().strip_prefix("UNIQUE constraint failed: ")?;
-    match columns {
-        "users.username" => Some("username"),
-        "users.email" => Some("email"),
-        _ => None,
-    }
-}
-
 pub(super) fn now_micros() -> i64 {
     micros(Utc::now())
 }
@@ -145,47 +129,23 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
-        let row: UserRow = sqlx::query_as(
-            "INSERT INTO users (id, username, email, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
-             RETURNING id, username, email, created_at, password_hash",
-        )
-        .bind(Uuid::new_v4().hyphenated())
-        .bind(&user.username)
-        .bind(&user.email)
-        .bind(&user.password_hash)
-        .bind(now_micros())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|error| match conflict_field(&error) {
-            Some(field) => StoreError::Conflict { field },
-            None => sqlite_error(error),
-        })?;
-        Ok(row.into_credentials()?.user)
+        super::sqlite_users::create_user(self, user).await
     }
 
     async fn find_credentials(&self, identifier: &str) -> Result<Option<UserCredentials>, StoreError> {
-        let identifier = identifier.trim();
-        // SQLite's lower() folds ASCII only; Rust's folds all of Unicode, as Postgres' lower() does.
-        let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, username, email, created_at, password_hash FROM users \
-             WHERE username = $1 OR email = $2 LIMIT 1",
-        )
-        .bind(identifier)
-        .bind(identifier.to_lowercase())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(sqlite_error)?;
-        row.map(UserRow::into_credentials).transpose()
+        super::sqlite_users::find_credentials(self, identifier).await
     }
 
     async fn get_user(&self, user: UserId) -> Result<User, StoreError> {
-        let row: UserRow =
-            sqlx::query_as("SELECT id, username, email, created_at, password_hash FROM users WHERE id = $1")
-                .bind(user.hyphenated())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(sqlite_error)?;
-        Ok(row.into_credentials()?.user)
+        super::sqlite_users::get_user(self, user).await
+    }
+
+    async fn create_invite(&self, invite: &NewInvite) -> Result<(), StoreError> {
+        super::sqlite_users::create_invite(self, invite).await
+    }
+
+    async fn set_role(&self, username: &str, role: Role) -> Result<User, StoreError> {
+        super::sqlite_users::set_role(self, username, role).await
     }
 
     async fn subscribe_many(&self, user: UserId, urls: &[&str]) -> Result<Vec<SubscribedFeed>, StoreError> {

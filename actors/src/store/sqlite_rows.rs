@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::fmt::Hyphenated;
 
 use super::StoreError;
-use crate::domain::{Article, Feed, FeedStatus, Subscription, User, UserCredentials};
+use crate::domain::{Article, Feed, FeedStatus, Role, Subscription, User, UserCredentials};
 
 /// A time as stored: microseconds since the Unix epoch, which sorts chronologically as an INTEGER.
 pub(super) fn micros(time: DateTime<Utc>) -> i64 {
@@ -29,17 +29,20 @@ pub(super) struct UserRow {
     id: Hyphenated,
     username: String,
     email: String,
+    role: String,
     created_at: i64,
     password_hash: String,
 }
 
 impl UserRow {
     pub(super) fn into_credentials(self) -> Result<UserCredentials, StoreError> {
+        let role = Role::parse(&self.role).ok_or_else(|| decode_error(format!("unknown role {:?}", self.role)))?;
         Ok(UserCredentials {
             user: User {
                 id: self.id.into_uuid(),
                 username: self.username,
                 email: self.email,
+                role,
                 created_at: time(self.created_at)?,
             },
             password_hash: self.password_hash,

@@ -36,8 +36,8 @@ pub(super) async fn export_page(
     let user = user.map(|user| user.to_string());
     Ok(match table {
         Table::Users => {
-            let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-                "SELECT id, username, email, password_hash, created_at FROM users \
+            let rows: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
+                "SELECT id, username, email, password_hash, role, created_at FROM users \
                  WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
             )
             .bind(user)
@@ -45,12 +45,13 @@ pub(super) async fn export_page(
             .fetch_all(pool)
             .await?;
             let mut records = Vec::with_capacity(rows.len());
-            for (id, username, email, password_hash, created_at) in rows {
+            for (id, username, email, password_hash, role, created_at) in rows {
                 records.push(UserRecord {
                     id: user_id(&id)?,
                     username,
                     email,
                     password_hash,
+                    role,
                     created_at: time(created_at)?,
                 });
             }
@@ -201,12 +202,14 @@ pub(super) async fn import_page(pool: &SqlitePool, page: &TransferPage) -> Resul
         TransferPage::Users(rows) => {
             for row in rows {
                 sqlx::query(
-                    "INSERT INTO users (id, username, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO users (id, username, email, password_hash, role, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .bind(row.id.to_string())
                 .bind(&row.username)
                 .bind(&row.email)
                 .bind(&row.password_hash)
+                .bind(&row.role)
                 .bind(micros(row.created_at))
                 .execute(&mut *transaction)
                 .await?;

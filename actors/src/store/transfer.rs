@@ -41,6 +41,8 @@ pub struct UserRecord {
     pub username: String,
     pub email: String,
     pub password_hash: String,
+    /// `user` or `admin`, as stored.
+    pub role: String,
     pub created_at: DateTime<Utc>,
 }
 

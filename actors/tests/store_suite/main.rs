@@ -36,6 +36,9 @@ for_each_backend!(
     create_user_then_find_by_username_email_and_id,
     duplicate_username_is_a_username_conflict,
     duplicate_email_is_an_email_conflict,
+    an_invite_registers_exactly_one_user,
+    an_expired_or_unknown_invite_stores_nothing,
+    roles_are_granted_and_revoked_by_name,
     // Subscriptions.
     subscribe_creates_the_feed_once_and_is_idempotent,
     subscribe_many_answers_in_request_order_in_one_go,

@@ -27,6 +27,7 @@ pub async fn user(store: &SharedStore, name: &str) -> User {
             username: name.to_owned(),
             email: format!("{name}@example.com"),
             password_hash: format!("hash-of-{name}"),
+            invite_hash: None,
         })
         .await
         .expect("create a user")

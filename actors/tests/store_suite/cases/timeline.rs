@@ -224,6 +224,7 @@ pub async fn text_round_trips(store: SharedStore) {
             username: name.to_owned(),
             email: "zoë@exämple.com".to_owned(),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+            invite_hash: None,
         })
         .await
         .expect("create");
