@@ -14,6 +14,7 @@ use syndic_actors::engine::{Engine, EngineSettings};
 use syndic_actors::fetch::FetchSettings;
 use syndic_actors::schedule::ScheduleSettings;
 use syndic_actors::store::{self, Store};
+use syndic_api::passwords::HashingSettings;
 use syndic_api::{ApiConfig, Registration};
 use tokio::task::JoinHandle;
 
@@ -159,7 +160,10 @@ fn api_config(config: &Config) -> ApiConfig {
             RegistrationMode::Closed => Registration::Closed,
         },
         login_throttle: Default::default(),
-        hashing: Default::default(),
+        hashing: match config.password_hashing_threads {
+            Some(threads) => HashingSettings::with_threads(threads),
+            None => HashingSettings::default(),
+        },
         trust_forwarded_for: config.trust_forwarded_for,
     }
 }

@@ -144,6 +144,11 @@ pub struct Config {
     #[arg(long, env = "SYNDIC_REGISTRATION", value_enum, default_value_t = RegistrationMode::Closed)]
     pub registration: RegistrationMode,
 
+    /// Threads that hash passwords (argon2id, 19 MiB each while it runs): at most this many logins or
+    /// registrations are checked at once, and up to 32 per thread wait; more get a 429. Default: one per core.
+    #[arg(long, env = "SYNDIC_PASSWORD_HASHING_THREADS")]
+    pub password_hashing_threads: Option<usize>,
+
     /// Behind a reverse proxy that sets X-Forwarded-For: take the client's address (for login throttling) from
     /// the header's last entry. Leave off when clients reach syndic directly, or they can pick their address.
     #[arg(long, env = "SYNDIC_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]

@@ -34,15 +34,22 @@ pub struct HashingSettings {
     pub queue: usize,
 }
 
-impl Default for HashingSettings {
-    /// One thread per core, and a queue that a burst of logins fits in while keeping the wait to a few seconds
-    /// (a hash takes about 50 ms on one core).
-    fn default() -> Self {
-        let threads = std::thread::available_parallelism().map_or(2, usize::from);
+impl HashingSettings {
+    /// `threads` hashing threads, and a queue that a burst of logins fits in while keeping the wait to a few
+    /// seconds (a hash takes about 50 ms on one core).
+    pub fn with_threads(threads: usize) -> Self {
+        let threads = threads.max(1);
         HashingSettings {
             threads,
             queue: 32 * threads,
         }
+    }
+}
+
+impl Default for HashingSettings {
+    /// One thread per core.
+    fn default() -> Self {
+        HashingSettings::with_threads(std::thread::available_parallelism().map_or(2, usize::from))
     }
 }
 

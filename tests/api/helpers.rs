@@ -121,6 +121,16 @@ impl TestDatabase {
         }
     }
 
+    /// Deletes a user the way an operator would in SQL; their subscriptions and article state go with them.
+    pub async fn delete_user(&self, name: &str) {
+        let query = "DELETE FROM users WHERE username = $1";
+        let deleted = match &self.pool {
+            RawPool::Postgres(pool) => sqlx::query(query).bind(name).execute(pool).await.unwrap().rows_affected(),
+            RawPool::Sqlite(pool) => sqlx::query(query).bind(name).execute(pool).await.unwrap().rows_affected(),
+        };
+        assert_eq!(deleted, 1, "{name} existed");
+    }
+
     /// The stored ETag and status of a feed.
     pub async fn feed_state(&self, feed_id: i64) -> (Option<String>, String) {
         let query = "SELECT etag, status FROM feeds WHERE id = $1";

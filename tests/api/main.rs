@@ -1,5 +1,6 @@
 //! End-to-end tests: the real app on port 0, real Postgres and Redis, and a real HTTP feed server.
 
+mod accounts;
 mod articles;
 mod auth;
 mod contract;

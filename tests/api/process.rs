@@ -43,6 +43,8 @@ impl Syndic {
             .env_remove("REDIS_URL")
             .env("SYNDIC_BIND", format!("127.0.0.1:{port}"))
             .env("SYNDIC_METRICS_BIND", "127.0.0.1:0")
+            // Tests register their users; a test of closed registration sets it back.
+            .env("SYNDIC_REGISTRATION", "open")
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log));
         for (name, value) in settings {
