@@ -1,6 +1,7 @@
 //! End-to-end tests: the real app on port 0, real Postgres and Redis, and a real HTTP feed server.
 
 mod accounts;
+mod admin_cli;
 mod articles;
 mod auth;
 mod contract;
