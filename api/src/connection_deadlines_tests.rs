@@ -32,6 +32,13 @@ async fn read_until_closed(server: &mut DeadlineStream<DuplexStream>, start: Ins
     }
 }
 
+/// Sends `bytes` from the client and reads them on the server, all of them.
+async fn pass(server: &mut DeadlineStream<DuplexStream>, client: &mut DuplexStream, bytes: &[u8]) {
+    client.write_all(bytes).await.unwrap();
+    let mut received = vec![0u8; bytes.len()];
+    server.read_exact(&mut received).await.unwrap();
+}
+
 /// Sends `bytes` one per second.
 fn trickle(mut client: DuplexStream, bytes: &'static [u8]) -> tokio::task::JoinHandle<DuplexStream> {
     tokio::spawn(async move {
@@ -80,9 +87,7 @@ async fn after_a_complete_head_only_the_idle_timeout_applies() {
 #[tokio::test(start_paused = true)]
 async fn a_kept_alive_connection_gets_a_fresh_head_deadline_per_request() {
     let (mut server, mut client) = connection();
-    client.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
-    let mut buffer = [0u8; 1024];
-    server.read(&mut buffer).await.unwrap();
+    pass(&mut server, &mut client, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
     server
         .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
         .await
@@ -100,12 +105,8 @@ async fn a_kept_alive_connection_gets_a_fresh_head_deadline_per_request() {
 #[tokio::test(start_paused = true)]
 async fn a_slow_body_after_100_continue_is_not_taken_for_a_head() {
     let (mut server, mut client) = connection();
-    client
-        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 20\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buffer = [0u8; 1024];
-    server.read(&mut buffer).await.unwrap();
+    let head = b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 20\r\n\r\n";
+    pass(&mut server, &mut client, head).await;
     server.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.unwrap();
     let _trickler = trickle(client, b"aaaaaaaaaaaaaaaaaaaa");
     let mut body = [0u8; 20];
@@ -118,9 +119,7 @@ async fn a_slow_body_after_100_continue_is_not_taken_for_a_head() {
 #[tokio::test(start_paused = true)]
 async fn http2_prior_knowledge_gets_only_the_idle_timeout() {
     let (mut server, mut client) = connection();
-    client.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
-    let mut buffer = [0u8; 1024];
-    server.read(&mut buffer).await.unwrap();
+    pass(&mut server, &mut client, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await;
     server.write_all(b"\0\0\0\x04\0\0\0\0\0").await.unwrap();
     let _trickler = trickle(client, b"\0\0\0\x04\x01\0\0\0\0\0\0\0");
     let mut frames = [0u8; 12];
