@@ -2,6 +2,7 @@
 
 mod articles;
 mod auth;
+mod connections;
 mod contract;
 mod copy;
 mod crash;
@@ -10,6 +11,7 @@ mod feed_server;
 mod feeds;
 mod health;
 mod helpers;
+mod limits;
 mod operators;
 mod outages;
 mod polling;
