@@ -20,16 +20,22 @@ fn connection() -> (DeadlineStream<DuplexStream>, DuplexStream) {
     (DeadlineStream::new(server, deadlines, None), client)
 }
 
-/// Reads until the stream fails; returns the error's kind and when it came, counted from `start`.
+/// Reads until the stream fails; returns the error's kind and when it came, counted from `start`. Fails the
+/// test if the stream is still open after an hour (of the paused clock).
 async fn read_until_closed(server: &mut DeadlineStream<DuplexStream>, start: Instant) -> (io::ErrorKind, Duration) {
     let mut buffer = [0u8; 1024];
-    loop {
-        match server.read(&mut buffer).await {
-            Ok(0) => panic!("the client closed first"),
-            Ok(_) => {}
-            Err(error) => return (error.kind(), start.elapsed()),
+    let failed = tokio::time::timeout(Duration::from_secs(3600), async {
+        loop {
+            match server.read(&mut buffer).await {
+                Ok(0) => panic!("the client closed first"),
+                Ok(_) => {}
+                Err(error) => return error.kind(),
+            }
         }
-    }
+    })
+    .await
+    .expect("the connection was never closed");
+    (failed, start.elapsed())
 }
 
 /// Sends `bytes` from the client and reads them on the server, all of them.
