@@ -75,17 +75,7 @@ impl Application {
             .local_addr()
             .context("The metrics listener has no address")?;
         let limits = connection_limits(config);
-        let acceptor = LimitedAcceptor::new(
-            TcpAcceptor::from_tokio(listener).context("Failed to use the listener")?,
-            limits,
-        );
-        let metrics_acceptor = LimitedAcceptor::new(
-            TcpAcceptor::from_tokio(metrics_listener).context("Failed to use the metrics listener")?,
-            ConnectionLimits {
-                max_connections: METRICS_CONNECTIONS,
-                ..limits
-            },
-        );
+        let (acceptor, metrics_acceptor) = limited_acceptors(listener, metrics_listener, limits)?;
         let metrics = crate::metrics_endpoint::handle();
 
         // One shutdown signal stops both servers.
@@ -165,6 +155,24 @@ fn feed_cache(config: &Config) -> anyhow::Result<FeedCache> {
     .context("Invalid Redis URL")?;
     tracing::info!(cache = cache.kind(), "feed cache chosen");
     Ok(cache)
+}
+
+/// Both listeners under the connection limits, so that neither accept loop spins when descriptors run out.
+fn limited_acceptors(
+    listener: tokio::net::TcpListener,
+    metrics_listener: tokio::net::TcpListener,
+    limits: ConnectionLimits,
+) -> anyhow::Result<(LimitedAcceptor<TcpAcceptor>, LimitedAcceptor<TcpAcceptor>)> {
+    let acceptor = TcpAcceptor::from_tokio(listener).context("Failed to use the listener")?;
+    let metrics_acceptor = TcpAcceptor::from_tokio(metrics_listener).context("Failed to use the metrics listener")?;
+    let metrics_limits = ConnectionLimits {
+        max_connections: METRICS_CONNECTIONS,
+        ..limits
+    };
+    Ok((
+        LimitedAcceptor::new(acceptor, limits),
+        LimitedAcceptor::new(metrics_acceptor, metrics_limits),
+    ))
 }
 
 /// The API's connection limits; without a configured cap, one that leaves a quarter of the open-file limit to
