@@ -26,9 +26,15 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<Strin
                 .checked_add_signed(expires_in)
                 .context("That validity is too long")?;
             let (code, invite) = NewInvite::generate(expires_at);
-            store.create_invite(&invite).await.context("Failed to store the invite")?;
+            store
+                .create_invite(&invite)
+                .await
+                .context("Failed to store the invite")?;
             // The code alone on stdout, so that scripts can capture it.
-            eprintln!("invite valid until {}; register with \"invite\": \"<code>\"", expires_at.to_rfc3339());
+            eprintln!(
+                "invite valid until {}; register with \"invite\": \"<code>\"",
+                expires_at.to_rfc3339()
+            );
             Ok(code)
         }
     }

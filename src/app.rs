@@ -14,8 +14,12 @@ use syndic_actors::engine::{Engine, EngineSettings};
 use syndic_actors::fetch::FetchSettings;
 use syndic_actors::schedule::ScheduleSettings;
 use syndic_actors::store::{self, Store};
+use syndic_api::connection_deadlines::Deadlines;
+use syndic_api::connection_limits::{ConnectionLimits, LimitedAcceptor};
+use syndic_api::cors::CorsOrigins;
 use syndic_api::passwords::HashingSettings;
 use syndic_api::{ApiConfig, Registration};
+
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, RegistrationMode};
@@ -24,6 +28,10 @@ use crate::config::{Config, RegistrationMode};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How often sampled gauges (actors by status, the pool) are refreshed.
 const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
+/// Most connections to the metrics listener: it has one scraper or two.
+const METRICS_CONNECTIONS: usize = 64;
+/// The default connection cap never goes above this, however high the open-file limit.
+const MOST_CONNECTIONS: usize = 10_000;
 
 /// A running engine, HTTP API and metrics endpoint.
 pub struct Application {
@@ -56,6 +64,7 @@ impl Application {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<Application> {
+        let cors_origins = CorsOrigins::parse(&config.cors_origins).context("Invalid SYNDIC_CORS_ORIGINS")?;
         let metrics_listener = tokio::net::TcpListener::bind(config.metrics_bind)
             .await
             .with_context(|| format!("Failed to bind the metrics listener on {}", config.metrics_bind))?;
@@ -67,9 +76,8 @@ impl Application {
         let metrics_address = metrics_listener
             .local_addr()
             .context("The metrics listener has no address")?;
-        let acceptor = TcpAcceptor::from_tokio(listener).context("Failed to use the listener")?;
-        let metrics_acceptor =
-            TcpAcceptor::from_tokio(metrics_listener).context("Failed to use the metrics listener")?;
+        let limits = connection_limits(config);
+        let (acceptor, metrics_acceptor) = limited_acceptors(listener, metrics_listener, limits)?;
         let metrics = crate::metrics_endpoint::handle();
 
         // One shutdown signal stops both servers.
@@ -78,7 +86,7 @@ impl Application {
             shutdown.await;
             let _ = stop.send(true);
         });
-        let app = syndic_api::app(engine.clone(), api_config(config));
+        let app = syndic_api::app(engine.clone(), api_config(config), cors_origins);
         let server = tokio::spawn(Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
             app,
             signalled(stopped.clone()),
@@ -90,7 +98,7 @@ impl Application {
             Some(SHUTDOWN_GRACE),
         ));
         let sampler = tokio::spawn(sample_gauges(engine.clone(), metrics));
-        tracing::info!(%address, %metrics_address, "listening");
+        tracing::info!(%address, %metrics_address, max_connections = limits.max_connections, "listening");
         Ok(Application {
             address,
             metrics_address,
@@ -149,6 +157,42 @@ fn feed_cache(config: &Config) -> anyhow::Result<FeedCache> {
     .context("Invalid Redis URL")?;
     tracing::info!(cache = cache.kind(), "feed cache chosen");
     Ok(cache)
+}
+
+/// Both listeners under the connection limits, so that neither accept loop spins when descriptors run out.
+fn limited_acceptors(
+    listener: tokio::net::TcpListener,
+    metrics_listener: tokio::net::TcpListener,
+    limits: ConnectionLimits,
+) -> anyhow::Result<(LimitedAcceptor<TcpAcceptor>, LimitedAcceptor<TcpAcceptor>)> {
+    let acceptor = TcpAcceptor::from_tokio(listener).context("Failed to use the listener")?;
+    let metrics_acceptor = TcpAcceptor::from_tokio(metrics_listener).context("Failed to use the metrics listener")?;
+    let metrics_limits = ConnectionLimits {
+        max_connections: METRICS_CONNECTIONS,
+        ..limits
+    };
+    Ok((
+        LimitedAcceptor::new(acceptor, limits),
+        LimitedAcceptor::new(metrics_acceptor, metrics_limits),
+    ))
+}
+
+/// The API's connection limits; without a configured cap, one that leaves a quarter of the open-file limit to
+/// the database pool, feed fetches and files.
+fn connection_limits(config: &Config) -> ConnectionLimits {
+    let max_connections = config.max_connections.unwrap_or_else(|| {
+        let open_files = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
+        usize::try_from(open_files / 4 * 3)
+            .unwrap_or(MOST_CONNECTIONS)
+            .min(MOST_CONNECTIONS)
+    });
+    ConnectionLimits {
+        max_connections: max_connections.max(1),
+        deadlines: Deadlines {
+            header_timeout: Duration::from_secs(config.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(config.idle_timeout_secs.max(1)),
+        },
+    }
 }
 
 fn api_config(config: &Config) -> ApiConfig {

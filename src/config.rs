@@ -113,6 +113,25 @@ pub struct Config {
     #[arg(long, env = "SYNDIC_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
 
+    /// Most API connections open at once; beyond it, new ones wait in the kernel's backlog and open ones are
+    /// untouched. Unset: three quarters of the open-file limit (raised to its hard limit at start), at most 10,000.
+    #[arg(long, env = "SYNDIC_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
+    /// Seconds a client has to send a whole request head: the first from connecting, a later one from its
+    /// first byte. Slower connections (slowloris) are closed.
+    #[arg(long, env = "SYNDIC_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds an API connection may stay silent (nothing read or written) before it is closed.
+    #[arg(long, env = "SYNDIC_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+
+    /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
+    /// `https://reader.example.com`. Empty (the default): CORS is off and no CORS header is sent.
+    #[arg(long, env = "SYNDIC_CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub cors_origins: Vec<String>,
+
     /// Secret that signs login tokens (HS256). When unset, a random one is made at start, and every token
     /// becomes invalid when the engine restarts.
     #[arg(long, env = "SYNDIC_JWT_SECRET", hide_env_values = true)]
@@ -224,20 +243,29 @@ mod tests {
         assert!(!config.allow_private_networks);
         assert_eq!(config.database_url(), EMBEDDED_DATABASE_URL);
         assert_eq!(config.redis_url, None);
+        assert_eq!(config.max_connections, None);
+        assert_eq!((config.header_timeout_secs, config.idle_timeout_secs), (10, 60));
+        assert!(syndic_api::cors::CorsOrigins::parse(&config.cors_origins)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn registration_is_closed_unless_opened() {
         let config = Cli::try_parse_from(["syndic"]).unwrap().config;
         assert_eq!(config.registration, RegistrationMode::Closed);
-        let config = Cli::try_parse_from(["syndic", "--registration", "open"]).unwrap().config;
+        let config = Cli::try_parse_from(["syndic", "--registration", "open"])
+            .unwrap()
+            .config;
         assert_eq!(config.registration, RegistrationMode::Open);
     }
 
     #[test]
     fn admin_commands_parse() {
         let cli = Cli::try_parse_from(["syndic", "admin", "grant", "alice"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Admin { action: AdminCommand::Grant { ref username } }) if username == "alice"));
+        assert!(
+            matches!(cli.command, Some(Command::Admin { action: AdminCommand::Grant { ref username } }) if username == "alice")
+        );
         let cli = Cli::try_parse_from(["syndic", "admin", "invite", "--expires-in", "12h"]).unwrap();
         match cli.command {
             Some(Command::Admin {

@@ -1,5 +1,6 @@
 //! syndic: load the config, start the app, and run until Ctrl-C or SIGTERM.
 
+use anyhow::Context;
 use clap::Parser;
 use syndic::{Application, Cli, Command};
 
@@ -13,6 +14,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     syndic::telemetry::init(cli.config.log_format);
+    raise_open_file_limit();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Copy { from, to } => {
@@ -26,11 +28,38 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Raises the soft open-file limit to the hard one: each API connection holds a descriptor, and the default
+/// soft limit (often 1,024) is the first thing a crowd of idle clients would exhaust.
+fn raise_open_file_limit() {
+    let before = rlimit::getrlimit(rlimit::Resource::NOFILE).map(|(soft, _)| soft);
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(before = before.ok(), open_files = limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
+}
+
 async fn serve(config: syndic::Config) -> anyhow::Result<()> {
     let store = Application::connect_store(&config).await?;
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let listener = bind(config.bind)?;
     let app = Application::start(&config, store, listener, shutdown_signal()).await?;
     app.wait().await
+}
+
+/// Connections the kernel may queue for us while the API is at its connection cap (the kernel caps it at
+/// `net.core.somaxconn`); tokio's default of 1,024 drops handshakes of a burst sooner.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn bind(address: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    let socket = match address {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std's bind does, so that a restart does not wait for old connections in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind(address)
+        .with_context(|| format!("Failed to bind the API listener on {address}"))?;
+    Ok(socket.listen(LISTEN_BACKLOG)?)
 }
 
 async fn shutdown_signal() {

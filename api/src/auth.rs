@@ -119,7 +119,10 @@ mod tests {
     #[test]
     fn expiry_has_a_small_leeway_and_no_more() {
         let token = issue_token(SECRET, UserId::new_v4(), now() - 62, Duration::from_secs(60)).expect("signs");
-        assert!(verify_token(SECRET, &token, now()).is_ok(), "2 s past exp is within the leeway");
+        assert!(
+            verify_token(SECRET, &token, now()).is_ok(),
+            "2 s past exp is within the leeway"
+        );
         let token = issue_token(SECRET, UserId::new_v4(), now() - 70, Duration::from_secs(60)).expect("signs");
         assert!(rejected(verify_token(SECRET, &token, now())), "10 s past exp is not");
     }
@@ -130,7 +133,10 @@ mod tests {
         let claims = serde_json::json!({"sub": user.to_string(), "iat": now(), "nbf": now() + 60, "exp": now() + 600});
         assert!(rejected(verify_token(SECRET, &signed(&claims), now())));
         let claims = serde_json::json!({"sub": user.to_string(), "iat": now(), "nbf": now() + 3, "exp": now() + 600});
-        assert!(verify_token(SECRET, &signed(&claims), now()).is_ok(), "within the leeway");
+        assert!(
+            verify_token(SECRET, &signed(&claims), now()).is_ok(),
+            "within the leeway"
+        );
     }
 
     #[test]
@@ -158,7 +164,8 @@ mod tests {
     #[test]
     fn an_unsigned_token_is_rejected() {
         use base64::Engine as _;
-        let encode = |value: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string());
+        let encode =
+            |value: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string());
         let user = UserId::new_v4().to_string();
         let header = encode(serde_json::json!({"alg": "none", "typ": "JWT"}));
         let payload = encode(serde_json::json!({"sub": user, "iat": now(), "nbf": now(), "exp": now() + 600}));

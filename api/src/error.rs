@@ -26,6 +26,9 @@ pub enum ApiError {
     /// Asked again too soon; `Retry-After` says when to come back.
     #[error("{message}")]
     RateLimited { message: String, retry_after_seconds: u64 },
+    /// The request body is larger than its route allows.
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
     /// A unique value is already taken.
     #[error("{field} is already taken")]
     Conflict { field: &'static str },
@@ -76,6 +79,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Http { status, .. } => *status,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::NotFound(message) => ("not_found".to_owned(), message.clone(), None),
             ApiError::RateLimited { message, .. } => ("rate_limited".to_owned(), message.clone(), None),
             ApiError::Conflict { field } => ("conflict".to_owned(), self.to_string(), Some(*field)),
+            ApiError::PayloadTooLarge { .. } => ("payload_too_large".to_owned(), self.to_string(), None),
             ApiError::Http { status, message } => (code_for(*status), message.clone(), None),
             ApiError::Unavailable(_) => (
                 "unavailable".to_owned(),
@@ -246,6 +251,16 @@ mod tests {
         assert_eq!(
             body,
             json!({"error": {"code": "conflict", "message": "email is already taken", "field": "email"}})
+        );
+    }
+
+    #[tokio::test]
+    async fn payload_too_large_is_413_naming_the_limit() {
+        let (status, body) = rendered_api(ApiError::PayloadTooLarge { limit: 65536 }).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            body,
+            json!({"error": {"code": "payload_too_large", "message": "the request body is larger than 65536 bytes"}})
         );
     }
 

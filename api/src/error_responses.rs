@@ -79,6 +79,7 @@ fn describe(status: u16) -> &'static str {
         403 => "Authenticated, but not an operator (`forbidden`).",
         404 => "No such resource for this user (`not_found`).",
         409 => "A unique value is already taken; `field` names it (`conflict`).",
+        413 => "The request body is larger than this operation allows (`payload_too_large`).",
         422 => "Well-formed but invalid input; `field` names it (`validation_failed`).",
         429 => "Too many requests (too many failed sign-ins, or too soon again); the `Retry-After` header says when to come back (`rate_limited`).",
         500 => "Unexpected server error; details are logged, not returned (`internal`).",
@@ -102,19 +103,19 @@ macro_rules! error_statuses {
 
 error_statuses! {
     /// `POST /v1/auth/register`.
-    Register => [400, 409, 422, 429, 500, 503];
+    Register => [400, 409, 413, 422, 429, 500, 503];
     /// `POST /v1/auth/login`.
-    Login => [400, 401, 429, 500, 503];
+    Login => [400, 401, 413, 429, 500, 503];
     /// Authenticated operations without path, query or body input.
     Authenticated => [401, 500, 503];
     /// `POST /v1/feeds`.
-    Subscribe => [400, 401, 422, 500, 503];
+    Subscribe => [400, 401, 413, 422, 500, 503];
     /// Authenticated operations on one resource by id.
     ById => [400, 401, 404, 500, 503];
     /// `GET /v1/articles`.
     ListArticles => [400, 401, 422, 500, 503];
     /// `PATCH /v1/articles/{id}`.
-    PatchArticle => [400, 401, 404, 422, 500, 503];
+    PatchArticle => [400, 401, 404, 413, 422, 500, 503];
     /// `POST /v1/feeds/{id}/refresh`.
     Refresh => [400, 401, 404, 429, 500, 503];
     /// The operator routes under `/v1/admin`.

@@ -4,6 +4,10 @@ pub mod admin;
 pub mod admin_actors;
 pub mod articles;
 pub mod auth;
+pub mod body_limit;
+pub mod connection_deadlines;
+pub mod connection_limits;
+pub mod cors;
 pub mod dashboard;
 pub mod error;
 pub mod error_responses;
@@ -84,16 +88,19 @@ pub fn spec_yaml() -> String {
 }
 
 /// The whole HTTP app: /healthcheck, /v1/..., /openapi.yaml, /docs. Every error (including
-/// poem's own: unknown route, 405, malformed JSON, bad params, missing auth) comes out in the JSON error shape.
-pub fn app(engine: Engine, config: ApiConfig) -> impl Endpoint + 'static {
+/// poem's own: unknown route, 405, malformed JSON, bad params, missing auth, a body over its cap) comes out in
+/// the JSON error shape. CORS headers are added for `cors_origins` only (none when it is empty).
+pub fn app(engine: Engine, config: ApiConfig, cors_origins: cors::CorsOrigins) -> impl Endpoint + 'static {
     let passwords = Passwords::new(config.hashing);
     let throttle = LoginThrottle::new(config.login_throttle);
     routes()
+        .with(body_limit::BodyLimit)
         .data(engine)
         .data(passwords)
         .data(throttle)
         .data(config)
         .catch_all_error(error::render)
+        .with(cors_origins)
 }
 
 /// The routes without their data: handlers find the engine and the config in the request.

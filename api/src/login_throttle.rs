@@ -70,7 +70,10 @@ fn address_key(address: IpAddr) -> String {
             Some(v4) => v4.to_string(),
             None => {
                 let segments = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", segments[0], segments[1], segments[2], segments[3])
+                format!(
+                    "{:x}:{:x}:{:x}:{:x}::/64",
+                    segments[0], segments[1], segments[2], segments[3]
+                )
             }
         },
     }
@@ -270,7 +273,10 @@ mod tests {
         let throttle = LoginThrottle::new(rules());
         let now = Instant::now();
         for index in 0..10 {
-            assert_eq!(throttle.begin_at(&attempt(&format!("user{index}"), "192.0.2.9"), now), Ok(()));
+            assert_eq!(
+                throttle.begin_at(&attempt(&format!("user{index}"), "192.0.2.9"), now),
+                Ok(())
+            );
         }
         assert!(throttle.begin_at(&attempt("user99", "192.0.2.9"), now).is_err());
         // Another address is not.
@@ -286,7 +292,10 @@ mod tests {
         throttle.succeeded(&owner);
         // Six strangers fail once each: the account's counter is used up for addresses it does not know.
         for index in 0..6 {
-            assert_eq!(throttle.begin_at(&attempt("alice", &format!("203.0.113.{index}")), now), Ok(()));
+            assert_eq!(
+                throttle.begin_at(&attempt("alice", &format!("203.0.113.{index}")), now),
+                Ok(())
+            );
         }
         assert!(throttle.begin_at(&attempt("alice", "203.0.113.200"), now).is_err());
         // The owner's own address still gets through.

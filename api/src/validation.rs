@@ -54,7 +54,10 @@ pub fn normalize_email(email: &str) -> Result<String, ApiError> {
         return invalid("must not contain spaces");
     }
     // Zero-width and other format characters, and characters UTS 39 does not allow in identifiers.
-    if !email.chars().all(|character| character.is_ascii() || character.identifier_allowed()) {
+    if !email
+        .chars()
+        .all(|character| character.is_ascii() || character.identifier_allowed())
+    {
         return invalid("must not contain invisible or unusual characters");
     }
     let Some((local, domain)) = email.split_once('@') else {
@@ -141,7 +144,10 @@ mod tests {
         assert_eq!(normalize_email("иван@пример.рф").expect("valid"), "иван@пример.рф");
         assert_eq!(normalize_email("josé@example.com").expect("valid"), "josé@example.com");
         // NFKC: full-width forms fold to ASCII.
-        assert_eq!(normalize_email("ＡＬＩＣＥ@example.com").expect("valid"), "alice@example.com");
+        assert_eq!(
+            normalize_email("ＡＬＩＣＥ@example.com").expect("valid"),
+            "alice@example.com"
+        );
     }
 
     #[test]

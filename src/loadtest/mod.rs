@@ -195,7 +195,9 @@ async fn measure(
     let client = ApiClient::register(&engine.base_url()).await?;
     // The harness refreshes feeds through the admin routes.
     let store = engine.application.engine().store();
-    store.set_role(driver::USERNAME, syndic_actors::domain::Role::Admin).await?;
+    store
+        .set_role(driver::USERNAME, syndic_actors::domain::Role::Admin)
+        .await?;
     let (cold, subscribe_elapsed) = cold_round(&client, farm, database, engine.application.engine(), deadline).await?;
     report.cold = cold;
     report.subscribe_requests_elapsed = subscribe_elapsed;

@@ -16,7 +16,8 @@ async fn error_of(response: reqwest::Response) -> (u16, Value) {
 }
 
 fn registration(name: &str, invite: Option<&str>) -> Value {
-    let mut body = json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse battery"});
+    let mut body =
+        json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse battery"});
     if let Some(invite) = invite {
         body["invite"] = json!(invite);
     }
@@ -40,18 +41,35 @@ async fn closed_registration_needs_an_invite_that_works_once(backend: Backend) {
     app.config.registration = syndic::config::RegistrationMode::Closed;
     app.restart().await;
 
-    let (status, error) = error_of(app.post_json("/v1/auth/register", None, &registration("alice", None)).await).await;
+    let (status, error) = error_of(
+        app.post_json("/v1/auth/register", None, &registration("alice", None))
+            .await,
+    )
+    .await;
     assert_eq!((status, error["field"].as_str()), (422, Some("invite")), "{error}");
-    let (status, error) =
-        error_of(app.post_json("/v1/auth/register", None, &registration("alice", Some("made-up"))).await).await;
+    let (status, error) = error_of(
+        app.post_json("/v1/auth/register", None, &registration("alice", Some("made-up")))
+            .await,
+    )
+    .await;
     assert_eq!((status, error["field"].as_str()), (422, Some("invite")), "{error}");
 
     let (code, invite) = NewInvite::generate(Utc::now() + chrono::Duration::hours(1));
     app.database.store.create_invite(&invite).await.unwrap();
-    let registered = app.post_json("/v1/auth/register", None, &registration("alice", Some(&code))).await;
+    let registered = app
+        .post_json("/v1/auth/register", None, &registration("alice", Some(&code)))
+        .await;
     assert_eq!(registered.status(), 201);
-    let (status, error) = error_of(app.post_json("/v1/auth/register", None, &registration("bob", Some(&code))).await).await;
-    assert_eq!((status, error["field"].as_str()), (422, Some("invite")), "an invite is spent once: {error}");
+    let (status, error) = error_of(
+        app.post_json("/v1/auth/register", None, &registration("bob", Some(&code)))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (422, Some("invite")),
+        "an invite is spent once: {error}"
+    );
     let bob = login(&app, "bob", "correct horse battery", None).await;
     assert_eq!(bob.status(), 401, "bob was not stored");
 }
@@ -76,7 +94,11 @@ async fn a_username_is_one_name_whatever_its_case_or_width(backend: Backend) {
     for taken in ["alice", "ALICE", "Ａｌｉｃｅ"] {
         let body = json!({"username": taken, "email": format!("{}@example.org", taken.len()), "password": "correct horse battery"});
         let (status, error) = error_of(app.post_json("/v1/auth/register", None, &body).await).await;
-        assert_eq!((status, error["field"].as_str()), (409, Some("username")), "{taken}: {error}");
+        assert_eq!(
+            (status, error["field"].as_str()),
+            (409, Some("username")),
+            "{taken}: {error}"
+        );
     }
     for identifier in ["alice", "ALICE", "Ａｌｉｃｅ"] {
         assert_eq!(
@@ -90,10 +112,19 @@ async fn a_username_is_one_name_whatever_its_case_or_width(backend: Backend) {
 async fn look_alike_emails_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     // A zero-width space, a byte-order mark, and a Cyrillic а among Latin letters.
-    for email in ["ali\u{200b}ce@example.com", "\u{feff}bob@example.com", "\u{430}lice@example.com", "eve@ex\u{430}mple.com"] {
+    for email in [
+        "ali\u{200b}ce@example.com",
+        "\u{feff}bob@example.com",
+        "\u{430}lice@example.com",
+        "eve@ex\u{430}mple.com",
+    ] {
         let body = json!({"username": "someone", "email": email, "password": "correct horse battery"});
         let (status, error) = error_of(app.post_json("/v1/auth/register", None, &body).await).await;
-        assert_eq!((status, error["field"].as_str()), (422, Some("email")), "{email:?}: {error}");
+        assert_eq!(
+            (status, error["field"].as_str()),
+            (422, Some("email")),
+            "{email:?}: {error}"
+        );
     }
 }
 
@@ -102,11 +133,26 @@ async fn a_deleted_users_token_is_a_401_everywhere(backend: Backend) {
     let token = app.user("gone").await;
     app.database.delete_user("gone").await;
     let subscribe = app
-        .post_json("/v1/feeds", Some(&token), &json!({"urls": ["http://127.0.0.1:9/feed.xml"]}))
+        .post_json(
+            "/v1/feeds",
+            Some(&token),
+            &json!({"urls": ["http://127.0.0.1:9/feed.xml"]}),
+        )
         .await;
     let (status, error) = error_of(subscribe).await;
-    assert_eq!((status, error["code"].as_str()), (401, Some("unauthorized")), "POST /v1/feeds");
-    for path in ["/v1/me", "/v1/feeds", "/v1/articles", "/v1/feeds/1", "/v1/articles/1", "/v1/admin/feeds"] {
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (401, Some("unauthorized")),
+        "POST /v1/feeds"
+    );
+    for path in [
+        "/v1/me",
+        "/v1/feeds",
+        "/v1/articles",
+        "/v1/feeds/1",
+        "/v1/articles/1",
+        "/v1/admin/feeds",
+    ] {
         let (status, _) = error_of(app.get(path, Some(&token)).await).await;
         assert_eq!(status, 401, "{path}");
     }
@@ -145,7 +191,10 @@ async fn a_stranger_cannot_lock_the_owner_out(backend: Backend) {
     app.restart().await;
     app.user("dora").await;
     let home = "198.51.100.7";
-    assert_eq!(login(&app, "dora", "correct horse battery", Some(home)).await.status(), 200);
+    assert_eq!(
+        login(&app, "dora", "correct horse battery", Some(home)).await.status(),
+        200
+    );
     // A botnet: one wrong password from each of 40 addresses, then a stranger hammering from one of them.
     for index in 0..40 {
         login(&app, "dora", "guess", Some(&format!("203.0.113.{index}"))).await;
@@ -153,7 +202,11 @@ async fn a_stranger_cannot_lock_the_owner_out(backend: Backend) {
     for _ in 0..20 {
         login(&app, "dora", "guess", Some("203.0.113.1")).await;
     }
-    assert_eq!(login(&app, "dora", "guess", Some("203.0.113.250")).await.status(), 429, "new addresses wait");
+    assert_eq!(
+        login(&app, "dora", "guess", Some("203.0.113.250")).await.status(),
+        429,
+        "new addresses wait"
+    );
     assert_eq!(
         login(&app, "dora", "correct horse battery", Some(home)).await.status(),
         200,
@@ -166,7 +219,11 @@ async fn a_nul_in_the_identifier_is_a_401_not_a_500(backend: Backend) {
     app.user("erin").await;
     for identifier in ["erin\u{0}", "\u{0}", "er\u{0}in@example.com"] {
         let (status, error) = error_of(login(&app, identifier, "correct horse battery", None).await).await;
-        assert_eq!((status, error["code"].as_str()), (401, Some("unauthorized")), "{identifier:?}");
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (401, Some("unauthorized")),
+            "{identifier:?}"
+        );
     }
 }
 

@@ -27,18 +27,26 @@ async fn operators_are_made_by_the_cli_and_registration_by_invite(backend: Backe
     let database = TestDatabase::create(backend).await;
     let mut syndic = Syndic::spawn(
         free_port(),
-        &[("DATABASE_URL", database.url.clone()), ("SYNDIC_REGISTRATION", "closed".into())],
+        &[
+            ("DATABASE_URL", database.url.clone()),
+            ("SYNDIC_REGISTRATION", "closed".into()),
+        ],
     );
     syndic.wait_until_healthy().await;
     let client = reqwest::Client::new();
     let register = |name: &str, invite: Option<&str>| {
-        let mut body = json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse battery"});
+        let mut body =
+            json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse battery"});
         if let Some(invite) = invite {
             body["invite"] = json!(invite);
         }
         client.post(syndic.url("/v1/auth/register")).json(&body).send()
     };
-    assert_eq!(register("alice", None).await.unwrap().status(), 422, "closed without an invite");
+    assert_eq!(
+        register("alice", None).await.unwrap().status(),
+        422,
+        "closed without an invite"
+    );
 
     let (ok, code, stderr) = syndic_admin(&database, &["invite", "--expires-in", "1h"]);
     assert!(ok, "{stderr}");
@@ -115,7 +123,10 @@ async fn sixty_four_logins_at_once_keep_memory_bounded() {
             .send()
     });
     let answers = futures::future::join_all(logins).await;
-    let statuses: Vec<u16> = answers.iter().map(|answer| answer.as_ref().unwrap().status().as_u16()).collect();
+    let statuses: Vec<u16> = answers
+        .iter()
+        .map(|answer| answer.as_ref().unwrap().status().as_u16())
+        .collect();
     assert!(statuses.iter().all(|status| *status == 401), "{statuses:?}");
     let (_, peak) = memory_kib(syndic.pid());
     assert!(peak < MEMORY_BOUND_KIB, "peak resident {peak} KiB");

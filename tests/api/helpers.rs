@@ -125,8 +125,18 @@ impl TestDatabase {
     pub async fn delete_user(&self, name: &str) {
         let query = "DELETE FROM users WHERE username = $1";
         let deleted = match &self.pool {
-            RawPool::Postgres(pool) => sqlx::query(query).bind(name).execute(pool).await.unwrap().rows_affected(),
-            RawPool::Sqlite(pool) => sqlx::query(query).bind(name).execute(pool).await.unwrap().rows_affected(),
+            RawPool::Postgres(pool) => sqlx::query(query)
+                .bind(name)
+                .execute(pool)
+                .await
+                .unwrap()
+                .rows_affected(),
+            RawPool::Sqlite(pool) => sqlx::query(query)
+                .bind(name)
+                .execute(pool)
+                .await
+                .unwrap()
+                .rows_affected(),
         };
         assert_eq!(deleted, 1, "{name} existed");
     }

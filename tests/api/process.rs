@@ -35,9 +35,22 @@ impl Syndic {
     /// Starts the binary with exactly these settings (plus the inherited environment, minus any database or
     /// Redis URL). Its output goes to a log file, so a chatty engine never blocks on a full pipe.
     pub fn spawn(port: u16, settings: &[(&str, String)]) -> Syndic {
+        Self::spawn_command(Command::new(env!("CARGO_BIN_EXE_syndic")), port, settings)
+    }
+
+    /// Like `spawn`, with both the soft and the hard open-file limit set to `open_files` (via prlimit(1)),
+    /// so the engine cannot raise it.
+    pub fn spawn_with_open_files(port: u16, settings: &[(&str, String)], open_files: u64) -> Syndic {
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--nofile={open_files}:{open_files}"))
+            .arg(env!("CARGO_BIN_EXE_syndic"));
+        Self::spawn_command(command, port, settings)
+    }
+
+    fn spawn_command(mut command: Command, port: u16, settings: &[(&str, String)]) -> Syndic {
         let log_path = std::env::temp_dir().join(format!("syndic_process_{}.log", uuid::Uuid::new_v4().simple()));
         let log = std::fs::File::create(&log_path).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_syndic"));
         command
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")
@@ -54,6 +67,7 @@ impl Syndic {
         Syndic { child, port, log_path }
     }
 
+    /// The process id (prlimit(1) execs the binary, so it is the engine's own).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -18,9 +18,8 @@ pub(super) struct UserRow {
 
 impl UserRow {
     pub(super) fn into_credentials(self) -> Result<UserCredentials, StoreError> {
-        let role = Role::parse(&self.role).ok_or_else(|| {
-            StoreError::Database(sqlx::Error::Decode(format!("unknown role {:?}", self.role).into()))
-        })?;
+        let role = Role::parse(&self.role)
+            .ok_or_else(|| StoreError::Database(sqlx::Error::Decode(format!("unknown role {:?}", self.role).into())))?;
         Ok(UserCredentials {
             user: User {
                 id: self.id,

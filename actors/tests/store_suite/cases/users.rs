@@ -114,26 +114,43 @@ pub async fn an_invite_registers_exactly_one_user(store: SharedStore) {
     store.create_invite(&invite).await.expect("invite");
     // The code as typed, in another case and with spaces, hashes to the stored hash.
     let hash = invite_code_hash(&format!(" {} ", code.to_uppercase()));
-    let erin = store.create_user(&invited("erin", Some(hash.clone()))).await.expect("registers");
+    let erin = store
+        .create_user(&invited("erin", Some(hash.clone())))
+        .await
+        .expect("registers");
     assert_eq!(erin.role, Role::User);
     let again = store.create_user(&invited("frank", Some(hash))).await;
     assert!(
         matches!(again, Err(StoreError::Rejected { field: "invite", .. })),
         "{again:?}"
     );
-    assert!(store.find_credentials("frank").await.expect("find").is_none(), "frank was not stored");
+    assert!(
+        store.find_credentials("frank").await.expect("find").is_none(),
+        "frank was not stored"
+    );
 }
 
 pub async fn an_expired_or_unknown_invite_stores_nothing(store: SharedStore) {
     let (code, invite) = NewInvite::generate(now() - Duration::seconds(1));
     store.create_invite(&invite).await.expect("invite");
     let expired = store.create_user(&invited("gina", Some(invite_code_hash(&code)))).await;
-    assert!(matches!(expired, Err(StoreError::Rejected { field: "invite", .. })), "{expired:?}");
-    let unknown = store.create_user(&invited("gina", Some(invite_code_hash("nope")))).await;
-    assert!(matches!(unknown, Err(StoreError::Rejected { field: "invite", .. })), "{unknown:?}");
+    assert!(
+        matches!(expired, Err(StoreError::Rejected { field: "invite", .. })),
+        "{expired:?}"
+    );
+    let unknown = store
+        .create_user(&invited("gina", Some(invite_code_hash("nope"))))
+        .await;
+    assert!(
+        matches!(unknown, Err(StoreError::Rejected { field: "invite", .. })),
+        "{unknown:?}"
+    );
     assert!(store.find_credentials("gina").await.expect("find").is_none());
     // The name is still free.
-    store.create_user(&invited("gina", None)).await.expect("registers without an invite");
+    store
+        .create_user(&invited("gina", None))
+        .await
+        .expect("registers without an invite");
 }
 
 pub async fn roles_are_granted_and_revoked_by_name(store: SharedStore) {
