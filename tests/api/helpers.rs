@@ -197,7 +197,7 @@ pub async fn spawn_app_with(backend: Backend, settings: TestSettings) -> TestApp
         Backend::Postgres => Some(redis_url()),
         Backend::Sqlite => None,
     };
-    config.redis_key_prefix = format!("syndic-test-{}:", Uuid::new_v4().simple());
+    config.redis_prefix = format!("syndic-test-{}:", Uuid::new_v4().simple());
     config.jwt_secret = Some("test-secret".into());
     config.allow_private_networks = true;
     config.metrics_bind = "127.0.0.1:0".parse().unwrap();
