@@ -10,6 +10,7 @@ mod feed_server;
 mod feeds;
 mod health;
 mod helpers;
+mod newcomer;
 mod operators;
 mod outages;
 mod polling;
