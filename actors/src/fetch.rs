@@ -102,6 +102,9 @@ pub enum FetchError {
     Blocked(String),
     #[error("timed out")]
     Timeout,
+    /// The host's name did not resolve; often transient, so the poll is retried like any failure.
+    #[error("the host could not be resolved: {0}")]
+    Unresolved(String),
     #[error("could not connect: {0}")]
     Connect(String),
     #[error("more than {0} redirects")]
@@ -124,6 +127,7 @@ impl FetchError {
         match self {
             FetchError::Blocked(_) => "blocked",
             FetchError::Timeout => "timeout",
+            FetchError::Unresolved(_) => "dns",
             FetchError::Connect(_) => "connect",
             FetchError::TooManyRedirects(_) => "redirects",
             FetchError::Status { .. } => "status",
@@ -139,27 +143,49 @@ impl FetchError {
 #[error("{0}")]
 struct BlockedDestination(String);
 
-/// Resolves names to public addresses only. It runs for every connection, redirects included, and the
-/// addresses it returns are the ones connected to, so DNS rebinding cannot reach a private address.
-struct PublicOnlyResolver;
+/// Raised by the resolver when a name does not resolve, and recognised again in the error chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{host}: {source}")]
+struct UnresolvedHost {
+    host: String,
+    source: std::io::Error,
+}
 
-impl Resolve for PublicOnlyResolver {
+/// Resolves names for every connection, redirects included. Unless private networks are allowed it returns
+/// public addresses only, and those are the ones connected to, so DNS rebinding cannot reach a private
+/// address. It also names a lookup failure, which the HTTP client would report as a mere connect error.
+struct CheckedResolver {
+    allow_private_networks: bool,
+}
+
+impl Resolve for CheckedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
+        let allow_private_networks = self.allow_private_networks;
         Box::pin(async move {
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = resolved
+            let lookup = tokio::net::lookup_host((host.as_str(), 0)).await;
+            let resolved: Vec<SocketAddr> = match lookup {
+                Ok(addresses) => addresses.collect(),
+                Err(source) => {
+                    let host = host.clone();
+                    return Err(Box::new(UnresolvedHost { host, source }) as ResolveError);
+                }
+            };
+            let usable: Vec<SocketAddr> = resolved
                 .into_iter()
-                .filter(|address| network_policy::is_public(address.ip()))
+                .filter(|address| allow_private_networks || network_policy::is_public(address.ip()))
                 .collect();
-            if public.is_empty() {
-                let message = format!("{host} resolves only to private or reserved addresses");
-                return Err(Box::new(BlockedDestination(message)) as Box<dyn std::error::Error + Send + Sync>);
+            if usable.is_empty() {
+                let message =
+                    network_policy::refusal(&format!("{host} resolves only to private or reserved addresses"));
+                return Err(Box::new(BlockedDestination(message)) as ResolveError);
             }
-            Ok(Box::new(public.into_iter()) as Addrs)
+            Ok(Box::new(usable.into_iter()) as Addrs)
         })
     }
 }
+
+type ResolveError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The one HTTP client all feed actors share, with the limiter that keeps them polite.
 #[derive(Clone)]
@@ -181,16 +207,16 @@ impl Fetcher {
             .map_err(|_| FetchError::Request("the contact URL cannot be sent in a User-Agent header".into()))?;
         // Redirects are followed by `fetch` itself, so that each hop is vetted, takes its host's
         // politeness slot and says whether it was permanent.
-        let mut builder = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .user_agent(user_agent)
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.total_timeout)
             .redirect(redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(60))
-            .no_proxy();
-        if !settings.allow_private_networks {
-            builder = builder.dns_resolver(PublicOnlyResolver);
-        }
+            .no_proxy()
+            .dns_resolver(CheckedResolver {
+                allow_private_networks: settings.allow_private_networks,
+            });
         let client = builder
             .build()
             .map_err(|error| FetchError::Request(error.to_string()))?;
@@ -215,7 +241,7 @@ impl Fetcher {
     pub async fn fetch(&self, url: &FeedUrl, validators: &Validators) -> Result<FetchOutcome, FetchError> {
         if !self.settings.allow_private_networks {
             url.check_literal_address()
-                .map_err(|error| FetchError::Blocked(error.to_string()))?;
+                .map_err(|error| FetchError::Blocked(network_policy::refusal(&error.to_string())))?;
         }
         let mut current = url.as_url().clone();
         let mut redirects = 0;
@@ -322,6 +348,9 @@ fn classify(error: reqwest::Error) -> FetchError {
         if let Some(blocked) = cause.downcast_ref::<BlockedDestination>() {
             return FetchError::Blocked(blocked.0.clone());
         }
+        if let Some(unresolved) = cause.downcast_ref::<UnresolvedHost>() {
+            return FetchError::Unresolved(unresolved.to_string());
+        }
         source = cause.source();
     }
     if error.is_timeout() {
@@ -365,11 +394,27 @@ mod tests {
         use std::str::FromStr;
         // `localhost` resolves to loopback on every machine; the textual check is not involved here.
         let name = Name::from_str("localhost").expect("a valid name");
-        let error = PublicOnlyResolver
-            .resolve(name)
-            .await
-            .err()
-            .expect("loopback is refused");
+        let resolver = CheckedResolver {
+            allow_private_networks: false,
+        };
+        let error = resolver.resolve(name).await.err().expect("loopback is refused");
         assert!(error.to_string().contains("private or reserved"), "{error}");
+        assert!(error.to_string().contains(network_policy::ALLOWING_SETTING), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_name_that_does_not_resolve_is_reported_as_such() {
+        use std::str::FromStr;
+        // `.invalid` never resolves (RFC 2606); the lookup goes no further than the local resolver.
+        for allow_private_networks in [false, true] {
+            let name = Name::from_str("feed.syndic-test.invalid").expect("a valid name");
+            let error = CheckedResolver { allow_private_networks }
+                .resolve(name)
+                .await
+                .err()
+                .expect("the name does not resolve");
+            assert!(error.is::<UnresolvedHost>(), "{error}");
+            assert!(error.to_string().starts_with("feed.syndic-test.invalid: "), "{error}");
+        }
     }
 }

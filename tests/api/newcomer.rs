@@ -1,12 +1,95 @@
 //! Rough edges a newcomer hits first: logs written to a file, a feed whose host does not resolve yet, and how
 //! long a poll took apart from its wait for a politeness slot.
 
-use crate::helpers::TestDatabase;
+use serde_json::Value;
+use syndic_actors::actors::feed::FeedMsg;
+
+use crate::helpers::{eventually, spawn_app, Backend, TestApp, TestDatabase};
 use crate::process::{free_port, Syndic};
+
+/// An app that refuses private addresses, as production does (the other tests allow them).
+async fn public_only_app(backend: Backend) -> TestApp {
+    let mut app = spawn_app(backend).await;
+    app.stop().await;
+    app.config.allow_private_networks = false;
+    app.restart().await;
+    app
+}
+
+async fn feed(app: &TestApp, token: &str, feed_id: i64) -> Value {
+    let response = app.get(&format!("/v1/feeds/{feed_id}"), Some(token)).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// `.invalid` never resolves (RFC 2606), and the lookup goes no further than the local resolver.
+const UNRESOLVABLE: &str = "http://feed.syndic-test.invalid/feed.xml";
+
+async fn a_host_that_does_not_resolve_is_subscribed_and_retried(backend: Backend) {
+    let app = public_only_app(backend).await;
+    let token = app.user("alice").await;
+    let results = app.subscribe(&token, &[UNRESOLVABLE.into()]).await;
+    assert_eq!(
+        results[0]["status"], "pending",
+        "a DNS failure may be transient: {}",
+        results[0]
+    );
+    assert_eq!(results[0]["error"], Value::Null, "{}", results[0]);
+    let feed_id = results[0]["feed_id"].as_i64().expect("the feed is created");
+
+    eventually(10, "the DNS failure to be recorded on the feed", || async {
+        feed(&app, &token, feed_id).await["status"] == "error"
+    })
+    .await;
+    let body = feed(&app, &token, feed_id).await;
+    let last_error = body["last_error"].as_str().unwrap_or_default().to_lowercase();
+    assert!(last_error.contains("resolve"), "a DNS-ish error: {body}");
+    assert_eq!(body["error_count"], 1, "{body}");
+    assert!(body["next_poll_at"].is_string(), "a retry is scheduled: {body}");
+
+    // The actor is still polling it: the next poll fails again and is counted.
+    let actor = app
+        .engine()
+        .feed_actor(feed_id)
+        .await
+        .unwrap()
+        .expect("the feed keeps its actor");
+    actor.send_message(FeedMsg::PollNow).unwrap();
+    eventually(10, "the second failure to be counted", || async {
+        feed(&app, &token, feed_id).await["error_count"] == 2
+    })
+    .await;
+    let body = feed(&app, &token, feed_id).await;
+    assert_eq!(body["status"], "error", "{body}");
+    assert!(body["next_poll_at"].is_string(), "{body}");
+}
+
+async fn a_refused_private_address_names_the_setting_that_allows_it(backend: Backend) {
+    let app = public_only_app(backend).await;
+    let token = app.user("alice").await;
+    let results = app
+        .subscribe(
+            &token,
+            &["http://127.0.0.1:1/feed".into(), "http://localhost/feed".into()],
+        )
+        .await;
+    for result in &results {
+        assert_eq!(result["status"], "invalid", "{result}");
+        assert_eq!(result["feed_id"], Value::Null, "{result}");
+        let error = result["error"].as_str().unwrap();
+        assert!(error.contains("private or reserved"), "{result}");
+        assert!(error.contains("SYNDIC_ALLOW_PRIVATE_NETWORKS"), "{result}");
+    }
+}
+
+crate::on_both_backends!(
+    a_host_that_does_not_resolve_is_subscribed_and_retried,
+    a_refused_private_address_names_the_setting_that_allows_it
+);
 
 #[tokio::test]
 async fn logs_written_to_a_file_carry_no_colour_codes() {
-    let database = TestDatabase::create(crate::helpers::Backend::Sqlite).await;
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let mut syndic = Syndic::spawn(
         free_port(),
         &[
