@@ -239,6 +239,28 @@ impl Fetcher {
     /// Fetches a feed, conditionally when validators are known, following redirects. Never panics; every
     /// failure is a `FetchError`.
     pub async fn fetch(&self, url: &FeedUrl, validators: &Validators) -> Result<FetchOutcome, FetchError> {
+        self.fetch_timed(url, validators).await.0
+    }
+
+    /// [`Fetcher::fetch`], with how long it waited for politeness slots (global and per host, the per-host
+    /// gap included, over every hop). That wait is queueing on this side, so it is reported apart from the
+    /// time the server took.
+    pub async fn fetch_timed(
+        &self,
+        url: &FeedUrl,
+        validators: &Validators,
+    ) -> (Result<FetchOutcome, FetchError>, Duration) {
+        let mut waited = Duration::ZERO;
+        let result = self.follow(url, validators, &mut waited).await;
+        (result, waited)
+    }
+
+    async fn follow(
+        &self,
+        url: &FeedUrl,
+        validators: &Validators,
+        waited: &mut Duration,
+    ) -> Result<FetchOutcome, FetchError> {
         if !self.settings.allow_private_networks {
             url.check_literal_address()
                 .map_err(|error| FetchError::Blocked(network_policy::refusal(&error.to_string())))?;
@@ -248,12 +270,14 @@ impl Fetcher {
         let mut all_permanent = true;
         let mut budget = self.settings.total_timeout;
         loop {
+            let queued = tokio::time::Instant::now();
             let permit = self
                 .politeness
                 .acquire(&host_key(&current))
                 .await
                 .map_err(|closed| FetchError::Request(closed.to_string()))?;
             let started = tokio::time::Instant::now();
+            *waited += started - queued;
             let step = tokio::time::timeout(budget, self.request(&current, validators)).await;
             budget = budget.saturating_sub(started.elapsed());
             drop(permit);

@@ -266,7 +266,13 @@ fn answered_poll_durations(engine: &Engine, since: DateTime<Utc>) -> Vec<Duratio
         .into_iter()
         .filter(|actor| actor.last_poll_at.is_some_and(|at| at >= since))
         .filter(|actor| actor.last_error.is_none() && matches!(actor.last_status_code, Some(200 | 304)))
-        .filter_map(|actor| actor.last_poll_duration_ms.map(Duration::from_millis))
+        // The actors report the wait for a fetch slot apart; the round's figure has always included it.
+        .filter_map(|actor| {
+            let waited = actor.last_poll_wait_ms.unwrap_or(0);
+            actor
+                .last_poll_duration_ms
+                .map(|own| Duration::from_millis(own + waited))
+        })
         .collect()
 }
 
