@@ -149,7 +149,7 @@ async fn sample_gauges(engine: Engine, metrics: metrics_exporter_prometheus::Pro
 fn feed_cache(config: &Config) -> anyhow::Result<FeedCache> {
     let cache = FeedCache::new(&CacheSettings {
         redis_url: config.redis_url.clone(),
-        key_prefix: config.redis_key_prefix.clone(),
+        key_prefix: config.redis_prefix.clone(),
         ttl: Duration::from_secs(config.cache_ttl_secs),
         timeout: Duration::from_secs(2),
         max_entries: config.memory_cache_entries,

@@ -39,7 +39,8 @@ pub enum Command {
         action: AdminCommand,
     },
     /// Load test on this machine: serve a farm of generated feeds on 127.0.0.1, run a fresh engine against it
-    /// (SQLite in a temp dir, or a new Postgres database), and print the figures. Stops by itself.
+    /// (SQLite in a temp dir, or a new database on the Postgres server of `--database-url`), and print the
+    /// figures. Stops by itself.
     Loadtest {
         #[command(flatten)]
         settings: crate::loadtest::LoadSettings,
@@ -82,135 +83,146 @@ pub enum LogFormat {
 pub struct Config {
     /// Database: `postgres://…` for Postgres, `sqlite://path` for SQLite. Unset: the embedded SQLite file
     /// `./syndic.db`. The database is created if it is missing, and migrated on start.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(global = true, long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Most connections in the database pool.
-    #[arg(long, env = "SYNDIC_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    #[arg(
+        global = true,
+        long = "db-max-connections",
+        env = "SYNDIC_DB_MAX_CONNECTIONS",
+        default_value_t = 16
+    )]
     pub database_max_connections: u32,
 
     /// Redis URL for the feed cache. Unset: an in-process cache.
-    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    #[arg(global = true, long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
     /// Most feeds the in-process cache keeps (when REDIS_URL is unset).
-    #[arg(long, env = "SYNDIC_MEMORY_CACHE_ENTRIES", default_value_t = 100_000)]
+    #[arg(global = true, long, env = "SYNDIC_MEMORY_CACHE_ENTRIES", default_value_t = 100_000)]
     pub memory_cache_entries: u64,
 
     /// Prefix for every Redis key, so that several engines can share one Redis.
-    #[arg(long, env = "SYNDIC_REDIS_PREFIX", default_value = "")]
-    pub redis_key_prefix: String,
+    #[arg(global = true, long, env = "SYNDIC_REDIS_PREFIX", default_value = "")]
+    pub redis_prefix: String,
 
     /// How long a feed's cache entry lives, in seconds.
-    #[arg(long, env = "SYNDIC_CACHE_TTL_SECS", default_value_t = 3 * 60 * 60)]
+    #[arg(global = true, long, env = "SYNDIC_CACHE_TTL_SECS", default_value_t = 3 * 60 * 60)]
     pub cache_ttl_secs: u64,
 
     /// Address of the Prometheus endpoint (`/metrics`), on its own listener so it is not exposed by accident.
-    #[arg(long, env = "SYNDIC_METRICS_BIND", default_value = "127.0.0.1:9464")]
+    #[arg(global = true, long, env = "SYNDIC_METRICS_BIND", default_value = "127.0.0.1:9464")]
     pub metrics_bind: SocketAddr,
 
     /// Address the HTTP API listens on.
-    #[arg(long, env = "SYNDIC_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(global = true, long, env = "SYNDIC_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
 
     /// Most API connections open at once; beyond it, new ones wait in the kernel's backlog and open ones are
     /// untouched. Unset: three quarters of the open-file limit (raised to its hard limit at start), at most 10,000.
-    #[arg(long, env = "SYNDIC_MAX_CONNECTIONS")]
+    #[arg(global = true, long, env = "SYNDIC_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
 
     /// Seconds a client has to send a whole request head: the first from connecting, a later one from its
     /// first byte. Slower connections (slowloris) are closed.
-    #[arg(long, env = "SYNDIC_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(global = true, long, env = "SYNDIC_HEADER_TIMEOUT_SECS", default_value_t = 10)]
     pub header_timeout_secs: u64,
 
     /// Seconds an API connection may stay silent (nothing read or written) before it is closed.
-    #[arg(long, env = "SYNDIC_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    #[arg(global = true, long, env = "SYNDIC_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
 
     /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
     /// `https://reader.example.com`. Empty (the default): CORS is off and no CORS header is sent.
-    #[arg(long, env = "SYNDIC_CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    #[arg(
+        global = true,
+        long,
+        env = "SYNDIC_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     pub cors_origins: Vec<String>,
 
     /// Secret that signs login tokens (HS256). When unset, a random one is made at start, and every token
     /// becomes invalid when the engine restarts.
-    #[arg(long, env = "SYNDIC_JWT_SECRET", hide_env_values = true)]
+    #[arg(global = true, long, env = "SYNDIC_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
     /// How long a login token is valid, in seconds.
-    #[arg(long, env = "SYNDIC_TOKEN_TTL_SECS", default_value_t = 24 * 60 * 60)]
+    #[arg(global = true, long, env = "SYNDIC_TOKEN_TTL_SECS", default_value_t = 24 * 60 * 60)]
     pub token_ttl_secs: u64,
 
     /// Time between two polls of a feed whose publishing frequency cannot be measured yet (no dated entries),
     /// in seconds. Otherwise the interval adapts to the feed, within the minimum and maximum (±10% jitter).
-    #[arg(long, env = "SYNDIC_POLL_INTERVAL_SECS", default_value_t = 30 * 60)]
+    #[arg(global = true, long, env = "SYNDIC_POLL_INTERVAL_SECS", default_value_t = 30 * 60)]
     pub poll_interval_secs: u64,
 
     /// Shortest time between two polls of a feed, whatever it publishes or its publisher says, in seconds.
-    #[arg(long, env = "SYNDIC_MIN_POLL_INTERVAL_SECS", default_value_t = 5 * 60)]
+    #[arg(global = true, long, env = "SYNDIC_MIN_POLL_INTERVAL_SECS", default_value_t = 5 * 60)]
     pub min_poll_interval_secs: u64,
 
     /// Longest time between two polls of a feed, errors and publisher hints included, in seconds.
-    #[arg(long, env = "SYNDIC_MAX_POLL_INTERVAL_SECS", default_value_t = 24 * 60 * 60)]
+    #[arg(global = true, long, env = "SYNDIC_MAX_POLL_INTERVAL_SECS", default_value_t = 24 * 60 * 60)]
     pub max_poll_interval_secs: u64,
 
     /// Consecutive failed polls after which a feed is parked as dead (a refresh brings it back).
-    #[arg(long, env = "SYNDIC_DEAD_AFTER_ERRORS", default_value_t = 10)]
+    #[arg(global = true, long, env = "SYNDIC_DEAD_AFTER_ERRORS", default_value_t = 10)]
     pub dead_after_errors: u32,
 
     /// Who may create an account: `closed` (the default: only with an invite from `syndic admin invite`) or
     /// `open` (anyone who can reach the API).
-    #[arg(long, env = "SYNDIC_REGISTRATION", value_enum, default_value_t = RegistrationMode::Closed)]
+    #[arg(global = true, long, env = "SYNDIC_REGISTRATION", value_enum, default_value_t = RegistrationMode::Closed)]
     pub registration: RegistrationMode,
 
     /// Threads that hash passwords (argon2id, 19 MiB each while it runs): at most this many logins or
     /// registrations are checked at once, and up to 32 per thread wait; more get a 429. Default: one per core.
-    #[arg(long, env = "SYNDIC_PASSWORD_HASHING_THREADS")]
+    #[arg(global = true, long, env = "SYNDIC_PASSWORD_HASHING_THREADS")]
     pub password_hashing_threads: Option<usize>,
 
     /// Behind a reverse proxy that sets X-Forwarded-For: take the client's address (for login throttling) from
     /// the header's last entry. Leave off when clients reach syndic directly, or they can pick their address.
-    #[arg(long, env = "SYNDIC_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(global = true, long, env = "SYNDIC_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
     /// Feeds overdue at start-up are polled at random points within this window, in seconds.
-    #[arg(long, env = "SYNDIC_STARTUP_SPREAD_SECS", default_value_t = 60)]
+    #[arg(global = true, long, env = "SYNDIC_STARTUP_SPREAD_SECS", default_value_t = 60)]
     pub startup_spread_secs: u64,
 
     /// Fetch feeds on loopback and private addresses. Off by default, to refuse SSRF; tests and local farms set it.
-    #[arg(long, env = "SYNDIC_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(global = true, long, env = "SYNDIC_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_networks: bool,
 
     /// Most feed fetches in flight at once, across all hosts.
-    #[arg(long, env = "SYNDIC_MAX_FETCHES", default_value_t = 64)]
+    #[arg(global = true, long, env = "SYNDIC_MAX_FETCHES", default_value_t = 64)]
     pub max_fetches: usize,
 
     /// Most fetches in flight to one host.
-    #[arg(long, env = "SYNDIC_PER_HOST_CONCURRENCY", default_value_t = 2)]
+    #[arg(global = true, long, env = "SYNDIC_PER_HOST_CONCURRENCY", default_value_t = 2)]
     pub per_host_concurrency: usize,
 
     /// Least time between the starts of two requests to one host, in milliseconds (0: no gap).
-    #[arg(long, env = "SYNDIC_PER_HOST_INTERVAL_MS", default_value_t = 1000)]
+    #[arg(global = true, long, env = "SYNDIC_PER_HOST_INTERVAL_MS", default_value_t = 1000)]
     pub per_host_interval_ms: u64,
 
     /// Contact URL sent in the User-Agent (`syndic/<version> (+<url>)`), so publishers can reach the operator.
-    #[arg(long, env = "SYNDIC_CONTACT_URL")]
+    #[arg(global = true, long, env = "SYNDIC_CONTACT_URL")]
     pub contact_url: Option<String>,
 
     /// Connect timeout of a feed fetch, in seconds.
-    #[arg(long, env = "SYNDIC_CONNECT_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(global = true, long, env = "SYNDIC_CONNECT_TIMEOUT_SECS", default_value_t = 10)]
     pub connect_timeout_secs: u64,
 
     /// Total timeout of a feed fetch, body included, in seconds.
-    #[arg(long, env = "SYNDIC_FETCH_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(global = true, long, env = "SYNDIC_FETCH_TIMEOUT_SECS", default_value_t = 30)]
     pub fetch_timeout_secs: u64,
 
     /// Largest feed body accepted after decompression, in bytes.
-    #[arg(long, env = "SYNDIC_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    #[arg(global = true, long, env = "SYNDIC_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
     /// Log format: text for people, json for log pipelines. Levels come from RUST_LOG (default info).
-    #[arg(long, env = "SYNDIC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(global = true, long, env = "SYNDIC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 }
 
@@ -230,6 +242,8 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
     use super::*;
 
     #[test]
@@ -289,5 +303,59 @@ mod tests {
         assert!(matches!(cli.command, Some(Command::Serve)));
         assert!(cli.config.allow_private_networks);
         assert_eq!(cli.config.poll_interval_secs, 60);
+    }
+
+    #[test]
+    fn settings_are_accepted_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["syndic", "serve", "--bind", "127.0.0.1:9000", "--redis-prefix", "a:"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Serve)));
+        assert_eq!(cli.config.bind, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(cli.config.redis_prefix, "a:");
+
+        let cli = Cli::try_parse_from(["syndic", "--db-max-connections", "3", "serve"]).unwrap();
+        assert_eq!(cli.config.database_max_connections, 3, "before the subcommand too");
+
+        let cli = Cli::try_parse_from([
+            "syndic",
+            "loadtest",
+            "--feeds",
+            "20",
+            "--database-url",
+            "postgres://postgres@127.0.0.1/postgres",
+            "--per-host-interval-ms",
+            "0",
+        ])
+        .unwrap();
+        let Some(Command::Loadtest { settings }) = cli.command else {
+            panic!("loadtest parses: {:?}", cli.command);
+        };
+        assert_eq!(settings.feeds, 20);
+        assert_eq!(
+            cli.config.database_url.as_deref(),
+            Some("postgres://postgres@127.0.0.1/postgres")
+        );
+        assert_eq!(cli.config.per_host_interval_ms, 0);
+    }
+
+    /// Every setting's flag is its environment variable without `SYNDIC_`, lowercased, with dashes, and is
+    /// accepted before and after the subcommand, so the two names can be guessed from each other.
+    #[test]
+    fn every_flag_is_named_after_its_environment_variable() {
+        let command = Cli::command();
+        command.clone().debug_assert();
+        let settings: Vec<_> = command
+            .get_arguments()
+            .filter_map(|arg| arg.get_env().map(|env| (arg, env.to_string_lossy().into_owned())))
+            .collect();
+        assert!(settings.len() >= 20, "the settings are found: {}", settings.len());
+        for (arg, env) in settings {
+            let expected = env
+                .strip_prefix("SYNDIC_")
+                .unwrap_or(&env)
+                .to_lowercase()
+                .replace('_', "-");
+            assert_eq!(arg.get_long(), Some(expected.as_str()), "the flag of {env}");
+            assert!(arg.is_global_set(), "--{expected} is accepted after the subcommand");
+        }
     }
 }

@@ -17,6 +17,7 @@ pub fn handle() -> PrometheusHandle {
             let builder = PrometheusBuilder::new();
             let builder = [
                 (instruments::POLL_DURATION, instruments::POLL_DURATION_BUCKETS),
+                (instruments::FETCH_WAIT, instruments::FETCH_WAIT_BUCKETS),
                 (instruments::FLUSH_DURATION, instruments::FLUSH_DURATION_BUCKETS),
                 (instruments::BATCH_ROWS, instruments::BATCH_ROWS_BUCKETS),
             ]

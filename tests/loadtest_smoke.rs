@@ -7,13 +7,13 @@ use syndic::Cli;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm() {
-    let base = Cli::try_parse_from(["syndic"]).unwrap().config;
+    let mut base = Cli::try_parse_from(["syndic"]).unwrap().config;
+    base.database_url = None;
     let settings = LoadSettings {
         feeds: 20,
         entries: 10,
         change_share: 0.1,
         broken_share: 0.2,
-        database_url: None,
         json: None,
         farm_only: false,
         farm_port: 0,

@@ -297,26 +297,36 @@ impl Engine {
         call(&self.inner.router, message).await
     }
 
-    /// Parses and normalises a URL and, unless private networks are allowed, refuses one that points at a
-    /// private address. The fetcher checks again at every connection; this check gives the user a clear answer.
+    /// Parses and normalises a URL and, unless private networks are allowed, refuses one that can only reach
+    /// private addresses. A name that does not resolve right now is accepted: DNS failures are often
+    /// transient, so the feed's actor records the error and retries, as for any failed poll. The fetcher
+    /// checks every connection again; this check gives the user a clear answer.
     async fn check_url(&self, url: &str) -> Result<FeedUrl, String> {
         let url = FeedUrl::parse(url).map_err(|error| error.to_string())?;
         if self.inner.allow_private_networks {
             return Ok(url);
         }
-        url.check_literal_address().map_err(|error| error.to_string())?;
+        url.check_literal_address()
+            .map_err(|error| network_policy::refusal(&error.to_string()))?;
         let port = url.as_url().port_or_known_default().unwrap_or(80);
         let host = url.host().to_owned();
         let lookup = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host.as_str(), port))).await;
         let addresses: Vec<_> = match lookup {
             Ok(Ok(addresses)) => addresses.collect(),
-            Ok(Err(error)) => return Err(format!("the host {host} could not be resolved: {error}")),
-            Err(_) => return Err(format!("the host {host} did not resolve in time")),
+            Ok(Err(error)) => {
+                tracing::debug!(%host, %error, "the host does not resolve yet; its feed actor will retry");
+                return Ok(url);
+            }
+            Err(_) => {
+                tracing::debug!(%host, "the host did not resolve in time; its feed actor will retry");
+                return Ok(url);
+            }
         };
-        if addresses.iter().any(|address| !network_policy::is_public(address.ip())) {
-            return Err(format!(
-                "{host} resolves to a private or reserved address, which this server does not fetch"
-            ));
+        // As the fetcher does: a name with any public address is fetched from those addresses only.
+        if !addresses.is_empty() && !addresses.iter().any(|address| network_policy::is_public(address.ip())) {
+            return Err(network_policy::refusal(&format!(
+                "{host} resolves only to private or reserved addresses, which this server does not fetch"
+            )));
         }
         Ok(url)
     }

@@ -8,11 +8,14 @@ use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gau
 use crate::domain::FeedStatus;
 
 pub const POLL_DURATION: &str = "syndic_poll_duration_seconds";
+pub const FETCH_WAIT: &str = "syndic_fetch_wait_seconds";
 pub const FLUSH_DURATION: &str = "syndic_persistence_flush_seconds";
 pub const BATCH_ROWS: &str = "syndic_persistence_batch_rows";
 
 /// Buckets for the poll duration histogram, in seconds: from a fast 304 to the fetch timeout.
 pub const POLL_DURATION_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+/// Buckets for the wait for politeness slots, in seconds: none, a host's gap, or a long queue behind one host.
+pub const FETCH_WAIT_BUCKETS: &[f64] = &[0.001, 0.01, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
 /// Buckets for the flush latency histogram, in seconds.
 pub const FLUSH_DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 /// Buckets for rows per flush.
@@ -31,7 +34,13 @@ pub fn describe() {
     describe_histogram!(
         POLL_DURATION,
         Unit::Seconds,
-        "Time from the start of a fetch to its outcome."
+        "Time from the start of a poll's request to its outcome, parsing included; the wait for politeness \
+         slots is not counted (see syndic_fetch_wait_seconds)."
+    );
+    describe_histogram!(
+        FETCH_WAIT,
+        Unit::Seconds,
+        "Time a poll waited for its politeness slots (global and per host, the per-host gap included)."
     );
     describe_counter!("syndic_http_responses_total", "Feed HTTP responses by status class.");
     describe_counter!(
@@ -75,9 +84,11 @@ pub fn describe() {
     );
 }
 
-pub fn poll_finished(outcome: &'static str, duration: Duration) {
+/// A poll's outcome, its own duration and, apart, how long it queued for politeness slots first.
+pub fn poll_finished(outcome: &'static str, duration: Duration, waited: Duration) {
     counter!("syndic_polls_total", "outcome" => outcome).increment(1);
     histogram!(POLL_DURATION).record(duration.as_secs_f64());
+    histogram!(FETCH_WAIT).record(waited.as_secs_f64());
 }
 
 pub fn http_response(status: u16) {

@@ -12,5 +12,6 @@ pub mod instruments;
 pub mod network_policy;
 pub mod parse;
 pub mod politeness;
+mod resolver;
 pub mod schedule;
 pub mod store;

@@ -2,6 +2,15 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// The engine setting that lets feeds on private networks be fetched.
+pub const ALLOWING_SETTING: &str = "SYNDIC_ALLOW_PRIVATE_NETWORKS";
+
+/// A refusal of a private destination, followed by the setting that would allow it, so that someone trying
+/// syndic on a local feed knows the way out.
+pub fn refusal(reason: &str) -> String {
+    format!("{reason} (set {ALLOWING_SETTING}=true to allow private networks)")
+}
+
 /// Whether an address is reachable on the public internet. Loopback, private, link-local, CGNAT, unspecified,
 /// multicast, documentation and reserved ranges are not, in IPv4 and IPv6, including IPv4 embedded in IPv6.
 pub fn is_public(address: IpAddr) -> bool {

@@ -43,8 +43,14 @@ pub struct ActorBody {
     pub last_poll_at: Option<DateTime<Utc>>,
     #[oai(nullable)]
     pub next_poll_at: Option<DateTime<Utc>>,
+    /// The last poll's own time, from its first request to its outcome (parsing included), without the wait
+    /// for politeness slots.
     #[oai(nullable)]
     pub last_poll_duration_ms: Option<u64>,
+    /// How long the last poll waited for its politeness slots (the global cap, the host's cap and the gap
+    /// between two requests to one host) before its requests went out.
+    #[oai(nullable)]
+    pub last_poll_wait_ms: Option<u64>,
     /// The last answer's HTTP status (304 for not modified).
     #[oai(nullable)]
     pub last_status_code: Option<u16>,
@@ -158,6 +164,7 @@ fn actor_body(snapshot: ActorSnapshot) -> ActorBody {
         last_poll_at: snapshot.last_poll_at,
         next_poll_at: snapshot.next_poll_at,
         last_poll_duration_ms: snapshot.last_poll_duration_ms,
+        last_poll_wait_ms: snapshot.last_poll_wait_ms,
         last_status_code: snapshot.last_status_code,
         last_error: snapshot.last_error,
         consecutive_errors: snapshot.consecutive_errors,

@@ -48,9 +48,6 @@ pub struct LoadSettings {
     /// Share of the feeds that are broken (500, garbage, or slower than the fetch timeout).
     #[arg(long, default_value_t = 0.01)]
     pub broken_share: f64,
-    /// A Postgres server URL: the run creates (and drops) a fresh database there. Unset: SQLite in a temp dir.
-    #[arg(long)]
-    pub database_url: Option<String>,
     /// Write the figures as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -115,12 +112,18 @@ async fn serve_farm(settings: &LoadSettings) -> anyhow::Result<()> {
 /// Runs the whole load test on a fresh database, which is removed afterwards even when the run fails.
 pub async fn run(base: &Config, settings: &LoadSettings) -> anyhow::Result<Report> {
     let farm = Farm::start(settings.farm(), settings.farm_port).await?;
-    let database = LoadDatabase::create(settings.database_url.as_deref(), base.database_max_connections).await?;
+    let database = LoadDatabase::create(postgres_server(base), base.database_max_connections).await?;
     let measured = measure(base, settings, &farm, &database).await;
     let removed = database.remove().await;
     let report = measured?;
     removed.context("Failed to remove the load test database")?;
     Ok(report)
+}
+
+/// The Postgres server of `--database-url` (the global setting), where the run creates (and drops) a fresh
+/// database; any other URL, or none, means SQLite in a temp dir, so the run never writes to a real file.
+fn postgres_server(base: &Config) -> Option<&str> {
+    base.database_url.as_deref().filter(|url| url.starts_with("postgres"))
 }
 
 /// The engine settings of a load run: the operator's, with politeness relaxed for one local host.
@@ -268,7 +271,13 @@ fn answered_poll_durations(engine: &Engine, since: DateTime<Utc>) -> Vec<Duratio
         .into_iter()
         .filter(|actor| actor.last_poll_at.is_some_and(|at| at >= since))
         .filter(|actor| actor.last_error.is_none() && matches!(actor.last_status_code, Some(200 | 304)))
-        .filter_map(|actor| actor.last_poll_duration_ms.map(Duration::from_millis))
+        // The actors report the wait for a fetch slot apart; the round's figure has always included it.
+        .filter_map(|actor| {
+            let waited = actor.last_poll_wait_ms.unwrap_or(0);
+            actor
+                .last_poll_duration_ms
+                .map(|own| Duration::from_millis(own + waited))
+        })
         .collect()
 }
 

@@ -217,7 +217,7 @@ pub async fn spawn_app_with(backend: Backend, settings: TestSettings) -> TestApp
         Backend::Postgres => Some(redis_url()),
         Backend::Sqlite => None,
     };
-    config.redis_key_prefix = format!("syndic-test-{}:", Uuid::new_v4().simple());
+    config.redis_prefix = format!("syndic-test-{}:", Uuid::new_v4().simple());
     config.jwt_secret = Some("test-secret".into());
     config.registration = syndic::config::RegistrationMode::Open;
     config.allow_private_networks = true;

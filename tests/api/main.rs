@@ -14,6 +14,7 @@ mod feeds;
 mod health;
 mod helpers;
 mod limits;
+mod newcomer;
 mod operators;
 mod outages;
 mod polling;

@@ -214,6 +214,34 @@ async fn the_dashboard_shows_a_dead_feed_in_headless_chromium() {
     assert!(dead_row.contains("410"), "{dead_row}");
     assert!(dom.contains("id=\"total-dead\""), "the totals are shown");
     assert!(dom.contains(&server.url("/alive.xml")), "the live feed is listed too");
+
+    // Who is signed in, and no login form once signed in.
+    assert!(dom.contains("signed in as <b id=\"username\">root</b>"), "{dom}");
+    assert!(dom.contains("id=\"sign-out\""), "a sign-out button");
+    let login_form = dom.split("<form").nth(1).and_then(|form| form.split('>').next());
+    assert!(login_form.is_some_and(|tag| tag.contains("hidden")), "{login_form:?}");
+    // The next poll, about an hour away in tests, is relative, with the absolute time as its title.
+    let alive_row = dom
+        .split("<tr")
+        .find(|row| row.contains(&server.url("/alive.xml")))
+        .unwrap();
+    let next_poll = alive_row
+        .split("class=\"next-poll\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{alive_row}"));
+    assert!(
+        next_poll.starts_with(" title=\""),
+        "the absolute time is the title: {alive_row}"
+    );
+    let shown = next_poll
+        .split('>')
+        .nth(1)
+        .and_then(|text| text.split('<').next())
+        .unwrap_or_default();
+    assert!(
+        shown == "in 1 h" || (shown.starts_with("in ") && shown.ends_with(" min")),
+        "relative: {shown:?} in {alive_row}"
+    );
 }
 
 crate::on_both_backends!(

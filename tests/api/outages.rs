@@ -183,7 +183,7 @@ async fn a_redis_outage_degrades_health_but_not_ingest_and_the_cache_fills_again
     // The test's own view of the same Redis keys, to see whether the engine filled the cache.
     let cache = FeedCache::new(&CacheSettings {
         redis_url: Some(redis.url()),
-        key_prefix: app.config.redis_key_prefix.clone(),
+        key_prefix: app.config.redis_prefix.clone(),
         ttl: Duration::from_secs(60),
         timeout: Duration::from_secs(2),
         max_entries: 16,

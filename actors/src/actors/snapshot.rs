@@ -18,7 +18,10 @@ pub struct ActorSnapshot {
     pub status: FeedStatus,
     pub last_poll_at: Option<DateTime<Utc>>,
     pub next_poll_at: Option<DateTime<Utc>>,
+    /// The last poll's own time, from its first request to its outcome, without the wait for politeness slots.
     pub last_poll_duration_ms: Option<u64>,
+    /// How long the last poll waited for its politeness slots (global and per host, the per-host gap included).
+    pub last_poll_wait_ms: Option<u64>,
     /// The HTTP status of the last answer (304 for not modified), if the last poll got one.
     pub last_status_code: Option<u16>,
     pub last_error: Option<String>,
@@ -217,6 +220,7 @@ mod tests {
             last_poll_at: None,
             next_poll_at: next_in_minutes.map(|minutes| DateTime::UNIX_EPOCH + chrono::Duration::minutes(minutes)),
             last_poll_duration_ms: Some(duration),
+            last_poll_wait_ms: Some(0),
             last_status_code: Some(200),
             last_error: None,
             consecutive_errors: errors,

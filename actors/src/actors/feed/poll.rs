@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use ractor::{ActorRef, RpcReplyPort};
 
+use super::report::PollTiming;
 use super::{FeedMsg, FeedState, InFlightPoll, RefreshOutcome};
 use crate::actors::supervisor::SupervisorMsg;
 use crate::cache::CachedFeed;
@@ -47,10 +48,11 @@ impl FeedState {
         self.cancel_timer();
         let polled_at = Utc::now();
         let started = Instant::now();
-        let outcome = self.context.fetcher.fetch(&self.url, &self.validators).await;
+        let (outcome, waited) = self.context.fetcher.fetch_timed(&self.url, &self.validators).await;
+        let timing = PollTiming { started, waited };
         match outcome {
             Ok(FetchOutcome::NotModified { hints }) => {
-                self.note_answer(started, "not_modified", Some(304));
+                self.note_answer(timing, "not_modified", Some(304));
                 self.on_not_modified(myself, polled_at, &hints).await
             }
             Ok(FetchOutcome::Fetched(document)) => {
@@ -63,7 +65,7 @@ impl FeedState {
                 };
                 match parsed {
                     Ok(feed) => {
-                        self.note_answer(started, "modified", Some(200));
+                        self.note_answer(timing, "modified", Some(200));
                         self.stats.entries_total += feed.entries.len() as u64;
                         instruments::fetched(bytes, feed.entries.len());
                         let poll = Fetched {
@@ -75,13 +77,13 @@ impl FeedState {
                         self.hand_over(myself, feed, poll).await
                     }
                     Err(message) => {
-                        self.note_answer(started, "parse_error", Some(200));
+                        self.note_answer(timing, "parse_error", Some(200));
                         self.record_error(myself, &message, None).await
                     }
                 }
             }
             Err(FetchError::Gone) => {
-                self.note_answer(started, "gone", Some(410));
+                self.note_answer(timing, "gone", Some(410));
                 self.consecutive_errors = self.consecutive_errors.saturating_add(1);
                 self.park_as_dead("the server answered 410 Gone").await
             }
@@ -90,7 +92,7 @@ impl FeedState {
                     FetchError::Status { status, retry_after } => (Some(*status), *retry_after),
                     _ => (None, None),
                 };
-                self.note_answer(started, error.kind(), status);
+                self.note_answer(timing, error.kind(), status);
                 tracing::debug!(feed_id = self.feed_id, url = %self.url, kind = error.kind(), %error, "poll failed");
                 self.record_error(myself, &error.to_string(), retry_after).await;
             }

@@ -12,7 +12,10 @@ use crate::instruments;
 #[derive(Debug, Default)]
 pub(super) struct PollStats {
     pub(super) last_poll_at: Option<DateTime<Utc>>,
+    /// The last poll's own time, without its wait for politeness slots.
     pub(super) last_poll_duration: Option<Duration>,
+    /// How long the last poll waited for politeness slots before its requests.
+    pub(super) last_poll_wait: Option<Duration>,
     pub(super) last_status_code: Option<u16>,
     pub(super) last_error: Option<String>,
     pub(super) entries_total: u64,
@@ -33,6 +36,7 @@ impl FeedState {
                 .stats
                 .last_poll_duration
                 .map(|duration| duration.as_millis() as u64),
+            last_poll_wait_ms: self.stats.last_poll_wait.map(|wait| wait.as_millis() as u64),
             last_status_code: self.stats.last_status_code,
             last_error: self.stats.last_error.clone(),
             consecutive_errors: self.consecutive_errors,
@@ -52,10 +56,11 @@ impl FeedState {
     }
 
     /// Records what a poll's answer was, for operators and metrics.
-    pub(super) fn note_answer(&mut self, started: Instant, outcome: &'static str, status: Option<u16>) {
-        let elapsed = started.elapsed();
+    pub(super) fn note_answer(&mut self, timing: PollTiming, outcome: &'static str, status: Option<u16>) {
+        let elapsed = timing.started.elapsed().saturating_sub(timing.waited);
         self.stats.last_poll_at = Some(Utc::now());
         self.stats.last_poll_duration = Some(elapsed);
+        self.stats.last_poll_wait = Some(timing.waited);
         self.stats.last_status_code = status;
         match status {
             Some(304) => self.stats.responses_not_modified += 1,
@@ -65,6 +70,13 @@ impl FeedState {
         if let Some(status) = status {
             instruments::http_response(status);
         }
-        instruments::poll_finished(outcome, elapsed);
+        instruments::poll_finished(outcome, elapsed, timing.waited);
     }
+}
+
+/// When a poll started, and how much of its time since went to waiting for politeness slots.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PollTiming {
+    pub(super) started: Instant,
+    pub(super) waited: Duration,
 }
