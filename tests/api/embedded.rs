@@ -40,13 +40,25 @@ async fn the_binary_runs_on_the_embedded_default_and_stops_on_sigterm() {
         "the embedded database is created in the working directory"
     );
 
-    let registered = client
-        .post(format!("http://127.0.0.1:{port}/v1/auth/register"))
-        .json(&serde_json::json!({"username": "alice", "email": "alice@example.com", "password": "long enough"}))
-        .send()
-        .await
+    // Registration is closed by default; an invite from `syndic admin invite`, run beside the engine on the
+    // same embedded file, opens it for one person.
+    let register = |invite: Option<String>| {
+        client
+            .post(format!("http://127.0.0.1:{port}/v1/auth/register"))
+            .json(&serde_json::json!({"username": "alice", "email": "alice@example.com", "password": "long enough", "invite": invite}))
+            .send()
+    };
+    let refused: serde_json::Value = register(None).await.unwrap().json().await.unwrap();
+    assert_eq!(refused["error"]["field"], "invite", "{refused}");
+    let invite = Command::new(env!("CARGO_BIN_EXE_syndic"))
+        .args(["admin", "invite"])
+        .current_dir(&directory)
+        .env_remove("DATABASE_URL")
+        .output()
         .unwrap();
-    assert_eq!(registered.status(), 201);
+    assert!(invite.status.success(), "{}", String::from_utf8_lossy(&invite.stderr));
+    let code = String::from_utf8(invite.stdout).unwrap().trim().to_owned();
+    assert_eq!(register(Some(code)).await.unwrap().status(), 201);
 
     let stopping = Instant::now();
     // kill(1) sends SIGTERM without a libc dependency in the tests.
