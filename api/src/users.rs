@@ -21,17 +21,31 @@ pub struct UsersApi;
 #[derive(Debug, Object)]
 pub struct RegisterRequest {
     /// 3–32 characters of `[A-Za-z0-9_.-]`.
+    #[oai(
+        deserialize_with = "crate::strict_json::username",
+        validator(min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]*$")
+    )]
     pub username: String,
     /// Stored trimmed and lowercased.
+    #[oai(deserialize_with = "crate::strict_json::email", validator(max_length = 254))]
     pub email: String,
     /// 8–1024 characters.
+    #[oai(
+        deserialize_with = "crate::strict_json::password",
+        validator(min_length = 8, max_length = 1024)
+    )]
     pub password: String,
 }
 
 #[derive(Debug, Object)]
 pub struct LoginRequest {
-    /// The user's email or username.
+    /// The user's email or username; no control characters.
+    #[oai(
+        deserialize_with = "crate::strict_json::identifier",
+        validator(max_length = 254, pattern = r"^[^\x00-\x1F\x7F]*$")
+    )]
     pub identifier: String,
+    #[oai(deserialize_with = "crate::strict_json::password", validator(max_length = 1024))]
     pub password: String,
 }
 
@@ -76,7 +90,7 @@ pub enum RegisterResponse {
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Auth")]
 impl UsersApi {
     /// Creates an account.
-    #[oai(path = "/auth/register", method = "post")]
+    #[oai(path = "/auth/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
         body: Json<RegisterRequest>,
@@ -97,7 +111,7 @@ impl UsersApi {
     }
 
     /// Exchanges a username or email and a password for an access token.
-    #[oai(path = "/auth/login", method = "post")]
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
         body: Json<LoginRequest>,
@@ -128,7 +142,7 @@ impl UsersApi {
     }
 
     /// The account the token belongs to.
-    #[oai(path = "/me", method = "get")]
+    #[oai(path = "/me", method = "get", operation_id = "get_me")]
     async fn me(&self, auth: BearerAuth, engine: Data<&Engine>) -> Result<Json<UserBody>, Failure<Authenticated>> {
         match engine.store().get_user(auth.0).await {
             Ok(user) => Ok(Json(user.into())),
