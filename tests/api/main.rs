@@ -15,3 +15,4 @@ mod outages;
 mod polling;
 mod process;
 mod resilience;
+mod strict_input;
