@@ -89,7 +89,7 @@ token=$(curl -fsS -H 'content-type: application/json' "$API/v1/auth/login" \
 # `timeout` is the hard stop should schemathesis overrun its own budget.
 status=0
 timeout --signal=INT --kill-after=30 $((FUZZ_SECONDS + 240)) \
-  "$VENV/bin/schemathesis" run "$API/openapi.yaml" \
+  "$VENV/bin/schemathesis" --config-file scripts/schemathesis.toml run "$API/openapi.yaml" \
   --phases examples,coverage,fuzzing,stateful \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection \
   --max-examples "$FUZZ_EXAMPLES" \

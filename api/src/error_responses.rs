@@ -118,7 +118,7 @@ error_statuses! {
     /// `POST /v1/auth/register`.
     Register => [400, 409, 422, 500, 503];
     /// `POST /v1/auth/login`.
-    Login => [400, 401, 500, 503];
+    Login => [400, 401, 422, 500, 503];
     /// Authenticated operations without path, query or body input.
     Authenticated => [401, 500, 503];
     /// `POST /v1/feeds`.

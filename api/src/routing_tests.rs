@@ -286,3 +286,22 @@ async fn the_docs_are_served() {
     assert_eq!(status, StatusCode::OK);
     assert!(content_type.starts_with("text/html"), "{content_type}");
 }
+
+#[tokio::test]
+async fn the_spec_and_the_docs_list_tags_in_reading_order() {
+    let spec: serde_yaml::Value = serde_yaml::from_str(&crate::spec_yaml()).expect("YAML");
+    let names: Vec<&str> = spec["tags"]
+        .as_sequence()
+        .expect("a tags list")
+        .iter()
+        .filter_map(|tag| tag["name"].as_str())
+        .collect();
+    assert_eq!(names, ["auth", "feeds", "articles", "health", "admin"]);
+    let (status, _, page) = send(get("/docs")).await;
+    assert_eq!(status, StatusCode::OK);
+    let position = |name: &str| {
+        page.find(&format!("\"name\": \"{name}\""))
+            .expect("the tag is in the page")
+    };
+    assert!(position("auth") < position("feeds") && position("health") < position("admin"));
+}

@@ -22,7 +22,11 @@ async fn a_nul_in_the_login_identifier_is_a_422_not_a_500(backend: Backend) {
                 &json!({"identifier": identifier, "password": "correct horse battery"}),
             )
             .await;
-        assert_eq!(field_error(response).await, (422, json!("identifier")), "{identifier:?}");
+        assert_eq!(
+            field_error(response).await,
+            (422, json!("identifier")),
+            "{identifier:?}"
+        );
     }
     let still_works = app
         .post_json(
