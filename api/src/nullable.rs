@@ -74,8 +74,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn it_is_required_and_null_when_empty() {
-        assert!(<Nullable<String> as Type>::IS_REQUIRED);
+    fn the_spec_marks_its_fields_required_and_nullable() {
+        let spec: serde_yaml::Value = serde_yaml::from_str(&crate::spec_yaml()).expect("YAML");
+        let feed = &spec["components"]["schemas"]["Feed"];
+        let required = feed["required"].as_sequence().expect("a required list");
+        assert!(
+            required.iter().any(|field| field.as_str() == Some("title")),
+            "{required:?}"
+        );
+        assert_eq!(feed["properties"]["title"]["nullable"].as_bool(), Some(true));
+    }
+
+    #[test]
+    fn it_is_null_when_empty() {
         assert_eq!(Nullable::<String>(None).to_json(), Some(Value::Null));
         assert_eq!(Nullable(Some(3_i64)).to_json(), Some(Value::from(3)));
     }
