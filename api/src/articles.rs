@@ -62,6 +62,7 @@ pub struct ArticlesBody {
 
 /// At least one of the flags.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ArticlePatchRequest {
     #[oai(nullable, deserialize_with = "crate::strict_json::read")]
     pub read: Option<bool>,

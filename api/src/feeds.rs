@@ -7,7 +7,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use syndic_actors::actors::feed::RefreshOutcome;
 use syndic_actors::domain::{FeedId, FeedStatus, Subscription};
-use syndic_actors::engine::{Engine, SubscribeOutcome, SubscribeStatus};
+use syndic_actors::engine::{Engine, EngineError, SubscribeOutcome, SubscribeStatus};
 
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
@@ -21,6 +21,7 @@ pub const URLS_MAX: usize = 100;
 pub struct FeedsApi;
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct SubscribeRequest {
     /// 1–100 feed URLs (RSS, Atom or JSON Feed).
     #[oai(
@@ -221,7 +222,17 @@ impl FeedsApi {
         id: Path<FeedId>,
         engine: Data<&Engine>,
     ) -> Result<RefreshResponse, Failure<Refresh>> {
-        match engine.refresh(auth.0, id.0).await? {
+        let outcome = match engine.refresh(auth.0, id.0).await {
+            Ok(outcome) => outcome,
+            // An unsubscribe racing the refresh stops the feed's actor before it answers: if the
+            // subscription is gone, say so (404) rather than report an outage.
+            Err(EngineError::Unavailable(detail)) => {
+                engine.store().get_subscription(auth.0, id.0).await?;
+                return Err(ApiError::from(EngineError::Unavailable(detail)).into());
+            }
+            Err(other) => return Err(other.into()),
+        };
+        match outcome {
             RefreshOutcome::Accepted => Ok(RefreshResponse::Accepted(Json(RefreshBody {
                 feed_id: id.0,
                 status: RefreshStatus::Refreshing,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod error_responses;
+mod examples;
 pub mod feeds;
 pub mod health;
 pub mod nullable;

@@ -19,6 +19,7 @@ const WRONG_CREDENTIALS: &str = "wrong username, email or password";
 pub struct UsersApi;
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct RegisterRequest {
     /// 3–32 characters of `[A-Za-z0-9_.-]`.
     #[oai(
@@ -38,6 +39,7 @@ pub struct RegisterRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct LoginRequest {
     /// The user's email or username; no control characters.
     #[oai(
