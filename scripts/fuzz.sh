@@ -19,11 +19,20 @@ FUZZ_EXAMPLES=${SYNDIC_FUZZ_EXAMPLES:-60}
 # Inside the namespace nothing else listens, so fixed ports cannot collide.
 API=http://127.0.0.1:8080
 
+# CPython 3.11.7 (this machine's python3) can fail inside hypothesis with "SystemError: AST constructor
+# recursion depth mismatch" (a CPython bug, fixed later); prefer a newer pyenv interpreter where there is one.
+python=python3
+for candidate in "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/3.1[3-9]*/bin/python3; do
+  [[ -x "$candidate" ]] && python=$candidate
+done
+
 if [[ -z "${SYNDIC_FUZZ_NAMESPACE:-}" ]]; then
   # Outside the namespace: install the pinned tools, build the engine, then run this script again inside.
-  if ! "$VENV/bin/pip" freeze 2>/dev/null | grep -qx "schemathesis==$SCHEMATHESIS_VERSION" ||
+  if [[ "$("$VENV/bin/python" --version 2>&1)" != "$("$python" --version 2>&1)" ]] ||
+    ! "$VENV/bin/pip" freeze 2>/dev/null | grep -qx "schemathesis==$SCHEMATHESIS_VERSION" ||
     ! "$VENV/bin/pip" freeze 2>/dev/null | grep -qx "openapi-python-client==$CLIENT_GENERATOR_VERSION"; then
-    python3 -m venv "$VENV"
+    rm -rf "$VENV"
+    "$python" -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check \
       "schemathesis==$SCHEMATHESIS_VERSION" "openapi-python-client==$CLIENT_GENERATOR_VERSION"
   fi
