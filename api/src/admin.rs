@@ -67,13 +67,14 @@ pub enum StaleRefreshResponse {
 #[OpenApi(prefix_path = "/v1/admin", tag = "ApiTags::Admin")]
 impl AdminApi {
     /// Feeds of every user, optionally of one status (`dead` lists the dead letters), most errors first.
-    #[oai(path = "/feeds", method = "get")]
+    #[oai(path = "/feeds", method = "get", operation_id = "list_admin_feeds")]
     async fn feeds(
         &self,
         auth: BearerAuth,
         /// Only feeds with this status.
         status: Query<Option<FeedStatusBody>>,
         /// How many, 1–1000 (default 100).
+        #[oai(validator(minimum(value = 1.0), maximum(value = 1000.0)))]
         limit: Query<Option<u32>>,
         engine: Data<&Engine>,
     ) -> Result<Json<AdminFeedsBody>, Failure<Admin>> {
@@ -84,13 +85,14 @@ impl AdminApi {
     }
 
     /// Feeds with subscribers that were not polled within `older_than` (e.g. `12h`, `30m`), oldest first.
-    #[oai(path = "/feeds/stale", method = "get")]
+    #[oai(path = "/feeds/stale", method = "get", operation_id = "list_stale_feeds")]
     async fn stale(
         &self,
         auth: BearerAuth,
         /// A duration such as `12h`, `90m` or `2d`.
         older_than: Query<String>,
         /// How many, 1–1000 (default 100).
+        #[oai(validator(minimum(value = 1.0), maximum(value = 1000.0)))]
         limit: Query<Option<u32>>,
         engine: Data<&Engine>,
     ) -> Result<Json<AdminFeedsBody>, Failure<Admin>> {
@@ -102,7 +104,7 @@ impl AdminApi {
     }
 
     /// Polls every feed with subscribers that was not polled within `older_than`: the refresh cron, on demand.
-    #[oai(path = "/feeds/refresh-stale", method = "post")]
+    #[oai(path = "/feeds/refresh-stale", method = "post", operation_id = "refresh_stale_feeds")]
     async fn refresh_stale(
         &self,
         auth: BearerAuth,

@@ -8,12 +8,14 @@ use poem_openapi::{Enum, Object, OpenApi};
 use syndic_actors::actors::snapshot::{ActorListing, ActorOrder, ActorSnapshot};
 use syndic_actors::domain::{FeedId, FeedStatus};
 use syndic_actors::engine::Engine;
+use syndic_actors::schedule::IntervalReason;
 
 use crate::admin::require_admin;
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
 use crate::error_responses::{Admin, AdminById, Failure};
 use crate::feeds::FeedStatusBody;
+use crate::nullable::Nullable;
 use crate::ApiTags;
 
 const LIMIT_MAX: u32 = 1000;
@@ -40,22 +42,22 @@ pub struct ActorBody {
     pub url: String,
     pub status: FeedStatusBody,
     #[oai(nullable)]
-    pub last_poll_at: Option<DateTime<Utc>>,
+    pub last_poll_at: Nullable<DateTime<Utc>>,
     #[oai(nullable)]
-    pub next_poll_at: Option<DateTime<Utc>>,
+    pub next_poll_at: Nullable<DateTime<Utc>>,
     /// The last poll's own time, from its first request to its outcome (parsing included), without the wait
     /// for politeness slots.
     #[oai(nullable)]
-    pub last_poll_duration_ms: Option<u64>,
+    pub last_poll_duration_ms: Nullable<u64>,
     /// How long the last poll waited for its politeness slots (the global cap, the host's cap and the gap
     /// between two requests to one host) before its requests went out.
     #[oai(nullable)]
-    pub last_poll_wait_ms: Option<u64>,
+    pub last_poll_wait_ms: Nullable<u64>,
     /// The last answer's HTTP status (304 for not modified).
     #[oai(nullable)]
-    pub last_status_code: Option<u16>,
+    pub last_status_code: Nullable<u16>,
     #[oai(nullable)]
-    pub last_error: Option<String>,
+    pub last_error: Nullable<String>,
     pub consecutive_errors: u32,
     pub restarts: u32,
     pub mailbox_depth: u64,
@@ -63,10 +65,43 @@ pub struct ActorBody {
     pub bytes_total: u64,
     /// 304 answers over 200 and 304 answers.
     #[oai(nullable)]
-    pub not_modified_ratio: Option<f64>,
+    pub not_modified_ratio: Nullable<f64>,
     pub interval_seconds: u64,
-    /// Why the interval was chosen: default, adaptive, ttl, max-age, expires, retry-after or backoff.
-    pub interval_reason: String,
+    pub interval_reason: IntervalReasonBody,
+}
+
+/// Why the poll interval was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "IntervalReason", rename_all = "kebab-case")]
+pub enum IntervalReasonBody {
+    /// No dated entries to measure: the configured interval.
+    Default,
+    /// Measured from the feed's recent entries.
+    Adaptive,
+    /// The feed's RSS `<ttl>`.
+    Ttl,
+    /// `Cache-Control: max-age`.
+    MaxAge,
+    /// `Expires`.
+    Expires,
+    /// `Retry-After` on a 429 or 503.
+    RetryAfter,
+    /// Consecutive errors.
+    Backoff,
+}
+
+impl From<IntervalReason> for IntervalReasonBody {
+    fn from(reason: IntervalReason) -> Self {
+        match reason {
+            IntervalReason::Default => IntervalReasonBody::Default,
+            IntervalReason::Adaptive => IntervalReasonBody::Adaptive,
+            IntervalReason::Ttl => IntervalReasonBody::Ttl,
+            IntervalReason::MaxAge => IntervalReasonBody::MaxAge,
+            IntervalReason::Expires => IntervalReasonBody::Expires,
+            IntervalReason::RetryAfter => IntervalReasonBody::RetryAfter,
+            IntervalReason::Backoff => IntervalReasonBody::Backoff,
+        }
+    }
 }
 
 /// How many actors are in each status.
@@ -93,7 +128,7 @@ pub struct ActorListBody {
 impl AdminActorsApi {
     /// The worst (or next) feed actors, with totals by status. Served from snapshots the actors publish, so it
     /// needs no round trip to any actor.
-    #[oai(path = "/actors", method = "get")]
+    #[oai(path = "/actors", method = "get", operation_id = "list_actors")]
     async fn list(
         &self,
         auth: BearerAuth,
@@ -102,6 +137,7 @@ impl AdminActorsApi {
         /// Only actors with this status.
         status: Query<Option<FeedStatusBody>>,
         /// How many, 1–1000 (default 50).
+        #[oai(validator(minimum(value = 1.0), maximum(value = 1000.0)))]
         limit: Query<Option<u32>>,
         engine: Data<&Engine>,
     ) -> Result<Json<ActorListBody>, Failure<Admin>> {
@@ -120,16 +156,16 @@ impl AdminActorsApi {
     }
 
     /// One feed actor's live state, answered by the actor itself.
-    #[oai(path = "/actors/:feed_id", method = "get")]
+    #[oai(path = "/actors/:id", method = "get", operation_id = "get_actor")]
     async fn inspect(
         &self,
         auth: BearerAuth,
         /// The feed's id.
-        feed_id: Path<FeedId>,
+        id: Path<FeedId>,
         engine: Data<&Engine>,
     ) -> Result<Json<ActorBody>, Failure<AdminById>> {
         require_admin(&engine, auth.0).await?;
-        match engine.inspect_actor(feed_id.0).await? {
+        match engine.inspect_actor(id.0).await? {
             Some(snapshot) => Ok(Json(actor_body(snapshot))),
             None => Err(ApiError::NotFound("this feed has no running actor".to_owned()).into()),
         }
@@ -157,22 +193,22 @@ fn list_body(listing: ActorListing) -> ActorListBody {
 
 fn actor_body(snapshot: ActorSnapshot) -> ActorBody {
     ActorBody {
-        not_modified_ratio: snapshot.not_modified_ratio(),
+        not_modified_ratio: snapshot.not_modified_ratio().into(),
         feed_id: snapshot.feed_id,
         url: snapshot.url,
         status: snapshot.status.into(),
-        last_poll_at: snapshot.last_poll_at,
-        next_poll_at: snapshot.next_poll_at,
-        last_poll_duration_ms: snapshot.last_poll_duration_ms,
-        last_poll_wait_ms: snapshot.last_poll_wait_ms,
-        last_status_code: snapshot.last_status_code,
-        last_error: snapshot.last_error,
+        last_poll_at: snapshot.last_poll_at.into(),
+        next_poll_at: snapshot.next_poll_at.into(),
+        last_poll_duration_ms: snapshot.last_poll_duration_ms.into(),
+        last_poll_wait_ms: snapshot.last_poll_wait_ms.into(),
+        last_status_code: snapshot.last_status_code.into(),
+        last_error: snapshot.last_error.into(),
         consecutive_errors: snapshot.consecutive_errors,
         restarts: snapshot.restarts,
         mailbox_depth: snapshot.mailbox_depth as u64,
         entries_total: snapshot.entries_total,
         bytes_total: snapshot.bytes_total,
         interval_seconds: snapshot.interval_seconds,
-        interval_reason: snapshot.interval_reason.as_str().to_owned(),
+        interval_reason: snapshot.interval_reason.into(),
     }
 }

@@ -11,6 +11,7 @@ use syndic_actors::engine::Engine;
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
 use crate::error_responses::{ById, Failure, ListArticles, PatchArticle};
+use crate::nullable::Nullable;
 use crate::ApiTags;
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -34,15 +35,15 @@ pub struct ArticleBody {
     pub id: ArticleId,
     pub feed_id: FeedId,
     #[oai(nullable)]
-    pub title: Option<String>,
+    pub title: Nullable<String>,
     #[oai(nullable)]
-    pub url: Option<String>,
+    pub url: Nullable<String>,
     #[oai(nullable)]
-    pub summary: Option<String>,
+    pub summary: Nullable<String>,
     #[oai(nullable)]
-    pub content: Option<String>,
+    pub content: Nullable<String>,
     #[oai(nullable)]
-    pub author: Option<String>,
+    pub author: Nullable<String>,
     pub categories: Vec<String>,
     pub published_at: DateTime<Utc>,
     pub read: bool,
@@ -56,22 +57,23 @@ pub struct ArticlesBody {
     pub articles: Vec<ArticleBody>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     #[oai(nullable)]
-    pub next_cursor: Option<String>,
+    pub next_cursor: Nullable<String>,
 }
 
 /// At least one of the flags.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ArticlePatchRequest {
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "crate::strict_json::read")]
     pub read: Option<bool>,
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "crate::strict_json::starred")]
     pub starred: Option<bool>,
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Articles")]
 impl ArticlesApi {
     /// The user's timeline, newest first, one page at a time.
-    #[oai(path = "/articles", method = "get")]
+    #[oai(path = "/articles", method = "get", operation_id = "list_articles")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
@@ -83,6 +85,7 @@ impl ArticlesApi {
         /// Only starred (`true`) or only unstarred (`false`) articles.
         starred: Query<Option<bool>>,
         /// Page size, 1–200; 50 by default.
+        #[oai(validator(minimum(value = 1.0), maximum(value = 200.0)))]
         limit: Query<Option<i64>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
@@ -92,12 +95,12 @@ impl ArticlesApi {
         let page = engine.store().list_articles(auth.0, &query).await?;
         Ok(Json(ArticlesBody {
             articles: page.articles.into_iter().map(ArticleBody::from).collect(),
-            next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
+            next_cursor: page.next_cursor.map(|cursor| cursor.encode()).into(),
         }))
     }
 
     /// One article.
-    #[oai(path = "/articles/:id", method = "get")]
+    #[oai(path = "/articles/:id", method = "get", operation_id = "get_article")]
     async fn get(
         &self,
         auth: BearerAuth,
@@ -110,7 +113,7 @@ impl ArticlesApi {
     }
 
     /// Marks an article read or unread, starred or not.
-    #[oai(path = "/articles/:id", method = "patch")]
+    #[oai(path = "/articles/:id", method = "patch", operation_id = "update_article")]
     async fn update(
         &self,
         auth: BearerAuth,
@@ -171,11 +174,11 @@ impl From<Article> for ArticleBody {
         ArticleBody {
             id: article.id,
             feed_id: article.feed_id,
-            title: article.title,
-            url: article.url,
-            summary: article.summary,
-            content: article.content,
-            author: article.author,
+            title: article.title.into(),
+            url: article.url.into(),
+            summary: article.summary.into(),
+            content: article.content.into(),
+            author: article.author.into(),
             categories: article.categories,
             published_at: article.published_at,
             read: article.read,

@@ -3,9 +3,12 @@
 use poem::error::ResponseError;
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
+use poem_openapi::error::{ParseParamError, ParsePathError, ParseRequestPayloadError};
 use poem_openapi::Object;
 use syndic_actors::engine::EngineError;
 use syndic_actors::store::StoreError;
+
+use crate::parse_errors;
 
 /// Every failure the HTTP layer reports. 5xx details are logged, never sent.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +19,12 @@ pub enum ApiError {
     /// Well-formed input that breaks a rule; `field` names the input.
     #[error("{message}")]
     Validation { field: &'static str, message: String },
+    /// A parameter or body field poem-openapi could not read (wrong type, missing); `field` names it.
+    #[error("{message}")]
+    MalformedField { field: String, message: String },
+    /// A parameter or body field that breaks a rule the contract states (length, bounds, pattern).
+    #[error("{message}")]
+    InvalidField { field: String, message: String },
     #[error("{0}")]
     Unauthorized(&'static str),
     /// Authenticated, but not allowed (the admin routes).
@@ -73,7 +82,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation { .. } | ApiError::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::MalformedField { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -91,6 +101,12 @@ impl ApiError {
         let (code, message, field) = match self {
             ApiError::BadRequest(message) => ("bad_request".to_owned(), message.clone(), None),
             ApiError::Validation { field, message } => ("validation_failed".to_owned(), message.clone(), Some(*field)),
+            ApiError::MalformedField { field, message } => {
+                ("bad_request".to_owned(), message.clone(), Some(field.as_str()))
+            }
+            ApiError::InvalidField { field, message } => {
+                ("validation_failed".to_owned(), message.clone(), Some(field.as_str()))
+            }
             ApiError::Unauthorized(message) => ("unauthorized".to_owned(), (*message).to_owned(), None),
             ApiError::Forbidden(message) => ("forbidden".to_owned(), (*message).to_owned(), None),
             ApiError::NotFound(message) => ("not_found".to_owned(), message.clone(), None),
@@ -120,6 +136,15 @@ impl ApiError {
             Ok(ours) => return ours,
             Err(other) => other,
         };
+        if let Some(param) = error.downcast_ref::<ParseParamError>() {
+            return parse_errors::from_param(param);
+        }
+        if let Some(path) = error.downcast_ref::<ParsePathError>() {
+            return parse_errors::from_path(path);
+        }
+        if let Some(payload) = error.downcast_ref::<ParseRequestPayloadError>() {
+            return parse_errors::from_payload(payload);
+        }
         let status = error.status();
         let message = error.to_string();
         match status {
@@ -332,13 +357,13 @@ mod tests {
     async fn unparsable_parameter_is_400_naming_it() {
         let error = poem_openapi::error::ParseParamError {
             name: "status",
-            reason: "banana".to_owned(),
+            reason: r#"failed to parse "ReadStatus": Expect a valid enumeration value."#.to_owned(),
         };
         let (status, body) = rendered(error.into()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(
             body,
-            json!({"error": {"code": "bad_request", "message": "failed to parse parameter `status`: banana"}})
+            json!({"error": {"code": "bad_request", "message": "status is not one of the allowed values", "field": "status"}})
         );
     }
 

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::ApiResponse;
 use syndic_actors::engine::EngineError;
@@ -61,7 +61,7 @@ impl<S: ErrorStatuses> ApiResponse for Failure<S> {
                     content_type: "application/json; charset=utf-8",
                     schema: ErrorBody::schema_ref(),
                 }],
-                headers: Vec::new(),
+                headers: headers(status),
             })
             .collect();
         MetaResponses { responses }
@@ -69,6 +69,20 @@ impl<S: ErrorStatuses> ApiResponse for Failure<S> {
 
     fn register(registry: &mut Registry) {
         ErrorBody::register(registry);
+    }
+}
+
+/// The headers an error status carries: a 429 says when to come back.
+fn headers(status: u16) -> Vec<MetaHeader> {
+    match status {
+        429 => vec![MetaHeader {
+            name: "Retry-After".to_owned(),
+            description: Some("Seconds to wait before asking again.".to_owned()),
+            required: true,
+            deprecated: false,
+            schema: u64::schema_ref(),
+        }],
+        _ => Vec::new(),
     }
 }
 
@@ -105,7 +119,7 @@ error_statuses! {
     /// `POST /v1/auth/register`.
     Register => [400, 409, 413, 422, 429, 500, 503];
     /// `POST /v1/auth/login`.
-    Login => [400, 401, 413, 429, 500, 503];
+    Login => [400, 401, 413, 422, 429, 500, 503];
     /// Authenticated operations without path, query or body input.
     Authenticated => [401, 500, 503];
     /// `POST /v1/feeds`.

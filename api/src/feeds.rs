@@ -7,11 +7,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use syndic_actors::actors::feed::RefreshOutcome;
 use syndic_actors::domain::{FeedId, FeedStatus, Subscription};
-use syndic_actors::engine::{Engine, SubscribeOutcome, SubscribeStatus};
+use syndic_actors::engine::{Engine, EngineError, SubscribeOutcome, SubscribeStatus};
 
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
 use crate::error_responses::{Authenticated, ById, Failure, Refresh, Subscribe};
+use crate::nullable::Nullable;
 use crate::ApiTags;
 
 /// How many URLs one subscribe request may carry.
@@ -20,8 +21,13 @@ pub const URLS_MAX: usize = 100;
 pub struct FeedsApi;
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct SubscribeRequest {
     /// 1–100 feed URLs (RSS, Atom or JSON Feed).
+    #[oai(
+        deserialize_with = "crate::strict_json::urls",
+        validator(min_items = 1, max_items = 100)
+    )]
     pub urls: Vec<String>,
 }
 
@@ -41,10 +47,10 @@ pub struct SubscribeResult {
     /// The URL as sent.
     pub url: String,
     #[oai(nullable)]
-    pub feed_id: Option<FeedId>,
+    pub feed_id: Nullable<FeedId>,
     pub status: SubscribeStatusBody,
     #[oai(nullable)]
-    pub error: Option<String>,
+    pub error: Nullable<String>,
 }
 
 #[derive(Debug, Object)]
@@ -100,24 +106,24 @@ pub struct FeedBody {
     pub id: FeedId,
     pub url: String,
     #[oai(nullable)]
-    pub title: Option<String>,
+    pub title: Nullable<String>,
     #[oai(nullable)]
-    pub site_url: Option<String>,
+    pub site_url: Nullable<String>,
     pub status: FeedStatusBody,
     #[oai(nullable)]
-    pub last_polled_at: Option<DateTime<Utc>>,
+    pub last_polled_at: Nullable<DateTime<Utc>>,
     #[oai(nullable)]
-    pub next_poll_at: Option<DateTime<Utc>>,
+    pub next_poll_at: Nullable<DateTime<Utc>>,
     /// Seconds until the next poll, never negative.
     #[oai(nullable)]
-    pub next_poll_in_seconds: Option<i64>,
+    pub next_poll_in_seconds: Nullable<i64>,
     /// Consecutive failed polls.
     pub error_count: i32,
     #[oai(nullable)]
-    pub last_error: Option<String>,
+    pub last_error: Nullable<String>,
     /// When the feed was parked as dead, while it is.
     #[oai(nullable)]
-    pub dead_since: Option<DateTime<Utc>>,
+    pub dead_since: Nullable<DateTime<Utc>>,
     pub unread_count: i64,
     pub subscribed_at: DateTime<Utc>,
 }
@@ -135,13 +141,20 @@ pub enum SubscribeResponse {
     Accepted(Json<SubscribeBody>),
 }
 
+/// Where a refresh stands when it is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum RefreshStatus {
+    /// The poll has started; read the feed again to see how it went.
+    Refreshing,
+}
+
 /// The answer to a refresh request.
 #[derive(Debug, Object)]
 #[oai(rename = "RefreshAccepted")]
 pub struct RefreshBody {
     pub feed_id: FeedId,
-    /// Always `refreshing`: the poll has started; read the feed again to see how it went.
-    pub status: String,
+    pub status: RefreshStatus,
 }
 
 #[derive(ApiResponse)]
@@ -161,7 +174,7 @@ pub enum UnsubscribeResponse {
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Feeds")]
 impl FeedsApi {
     /// Subscribes to up to 100 feeds at once; one bad URL does not fail the others.
-    #[oai(path = "/feeds", method = "post")]
+    #[oai(path = "/feeds", method = "post", operation_id = "subscribe")]
     async fn subscribe(
         &self,
         auth: BearerAuth,
@@ -176,7 +189,7 @@ impl FeedsApi {
     }
 
     /// The user's subscriptions.
-    #[oai(path = "/feeds", method = "get")]
+    #[oai(path = "/feeds", method = "get", operation_id = "list_feeds")]
     async fn list(&self, auth: BearerAuth, engine: Data<&Engine>) -> Result<Json<FeedsBody>, Failure<Authenticated>> {
         let subscriptions = engine.store().list_subscriptions(auth.0).await?;
         let now = Utc::now();
@@ -188,7 +201,7 @@ impl FeedsApi {
     }
 
     /// One subscription.
-    #[oai(path = "/feeds/:id", method = "get")]
+    #[oai(path = "/feeds/:id", method = "get", operation_id = "get_feed")]
     async fn get(
         &self,
         auth: BearerAuth,
@@ -201,7 +214,7 @@ impl FeedsApi {
     }
 
     /// Polls the feed now, at most once a minute per feed; brings a dead or failed feed back.
-    #[oai(path = "/feeds/:id/refresh", method = "post")]
+    #[oai(path = "/feeds/:id/refresh", method = "post", operation_id = "refresh_feed")]
     async fn refresh(
         &self,
         auth: BearerAuth,
@@ -209,10 +222,20 @@ impl FeedsApi {
         id: Path<FeedId>,
         engine: Data<&Engine>,
     ) -> Result<RefreshResponse, Failure<Refresh>> {
-        match engine.refresh(auth.0, id.0).await? {
+        let outcome = match engine.refresh(auth.0, id.0).await {
+            Ok(outcome) => outcome,
+            // An unsubscribe racing the refresh stops the feed's actor before it answers: if the
+            // subscription is gone, say so (404) rather than report an outage.
+            Err(EngineError::Unavailable(detail)) => {
+                engine.store().get_subscription(auth.0, id.0).await?;
+                return Err(ApiError::from(EngineError::Unavailable(detail)).into());
+            }
+            Err(other) => return Err(other.into()),
+        };
+        match outcome {
             RefreshOutcome::Accepted => Ok(RefreshResponse::Accepted(Json(RefreshBody {
                 feed_id: id.0,
-                status: "refreshing".to_owned(),
+                status: RefreshStatus::Refreshing,
             }))),
             RefreshOutcome::TooSoon { retry_after } => Err(ApiError::RateLimited {
                 message: "this feed was refreshed less than a minute ago".to_owned(),
@@ -223,7 +246,7 @@ impl FeedsApi {
     }
 
     /// Unsubscribes; the user's links to the feed's articles go too.
-    #[oai(path = "/feeds/:id", method = "delete")]
+    #[oai(path = "/feeds/:id", method = "delete", operation_id = "unsubscribe")]
     async fn unsubscribe(
         &self,
         auth: BearerAuth,
@@ -252,9 +275,9 @@ impl From<SubscribeOutcome> for SubscribeResult {
         };
         SubscribeResult {
             url: outcome.url,
-            feed_id: outcome.feed_id,
+            feed_id: outcome.feed_id.into(),
             status,
-            error: outcome.error,
+            error: outcome.error.into(),
         }
     }
 }
@@ -266,15 +289,15 @@ fn feed_body(subscription: Subscription, now: DateTime<Utc>) -> FeedBody {
     FeedBody {
         id: feed.id,
         url: feed.url,
-        title: feed.title,
-        site_url: feed.site_url,
+        title: feed.title.into(),
+        site_url: feed.site_url.into(),
         status,
-        last_polled_at: feed.last_polled_at,
-        next_poll_at: feed.next_poll_at,
-        next_poll_in_seconds,
+        last_polled_at: feed.last_polled_at.into(),
+        next_poll_at: feed.next_poll_at.into(),
+        next_poll_in_seconds: next_poll_in_seconds.into(),
         error_count: feed.error_count,
-        last_error: feed.last_error,
-        dead_since: feed.dead_since,
+        last_error: feed.last_error.into(),
+        dead_since: feed.dead_since.into(),
         unread_count: subscription.unread_count,
         subscribed_at: subscription.subscribed_at,
     }
@@ -311,7 +334,7 @@ mod tests {
     fn next_poll_in_seconds_counts_down_from_now() {
         let now = DateTime::UNIX_EPOCH + TimeDelta::days(1);
         let body = feed_body(subscription(Some(now + TimeDelta::seconds(90))), now);
-        assert_eq!(body.next_poll_in_seconds, Some(90));
+        assert_eq!(body.next_poll_in_seconds, Nullable(Some(90)));
         assert_eq!(
             (body.id, body.status, body.error_count, body.unread_count),
             (7, FeedStatusBody::Error, 2, 5)
@@ -322,13 +345,13 @@ mod tests {
     fn an_overdue_poll_is_zero_seconds_away() {
         let now = DateTime::UNIX_EPOCH + TimeDelta::days(1);
         let body = feed_body(subscription(Some(now - TimeDelta::seconds(30))), now);
-        assert_eq!(body.next_poll_in_seconds, Some(0));
+        assert_eq!(body.next_poll_in_seconds, Nullable(Some(0)));
     }
 
     #[test]
     fn no_scheduled_poll_has_no_countdown() {
         let body = feed_body(subscription(None), Utc::now());
-        assert_eq!(body.next_poll_in_seconds, None);
+        assert_eq!(body.next_poll_in_seconds, Nullable(None));
     }
 
     #[test]
@@ -356,9 +379,9 @@ mod tests {
         };
         let expected = SubscribeResult {
             url: "nope".to_owned(),
-            feed_id: None,
+            feed_id: Nullable(None),
             status: SubscribeStatusBody::Invalid,
-            error: Some("not a URL".to_owned()),
+            error: Nullable(Some("not a URL".to_owned())),
         };
         assert_eq!(SubscribeResult::from(outcome), expected);
     }

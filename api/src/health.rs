@@ -2,19 +2,30 @@
 
 use poem::web::Data;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use syndic_actors::engine::{Engine, Health};
 
 use crate::ApiTags;
 
 pub struct HealthApi;
 
+/// The service's state, from its dependencies'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum HealthStatus {
+    /// The database and the cache answer.
+    Ok,
+    /// The cache is down; the service works, slower.
+    Degraded,
+    /// The database is down.
+    Unavailable,
+}
+
 /// Each dependency is `"ok"` or the reason it is not.
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
 #[oai(rename = "Health")]
 pub struct HealthBody {
-    /// `ok`, `degraded` (the cache is down) or `unavailable` (the database is down).
-    pub status: String,
+    pub status: HealthStatus,
     pub database: String,
     pub cache: String,
 }
@@ -32,7 +43,7 @@ pub enum HealthResponse {
 #[OpenApi(tag = "ApiTags::Health")]
 impl HealthApi {
     /// Reports whether the service and its dependencies are up.
-    #[oai(path = "/healthcheck", method = "get")]
+    #[oai(path = "/healthcheck", method = "get", operation_id = "healthcheck")]
     async fn healthcheck(&self, engine: Data<&Engine>) -> HealthResponse {
         report(engine.health().await)
     }
@@ -44,12 +55,12 @@ fn report(health: Health) -> HealthResponse {
         Err(message) => message.clone(),
     };
     let status = match (&health.database, &health.cache) {
-        (Err(_), _) => "unavailable",
-        (Ok(()), Err(_)) => "degraded",
-        (Ok(()), Ok(())) => "ok",
+        (Err(_), _) => HealthStatus::Unavailable,
+        (Ok(()), Err(_)) => HealthStatus::Degraded,
+        (Ok(()), Ok(())) => HealthStatus::Ok,
     };
     let body = HealthBody {
-        status: status.to_owned(),
+        status,
         database: describe(&health.database),
         cache: describe(&health.cache),
     };
@@ -77,9 +88,9 @@ mod tests {
         }
     }
 
-    fn expected(status: &str, database: &str, cache: &str) -> HealthBody {
+    fn expected(status: HealthStatus, database: &str, cache: &str) -> HealthBody {
         HealthBody {
-            status: status.to_owned(),
+            status,
             database: database.to_owned(),
             cache: cache.to_owned(),
         }
@@ -89,7 +100,7 @@ mod tests {
     fn all_up_is_ok() {
         assert_eq!(
             body_of(report(health(Ok(()), Ok(())))),
-            (200, expected("ok", "ok", "ok"))
+            (200, expected(HealthStatus::Ok, "ok", "ok"))
         );
     }
 
@@ -98,13 +109,16 @@ mod tests {
         let response = report(health(Ok(()), Err("connection refused")));
         assert_eq!(
             body_of(response),
-            (200, expected("degraded", "ok", "connection refused"))
+            (200, expected(HealthStatus::Degraded, "ok", "connection refused"))
         );
     }
 
     #[test]
     fn database_down_is_503() {
         let response = report(health(Err("timed out"), Ok(())));
-        assert_eq!(body_of(response), (503, expected("unavailable", "timed out", "ok")));
+        assert_eq!(
+            body_of(response),
+            (503, expected(HealthStatus::Unavailable, "timed out", "ok"))
+        );
     }
 }

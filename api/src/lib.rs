@@ -11,14 +11,19 @@ pub mod cors;
 pub mod dashboard;
 pub mod error;
 pub mod error_responses;
+mod examples;
 pub mod feeds;
 pub mod health;
 pub mod login_throttle;
+pub mod nullable;
+pub mod parse_errors;
 pub mod passwords;
+pub mod strict_json;
 pub mod users;
 pub mod validation;
 
 use poem::endpoint::make_sync;
+use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::{OpenApiService, Tags};
 use syndic_actors::engine::Engine;
@@ -55,36 +60,67 @@ pub enum Registration {
     Closed,
 }
 
+/// In reading order, as `/docs` lists them: sign in, subscribe, read; then checks and operator routes.
 #[derive(Tags)]
 #[oai(rename_all = "lowercase")]
 pub enum ApiTags {
-    /// Liveness and dependency checks.
-    Health,
     /// Accounts and access tokens.
     Auth,
     /// Feed subscriptions.
     Feeds,
     /// The article timeline and per-article state.
     Articles,
-    /// Operator routes: feeds by status, stale feeds.
+    /// Liveness and dependency checks.
+    Health,
+    /// Operator routes: feeds by status, stale feeds, feed actors.
     Admin,
 }
 
-type Apis = (HealthApi, UsersApi, FeedsApi, ArticlesApi, AdminApi, AdminActorsApi);
+/// The tags as `/docs` shows them. poem-openapi lists them by name; Swagger UI shows groups in the listed order.
+const TAG_ORDER: [ApiTags; 5] = [
+    ApiTags::Auth,
+    ApiTags::Feeds,
+    ApiTags::Articles,
+    ApiTags::Health,
+    ApiTags::Admin,
+];
+
+/// In the tags' order: the spec lists paths in the order the APIs are given.
+type Apis = (UsersApi, FeedsApi, ArticlesApi, HealthApi, AdminApi, AdminActorsApi);
 
 /// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
 fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (HealthApi, UsersApi, FeedsApi, ArticlesApi, AdminApi, AdminActorsApi),
+        (UsersApi, FeedsApi, ArticlesApi, HealthApi, AdminApi, AdminActorsApi),
         "syndic",
         env!("CARGO_PKG_VERSION"),
     )
     .description("A multi-user RSS, Atom and JSON Feed reader. Every error has the body `{\"error\": {\"code\", \"message\", \"field\"?}}`.")
 }
 
-/// The spec the server serves, as YAML.
+/// The spec the server serves, as YAML, tags in reading order.
 pub fn spec_yaml() -> String {
-    service().spec_yaml()
+    serde_yaml::to_string(&spec_in_reading_order(&service())).expect("a YAML value serializes")
+}
+
+/// poem-openapi's spec with its `tags` list in `TAG_ORDER`; serde_yaml keeps every other key's order.
+fn spec_in_reading_order(service: &OpenApiService<Apis, ()>) -> serde_yaml::Value {
+    let mut spec: serde_yaml::Value =
+        serde_yaml::from_str(&service.spec_yaml()).expect("poem-openapi writes valid YAML");
+    if let Some(serde_yaml::Value::Sequence(tags)) = spec.get_mut("tags") {
+        let rank = |tag: &serde_yaml::Value| {
+            let name = tag.get("name").and_then(serde_yaml::Value::as_str);
+            TAG_ORDER.iter().position(|known| Some(known.name()) == name)
+        };
+        tags.sort_by_key(rank);
+    }
+    spec
+}
+
+/// Swagger UI on the reordered spec: poem-openapi's page, its embedded spec swapped for ours.
+fn docs_page(service: &OpenApiService<Apis, ()>) -> String {
+    let ordered = serde_json::to_string_pretty(&spec_in_reading_order(service)).expect("a YAML value is JSON");
+    service.swagger_ui_html().replace(&service.spec(), &ordered)
 }
 
 /// The whole HTTP app: /healthcheck, /v1/..., /openapi.yaml, /docs. Every error (including
@@ -109,13 +145,14 @@ pub fn app(engine: Engine, config: ApiConfig, cors_origins: cors::CorsOrigins) -
 /// reported before the engine is touched; `routing_tests` relies on this to run without an engine.
 fn routes() -> Route {
     let service = service();
-    let docs = service.swagger_ui();
+    let docs = docs_page(&service);
+    let docs = make_sync(move |_| Html(docs.clone()));
     let spec = spec_yaml();
     let spec_endpoint = make_sync(move |_| spec.clone().with_content_type("application/yaml").into_response());
     Route::new()
         .nest("/", service)
         .at("/openapi.yaml", spec_endpoint)
-        .nest("/docs", docs)
+        .at("/docs", docs)
         .at("/admin", dashboard::page())
 }
 

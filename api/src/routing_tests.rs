@@ -124,11 +124,156 @@ async fn an_unknown_status_filter_is_a_400_naming_it() {
     assert!(message.contains("status"), "{message}");
 }
 
+/// The status and the error's field and message, checking that no poem-internal name shows.
+async fn field_error_of(request: Request) -> (StatusCode, String, String) {
+    let (status, body) = error_of(request).await;
+    let field = body["error"]["field"].as_str().unwrap_or("<none>").to_owned();
+    let message = body["error"]["message"].as_str().unwrap_or_default().to_owned();
+    for internal in [
+        "integer_",
+        "integer(",
+        "param0",
+        "uint32",
+        "failed to parse",
+        "Request\"",
+        "occurred while",
+    ] {
+        assert!(!message.contains(internal), "{message:?} shows {internal:?}");
+    }
+    (status, field, message)
+}
+
+fn json_body(method: Method, uri: &str, body: Value) -> Request {
+    with_bearer(
+        Request::builder()
+            .method(method)
+            .uri_str(uri)
+            .content_type("application/json")
+            .body(Body::from_string(body.to_string())),
+    )
+}
+
 #[tokio::test]
-async fn a_non_numeric_feed_id_is_a_400() {
-    let (status, body) = error_of(with_bearer(get("/v1/feeds/abc"))).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["error"]["code"], "bad_request");
+async fn a_non_numeric_id_in_the_path_is_a_400_naming_id() {
+    for uri in [
+        "/v1/feeds/abc",
+        "/v1/articles/1.5",
+        "/v1/admin/actors/x",
+        "/v1/feeds/99999999999999999999",
+    ] {
+        let (status, field, message) = field_error_of(with_bearer(get(uri))).await;
+        assert_eq!(
+            (status, field.as_str(), message.as_str()),
+            (StatusCode::BAD_REQUEST, "id", "id must be an integer"),
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unparsable_query_parameters_are_400s_naming_them() {
+    for (uri, field, message) in [
+        ("/v1/articles?limit=ten", "limit", "limit must be an integer"),
+        ("/v1/articles?feed_id=abc", "feed_id", "feed_id must be an integer"),
+        ("/v1/articles?starred=maybe", "starred", "starred must be true or false"),
+        (
+            "/v1/admin/actors?limit=-1",
+            "limit",
+            "limit must be a non-negative integer",
+        ),
+        ("/v1/admin/feeds/stale", "older_than", "older_than is required"),
+    ] {
+        let (status, actual_field, actual_message) = field_error_of(with_bearer(get(uri))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(
+            (actual_field.as_str(), actual_message.as_str()),
+            (field, message),
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn out_of_bounds_query_parameters_are_422s_naming_them() {
+    for (uri, message) in [
+        ("/v1/articles?limit=0", "limit must be at least 1"),
+        ("/v1/articles?limit=201", "limit must be at most 200"),
+        ("/v1/admin/feeds?limit=1001", "limit must be at most 1000"),
+    ] {
+        let (status, field, actual_message) = field_error_of(with_bearer(get(uri))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}");
+        assert_eq!((field.as_str(), actual_message.as_str()), ("limit", message), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn body_fields_of_the_wrong_json_type_are_400s_naming_them() {
+    let register = json!({"username": 123, "email": "a@example.com", "password": "long enough"});
+    let patch = |value: Value| json_body(Method::PATCH, "/v1/articles/1", value);
+    for (request, field) in [
+        (json_body(Method::POST, "/v1/auth/register", register), "username"),
+        (json_body(Method::POST, "/v1/feeds", json!({"urls": [false]})), "urls"),
+        (
+            json_body(Method::POST, "/v1/feeds", json!({"urls": "https://example.com/feed"})),
+            "urls",
+        ),
+        (json_body(Method::POST, "/v1/feeds", json!({})), "urls"),
+        (
+            json_body(
+                Method::POST,
+                "/v1/auth/login",
+                json!({"identifier": true, "password": "x"}),
+            ),
+            "identifier",
+        ),
+        (patch(json!({"read": "true"})), "read"),
+        (patch(json!({"starred": 1})), "starred"),
+    ] {
+        let (status, actual_field, message) = field_error_of(request).await;
+        assert_eq!(
+            (status, actual_field.as_str()),
+            (StatusCode::BAD_REQUEST, field),
+            "{message}"
+        );
+        assert!(message.starts_with(field), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn body_fields_breaking_the_contract_rules_are_422s_naming_them() {
+    let register = |username: &str| json!({"username": username, "email": "a@example.com", "password": "long enough"});
+    for (request, field) in [
+        (json_body(Method::POST, "/v1/auth/register", register("ab")), "username"),
+        (
+            json_body(Method::POST, "/v1/auth/register", register("al ice")),
+            "username",
+        ),
+        (
+            json_body(
+                Method::POST,
+                "/v1/auth/login",
+                json!({"identifier": "ali\u{0}ce", "password": "x"}),
+            ),
+            "identifier",
+        ),
+        (json_body(Method::POST, "/v1/feeds", json!({"urls": []})), "urls"),
+    ] {
+        let (status, actual_field, message) = field_error_of(request).await;
+        assert_eq!(
+            (status, actual_field.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, field),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_a_400() {
+    let (status, _, message) = field_error_of(json_body(Method::POST, "/v1/auth/login", json!([1]))).await;
+    assert_eq!(
+        (status, message.as_str()),
+        (StatusCode::BAD_REQUEST, "the request body must be a JSON object")
+    );
 }
 
 #[tokio::test]
@@ -143,4 +288,23 @@ async fn the_docs_are_served() {
     let (status, content_type, _) = send(get("/docs")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(content_type.starts_with("text/html"), "{content_type}");
+}
+
+#[tokio::test]
+async fn the_spec_and_the_docs_list_tags_in_reading_order() {
+    let spec: serde_yaml::Value = serde_yaml::from_str(&crate::spec_yaml()).expect("YAML");
+    let names: Vec<&str> = spec["tags"]
+        .as_sequence()
+        .expect("a tags list")
+        .iter()
+        .filter_map(|tag| tag["name"].as_str())
+        .collect();
+    assert_eq!(names, ["auth", "feeds", "articles", "health", "admin"]);
+    let (status, _, page) = send(get("/docs")).await;
+    assert_eq!(status, StatusCode::OK);
+    let position = |name: &str| {
+        page.find(&format!("\"name\": \"{name}\""))
+            .expect("the tag is in the page")
+    };
+    assert!(position("auth") < position("feeds") && position("health") < position("admin"));
 }

@@ -24,23 +24,43 @@ const WRONG_CREDENTIALS: &str = "wrong username, email or password";
 pub struct UsersApi;
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct RegisterRequest {
-    /// 3–32 characters of `[A-Za-z0-9_.-]` after Unicode NFKC normalisation. Unique whatever its case.
+    /// 3–32 characters of `[A-Za-z0-9_.-]`, unique whatever their case (`Alice` and `alice` are one name).
+    #[oai(
+        deserialize_with = "crate::strict_json::username",
+        validator(min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]*$")
+    )]
     pub username: String,
     /// Stored NFKC-normalised, trimmed and lowercased; invisible characters and mixed-script look-alikes are
     /// refused.
+    #[oai(deserialize_with = "crate::strict_json::email", validator(max_length = 254))]
     pub email: String,
     /// 8–1024 characters.
+    #[oai(
+        deserialize_with = "crate::strict_json::password",
+        validator(min_length = 8, max_length = 1024)
+    )]
     pub password: String,
     /// An invite code from `syndic admin invite`: required while registration is closed, spent on use.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(
+        skip_serializing_if_is_none,
+        deserialize_with = "crate::strict_json::invite",
+        validator(max_length = 64)
+    )]
     pub invite: Option<String>,
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct LoginRequest {
-    /// The user's email or username.
+    /// The user's email or username; no control characters.
+    #[oai(
+        deserialize_with = "crate::strict_json::identifier",
+        validator(max_length = 254, pattern = r"^[^\x00-\x1F\x7F]*$")
+    )]
     pub identifier: String,
+    #[oai(deserialize_with = "crate::strict_json::password", validator(max_length = 1024))]
     pub password: String,
 }
 
@@ -99,7 +119,7 @@ pub enum RegisterResponse {
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Auth")]
 impl UsersApi {
     /// Creates an account. While registration is closed (the default), an `invite` is required.
-    #[oai(path = "/auth/register", method = "post")]
+    #[oai(path = "/auth/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
         body: Json<RegisterRequest>,
@@ -135,7 +155,7 @@ impl UsersApi {
 
     /// Exchanges a username or email and a password for an access token. Repeated failures are slowed down:
     /// a 429 with `Retry-After` says when the next attempt will be heard.
-    #[oai(path = "/auth/login", method = "post")]
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
         body: Json<LoginRequest>,
@@ -186,7 +206,7 @@ impl UsersApi {
     }
 
     /// The account the token belongs to.
-    #[oai(path = "/me", method = "get")]
+    #[oai(path = "/me", method = "get", operation_id = "get_me")]
     async fn me(&self, auth: BearerAuth, engine: Data<&Engine>) -> Result<Json<UserBody>, Failure<Authenticated>> {
         match engine.store().get_user(auth.0).await {
             Ok(user) => Ok(Json(user.into())),

@@ -11,6 +11,7 @@ mod crash;
 mod embedded;
 mod feed_server;
 mod feeds;
+mod fuzz_findings;
 mod health;
 mod helpers;
 mod limits;

@@ -1,0 +1,139 @@
+//! Request-body fields read as their own JSON type only, naming the field when they are not: poem-openapi's
+//! `String` would take `123` or `false` and make a string of it, and its own errors do not say which field.
+//!
+//! Each reader is named for the field it reads, so `#[oai(deserialize_with = "crate::strict_json::username")]`
+//! is all a request object needs. `parse_errors` finds the field again in the message (`field `name` ...`).
+
+use poem_openapi::types::{ParseError, ParseResult, Type};
+use serde_json::Value;
+
+/// The error for one field; `parse_errors::field_problem` reads it back.
+fn problem<T: Type>(field: &str, problem: &str) -> ParseError<T> {
+    ParseError::custom(format!("field `{field}` {problem}"))
+}
+
+/// What the client sent instead, in JSON's words, without echoing the value.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn string(field: &str, value: Option<Value>) -> ParseResult<String> {
+    match value {
+        Some(Value::String(text)) => Ok(text),
+        None | Some(Value::Null) => Err(problem(field, "is required")),
+        Some(other) => Err(problem(field, &format!("must be a string, not {}", kind(&other)))),
+    }
+}
+
+fn optional_string(field: &str, value: Option<Value>) -> ParseResult<Option<String>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(other) => Err(problem(
+            field,
+            &format!("must be a string or null, not {}", kind(&other)),
+        )),
+    }
+}
+
+fn strings(field: &str, value: Option<Value>) -> ParseResult<Vec<String>> {
+    let items = match value {
+        Some(Value::Array(items)) => items,
+        None | Some(Value::Null) => return Err(problem(field, "is required")),
+        Some(other) => return Err(problem(field, &format!("must be an array, not {}", kind(&other)))),
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::String(text) => Ok(text),
+            other => Err(problem(field, &format!("must hold only strings, not {}", kind(&other)))),
+        })
+        .collect()
+}
+
+fn optional_bool(field: &str, value: Option<Value>) -> ParseResult<Option<bool>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(flag)) => Ok(Some(flag)),
+        Some(other) => Err(problem(
+            field,
+            &format!("must be true, false or null, not {}", kind(&other)),
+        )),
+    }
+}
+
+/// One public reader per request-body field, named for it.
+macro_rules! field_readers {
+    ($($field:ident: $reader:ident -> $value:ty;)+) => {
+        $(
+            pub fn $field(value: Option<Value>) -> ParseResult<$value> {
+                $reader(stringify!($field), value)
+            }
+        )+
+    };
+}
+
+field_readers! {
+    username: string -> String;
+    email: string -> String;
+    password: string -> String;
+    identifier: string -> String;
+    invite: optional_string -> Option<String>;
+    urls: strings -> Vec<String>;
+    read: optional_bool -> Option<bool>;
+    starred: optional_bool -> Option<bool>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn message<T: Type>(result: ParseResult<T>) -> String {
+        match result {
+            Err(error) => error.into_message(),
+            Ok(_) => panic!("expected an error"),
+        }
+    }
+
+    #[test]
+    fn strings_are_taken_as_they_are() {
+        assert_eq!(username(Some(json!("alice"))).unwrap(), "alice");
+        assert_eq!(urls(Some(json!(["a", "b"]))).unwrap(), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn numbers_and_booleans_are_not_strings() {
+        assert!(message(username(Some(json!(123)))).contains("field `username` must be a string, not a number"));
+        assert!(message(urls(Some(json!([false])))).contains("field `urls` must hold only strings, not a boolean"));
+        assert!(message(urls(Some(json!("https://x")))).contains("field `urls` must be an array"));
+    }
+
+    #[test]
+    fn a_missing_or_null_string_is_required() {
+        assert!(message(identifier(None)).contains("field `identifier` is required"));
+        assert!(message(password(Some(Value::Null))).contains("field `password` is required"));
+    }
+
+    #[test]
+    fn an_optional_string_is_a_string_or_absent() {
+        assert_eq!(invite(None).unwrap(), None);
+        assert_eq!(invite(Some(json!("abc"))).unwrap(), Some("abc".to_owned()));
+        assert!(message(invite(Some(json!(7)))).contains("field `invite` must be a string or null, not a number"));
+    }
+
+    #[test]
+    fn flags_are_booleans_or_absent() {
+        assert_eq!(read(None).unwrap(), None);
+        assert_eq!(read(Some(Value::Null)).unwrap(), None);
+        assert_eq!(starred(Some(json!(true))).unwrap(), Some(true));
+        assert!(message(read(Some(json!("true")))).contains("field `read` must be true, false or null"));
+    }
+}
