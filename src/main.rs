@@ -92,7 +92,8 @@ async fn shutdown_signal() {
 /// logins").
 fn return_large_blocks_to_the_os() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a malloc parameter; it is called before any other thread exists.
+    // SAFETY: mallopt only sets a malloc parameter, under malloc's own lock; the runtime's threads may already
+    // exist, and their arenas simply follow the new threshold from their next large block on.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }

@@ -16,6 +16,7 @@ use crate::auth::BearerAuth;
 use crate::error::ApiError;
 use crate::error_responses::{Admin, Failure};
 use crate::feeds::FeedStatusBody;
+use crate::nullable::Nullable;
 use crate::ApiTags;
 
 /// Most feeds one listing returns.
@@ -31,17 +32,17 @@ pub struct AdminFeedBody {
     pub id: FeedId,
     pub url: String,
     #[oai(nullable)]
-    pub title: Option<String>,
+    pub title: Nullable<String>,
     pub status: FeedStatusBody,
     pub error_count: i32,
     #[oai(nullable)]
-    pub last_error: Option<String>,
+    pub last_error: Nullable<String>,
     #[oai(nullable)]
-    pub last_polled_at: Option<DateTime<Utc>>,
+    pub last_polled_at: Nullable<DateTime<Utc>>,
     #[oai(nullable)]
-    pub next_poll_at: Option<DateTime<Utc>>,
+    pub next_poll_at: Nullable<DateTime<Utc>>,
     #[oai(nullable)]
-    pub dead_since: Option<DateTime<Utc>>,
+    pub dead_since: Nullable<DateTime<Utc>>,
 }
 
 #[derive(Debug, Object)]
@@ -163,13 +164,13 @@ fn feeds_body(feeds: Vec<Feed>) -> AdminFeedsBody {
             .map(|feed| AdminFeedBody {
                 id: feed.id,
                 url: feed.url,
-                title: feed.title,
+                title: feed.title.into(),
                 status: feed.status.into(),
                 error_count: feed.error_count,
-                last_error: feed.last_error,
-                last_polled_at: feed.last_polled_at,
-                next_poll_at: feed.next_poll_at,
-                dead_since: feed.dead_since,
+                last_error: feed.last_error.into(),
+                last_polled_at: feed.last_polled_at.into(),
+                next_poll_at: feed.next_poll_at.into(),
+                dead_since: feed.dead_since.into(),
             })
             .collect(),
     }

@@ -104,9 +104,15 @@ pub struct TokenBody {
     /// A JWT to send as `Authorization: Bearer <token>`.
     pub access_token: String,
     /// Always `Bearer`.
-    pub token_type: String,
+    pub token_type: TokenType,
     /// Seconds until the token expires.
     pub expires_in: u64,
+}
+
+/// How to send the token: always `Bearer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TokenType {
+    Bearer,
 }
 
 #[derive(ApiResponse)]
@@ -200,7 +206,7 @@ impl UsersApi {
         let access_token = issue_token(&config.jwt_secret, user.id, Utc::now().timestamp(), config.token_ttl)?;
         Ok(Json(TokenBody {
             access_token,
-            token_type: "Bearer".to_owned(),
+            token_type: TokenType::Bearer,
             expires_in: config.token_ttl.as_secs(),
         }))
     }

@@ -4,10 +4,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::{Backend, TestDatabase};
-use crate::process::{free_port, register_and_login, Syndic};
+use crate::process::{free_port, log_in, register_and_login, Syndic};
 
 fn syndic_admin(database: &TestDatabase, arguments: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_syndic"))
@@ -54,16 +54,7 @@ async fn operators_are_made_by_the_cli_and_registration_by_invite(backend: Backe
     assert_eq!(register("alice", Some(&code)).await.unwrap().status(), 201);
     assert_eq!(register("bob", Some(&code)).await.unwrap().status(), 422, "spent");
 
-    let login: Value = client
-        .post(syndic.url("/v1/auth/login"))
-        .json(&json!({"identifier": "alice", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = log_in(&client, &syndic, "alice").await;
     let admin_feeds = || client.get(syndic.url("/v1/admin/feeds")).bearer_auth(&token).send();
     assert_eq!(admin_feeds().await.unwrap().status(), 403);
     let (ok, said, stderr) = syndic_admin(&database, &["grant", "ALICE"]);

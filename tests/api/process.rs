@@ -150,6 +150,11 @@ pub async fn register_and_login(client: &reqwest::Client, syndic: &Syndic, name:
         .await
         .unwrap();
     assert_eq!(registered.status(), 201);
+    log_in(client, syndic, name).await
+}
+
+/// Logs in a user registered with the tests' password; returns the access token.
+pub async fn log_in(client: &reqwest::Client, syndic: &Syndic, name: &str) -> String {
     let login: Value = client
         .post(syndic.url("/v1/auth/login"))
         .json(&json!({"identifier": name, "password": "correct horse battery"}))
