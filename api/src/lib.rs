@@ -18,6 +18,7 @@ pub mod login_throttle;
 pub mod nullable;
 pub mod parse_errors;
 pub mod passwords;
+pub mod request_log;
 pub mod strict_json;
 pub mod users;
 pub mod validation;
@@ -137,6 +138,7 @@ pub fn app(engine: Engine, config: ApiConfig, cors_origins: cors::CorsOrigins) -
         .data(config)
         .catch_all_error(error::render)
         .with(cors_origins)
+        .around(request_log::log_request)
 }
 
 /// The routes without their data: handlers find the engine and the config in the request.

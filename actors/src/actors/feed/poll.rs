@@ -185,7 +185,8 @@ impl FeedState {
             }
         }
         if std::mem::take(&mut self.poll_requested) {
-            let _ = myself.send_message(FeedMsg::PollNow);
+            // Through the handle, which counts the mailbox; every message taken is counted out.
+            let _ = self.handle.send_message(FeedMsg::PollNow);
         } else {
             self.arm_timer(myself, in_flight.next_delay);
         }
