@@ -62,10 +62,13 @@ pub struct Health {
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// An actor did not answer in time or is gone.
-    #[error("the engine is unavailable: {0}")]
-    Unavailable(String),
+    /// An actor did not answer in time, is gone, or could not be started; the cause is kept for the logs.
+    #[error("the engine is unavailable")]
+    Unavailable(#[source] Cause),
 }
+
+/// The cause of an error, kept whole (with its own sources) so that a log line shows the chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Clone, Default)]
 pub struct EngineSettings {
@@ -98,8 +101,10 @@ struct EngineInner {
     allow_private_networks: bool,
 }
 
+/// An actor error as the engine reports it. ractor's errors carry the undelivered message, which need not be
+/// `Sync`, so their text is what is kept.
 fn unavailable(error: impl std::fmt::Display) -> EngineError {
-    EngineError::Unavailable(error.to_string())
+    EngineError::Unavailable(error.to_string().into())
 }
 
 impl Engine {

@@ -26,7 +26,7 @@ pub struct BearerAuth(pub UserId);
 async fn authenticate(request: &Request, bearer: Bearer) -> poem::Result<UserId> {
     let config = request
         .data::<ApiConfig>()
-        .ok_or_else(|| ApiError::Internal("ApiConfig is not attached to the app".to_owned()))?;
+        .ok_or_else(|| ApiError::Internal("ApiConfig is not attached to the app".into()))?;
     let user = verify_token(&config.jwt_secret, &bearer.token, chrono::Utc::now().timestamp())?;
     // A valid signature is not enough: the user may have been deleted since. Checking here makes that a 401 on
     // every route, instead of whatever each query does with a missing user. Without an engine (the routing
@@ -60,7 +60,7 @@ pub fn issue_token(secret: &str, user: UserId, issued_at: i64, ttl: Duration) ->
     };
     let key = EncodingKey::from_secret(secret.as_bytes());
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
-        .map_err(|error| ApiError::Internal(format!("cannot sign a token: {error}")))
+        .map_err(|error| ApiError::Internal(format!("cannot sign a token: {error}").into()))
 }
 
 /// Checks a token's signature (HS256 only), `exp`, `nbf` and `iat` against `now` (Unix seconds) with a small

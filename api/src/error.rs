@@ -5,7 +5,7 @@ use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
 use poem_openapi::error::{ParseParamError, ParsePathError, ParseRequestPayloadError};
 use poem_openapi::Object;
-use syndic_actors::engine::EngineError;
+use syndic_actors::engine::{Cause, EngineError};
 use syndic_actors::store::StoreError;
 
 use crate::parse_errors;
@@ -44,12 +44,12 @@ pub enum ApiError {
     /// Any other client error poem reports itself (e.g. 405), kept with its status.
     #[error("{message}")]
     Http { status: StatusCode, message: String },
-    /// A dependency is down; the detail is logged only.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    /// A bug or an unexpected database error; the detail is logged only.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A dependency is down; the cause is logged, with its chain, and never sent.
+    #[error("unavailable")]
+    Unavailable(#[source] Cause),
+    /// A bug or an unexpected database error; the cause is logged, with its chain, and never sent.
+    #[error("internal error")]
+    Internal(#[source] Cause),
 }
 
 /// The JSON body of every error response.
@@ -152,10 +152,22 @@ impl ApiError {
             StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::BadRequest(message),
             StatusCode::UNAUTHORIZED => ApiError::Unauthorized("a valid bearer token is required"),
             StatusCode::NOT_FOUND => ApiError::NotFound("no such route".to_owned()),
-            status if status.is_server_error() => ApiError::Internal(message),
+            status if status.is_server_error() => ApiError::Internal(message.into()),
             status => ApiError::Http { status, message },
         }
     }
+}
+
+/// An error and every cause under it, for the logs: `internal error: database error: connection reset`.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// `405 Method Not Allowed` becomes `method_not_allowed`.
@@ -175,7 +187,7 @@ impl ResponseError for ApiError {
     fn as_response(&self) -> Response {
         let status = ApiError::status(self);
         if status.is_server_error() {
-            tracing::error!(status = status.as_u16(), error = %self, "request failed");
+            tracing::error!(status = status.as_u16(), error = %chain(self), "request failed");
         }
         let mut response = poem::web::Json(self.body()).with_status(status).into_response();
         if let ApiError::RateLimited {
@@ -196,11 +208,8 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound("no such resource".to_owned()),
             StoreError::Conflict { field } => ApiError::Conflict { field },
             StoreError::Rejected { field, reason } => ApiError::validation(field, reason),
-            StoreError::Unavailable(source) => ApiError::Unavailable(source.to_string()),
-            StoreError::Database(source) => ApiError::Internal(source.to_string()),
-            StoreError::UnsupportedUrl(scheme) => {
-                ApiError::Internal(format!("unsupported database URL scheme {scheme}"))
-            }
+            unavailable @ StoreError::Unavailable(_) => ApiError::Unavailable(Box::new(unavailable)),
+            other @ (StoreError::Database(_) | StoreError::UnsupportedUrl(_)) => ApiError::Internal(Box::new(other)),
         }
     }
 }
@@ -209,7 +218,7 @@ impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::Store(store) => store.into(),
-            EngineError::Unavailable(detail) => ApiError::Unavailable(detail),
+            unavailable @ EngineError::Unavailable(_) => ApiError::Unavailable(Box::new(unavailable)),
         }
     }
 }
@@ -322,12 +331,25 @@ mod tests {
         let expected =
             json!({"error": {"code": "unavailable", "message": "the service is temporarily unavailable, retry later"}});
         let from_store: ApiError = StoreError::Unavailable(sqlx::Error::PoolTimedOut).into();
-        let from_engine: ApiError = EngineError::Unavailable("actor gone".to_owned()).into();
+        let from_engine: ApiError = EngineError::Unavailable("actor gone".into()).into();
         for error in [from_store, from_engine] {
             let (status, body) = rendered_api(error).await;
             assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(body, expected);
         }
+    }
+
+    #[test]
+    fn a_server_error_keeps_its_cause_for_the_logs() {
+        let error: ApiError = StoreError::Database(sqlx::Error::Protocol("connection reset".into())).into();
+        let logged = chain(&error);
+        assert!(logged.starts_with("internal error: database error: "), "{logged}");
+        assert!(logged.contains("connection reset"), "{logged}");
+        let error: ApiError = EngineError::Unavailable("the actor dropped the request".into()).into();
+        assert_eq!(
+            chain(&error),
+            "unavailable: the engine is unavailable: the actor dropped the request"
+        );
     }
 
     #[tokio::test]

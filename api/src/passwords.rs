@@ -118,12 +118,12 @@ impl Passwords {
                 });
             }
             Err(TrySendError::Disconnected(_)) => {
-                return Err(ApiError::Internal("the password hashing threads are gone".to_owned()))
+                return Err(ApiError::Internal("the password hashing threads are gone".into()))
             }
         }
         answer
             .await
-            .map_err(|_| ApiError::Internal("a password hashing job panicked".to_owned()))
+            .map_err(|_| ApiError::Internal("a password hashing job panicked".into()))
     }
 }
 
@@ -136,11 +136,11 @@ fn argon2() -> Argon2<'static> {
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let salt_bytes: [u8; 16] = rand::random();
     let salt = SaltString::encode_b64(&salt_bytes)
-        .map_err(|error| ApiError::Internal(format!("cannot encode a salt: {error}")))?;
+        .map_err(|error| ApiError::Internal(format!("cannot encode a salt: {error}").into()))?;
     argon2()
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|error| ApiError::Internal(format!("cannot hash a password: {error}")))
+        .map_err(|error| ApiError::Internal(format!("cannot hash a password: {error}").into()))
 }
 
 /// Whether `password` matches the stored hash, with the parameters the hash names. An unparsable hash matches

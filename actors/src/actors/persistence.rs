@@ -423,7 +423,7 @@ async fn write(store: &dyn Store, waiting: Vec<PendingBatch>) -> Unwritten {
         }
         Err(error) if error.is_transient() => Err(rejoin(batches, acks)),
         Err(error) if batches.len() == 1 => {
-            report_rejected(rejoin(batches, acks), &error);
+            report_rejected(rejoin(batches, acks), error);
             Ok(())
         }
         Err(error) => {
@@ -443,7 +443,7 @@ async fn write_one_by_one(store: &dyn Store, waiting: Vec<PendingBatch>) -> Unwr
                 }
             }
             Err(error) if error.is_transient() => unwritten.push(pending),
-            Err(error) => report_rejected(vec![pending], &error),
+            Err(error) => report_rejected(vec![pending], error),
         }
     }
     if unwritten.is_empty() {
@@ -453,13 +453,11 @@ async fn write_one_by_one(store: &dyn Store, waiting: Vec<PendingBatch>) -> Unwr
     }
 }
 
-fn report_rejected(waiting: Vec<PendingBatch>, error: &StoreError) {
+fn report_rejected(waiting: Vec<PendingBatch>, error: StoreError) {
+    let error = Arc::new(error);
     for pending in waiting {
         tracing::warn!(feed_id = pending.batch.feed_id, %error, "the database rejected this feed's entries");
-        let _ = pending
-            .ack
-            .reply_to
-            .send_message(FeedMsg::PersistFailed(error.to_string()));
+        let _ = pending.ack.reply_to.send_message(FeedMsg::PersistFailed(error.clone()));
     }
 }
 

@@ -103,7 +103,7 @@ impl RouterState {
                     feed_id: feed.feed_id,
                     poll_now: status == SubscribeStatus::Pending,
                 })
-                .map_err(|error| EngineError::Unavailable(error.to_string()))?;
+                .map_err(|error| EngineError::Unavailable(error.to_string().into()))?;
             outcomes.push(SubscribeOutcome {
                 url: requested,
                 feed_id: Some(feed.feed_id),
@@ -154,7 +154,7 @@ impl RouterState {
         if remaining == 0 {
             self.supervisor
                 .send_message(SupervisorMsg::Stop(feed))
-                .map_err(|error| EngineError::Unavailable(error.to_string()))?;
+                .map_err(|error| EngineError::Unavailable(error.to_string().into()))?;
         }
         Ok(())
     }

@@ -27,7 +27,7 @@ use crate::domain::{Feed, FeedId, FeedStatus};
 use crate::feed_url::FeedUrl;
 use crate::fetch::{Fetcher, Validators};
 use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
-use crate::store::{Store, StoredBatch};
+use crate::store::{Store, StoreError, StoredBatch};
 
 pub enum FeedMsg {
     /// The poll timer fired; the number says which arming of the timer, so a cancelled one is ignored.
@@ -39,8 +39,8 @@ pub enum FeedMsg {
     Refresh(RpcReplyPort<RefreshOutcome>),
     /// The persistence actor committed this actor's batch.
     Persisted(StoredBatch),
-    /// The database refused this actor's batch for its content.
-    PersistFailed(String),
+    /// The database refused this actor's batch for its content; the error is shared by every feed of the flush.
+    PersistFailed(Arc<StoreError>),
     /// Report the actor's live state.
     Inspect(RpcReplyPort<ActorSnapshot>),
 }
