@@ -6,8 +6,8 @@
 #
 #   cargo build --release && scripts/startup_memory.sh 100000 [target/release/syndic]
 #
-# Needs psql and curl, and Postgres on 127.0.0.1:5432 (trust auth, role postgres). The database,
-# syndic_startup_N, is dropped at the end.
+# Needs psql, curl, python3 (to pick a free port) and Postgres on 127.0.0.1:5432 (trust auth, role postgres).
+# The database, syndic_startup_N, is dropped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +15,9 @@ feeds=${1:?usage: scripts/startup_memory.sh N [binary]}
 binary=${2:-target/release/syndic}
 database=syndic_startup_${feeds}
 server=postgres://postgres@127.0.0.1:5432
-bind=127.0.0.1:18080
+# A free port, not a fixed one: a local feed farm or another engine may hold any given port.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+bind=127.0.0.1:$port
 log=$(mktemp)
 pid=
 

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr, RpcReplyPort};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use self::report::PollStats;
 use super::feed_handle::FeedHandle;
@@ -203,6 +204,8 @@ impl Actor for FeedActor {
         state: &mut FeedState,
     ) -> Result<(), ActorProcessingErr> {
         state.handle.mark_taken();
+        // Whatever the fetch, the parser or the store logs while this actor works says which feed it was for.
+        let span = tracing::info_span!("feed", feed_id = state.feed_id);
         match message {
             FeedMsg::Inspect(reply) => {
                 let _ = reply.send(state.snapshot());
@@ -212,13 +215,13 @@ impl Actor for FeedActor {
             FeedMsg::Poll(_) | FeedMsg::PollNow if state.in_flight.is_some() => {}
             // The work is boxed: an idle actor's task is as large as the largest future it could await, and
             // with 100k actors an inline fetch future in every one of them costs gigabytes.
-            FeedMsg::Poll(_) | FeedMsg::PollNow => Box::pin(state.poll(&myself)).await,
-            FeedMsg::Refresh(reply) => Box::pin(state.refresh(&myself, reply)).await,
-            FeedMsg::Persisted(stored) => Box::pin(state.on_persisted(&myself, stored)).await,
+            FeedMsg::Poll(_) | FeedMsg::PollNow => Box::pin(state.poll(&myself)).instrument(span).await,
+            FeedMsg::Refresh(reply) => Box::pin(state.refresh(&myself, reply)).instrument(span).await,
+            FeedMsg::Persisted(stored) => Box::pin(state.on_persisted(&myself, stored)).instrument(span).await,
             FeedMsg::PersistFailed(error) => {
                 state.in_flight = None;
                 let message = format!("could not store the entries: {error}");
-                Box::pin(state.record_error(&myself, &message, None)).await;
+                Box::pin(state.record_error(&myself, &message, None)).instrument(span).await;
             }
         }
         state.publish();
