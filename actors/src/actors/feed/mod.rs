@@ -221,7 +221,9 @@ impl Actor for FeedActor {
             FeedMsg::PersistFailed(error) => {
                 state.in_flight = None;
                 let message = format!("could not store the entries: {error}");
-                Box::pin(state.record_error(&myself, &message, None)).instrument(span).await;
+                Box::pin(state.record_error(&myself, &message, None))
+                    .instrument(span)
+                    .await;
             }
         }
         state.publish();
