@@ -138,6 +138,8 @@ pub(super) async fn link_recent_articles(
 
 /// The page is cut first, in a CTE over `subscriptions_by_time`, so the unread counts run only for its feeds, each
 /// one range of `user_articles_unread_by_feed`: the work is bounded by the page size, with or without `ANALYZE`.
+/// Without statistics SQLite plans the count over the primary key's `user_id` prefix (every row of the user, once
+/// per feed), so the index is named: `INDEXED BY` fails the query rather than falling back to a scan.
 pub(super) async fn list_subscriptions(
     pool: &SqlitePool,
     user: UserId,
@@ -154,7 +156,7 @@ pub(super) async fn list_subscriptions(
            SELECT s.user_id, s.feed_id, s.created_at FROM subscriptions s WHERE s.user_id = $1{after_filter} \
            ORDER BY s.created_at, s.feed_id LIMIT $2) \
          SELECT {FEED_COLUMNS}, page.created_at AS subscribed_at, \
-           (SELECT count(*) FROM user_articles ua \
+           (SELECT count(*) FROM user_articles ua INDEXED BY user_articles_unread_by_feed \
              WHERE ua.user_id = page.user_id AND ua.feed_id = page.feed_id AND ua.read_at IS NULL) AS unread_count \
          FROM page JOIN feeds f ON f.id = page.feed_id ORDER BY page.created_at, page.feed_id"
     );
