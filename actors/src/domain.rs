@@ -159,6 +159,51 @@ pub struct Subscription {
     pub subscribed_at: DateTime<Utc>,
 }
 
+/// A position in a user's list of subscriptions: the keyset (subscribed_at, feed id) of the last one shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubscriptionCursor {
+    pub subscribed_at: DateTime<Utc>,
+    pub feed_id: FeedId,
+}
+
+impl SubscriptionCursor {
+    /// An opaque, URL-safe token. Clients must not build it themselves.
+    pub fn encode(&self) -> String {
+        encode_keyset(self.subscribed_at, self.feed_id)
+    }
+
+    pub fn decode(token: &str) -> Result<Self, InvalidCursor> {
+        let (subscribed_at, feed_id) = decode_keyset(token)?;
+        Ok(SubscriptionCursor { subscribed_at, feed_id })
+    }
+}
+
+/// One page of a user's subscriptions, oldest subscription first. `next_cursor` is `None` on the last page.
+#[derive(Debug, Clone)]
+pub struct SubscriptionPage {
+    pub subscriptions: Vec<Subscription>,
+    pub next_cursor: Option<SubscriptionCursor>,
+}
+
+impl SubscriptionPage {
+    /// The page from up to `limit + 1` rows: the extra row, dropped here, says whether there is a next page.
+    pub fn from_rows(mut subscriptions: Vec<Subscription>, limit: u32) -> Self {
+        let next_cursor = if subscriptions.len() > limit as usize {
+            subscriptions.truncate(limit as usize);
+            subscriptions.last().map(|last| SubscriptionCursor {
+                subscribed_at: last.subscribed_at,
+                feed_id: last.feed.id,
+            })
+        } else {
+            None
+        };
+        SubscriptionPage {
+            subscriptions,
+            next_cursor,
+        }
+    }
+}
+
 /// Which articles of the timeline to show, by read state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReadFilter {
@@ -182,24 +227,34 @@ pub struct InvalidCursor;
 impl ArticleCursor {
     /// An opaque, URL-safe token. Clients must not build it themselves.
     pub fn encode(&self) -> String {
-        let raw = format!("{}:{}", self.published_at.timestamp_micros(), self.article_id);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+        encode_keyset(self.published_at, self.article_id)
     }
 
     pub fn decode(token: &str) -> Result<Self, InvalidCursor> {
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(token)
-            .map_err(|_| InvalidCursor)?;
-        let raw = std::str::from_utf8(&raw).map_err(|_| InvalidCursor)?;
-        let (micros, id) = raw.split_once(':').ok_or(InvalidCursor)?;
-        let micros: i64 = micros.parse().map_err(|_| InvalidCursor)?;
-        let article_id: ArticleId = id.parse().map_err(|_| InvalidCursor)?;
-        let published_at = DateTime::from_timestamp_micros(micros).ok_or(InvalidCursor)?;
+        let (published_at, article_id) = decode_keyset(token)?;
         Ok(ArticleCursor {
             published_at,
             article_id,
         })
     }
+}
+
+/// A (time, id) keyset as `base64url("micros:id")`, the shape of every cursor this server issues.
+fn encode_keyset(at: DateTime<Utc>, id: i64) -> String {
+    let raw = format!("{}:{}", at.timestamp_micros(), id);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_keyset(token: &str) -> Result<(DateTime<Utc>, i64), InvalidCursor> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| InvalidCursor)?;
+    let raw = std::str::from_utf8(&raw).map_err(|_| InvalidCursor)?;
+    let (micros, id) = raw.split_once(':').ok_or(InvalidCursor)?;
+    let micros: i64 = micros.parse().map_err(|_| InvalidCursor)?;
+    let id: i64 = id.parse().map_err(|_| InvalidCursor)?;
+    let at = DateTime::from_timestamp_micros(micros).ok_or(InvalidCursor)?;
+    Ok((at, id))
 }
 
 /// A timeline request, already validated.
@@ -253,6 +308,16 @@ mod tests {
             article_id: 42,
         };
         assert_eq!(ArticleCursor::decode(&cursor.encode()), Ok(cursor));
+    }
+
+    #[test]
+    fn subscription_cursor_round_trips() {
+        let cursor = SubscriptionCursor {
+            subscribed_at: DateTime::from_timestamp_micros(1_700_000_000_654_321).unwrap(),
+            feed_id: 7,
+        };
+        assert_eq!(SubscriptionCursor::decode(&cursor.encode()), Ok(cursor));
+        assert_eq!(SubscriptionCursor::decode("not a cursor"), Err(InvalidCursor));
     }
 
     #[test]

@@ -126,6 +126,8 @@ error_statuses! {
     Subscribe => [400, 401, 413, 422, 500, 503];
     /// Authenticated operations on one resource by id.
     ById => [400, 401, 404, 500, 503];
+    /// `GET /v1/feeds`.
+    ListFeeds => [400, 401, 422, 500, 503];
     /// `GET /v1/articles`.
     ListArticles => [400, 401, 422, 500, 503];
     /// `PATCH /v1/articles/{id}`.

@@ -2,21 +2,24 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use syndic_actors::actors::feed::RefreshOutcome;
-use syndic_actors::domain::{FeedId, FeedStatus, Subscription};
+use syndic_actors::domain::{FeedId, FeedStatus, Subscription, SubscriptionCursor};
 use syndic_actors::engine::{Engine, EngineError, SubscribeOutcome, SubscribeStatus};
 
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
-use crate::error_responses::{Authenticated, ById, Failure, Refresh, Subscribe};
+use crate::error_responses::{ById, Failure, ListFeeds, Refresh, Subscribe};
 use crate::nullable::Nullable;
 use crate::ApiTags;
 
 /// How many URLs one subscribe request may carry.
 pub const URLS_MAX: usize = 100;
+/// The listing's page size when none is asked for, and the most it may be.
+pub const FEEDS_DEFAULT_LIMIT: i64 = 100;
+pub const FEEDS_MAX_LIMIT: i64 = 500;
 
 pub struct FeedsApi;
 
@@ -131,7 +134,11 @@ pub struct FeedBody {
 #[derive(Debug, Object)]
 #[oai(rename = "FeedList")]
 pub struct FeedsBody {
+    /// Oldest subscription first (then by feed id).
     pub feeds: Vec<FeedBody>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Nullable<String>,
 }
 
 #[derive(ApiResponse)]
@@ -188,16 +195,30 @@ impl FeedsApi {
         Ok(SubscribeResponse::Accepted(Json(SubscribeBody { results })))
     }
 
-    /// The user's subscriptions.
+    /// The user's subscriptions, oldest first, one page at a time.
     #[oai(path = "/feeds", method = "get", operation_id = "list_feeds")]
-    async fn list(&self, auth: BearerAuth, engine: Data<&Engine>) -> Result<Json<FeedsBody>, Failure<Authenticated>> {
-        let subscriptions = engine.store().list_subscriptions(auth.0).await?;
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        /// Page size, 1–500; 100 by default.
+        #[oai(validator(minimum(value = 1.0), maximum(value = 500.0)))]
+        limit: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        engine: Data<&Engine>,
+    ) -> Result<Json<FeedsBody>, Failure<ListFeeds>> {
+        let (limit, after) = feed_page(limit.0, cursor.0.as_deref())?;
+        let page = engine.store().list_subscriptions(auth.0, limit, after).await?;
         let now = Utc::now();
-        let feeds = subscriptions
+        let feeds = page
+            .subscriptions
             .into_iter()
             .map(|subscription| feed_body(subscription, now))
             .collect();
-        Ok(Json(FeedsBody { feeds }))
+        Ok(Json(FeedsBody {
+            feeds,
+            next_cursor: page.next_cursor.map(|cursor| cursor.encode()).into(),
+        }))
     }
 
     /// One subscription.
@@ -257,6 +278,19 @@ impl FeedsApi {
         engine.unsubscribe(auth.0, id.0).await?;
         Ok(UnsubscribeResponse::Deleted)
     }
+}
+
+/// Checks the listing's page parameters poem could parse but the API does not accept.
+fn feed_page(limit: Option<i64>, cursor: Option<&str>) -> Result<(u32, Option<SubscriptionCursor>), ApiError> {
+    let limit = u32::try_from(limit.unwrap_or(FEEDS_DEFAULT_LIMIT))
+        .ok()
+        .filter(|limit| (1..=FEEDS_MAX_LIMIT).contains(&i64::from(*limit)))
+        .ok_or_else(|| ApiError::validation("limit", format!("must be between 1 and {FEEDS_MAX_LIMIT}")))?;
+    let cursor = cursor
+        .map(SubscriptionCursor::decode)
+        .transpose()
+        .map_err(|invalid| ApiError::validation("cursor", invalid.to_string()))?;
+    Ok((limit, cursor))
 }
 
 fn validate_urls(urls: &[String]) -> Result<(), ApiError> {
@@ -352,6 +386,27 @@ mod tests {
     fn no_scheduled_poll_has_no_countdown() {
         let body = feed_body(subscription(None), Utc::now());
         assert_eq!(body.next_poll_in_seconds, Nullable(None));
+    }
+
+    #[test]
+    fn feed_page_bounds_and_cursor() {
+        let field = |result: Result<_, ApiError>| match result {
+            Err(ApiError::Validation { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        for bad in [0, -1, 501, i64::MAX] {
+            assert_eq!(field(feed_page(Some(bad), None)), "limit", "limit {bad}");
+        }
+        assert_eq!(field(feed_page(None, Some("banana!"))), "cursor");
+        assert_eq!(feed_page(None, None).expect("defaults"), (100, None));
+        let cursor = SubscriptionCursor {
+            subscribed_at: DateTime::from_timestamp_micros(1_700_000_000_000_001).unwrap(),
+            feed_id: 3,
+        };
+        assert_eq!(
+            feed_page(Some(500), Some(&cursor.encode())).expect("valid"),
+            (500, Some(cursor))
+        );
     }
 
     #[test]

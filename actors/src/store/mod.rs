@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewInvite, NewUser, Role,
-    Subscription, User, UserCredentials, UserId,
+    Subscription, SubscriptionCursor, SubscriptionPage, User, UserCredentials, UserId,
 };
 use crate::parse::Entry;
 use transfer::{Table, TransferPage, TransferPosition};
@@ -232,7 +232,14 @@ pub trait Store: Send + Sync + 'static {
         -> Result<u64, StoreError>;
     /// Links a feed's most recent stored articles to a new subscriber, unread.
     async fn link_recent_articles(&self, user: UserId, feed: FeedId, limit: i64) -> Result<u64, StoreError>;
-    async fn list_subscriptions(&self, user: UserId) -> Result<Vec<Subscription>, StoreError>;
+    /// Up to `limit` of the user's subscriptions after `after`, in subscription order (time, then feed id), each
+    /// with its unread count. The counts cost one index range per listed feed, whatever the table's statistics.
+    async fn list_subscriptions(
+        &self,
+        user: UserId,
+        limit: u32,
+        after: Option<SubscriptionCursor>,
+    ) -> Result<SubscriptionPage, StoreError>;
     async fn get_subscription(&self, user: UserId, feed: FeedId) -> Result<Subscription, StoreError>;
 
     // Feeds, for the engine.

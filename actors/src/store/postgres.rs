@@ -14,7 +14,7 @@ use super::transfer::{Table, TransferPage, TransferPosition};
 use super::{FeedBatch, FeedMove, PoolState, Store, StoreError, StoredBatch, SubscribedFeed, UnchangedPoll};
 use crate::domain::{
     Article, ArticleCursor, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewInvite,
-    NewUser, ReadFilter, Role, Subscription, User, UserCredentials, UserId,
+    NewUser, ReadFilter, Role, Subscription, SubscriptionCursor, SubscriptionPage, User, UserCredentials, UserId,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -218,12 +218,25 @@ impl Store for PostgresStore {
         Ok(linked.rows_affected())
     }
 
-    async fn list_subscriptions(&self, user: UserId) -> Result<Vec<Subscription>, StoreError> {
-        let rows: Vec<SubscriptionRow> = sqlx::query_as(&subscription_query("s.user_id = $1"))
-            .bind(user)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter().map(SubscriptionRow::into_subscription).collect()
+    #[tracing::instrument(skip(self))]
+    async fn list_subscriptions(
+        &self,
+        user: UserId,
+        limit: u32,
+        after: Option<SubscriptionCursor>,
+    ) -> Result<SubscriptionPage, StoreError> {
+        let sql = subscription_page_query(after.is_some());
+        // One extra row says whether there is a next page.
+        let mut query = sqlx::query_as(&sql).bind(user).bind(i64::from(limit) + 1);
+        if let Some(cursor) = after {
+            query = query.bind(cursor.subscribed_at).bind(cursor.feed_id);
+        }
+        let rows: Vec<SubscriptionRow> = query.fetch_all(&self.pool).await?;
+        let subscriptions = rows
+            .into_iter()
+            .map(SubscriptionRow::into_subscription)
+            .collect::<Result<Vec<Subscription>, StoreError>>()?;
+        Ok(SubscriptionPage::from_rows(subscriptions, limit))
     }
 
     async fn get_subscription(&self, user: UserId, feed: FeedId) -> Result<Subscription, StoreError> {
@@ -411,5 +424,26 @@ fn subscription_query(filter: &str) -> String {
            (SELECT count(*) FROM user_articles ua \
              WHERE ua.user_id = s.user_id AND ua.feed_id = s.feed_id AND ua.read_at IS NULL) AS unread_count \
          FROM subscriptions s JOIN feeds f ON f.id = s.feed_id WHERE {filter} ORDER BY s.created_at, f.id"
+    )
+}
+
+/// One page of subscriptions ($1 user, $2 rows; $3, $4 the cursor when `after`). The page is cut first, in a
+/// materialised CTE over `subscriptions_by_time`, so the unread counts run only for its feeds, each one range of
+/// `user_articles_unread_by_feed`: the work is bounded by the page size however stale the statistics are.
+fn subscription_page_query(after: bool) -> String {
+    let after = if after {
+        " AND (s.created_at, s.feed_id) > ($3, $4)"
+    } else {
+        ""
+    };
+    format!(
+        "WITH page AS MATERIALIZED ( \
+           SELECT s.user_id, s.feed_id, s.created_at FROM subscriptions s WHERE s.user_id = $1{after} \
+           ORDER BY s.created_at, s.feed_id LIMIT $2) \
+         SELECT {FEED_COLUMNS}, page.created_at AS subscribed_at, unread.unread_count \
+         FROM page JOIN feeds f ON f.id = page.feed_id \
+         CROSS JOIN LATERAL (SELECT count(*) AS unread_count FROM user_articles ua \
+           WHERE ua.user_id = page.user_id AND ua.feed_id = page.feed_id AND ua.read_at IS NULL) unread \
+         ORDER BY page.created_at, page.feed_id"
     )
 }

@@ -13,7 +13,7 @@ use super::transfer::{Table, TransferPage, TransferPosition};
 use super::{FeedBatch, FeedMove, PoolState, Store, StoreError, StoredBatch, SubscribedFeed, UnchangedPoll};
 use crate::domain::{
     Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewInvite, NewUser, Role,
-    Subscription, User, UserCredentials, UserId,
+    Subscription, SubscriptionCursor, SubscriptionPage, User, UserCredentials, UserId,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -169,13 +169,13 @@ impl Store for SqliteStore {
         super::sqlite_subscriptions::link_recent_articles(&self.pool, user, feed, limit).await
     }
 
-    async fn list_subscriptions(&self, user: UserId) -> Result<Vec<Subscription>, StoreError> {
-        let rows: Vec<SubscriptionRow> = sqlx::query_as(&subscription_query("s.user_id = $1"))
-            .bind(user.hyphenated())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(sqlite_error)?;
-        rows.into_iter().map(SubscriptionRow::into_subscription).collect()
+    async fn list_subscriptions(
+        &self,
+        user: UserId,
+        limit: u32,
+        after: Option<SubscriptionCursor>,
+    ) -> Result<SubscriptionPage, StoreError> {
+        super::sqlite_subscriptions::list_subscriptions(&self.pool, user, limit, after).await
     }
 
     async fn get_subscription(&self, user: UserId, feed: FeedId) -> Result<Subscription, StoreError> {

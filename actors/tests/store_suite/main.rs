@@ -46,6 +46,7 @@ for_each_backend!(
     link_cached_articles_links_only_given_articles_of_a_subscribed_feed,
     link_recent_articles_links_the_newest_up_to_the_limit,
     subscriptions_report_unread_counts_and_hide_other_users_feeds,
+    subscriptions_page_by_subscription_time_then_feed_with_unread_counts,
     feeds_with_subscribers_lists_only_subscribed_feeds,
     get_feed_returns_the_feed_or_not_found,
     poll_error_and_unchanged_poll_update_the_feed,

@@ -28,7 +28,11 @@ pub async fn subscribe_creates_the_feed_once_and_is_idempotent(store: SharedStor
     assert!(other_feed.created);
     assert_ne!(other_feed.feed_id, first.feed_id);
 
-    let subscriptions = store.list_subscriptions(alice.id).await.expect("list");
+    let subscriptions = store
+        .list_subscriptions(alice.id, 100, None)
+        .await
+        .expect("list")
+        .subscriptions;
     let feeds: Vec<i64> = subscriptions.iter().map(|s| s.feed.id).collect();
     assert_eq!(feeds, vec![first.feed_id, other_feed.feed_id], "in subscription order");
     let feed = &subscriptions[0].feed;
@@ -60,14 +64,26 @@ pub async fn subscribe_many_answers_in_request_order_in_one_go(store: SharedStor
     assert_eq!(answers[2], answers[0], "a URL given twice answers alike");
     assert_eq!(answers[3], (known.feed_id, false), "a known feed is found, not created");
 
-    let subscriptions = store.list_subscriptions(alice.id).await.expect("list");
+    let subscriptions = store
+        .list_subscriptions(alice.id, 100, None)
+        .await
+        .expect("list")
+        .subscriptions;
     let feeds: BTreeSet<i64> = subscriptions.iter().map(|s| s.feed.id).collect();
     assert_eq!(feeds, BTreeSet::from([answers[0].0, answers[1].0, known.feed_id]));
 
     let again = store.subscribe_many(alice.id, &[OTHER_URL, URL]).await.expect("again");
     let again: Vec<(i64, bool)> = again.iter().map(|feed| (feed.feed_id, feed.created)).collect();
     assert_eq!(again, vec![(answers[1].0, false), (answers[0].0, false)]);
-    assert_eq!(store.list_subscriptions(alice.id).await.expect("list").len(), 3);
+    assert_eq!(
+        store
+            .list_subscriptions(alice.id, 100, None)
+            .await
+            .expect("list")
+            .subscriptions
+            .len(),
+        3
+    );
     assert_eq!(store.unsubscribe(bob.id, known.feed_id).await.expect("bob leaves"), 1);
 }
 
@@ -171,7 +187,11 @@ pub async fn subscriptions_report_unread_counts_and_hide_other_users_feeds(store
         .await
         .expect("read");
 
-    let subscriptions = store.list_subscriptions(alice.id).await.expect("list");
+    let subscriptions = store
+        .list_subscriptions(alice.id, 100, None)
+        .await
+        .expect("list")
+        .subscriptions;
     let counts: Vec<(i64, i64)> = subscriptions.iter().map(|s| (s.feed.id, s.unread_count)).collect();
     assert_eq!(counts, vec![(feed, 2), (other, 1)]);
     assert!(subscriptions[0].subscribed_at >= before - chrono::Duration::seconds(5));
@@ -181,7 +201,12 @@ pub async fn subscriptions_report_unread_counts_and_hide_other_users_feeds(store
     let one = store.get_subscription(alice.id, feed).await.expect("get");
     assert_eq!((one.feed.id, one.unread_count), (feed, 2));
     assert_eq!(one.subscribed_at, subscriptions[0].subscribed_at);
-    assert!(store.list_subscriptions(bob.id).await.expect("none").is_empty());
+    assert!(store
+        .list_subscriptions(bob.id, 100, None)
+        .await
+        .expect("none")
+        .subscriptions
+        .is_empty());
     let foreign = store.get_subscription(bob.id, feed).await;
     assert!(matches!(foreign, Err(StoreError::NotFound)), "{foreign:?}");
     let missing = store.get_subscription(alice.id, 999_999).await;
@@ -245,4 +270,83 @@ pub async fn poll_error_and_unchanged_poll_update_the_feed(store: SharedStore) {
     assert_eq!((recovered.error_count, recovered.last_error), (0, None));
     assert_eq!(recovered.last_polled_at, Some(polled_at));
     assert_eq!(recovered.next_poll_at, Some(next));
+}
+
+pub async fn subscriptions_page_by_subscription_time_then_feed_with_unread_counts(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let shared = subscribe(&store, &bob, "https://example.com/shared.xml").await;
+    let first = subscribe(&store, &alice, "https://example.com/a.xml").await;
+    let second = subscribe(&store, &alice, "https://example.com/b.xml").await;
+    // One request subscribes at one instant: the older feed (bob's, the lowest id) must come first among them.
+    let urls = [
+        "https://example.com/c.xml",
+        "https://example.com/d.xml",
+        "https://example.com/shared.xml",
+        "https://example.com/e.xml",
+    ];
+    let many: Vec<i64> = store
+        .subscribe_many(alice.id, &urls)
+        .await
+        .expect("subscribe many")
+        .iter()
+        .map(|feed| feed.feed_id)
+        .collect();
+    let expected = vec![first, second, shared, many[0], many[1], many[3]];
+    assert!(shared < many[0], "the shared feed is older: {expected:?}");
+
+    // Feed number n of the expected order gets n + 1 articles; alice reads one of the fourth feed's.
+    let polled = at("2026-03-01T12:00:00Z");
+    let mut fourth_feed_articles = Vec::new();
+    for (index, feed) in expected.iter().enumerate() {
+        let stored = persist_one(
+            &store,
+            batch(*feed, dated_entries(&format!("f{index}"), index + 1, polled), polled),
+        )
+        .await;
+        if index == 3 {
+            fourth_feed_articles = stored.articles.iter().map(|article| article.id).collect();
+        }
+    }
+    let read = ArticlePatch {
+        read: Some(true),
+        starred: None,
+    };
+    store
+        .update_article(alice.id, fourth_feed_articles[0], read)
+        .await
+        .expect("read one");
+    let expected_unread: Vec<i64> = vec![1, 2, 3, 3, 5, 6];
+
+    for limit in [1_u32, 2, 4, 6, 100] {
+        let mut listed = Vec::new();
+        let mut after = None;
+        let mut pages = 0;
+        loop {
+            let page = store.list_subscriptions(alice.id, limit, after).await.expect("page");
+            assert!(page.subscriptions.len() <= limit as usize, "limit {limit}");
+            pages += 1;
+            listed.extend(page.subscriptions.iter().map(|s| (s.feed.id, s.unread_count)));
+            match page.next_cursor {
+                Some(cursor) => after = Some(cursor),
+                None => break,
+            }
+            assert!(pages <= expected.len(), "paging does not end at limit {limit}");
+        }
+        let wanted: Vec<(i64, i64)> = expected.iter().copied().zip(expected_unread.iter().copied()).collect();
+        assert_eq!(listed, wanted, "limit {limit}");
+        assert_eq!(
+            pages,
+            expected.len().div_ceil(limit as usize).max(1),
+            "no empty last page at limit {limit}"
+        );
+    }
+
+    let bobs = store.list_subscriptions(bob.id, 10, None).await.expect("bob's");
+    let bobs: Vec<(i64, i64)> = bobs.subscriptions.iter().map(|s| (s.feed.id, s.unread_count)).collect();
+    assert_eq!(
+        bobs,
+        vec![(shared, 3)],
+        "bob sees only his feed, with his own unread count"
+    );
 }
