@@ -103,7 +103,8 @@ impl From<User> for UserBody {
 pub struct TokenBody {
     /// A JWT to send as `Authorization: Bearer <token>`.
     pub access_token: String,
-    /// Always `Bearer`.
+    // No doc comment: poem-openapi would wrap the enum's $ref in an allOf to carry it, which generated
+    // clients (openapi-python-client) cannot read back; the enum documents itself.
     pub token_type: TokenType,
     /// Seconds until the token expires.
     pub expires_in: u64,
