@@ -57,6 +57,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Fuzzed subscriptions point many feeds at this one host: without the per-host gap and with short fetch
+# timeouts, a feed actor's poll never keeps a refresh request waiting past schemathesis's request timeout.
 env -u DATABASE_URL -u REDIS_URL \
   DATABASE_URL="sqlite://$work/syndic.db" \
   SYNDIC_BIND=127.0.0.1:8080 \
@@ -65,6 +67,9 @@ env -u DATABASE_URL -u REDIS_URL \
   SYNDIC_REGISTRATION=open \
   SYNDIC_ALLOW_PRIVATE_NETWORKS=true \
   SYNDIC_STARTUP_SPREAD_SECS=0 \
+  SYNDIC_PER_HOST_INTERVAL_MS=0 \
+  SYNDIC_CONNECT_TIMEOUT_SECS=2 \
+  SYNDIC_FETCH_TIMEOUT_SECS=3 \
   RUST_LOG=warn \
   "$ENGINE" >"$work/engine.log" 2>&1 &
 engine_pid=$!
