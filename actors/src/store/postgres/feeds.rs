@@ -1,15 +1,32 @@
 //! Feed state on Postgres: poll errors, dead letters, meltdowns, operator listings and permanent redirects.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 
-use super::postgres::FEED_COLUMNS;
-use super::postgres_rows::FeedRow;
-use super::{FeedMove, StoreError};
+use super::rows::FeedRow;
+use super::PostgresStore;
 use crate::domain::{Feed, FeedId, FeedStatus};
+use crate::store::rows::{self, FEED_COLUMNS};
+use crate::store::{FeedMove, StoreError, UnchangedPoll};
+
+pub(super) async fn feeds_with_subscribers(store: &PostgresStore) -> Result<Vec<Feed>, StoreError> {
+    let rows: Vec<FeedRow> = sqlx::query_as(&format!(
+        "SELECT {FEED_COLUMNS} FROM feeds f WHERE EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.id)"
+    ))
+    .fetch_all(&store.pool)
+    .await?;
+    rows::feeds(rows)
+}
+
+pub(super) async fn get_feed(store: &PostgresStore, feed: FeedId) -> Result<Feed, StoreError> {
+    let row: FeedRow = sqlx::query_as(&format!("SELECT {FEED_COLUMNS} FROM feeds f WHERE f.id = $1"))
+        .bind(feed)
+        .fetch_one(&store.pool)
+        .await?;
+    row.into_feed()
+}
 
 pub(super) async fn record_poll_error(
-    pool: &PgPool,
+    store: &PostgresStore,
     feed: FeedId,
     error: &str,
     status: FeedStatus,
@@ -25,34 +42,38 @@ pub(super) async fn record_poll_error(
     .bind(status.as_str())
     .bind(error)
     .bind(next_poll_at)
-    .execute(pool)
+    .execute(&store.pool)
     .await?;
     Ok(())
 }
 
-pub(super) async fn record_feed_failed(pool: &PgPool, feed: FeedId, message: &str) -> Result<(), StoreError> {
+pub(super) async fn record_feed_failed(store: &PostgresStore, feed: FeedId, message: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE feeds SET status = 'failed', last_error = $2, next_poll_at = NULL WHERE id = $1")
         .bind(feed)
         .bind(message)
-        .execute(pool)
+        .execute(&store.pool)
         .await?;
     Ok(())
 }
 
-pub(super) async fn list_feeds(pool: &PgPool, status: Option<FeedStatus>, limit: u32) -> Result<Vec<Feed>, StoreError> {
+pub(super) async fn list_feeds(
+    store: &PostgresStore,
+    status: Option<FeedStatus>,
+    limit: u32,
+) -> Result<Vec<Feed>, StoreError> {
     let rows: Vec<FeedRow> = sqlx::query_as(&format!(
         "SELECT {FEED_COLUMNS} FROM feeds f WHERE $1::text IS NULL OR f.status = $1 \
          ORDER BY f.error_count DESC, f.id LIMIT $2"
     ))
     .bind(status.map(FeedStatus::as_str))
     .bind(i64::from(limit))
-    .fetch_all(pool)
+    .fetch_all(&store.pool)
     .await?;
-    rows.into_iter().map(FeedRow::into_feed).collect()
+    rows::feeds(rows)
 }
 
 pub(super) async fn stale_feeds(
-    pool: &PgPool,
+    store: &PostgresStore,
     polled_before: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<Feed>, StoreError> {
@@ -64,13 +85,13 @@ pub(super) async fn stale_feeds(
     ))
     .bind(polled_before)
     .bind(i64::from(limit))
-    .fetch_all(pool)
+    .fetch_all(&store.pool)
     .await?;
-    rows.into_iter().map(FeedRow::into_feed).collect()
+    rows::feeds(rows)
 }
 
-pub(super) async fn move_feed(pool: &PgPool, feed: FeedId, url: &str) -> Result<FeedMove, StoreError> {
-    let mut transaction = pool.begin().await?;
+pub(super) async fn move_feed(store: &PostgresStore, feed: FeedId, url: &str) -> Result<FeedMove, StoreError> {
+    let mut transaction = store.pool.begin().await?;
     let other: Option<FeedId> = sqlx::query_scalar("SELECT id FROM feeds WHERE url = $1 AND id <> $2 FOR UPDATE")
         .bind(url)
         .bind(feed)
@@ -103,4 +124,25 @@ pub(super) async fn move_feed(pool: &PgPool, feed: FeedId, url: &str) -> Result<
     };
     transaction.commit().await?;
     Ok(moved)
+}
+
+pub(super) async fn record_polls_unchanged(store: &PostgresStore, polls: &[UnchangedPoll]) -> Result<(), StoreError> {
+    if polls.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<FeedId> = polls.iter().map(|poll| poll.feed_id).collect();
+    let polled_at: Vec<DateTime<Utc>> = polls.iter().map(|poll| poll.polled_at).collect();
+    let next_poll_at: Vec<DateTime<Utc>> = polls.iter().map(|poll| poll.next_poll_at).collect();
+    sqlx::query(
+        "UPDATE feeds f SET status = 'ok', last_error = NULL, error_count = 0, dead_since = NULL, \
+           last_polled_at = u.polled_at, next_poll_at = u.next_poll_at \
+         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS u(id, polled_at, next_poll_at) \
+         WHERE f.id = u.id AND (f.last_polled_at IS NULL OR f.last_polled_at <= u.polled_at)",
+    )
+    .bind(&ids)
+    .bind(&polled_at)
+    .bind(&next_poll_at)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
 }

@@ -1,15 +1,35 @@
 //! Feed state on SQLite: poll errors, dead letters, meltdowns, operator listings and permanent redirects.
 
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
 
-use super::sqlite::{now_micros, sqlite_error, FEED_COLUMNS};
-use super::sqlite_rows::{micros, FeedRow};
-use super::{FeedMove, StoreError};
+use super::rows::{micros, now_micros, FeedRow};
+use super::SqliteStore;
 use crate::domain::{Feed, FeedId, FeedStatus};
+use crate::store::error::sqlite_error;
+use crate::store::rows::{self, FEED_COLUMNS};
+use crate::store::{FeedMove, StoreError, UnchangedPoll};
+
+pub(super) async fn feeds_with_subscribers(store: &SqliteStore) -> Result<Vec<Feed>, StoreError> {
+    let rows: Vec<FeedRow> = sqlx::query_as(&format!(
+        "SELECT {FEED_COLUMNS} FROM feeds f WHERE EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.id)"
+    ))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(sqlite_error)?;
+    rows::feeds(rows)
+}
+
+pub(super) async fn get_feed(store: &SqliteStore, feed: FeedId) -> Result<Feed, StoreError> {
+    let row: FeedRow = sqlx::query_as(&format!("SELECT {FEED_COLUMNS} FROM feeds f WHERE f.id = $1"))
+        .bind(feed)
+        .fetch_one(&store.pool)
+        .await
+        .map_err(sqlite_error)?;
+    row.into_feed()
+}
 
 pub(super) async fn record_poll_error(
-    pool: &SqlitePool,
+    store: &SqliteStore,
     feed: FeedId,
     error: &str,
     status: FeedStatus,
@@ -25,24 +45,24 @@ pub(super) async fn record_poll_error(
     .bind(error)
     .bind(now_micros())
     .bind(next_poll_at.map(micros))
-    .execute(pool)
+    .execute(&store.pool)
     .await
     .map_err(sqlite_error)?;
     Ok(())
 }
 
-pub(super) async fn record_feed_failed(pool: &SqlitePool, feed: FeedId, message: &str) -> Result<(), StoreError> {
+pub(super) async fn record_feed_failed(store: &SqliteStore, feed: FeedId, message: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE feeds SET status = 'failed', last_error = $2, next_poll_at = NULL WHERE id = $1")
         .bind(feed)
         .bind(message)
-        .execute(pool)
+        .execute(&store.pool)
         .await
         .map_err(sqlite_error)?;
     Ok(())
 }
 
 pub(super) async fn list_feeds(
-    pool: &SqlitePool,
+    store: &SqliteStore,
     status: Option<FeedStatus>,
     limit: u32,
 ) -> Result<Vec<Feed>, StoreError> {
@@ -51,14 +71,14 @@ pub(super) async fn list_feeds(
     ))
     .bind(status.map(FeedStatus::as_str))
     .bind(i64::from(limit))
-    .fetch_all(pool)
+    .fetch_all(&store.pool)
     .await
     .map_err(sqlite_error)?;
-    rows.into_iter().map(FeedRow::into_feed).collect()
+    rows::feeds(rows)
 }
 
 pub(super) async fn stale_feeds(
-    pool: &SqlitePool,
+    store: &SqliteStore,
     polled_before: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<Feed>, StoreError> {
@@ -71,14 +91,14 @@ pub(super) async fn stale_feeds(
     ))
     .bind(micros(polled_before))
     .bind(i64::from(limit))
-    .fetch_all(pool)
+    .fetch_all(&store.pool)
     .await
     .map_err(sqlite_error)?;
-    rows.into_iter().map(FeedRow::into_feed).collect()
+    rows::feeds(rows)
 }
 
-pub(super) async fn move_feed(pool: &SqlitePool, feed: FeedId, url: &str) -> Result<FeedMove, StoreError> {
-    let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await.map_err(sqlite_error)?;
+pub(super) async fn move_feed(store: &SqliteStore, feed: FeedId, url: &str) -> Result<FeedMove, StoreError> {
+    let mut transaction = store.begin_write().await?;
     let other: Option<FeedId> = sqlx::query_scalar("SELECT id FROM feeds WHERE url = $1 AND id <> $2")
         .bind(url)
         .bind(feed)
@@ -115,4 +135,27 @@ pub(super) async fn move_feed(pool: &SqlitePool, feed: FeedId, url: &str) -> Res
     };
     transaction.commit().await.map_err(sqlite_error)?;
     Ok(moved)
+}
+
+pub(super) async fn record_polls_unchanged(store: &SqliteStore, polls: &[UnchangedPoll]) -> Result<(), StoreError> {
+    if polls.is_empty() {
+        return Ok(());
+    }
+    // SQLite binds no arrays: the polls travel as one JSON array of [id, polled_at, next_poll_at].
+    let rows: Vec<serde_json::Value> = polls
+        .iter()
+        .map(|poll| serde_json::json!([poll.feed_id, micros(poll.polled_at), micros(poll.next_poll_at)]))
+        .collect();
+    sqlx::query(
+        "UPDATE feeds SET status = 'ok', last_error = NULL, error_count = 0, dead_since = NULL, \
+           last_polled_at = u.polled_at, next_poll_at = u.next_poll_at \
+         FROM (SELECT value ->> 0 AS id, value ->> 1 AS polled_at, value ->> 2 AS next_poll_at \
+               FROM json_each($1)) AS u \
+         WHERE feeds.id = u.id AND (feeds.last_polled_at IS NULL OR feeds.last_polled_at <= u.polled_at)",
+    )
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(&store.pool)
+    .await
+    .map_err(sqlite_error)?;
+    Ok(())
 }
