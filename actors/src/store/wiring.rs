@@ -1,14 +1,19 @@
 //! The store traits' wiring, written once for both backends. A backend is a folder with the same modules
 //! (`users`, `subscriptions`, `feeds`, `batch`, `timeline`, `transfer`), whose functions take the backend's
 //! store first and the trait method's arguments after; its `mod.rs` has `ping` and invokes [`wire_store!`].
-//! So a method added to a trait is added to both backends, or neither compiles.
+//! So a method added to a trait is added to both backends, or neither compiles, and each method's span is
+//! declared once: at debug level, so the default log stays quiet; with small ids and counts as fields, never
+//! a batch, a page, a password hash or an invite code.
 
 /// Implements [`ApiStore`](crate::store::ApiStore), [`EngineStore`](crate::store::EngineStore) and
 /// [`TransferStore`](crate::store::TransferStore) for a backend's store by calling its modules' functions.
+// rustfmt indents a multi-line attribute inside a macro body eight columns too deep; this body is formatted by hand.
+#[rustfmt::skip]
 macro_rules! wire_store {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::ApiStore for $store {
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
             async fn ping(&self) -> Result<(), $crate::store::StoreError> {
                 ping(self).await
             }
@@ -17,6 +22,7 @@ macro_rules! wire_store {
                 $crate::store::PoolState::of(&self.pool)
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, fields(username = %user.username), err(level = "debug"))]
             async fn create_user(
                 &self,
                 user: &$crate::domain::NewUser,
@@ -24,6 +30,7 @@ macro_rules! wire_store {
                 users::create_user(self, user).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
             async fn find_credentials(
                 &self,
                 identifier: &str,
@@ -31,6 +38,7 @@ macro_rules! wire_store {
                 users::find_credentials(self, identifier).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]
             async fn get_user(
                 &self,
                 user: $crate::domain::UserId,
@@ -38,10 +46,17 @@ macro_rules! wire_store {
                 users::get_user(self, user).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
             async fn create_invite(&self, invite: &$crate::domain::NewInvite) -> Result<(), $crate::store::StoreError> {
                 users::create_invite(self, invite).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(username = %username, role = role.as_str()),
+                err(level = "debug"),
+            )]
             async fn set_role(
                 &self,
                 username: &str,
@@ -50,6 +65,12 @@ macro_rules! wire_store {
                 users::set_role(self, username, role).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, limit = limit),
+                err(level = "debug"),
+            )]
             async fn list_subscriptions(
                 &self,
                 user: $crate::domain::UserId,
@@ -59,6 +80,12 @@ macro_rules! wire_store {
                 subscriptions::list_subscriptions(self, user, limit, after).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, feed_id = feed),
+                err(level = "debug"),
+            )]
             async fn get_subscription(
                 &self,
                 user: $crate::domain::UserId,
@@ -67,6 +94,12 @@ macro_rules! wire_store {
                 subscriptions::get_subscription(self, user, feed).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, feed_id = ?query.feed_id, limit = query.limit),
+                err(level = "debug"),
+            )]
             async fn list_articles(
                 &self,
                 user: $crate::domain::UserId,
@@ -75,6 +108,12 @@ macro_rules! wire_store {
                 timeline::list_articles(self, user, query).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, article_id = article),
+                err(level = "debug"),
+            )]
             async fn get_article(
                 &self,
                 user: $crate::domain::UserId,
@@ -83,6 +122,12 @@ macro_rules! wire_store {
                 timeline::get_article(self, user, article).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, article_id = article),
+                err(level = "debug"),
+            )]
             async fn update_article(
                 &self,
                 user: $crate::domain::UserId,
@@ -92,6 +137,12 @@ macro_rules! wire_store {
                 timeline::update_article(self, user, article, patch).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(status = ?status, limit = limit),
+                err(level = "debug"),
+            )]
             async fn list_feeds(
                 &self,
                 status: Option<$crate::domain::FeedStatus>,
@@ -103,6 +154,12 @@ macro_rules! wire_store {
 
         #[async_trait::async_trait]
         impl $crate::store::EngineStore for $store {
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, urls = urls.len()),
+                err(level = "debug"),
+            )]
             async fn subscribe_many(
                 &self,
                 user: $crate::domain::UserId,
@@ -111,6 +168,12 @@ macro_rules! wire_store {
                 subscriptions::subscribe_many(self, user, urls).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, feed_id = feed),
+                err(level = "debug"),
+            )]
             async fn unsubscribe(
                 &self,
                 user: $crate::domain::UserId,
@@ -119,6 +182,12 @@ macro_rules! wire_store {
                 subscriptions::unsubscribe(self, user, feed).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, feed_id = feed, articles = articles.len()),
+                err(level = "debug"),
+            )]
             async fn link_cached_articles(
                 &self,
                 user: $crate::domain::UserId,
@@ -128,6 +197,12 @@ macro_rules! wire_store {
                 subscriptions::link_cached_articles(self, user, feed, articles).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, feed_id = feed, limit = limit),
+                err(level = "debug"),
+            )]
             async fn link_recent_articles(
                 &self,
                 user: $crate::domain::UserId,
@@ -137,10 +212,12 @@ macro_rules! wire_store {
                 subscriptions::link_recent_articles(self, user, feed, limit).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
             async fn feeds_with_subscribers(&self) -> Result<Vec<$crate::domain::Feed>, $crate::store::StoreError> {
                 feeds::feeds_with_subscribers(self).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, fields(feed_id = feed), err(level = "debug"))]
             async fn get_feed(
                 &self,
                 feed: $crate::domain::FeedId,
@@ -148,6 +225,12 @@ macro_rules! wire_store {
                 feeds::get_feed(self, feed).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(feed_id = feed, status = status.as_str()),
+                err(level = "debug"),
+            )]
             async fn record_poll_error(
                 &self,
                 feed: $crate::domain::FeedId,
@@ -158,6 +241,7 @@ macro_rules! wire_store {
                 feeds::record_poll_error(self, feed, error, status, next_poll_at).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, fields(feed_id = feed), err(level = "debug"))]
             async fn record_feed_failed(
                 &self,
                 feed: $crate::domain::FeedId,
@@ -166,6 +250,12 @@ macro_rules! wire_store {
                 feeds::record_feed_failed(self, feed, message).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(%polled_before, limit = limit),
+                err(level = "debug"),
+            )]
             async fn stale_feeds(
                 &self,
                 polled_before: chrono::DateTime<chrono::Utc>,
@@ -174,6 +264,7 @@ macro_rules! wire_store {
                 feeds::stale_feeds(self, polled_before, limit).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, fields(feed_id = feed, %url), err(level = "debug"))]
             async fn move_feed(
                 &self,
                 feed: $crate::domain::FeedId,
@@ -182,6 +273,7 @@ macro_rules! wire_store {
                 feeds::move_feed(self, feed, url).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, fields(polls = polls.len()), err(level = "debug"))]
             async fn record_polls_unchanged(
                 &self,
                 polls: &[$crate::store::UnchangedPoll],
@@ -189,6 +281,7 @@ macro_rules! wire_store {
                 feeds::record_polls_unchanged(self, polls).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, fields(batches = batches.len()), err(level = "debug"))]
             async fn persist_batches(
                 &self,
                 batches: &[$crate::store::FeedBatch],
@@ -203,10 +296,17 @@ macro_rules! wire_store {
 
         #[async_trait::async_trait]
         impl $crate::store::TransferStore for $store {
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
             async fn is_empty(&self) -> Result<bool, $crate::store::StoreError> {
                 transfer::is_empty(self).await
             }
 
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(table = table.name(), limit = limit),
+                err(level = "debug"),
+            )]
             async fn export_page(
                 &self,
                 table: $crate::store::transfer::Table,
@@ -216,6 +316,7 @@ macro_rules! wire_store {
                 transfer::export_page(self, table, after, limit).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, fields(rows = page.len()), err(level = "debug"))]
             async fn import_page(
                 &self,
                 page: &$crate::store::transfer::TransferPage,
@@ -223,6 +324,7 @@ macro_rules! wire_store {
                 transfer::import_page(self, page).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
             async fn finish_import(&self) -> Result<(), $crate::store::StoreError> {
                 transfer::finish_import(self).await
             }
