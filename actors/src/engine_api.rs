@@ -1,6 +1,7 @@
 //! The engine's door for what the API asks of the database without an actor: accounts, reading subscriptions
-//! and the timeline, read state, and operator listings. Each is one [`ApiStore`](crate::store::ApiStore) call, or the stale-feed listing
-//! the engine itself polls from; nothing here can reach the writes that belong to the actors or to `syndic copy`.
+//! and the timeline, read state, and operator listings. Each is one [`ApiStore`](crate::store::ApiStore) call,
+//! or the stale-feed listing the engine itself polls from; nothing here can reach the writes that belong to the
+//! actors or to `syndic copy`.
 
 use chrono::{DateTime, Utc};
 
@@ -26,7 +27,8 @@ impl Engine {
         self.api_store().get_user(user).await
     }
 
-    /// A page of a user's subscriptions with their unread counts; see [`ApiStore::list_subscriptions`](crate::store::ApiStore::list_subscriptions).
+    /// A page of a user's subscriptions with their unread counts; see
+    /// [`ApiStore::list_subscriptions`](crate::store::ApiStore::list_subscriptions).
     pub async fn list_subscriptions(
         &self,
         user: UserId,
