@@ -4,6 +4,7 @@
 mod api_store;
 mod engine_store;
 mod error;
+mod feed_move;
 mod flush_result;
 mod postgres;
 mod rows;

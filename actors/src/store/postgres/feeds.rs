@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::rows::FeedRow;
 use super::PostgresStore;
 use crate::domain::{Feed, FeedId, FeedStatus};
+use crate::store::feed_move::apply_move;
 use crate::store::rows::{self, FEED_COLUMNS};
 use crate::store::{FeedMove, StoreError, UnchangedPoll};
 
@@ -97,31 +98,7 @@ pub(super) async fn move_feed(store: &PostgresStore, feed: FeedId, url: &str) ->
         .bind(feed)
         .fetch_optional(&mut *transaction)
         .await?;
-    let moved = match other {
-        None => {
-            sqlx::query("UPDATE feeds SET url = $2 WHERE id = $1")
-                .bind(feed)
-                .bind(url)
-                .execute(&mut *transaction)
-                .await?;
-            FeedMove::Renamed
-        }
-        Some(into) => {
-            sqlx::query(
-                "INSERT INTO subscriptions (user_id, feed_id, created_at) \
-                 SELECT user_id, $2, created_at FROM subscriptions WHERE feed_id = $1 ON CONFLICT DO NOTHING",
-            )
-            .bind(feed)
-            .bind(into)
-            .execute(&mut *transaction)
-            .await?;
-            sqlx::query("DELETE FROM subscriptions WHERE feed_id = $1")
-                .bind(feed)
-                .execute(&mut *transaction)
-                .await?;
-            FeedMove::Merged { into }
-        }
-    };
+    let moved = apply_move::<sqlx::Postgres>(&mut transaction, feed, url, other).await?;
     transaction.commit().await?;
     Ok(moved)
 }

@@ -6,6 +6,7 @@ use super::rows::{micros, now_micros, FeedRow};
 use super::SqliteStore;
 use crate::domain::{Feed, FeedId, FeedStatus};
 use crate::store::error::sqlite_error;
+use crate::store::feed_move::apply_move;
 use crate::store::rows::{self, FEED_COLUMNS};
 use crate::store::{FeedMove, StoreError, UnchangedPoll};
 
@@ -105,34 +106,9 @@ pub(super) async fn move_feed(store: &SqliteStore, feed: FeedId, url: &str) -> R
         .fetch_optional(&mut *transaction)
         .await
         .map_err(sqlite_error)?;
-    let moved = match other {
-        None => {
-            sqlx::query("UPDATE feeds SET url = $2 WHERE id = $1")
-                .bind(feed)
-                .bind(url)
-                .execute(&mut *transaction)
-                .await
-                .map_err(sqlite_error)?;
-            FeedMove::Renamed
-        }
-        Some(into) => {
-            sqlx::query(
-                "INSERT INTO subscriptions (user_id, feed_id, created_at) \
-                 SELECT user_id, $2, created_at FROM subscriptions WHERE feed_id = $1 ON CONFLICT DO NOTHING",
-            )
-            .bind(feed)
-            .bind(into)
-            .execute(&mut *transaction)
-            .await
-            .map_err(sqlite_error)?;
-            sqlx::query("DELETE FROM subscriptions WHERE feed_id = $1")
-                .bind(feed)
-                .execute(&mut *transaction)
-                .await
-                .map_err(sqlite_error)?;
-            FeedMove::Merged { into }
-        }
-    };
+    let moved = apply_move::<sqlx::Sqlite>(&mut transaction, feed, url, other)
+        .await
+        .map_err(sqlite_error)?;
     transaction.commit().await.map_err(sqlite_error)?;
     Ok(moved)
 }
