@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use syndic_actors::dedupe::dedupe_key;
 use syndic_actors::domain::NewUser;
 use syndic_actors::parse::Entry;
-use syndic_actors::store::{FeedBatch, PollRecord, PostgresStore, SqliteStore, Store};
+use syndic_actors::store::{ApiStore, EngineStore, FeedBatch, PollRecord, PostgresStore, SqliteStore, Store};
 use tokio::runtime::Runtime;
 
 /// Batches are spread over this many feeds, each with one subscriber, as a real flush is.

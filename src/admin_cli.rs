@@ -3,7 +3,7 @@
 use anyhow::Context;
 use chrono::Utc;
 use syndic_actors::domain::{NewInvite, Role};
-use syndic_actors::store::StoreError;
+use syndic_actors::store::{ApiStore, StoreError};
 
 use crate::config::{AdminCommand, Config};
 use crate::Application;
@@ -40,7 +40,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<Strin
     }
 }
 
-async fn set_role(store: &dyn syndic_actors::store::Store, username: &str, role: Role) -> anyhow::Result<String> {
+async fn set_role(store: &dyn ApiStore, username: &str, role: Role) -> anyhow::Result<String> {
     match store.set_role(username, role).await {
         Ok(user) => Ok(user.username),
         Err(StoreError::NotFound) => anyhow::bail!("no user is named {username:?}"),

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context};
 use syndic_actors::store::transfer::Table;
-use syndic_actors::store::{self, Store};
+use syndic_actors::store::{self, TransferStore};
 
 /// Rows per page: one page is one transaction on the target.
 const PAGE_SIZE: u32 = 1000;
@@ -21,7 +21,7 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<CopyReport> {
     copy_between(source.as_ref(), target.as_ref()).await
 }
 
-pub async fn copy_between(source: &dyn Store, target: &dyn Store) -> anyhow::Result<CopyReport> {
+pub async fn copy_between(source: &dyn TransferStore, target: &dyn TransferStore) -> anyhow::Result<CopyReport> {
     if !target.is_empty().await? {
         bail!("the target database already holds users or feeds; copy only into an empty database");
     }

@@ -187,21 +187,27 @@ pub struct SubscriptionPage {
 
 impl SubscriptionPage {
     /// The page from up to `limit + 1` rows: the extra row, dropped here, says whether there is a next page.
-    pub fn from_rows(mut subscriptions: Vec<Subscription>, limit: u32) -> Self {
-        let next_cursor = if subscriptions.len() > limit as usize {
-            subscriptions.truncate(limit as usize);
-            subscriptions.last().map(|last| SubscriptionCursor {
-                subscribed_at: last.subscribed_at,
-                feed_id: last.feed.id,
-            })
-        } else {
-            None
-        };
+    pub fn from_rows(subscriptions: Vec<Subscription>, limit: u32) -> Self {
+        let (subscriptions, next_cursor) = cut_page(subscriptions, limit, |last| SubscriptionCursor {
+            subscribed_at: last.subscribed_at,
+            feed_id: last.feed.id,
+        });
         SubscriptionPage {
             subscriptions,
             next_cursor,
         }
     }
+}
+
+/// Keeps the first `limit` of up to `limit + 1` rows; a row past `limit` only says that there is a next page,
+/// which starts after the last row kept.
+fn cut_page<T, Cursor>(mut rows: Vec<T>, limit: u32, cursor_of: impl FnOnce(&T) -> Cursor) -> (Vec<T>, Option<Cursor>) {
+    if rows.len() <= limit as usize {
+        return (rows, None);
+    }
+    rows.truncate(limit as usize);
+    let next_cursor = rows.last().map(cursor_of);
+    (rows, next_cursor)
 }
 
 /// Which articles of the timeline to show, by read state.
@@ -288,6 +294,18 @@ pub struct Article {
 pub struct ArticlePage {
     pub articles: Vec<Article>,
     pub next_cursor: Option<ArticleCursor>,
+}
+
+impl ArticlePage {
+    /// The page from up to `limit + 1` rows in timeline order: the extra row, dropped here, says whether there is
+    /// a next page.
+    pub fn from_rows(articles: Vec<Article>, limit: u32) -> Self {
+        let (articles, next_cursor) = cut_page(articles, limit, |last| ArticleCursor {
+            published_at: last.published_at,
+            article_id: last.id,
+        });
+        ArticlePage { articles, next_cursor }
+    }
 }
 
 /// A change to a user's read or starred state; `None` leaves a flag as it is.

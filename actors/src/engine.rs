@@ -19,7 +19,7 @@ use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::instruments;
 use crate::network_policy;
-use crate::store::{Store, StoreError};
+use crate::store::{ApiStore, EngineStore, Store, StoreError};
 
 /// How one URL of a subscribe request turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +92,8 @@ pub struct Engine {
 }
 
 struct EngineInner {
+    /// The whole store, which the actors share; the API reaches its [`ApiStore`] part only through the
+    /// engine's methods (`engine_api.rs`), so no handler can write a batch or import a page.
     store: Arc<dyn Store>,
     cache: FeedCache,
     router: ActorRef<RouterMsg>,
@@ -154,7 +156,12 @@ impl Engine {
         })
     }
 
-    pub fn store(&self) -> &dyn Store {
+    /// The part of the store the API's reads go through (`engine_api.rs`); not for the API crate itself.
+    pub(crate) fn api_store(&self) -> &dyn ApiStore {
+        self.inner.store.as_ref()
+    }
+
+    pub(crate) fn engine_store(&self) -> &dyn EngineStore {
         self.inner.store.as_ref()
     }
 

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod dedupe;
 pub mod domain;
 pub mod engine;
+mod engine_api;
 pub mod feed_url;
 pub mod fetch;
 pub mod fetch_headers;

@@ -81,7 +81,7 @@ impl AdminApi {
     ) -> Result<Json<AdminFeedsBody>, Failure<Admin>> {
         require_admin(&engine, auth.0).await?;
         let limit = list_limit(limit.0)?;
-        let feeds = engine.store().list_feeds(status.0.map(FeedStatus::from), limit).await?;
+        let feeds = engine.list_feeds(status.0.map(FeedStatus::from), limit).await?;
         Ok(Json(feeds_body(feeds)))
     }
 
@@ -100,7 +100,7 @@ impl AdminApi {
         require_admin(&engine, auth.0).await?;
         let cutoff = cutoff(&older_than.0)?;
         let limit = list_limit(limit.0)?;
-        let feeds = engine.store().stale_feeds(cutoff, limit).await?;
+        let feeds = engine.stale_feeds(cutoff, limit).await?;
         Ok(Json(feeds_body(feeds)))
     }
 
@@ -122,7 +122,7 @@ impl AdminApi {
 }
 
 pub(crate) async fn require_admin(engine: &Engine, user: UserId) -> Result<(), ApiError> {
-    let user = engine.store().get_user(user).await.map_err(|error| match error {
+    let user = engine.get_user(user).await.map_err(|error| match error {
         // The token's user is gone.
         StoreError::NotFound => ApiError::Unauthorized("a valid bearer token is required"),
         // The database is: say so, rather than blaming the token.

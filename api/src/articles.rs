@@ -92,7 +92,7 @@ impl ArticlesApi {
         engine: Data<&Engine>,
     ) -> Result<Json<ArticlesBody>, Failure<ListArticles>> {
         let query = article_query(feed_id.0, status.0, starred.0, limit.0, cursor.0.as_deref())?;
-        let page = engine.store().list_articles(auth.0, &query).await?;
+        let page = engine.list_articles(auth.0, &query).await?;
         Ok(Json(ArticlesBody {
             articles: page.articles.into_iter().map(ArticleBody::from).collect(),
             next_cursor: page.next_cursor.map(|cursor| cursor.encode()).into(),
@@ -108,7 +108,7 @@ impl ArticlesApi {
         id: Path<ArticleId>,
         engine: Data<&Engine>,
     ) -> Result<Json<ArticleBody>, Failure<ById>> {
-        let article = engine.store().get_article(auth.0, id.0).await?;
+        let article = engine.get_article(auth.0, id.0).await?;
         Ok(Json(article.into()))
     }
 
@@ -123,7 +123,7 @@ impl ArticlesApi {
         engine: Data<&Engine>,
     ) -> Result<Json<ArticleBody>, Failure<PatchArticle>> {
         let patch = article_patch(body.0)?;
-        let article = engine.store().update_article(auth.0, id.0, patch).await?;
+        let article = engine.update_article(auth.0, id.0, patch).await?;
         Ok(Json(article.into()))
     }
 }

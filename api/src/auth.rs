@@ -32,7 +32,7 @@ async fn authenticate(request: &Request, bearer: Bearer) -> poem::Result<UserId>
     // every route, instead of whatever each query does with a missing user. Without an engine (the routing
     // tests) no handler can run anyway: each asks for the engine and fails.
     if let Some(engine) = request.data::<Engine>() {
-        match engine.store().get_user(user).await {
+        match engine.get_user(user).await {
             Ok(_) => {}
             Err(StoreError::NotFound) => return Err(ApiError::Unauthorized("the token's user no longer exists").into()),
             Err(error) => return Err(ApiError::from(error).into()),

@@ -208,7 +208,7 @@ impl FeedsApi {
         engine: Data<&Engine>,
     ) -> Result<Json<FeedsBody>, Failure<ListFeeds>> {
         let (limit, after) = feed_page(limit.0, cursor.0.as_deref())?;
-        let page = engine.store().list_subscriptions(auth.0, limit, after).await?;
+        let page = engine.list_subscriptions(auth.0, limit, after).await?;
         let now = Utc::now();
         let feeds = page
             .subscriptions
@@ -230,7 +230,7 @@ impl FeedsApi {
         id: Path<FeedId>,
         engine: Data<&Engine>,
     ) -> Result<Json<FeedBody>, Failure<ById>> {
-        let subscription = engine.store().get_subscription(auth.0, id.0).await?;
+        let subscription = engine.get_subscription(auth.0, id.0).await?;
         Ok(Json(feed_body(subscription, Utc::now())))
     }
 
@@ -248,7 +248,7 @@ impl FeedsApi {
             // An unsubscribe racing the refresh stops the feed's actor before it answers: if the
             // subscription is gone, say so (404) rather than report an outage.
             Err(EngineError::Unavailable(detail)) => {
-                engine.store().get_subscription(auth.0, id.0).await?;
+                engine.get_subscription(auth.0, id.0).await?;
                 return Err(ApiError::from(EngineError::Unavailable(detail)).into());
             }
             Err(other) => return Err(other.into()),

@@ -156,7 +156,7 @@ impl UsersApi {
             password_hash,
             invite_hash,
         };
-        let user = engine.store().create_user(&new_user).await?;
+        let user = engine.create_user(&new_user).await?;
         Ok(RegisterResponse::Created(Json(user.into())))
     }
 
@@ -183,7 +183,7 @@ impl UsersApi {
         let credentials = if identifier.is_empty() || identifier.chars().any(char::is_control) {
             None
         } else {
-            engine.store().find_credentials(&identifier).await?
+            engine.find_credentials(&identifier).await?
         };
         let account = match &credentials {
             Some(found) => found.user.id.to_string(),
@@ -215,7 +215,7 @@ impl UsersApi {
     /// The account the token belongs to.
     #[oai(path = "/me", method = "get", operation_id = "get_me")]
     async fn me(&self, auth: BearerAuth, engine: Data<&Engine>) -> Result<Json<UserBody>, Failure<Authenticated>> {
-        match engine.store().get_user(auth.0).await {
+        match engine.get_user(auth.0).await {
             Ok(user) => Ok(Json(user.into())),
             Err(StoreError::NotFound) => Err(ApiError::Unauthorized("the token's user no longer exists").into()),
             Err(error) => Err(error.into()),

@@ -197,7 +197,7 @@ async fn measure(
     let engine = RunningEngine::start(&config).await?;
     let client = ApiClient::register(&engine.base_url()).await?;
     // The harness refreshes feeds through the admin routes.
-    let store = engine.application.engine().store();
+    let store = database.store();
     store
         .set_role(driver::USERNAME, syndic_actors::domain::Role::Admin)
         .await?;

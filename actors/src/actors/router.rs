@@ -11,7 +11,7 @@ use crate::domain::{FeedId, UserId};
 use crate::engine::{EngineError, SubscribeOutcome, SubscribeStatus};
 use crate::feed_url::FeedUrl;
 use crate::instruments;
-use crate::store::Store;
+use crate::store::EngineStore;
 
 /// How many of a known feed's stored articles a new subscriber gets when the cache has none.
 const RECENT_ARTICLES_FOR_NEW_SUBSCRIBER: i64 = 200;
@@ -33,13 +33,13 @@ pub enum RouterMsg {
 pub struct SubscriptionRouter;
 
 pub struct RouterArgs {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn EngineStore>,
     pub cache: FeedCache,
     pub supervisor: ActorRef<SupervisorMsg>,
 }
 
 pub struct RouterState {
-    store: Arc<dyn Store>,
+    store: Arc<dyn EngineStore>,
     cache: FeedCache,
     supervisor: ActorRef<SupervisorMsg>,
 }

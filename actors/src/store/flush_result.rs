@@ -17,6 +17,14 @@ pub(super) fn first_of_each_key(batch: &FeedBatch) -> Vec<&Entry> {
         .collect()
 }
 
+/// A stored article's id with the key it was stored under.
+#[derive(sqlx::FromRow)]
+pub(super) struct ArticleKey {
+    pub(super) id: ArticleId,
+    pub(super) feed_id: FeedId,
+    pub(super) dedupe_key: String,
+}
+
 /// Each entry's article id by feed and dedupe key, and how many of each feed's articles are new.
 #[derive(Default)]
 pub(super) struct Resolved {
@@ -26,14 +34,18 @@ pub(super) struct Resolved {
 
 impl Resolved {
     /// An article this flush inserted.
-    pub(super) fn inserted(&mut self, feed: FeedId, key: String, id: ArticleId) {
-        *self.new_counts.entry(feed).or_default() += 1;
-        self.known(feed, key, id);
+    pub(super) fn inserted(&mut self, article: ArticleKey) {
+        *self.new_counts.entry(article.feed_id).or_default() += 1;
+        self.known(article);
     }
 
     /// An article an earlier poll stored. The first id seen for a key wins.
-    pub(super) fn known(&mut self, feed: FeedId, key: String, id: ArticleId) {
-        self.ids.entry(feed).or_default().entry(key).or_insert(id);
+    pub(super) fn known(&mut self, article: ArticleKey) {
+        self.ids
+            .entry(article.feed_id)
+            .or_default()
+            .entry(article.dedupe_key)
+            .or_insert(article.id);
     }
 
     pub(super) fn id_of(&self, feed: FeedId, key: &str) -> Option<ArticleId> {

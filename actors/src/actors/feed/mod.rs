@@ -28,7 +28,7 @@ use crate::domain::{Feed, FeedId, FeedStatus};
 use crate::feed_url::FeedUrl;
 use crate::fetch::{Fetcher, Validators};
 use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
-use crate::store::{Store, StoreError, StoredBatch};
+use crate::store::{EngineStore, StoreError, StoredBatch};
 
 pub enum FeedMsg {
     /// The poll timer fired; the number says which arming of the timer, so a cancelled one is ignored.
@@ -79,7 +79,7 @@ impl Default for FeedRules {
 /// What every feed actor shares.
 pub struct FeedContext {
     pub fetcher: Fetcher,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn EngineStore>,
     pub cache: FeedCache,
     pub persistence: PersistenceHandle,
     pub rules: FeedRules,

@@ -2,6 +2,7 @@
 
 mod batches;
 mod feed_state;
+mod spans;
 mod subscriptions;
 mod timeline;
 mod transfer;
@@ -9,6 +10,7 @@ mod users;
 
 pub use batches::*;
 pub use feed_state::*;
+pub use spans::*;
 pub use subscriptions::*;
 pub use timeline::*;
 pub use transfer::*;

@@ -1,34 +1,31 @@
 //! The Postgres side of `syndic copy`: whole tables out and in, page by page, ids kept.
 
-use chrono::{DateTime, Utc};
-use sqlx::PgPool;
-use uuid::Uuid;
+use super::rows::{ArticleExportRow, FeedExportRow, SubscriptionExportRow, UserArticleExportRow, UserExportRow};
+use super::PostgresStore;
+use crate::store::rows::categories_json;
+use crate::store::transfer::{ArticleRecord, Table, TransferPage, TransferPosition};
+use crate::store::transfer_rows::records;
+use crate::store::StoreError;
 
-use super::transfer::{
-    ArticleRecord, FeedRecord, SubscriptionRecord, Table, TransferPage, TransferPosition, UserArticleRecord, UserRecord,
-};
-use super::StoreError;
-
-type Time = DateTime<Utc>;
-
-pub(super) async fn is_empty(pool: &PgPool) -> Result<bool, StoreError> {
+pub(super) async fn is_empty(store: &PostgresStore) -> Result<bool, StoreError> {
     let rows: i64 = sqlx::query_scalar("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM feeds)")
-        .fetch_one(pool)
+        .fetch_one(&store.pool)
         .await?;
     Ok(rows == 0)
 }
 
 pub(super) async fn export_page(
-    pool: &PgPool,
+    store: &PostgresStore,
     table: Table,
     after: Option<&TransferPosition>,
     limit: u32,
 ) -> Result<TransferPage, StoreError> {
+    let pool = &store.pool;
     let limit = i64::from(limit);
     let (user, id) = TransferPosition::keys(after);
     Ok(match table {
         Table::Users => {
-            let rows: Vec<(Uuid, String, String, String, String, Time)> = sqlx::query_as(
+            let rows: Vec<UserExportRow> = sqlx::query_as(
                 "SELECT id, username, email, password_hash, role, created_at FROM users \
                  WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2",
             )
@@ -36,36 +33,10 @@ pub(super) async fn export_page(
             .bind(limit)
             .fetch_all(pool)
             .await?;
-            TransferPage::Users(
-                rows.into_iter()
-                    .map(|(id, username, email, password_hash, role, created_at)| UserRecord {
-                        id,
-                        username,
-                        email,
-                        password_hash,
-                        role,
-                        created_at,
-                    })
-                    .collect(),
-            )
+            TransferPage::Users(records(rows)?)
         }
         Table::Feeds => {
-            type Row = (
-                i64,
-                String,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                String,
-                Option<Time>,
-                Option<Time>,
-                i32,
-                Option<String>,
-                Time,
-                Option<Time>,
-            );
-            let rows: Vec<Row> = sqlx::query_as(
+            let rows: Vec<FeedExportRow> = sqlx::query_as(
                 "SELECT id, url, title, site_url, etag, last_modified, status, last_polled_at, next_poll_at, \
                         error_count, last_error, created_at, dead_since FROM feeds WHERE id > $1 ORDER BY id LIMIT $2",
             )
@@ -73,28 +44,10 @@ pub(super) async fn export_page(
             .bind(limit)
             .fetch_all(pool)
             .await?;
-            TransferPage::Feeds(
-                rows.into_iter()
-                    .map(|row| FeedRecord {
-                        id: row.0,
-                        url: row.1,
-                        title: row.2,
-                        site_url: row.3,
-                        etag: row.4,
-                        last_modified: row.5,
-                        status: row.6,
-                        last_polled_at: row.7,
-                        next_poll_at: row.8,
-                        error_count: row.9,
-                        last_error: row.10,
-                        created_at: row.11,
-                        dead_since: row.12,
-                    })
-                    .collect(),
-            )
+            TransferPage::Feeds(records(rows)?)
         }
         Table::Subscriptions => {
-            let rows: Vec<(Uuid, i64, Time)> = sqlx::query_as(
+            let rows: Vec<SubscriptionExportRow> = sqlx::query_as(
                 "SELECT user_id, feed_id, created_at FROM subscriptions \
                  WHERE $1::uuid IS NULL OR (user_id, feed_id) > ($1, $2) ORDER BY user_id, feed_id LIMIT $3",
             )
@@ -103,20 +56,21 @@ pub(super) async fn export_page(
             .bind(limit)
             .fetch_all(pool)
             .await?;
-            TransferPage::Subscriptions(
-                rows.into_iter()
-                    .map(|(user_id, feed_id, created_at)| SubscriptionRecord {
-                        user_id,
-                        feed_id,
-                        created_at,
-                    })
-                    .collect(),
-            )
+            TransferPage::Subscriptions(records(rows)?)
         }
-        Table::Articles => export_articles(pool, id, limit).await?,
+        Table::Articles => {
+            let rows: Vec<ArticleExportRow> = sqlx::query_as(
+                "SELECT id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
+                        published_at, fetched_at FROM articles WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            TransferPage::Articles(records(rows)?)
+        }
         Table::UserArticles => {
-            type Row = (Uuid, i64, i64, Time, Option<Time>, Option<Time>);
-            let rows: Vec<Row> = sqlx::query_as(
+            let rows: Vec<UserArticleExportRow> = sqlx::query_as(
                 "SELECT user_id, article_id, feed_id, published_at, read_at, starred_at FROM user_articles \
                  WHERE $1::uuid IS NULL OR (user_id, article_id) > ($1, $2) ORDER BY user_id, article_id LIMIT $3",
             )
@@ -125,69 +79,13 @@ pub(super) async fn export_page(
             .bind(limit)
             .fetch_all(pool)
             .await?;
-            TransferPage::UserArticles(
-                rows.into_iter()
-                    .map(
-                        |(user_id, article_id, feed_id, published_at, read_at, starred_at)| UserArticleRecord {
-                            user_id,
-                            article_id,
-                            feed_id,
-                            published_at,
-                            read_at,
-                            starred_at,
-                        },
-                    )
-                    .collect(),
-            )
+            TransferPage::UserArticles(records(rows)?)
         }
     })
 }
 
-async fn export_articles(pool: &PgPool, after: i64, limit: i64) -> Result<TransferPage, StoreError> {
-    type Row = (
-        i64,
-        i64,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Vec<String>,
-        Time,
-        Time,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, fetched_at \
-         FROM articles WHERE id > $1 ORDER BY id LIMIT $2",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    Ok(TransferPage::Articles(
-        rows.into_iter()
-            .map(|row| ArticleRecord {
-                id: row.0,
-                feed_id: row.1,
-                dedupe_key: row.2,
-                guid: row.3,
-                url: row.4,
-                title: row.5,
-                summary: row.6,
-                content: row.7,
-                author: row.8,
-                categories: row.9,
-                published_at: row.10,
-                fetched_at: row.11,
-            })
-            .collect(),
-    ))
-}
-
-pub(super) async fn import_page(pool: &PgPool, page: &TransferPage) -> Result<(), StoreError> {
-    let mut transaction = pool.begin().await?;
+pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> Result<(), StoreError> {
+    let mut transaction = store.pool.begin().await?;
     match page {
         TransferPage::Users(rows) => {
             for row in rows {
@@ -263,10 +161,7 @@ async fn import_articles(
     transaction: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     rows: &[ArticleRecord],
 ) -> Result<(), StoreError> {
-    let categories: Vec<String> = rows
-        .iter()
-        .map(|row| serde_json::to_string(&row.categories).unwrap_or_else(|_| "[]".into()))
-        .collect();
+    let categories: Vec<String> = rows.iter().map(|row| categories_json(&row.categories)).collect();
     sqlx::query(
         "INSERT INTO articles (id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
            published_at, fetched_at) OVERRIDING SYSTEM VALUE \
@@ -294,12 +189,12 @@ async fn import_articles(
 }
 
 /// Identity columns do not see explicitly inserted ids; move them past the highest one.
-pub(super) async fn finish_import(pool: &PgPool) -> Result<(), StoreError> {
+pub(super) async fn finish_import(store: &PostgresStore) -> Result<(), StoreError> {
     for table in ["feeds", "articles"] {
         sqlx::query(&format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
         ))
-        .execute(pool)
+        .execute(&store.pool)
         .await?;
     }
     Ok(())

@@ -2,12 +2,12 @@
 
 use uuid::Uuid;
 
-use super::sqlite::{now_micros, sqlite_error, SqliteStore};
-use super::sqlite_rows::{micros, UserRow};
-use super::StoreError;
+use super::rows::{micros, now_micros, UserRow};
+use super::SqliteStore;
 use crate::domain::{NewInvite, NewUser, Role, User, UserCredentials, UserId};
-
-const USER_COLUMNS: &str = "id, username, email, role, created_at, password_hash";
+use crate::store::error::sqlite_error;
+use crate::store::rows::USER_COLUMNS;
+use crate::store::StoreError;
 
 /// Maps a unique violation to the field it is about. SQLite names the columns of a plain unique constraint
 /// ("UNIQUE constraint failed: users.username") and the name of an expression index ("… index
@@ -64,7 +64,7 @@ pub(super) async fn create_user(store: &SqliteStore, user: &NewUser) -> Result<U
         }
     }
     transaction.commit().await.map_err(sqlite_error)?;
-    row.into_credentials().map(|credentials| credentials.user)
+    row.into_user()
 }
 
 pub(super) async fn find_credentials(
@@ -79,7 +79,7 @@ pub(super) async fn find_credentials(
     ))
     .bind(identifier)
     .bind(identifier.to_lowercase())
-    .fetch_optional(store.pool())
+    .fetch_optional(&store.pool)
     .await
     .map_err(sqlite_error)?;
     row.map(UserRow::into_credentials).transpose()
@@ -88,10 +88,10 @@ pub(super) async fn find_credentials(
 pub(super) async fn get_user(store: &SqliteStore, user: UserId) -> Result<User, StoreError> {
     let row: UserRow = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
         .bind(user.hyphenated())
-        .fetch_one(store.pool())
+        .fetch_one(&store.pool)
         .await
         .map_err(sqlite_error)?;
-    row.into_credentials().map(|credentials| credentials.user)
+    row.into_user()
 }
 
 pub(super) async fn create_invite(store: &SqliteStore, invite: &NewInvite) -> Result<(), StoreError> {
@@ -99,7 +99,7 @@ pub(super) async fn create_invite(store: &SqliteStore, invite: &NewInvite) -> Re
         .bind(&invite.code_hash)
         .bind(micros(invite.expires_at))
         .bind(now_micros())
-        .execute(store.pool())
+        .execute(&store.pool)
         .await
         .map_err(sqlite_error)?;
     Ok(())
@@ -111,8 +111,8 @@ pub(super) async fn set_role(store: &SqliteStore, username: &str, role: Role) ->
     ))
     .bind(username.trim())
     .bind(role.as_str())
-    .fetch_one(store.pool())
+    .fetch_one(&store.pool)
     .await
     .map_err(sqlite_error)?;
-    row.into_credentials().map(|credentials| credentials.user)
+    row.into_user()
 }

@@ -1,12 +1,12 @@
 //! Subscribing and unsubscribing on SQLite, listing a user's subscriptions a page at a time, and linking a feed's
 //! stored articles to a new subscriber.
 
-use sqlx::SqlitePool;
-
-use super::sqlite::{now_micros, sqlite_error, SqliteStore, FEED_COLUMNS};
-use super::sqlite_rows::{micros, SubscriptionRow};
-use super::{StoreError, SubscribedFeed};
+use super::rows::{micros, now_micros, SubscriptionRow};
+use super::SqliteStore;
 use crate::domain::{ArticleId, FeedId, Subscription, SubscriptionCursor, SubscriptionPage, UserId};
+use crate::store::error::sqlite_error;
+use crate::store::rows::{self, FEED_COLUMNS};
+use crate::store::{StoreError, SubscribedFeed};
 
 pub(super) async fn subscribe_many(
     store: &SqliteStore,
@@ -84,7 +84,7 @@ pub(super) async fn unsubscribe(store: &SqliteStore, user: UserId, feed: FeedId)
 }
 
 pub(super) async fn link_cached_articles(
-    pool: &SqlitePool,
+    store: &SqliteStore,
     user: UserId,
     feed: FeedId,
     articles: &[ArticleId],
@@ -101,14 +101,14 @@ pub(super) async fn link_cached_articles(
     .bind(user.hyphenated())
     .bind(feed)
     .bind(ids)
-    .execute(pool)
+    .execute(&store.pool)
     .await
     .map_err(sqlite_error)?;
     Ok(linked.rows_affected())
 }
 
 pub(super) async fn link_recent_articles(
-    pool: &SqlitePool,
+    store: &SqliteStore,
     user: UserId,
     feed: FeedId,
     limit: i64,
@@ -130,7 +130,7 @@ pub(super) async fn link_recent_articles(
     .bind(user.hyphenated())
     .bind(feed)
     .bind(limit)
-    .execute(pool)
+    .execute(&store.pool)
     .await
     .map_err(sqlite_error)?;
     Ok(linked.rows_affected())
@@ -141,7 +141,7 @@ pub(super) async fn link_recent_articles(
 /// Without statistics SQLite plans the count over the primary key's `user_id` prefix (every row of the user, once
 /// per feed), so the index is named: `INDEXED BY` fails the query rather than falling back to a scan.
 pub(super) async fn list_subscriptions(
-    pool: &SqlitePool,
+    store: &SqliteStore,
     user: UserId,
     limit: u32,
     after: Option<SubscriptionCursor>,
@@ -165,10 +165,27 @@ pub(super) async fn list_subscriptions(
     if let Some(cursor) = after {
         query = query.bind(micros(cursor.subscribed_at)).bind(cursor.feed_id);
     }
-    let rows: Vec<SubscriptionRow> = query.fetch_all(pool).await.map_err(sqlite_error)?;
-    let subscriptions = rows
-        .into_iter()
-        .map(SubscriptionRow::into_subscription)
-        .collect::<Result<Vec<Subscription>, StoreError>>()?;
-    Ok(SubscriptionPage::from_rows(subscriptions, limit))
+    let rows: Vec<SubscriptionRow> = query.fetch_all(&store.pool).await.map_err(sqlite_error)?;
+    Ok(SubscriptionPage::from_rows(rows::subscriptions(rows)?, limit))
+}
+
+/// One subscription with its unread count. The count names its index, as the listing's does: without
+/// statistics SQLite would count over every row of the user.
+pub(super) async fn get_subscription(
+    store: &SqliteStore,
+    user: UserId,
+    feed: FeedId,
+) -> Result<Subscription, StoreError> {
+    let row: SubscriptionRow = sqlx::query_as(&format!(
+        "SELECT {FEED_COLUMNS}, s.created_at AS subscribed_at, \
+           (SELECT count(*) FROM user_articles ua INDEXED BY user_articles_unread_by_feed \
+             WHERE ua.user_id = s.user_id AND ua.feed_id = s.feed_id AND ua.read_at IS NULL) AS unread_count \
+         FROM subscriptions s JOIN feeds f ON f.id = s.feed_id WHERE s.user_id = $1 AND s.feed_id = $2"
+    ))
+    .bind(user.hyphenated())
+    .bind(feed)
+    .fetch_one(&store.pool)
+    .await
+    .map_err(sqlite_error)?;
+    row.into_subscription()
 }

@@ -1,11 +1,15 @@
 //! The persistence actor's flush on Postgres: many feeds' entries in one transaction, by UNNEST.
 
-use sqlx::PgPool;
-
-use super::flush_result::{first_of_each_key, Resolved};
-use super::{FeedBatch, StoreError, StoredBatch};
-use crate::domain::{ArticleId, FeedId};
+use super::PostgresStore;
+use crate::domain::FeedId;
 use crate::parse::Entry;
+use crate::store::flush_result::{first_of_each_key, ArticleKey, Resolved};
+use crate::store::rows::categories_json;
+use crate::store::{FeedBatch, StoreError, StoredBatch};
+
+/// A flush keeps one backend busy, and batches of different feeds touch different rows: two at once let a
+/// second core write while the first is (BENCHMARKS.md, third session).
+pub(super) const PARALLEL_FLUSHES: usize = 2;
 
 /// Column arrays for one UNNEST insert, borrowed from the batches: encoding is the only copy.
 #[derive(Default)]
@@ -33,14 +37,16 @@ impl<'a> ArticleColumns<'a> {
         self.summaries.push(entry.summary.as_deref());
         self.contents.push(entry.content.as_deref());
         self.authors.push(entry.author.as_deref());
-        self.categories
-            .push(serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".to_owned()));
+        self.categories.push(categories_json(&entry.categories));
         // An undated entry takes its place on the timeline from the poll that first saw it.
         self.published.push(entry.published_at.unwrap_or(batch.poll.polled_at));
     }
 }
 
-pub(super) async fn persist(pool: &PgPool, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError> {
+pub(super) async fn persist_batches(
+    store: &PostgresStore,
+    batches: &[FeedBatch],
+) -> Result<Vec<StoredBatch>, StoreError> {
     let unique: Vec<Vec<&Entry>> = batches.iter().map(first_of_each_key).collect();
     let mut columns = ArticleColumns::default();
     for (batch, entries) in batches.iter().zip(&unique) {
@@ -49,9 +55,9 @@ pub(super) async fn persist(pool: &PgPool, batches: &[FeedBatch]) -> Result<Vec<
         }
     }
 
-    let mut transaction = pool.begin().await?;
+    let mut transaction = store.pool.begin().await?;
     // One statement inserts the new articles and links them, unread, to their feeds' subscribers.
-    let inserted: Vec<(ArticleId, FeedId, String)> = sqlx::query_as(
+    let inserted: Vec<ArticleKey> = sqlx::query_as(
         "WITH inserted AS ( \
            INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
                                  published_at) \
@@ -83,12 +89,12 @@ pub(super) async fn persist(pool: &PgPool, batches: &[FeedBatch]) -> Result<Vec<
     .await?;
 
     let mut resolved = Resolved::default();
-    for (id, feed, key) in inserted {
-        resolved.inserted(feed, key, id);
+    for article in inserted {
+        resolved.inserted(article);
     }
     // Entries that were stored by an earlier poll: look their ids up, for the cache entry.
     if resolved.len() < columns.keys.len() {
-        let existing: Vec<(ArticleId, FeedId, String)> = sqlx::query_as(
+        let existing: Vec<ArticleKey> = sqlx::query_as(
             "SELECT a.id, a.feed_id, a.dedupe_key FROM articles a \
              JOIN UNNEST($1::bigint[], $2::text[]) AS k(feed_id, dedupe_key) \
                ON a.feed_id = k.feed_id AND a.dedupe_key = k.dedupe_key",
@@ -97,8 +103,8 @@ pub(super) async fn persist(pool: &PgPool, batches: &[FeedBatch]) -> Result<Vec<
         .bind(&columns.keys)
         .fetch_all(&mut *transaction)
         .await?;
-        for (id, feed, key) in existing {
-            resolved.known(feed, key, id);
+        for article in existing {
+            resolved.known(article);
         }
     }
 

@@ -5,17 +5,25 @@
 use serde_json::{json, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::flush_result::{first_of_each_key, Resolved};
-use super::sqlite::{now_micros, sqlite_error, SqliteStore};
-use super::sqlite_rows::micros;
-use super::{FeedBatch, StoreError, StoredBatch};
-use crate::domain::{ArticleId, FeedId};
+use super::rows::{micros, now_micros};
+use super::SqliteStore;
+use crate::domain::ArticleId;
 use crate::parse::Entry;
+use crate::store::error::sqlite_error;
+use crate::store::flush_result::{first_of_each_key, ArticleKey, Resolved};
+use crate::store::rows::categories_json;
+use crate::store::{FeedBatch, StoreError, StoredBatch};
+
+/// SQLite has one writer: a second flush would only wait for the first one's lock.
+pub(super) const PARALLEL_FLUSHES: usize = 1;
 
 /// Rows per multi-row insert: 11 parameters each, under SQLite's limit of 32,766 per statement.
 const ROWS_PER_INSERT: usize = 2_500;
 
-pub(super) async fn persist(store: &SqliteStore, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError> {
+pub(super) async fn persist_batches(
+    store: &SqliteStore,
+    batches: &[FeedBatch],
+) -> Result<Vec<StoredBatch>, StoreError> {
     let unique: Vec<Vec<&Entry>> = batches.iter().map(first_of_each_key).collect();
     let fetched_at = now_micros();
 
@@ -44,14 +52,14 @@ async fn store_entries(
         .zip(unique)
         .flat_map(|(batch, entries)| entries.iter().map(move |entry| (batch, *entry)))
         .collect();
-    let mut inserted: Vec<(ArticleId, FeedId, String)> = Vec::with_capacity(rows.len());
+    let mut inserted: Vec<ArticleKey> = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
                published_at, fetched_at) ",
         );
         insert.push_values(chunk, |mut row, (batch, entry)| {
-            let categories = serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".to_owned());
+            let categories = categories_json(&entry.categories);
             // An undated entry takes its place on the timeline from the poll that first saw it.
             let published_at = micros(entry.published_at.unwrap_or(batch.poll.polled_at));
             row.push_bind(batch.feed_id)
@@ -69,16 +77,16 @@ async fn store_entries(
         insert.push(" ON CONFLICT (feed_id, dedupe_key) DO NOTHING RETURNING id, feed_id, dedupe_key");
         inserted.extend(
             insert
-                .build_query_as::<(ArticleId, FeedId, String)>()
+                .build_query_as::<ArticleKey>()
                 .fetch_all(&mut *connection)
                 .await
                 .map_err(sqlite_error)?,
         );
     }
     let mut new_ids = Vec::with_capacity(inserted.len());
-    for (id, feed_id, key) in inserted {
-        new_ids.push(id);
-        resolved.inserted(feed_id, key, id);
+    for article in inserted {
+        new_ids.push(article.id);
+        resolved.inserted(article);
     }
 
     // Entries stored by an earlier poll: look their ids up, for the cache entry.
@@ -90,7 +98,7 @@ async fn store_entries(
         .map(|(feed_id, entry)| json!([feed_id, entry.dedupe_key]))
         .collect();
     if !known.is_empty() {
-        let found: Vec<(ArticleId, FeedId, String)> = sqlx::query_as(
+        let found: Vec<ArticleKey> = sqlx::query_as(
             "SELECT a.id, a.feed_id, a.dedupe_key FROM json_each($1) k \
              JOIN articles a ON a.feed_id = k.value ->> 0 AND a.dedupe_key = k.value ->> 1",
         )
@@ -98,8 +106,8 @@ async fn store_entries(
         .fetch_all(&mut *connection)
         .await
         .map_err(sqlite_error)?;
-        for (id, feed_id, key) in found {
-            resolved.known(feed_id, key, id);
+        for article in found {
+            resolved.known(article);
         }
     }
     Ok((resolved, new_ids))

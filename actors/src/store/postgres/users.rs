@@ -1,13 +1,12 @@
 //! Users, roles and invites on Postgres.
 
-use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::postgres_rows::UserRow;
-use super::StoreError;
+use super::rows::UserRow;
+use super::PostgresStore;
 use crate::domain::{NewInvite, NewUser, Role, User, UserCredentials, UserId};
-
-const USER_COLUMNS: &str = "id, username, email, role, created_at, password_hash";
+use crate::store::rows::USER_COLUMNS;
+use crate::store::StoreError;
 
 /// Maps a unique violation to the field it is about.
 fn conflict_field(error: &sqlx::Error) -> Option<&'static str> {
@@ -19,8 +18,8 @@ fn conflict_field(error: &sqlx::Error) -> Option<&'static str> {
     }
 }
 
-pub(super) async fn create_user(pool: &PgPool, user: &NewUser) -> Result<User, StoreError> {
-    let mut transaction = pool.begin().await?;
+pub(super) async fn create_user(store: &PostgresStore, user: &NewUser) -> Result<User, StoreError> {
+    let mut transaction = store.pool.begin().await?;
     let id = Uuid::new_v4();
     let row: UserRow = sqlx::query_as(&format!(
         "INSERT INTO users (id, username, email, password_hash) VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
@@ -53,43 +52,46 @@ pub(super) async fn create_user(pool: &PgPool, user: &NewUser) -> Result<User, S
         }
     }
     transaction.commit().await?;
-    row.into_credentials().map(|credentials| credentials.user)
+    row.into_user()
 }
 
-pub(super) async fn find_credentials(pool: &PgPool, identifier: &str) -> Result<Option<UserCredentials>, StoreError> {
+pub(super) async fn find_credentials(
+    store: &PostgresStore,
+    identifier: &str,
+) -> Result<Option<UserCredentials>, StoreError> {
     let row: Option<UserRow> = sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1) OR email = lower($1) LIMIT 1"
     ))
     .bind(identifier.trim())
-    .fetch_optional(pool)
+    .fetch_optional(&store.pool)
     .await?;
     row.map(UserRow::into_credentials).transpose()
 }
 
-pub(super) async fn get_user(pool: &PgPool, user: UserId) -> Result<User, StoreError> {
+pub(super) async fn get_user(store: &PostgresStore, user: UserId) -> Result<User, StoreError> {
     let row: UserRow = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
         .bind(user)
-        .fetch_one(pool)
+        .fetch_one(&store.pool)
         .await?;
-    row.into_credentials().map(|credentials| credentials.user)
+    row.into_user()
 }
 
-pub(super) async fn create_invite(pool: &PgPool, invite: &NewInvite) -> Result<(), StoreError> {
+pub(super) async fn create_invite(store: &PostgresStore, invite: &NewInvite) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO invites (code_hash, expires_at) VALUES ($1, $2)")
         .bind(&invite.code_hash)
         .bind(invite.expires_at)
-        .execute(pool)
+        .execute(&store.pool)
         .await?;
     Ok(())
 }
 
-pub(super) async fn set_role(pool: &PgPool, username: &str, role: Role) -> Result<User, StoreError> {
+pub(super) async fn set_role(store: &PostgresStore, username: &str, role: Role) -> Result<User, StoreError> {
     let row: UserRow = sqlx::query_as(&format!(
         "UPDATE users SET role = $2 WHERE lower(username) = lower($1) RETURNING {USER_COLUMNS}"
     ))
     .bind(username.trim())
     .bind(role.as_str())
-    .fetch_one(pool)
+    .fetch_one(&store.pool)
     .await?;
-    row.into_credentials().map(|credentials| credentials.user)
+    row.into_user()
 }

@@ -1,0 +1,73 @@
+//! The engine's door for what the API asks of the database without an actor: accounts, reading subscriptions
+//! and the timeline, read state, and operator listings. Each is one [`ApiStore`](crate::store::ApiStore) call,
+//! or the stale-feed listing the engine itself polls from; nothing here can reach the writes that belong to the
+//! actors or to `syndic copy`.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser, Subscription,
+    SubscriptionCursor, SubscriptionPage, User, UserCredentials, UserId,
+};
+use crate::engine::Engine;
+use crate::store::StoreError;
+
+impl Engine {
+    /// Registers a user; see [`ApiStore::create_user`](crate::store::ApiStore::create_user).
+    pub async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
+        self.api_store().create_user(user).await
+    }
+
+    /// A user's credentials by username or email, for login.
+    pub async fn find_credentials(&self, identifier: &str) -> Result<Option<UserCredentials>, StoreError> {
+        self.api_store().find_credentials(identifier).await
+    }
+
+    pub async fn get_user(&self, user: UserId) -> Result<User, StoreError> {
+        self.api_store().get_user(user).await
+    }
+
+    /// A page of a user's subscriptions with their unread counts; see
+    /// [`ApiStore::list_subscriptions`](crate::store::ApiStore::list_subscriptions).
+    pub async fn list_subscriptions(
+        &self,
+        user: UserId,
+        limit: u32,
+        after: Option<SubscriptionCursor>,
+    ) -> Result<SubscriptionPage, StoreError> {
+        self.api_store().list_subscriptions(user, limit, after).await
+    }
+
+    pub async fn get_subscription(&self, user: UserId, feed: FeedId) -> Result<Subscription, StoreError> {
+        self.api_store().get_subscription(user, feed).await
+    }
+
+    pub async fn list_articles(&self, user: UserId, query: &ArticleQuery) -> Result<ArticlePage, StoreError> {
+        self.api_store().list_articles(user, query).await
+    }
+
+    pub async fn get_article(&self, user: UserId, article: ArticleId) -> Result<Article, StoreError> {
+        self.api_store().get_article(user, article).await
+    }
+
+    /// Sets or clears an article's read and starred state for one user.
+    pub async fn update_article(
+        &self,
+        user: UserId,
+        article: ArticleId,
+        patch: ArticlePatch,
+    ) -> Result<Article, StoreError> {
+        self.api_store().update_article(user, article, patch).await
+    }
+
+    /// Feeds of every user, for operators; see [`ApiStore::list_feeds`](crate::store::ApiStore::list_feeds).
+    pub async fn list_feeds(&self, status: Option<FeedStatus>, limit: u32) -> Result<Vec<Feed>, StoreError> {
+        self.api_store().list_feeds(status, limit).await
+    }
+
+    /// Feeds with a subscriber not polled since `polled_before`, oldest first: what
+    /// [`Engine::refresh_stale`] would poll.
+    pub async fn stale_feeds(&self, polled_before: DateTime<Utc>, limit: u32) -> Result<Vec<Feed>, StoreError> {
+        self.engine_store().stale_feeds(polled_before, limit).await
+    }
+}

@@ -1,0 +1,65 @@
+//! What the engine's actors ask of the store: subscribing (the router), each feed's poll state and redirects
+//! (the feed actors and the supervisor), and writing polls (the persistence actor).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{FeedBatch, FeedMove, StoreError, StoredBatch, SubscribedFeed, UnchangedPoll};
+use crate::domain::{ArticleId, Feed, FeedId, FeedStatus, UserId};
+
+#[async_trait]
+pub trait EngineStore: Send + Sync + 'static {
+    // Subscriptions, which the router performs so that a new feed gets its actor.
+    /// Creates each feed that is new and subscribes the user to every URL, in one transaction: all or none.
+    /// Idempotent. Answers in the order of `urls`; a URL given twice answers twice, alike.
+    async fn subscribe_many(&self, user: UserId, urls: &[&str]) -> Result<Vec<SubscribedFeed>, StoreError>;
+    /// [`EngineStore::subscribe_many`] for one URL.
+    async fn subscribe(&self, user: UserId, url: &str) -> Result<SubscribedFeed, StoreError> {
+        self.subscribe_many(user, &[url])
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)
+    }
+    /// Removes the subscription and the user's links to the feed's articles.
+    /// Returns how many subscribers the feed has left, or `NotFound` if the user was not subscribed.
+    async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<i64, StoreError>;
+    /// Links the given articles of a feed (from the cache) to a new subscriber, unread.
+    async fn link_cached_articles(&self, user: UserId, feed: FeedId, articles: &[ArticleId])
+        -> Result<u64, StoreError>;
+    /// Links a feed's most recent stored articles to a new subscriber, unread.
+    async fn link_recent_articles(&self, user: UserId, feed: FeedId, limit: i64) -> Result<u64, StoreError>;
+
+    // Feeds.
+    /// Every feed with at least one subscriber: the feeds that need an actor.
+    async fn feeds_with_subscribers(&self) -> Result<Vec<Feed>, StoreError>;
+    async fn get_feed(&self, feed: FeedId) -> Result<Feed, StoreError>;
+    /// Records a failed poll: the status (`error`, or `dead` when the feed is given up), the message, one more
+    /// consecutive error, and the next attempt (none for a dead feed). `dead_since` is set when it dies.
+    async fn record_poll_error(
+        &self,
+        feed: FeedId,
+        error: &str,
+        status: FeedStatus,
+        next_poll_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+    /// Parks a feed whose actor crashed too often: status `failed`, with the crash message.
+    async fn record_feed_failed(&self, feed: FeedId, message: &str) -> Result<(), StoreError>;
+    /// Feeds with a subscriber not polled since `polled_before` (or never), least recently polled first.
+    async fn stale_feeds(&self, polled_before: DateTime<Utc>, limit: u32) -> Result<Vec<Feed>, StoreError>;
+    /// A permanent redirect: the feed now lives at `url`. When another feed already has that URL, this feed's
+    /// subscribers move to it and this feed is left without subscribers.
+    async fn move_feed(&self, feed: FeedId, url: &str) -> Result<FeedMove, StoreError>;
+
+    // Writing polls.
+    /// Records polls that found nothing new (304) in one transaction: status `ok`, errors cleared, and the
+    /// timestamps. A poll older than the feed's recorded last poll changes nothing, so a late write never
+    /// rolls a feed back.
+    async fn record_polls_unchanged(&self, polls: &[UnchangedPoll]) -> Result<(), StoreError>;
+    /// Stores several feeds' entries and poll state in one transaction and links new articles to subscribers.
+    async fn persist_batches(&self, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError>;
+    /// How many [`EngineStore::persist_batches`] calls the persistence actor runs at once, for batches of
+    /// different feeds. One unless the database can write in parallel.
+    fn parallel_flushes(&self) -> usize {
+        1
+    }
+}

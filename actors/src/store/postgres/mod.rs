@@ -1,0 +1,66 @@
+//! The Postgres backend of the store: connecting, migrating, and the wiring of its concerns into the store traits.
+
+mod batch;
+mod feeds;
+mod rows;
+mod subscriptions;
+mod timeline;
+mod transfer;
+mod users;
+
+use std::time::Duration;
+
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+
+use super::StoreError;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects, creating the database if it is missing, and runs the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        if !Postgres::database_exists(url).await? {
+            Postgres::create_database(url).await?;
+            tracing::info!("created the database");
+        }
+        let options: PgConnectOptions = url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Wraps an existing pool (tests get theirs from `#[sqlx::test]`).
+    pub fn from_pool(pool: PgPool) -> Self {
+        PostgresStore { pool }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|error| StoreError::Database(sqlx::Error::Migrate(Box::new(error))))
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+async fn ping(store: &PostgresStore) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(&store.pool).await?;
+    Ok(())
+}
+
+super::wiring::wire_store!(PostgresStore);

@@ -1,0 +1,19 @@
+//! The types Postgres reads the shared rows in: timestamps, uuids and text arrays are its own.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::store::{rows, transfer_rows};
+
+type Time = DateTime<Utc>;
+
+pub(super) type UserRow = rows::UserRow<Uuid, Time>;
+pub(super) type FeedRow = rows::FeedRow<Time>;
+pub(super) type SubscriptionRow = rows::SubscriptionRow<Time>;
+pub(super) type ArticleRow = rows::ArticleRow<Time, Vec<String>>;
+
+pub(super) type UserExportRow = transfer_rows::UserExportRow<Uuid, Time>;
+pub(super) type FeedExportRow = transfer_rows::FeedExportRow<Time>;
+pub(super) type SubscriptionExportRow = transfer_rows::SubscriptionExportRow<Uuid, Time>;
+pub(super) type ArticleExportRow = transfer_rows::ArticleExportRow<Time, Vec<String>>;
+pub(super) type UserArticleExportRow = transfer_rows::UserArticleExportRow<Uuid, Time>;

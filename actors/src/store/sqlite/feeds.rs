@@ -1,0 +1,137 @@
+//! Feed state on SQLite: poll errors, dead letters, meltdowns, operator listings and permanent redirects.
+
+use chrono::{DateTime, Utc};
+
+use super::rows::{micros, now_micros, FeedRow};
+use super::SqliteStore;
+use crate::domain::{Feed, FeedId, FeedStatus};
+use crate::store::error::sqlite_error;
+use crate::store::feed_move::apply_move;
+use crate::store::rows::{self, FEED_COLUMNS};
+use crate::store::{FeedMove, StoreError, UnchangedPoll};
+
+pub(super) async fn feeds_with_subscribers(store: &SqliteStore) -> Result<Vec<Feed>, StoreError> {
+    let rows: Vec<FeedRow> = sqlx::query_as(&format!(
+        "SELECT {FEED_COLUMNS} FROM feeds f WHERE EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.id)"
+    ))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(sqlite_error)?;
+    rows::feeds(rows)
+}
+
+pub(super) async fn get_feed(store: &SqliteStore, feed: FeedId) -> Result<Feed, StoreError> {
+    let row: FeedRow = sqlx::query_as(&format!("SELECT {FEED_COLUMNS} FROM feeds f WHERE f.id = $1"))
+        .bind(feed)
+        .fetch_one(&store.pool)
+        .await
+        .map_err(sqlite_error)?;
+    row.into_feed()
+}
+
+pub(super) async fn record_poll_error(
+    store: &SqliteStore,
+    feed: FeedId,
+    error: &str,
+    status: FeedStatus,
+    next_poll_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE feeds SET status = $2, last_error = $3, error_count = error_count + 1, last_polled_at = $4, \
+           next_poll_at = $5, dead_since = CASE WHEN $2 = 'dead' THEN COALESCE(dead_since, $4) ELSE NULL END \
+         WHERE id = $1",
+    )
+    .bind(feed)
+    .bind(status.as_str())
+    .bind(error)
+    .bind(now_micros())
+    .bind(next_poll_at.map(micros))
+    .execute(&store.pool)
+    .await
+    .map_err(sqlite_error)?;
+    Ok(())
+}
+
+pub(super) async fn record_feed_failed(store: &SqliteStore, feed: FeedId, message: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE feeds SET status = 'failed', last_error = $2, next_poll_at = NULL WHERE id = $1")
+        .bind(feed)
+        .bind(message)
+        .execute(&store.pool)
+        .await
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+pub(super) async fn list_feeds(
+    store: &SqliteStore,
+    status: Option<FeedStatus>,
+    limit: u32,
+) -> Result<Vec<Feed>, StoreError> {
+    let rows: Vec<FeedRow> = sqlx::query_as(&format!(
+        "SELECT {FEED_COLUMNS} FROM feeds f WHERE $1 IS NULL OR f.status = $1 ORDER BY f.error_count DESC, f.id LIMIT $2"
+    ))
+    .bind(status.map(FeedStatus::as_str))
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(sqlite_error)?;
+    rows::feeds(rows)
+}
+
+pub(super) async fn stale_feeds(
+    store: &SqliteStore,
+    polled_before: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<Feed>, StoreError> {
+    // NULLs sort first in SQLite's ascending order: never-polled feeds come first, as on Postgres.
+    let rows: Vec<FeedRow> = sqlx::query_as(&format!(
+        "SELECT {FEED_COLUMNS} FROM feeds f \
+         WHERE (f.last_polled_at IS NULL OR f.last_polled_at < $1) \
+           AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.id) \
+         ORDER BY f.last_polled_at, f.id LIMIT $2"
+    ))
+    .bind(micros(polled_before))
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(sqlite_error)?;
+    rows::feeds(rows)
+}
+
+pub(super) async fn move_feed(store: &SqliteStore, feed: FeedId, url: &str) -> Result<FeedMove, StoreError> {
+    let mut transaction = store.begin_write().await?;
+    let other: Option<FeedId> = sqlx::query_scalar("SELECT id FROM feeds WHERE url = $1 AND id <> $2")
+        .bind(url)
+        .bind(feed)
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(sqlite_error)?;
+    let moved = apply_move::<sqlx::Sqlite>(&mut transaction, feed, url, other)
+        .await
+        .map_err(sqlite_error)?;
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(moved)
+}
+
+pub(super) async fn record_polls_unchanged(store: &SqliteStore, polls: &[UnchangedPoll]) -> Result<(), StoreError> {
+    if polls.is_empty() {
+        return Ok(());
+    }
+    // SQLite binds no arrays: the polls travel as one JSON array of [id, polled_at, next_poll_at].
+    let rows: Vec<serde_json::Value> = polls
+        .iter()
+        .map(|poll| serde_json::json!([poll.feed_id, micros(poll.polled_at), micros(poll.next_poll_at)]))
+        .collect();
+    sqlx::query(
+        "UPDATE feeds SET status = 'ok', last_error = NULL, error_count = 0, dead_since = NULL, \
+           last_polled_at = u.polled_at, next_poll_at = u.next_poll_at \
+         FROM (SELECT value ->> 0 AS id, value ->> 1 AS polled_at, value ->> 2 AS next_poll_at \
+               FROM json_each($1)) AS u \
+         WHERE feeds.id = u.id AND (feeds.last_polled_at IS NULL OR feeds.last_polled_at <= u.polled_at)",
+    )
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(&store.pool)
+    .await
+    .map_err(sqlite_error)?;
+    Ok(())
+}

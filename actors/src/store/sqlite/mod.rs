@@ -1,0 +1,95 @@
+//! The embedded SQLite backend of the store: one file, one writer, the same behaviour as the Postgres backend.
+//! Connecting, migrating, and the wiring of its concerns into the store traits.
+
+mod batch;
+mod feeds;
+mod rows;
+mod subscriptions;
+mod timeline;
+mod transfer;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+
+use super::error::sqlite_error;
+use super::StoreError;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// How long a statement waits for the writer's lock before failing with SQLITE_BUSY.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens the database at `url` (`sqlite://path`, `sqlite:path` or `sqlite::memory:`), creating the file if it
+    /// is missing, and runs the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(sqlite_error)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .synchronous(SqliteSynchronous::Normal);
+        let mut pool_options = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(5));
+        if is_in_memory(url) {
+            // An in-memory database lives as long as one connection to it: keep exactly one, forever.
+            // A single connection also avoids shared-cache table locks, which ignore the busy timeout.
+            pool_options = pool_options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = pool_options.connect_with(options).await.map_err(sqlite_error)?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Wraps an existing pool; the caller is responsible for its options and for running `migrate`.
+    pub fn from_pool(pool: SqlitePool) -> Self {
+        SqliteStore { pool }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|error| sqlite_error(sqlx::Error::Migrate(Box::new(error))))
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// A write transaction that takes the writer's lock up front: a deferred one that reads and then writes
+    /// fails with SQLITE_BUSY at once when another writer got in between, without waiting for the busy timeout.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(sqlite_error)
+    }
+}
+
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+async fn ping(store: &SqliteStore) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1")
+        .execute(&store.pool)
+        .await
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+super::wiring::wire_store!(SqliteStore);

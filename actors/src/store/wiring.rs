@@ -1,0 +1,335 @@
+//! The store traits' wiring, written once for both backends. A backend is a folder with the same modules
+//! (`users`, `subscriptions`, `feeds`, `batch`, `timeline`, `transfer`), whose functions take the backend's
+//! store first and the trait method's arguments after; its `mod.rs` has `ping` and invokes [`wire_store!`].
+//! So a method added to a trait is added to both backends, or neither compiles, and each method's span is
+//! declared once: at debug level, so the default log stays quiet; with small ids and counts as fields, never
+//! a batch, a page, a password hash or an invite code.
+
+/// Implements [`ApiStore`](crate::store::ApiStore), [`EngineStore`](crate::store::EngineStore) and
+/// [`TransferStore`](crate::store::TransferStore) for a backend's store by calling its modules' functions.
+// rustfmt indents a multi-line attribute inside a macro body eight columns too deep; this body is formatted by hand.
+#[rustfmt::skip]
+macro_rules! wire_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::ApiStore for $store {
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+            async fn ping(&self) -> Result<(), $crate::store::StoreError> {
+                ping(self).await
+            }
+
+            fn pool_state(&self) -> $crate::store::PoolState {
+                $crate::store::PoolState::of(&self.pool)
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(username = %user.username), err(level = "debug"))]
+            async fn create_user(
+                &self,
+                user: &$crate::domain::NewUser,
+            ) -> Result<$crate::domain::User, $crate::store::StoreError> {
+                users::create_user(self, user).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+            async fn find_credentials(
+                &self,
+                identifier: &str,
+            ) -> Result<Option<$crate::domain::UserCredentials>, $crate::store::StoreError> {
+                users::find_credentials(self, identifier).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]
+            async fn get_user(
+                &self,
+                user: $crate::domain::UserId,
+            ) -> Result<$crate::domain::User, $crate::store::StoreError> {
+                users::get_user(self, user).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+            async fn create_invite(&self, invite: &$crate::domain::NewInvite) -> Result<(), $crate::store::StoreError> {
+                users::create_invite(self, invite).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(username = %username, role = role.as_str()),
+                err(level = "debug"),
+            )]
+            async fn set_role(
+                &self,
+                username: &str,
+                role: $crate::domain::Role,
+            ) -> Result<$crate::domain::User, $crate::store::StoreError> {
+                users::set_role(self, username, role).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, limit = limit),
+                err(level = "debug"),
+            )]
+            async fn list_subscriptions(
+                &self,
+                user: $crate::domain::UserId,
+                limit: u32,
+                after: Option<$crate::domain::SubscriptionCursor>,
+            ) -> Result<$crate::domain::SubscriptionPage, $crate::store::StoreError> {
+                subscriptions::list_subscriptions(self, user, limit, after).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, feed_id = feed),
+                err(level = "debug"),
+            )]
+            async fn get_subscription(
+                &self,
+                user: $crate::domain::UserId,
+                feed: $crate::domain::FeedId,
+            ) -> Result<$crate::domain::Subscription, $crate::store::StoreError> {
+                subscriptions::get_subscription(self, user, feed).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, feed_id = ?query.feed_id, limit = query.limit),
+                err(level = "debug"),
+            )]
+            async fn list_articles(
+                &self,
+                user: $crate::domain::UserId,
+                query: &$crate::domain::ArticleQuery,
+            ) -> Result<$crate::domain::ArticlePage, $crate::store::StoreError> {
+                timeline::list_articles(self, user, query).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, article_id = article),
+                err(level = "debug"),
+            )]
+            async fn get_article(
+                &self,
+                user: $crate::domain::UserId,
+                article: $crate::domain::ArticleId,
+            ) -> Result<$crate::domain::Article, $crate::store::StoreError> {
+                timeline::get_article(self, user, article).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, article_id = article),
+                err(level = "debug"),
+            )]
+            async fn update_article(
+                &self,
+                user: $crate::domain::UserId,
+                article: $crate::domain::ArticleId,
+                patch: $crate::domain::ArticlePatch,
+            ) -> Result<$crate::domain::Article, $crate::store::StoreError> {
+                timeline::update_article(self, user, article, patch).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(status = ?status, limit = limit),
+                err(level = "debug"),
+            )]
+            async fn list_feeds(
+                &self,
+                status: Option<$crate::domain::FeedStatus>,
+                limit: u32,
+            ) -> Result<Vec<$crate::domain::Feed>, $crate::store::StoreError> {
+                feeds::list_feeds(self, status, limit).await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::EngineStore for $store {
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, urls = urls.len()),
+                err(level = "debug"),
+            )]
+            async fn subscribe_many(
+                &self,
+                user: $crate::domain::UserId,
+                urls: &[&str],
+            ) -> Result<Vec<$crate::store::SubscribedFeed>, $crate::store::StoreError> {
+                subscriptions::subscribe_many(self, user, urls).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, feed_id = feed),
+                err(level = "debug"),
+            )]
+            async fn unsubscribe(
+                &self,
+                user: $crate::domain::UserId,
+                feed: $crate::domain::FeedId,
+            ) -> Result<i64, $crate::store::StoreError> {
+                subscriptions::unsubscribe(self, user, feed).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, feed_id = feed, articles = articles.len()),
+                err(level = "debug"),
+            )]
+            async fn link_cached_articles(
+                &self,
+                user: $crate::domain::UserId,
+                feed: $crate::domain::FeedId,
+                articles: &[$crate::domain::ArticleId],
+            ) -> Result<u64, $crate::store::StoreError> {
+                subscriptions::link_cached_articles(self, user, feed, articles).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, feed_id = feed, limit = limit),
+                err(level = "debug"),
+            )]
+            async fn link_recent_articles(
+                &self,
+                user: $crate::domain::UserId,
+                feed: $crate::domain::FeedId,
+                limit: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                subscriptions::link_recent_articles(self, user, feed, limit).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+            async fn feeds_with_subscribers(&self) -> Result<Vec<$crate::domain::Feed>, $crate::store::StoreError> {
+                feeds::feeds_with_subscribers(self).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(feed_id = feed), err(level = "debug"))]
+            async fn get_feed(
+                &self,
+                feed: $crate::domain::FeedId,
+            ) -> Result<$crate::domain::Feed, $crate::store::StoreError> {
+                feeds::get_feed(self, feed).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(feed_id = feed, status = status.as_str()),
+                err(level = "debug"),
+            )]
+            async fn record_poll_error(
+                &self,
+                feed: $crate::domain::FeedId,
+                error: &str,
+                status: $crate::domain::FeedStatus,
+                next_poll_at: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> Result<(), $crate::store::StoreError> {
+                feeds::record_poll_error(self, feed, error, status, next_poll_at).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(feed_id = feed), err(level = "debug"))]
+            async fn record_feed_failed(
+                &self,
+                feed: $crate::domain::FeedId,
+                message: &str,
+            ) -> Result<(), $crate::store::StoreError> {
+                feeds::record_feed_failed(self, feed, message).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(%polled_before, limit = limit),
+                err(level = "debug"),
+            )]
+            async fn stale_feeds(
+                &self,
+                polled_before: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> Result<Vec<$crate::domain::Feed>, $crate::store::StoreError> {
+                feeds::stale_feeds(self, polled_before, limit).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(feed_id = feed, %url), err(level = "debug"))]
+            async fn move_feed(
+                &self,
+                feed: $crate::domain::FeedId,
+                url: &str,
+            ) -> Result<$crate::store::FeedMove, $crate::store::StoreError> {
+                feeds::move_feed(self, feed, url).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(polls = polls.len()), err(level = "debug"))]
+            async fn record_polls_unchanged(
+                &self,
+                polls: &[$crate::store::UnchangedPoll],
+            ) -> Result<(), $crate::store::StoreError> {
+                feeds::record_polls_unchanged(self, polls).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(batches = batches.len()), err(level = "debug"))]
+            async fn persist_batches(
+                &self,
+                batches: &[$crate::store::FeedBatch],
+            ) -> Result<Vec<$crate::store::StoredBatch>, $crate::store::StoreError> {
+                batch::persist_batches(self, batches).await
+            }
+
+            fn parallel_flushes(&self) -> usize {
+                batch::PARALLEL_FLUSHES
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::TransferStore for $store {
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+            async fn is_empty(&self) -> Result<bool, $crate::store::StoreError> {
+                transfer::is_empty(self).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(table = table.name(), limit = limit),
+                err(level = "debug"),
+            )]
+            async fn export_page(
+                &self,
+                table: $crate::store::transfer::Table,
+                after: Option<&$crate::store::transfer::TransferPosition>,
+                limit: u32,
+            ) -> Result<$crate::store::transfer::TransferPage, $crate::store::StoreError> {
+                transfer::export_page(self, table, after, limit).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(rows = page.len()), err(level = "debug"))]
+            async fn import_page(
+                &self,
+                page: &$crate::store::transfer::TransferPage,
+            ) -> Result<(), $crate::store::StoreError> {
+                transfer::import_page(self, page).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+            async fn finish_import(&self) -> Result<(), $crate::store::StoreError> {
+                transfer::finish_import(self).await
+            }
+        }
+    };
+}
+
+pub(super) use wire_store;
