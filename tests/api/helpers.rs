@@ -60,7 +60,7 @@ impl TestDatabase {
     pub async fn create(backend: Backend) -> TestDatabase {
         let fresh = FreshDatabase::create(backend, &admin_database_url(), "syndic_test", 8)
             .await
-            .expect("Postgres must be running for the tests, and the migrations run");
+            .unwrap_or_else(|error| panic!("a fresh {backend:?} database (is Postgres running?): {error:#}"));
         TestDatabase {
             backend,
             name: fresh.name(),
