@@ -10,7 +10,10 @@ use syndic_loadtest::LoadSettings;
 #[command(
     name = "syndic-loadtest",
     version,
-    about = "Load test syndic on this machine against a local feed farm"
+    about = "Load test syndic on this machine against a local feed farm",
+    long_about = "Load test syndic on this machine: serve a farm of generated feeds on 127.0.0.1, run a fresh engine \
+                  against it, and print the figures. The engine runs on a new database on the Postgres server of \
+                  --database-url (dropped at the end), or without one on SQLite in the temp dir. Stops by itself."
 )]
 struct Cli {
     #[command(flatten)]
