@@ -12,9 +12,10 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sqlx::{Connection, PgConnection};
-use syndic_actors::domain::{NewUser, SubscriptionCursor, UserId};
+use syndic_actors::domain::{SubscriptionCursor, UserId};
 use syndic_actors::store::{PostgresStore, SqliteStore, Store};
+use syndic_testkit::database::{bench_admin_url, PostgresDatabase, SqliteFile};
+use syndic_testkit::users::store_user;
 use tokio::runtime::Runtime;
 
 /// Articles per feed; every other article is read.
@@ -39,23 +40,10 @@ fn subscriptions() -> usize {
     }
 }
 
-fn admin_url() -> String {
-    std::env::var("SYNDIC_BENCH_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
 /// A user subscribed to `count` feeds the way clients do it (100 URLs a request), each feed with
 /// `ARTICLES_PER_FEED` articles linked to the user, half of them read.
 async fn load(store: &dyn Store, count: usize) -> UserId {
-    let user = store
-        .create_user(&NewUser {
-            username: "bench".into(),
-            email: "bench@example.com".into(),
-            password_hash: "x".into(),
-            invite_hash: None,
-        })
-        .await
-        .unwrap()
-        .id;
+    let user = store_user(store, "bench").await.id;
     let urls: Vec<String> = (0..count).map(|n| format!("https://bench.example/{n}.xml")).collect();
     for chunk in urls.chunks(SUBSCRIBE_CHUNK) {
         let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
@@ -65,18 +53,11 @@ async fn load(store: &dyn Store, count: usize) -> UserId {
 }
 
 /// A fresh Postgres database with autovacuum off on the tables the listing reads, loaded, never analysed.
-async fn prepare_postgres(count: usize) -> (String, PostgresStore, UserId) {
-    let name = format!("syndic_bench_feeds_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url())
+async fn prepare_postgres(count: usize) -> (PostgresDatabase, PostgresStore, UserId) {
+    let database = PostgresDatabase::create(&bench_admin_url(), "syndic_bench_feeds")
         .await
         .expect("Postgres must be running");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    let url = format!("{}/{name}", admin_url().rsplit_once('/').unwrap().0);
-    let store = PostgresStore::connect(&url, 4).await.unwrap();
+    let store = PostgresStore::connect(&database.url(), 4).await.unwrap();
     for table in ["users", "feeds", "subscriptions", "articles", "user_articles"] {
         sqlx::query(&format!("ALTER TABLE {table} SET (autovacuum_enabled = false)"))
             .execute(store.pool())
@@ -109,35 +90,19 @@ async fn prepare_postgres(count: usize) -> (String, PostgresStore, UserId) {
     .await
     .unwrap();
     assert_eq!(analysed, 0, "the bench must run without statistics");
-    (name, store, user)
+    (database, store, user)
 }
 
-async fn drop_postgres(name: &str) {
-    let mut admin = PgConnection::connect(&admin_url()).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-}
-
-/// A SQLite file in its own temp dir, removed when dropped.
+/// A SQLite store and its file, removed with the guard.
 struct SqliteBench {
-    directory: std::path::PathBuf,
+    _file: SqliteFile,
     store: SqliteStore,
     user: UserId,
 }
 
-impl Drop for SqliteBench {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.directory);
-    }
-}
-
 async fn prepare_sqlite(count: usize) -> SqliteBench {
-    let directory = std::env::temp_dir().join(format!("syndic-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&directory).unwrap();
-    let url = format!("sqlite://{}", directory.join("feed_list.db").display());
-    let store = SqliteStore::connect(&url, 4).await.unwrap();
+    let file = SqliteFile::new("syndic_bench_feeds");
+    let store = SqliteStore::connect(&file.url(), 4).await.unwrap();
     let user = load(&store, count).await;
     let now = "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)";
     sqlx::query(&format!(
@@ -159,7 +124,11 @@ async fn prepare_sqlite(count: usize) -> SqliteBench {
     .execute(store.pool())
     .await
     .unwrap();
-    SqliteBench { directory, store, user }
+    SqliteBench {
+        _file: file,
+        store,
+        user,
+    }
 }
 
 /// The cursor that opens the last full page: the deepest a client pages.
@@ -220,7 +189,7 @@ fn feed_list(criterion: &mut Criterion) {
     bench_store(criterion, &runtime, "postgres", &postgres, user);
     runtime.block_on(async {
         postgres.pool().close().await;
-        drop_postgres(&database).await;
+        database.remove().await.unwrap();
     });
     let sqlite = runtime.block_on(prepare_sqlite(count));
     bench_store(criterion, &runtime, "sqlite", &sqlite.store, sqlite.user);

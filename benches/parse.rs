@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use syndic::loadtest::documents::{document, Format};
 use syndic_actors::parse::parse_feed;
+use syndic_testkit::documents::numbered::document;
+use syndic_testkit::documents::Format;
 
 const FORMATS: [(Format, &str); 3] = [
     (Format::Rss, "rss"),

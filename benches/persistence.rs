@@ -3,8 +3,8 @@
 //! flushes at once as the actor runs them there; and on the embedded SQLite store (multi-row inserts, one
 //! transaction) in a temp file.
 //!
-//! Database: SYNDIC_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/syndic_bench), created and
-//! migrated if missing; its articles are truncated before each group.
+//! Postgres server: SYNDIC_BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres); the bench creates
+//! its own database there and drops it at the end.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -14,9 +14,10 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use sqlx::PgPool;
 use syndic_actors::dedupe::dedupe_key;
-use syndic_actors::domain::NewUser;
 use syndic_actors::parse::Entry;
-use syndic_actors::store::{ApiStore, EngineStore, FeedBatch, PollRecord, PostgresStore, SqliteStore, Store};
+use syndic_actors::store::{FeedBatch, PollRecord, PostgresStore, SqliteStore, Store};
+use syndic_testkit::database::{bench_admin_url, PostgresDatabase, SqliteFile};
+use syndic_testkit::users::store_user;
 use tokio::runtime::Runtime;
 
 /// Batches are spread over this many feeds, each with one subscriber, as a real flush is.
@@ -24,72 +25,32 @@ const FEEDS: i64 = 10;
 
 static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
 
-fn database_url() -> String {
-    std::env::var("SYNDIC_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/syndic_bench".into())
-}
-
-async fn prepare() -> PostgresStore {
-    let store = PostgresStore::connect(&database_url(), 4)
-        .await
-        .expect("Postgres must be running for the benches");
-    sqlx::query("TRUNCATE users, feeds, articles, subscriptions, user_articles RESTART IDENTITY CASCADE")
-        .execute(store.pool())
-        .await
-        .unwrap();
-    sqlx::query("INSERT INTO users (id, username, email, password_hash) VALUES (gen_random_uuid(), 'bench', 'bench@example.com', 'x')")
-        .execute(store.pool())
-        .await
-        .unwrap();
-    for feed in 0..FEEDS {
-        sqlx::query("INSERT INTO feeds (url) VALUES ($1)")
-            .bind(format!("https://bench.example/{feed}"))
-            .execute(store.pool())
-            .await
-            .unwrap();
-    }
-    sqlx::query("INSERT INTO subscriptions (user_id, feed_id) SELECT u.id, f.id FROM users u CROSS JOIN feeds f")
-        .execute(store.pool())
-        .await
-        .unwrap();
-    store
-}
-
-/// A SQLite file in its own temp dir, removed when dropped.
-struct SqliteBench {
-    directory: std::path::PathBuf,
-    store: SqliteStore,
-}
-
-impl Drop for SqliteBench {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.directory);
-    }
-}
-
-async fn prepare_sqlite() -> SqliteBench {
-    let directory = std::env::temp_dir().join(format!("syndic-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&directory).unwrap();
-    let url = format!("sqlite://{}", directory.join("persistence.db").display());
-    let store = SqliteStore::connect(&url, 4).await.unwrap();
-    let user = store
-        .create_user(&NewUser {
-            username: "bench".into(),
-            email: "bench@example.com".into(),
-            password_hash: "x".into(),
-            invite_hash: None,
-        })
-        .await
-        .unwrap();
+/// One user subscribed to `FEEDS` feeds, which get the ids 1..=FEEDS that the batches name.
+async fn subscribe_bench_user(store: &dyn Store) {
+    let user = store_user(store, "bench").await;
     let urls: Vec<String> = (0..FEEDS).map(|feed| format!("https://bench.example/{feed}")).collect();
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
     let feeds = store.subscribe_many(user.id, &urls).await.unwrap();
-    // The batches name feeds 1..=FEEDS, as they do on Postgres after RESTART IDENTITY.
     assert_eq!(
         feeds.iter().map(|feed| feed.feed_id).collect::<Vec<_>>(),
         (1..=FEEDS).collect::<Vec<_>>()
     );
-    SqliteBench { directory, store }
+}
+
+async fn prepare_postgres() -> (PostgresDatabase, PostgresStore) {
+    let database = PostgresDatabase::create(&bench_admin_url(), "syndic_bench_persistence")
+        .await
+        .expect("Postgres must be running for the benches");
+    let store = PostgresStore::connect(&database.url(), 4).await.unwrap();
+    subscribe_bench_user(&store).await;
+    (database, store)
+}
+
+async fn prepare_sqlite() -> (SqliteFile, SqliteStore) {
+    let file = SqliteFile::new("syndic_bench_persistence");
+    let store = SqliteStore::connect(&file.url(), 4).await.unwrap();
+    subscribe_bench_user(&store).await;
+    (file, store)
 }
 
 /// `rows` new entries (never seen before), spread over the feeds.
@@ -209,7 +170,7 @@ fn bench_parallel_flushes(group: &mut BenchmarkGroup<'_, WallTime>, runtime: &Ru
 
 fn persistence(criterion: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
-    let store = runtime.block_on(prepare());
+    let (_database, store) = runtime.block_on(prepare_postgres());
     let mut group = flush_group(criterion, "persistence_flush");
     for rows in [100usize, 1_000, 10_000] {
         group.throughput(Throughput::Elements(rows as u64));
@@ -232,11 +193,11 @@ fn persistence(criterion: &mut Criterion) {
     }
     group.finish();
 
-    let sqlite = runtime.block_on(prepare_sqlite());
+    let (_file, sqlite) = runtime.block_on(prepare_sqlite());
     let mut group = flush_group(criterion, "persistence_flush_sqlite");
     for rows in [100usize, 1_000, 10_000] {
         group.throughput(Throughput::Elements(rows as u64));
-        bench_flush(&mut group, &runtime, "multi_row", rows, &sqlite.store);
+        bench_flush(&mut group, &runtime, "multi_row", rows, &sqlite);
     }
     group.finish();
 }

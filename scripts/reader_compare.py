@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Comparison with Python `reader` (lemon24/reader): polls the same feed farm as `syndic loadtest`.
+"""Comparison with Python `reader` (lemon24/reader): polls the same feed farm as `syndic-loadtest`.
 
-Start the farm first, e.g. `syndic loadtest --feeds 1000 --farm-only --farm-port 9900`, then run
+Start the farm first, e.g. `cargo run --release -p syndic-loadtest -- --feeds 1000 --farm-only --farm-port 9900`,
+then run
 `python scripts/reader_compare.py http://127.0.0.1:9900`. The script adds every farm URL to a fresh reader
 database in a temp dir, runs `update_feeds_iter(workers=8, scheduled=False)` (cold), asks the farm to move its
 changing feeds on (POST /advance, as the syndic harness does between its rounds), runs it again (warm), and prints

@@ -38,13 +38,6 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminCommand,
     },
-    /// Load test on this machine: serve a farm of generated feeds on 127.0.0.1, run a fresh engine against it
-    /// (SQLite in a temp dir, or a new database on the Postgres server of `--database-url`), and print the
-    /// figures. Stops by itself.
-    Loadtest {
-        #[command(flatten)]
-        settings: crate::loadtest::LoadSettings,
-    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -314,27 +307,6 @@ mod tests {
 
         let cli = Cli::try_parse_from(["syndic", "--db-max-connections", "3", "serve"]).unwrap();
         assert_eq!(cli.config.database_max_connections, 3, "before the subcommand too");
-
-        let cli = Cli::try_parse_from([
-            "syndic",
-            "loadtest",
-            "--feeds",
-            "20",
-            "--database-url",
-            "postgres://postgres@127.0.0.1/postgres",
-            "--per-host-interval-ms",
-            "0",
-        ])
-        .unwrap();
-        let Some(Command::Loadtest { settings }) = cli.command else {
-            panic!("loadtest parses: {:?}", cli.command);
-        };
-        assert_eq!(settings.feeds, 20);
-        assert_eq!(
-            cli.config.database_url.as_deref(),
-            Some("postgres://postgres@127.0.0.1/postgres")
-        );
-        assert_eq!(cli.config.per_host_interval_ms, 0);
     }
 
     /// Every setting's flag is its environment variable without `SYNDIC_`, lowercased, with dashes, and is

@@ -4,8 +4,8 @@ pub mod admin_cli;
 pub mod app;
 pub mod config;
 pub mod copy;
-pub mod loadtest;
 pub mod metrics_endpoint;
+pub mod process_setup;
 pub mod telemetry;
 
 pub use app::Application;

@@ -1,73 +1,64 @@
-//! What the engine benches share: a real engine on the embedded SQLite store in a temp file, and an in-process
-//! feed server on 127.0.0.1:0 whose document is either fixed or new at every request.
+//! What the engine benches share: a real engine on the embedded SQLite store in a temp file, and the testkit's
+//! feed server with one feed whose document is either fixed or new at every request.
 
 #![allow(dead_code)] // Each bench uses part of this module.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Request, Response};
-use syndic::loadtest::documents::rss;
 use syndic_actors::actors::persistence::PersistenceSettings;
 use syndic_actors::cache::{CacheSettings, FeedCache};
-use syndic_actors::domain::{NewUser, UserId};
+use syndic_actors::domain::UserId;
 use syndic_actors::engine::{Engine, EngineSettings};
 use syndic_actors::fetch::FetchSettings;
 use syndic_actors::store::{SqliteStore, Store};
+use syndic_testkit::database::SqliteFile;
+use syndic_testkit::documents::numbered::rss;
+use syndic_testkit::feed_server::FeedServer;
+use syndic_testkit::users::store_new_user;
 
 /// Entries in every document the server sends.
 pub const ENTRIES: usize = 20;
+const PATH: &str = "/feed.rss";
 
 /// A feed server with one feed at `/feed.rss`.
 pub struct BenchFeedServer {
     pub url: String,
-    requests: Arc<AtomicUsize>,
+    server: FeedServer,
 }
 
 impl BenchFeedServer {
     /// `moving`: every request gets a document of `ENTRIES` entries none of which was sent before.
     pub async fn start(moving: bool) -> BenchFeedServer {
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
-        let address = acceptor.local_addr()[0].as_socket_addr().unwrap().to_string();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counter = requests.clone();
-        let endpoint = poem::endpoint::make(move |_: Request| {
-            let seen = counter.fetch_add(1, Ordering::SeqCst);
-            let first = if moving { seen * ENTRIES } else { 0 };
-            async move {
-                Ok::<_, poem::Error>(
-                    Response::builder()
-                        .content_type("application/rss+xml")
-                        .body(rss(0, first, ENTRIES)),
-                )
-            }
-        });
-        tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(endpoint));
+        let server = FeedServer::start().await;
+        let content_type = "application/rss+xml";
+        if moving {
+            server.set_generated(PATH, content_type, |earlier| rss(0, earlier * ENTRIES, ENTRIES));
+        } else {
+            server.set_unconditional(PATH, rss(0, 0, ENTRIES), content_type);
+        }
         BenchFeedServer {
-            url: format!("http://{address}/feed.rss"),
-            requests,
+            url: server.url(PATH),
+            server,
         }
     }
 
     pub fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
+        self.server.requests(PATH)
     }
 }
 
-/// A started engine and the store under it.
+/// A started engine, the store under it, and its database file (removed with it).
 pub struct BenchEngine {
     pub engine: Engine,
     pub store: Arc<dyn Store>,
+    _file: SqliteFile,
 }
 
 /// An engine on a new SQLite file in the temp dir, allowed to fetch loopback, with no per-host gap.
 pub async fn start_engine(persistence: PersistenceSettings) -> BenchEngine {
-    let directory = std::env::temp_dir().join(format!("syndic-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&directory).unwrap();
-    let url = format!("sqlite://{}", directory.join("bench.db").display());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url, 8).await.unwrap());
+    let file = SqliteFile::new("syndic_bench");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&file.url(), 8).await.unwrap());
     let cache = FeedCache::new(&CacheSettings {
         redis_url: None,
         key_prefix: String::new(),
@@ -86,17 +77,14 @@ pub async fn start_engine(persistence: PersistenceSettings) -> BenchEngine {
         ..EngineSettings::default()
     };
     let engine = Engine::start(settings, store.clone(), cache).await.unwrap();
-    BenchEngine { engine, store }
+    BenchEngine {
+        engine,
+        store,
+        _file: file,
+    }
 }
 
 /// A user stored directly (no password hashing: the benches measure routing, not registration).
 pub async fn new_user(store: &dyn Store) -> UserId {
-    let name = format!("bench{}", uuid::Uuid::new_v4().simple());
-    let user = NewUser {
-        email: format!("{name}@example.com"),
-        username: name,
-        password_hash: "x".into(),
-        invite_hash: None,
-    };
-    store.create_user(&user).await.unwrap().id
+    store_new_user(store, "bench").await.id
 }

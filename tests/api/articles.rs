@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::feed_server::rss;
 use crate::helpers::{feed_server, spawn_app, Backend};
+use syndic_testkit::documents::titled::rss;
 
 async fn pages_follow_the_cursor_without_gaps_or_overlaps(backend: Backend) {
     let app = spawn_app(backend).await;

@@ -3,8 +3,8 @@
 use serde_json::json;
 use syndic::copy::copy_between;
 
-use crate::feed_server::rss;
 use crate::helpers::{feed_server, spawn_app, Backend, TestApp, TestDatabase};
+use syndic_testkit::documents::titled::rss;
 
 async fn snapshot(app: &TestApp, token: &str) -> (serde_json::Value, Vec<serde_json::Value>) {
     let mut feeds: serde_json::Value = app.get("/v1/feeds", Some(token)).await.json().await.unwrap();

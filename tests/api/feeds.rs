@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::feed_server::rss;
 use crate::helpers::{feed_server, spawn_app, Backend};
+use syndic_testkit::documents::titled::rss;
 
 async fn one_bad_url_is_invalid_with_a_reason_and_does_not_fail_the_others(backend: Backend) {
     let app = spawn_app(backend).await;

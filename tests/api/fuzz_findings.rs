@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-use crate::feed_server::rss;
 use crate::helpers::{feed_server, spawn_app, Backend};
+use syndic_testkit::documents::titled::rss;
 
 async fn field_error(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();

@@ -1,4 +1,4 @@
-//! Test harness: a fresh Postgres database per test, a Redis key prefix per test, the real app on port 0,
+//! Test harness: a fresh database per test (the testkit's), a Redis key prefix per test, the real app on port 0,
 //! and an HTTP client that speaks the API.
 
 use std::sync::{Arc, Once};
@@ -6,17 +6,18 @@ use std::time::Duration;
 
 use clap::Parser;
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor, PgConnection};
 use syndic::{Application, Cli, Config};
-use syndic_actors::store::{PostgresStore, SqliteStore, Store};
+use syndic_actors::store::Store;
+use syndic_testkit::api_client;
+pub use syndic_testkit::database::Backend;
+use syndic_testkit::database::{BackendStore, FreshDatabase};
+pub use syndic_testkit::feed_server::FeedServer;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::feed_server::FeedServer;
-
 /// Where tests create their databases; override with SYNDIC_TEST_DATABASE_URL.
 pub fn admin_database_url() -> String {
-    std::env::var("SYNDIC_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    syndic_testkit::database::test_admin_url()
 }
 
 fn redis_url() -> String {
@@ -32,13 +33,6 @@ fn init_tracing() {
     });
 }
 
-/// Which store (and cache) a test runs on: Postgres with Redis, or the embedded SQLite with the in-process cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
 /// Runs each listed `async fn name(backend: Backend)` as a test on both backends.
 #[macro_export]
 macro_rules! on_both_backends {
@@ -52,11 +46,6 @@ macro_rules! on_both_backends {
     };
 }
 
-enum RawPool {
-    Postgres(sqlx::PgPool),
-    Sqlite(sqlx::SqlitePool),
-}
-
 /// A database that exists for one test and is removed with it, even when the test panics.
 pub struct TestDatabase {
     pub backend: Backend,
@@ -64,76 +53,40 @@ pub struct TestDatabase {
     pub name: String,
     pub url: String,
     pub store: Arc<dyn Store>,
-    pool: RawPool,
+    fresh: FreshDatabase,
 }
 
 impl TestDatabase {
     pub async fn create(backend: Backend) -> TestDatabase {
-        match backend {
-            Backend::Postgres => Self::create_postgres().await,
-            Backend::Sqlite => Self::create_sqlite().await,
-        }
-    }
-
-    async fn create_postgres() -> TestDatabase {
-        let admin_url = admin_database_url();
-        let name = format!("syndic_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&admin_url)
+        let fresh = FreshDatabase::create(backend, &admin_database_url(), "syndic_test", 8)
             .await
-            .expect("Postgres must be running for the tests");
-        admin
-            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-            .await
-            .unwrap();
-        let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap();
-        let url = format!("{base}/{name}");
-        let store = PostgresStore::connect(&url, 8).await.expect("migrations run");
-        let pool = RawPool::Postgres(store.pool().clone());
+            .unwrap_or_else(|error| panic!("a fresh {backend:?} database (is Postgres running?): {error:#}"));
         TestDatabase {
-            backend: Backend::Postgres,
-            name,
-            url,
-            store: Arc::new(store),
-            pool,
-        }
-    }
-
-    async fn create_sqlite() -> TestDatabase {
-        let path = std::env::temp_dir().join(format!("syndic_test_{}.db", Uuid::new_v4().simple()));
-        let name = path.to_string_lossy().into_owned();
-        let url = format!("sqlite://{name}");
-        let store = SqliteStore::connect(&url, 8).await.expect("migrations run");
-        let pool = RawPool::Sqlite(store.pool().clone());
-        TestDatabase {
-            backend: Backend::Sqlite,
-            name,
-            url,
-            store: Arc::new(store),
-            pool,
+            backend,
+            name: fresh.name(),
+            url: fresh.url.clone(),
+            store: fresh.store.shared(),
+            fresh,
         }
     }
 
     pub async fn article_count(&self) -> i64 {
-        let query = "SELECT count(*) FROM articles";
-        match &self.pool {
-            RawPool::Postgres(pool) => sqlx::query_scalar(query).fetch_one(pool).await.unwrap(),
-            RawPool::Sqlite(pool) => sqlx::query_scalar(query).fetch_one(pool).await.unwrap(),
-        }
+        self.fresh.store.article_count().await.unwrap()
     }
 
     /// Deletes a user the way an operator would in SQL; their subscriptions and article state go with them.
     pub async fn delete_user(&self, name: &str) {
         let query = "DELETE FROM users WHERE username = $1";
-        let deleted = match &self.pool {
-            RawPool::Postgres(pool) => sqlx::query(query)
+        let deleted = match &self.fresh.store {
+            BackendStore::Postgres(store) => sqlx::query(query)
                 .bind(name)
-                .execute(pool)
+                .execute(store.pool())
                 .await
                 .unwrap()
                 .rows_affected(),
-            RawPool::Sqlite(pool) => sqlx::query(query)
+            BackendStore::Sqlite(store) => sqlx::query(query)
                 .bind(name)
-                .execute(pool)
+                .execute(store.pool())
                 .await
                 .unwrap()
                 .rows_affected(),
@@ -144,38 +97,18 @@ impl TestDatabase {
     /// The stored ETag and status of a feed.
     pub async fn feed_state(&self, feed_id: i64) -> (Option<String>, String) {
         let query = "SELECT etag, status FROM feeds WHERE id = $1";
-        match &self.pool {
-            RawPool::Postgres(pool) => sqlx::query_as(query).bind(feed_id).fetch_one(pool).await.unwrap(),
-            RawPool::Sqlite(pool) => sqlx::query_as(query).bind(feed_id).fetch_one(pool).await.unwrap(),
+        match &self.fresh.store {
+            BackendStore::Postgres(store) => sqlx::query_as(query)
+                .bind(feed_id)
+                .fetch_one(store.pool())
+                .await
+                .unwrap(),
+            BackendStore::Sqlite(store) => sqlx::query_as(query)
+                .bind(feed_id)
+                .fetch_one(store.pool())
+                .await
+                .unwrap(),
         }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if self.backend == Backend::Sqlite {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", self.name));
-            }
-            return;
-        }
-        let name = self.name.clone();
-        let admin_url = admin_database_url();
-        // Drop runs outside any async context we can await in, so use a thread with its own runtime.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                    let _ = admin
-                        .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
-                        .await;
-                }
-            });
-        })
-        .join();
     }
 }
 
@@ -324,26 +257,19 @@ impl TestApp {
             .expect("the user exists");
     }
 
-    /// Registers and logs in a user; returns the access token.
+    /// Registers and logs in a user with the tests' password; returns the access token.
     pub async fn user(&self, name: &str) -> String {
-        let registered = self
-            .post_json(
-                "/v1/auth/register",
-                None,
-                &json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse battery"}),
-            )
-            .await;
-        assert_eq!(registered.status(), 201, "register {name}");
-        let login = self
-            .post_json(
-                "/v1/auth/login",
-                None,
-                &json!({"identifier": name, "password": "correct horse battery"}),
-            )
-            .await;
-        assert_eq!(login.status(), 200);
-        let body: Value = login.json().await.unwrap();
-        body["access_token"].as_str().unwrap().to_owned()
+        api_client::register(&self.client, &self.address, name, api_client::PASSWORD)
+            .await
+            .unwrap_or_else(|error| panic!("register {name}: {error:#}"));
+        self.login(name).await
+    }
+
+    /// Logs in a user registered with the tests' password; returns the access token.
+    pub async fn login(&self, name: &str) -> String {
+        api_client::log_in(&self.client, &self.address, name, api_client::PASSWORD)
+            .await
+            .unwrap_or_else(|error| panic!("log in {name}: {error:#}"))
     }
 
     pub async fn subscribe(&self, token: &str, urls: &[String]) -> Vec<Value> {
@@ -355,22 +281,9 @@ impl TestApp {
 
     /// Every article on the user's timeline, following cursors.
     pub async fn timeline(&self, token: &str, query: &str) -> Vec<Value> {
-        let mut articles = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut path = format!("/v1/articles?limit=200&{query}");
-            if let Some(cursor) = &cursor {
-                path.push_str(&format!("&cursor={cursor}"));
-            }
-            let response = self.get(&path, Some(token)).await;
-            assert_eq!(response.status(), 200);
-            let body: Value = response.json().await.unwrap();
-            articles.extend(body["articles"].as_array().unwrap().iter().cloned());
-            match body["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => return articles,
-            }
-        }
+        api_client::whole_timeline(&self.client, &self.address, token, query)
+            .await
+            .unwrap_or_else(|error| panic!("read the timeline: {error:#}"))
     }
 
     /// Waits until the user's timeline holds `count` articles; fails the test after 15 s.

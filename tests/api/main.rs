@@ -9,7 +9,6 @@ mod contract;
 mod copy;
 mod crash;
 mod embedded;
-mod feed_server;
 mod feeds;
 mod fuzz_findings;
 mod health;

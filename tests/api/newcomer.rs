@@ -4,9 +4,9 @@
 use serde_json::Value;
 use syndic_actors::actors::feed::FeedMsg;
 
-use crate::feed_server::rss;
 use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp, TestDatabase};
 use crate::process::{free_port, Syndic};
+use syndic_testkit::documents::titled::rss;
 
 /// An app that refuses private addresses, as production does (the other tests allow them).
 async fn public_only_app(backend: Backend) -> TestApp {

@@ -4,8 +4,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::feed_server::rss;
 use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp};
+use syndic_testkit::documents::titled::rss;
 
 async fn operator_app(backend: Backend) -> TestApp {
     spawn_app(backend).await

@@ -9,9 +9,9 @@ use syndic_actors::actors::feed::FeedMsg;
 use syndic_actors::cache::{CacheSettings, FeedCache};
 use syndic_actors::feed_url::FeedUrl;
 
-use crate::feed_server::rss;
 use crate::helpers::{admin_database_url, eventually, feed_server, spawn_app, Backend, TestApp};
 use crate::process::PrivateRedis;
+use syndic_testkit::documents::titled::rss;
 
 /// An outage of one test database: it refuses new connections and its open ones are cut. Dropping the
 /// outage ends it, so a failing test does not leave the database closed.

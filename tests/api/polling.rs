@@ -6,8 +6,8 @@ use std::time::Duration;
 use syndic_actors::actors::feed::FeedMsg;
 use syndic_actors::store::Store;
 
-use crate::feed_server::{atom, json_feed, rss};
 use crate::helpers::{eventually, feed_server, spawn_app, spawn_app_with, Backend, TestSettings};
+use syndic_testkit::documents::titled::{atom, json_feed, rss};
 
 async fn register_login_and_subscribe_lead_to_articles_on_the_timeline(backend: Backend) {
     let app = spawn_app(backend).await;

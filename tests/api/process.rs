@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Request, Response};
 use serde_json::{json, Value};
 
-use crate::feed_server::rss;
 use crate::helpers::{Backend, TestDatabase};
+use syndic_testkit::api_client;
+use syndic_testkit::documents::titled::rss;
+use syndic_testkit::feed_server;
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
@@ -143,28 +144,17 @@ impl Drop for Syndic {
 
 /// Registers and logs in a user against a running binary; returns the access token.
 pub async fn register_and_login(client: &reqwest::Client, syndic: &Syndic, name: &str) -> String {
-    let registered = client
-        .post(syndic.url("/v1/auth/register"))
-        .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse battery"}))
-        .send()
+    api_client::register(client, &syndic.url(""), name, api_client::PASSWORD)
         .await
-        .unwrap();
-    assert_eq!(registered.status(), 201);
+        .unwrap_or_else(|error| panic!("register {name}: {error:#}"));
     log_in(client, syndic, name).await
 }
 
 /// Logs in a user registered with the tests' password; returns the access token.
 pub async fn log_in(client: &reqwest::Client, syndic: &Syndic, name: &str) -> String {
-    let login: Value = client
-        .post(syndic.url("/v1/auth/login"))
-        .json(&json!({"identifier": name, "password": "correct horse battery"}))
-        .send()
+    api_client::log_in(client, &syndic.url(""), name, api_client::PASSWORD)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    login["access_token"].as_str().unwrap().to_owned()
+        .unwrap_or_else(|error| panic!("log in {name}: {error:#}"))
 }
 
 /// Subscribes in requests of at most 100 URLs, the API's limit.
@@ -183,22 +173,9 @@ pub async fn subscribe_all(client: &reqwest::Client, syndic: &Syndic, token: &st
 
 /// Every article on a user's timeline through the API, following cursors.
 pub async fn whole_timeline(client: &reqwest::Client, syndic: &Syndic, token: &str) -> Vec<Value> {
-    let mut articles = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut path = "/v1/articles?limit=200&status=all".to_owned();
-        if let Some(cursor) = &cursor {
-            path.push_str(&format!("&cursor={cursor}"));
-        }
-        let response = client.get(syndic.url(&path)).bearer_auth(token).send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.unwrap();
-        articles.extend(body["articles"].as_array().unwrap().iter().cloned());
-        match body["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return articles,
-        }
-    }
+    api_client::whole_timeline(client, &syndic.url(""), token, "status=all")
+        .await
+        .unwrap_or_else(|error| panic!("read the timeline: {error:#}"))
 }
 
 /// Reads the database a binary writes to, directly, to see what is committed.
@@ -267,8 +244,6 @@ impl SlowFarm {
         let most_in_flight = Arc::new(AtomicUsize::new(0));
         let endpoint_in_flight = in_flight.clone();
         let endpoint_most = most_in_flight.clone();
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
-        let address = acceptor.local_addr()[0].as_socket_addr().unwrap().to_string();
         let endpoint_answered = answered.clone();
         let endpoint = poem::endpoint::make(move |request: Request| {
             let bodies = bodies.clone();
@@ -299,7 +274,7 @@ impl SlowFarm {
                 Ok::<_, poem::Error>(response)
             }
         });
-        tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(endpoint));
+        let address = feed_server::serve(0, endpoint).await.expect("the slow farm starts");
         SlowFarm {
             address: format!("http://{address}"),
             feeds,

@@ -1,9 +1,9 @@
 //! Polling like a good citizen and failing safely, end to end: shared fetches, dead letters, 410, Retry-After,
 //! manual refresh limits, operator routes, permanent redirects and supervision meltdowns.
 
-use crate::feed_server::rss;
 use crate::helpers::{eventually, feed_server, spawn_app, spawn_app_with, Backend, TestApp, TestSettings};
 use serde_json::{json, Value};
+use syndic_testkit::documents::titled::rss;
 
 /// A user made directly in the store, with a token: registering 50 users through argon2 would dominate the test.
 async fn quick_user(app: &TestApp, name: &str) -> String {

@@ -7,7 +7,7 @@ use sqlx::{Connection, SqliteConnection};
 use syndic_actors::domain::ReadFilter;
 use syndic_actors::store::{SqliteStore, Store, StoreError};
 
-use crate::backends::{sqlite, SqliteFile};
+use crate::backends::{sqlite, SqliteFile, PREFIX};
 use crate::support::{at, batch, entry, persist_one, query, subscribe, timeline, user};
 
 #[tokio::test]
@@ -27,7 +27,7 @@ async fn in_memory_database_keeps_its_data_across_calls() {
 
 #[tokio::test]
 async fn stores_microsecond_integers_and_readable_uuids() {
-    let file = SqliteFile::new();
+    let file = SqliteFile::new(PREFIX);
     let url = format!("sqlite:{}", file.path().display());
     let sqlite_store = SqliteStore::connect(&url, 2).await.expect("open sqlite:path");
     let pool = sqlite_store.pool().clone();

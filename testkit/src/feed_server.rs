@@ -1,19 +1,50 @@
-//! A real HTTP feed server for tests: serves fixtures with ETag support and counts requests per path.
+//! An in-process HTTP feed server on 127.0.0.1: fixtures with ETag support, bare statuses and redirects, and
+//! documents generated anew at every request; it counts requests per path. `serve` starts any poem endpoint
+//! the same way, for servers with logic of their own (the load farm).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use anyhow::Context;
 use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Request, Response};
+use poem::{Endpoint, Request, Response};
+
+/// Serves `endpoint` on `127.0.0.1:port` (0: any free port) until the runtime stops; returns its address.
+pub async fn serve<E>(port: u16, endpoint: E) -> anyhow::Result<SocketAddr>
+where
+    E: Endpoint + 'static,
+{
+    let acceptor = TcpListener::bind(format!("127.0.0.1:{port}"))
+        .into_acceptor()
+        .await
+        .with_context(|| format!("Failed to bind 127.0.0.1:{port}"))?;
+    let address = acceptor
+        .local_addr()
+        .first()
+        .and_then(|address| address.as_socket_addr().copied())
+        .context("The listener has no address")?;
+    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(endpoint));
+    Ok(address)
+}
+
+/// Makes a document from the number of earlier requests to its path.
+type Generator = Arc<dyn Fn(usize) -> String + Send + Sync>;
+
+#[derive(Clone)]
+enum Body {
+    Fixed(String),
+    Generated(Generator),
+}
 
 #[derive(Clone)]
 struct Fixture {
     status: StatusCode,
     headers: Vec<(&'static str, String)>,
-    body: String,
+    body: Body,
     content_type: &'static str,
-    etag: String,
+    etag: Option<String>,
     /// When false, the server ignores If-None-Match and always answers 200.
     conditional: bool,
 }
@@ -33,15 +64,13 @@ pub struct FeedServer {
 
 impl FeedServer {
     pub async fn start() -> FeedServer {
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
-        let address = acceptor.local_addr()[0].as_socket_addr().unwrap().to_string();
         let state = Arc::new(Mutex::new(ServerState::default()));
         let endpoint_state = state.clone();
         let endpoint = poem::endpoint::make(move |request: Request| {
             let state = endpoint_state.clone();
-            async move { serve(&state, &request) }
+            async move { Ok::<_, poem::Error>(respond(&state, &request)) }
         });
-        tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(endpoint));
+        let address = serve(0, endpoint).await.expect("the feed server starts");
         FeedServer {
             address: format!("http://{address}"),
             state,
@@ -62,14 +91,31 @@ impl FeedServer {
         self.insert(path, body, content_type, false);
     }
 
+    /// Serves at `path` the document `generate` makes from the number of earlier requests to it: 0, 1, …;
+    /// always 200, with no ETag.
+    pub fn set_generated<G>(&self, path: &str, content_type: &'static str, generate: G)
+    where
+        G: Fn(usize) -> String + Send + Sync + 'static,
+    {
+        let fixture = Fixture {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body: Body::Generated(Arc::new(generate)),
+            content_type,
+            etag: None,
+            conditional: false,
+        };
+        self.state.lock().unwrap().fixtures.insert(path.to_owned(), fixture);
+    }
+
     fn insert(&self, path: &str, body: String, content_type: &'static str, conditional: bool) {
         let etag = format!("\"{:x}\"", fnv_hash(&body));
         let fixture = Fixture {
             status: StatusCode::OK,
             headers: Vec::new(),
-            body,
+            body: Body::Fixed(body),
             content_type,
-            etag,
+            etag: Some(etag),
             conditional,
         };
         self.state.lock().unwrap().fixtures.insert(path.to_owned(), fixture);
@@ -80,9 +126,9 @@ impl FeedServer {
         let fixture = Fixture {
             status: StatusCode::from_u16(status).unwrap(),
             headers: headers.iter().map(|(name, value)| (*name, value.to_string())).collect(),
-            body: String::new(),
+            body: Body::Fixed(String::new()),
             content_type: "text/plain",
-            etag: String::new(),
+            etag: None,
             conditional: false,
         };
         self.state.lock().unwrap().fixtures.insert(path.to_owned(), fixture);
@@ -102,35 +148,48 @@ impl FeedServer {
     }
 }
 
-fn serve(state: &Mutex<ServerState>, request: &Request) -> poem::Result<Response> {
+fn respond(state: &Mutex<ServerState>, request: &Request) -> Response {
     let path = request.uri().path().to_owned();
     let mut state = state.lock().unwrap();
-    *state.requests.entry(path.clone()).or_default() += 1;
+    let earlier = state.requests.get(&path).copied().unwrap_or(0);
+    state.requests.insert(path.clone(), earlier + 1);
     let Some(fixture) = state.fixtures.get(&path).cloned() else {
-        return Ok(Response::builder().status(StatusCode::NOT_FOUND).body("no such feed"));
+        return Response::builder().status(StatusCode::NOT_FOUND).body("no such feed");
     };
     if fixture.status != StatusCode::OK {
         let mut response = Response::builder().status(fixture.status);
         for (name, value) in fixture.headers {
             response = response.header(name, value);
         }
-        return Ok(response.body(fixture.body));
+        return response.body(fixture.body.make(earlier));
     }
     let if_none_match = request
         .headers()
         .get("if-none-match")
         .and_then(|value| value.to_str().ok());
-    if fixture.conditional && if_none_match == Some(fixture.etag.as_str()) {
+    if fixture.conditional && if_none_match.is_some() && if_none_match == fixture.etag.as_deref() {
         *state.not_modified.entry(path).or_default() += 1;
-        return Ok(Response::builder()
+        return Response::builder()
             .status(StatusCode::NOT_MODIFIED)
-            .header("etag", fixture.etag)
-            .finish());
+            .header("etag", fixture.etag.unwrap_or_default())
+            .finish();
     }
-    Ok(Response::builder()
-        .header("content-type", fixture.content_type)
-        .header("etag", fixture.etag)
-        .body(fixture.body))
+    // Released before the body is made, so that generating a document holds up no other request.
+    drop(state);
+    let mut response = Response::builder().header("content-type", fixture.content_type);
+    if let Some(etag) = fixture.etag {
+        response = response.header("etag", etag);
+    }
+    response.body(fixture.body.make(earlier))
+}
+
+impl Body {
+    fn make(self, earlier_requests: usize) -> String {
+        match self {
+            Body::Fixed(body) => body,
+            Body::Generated(generate) => generate(earlier_requests),
+        }
+    }
 }
 
 /// A cheap content hash for ETags (FNV-1a); tests only need "changes when the body changes".
@@ -138,58 +197,4 @@ fn fnv_hash(body: &str) -> u64 {
     body.bytes().fold(0xcbf29ce484222325u64, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x100000001b3)
     })
-}
-
-/// An RSS 2.0 document with entries `first..first+count`, newest first.
-pub fn rss(title: &str, first: usize, count: usize) -> String {
-    let items: String = (first..first + count)
-        .rev()
-        .map(|n| {
-            format!(
-                "<item><title>{title} {n}</title><link>https://example.com/{title}/{n}</link><guid>{title}-{n}</guid>\
-                 <description>Summary {n}</description><pubDate>{}</pubDate></item>",
-                date(n).to_rfc2822()
-            )
-        })
-        .collect();
-    format!(
-        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title><link>https://example.com/{title}</link>{items}</channel></rss>"#
-    )
-}
-
-/// An Atom document with `count` entries.
-pub fn atom(title: &str, count: usize) -> String {
-    let entries: String = (0..count)
-        .map(|n| {
-            format!(
-                "<entry><title>{title} {n}</title><id>urn:{title}:{n}</id><link href=\"https://example.com/{title}/{n}\"/>\
-                 <updated>{}</updated><author><name>Author</name></author><content type=\"html\">&lt;p&gt;{n}&lt;/p&gt;</content></entry>",
-                date(n).to_rfc3339()
-            )
-        })
-        .collect();
-    format!(
-        r#"<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>{title}</title><id>urn:{title}</id><updated>2024-01-01T00:00:00Z</updated>{entries}</feed>"#
-    )
-}
-
-/// A JSON Feed 1.1 document with `count` items.
-pub fn json_feed(title: &str, count: usize) -> String {
-    let items: Vec<serde_json::Value> = (0..count)
-        .map(|n| {
-            serde_json::json!({
-                "id": format!("{title}-{n}"),
-                "url": format!("https://example.com/{title}/{n}"),
-                "title": format!("{title} {n}"),
-                "content_html": format!("<p>{n}</p>"),
-                "date_published": date(n).to_rfc3339(),
-                "tags": ["json", "test"],
-            })
-        })
-        .collect();
-    serde_json::json!({"version": "https://jsonfeed.org/version/1.1", "title": title, "items": items}).to_string()
-}
-
-fn date(n: usize) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp(1_700_000_000 + (n as i64) * 3600, 0).unwrap()
 }

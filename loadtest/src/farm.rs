@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use poem::http::StatusCode;
-use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Request, Response};
 
-use super::documents::{self, Format};
+use syndic_testkit::documents::{numbered, Format};
+use syndic_testkit::feed_server;
 
 #[derive(Debug, Clone)]
 pub struct FarmSettings {
@@ -119,15 +119,6 @@ impl FarmSettings {
 impl Farm {
     /// Serves the farm on `127.0.0.1:port` (0: any free port) until the runtime stops.
     pub async fn start(settings: FarmSettings, port: u16) -> anyhow::Result<Farm> {
-        let acceptor = TcpListener::bind(format!("127.0.0.1:{port}"))
-            .into_acceptor()
-            .await
-            .context("Failed to bind the feed farm")?;
-        let address = acceptor
-            .local_addr()
-            .first()
-            .and_then(|address| address.as_socket_addr().copied())
-            .context("The farm listener has no address")?;
         let feeds = settings.feeds;
         let state = Arc::new(FarmState {
             settings,
@@ -145,7 +136,9 @@ impl Farm {
             let state = endpoint_state.clone();
             async move { Ok::<_, poem::Error>(serve(&state, &request).await) }
         });
-        tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(endpoint));
+        let address = feed_server::serve(port, endpoint)
+            .await
+            .context("Failed to start the feed farm")?;
         Ok(Farm { address, state })
     }
 
@@ -276,7 +269,7 @@ fn feed_list(state: &FarmState, request: &Request) -> Response {
 fn serve_feed(state: &FarmState, request: &Request, feed: usize, format: Format) -> Response {
     let generation = state.generations[feed].load(Ordering::Relaxed);
     let etag = format!("\"{feed}-{generation}\"");
-    let modified = documents::published_at(generation as usize)
+    let modified = numbered::published_at(generation as usize)
         .format("%a, %d %b %Y %H:%M:%S GMT")
         .to_string();
     let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok());
@@ -295,7 +288,7 @@ fn serve_feed(state: &FarmState, request: &Request, feed: usize, format: Format)
     }
     state.full.fetch_add(1, Ordering::Relaxed);
     let first = generation as usize * state.settings.new_entries;
-    let body = documents::document(format, feed, first, state.settings.entries);
+    let body = numbered::document(format, feed, first, state.settings.entries);
     Response::builder()
         .content_type(format.content_type())
         .header("etag", etag)

@@ -1,9 +1,9 @@
-//! Smoke test of `syndic loadtest`: the whole harness with 20 feeds (a few broken) on SQLite, checking the
+//! Smoke test of `syndic-loadtest`: the whole harness with 20 feeds (a few broken) on SQLite, checking the
 //! report's counts.
 
 use clap::Parser;
-use syndic::loadtest::{run, LoadSettings};
 use syndic::Cli;
+use syndic_loadtest::{run, LoadSettings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm() {

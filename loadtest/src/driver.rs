@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
+use syndic_testkit::api_client;
 
 /// Most URLs one subscribe request may carry (the API's limit).
 const URLS_PER_REQUEST: usize = 100;
@@ -32,21 +33,7 @@ impl ApiClient {
     /// Registers the load user on a fresh engine and logs it in.
     pub async fn register(base: &str) -> anyhow::Result<ApiClient> {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
-        let register = json!({"username": USERNAME, "email": "loadtest@example.com", "password": PASSWORD});
-        expect_success(
-            client
-                .post(format!("{base}/v1/auth/register"))
-                .json(&register)
-                .send()
-                .await?,
-        )
-        .await?;
-        let login = json!({"identifier": USERNAME, "password": PASSWORD});
-        let body = expect_success(client.post(format!("{base}/v1/auth/login")).json(&login).send().await?).await?;
-        let token = body["access_token"]
-            .as_str()
-            .context("The login answer has no access_token")?
-            .to_owned();
+        let token = api_client::register_and_log_in(&client, base, USERNAME, PASSWORD).await?;
         Ok(ApiClient {
             client,
             base: base.to_owned(),

@@ -1,8 +1,7 @@
-//! `syndic loadtest`: a local feed farm, a fresh engine in this process, and the figures of a cold round, a
+//! syndic's load harness: a local feed farm, a fresh engine in this process, and the figures of a cold round, a
 //! warm round, memory, a second engine's start-up and timeline reads. Every run stops by itself.
 
 pub mod database;
-pub mod documents;
 pub mod driver;
 pub mod farm;
 pub mod report;
@@ -18,11 +17,12 @@ use tokio::sync::oneshot;
 use syndic_actors::actors::snapshot::ActorOrder;
 use syndic_actors::engine::Engine;
 
-use crate::{Application, Config};
 use database::LoadDatabase;
 use driver::ApiClient;
 use farm::{Farm, FarmSettings};
 use report::{quantile, resident_bytes, Report, RoundFigures};
+use syndic::config::RegistrationMode;
+use syndic::{Application, Config};
 
 /// The engine's fetch timeout in a load run: short, so that the stalling feeds do not hold fetch slots long.
 const FETCH_TIMEOUT_SECS: u64 = 2;
@@ -82,8 +82,8 @@ impl LoadSettings {
     }
 }
 
-/// The subcommand: serve the farm only, or run the load test, print the table and write the JSON.
-pub async fn main(base: &Config, settings: &LoadSettings) -> anyhow::Result<()> {
+/// The command: serve the farm only, or run the load test, print the table and write the JSON.
+pub async fn execute(base: &Config, settings: &LoadSettings) -> anyhow::Result<()> {
     if settings.farm_only {
         return serve_farm(settings).await;
     }
@@ -143,7 +143,7 @@ fn engine_config(base: &Config, database_url: &str) -> Config {
     config.poll_interval_secs = 3600;
     config.min_poll_interval_secs = 3600;
     config.max_poll_interval_secs = config.max_poll_interval_secs.max(3600);
-    config.registration = crate::config::RegistrationMode::Open;
+    config.registration = RegistrationMode::Open;
     config.jwt_secret = Some(hex::encode(rand::random::<[u8; 32]>()));
     config
 }

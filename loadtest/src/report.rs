@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::farm::ResponseCounts;
+use crate::farm::ResponseCounts;
 
 /// One polling round, as the store and the farm saw it.
 #[derive(Debug, Clone, Default)]
