@@ -1,0 +1,183 @@
+//! `parse_feed` on the kinds of real-world feeds that feed-rs alone refuses or misreads, each as a small
+//! hand-written document.
+
+use super::*;
+
+fn rss(item_title: &str) -> String {
+    format!(
+        "<rss version=\"2.0\"><channel><title>Channel</title><item><guid>1</guid><title>{item_title}</title>\
+         </item><item><guid>2</guid><title>Second</title></item></channel></rss>"
+    )
+}
+
+fn titles(feed: &ParsedFeed) -> Vec<&str> {
+    feed.entries
+        .iter()
+        .map(|entry| entry.title.as_deref().unwrap_or_default())
+        .collect()
+}
+
+fn parsed(bytes: &[u8]) -> ParsedFeed {
+    parse_feed(bytes).unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(bytes)))
+}
+
+#[test]
+fn whitespace_before_the_xml_declaration_is_skipped() {
+    let document = format!("\n\n   <?xml version=\"1.0\" encoding=\"utf-8\"?>\n{}", rss("First"));
+    assert_eq!(titles(&parsed(document.as_bytes())), ["First", "Second"]);
+    // The declaration still names the encoding when it is not at the very start.
+    let (before, after) = rss("TITLE")
+        .split_once("TITLE")
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .unwrap();
+    let declaration = "\r\n <?xml version=\"1.0\" encoding=\"KOI8-R\"?>";
+    let bytes = [
+        declaration.as_bytes(),
+        before.as_bytes(),
+        b"\xF0\xD2\xC9\xD7\xC5\xD4",
+        after.as_bytes(),
+    ]
+    .concat();
+    assert_eq!(titles(&parsed(&bytes))[0], "Привет");
+}
+
+#[test]
+fn a_doctype_before_the_root_is_skipped_and_its_entities_resolved() {
+    let netscape = format!(
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE rss PUBLIC \"-//Netscape Communications//DTD RSS 0.91//EN\"\n \
+         \"http://my.netscape.com/publish/formats/rss-0.91.dtd\">\n{}",
+        rss("First")
+    );
+    assert_eq!(titles(&parsed(netscape.as_bytes())), ["First", "Second"]);
+    let with_subset = format!("<!DOCTYPE rss [ <!ENTITY who \"the team\"> ]>{}", rss("By &who;"));
+    assert_eq!(titles(&parsed(with_subset.as_bytes())), ["By the team", "Second"]);
+}
+
+#[test]
+fn rss_without_a_version_or_with_an_unknown_one_is_read_as_rss_2() {
+    for root in [
+        "<rss>",
+        "<rss version=\"0.94\">",
+        "<rss xmlns:dc=\"http://purl.org/dc/elements/1.1/\">",
+    ] {
+        let document = rss("First").replacen("<rss version=\"2.0\">", root, 1);
+        assert_eq!(titles(&parsed(document.as_bytes())), ["First", "Second"], "{root}");
+    }
+}
+
+#[test]
+fn html_entities_in_xml_are_read_as_their_characters() {
+    let feed = parsed(rss("Caf&eacute;&nbsp;&mdash;&nbsp;menu &amp; prices").as_bytes());
+    assert_eq!(titles(&feed)[0], "Caf\u{e9}\u{a0}\u{2014}\u{a0}menu & prices");
+}
+
+#[test]
+fn bare_ampersands_in_links_are_read_literally() {
+    let document = "<rss version=\"2.0\"><channel><title>C</title><item><title>Q&A</title>\
+        <link>https://example.com/?a=1&b=2</link></item></channel></rss>";
+    let feed = parsed(document.as_bytes());
+    assert_eq!(titles(&feed), ["Q&A"]);
+    assert_eq!(feed.entries[0].url.as_deref(), Some("https://example.com/?a=1&b=2"));
+}
+
+#[test]
+fn byte_order_marks_are_dropped_from_xml_and_json() {
+    let xml = [b"\xEF\xBB\xBF".as_slice(), rss("First").as_bytes()].concat();
+    assert_eq!(titles(&parsed(&xml)), ["First", "Second"]);
+    let json =
+        b"\xEF\xBB\xBF{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"J\",\"items\":[{\"id\":\"1\"}]}";
+    assert_eq!(parsed(json).entries.len(), 1);
+}
+
+#[test]
+fn utf16_feeds_are_read_in_both_byte_orders_with_or_without_a_bom() {
+    let text = format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?>{}", rss("Ω and é"));
+    for big_endian in [true, false] {
+        for bom in [true, false] {
+            let mut bytes: Vec<u8> = Vec::new();
+            if bom {
+                bytes.extend(if big_endian { [0xFE, 0xFF] } else { [0xFF, 0xFE] });
+            }
+            for unit in text.encode_utf16() {
+                bytes.extend(if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                });
+            }
+            assert_eq!(
+                titles(&parsed(&bytes))[0],
+                "Ω and é",
+                "big endian {big_endian}, bom {bom}"
+            );
+        }
+    }
+}
+
+#[test]
+fn declared_legacy_encodings_are_transcoded() {
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("KOI8-R", b"\xF0\xD2\xC9\xD7\xC5\xD4", "Привет"),
+        ("Shift_JIS", b"\x93\xfa\x96\x7b", "日本"),
+        ("windows-1252", b"\x93caf\xE9\x94", "\u{201C}café\u{201D}"),
+    ];
+    for (label, encoded, expected) in cases {
+        let document = format!("<?xml version=\"1.0\" encoding=\"{label}\"?>{}", rss("TITLE"));
+        let (before, after) = document.split_once("TITLE").unwrap();
+        let bytes = [before.as_bytes(), encoded, after.as_bytes()].concat();
+        assert_eq!(titles(&parsed(&bytes))[0], expected, "{label}");
+    }
+}
+
+#[test]
+fn undeclared_legacy_encodings_are_sniffed() {
+    let (before, after) = rss("TITLE")
+        .split_once("TITLE")
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .unwrap();
+    // Windows-1252 text with no declaration at all.
+    let bytes = [
+        before.as_bytes(),
+        b"Cr\xE8me br\xFBl\xE9e \x96 \x93 d\xE9licieux \x94",
+        after.as_bytes(),
+    ]
+    .concat();
+    assert_eq!(
+        titles(&parsed(&bytes))[0],
+        "Crème brûlée \u{2013} \u{201C} délicieux \u{201D}"
+    );
+}
+
+#[test]
+fn a_json_feed_with_the_http_version_is_read() {
+    let document = r#"{"version":"http://jsonfeed.org/version/1","title":"J","items":[{"id":"1","title":"One"}]}"#;
+    assert_eq!(titles(&parsed(document.as_bytes())), ["One"]);
+}
+
+#[test]
+fn json_feed_optional_fields_of_the_wrong_type_are_coerced() {
+    let document = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","icon":null,"items":[
+        {"id":1,"title":"One","tags":"solo","authors":"Ann","attachments":null,"summary":null},
+        {"id":"2","title":null,"tags":["a",3,null],"url":"https://example.com/2"}]}"#;
+    let feed = parsed(document.as_bytes());
+    assert_eq!(feed.entries.len(), 2);
+    let first = &feed.entries[0];
+    assert_eq!(first.guid.as_deref(), Some("1"));
+    assert_eq!(first.categories, ["solo"]);
+    assert_eq!(first.author.as_deref(), Some("Ann"));
+    assert_eq!(feed.entries[1].categories, ["a", "3"]);
+}
+
+#[test]
+fn json_feed_1_0_author_and_1_1_authors_are_both_read() {
+    let version_1 = r#"{"version":"https://jsonfeed.org/version/1","title":"J","author":{"name":"Ann"},
+        "items":[{"id":"1"},{"id":"2","author":{"name":"Bob"}}]}"#;
+    let feed = parsed(version_1.as_bytes());
+    let authors: Vec<_> = feed.entries.iter().map(|entry| entry.author.as_deref()).collect();
+    assert_eq!(authors, [Some("Ann"), Some("Bob")]);
+    let version_1_1 = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","authors":[{"name":"Cy"}],
+        "items":[{"id":"1"},{"id":"2","authors":[{"name":"Di"}]}]}"#;
+    let feed = parsed(version_1_1.as_bytes());
+    let authors: Vec<_> = feed.entries.iter().map(|entry| entry.author.as_deref()).collect();
+    assert_eq!(authors, [Some("Cy"), Some("Di")]);
+}
