@@ -1,6 +1,6 @@
 //! Feed parsing: raw bytes in, entries with stable dedupe keys out. RSS 0.9x/1.0/2.0, Atom and JSON Feed, as
 //! published: the bytes are decoded and repaired first (`encoding`, `xml_prolog`, `html_entities`,
-//! `json_feed`), then read by feed-rs and converted to syndic's entries (`convert`).
+//! `xml_root`, `json_feed`), then read by feed-rs and converted to syndic's entries (`convert`).
 
 mod convert;
 mod encoding;
@@ -9,6 +9,7 @@ mod json_feed;
 #[cfg(test)]
 mod real_world_tests;
 mod xml_prolog;
+mod xml_root;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -62,7 +63,7 @@ pub fn parse_feed(bytes: &[u8]) -> Result<ParsedFeed, ParseError> {
     } else {
         let prolog = xml_prolog::split_at_root(text);
         let body = html_entities::to_xml_references(prolog.body, &prolog.entities);
-        let body = xml_prolog::with_known_rss_version(body);
+        let body = xml_root::repair(body);
         parse_guarded(&parser, body.as_bytes())?
     };
     Ok(convert::feed(feed))

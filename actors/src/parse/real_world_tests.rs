@@ -181,3 +181,23 @@ fn json_feed_1_0_author_and_1_1_authors_are_both_read() {
     let authors: Vec<_> = feed.entries.iter().map(|entry| entry.author.as_deref()).collect();
     assert_eq!(authors, [Some("Cy"), Some("Di")]);
 }
+
+#[test]
+fn rss_items_without_a_channel_are_read() {
+    let document = "<!-- a comment first --><rss><item><title>Lone</title></item></rss>";
+    assert_eq!(titles(&parsed(document.as_bytes())), ["Lone"]);
+}
+
+#[test]
+fn atom_0_3_and_rss_0_90_feeds_are_read() {
+    let atom_0_3 = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>Old</title>\
+        <entry><title>One</title><link rel=\"alternate\" href=\"https://example.com/1\"/><id>tag:1</id></entry>\
+        <entry><title>Two</title><id>tag:2</id></entry></feed>";
+    let feed = parsed(atom_0_3.as_bytes());
+    assert_eq!(titles(&feed), ["One", "Two"]);
+    assert_eq!(feed.entries[0].url.as_deref(), Some("https://example.com/1"));
+    let rss_0_90 = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+        xmlns=\"http://my.netscape.com/rdf/simple/0.9/\"><channel><title>Old</title></channel>\
+        <item><title>One</title><link>https://example.com/1</link></item></rdf:RDF>";
+    assert_eq!(titles(&parsed(rss_0_90.as_bytes())), ["One"]);
+}
