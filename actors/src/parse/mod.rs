@@ -17,6 +17,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use feed_rs::parser::{ParseFeedError, Parser};
 
+use crate::domain::Enclosure;
+
 /// One entry of a feed, ready to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -28,6 +30,7 @@ pub struct Entry {
     pub content: Option<String>,
     pub author: Option<String>,
     pub categories: Vec<String>,
+    pub enclosures: Vec<Enclosure>,
     pub published_at: Option<DateTime<Utc>>,
 }
 

@@ -201,3 +201,60 @@ fn atom_0_3_and_rss_0_90_feeds_are_read() {
         <item><title>One</title><link>https://example.com/1</link></item></rdf:RDF>";
     assert_eq!(titles(&parsed(rss_0_90.as_bytes())), ["One"]);
 }
+
+fn enclosure(url: &str, media_type: Option<&str>, length: Option<u64>) -> Enclosure {
+    Enclosure {
+        url: url.to_owned(),
+        media_type: media_type.map(str::to_owned),
+        length,
+    }
+}
+
+#[test]
+fn rss_enclosures_and_media_rss_content_are_kept_once_each() {
+    let document = "<rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>Pod</title>\
+        <item><title>Episode</title><link>https://example.com/1</link>\
+        <enclosure url=\"https://cdn.example.com/1.mp3\" length=\"12345\" type=\"audio/mpeg\"/>\
+        <media:content url=\"https://cdn.example.com/1.mp3\" type=\"audio/mpeg\"/>\
+        <media:content url=\"https://cdn.example.com/1.mp4\" type=\"video/mp4\" fileSize=\"99\"/></item>\
+        <item><title>Text only</title></item></channel></rss>";
+    let feed = parsed(document.as_bytes());
+    assert_eq!(feed.entries[0].url.as_deref(), Some("https://example.com/1"));
+    assert_eq!(
+        feed.entries[0].enclosures,
+        [
+            enclosure("https://cdn.example.com/1.mp3", Some("audio/mpeg"), Some(12345)),
+            enclosure("https://cdn.example.com/1.mp4", Some("video/mp4"), Some(99)),
+        ]
+    );
+    assert!(feed.entries[1].enclosures.is_empty());
+}
+
+#[test]
+fn atom_enclosure_links_are_enclosures_not_the_article_link() {
+    let document = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Pod</title><entry><id>1</id><title>E</title>\
+        <link rel=\"enclosure\" href=\"https://cdn.example.com/1.ogg\" type=\"audio/ogg\" length=\"777\"/>\
+        <link rel=\"alternate\" type=\"text/html\" href=\"https://example.com/1\"/></entry></feed>";
+    let feed = parsed(document.as_bytes());
+    assert_eq!(feed.entries[0].url.as_deref(), Some("https://example.com/1"));
+    assert_eq!(
+        feed.entries[0].enclosures,
+        [enclosure("https://cdn.example.com/1.ogg", Some("audio/ogg"), Some(777))]
+    );
+}
+
+#[test]
+fn json_feed_attachments_are_enclosures() {
+    let document = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1",
+        "url":"https://example.com/1","attachments":[{"url":"https://cdn.example.com/1.m4a",
+        "mime_type":"audio/x-m4a","size_in_bytes":"2048"},{"url":"https://cdn.example.com/1.txt"}]}]}"#;
+    let feed = parsed(document.as_bytes());
+    assert_eq!(feed.entries[0].url.as_deref(), Some("https://example.com/1"));
+    assert_eq!(
+        feed.entries[0].enclosures,
+        [
+            enclosure("https://cdn.example.com/1.m4a", Some("audio/x-m4a"), Some(2048)),
+            enclosure("https://cdn.example.com/1.txt", None, None),
+        ]
+    );
+}

@@ -23,8 +23,12 @@ pub(super) const FEED_COLUMNS: &str =
     "f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.status, f.last_polled_at, \
      f.next_poll_at, f.error_count, f.last_error, f.dead_since";
 
-const ARTICLE_COLUMNS: &str = "a.id, a.feed_id, a.title, a.url, a.summary, a.content, a.author, a.categories, \
-     ua.published_at, ua.read_at IS NOT NULL AS read, ua.starred_at IS NOT NULL AS starred";
+const ARTICLE_COLUMNS: &str = "a.id, a.feed_id, f.title AS feed_title, a.title, a.url, a.summary, a.content, \
+     a.author, a.categories, a.enclosures, ua.published_at, ua.read_at IS NOT NULL AS read, \
+     ua.starred_at IS NOT NULL AS starred";
+/// A user's articles, each with its feed's title (a join, not a copy per article).
+const ARTICLE_SOURCE: &str =
+    "user_articles ua JOIN articles a ON a.id = ua.article_id JOIN feeds f ON f.id = ua.feed_id";
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -318,7 +322,7 @@ impl Store for PostgresStore {
 
     async fn list_articles(&self, user: UserId, query: &ArticleQuery) -> Result<ArticlePage, StoreError> {
         let mut builder: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-            "SELECT {ARTICLE_COLUMNS} FROM user_articles ua JOIN articles a ON a.id = ua.article_id WHERE ua.user_id = "
+            "SELECT {ARTICLE_COLUMNS} FROM {ARTICLE_SOURCE} WHERE ua.user_id = "
         ));
         builder.push_bind(user);
         if let Some(feed) = query.feed_id {
@@ -347,7 +351,10 @@ impl Store for PostgresStore {
             .push(" ORDER BY ua.published_at DESC, ua.article_id DESC LIMIT ")
             .push_bind(i64::from(query.limit) + 1);
         let rows: Vec<ArticleRow> = builder.build_query_as().fetch_all(&self.pool).await?;
-        let mut articles: Vec<Article> = rows.into_iter().map(ArticleRow::into_article).collect();
+        let mut articles = rows
+            .into_iter()
+            .map(ArticleRow::into_article)
+            .collect::<Result<Vec<Article>, StoreError>>()?;
         let next_cursor = if articles.len() > query.limit as usize {
             articles.truncate(query.limit as usize);
             articles.last().map(|last| ArticleCursor {
@@ -362,14 +369,14 @@ impl Store for PostgresStore {
 
     async fn get_article(&self, user: UserId, article: ArticleId) -> Result<Article, StoreError> {
         let row: ArticleRow = sqlx::query_as(&format!(
-            "SELECT {ARTICLE_COLUMNS} FROM user_articles ua JOIN articles a ON a.id = ua.article_id \
+            "SELECT {ARTICLE_COLUMNS} FROM {ARTICLE_SOURCE} \
              WHERE ua.user_id = $1 AND ua.article_id = $2"
         ))
         .bind(user)
         .bind(article)
         .fetch_one(&self.pool)
         .await?;
-        Ok(row.into_article())
+        row.into_article()
     }
 
     async fn update_article(

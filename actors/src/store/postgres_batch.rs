@@ -4,7 +4,7 @@ use sqlx::PgPool;
 
 use super::flush_result::{first_of_each_key, Resolved};
 use super::{FeedBatch, StoreError, StoredBatch};
-use crate::domain::{ArticleId, FeedId};
+use crate::domain::{ArticleId, Enclosure, FeedId};
 use crate::parse::Entry;
 
 /// Column arrays for one UNNEST insert, borrowed from the batches: encoding is the only copy.
@@ -20,6 +20,8 @@ struct ArticleColumns<'a> {
     authors: Vec<Option<&'a str>>,
     /// JSON arrays: UNNEST cannot take a ragged text[][].
     categories: Vec<String>,
+    /// JSON arrays, NULL when an entry has none.
+    enclosures: Vec<Option<String>>,
     published: Vec<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -35,6 +37,7 @@ impl<'a> ArticleColumns<'a> {
         self.authors.push(entry.author.as_deref());
         self.categories
             .push(serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".to_owned()));
+        self.enclosures.push(Enclosure::to_column(&entry.enclosures));
         // An undated entry takes its place on the timeline from the poll that first saw it.
         self.published.push(entry.published_at.unwrap_or(batch.poll.polled_at));
     }
@@ -54,12 +57,13 @@ pub(super) async fn persist(pool: &PgPool, batches: &[FeedBatch]) -> Result<Vec<
     let inserted: Vec<(ArticleId, FeedId, String)> = sqlx::query_as(
         "WITH inserted AS ( \
            INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-                                 published_at) \
+                                 published_at, enclosures) \
            SELECT t.feed_id, t.dedupe_key, t.guid, t.url, t.title, t.summary, t.content, t.author, \
-                  ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at \
+                  ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at, t.enclosures \
            FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                       $8::text[], $9::text[], $10::timestamptz[]) \
-             AS t(feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at) \
+                       $8::text[], $9::text[], $10::timestamptz[], $11::text[]) \
+             AS t(feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, \
+                  enclosures) \
            ON CONFLICT (feed_id, dedupe_key) DO NOTHING \
            RETURNING id, feed_id, dedupe_key, published_at), \
          linked AS ( \
@@ -79,6 +83,7 @@ pub(super) async fn persist(pool: &PgPool, batches: &[FeedBatch]) -> Result<Vec<
     .bind(&columns.authors)
     .bind(&columns.categories)
     .bind(&columns.published)
+    .bind(&columns.enclosures)
     .fetch_all(&mut *transaction)
     .await?;
 

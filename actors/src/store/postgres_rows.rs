@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::domain::{Article, Feed, FeedStatus, Role, Subscription, User, UserCredentials};
+use crate::domain::{Article, Enclosure, Feed, FeedStatus, Role, Subscription, User, UserCredentials};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
@@ -95,31 +95,38 @@ impl SubscriptionRow {
 pub(super) struct ArticleRow {
     id: i64,
     feed_id: i64,
+    feed_title: Option<String>,
     title: Option<String>,
     url: Option<String>,
     summary: Option<String>,
     content: Option<String>,
     author: Option<String>,
     categories: Vec<String>,
+    /// A JSON array, NULL when there are none.
+    enclosures: Option<String>,
     published_at: DateTime<Utc>,
     read: bool,
     starred: bool,
 }
 
 impl ArticleRow {
-    pub(super) fn into_article(self) -> Article {
-        Article {
+    pub(super) fn into_article(self) -> Result<Article, StoreError> {
+        let enclosures = Enclosure::from_column(self.enclosures.as_deref())
+            .map_err(|error| StoreError::Database(sqlx::Error::Decode(Box::new(error))))?;
+        Ok(Article {
             id: self.id,
             feed_id: self.feed_id,
+            feed_title: self.feed_title,
             title: self.title,
             url: self.url,
             summary: self.summary,
             content: self.content,
             author: self.author,
             categories: self.categories,
+            enclosures,
             published_at: self.published_at,
             read: self.read,
             starred: self.starred,
-        }
+        })
     }
 }

@@ -157,9 +157,11 @@ async fn export_articles(pool: &PgPool, after: i64, limit: i64) -> Result<Transf
         Vec<String>,
         Time,
         Time,
+        Option<String>,
     );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, fetched_at \
+        "SELECT id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, \
+           fetched_at, enclosures \
          FROM articles WHERE id > $1 ORDER BY id LIMIT $2",
     )
     .bind(after)
@@ -181,6 +183,7 @@ async fn export_articles(pool: &PgPool, after: i64, limit: i64) -> Result<Transf
                 categories: row.9,
                 published_at: row.10,
                 fetched_at: row.11,
+                enclosures: row.12,
             })
             .collect(),
     ))
@@ -269,12 +272,14 @@ async fn import_articles(
         .collect();
     sqlx::query(
         "INSERT INTO articles (id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-           published_at, fetched_at) OVERRIDING SYSTEM VALUE \
+           published_at, fetched_at, enclosures) OVERRIDING SYSTEM VALUE \
          SELECT t.id, t.feed_id, t.dedupe_key, t.guid, t.url, t.title, t.summary, t.content, t.author, \
-                ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at, t.fetched_at \
+                ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at, t.fetched_at, \
+                t.enclosures \
          FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                     $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[]) \
-           AS t(id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, fetched_at)",
+                     $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::text[]) \
+           AS t(id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, \
+                fetched_at, enclosures)",
     )
     .bind(rows.iter().map(|row| row.id).collect::<Vec<_>>())
     .bind(rows.iter().map(|row| row.feed_id).collect::<Vec<_>>())
@@ -288,6 +293,7 @@ async fn import_articles(
     .bind(&categories)
     .bind(rows.iter().map(|row| row.published_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|row| row.fetched_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.enclosures.clone()).collect::<Vec<_>>())
     .execute(&mut **transaction)
     .await?;
     Ok(())

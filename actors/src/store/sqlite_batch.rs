@@ -9,10 +9,10 @@ use super::flush_result::{first_of_each_key, Resolved};
 use super::sqlite::{now_micros, sqlite_error, SqliteStore};
 use super::sqlite_rows::micros;
 use super::{FeedBatch, StoreError, StoredBatch};
-use crate::domain::{ArticleId, FeedId};
+use crate::domain::{ArticleId, Enclosure, FeedId};
 use crate::parse::Entry;
 
-/// Rows per multi-row insert: 11 parameters each, under SQLite's limit of 32,766 per statement.
+/// Rows per multi-row insert: 12 parameters each, under SQLite's limit of 32,766 per statement.
 const ROWS_PER_INSERT: usize = 2_500;
 
 pub(super) async fn persist(store: &SqliteStore, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError> {
@@ -48,7 +48,7 @@ async fn store_entries(
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-               published_at, fetched_at) ",
+               published_at, fetched_at, enclosures) ",
         );
         insert.push_values(chunk, |mut row, (batch, entry)| {
             let categories = serde_json::to_string(&entry.categories).unwrap_or_else(|_| "[]".to_owned());
@@ -64,7 +64,8 @@ async fn store_entries(
                 .push_bind(&entry.author)
                 .push_bind(categories)
                 .push_bind(published_at)
-                .push_bind(fetched_at);
+                .push_bind(fetched_at)
+                .push_bind(Enclosure::to_column(&entry.enclosures));
         });
         insert.push(" ON CONFLICT (feed_id, dedupe_key) DO NOTHING RETURNING id, feed_id, dedupe_key");
         inserted.extend(

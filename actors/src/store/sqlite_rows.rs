@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::fmt::Hyphenated;
 
 use super::StoreError;
-use crate::domain::{Article, Feed, FeedStatus, Role, Subscription, User, UserCredentials};
+use crate::domain::{Article, Enclosure, Feed, FeedStatus, Role, Subscription, User, UserCredentials};
 
 /// A time as stored: microseconds since the Unix epoch, which sorts chronologically as an INTEGER.
 pub(super) fn micros(time: DateTime<Utc>) -> i64 {
@@ -109,6 +109,7 @@ impl SubscriptionRow {
 pub(super) struct ArticleRow {
     id: i64,
     feed_id: i64,
+    feed_title: Option<String>,
     title: Option<String>,
     url: Option<String>,
     summary: Option<String>,
@@ -116,6 +117,8 @@ pub(super) struct ArticleRow {
     author: Option<String>,
     /// A JSON array of strings.
     categories: String,
+    /// A JSON array, NULL when there are none.
+    enclosures: Option<String>,
     published_at: i64,
     read: bool,
     starred: bool,
@@ -125,15 +128,19 @@ impl ArticleRow {
     pub(super) fn into_article(self) -> Result<Article, StoreError> {
         let categories: Vec<String> = serde_json::from_str(&self.categories)
             .map_err(|error| decode_error(format!("categories of article {}: {error}", self.id)))?;
+        let enclosures = Enclosure::from_column(self.enclosures.as_deref())
+            .map_err(|error| decode_error(format!("enclosures of article {}: {error}", self.id)))?;
         Ok(Article {
             id: self.id,
             feed_id: self.feed_id,
+            feed_title: self.feed_title,
             title: self.title,
             url: self.url,
             summary: self.summary,
             content: self.content,
             author: self.author,
             categories,
+            enclosures,
             published_at: time(self.published_at)?,
             read: self.read,
             starred: self.starred,

@@ -7,8 +7,12 @@ use super::sqlite_rows::{micros, ArticleRow};
 use super::StoreError;
 use crate::domain::{Article, ArticleCursor, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ReadFilter, UserId};
 
-const ARTICLE_COLUMNS: &str = "a.id, a.feed_id, a.title, a.url, a.summary, a.content, a.author, a.categories, \
-     ua.published_at, ua.read_at IS NOT NULL AS read, ua.starred_at IS NOT NULL AS starred";
+const ARTICLE_COLUMNS: &str = "a.id, a.feed_id, f.title AS feed_title, a.title, a.url, a.summary, a.content, \
+     a.author, a.categories, a.enclosures, ua.published_at, ua.read_at IS NOT NULL AS read, \
+     ua.starred_at IS NOT NULL AS starred";
+/// A user's articles, each with its feed's title (a join, not a copy per article).
+const ARTICLE_SOURCE: &str =
+    "user_articles ua JOIN articles a ON a.id = ua.article_id JOIN feeds f ON f.id = ua.feed_id";
 
 pub(super) async fn list_articles(
     pool: &SqlitePool,
@@ -16,7 +20,7 @@ pub(super) async fn list_articles(
     query: &ArticleQuery,
 ) -> Result<ArticlePage, StoreError> {
     let mut builder: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-        "SELECT {ARTICLE_COLUMNS} FROM user_articles ua JOIN articles a ON a.id = ua.article_id WHERE ua.user_id = "
+        "SELECT {ARTICLE_COLUMNS} FROM {ARTICLE_SOURCE} WHERE ua.user_id = "
     ));
     builder.push_bind(user.hyphenated());
     if let Some(feed) = query.feed_id {
@@ -63,7 +67,7 @@ pub(super) async fn list_articles(
 
 pub(super) async fn get_article(pool: &SqlitePool, user: UserId, article: ArticleId) -> Result<Article, StoreError> {
     let row: ArticleRow = sqlx::query_as(&format!(
-        "SELECT {ARTICLE_COLUMNS} FROM user_articles ua JOIN articles a ON a.id = ua.article_id \
+        "SELECT {ARTICLE_COLUMNS} FROM {ARTICLE_SOURCE} \
          WHERE ua.user_id = $1 AND ua.article_id = $2"
     ))
     .bind(user.hyphenated())

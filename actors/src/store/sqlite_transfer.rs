@@ -165,9 +165,11 @@ async fn export_articles(pool: &SqlitePool, after: i64, limit: i64) -> Result<Tr
         String,
         i64,
         i64,
+        Option<String>,
     );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, fetched_at \
+        "SELECT id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, \
+           fetched_at, enclosures \
          FROM articles WHERE id > ?1 ORDER BY id LIMIT ?2",
     )
     .bind(after)
@@ -191,6 +193,7 @@ async fn export_articles(pool: &SqlitePool, after: i64, limit: i64) -> Result<Tr
             categories,
             published_at: time(row.10)?,
             fetched_at: time(row.11)?,
+            enclosures: row.12,
         });
     }
     Ok(TransferPage::Articles(records))
@@ -253,7 +256,8 @@ pub(super) async fn import_page(pool: &SqlitePool, page: &TransferPage) -> Resul
             for row in rows {
                 sqlx::query(
                     "INSERT INTO articles (id, feed_id, dedupe_key, guid, url, title, summary, content, author, \
-                       categories, published_at, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                       categories, published_at, fetched_at, enclosures) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
                 .bind(row.id)
                 .bind(row.feed_id)
@@ -267,6 +271,7 @@ pub(super) async fn import_page(pool: &SqlitePool, page: &TransferPage) -> Resul
                 .bind(serde_json::to_string(&row.categories).unwrap_or_else(|_| "[]".into()))
                 .bind(micros(row.published_at))
                 .bind(micros(row.fetched_at))
+                .bind(&row.enclosures)
                 .execute(&mut *transaction)
                 .await?;
             }
