@@ -1,6 +1,7 @@
 //! Feed parsing: raw bytes in, entries with stable dedupe keys out. RSS 0.9x/1.0/2.0, Atom and JSON Feed, as
 //! published: the bytes are decoded and repaired first (`encoding`, `xml_prolog`, `html_entities`,
-//! `xml_root`, `json_feed`), then read by feed-rs and converted to syndic's entries (`convert`).
+//! `xml_root`, `json_feed`), then read by feed-rs, read again after a repair if it refuses them
+//! (`xml_second_chance`), and converted to syndic's entries (`convert`).
 
 mod convert;
 mod encoding;
@@ -10,6 +11,7 @@ mod json_feed;
 mod real_world_tests;
 mod xml_prolog;
 mod xml_root;
+mod xml_second_chance;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -67,9 +69,36 @@ pub fn parse_feed(bytes: &[u8]) -> Result<ParsedFeed, ParseError> {
         let prolog = xml_prolog::split_at_root(text);
         let body = html_entities::to_xml_references(prolog.body, &prolog.entities);
         let body = xml_root::repair(body);
-        parse_guarded(&parser, body.as_bytes())?
+        parse_xml_feed(&parser, body.into_owned())?
     };
     Ok(convert::feed(feed))
+}
+
+/// How many times a refused XML document is repaired and read again: each repair fixes one cause.
+const XML_SECOND_CHANCES: usize = 8;
+
+/// XML: read as it is, and while feed-rs refuses it for a reason that can be repaired, again once repaired.
+/// The first refusal is the error when no repair helps.
+fn parse_xml_feed(parser: &Parser, mut body: String) -> Result<feed_rs::model::Feed, ParseError> {
+    let first_error = match parse_guarded(parser, body.as_bytes()) {
+        Ok(feed) => return Ok(feed),
+        Err(error) => error,
+    };
+    let mut error = first_error.clone();
+    for _ in 0..XML_SECOND_CHANCES {
+        let ParseError::Invalid(refusal) = &error else {
+            break;
+        };
+        let Some(repaired) = xml_second_chance::repair(&body, refusal) else {
+            break;
+        };
+        body = repaired;
+        match parse_guarded(parser, body.as_bytes()) {
+            Ok(feed) => return Ok(feed),
+            Err(next) => error = next,
+        }
+    }
+    Err(first_error)
 }
 
 /// JSON Feed: read as it is, and only if feed-rs refuses it, again after coercing it into shape.

@@ -258,3 +258,22 @@ fn json_feed_attachments_are_enclosures() {
         ]
     );
 }
+
+#[test]
+fn a_feed_cut_short_keeps_the_entries_it_has() {
+    let document = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Cut</title>\
+        <item><title>Whole</title><guid>1</guid></item><item><title>Half</title><guid>2</guid><description><![CD";
+    let feed = parsed(document.as_bytes());
+    assert_eq!(titles(&feed), ["Whole", "Half"]);
+}
+
+#[test]
+fn atom_text_types_feed_rs_does_not_know_are_read_as_text() {
+    let document = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title type=\"text/plain\">Old</title>\
+        <entry><title type=\"text/plain\" mode=\"xml\">One</title><id>tag:1</id>\
+        <summary type=\"TEXT\">Sum</summary></entry></feed>";
+    let feed = parsed(document.as_bytes());
+    assert_eq!(feed.title.as_deref(), Some("Old"));
+    assert_eq!(titles(&feed), ["One"]);
+    assert_eq!(feed.entries[0].summary.as_deref(), Some("Sum"));
+}
