@@ -13,6 +13,7 @@ mod xml_prolog;
 mod xml_root;
 mod xml_second_chance;
 
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -69,7 +70,7 @@ pub fn parse_feed(bytes: &[u8]) -> Result<ParsedFeed, ParseError> {
         let prolog = xml_prolog::split_at_root(text);
         let body = html_entities::to_xml_references(prolog.body, &prolog.entities);
         let body = xml_root::repair(body);
-        parse_xml_feed(&parser, body.into_owned())?
+        parse_xml_feed(&parser, body)?
     };
     Ok(convert::feed(feed))
 }
@@ -79,7 +80,7 @@ const XML_SECOND_CHANCES: usize = 8;
 
 /// XML: read as it is, and while feed-rs refuses it for a reason that can be repaired, again once repaired.
 /// The first refusal is the error when no repair helps.
-fn parse_xml_feed(parser: &Parser, mut body: String) -> Result<feed_rs::model::Feed, ParseError> {
+fn parse_xml_feed(parser: &Parser, mut body: Cow<'_, str>) -> Result<feed_rs::model::Feed, ParseError> {
     let first_error = match parse_guarded(parser, body.as_bytes()) {
         Ok(feed) => return Ok(feed),
         Err(error) => error,
@@ -92,7 +93,7 @@ fn parse_xml_feed(parser: &Parser, mut body: String) -> Result<feed_rs::model::F
         let Some(repaired) = xml_second_chance::repair(&body, refusal) else {
             break;
         };
-        body = repaired;
+        body = Cow::Owned(repaired);
         match parse_guarded(parser, body.as_bytes()) {
             Ok(feed) => return Ok(feed),
             Err(next) => error = next,
