@@ -71,6 +71,7 @@ fn batches(rows: usize) -> Vec<FeedBatch> {
                         content: Some("<p>Some content.</p>".repeat(20)),
                         author: Some("Author".into()),
                         categories: vec!["bench".into(), "rust".into()],
+                        enclosures: Vec::new(),
                         published_at: Some(now),
                     }
                 })

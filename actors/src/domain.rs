@@ -273,17 +273,48 @@ pub struct ArticleQuery {
     pub cursor: Option<ArticleCursor>,
 }
 
+/// A file attached to an article, as podcasts attach their episodes: RSS `<enclosure>`, Atom
+/// `link rel="enclosure"`, JSON Feed `attachments` and Media RSS `media:content`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Enclosure {
+    pub url: String,
+    /// The media type the feed gives, such as `audio/mpeg`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The size in bytes the feed gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+}
+
+impl Enclosure {
+    /// How an article's enclosures are stored: a JSON array, or NULL when there are none.
+    pub fn to_column(enclosures: &[Enclosure]) -> Option<String> {
+        if enclosures.is_empty() {
+            return None;
+        }
+        serde_json::to_string(enclosures).ok()
+    }
+
+    /// The enclosures a stored column holds; NULL holds none.
+    pub fn from_column(column: Option<&str>) -> Result<Vec<Enclosure>, serde_json::Error> {
+        column.map_or(Ok(Vec::new()), serde_json::from_str)
+    }
+}
+
 /// An article as one user sees it, with that user's read and starred state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Article {
     pub id: ArticleId,
     pub feed_id: FeedId,
+    /// The feed's current title, read with the article rather than copied into it.
+    pub feed_title: Option<String>,
     pub title: Option<String>,
     pub url: Option<String>,
     pub summary: Option<String>,
     pub content: Option<String>,
     pub author: Option<String>,
     pub categories: Vec<String>,
+    pub enclosures: Vec<Enclosure>,
     pub published_at: DateTime<Utc>,
     pub read: bool,
     pub starred: bool,

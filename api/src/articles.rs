@@ -5,7 +5,9 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
-use syndic_actors::domain::{Article, ArticleCursor, ArticleId, ArticlePatch, ArticleQuery, FeedId, ReadFilter};
+use syndic_actors::domain::{
+    Article, ArticleCursor, ArticleId, ArticlePatch, ArticleQuery, Enclosure, FeedId, ReadFilter,
+};
 use syndic_actors::engine::Engine;
 
 use crate::auth::BearerAuth;
@@ -34,6 +36,9 @@ pub enum ReadStatus {
 pub struct ArticleBody {
     pub id: ArticleId,
     pub feed_id: FeedId,
+    /// The feed's current title.
+    #[oai(nullable)]
+    pub feed_title: Nullable<String>,
     #[oai(nullable)]
     pub title: Nullable<String>,
     #[oai(nullable)]
@@ -45,9 +50,34 @@ pub struct ArticleBody {
     #[oai(nullable)]
     pub author: Nullable<String>,
     pub categories: Vec<String>,
+    /// Files attached to the article (podcast episodes); empty when there are none.
+    pub enclosures: Vec<EnclosureBody>,
     pub published_at: DateTime<Utc>,
     pub read: bool,
     pub starred: bool,
+}
+
+/// A file attached to an article, as the feed describes it.
+#[derive(Debug, Clone, PartialEq, Object)]
+#[oai(rename = "Enclosure")]
+pub struct EnclosureBody {
+    pub url: String,
+    /// The media type the feed gives, such as `audio/mpeg`.
+    #[oai(rename = "type", skip_serializing_if_is_none)]
+    pub media_type: Option<String>,
+    /// The size in bytes the feed gives.
+    #[oai(skip_serializing_if_is_none)]
+    pub length: Option<u64>,
+}
+
+impl From<Enclosure> for EnclosureBody {
+    fn from(enclosure: Enclosure) -> Self {
+        EnclosureBody {
+            url: enclosure.url,
+            media_type: enclosure.media_type,
+            length: enclosure.length,
+        }
+    }
 }
 
 #[derive(Debug, Object)]
@@ -174,12 +204,14 @@ impl From<Article> for ArticleBody {
         ArticleBody {
             id: article.id,
             feed_id: article.feed_id,
+            feed_title: article.feed_title.into(),
             title: article.title.into(),
             url: article.url.into(),
             summary: article.summary.into(),
             content: article.content.into(),
             author: article.author.into(),
             categories: article.categories,
+            enclosures: article.enclosures.into_iter().map(EnclosureBody::from).collect(),
             published_at: article.published_at,
             read: article.read,
             starred: article.starred,

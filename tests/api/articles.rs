@@ -5,6 +5,43 @@ use serde_json::{json, Value};
 use crate::helpers::{feed_server, spawn_app, Backend};
 use syndic_testkit::documents::titled::rss;
 
+/// A podcast feed: one episode with an MP3 enclosure, and an older text post without any.
+pub fn podcast(title: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>{title} podcast</title>\
+         <item><title>{title} episode</title><guid>{title}-episode</guid>\
+         <pubDate>Mon, 02 Nov 2026 06:00:00 GMT</pubDate>\
+         <enclosure url=\"https://cdn.example.com/{title}.mp3\" length=\"1000\" type=\"audio/mpeg\"/></item>\
+         <item><title>{title} notes</title><guid>{title}-notes</guid>\
+         <pubDate>Sun, 01 Nov 2026 06:00:00 GMT</pubDate></item></channel></rss>"
+    )
+}
+
+async fn articles_show_their_enclosures_and_their_feeds_title(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let server = feed_server().await;
+    server.set("/podcast.xml", podcast("cast"), "application/rss+xml");
+    let token = app.user("alice").await;
+    app.subscribe(&token, &[server.url("/podcast.xml")]).await;
+    let articles = app.wait_for_timeline(&token, 2).await;
+    assert_eq!(articles[0]["title"], "cast episode");
+    assert_eq!(
+        articles[0]["enclosures"],
+        json!([{"url": "https://cdn.example.com/cast.mp3", "type": "audio/mpeg", "length": 1000}])
+    );
+    assert_eq!(articles[1]["enclosures"], json!([]), "an article without enclosures");
+    assert!(articles.iter().all(|article| article["feed_title"] == "cast podcast"));
+    let id = articles[0]["id"].as_i64().unwrap();
+    let one: Value = app
+        .get(&format!("/v1/articles/{id}"), Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["enclosures"], articles[0]["enclosures"]);
+    assert_eq!(one["feed_title"], "cast podcast");
+}
+
 async fn pages_follow_the_cursor_without_gaps_or_overlaps(backend: Backend) {
     let app = spawn_app(backend).await;
     let server = feed_server().await;
@@ -161,6 +198,7 @@ async fn another_users_article_is_not_found(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    articles_show_their_enclosures_and_their_feeds_title,
     pages_follow_the_cursor_without_gaps_or_overlaps,
     read_and_starred_state_is_kept_and_filtered,
     feed_filter_limits_the_timeline_to_one_feed,

@@ -3,6 +3,7 @@
 use serde_json::json;
 use syndic::copy::copy_between;
 
+use crate::articles::podcast;
 use crate::helpers::{feed_server, spawn_app, Backend, TestApp, TestDatabase};
 use syndic_testkit::documents::titled::rss;
 
@@ -20,7 +21,8 @@ async fn a_sqlite_database_copied_to_postgres_serves_the_same_data() {
     let mut embedded = spawn_app(Backend::Sqlite).await;
     let server = feed_server().await;
     server.set("/one.xml", rss("one", 0, 3), "application/rss+xml");
-    server.set("/two.xml", rss("two", 0, 2), "application/rss+xml");
+    // Two articles, one with an enclosure: the copy must carry the column.
+    server.set("/two.xml", podcast("two"), "application/rss+xml");
     let token = embedded.user("alice").await;
     embedded
         .subscribe(&token, &[server.url("/one.xml"), server.url("/two.xml")])
@@ -36,6 +38,13 @@ async fn a_sqlite_database_copied_to_postgres_serves_the_same_data() {
         .await;
     embedded.make_admin("alice").await;
     let before = snapshot(&embedded, &token).await;
+    assert!(
+        before
+            .1
+            .iter()
+            .any(|article| article["enclosures"][0]["url"] == "https://cdn.example.com/two.mp3"),
+        "the snapshot covers an enclosure"
+    );
     embedded.stop().await;
 
     let target = TestDatabase::create(Backend::Postgres).await;

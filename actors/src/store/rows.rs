@@ -5,17 +5,21 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::domain::{Article, Feed, FeedStatus, Role, Subscription, User, UserCredentials};
+use crate::domain::{Article, Enclosure, Feed, FeedStatus, Role, Subscription, User, UserCredentials};
 
 /// The columns a [`FeedRow`] reads, from `feeds f`.
 pub(super) const FEED_COLUMNS: &str =
     "f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.status, f.last_polled_at, \
      f.next_poll_at, f.error_count, f.last_error, f.dead_since";
 
-/// The columns an [`ArticleRow`] reads, from `user_articles ua JOIN articles a`.
+/// The columns an [`ArticleRow`] reads, from [`ARTICLE_SOURCE`].
 pub(super) const ARTICLE_COLUMNS: &str =
-    "a.id, a.feed_id, a.title, a.url, a.summary, a.content, a.author, a.categories, \
-     ua.published_at, ua.read_at IS NOT NULL AS read, ua.starred_at IS NOT NULL AS starred";
+    "a.id, a.feed_id, f.title AS feed_title, a.title, a.url, a.summary, a.content, a.author, a.categories, \
+     a.enclosures, ua.published_at, ua.read_at IS NOT NULL AS read, ua.starred_at IS NOT NULL AS starred";
+
+/// A user's articles, each with its feed's title (a join, not a copy per article).
+pub(super) const ARTICLE_SOURCE: &str =
+    "user_articles ua JOIN articles a ON a.id = ua.article_id JOIN feeds f ON f.id = ua.feed_id";
 
 /// The columns a [`UserRow`] reads, from `users`.
 pub(super) const USER_COLUMNS: &str = "id, username, email, role, created_at, password_hash";
@@ -158,12 +162,15 @@ pub(super) fn subscriptions<Time: Decoded<DateTime<Utc>>>(
 pub(super) struct ArticleRow<Time, Categories> {
     id: i64,
     feed_id: i64,
+    feed_title: Option<String>,
     title: Option<String>,
     url: Option<String>,
     summary: Option<String>,
     content: Option<String>,
     author: Option<String>,
     categories: Categories,
+    /// A JSON array, NULL when there are none.
+    enclosures: Option<String>,
     published_at: Time,
     read: bool,
     starred: bool,
@@ -171,15 +178,19 @@ pub(super) struct ArticleRow<Time, Categories> {
 
 impl<Time: Decoded<DateTime<Utc>>, Categories: Decoded<Vec<String>>> ArticleRow<Time, Categories> {
     pub(super) fn into_article(self) -> Result<Article, StoreError> {
+        let enclosures = Enclosure::from_column(self.enclosures.as_deref())
+            .map_err(|error| decode_error(format!("enclosures of article {}: {error}", self.id)))?;
         Ok(Article {
             id: self.id,
             feed_id: self.feed_id,
+            feed_title: self.feed_title,
             title: self.title,
             url: self.url,
             summary: self.summary,
             content: self.content,
             author: self.author,
             categories: self.categories.decoded()?,
+            enclosures,
             published_at: self.published_at.decoded()?,
             read: self.read,
             starred: self.starred,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::rows::ARTICLE_COLUMNS;
+use super::rows::{ARTICLE_COLUMNS, ARTICLE_SOURCE};
 use crate::domain::{ArticleQuery, ReadFilter};
 
 /// One page of a user's timeline, newest first, with one row more than the page when there is a next page.
@@ -21,7 +21,7 @@ where
     i64: 'args + Encode<'args, DB> + Type<DB>,
 {
     let mut builder = QueryBuilder::new(format!(
-        "SELECT {ARTICLE_COLUMNS} FROM user_articles ua JOIN articles a ON a.id = ua.article_id WHERE ua.user_id = "
+        "SELECT {ARTICLE_COLUMNS} FROM {ARTICLE_SOURCE} WHERE ua.user_id = "
     ));
     builder.push_bind(user);
     if let Some(feed) = query.feed_id {
@@ -55,7 +55,7 @@ where
 /// One article of a user's timeline ($1 the user, $2 the article).
 pub(super) fn get_article_sql() -> String {
     format!(
-        "SELECT {ARTICLE_COLUMNS} FROM user_articles ua JOIN articles a ON a.id = ua.article_id \
+        "SELECT {ARTICLE_COLUMNS} FROM {ARTICLE_SOURCE} \
          WHERE ua.user_id = $1 AND ua.article_id = $2"
     )
 }

@@ -82,6 +82,8 @@ pub struct ArticleRecord {
     pub content: Option<String>,
     pub author: Option<String>,
     pub categories: Vec<String>,
+    /// The stored JSON array as it is (see `Enclosure::to_column`), NULL when there are none.
+    pub enclosures: Option<String>,
     pub published_at: DateTime<Utc>,
     pub fetched_at: DateTime<Utc>,
 }

@@ -115,6 +115,7 @@ pub(super) struct ArticleExportRow<Time, Categories> {
     categories: Categories,
     published_at: Time,
     fetched_at: Time,
+    enclosures: Option<String>,
 }
 
 impl<Time: Decoded<DateTime<Utc>>, Categories: Decoded<Vec<String>>> IntoRecord for ArticleExportRow<Time, Categories> {
@@ -134,6 +135,7 @@ impl<Time: Decoded<DateTime<Utc>>, Categories: Decoded<Vec<String>>> IntoRecord 
             categories: self.categories.decoded()?,
             published_at: self.published_at.decoded()?,
             fetched_at: self.fetched_at.decoded()?,
+            enclosures: self.enclosures,
         })
     }
 }

@@ -74,6 +74,7 @@ for_each_backend!(
     list_articles_filters_by_read_starred_and_feed,
     get_and_update_article,
     text_round_trips,
+    articles_carry_their_enclosures_and_their_feeds_title,
     // Moving a database.
     every_table_pages_out_completely_in_key_order,
     pages_import_as_they_are_into_an_empty_database,

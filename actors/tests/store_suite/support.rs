@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use syndic_actors::domain::{Article, ArticleQuery, FeedId, NewUser, ReadFilter, User, UserId};
+use syndic_actors::domain::{Article, ArticleQuery, Enclosure, FeedId, NewUser, ReadFilter, User, UserId};
 use syndic_actors::parse::Entry;
 use syndic_actors::store::{FeedBatch, PollRecord, Store, StoredBatch, UnchangedPoll};
 
@@ -48,6 +48,11 @@ pub fn entry(key: &str, published_at: Option<DateTime<Utc>>) -> Entry {
         content: Some(format!("<p>Content of {key}</p>")),
         author: Some(format!("Author {key}")),
         categories: vec![format!("category-{key}"), "shared".to_owned()],
+        enclosures: vec![Enclosure {
+            url: format!("https://cdn.example.com/{key}.mp3"),
+            media_type: Some("audio/mpeg".to_owned()),
+            length: Some(key.len() as u64),
+        }],
         published_at,
     }
 }

@@ -1,7 +1,7 @@
 //! The persistence actor's flush on Postgres: many feeds' entries in one transaction, by UNNEST.
 
 use super::PostgresStore;
-use crate::domain::FeedId;
+use crate::domain::{Enclosure, FeedId};
 use crate::parse::Entry;
 use crate::store::flush_result::{first_of_each_key, ArticleKey, Resolved};
 use crate::store::rows::categories_json;
@@ -24,6 +24,8 @@ struct ArticleColumns<'a> {
     authors: Vec<Option<&'a str>>,
     /// JSON arrays: UNNEST cannot take a ragged text[][].
     categories: Vec<String>,
+    /// JSON arrays, NULL when an entry has none.
+    enclosures: Vec<Option<String>>,
     published: Vec<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -38,6 +40,7 @@ impl<'a> ArticleColumns<'a> {
         self.contents.push(entry.content.as_deref());
         self.authors.push(entry.author.as_deref());
         self.categories.push(categories_json(&entry.categories));
+        self.enclosures.push(Enclosure::to_column(&entry.enclosures));
         // An undated entry takes its place on the timeline from the poll that first saw it.
         self.published.push(entry.published_at.unwrap_or(batch.poll.polled_at));
     }
@@ -60,12 +63,13 @@ pub(super) async fn persist_batches(
     let inserted: Vec<ArticleKey> = sqlx::query_as(
         "WITH inserted AS ( \
            INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-                                 published_at) \
+                                 published_at, enclosures) \
            SELECT t.feed_id, t.dedupe_key, t.guid, t.url, t.title, t.summary, t.content, t.author, \
-                  ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at \
+                  ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at, t.enclosures \
            FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                       $8::text[], $9::text[], $10::timestamptz[]) \
-             AS t(feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at) \
+                       $8::text[], $9::text[], $10::timestamptz[], $11::text[]) \
+             AS t(feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, \
+                  enclosures) \
            ON CONFLICT (feed_id, dedupe_key) DO NOTHING \
            RETURNING id, feed_id, dedupe_key, published_at), \
          linked AS ( \
@@ -85,6 +89,7 @@ pub(super) async fn persist_batches(
     .bind(&columns.authors)
     .bind(&columns.categories)
     .bind(&columns.published)
+    .bind(&columns.enclosures)
     .fetch_all(&mut *transaction)
     .await?;
 

@@ -61,7 +61,7 @@ pub(super) async fn export_page(
         Table::Articles => {
             let rows: Vec<ArticleExportRow> = sqlx::query_as(
                 "SELECT id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-                        published_at, fetched_at FROM articles WHERE id > $1 ORDER BY id LIMIT $2",
+                        published_at, fetched_at, enclosures FROM articles WHERE id > $1 ORDER BY id LIMIT $2",
             )
             .bind(id)
             .bind(limit)
@@ -164,12 +164,14 @@ async fn import_articles(
     let categories: Vec<String> = rows.iter().map(|row| categories_json(&row.categories)).collect();
     sqlx::query(
         "INSERT INTO articles (id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-           published_at, fetched_at) OVERRIDING SYSTEM VALUE \
+           published_at, fetched_at, enclosures) OVERRIDING SYSTEM VALUE \
          SELECT t.id, t.feed_id, t.dedupe_key, t.guid, t.url, t.title, t.summary, t.content, t.author, \
-                ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at, t.fetched_at \
+                ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at, t.fetched_at, \
+                t.enclosures \
          FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                     $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[]) \
-           AS t(id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, fetched_at)",
+                     $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::text[]) \
+           AS t(id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, \
+                fetched_at, enclosures)",
     )
     .bind(rows.iter().map(|row| row.id).collect::<Vec<_>>())
     .bind(rows.iter().map(|row| row.feed_id).collect::<Vec<_>>())
@@ -183,6 +185,7 @@ async fn import_articles(
     .bind(&categories)
     .bind(rows.iter().map(|row| row.published_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|row| row.fetched_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.enclosures.clone()).collect::<Vec<_>>())
     .execute(&mut **transaction)
     .await?;
     Ok(())

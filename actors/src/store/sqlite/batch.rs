@@ -7,7 +7,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::rows::{micros, now_micros};
 use super::SqliteStore;
-use crate::domain::ArticleId;
+use crate::domain::{ArticleId, Enclosure};
 use crate::parse::Entry;
 use crate::store::error::sqlite_error;
 use crate::store::flush_result::{first_of_each_key, ArticleKey, Resolved};
@@ -17,7 +17,7 @@ use crate::store::{FeedBatch, StoreError, StoredBatch};
 /// SQLite has one writer: a second flush would only wait for the first one's lock.
 pub(super) const PARALLEL_FLUSHES: usize = 1;
 
-/// Rows per multi-row insert: 11 parameters each, under SQLite's limit of 32,766 per statement.
+/// Rows per multi-row insert: 12 parameters each, under SQLite's limit of 32,766 per statement.
 const ROWS_PER_INSERT: usize = 2_500;
 
 pub(super) async fn persist_batches(
@@ -56,7 +56,7 @@ async fn store_entries(
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-               published_at, fetched_at) ",
+               published_at, fetched_at, enclosures) ",
         );
         insert.push_values(chunk, |mut row, (batch, entry)| {
             let categories = categories_json(&entry.categories);
@@ -72,7 +72,8 @@ async fn store_entries(
                 .push_bind(&entry.author)
                 .push_bind(categories)
                 .push_bind(published_at)
-                .push_bind(fetched_at);
+                .push_bind(fetched_at)
+                .push_bind(Enclosure::to_column(&entry.enclosures));
         });
         insert.push(" ON CONFLICT (feed_id, dedupe_key) DO NOTHING RETURNING id, feed_id, dedupe_key");
         inserted.extend(

@@ -65,7 +65,7 @@ pub(super) async fn export_page(
         Table::Articles => {
             let rows: Vec<ArticleExportRow> = sqlx::query_as(
                 "SELECT id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-                        published_at, fetched_at FROM articles WHERE id > ?1 ORDER BY id LIMIT ?2",
+                        published_at, fetched_at, enclosures FROM articles WHERE id > ?1 ORDER BY id LIMIT ?2",
             )
             .bind(id)
             .bind(limit)
@@ -145,7 +145,8 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
             for row in rows {
                 sqlx::query(
                     "INSERT INTO articles (id, feed_id, dedupe_key, guid, url, title, summary, content, author, \
-                       categories, published_at, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                       categories, published_at, fetched_at, enclosures) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
                 .bind(row.id)
                 .bind(row.feed_id)
@@ -159,6 +160,7 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
                 .bind(categories_json(&row.categories))
                 .bind(micros(row.published_at))
                 .bind(micros(row.fetched_at))
+                .bind(&row.enclosures)
                 .execute(&mut *transaction)
                 .await?;
             }

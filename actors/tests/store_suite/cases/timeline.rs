@@ -270,3 +270,24 @@ pub async fn text_round_trips(store: SharedStore) {
         "same key"
     );
 }
+
+pub async fn articles_carry_their_enclosures_and_their_feeds_title(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    let polled = at("2026-03-01T12:00:00Z");
+    let episode = entry("episode", Some(polled));
+    let mut text = entry("text", Some(polled - chrono::Duration::minutes(1)));
+    text.enclosures = Vec::new();
+    let stored = persist_one(&store, batch(feed, vec![episode.clone(), text], polled)).await;
+
+    let listed = timeline(&store, alice.id, &query(ReadFilter::All)).await;
+    assert_eq!(listed[0].enclosures, episode.enclosures);
+    assert!(!listed[0].enclosures.is_empty());
+    assert!(listed[1].enclosures.is_empty(), "none stored as none");
+    assert!(listed
+        .iter()
+        .all(|article| article.feed_title.as_deref() == Some("A feed")));
+    let one = store.get_article(alice.id, stored.articles[0].id).await.expect("get");
+    assert_eq!(one.enclosures, episode.enclosures);
+    assert_eq!(one.feed_title.as_deref(), Some("A feed"));
+}

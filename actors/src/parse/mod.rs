@@ -1,11 +1,26 @@
-//! Feed parsing: raw bytes in, entries with stable dedupe keys out. RSS 0.9x/1.0/2.0, Atom and JSON Feed.
+//! Feed parsing: raw bytes in, entries with stable dedupe keys out. RSS 0.9x/1.0/2.0, Atom and JSON Feed, as
+//! published: the bytes are decoded and repaired first (`encoding`, `xml_prolog`, `html_entities`,
+//! `xml_root`, `json_feed`), then read by feed-rs, read again after a repair if it refuses them
+//! (`xml_second_chance`), and converted to syndic's entries (`convert`).
 
+mod convert;
+mod encoding;
+mod html_entities;
+mod json_feed;
+#[cfg(test)]
+mod real_world_tests;
+mod xml_prolog;
+mod xml_root;
+mod xml_second_chance;
+
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use feed_rs::model;
+use feed_rs::parser::{ParseFeedError, Parser};
 
-use crate::dedupe::dedupe_key;
+use crate::domain::Enclosure;
 
 /// One entry of a feed, ready to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +33,7 @@ pub struct Entry {
     pub content: Option<String>,
     pub author: Option<String>,
     pub categories: Vec<String>,
+    pub enclosures: Vec<Enclosure>,
     pub published_at: Option<DateTime<Utc>>,
 }
 
@@ -31,21 +47,75 @@ pub struct ParsedFeed {
     pub entries: Vec<Entry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ParseError {
     #[error("not a feed: {0}")]
-    Invalid(String),
+    Invalid(#[source] Arc<ParseFeedError>),
     /// The parser itself panicked on this input; the feed is treated as unparseable, not as a crash.
     #[error("the feed parser crashed on this document: {0}")]
     ParserPanicked(String),
 }
 
-/// Parses raw bytes as they came over the wire; feed-rs reads the encoding from the document itself.
+/// Parses raw bytes as they came over the wire, in whatever encoding and state of repair they came.
 pub fn parse_feed(bytes: &[u8]) -> Result<ParsedFeed, ParseError> {
     let parser = feed_rs::parser::Builder::new()
         // An entry without an id must not get feed-rs's generated one: we derive our own stable key.
         .id_generator(|_, _, _| String::new())
         .build();
+    let text = encoding::decode_to_utf8(bytes);
+    let text = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let feed = if text.starts_with('{') {
+        parse_json_feed(&parser, text)?
+    } else {
+        let prolog = xml_prolog::split_at_root(text);
+        let body = html_entities::to_xml_references(prolog.body, &prolog.entities);
+        let body = xml_root::repair(body);
+        parse_xml_feed(&parser, body)?
+    };
+    Ok(convert::feed(feed))
+}
+
+/// How many times a refused XML document is repaired and read again: each repair fixes one cause.
+const XML_SECOND_CHANCES: usize = 8;
+
+/// XML: read as it is, and while feed-rs refuses it for a reason that can be repaired, again once repaired.
+/// The first refusal is the error when no repair helps.
+fn parse_xml_feed(parser: &Parser, mut body: Cow<'_, str>) -> Result<feed_rs::model::Feed, ParseError> {
+    let first_error = match parse_guarded(parser, body.as_bytes()) {
+        Ok(feed) => return Ok(feed),
+        Err(error) => error,
+    };
+    let mut error = first_error.clone();
+    for _ in 0..XML_SECOND_CHANCES {
+        let ParseError::Invalid(refusal) = &error else {
+            break;
+        };
+        let Some(repaired) = xml_second_chance::repair(&body, refusal) else {
+            break;
+        };
+        body = Cow::Owned(repaired);
+        match parse_guarded(parser, body.as_bytes()) {
+            Ok(feed) => return Ok(feed),
+            Err(next) => error = next,
+        }
+    }
+    Err(first_error)
+}
+
+/// JSON Feed: read as it is, and only if feed-rs refuses it, again after coercing it into shape.
+fn parse_json_feed(parser: &Parser, text: &str) -> Result<feed_rs::model::Feed, ParseError> {
+    let first_error = match parse_guarded(parser, text.as_bytes()) {
+        Ok(feed) => return Ok(feed),
+        Err(error) => error,
+    };
+    match json_feed::normalise(text) {
+        Some(normalised) => parse_guarded(parser, &normalised),
+        None => Err(first_error),
+    }
+}
+
+/// feed-rs under `catch_unwind`: a panic on hostile input becomes an error, not a crashed actor.
+fn parse_guarded(parser: &Parser, bytes: &[u8]) -> Result<feed_rs::model::Feed, ParseError> {
     let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| parser.parse(bytes))).map_err(|panic| {
         let message = panic
             .downcast_ref::<&str>()
@@ -54,82 +124,13 @@ pub fn parse_feed(bytes: &[u8]) -> Result<ParsedFeed, ParseError> {
             .unwrap_or_else(|| "unknown panic".to_owned());
         ParseError::ParserPanicked(message)
     })?;
-    let feed = parsed.map_err(|error| ParseError::Invalid(error.to_string()))?;
-    Ok(convert_feed(feed))
-}
-
-fn convert_feed(feed: model::Feed) -> ParsedFeed {
-    ParsedFeed {
-        title: feed
-            .title
-            .map(|text| clean(text.content))
-            .filter(|title| !title.is_empty()),
-        site_url: alternate_link(&feed.links),
-        ttl_minutes: feed.ttl,
-        entries: feed.entries.into_iter().map(convert_entry).collect(),
-    }
-}
-
-fn convert_entry(entry: model::Entry) -> Entry {
-    let guid = Some(clean(entry.id)).filter(|id| !id.trim().is_empty());
-    let url = alternate_link(&entry.links);
-    let title = entry.title.map(|text| clean(text.content));
-    let summary = entry.summary.map(|text| clean(text.content));
-    let content = entry.content.and_then(|content| content.body).map(clean);
-    let author = entry
-        .authors
-        .into_iter()
-        .map(|person| clean(person.name))
-        .find(|name| !name.trim().is_empty());
-    let categories = entry
-        .categories
-        .into_iter()
-        .map(|category| clean(category.label.unwrap_or(category.term)))
-        .filter(|category| !category.trim().is_empty())
-        .collect();
-    let key = dedupe_key(
-        guid.as_deref(),
-        url.as_deref(),
-        title.as_deref(),
-        content.as_deref().or(summary.as_deref()),
-    );
-    Entry {
-        dedupe_key: key,
-        guid,
-        url,
-        title,
-        summary,
-        content,
-        author,
-        categories,
-        published_at: entry.published.or(entry.updated),
-    }
-}
-
-/// The link a reader follows: the first `alternate` (or untyped) link, else the first link of any kind
-/// that is not the feed itself.
-fn alternate_link(links: &[model::Link]) -> Option<String> {
-    let is_alternate = |link: &&model::Link| link.rel.as_deref().is_none_or(|rel| rel == "alternate");
-    links
-        .iter()
-        .find(is_alternate)
-        .or_else(|| links.iter().find(|link| link.rel.as_deref() != Some("self")))
-        .map(|link| clean(link.href.clone()))
-        .filter(|href| !href.is_empty())
-}
-
-/// Text that Postgres accepts: NUL characters are not allowed in `text`.
-fn clean(text: String) -> String {
-    if text.contains('\0') {
-        text.replace('\0', "")
-    } else {
-        text
-    }
+    parsed.map_err(|error| ParseError::Invalid(Arc::new(error)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dedupe::dedupe_key;
 
     const RSS: &str = r#"<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Example RSS</title><link>https://example.com/</link><ttl>60</ttl>
@@ -239,6 +240,6 @@ mod tests {
                 .iter()
                 .any(|e| e.title.as_deref().unwrap_or_default().contains('\0')));
         }
-        assert_eq!(clean("a\0b".to_owned()), "ab");
+        assert_eq!(convert::clean("a\0b".to_owned()), "ab");
     }
 }
