@@ -200,7 +200,9 @@ impl SupervisorState {
             let message = format!("the feed's actor crashed {recent} times in 10 minutes: {message}");
             instruments::actor_meltdown();
             self.context.registry.mark_failed(feed_id, &message);
-            if let Err(error) = self.context.store.record_feed_failed(feed_id, &message).await {
+            // Through the persistence actor, the one writer of feed state, so that it lands after any batch of
+            // this feed that is still waiting.
+            if let Err(error) = self.context.persistence.record_actor_failed(feed_id, message) {
                 tracing::warn!(feed_id, %error, "could not record the meltdown");
             }
             return;
