@@ -1,6 +1,7 @@
 //! The feed supervisor: spawns one linked feed actor per feed, restarts one that fails with backoff, parks a
 //! feed whose actor keeps crashing (a meltdown), and tells an actor stopped on purpose (its last subscriber
-//! left) apart from one that failed.
+//! left) apart from one that failed. At engine start it receives the feeds in chunks and starts their actors
+//! many at a time; on shutdown it tells every actor to stop at once.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -14,6 +15,13 @@ use crate::domain::{Feed, FeedId};
 use crate::instruments;
 
 pub enum SupervisorMsg {
+    /// Engine start: start an actor for each of these feeds that has none yet.
+    StartFeeds(Vec<Feed>),
+    /// Engine start: every feed was handed over, this many since `since`; logs how long starting them took.
+    StartFeedsDone { feeds: usize, since: Instant },
+    /// Shutdown: tell every feed actor to stop, without waiting for them. An idle actor exits at once; one in
+    /// the middle of a poll finishes it (its batch is handed over) first.
+    StopAll(RpcReplyPort<()>),
     /// Make sure the feed has a running actor, and optionally poll it now.
     Ensure { feed_id: FeedId, poll_now: bool },
     /// A manual refresh: start the feed's actor if it has none (a failed feed gets a fresh start) and pass
@@ -37,13 +45,14 @@ pub const MELTDOWN_RESTARTS: usize = 3;
 pub const MELTDOWN_WINDOW: Duration = Duration::from_secs(10 * 60);
 const RESTART_MIN_DELAY: Duration = Duration::from_millis(500);
 const RESTART_MAX_DELAY: Duration = Duration::from_secs(60);
+/// How many feed actors start at once. Each start waits for the actor's `pre_start` on another task; one by one,
+/// a million starts spend most of their time waiting for those switches.
+const START_AT_ONCE: usize = 512;
 
 pub struct FeedSupervisor;
 
 pub struct SupervisorArgs {
     pub context: Arc<FeedContext>,
-    /// The feeds to start with: every feed that has a subscriber.
-    pub feeds: Vec<Feed>,
 }
 
 pub struct SupervisorState {
@@ -58,6 +67,8 @@ pub struct SupervisorState {
     restarting: HashSet<FeedId>,
     /// Restarts per feed since the engine started, for operators.
     restarts: HashMap<FeedId, u32>,
+    /// Every actor was told to stop: their exits are neither logged nor restarted.
+    shutting_down: bool,
 }
 
 impl Actor for FeedSupervisor {
@@ -67,29 +78,19 @@ impl Actor for FeedSupervisor {
 
     async fn pre_start(
         &self,
-        myself: ActorRef<Self::Msg>,
+        _myself: ActorRef<Self::Msg>,
         args: SupervisorArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let mut state = SupervisorState {
+        Ok(SupervisorState {
             context: args.context,
-            actors: HashMap::with_capacity(args.feeds.len()),
-            feed_of_actor: HashMap::with_capacity(args.feeds.len()),
+            actors: HashMap::new(),
+            feed_of_actor: HashMap::new(),
             stopping: HashSet::new(),
             crashes: HashMap::new(),
             restarting: HashSet::new(),
             restarts: HashMap::new(),
-        };
-        let started = Instant::now();
-        let count = args.feeds.len();
-        for feed in args.feeds {
-            state.spawn_feed(&myself, feed).await;
-        }
-        tracing::info!(
-            feeds = count,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "feed actors started"
-        );
-        Ok(state)
+            shutting_down: false,
+        })
     }
 
     async fn handle(
@@ -99,6 +100,20 @@ impl Actor for FeedSupervisor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
+            SupervisorMsg::StartFeeds(feeds) => state.spawn_feeds(&myself, feeds).await,
+            SupervisorMsg::StartFeedsDone { feeds, since } => {
+                tracing::info!(
+                    feeds,
+                    running = state.actors.len(),
+                    elapsed_ms = since.elapsed().as_millis() as u64,
+                    "feed actors started"
+                );
+            }
+            SupervisorMsg::StopAll(reply) => {
+                state.shutting_down = true;
+                myself.stop_children(Some("shutdown".to_owned()));
+                let _ = reply.send(());
+            }
             SupervisorMsg::Ensure { feed_id, poll_now } => {
                 let actor = state.running_or_spawned(&myself, feed_id).await;
                 if let (Some(actor), true) = (actor, poll_now) {
@@ -125,7 +140,7 @@ impl Actor for FeedSupervisor {
                 }
             }
             SupervisorMsg::Restart(feed_id) => {
-                if state.restarting.remove(&feed_id) && !state.actors.contains_key(&feed_id) {
+                if state.restarting.remove(&feed_id) && !state.actors.contains_key(&feed_id) && !state.shutting_down {
                     *state.restarts.entry(feed_id).or_default() += 1;
                     instruments::actor_restarted();
                     state.load_and_spawn(&myself, feed_id).await;
@@ -149,6 +164,12 @@ impl Actor for FeedSupervisor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match event {
+            // A million actors exit on shutdown; a line each would keep the supervisor busy for seconds.
+            SupervisionEvent::ActorTerminated(cell, _, _) | SupervisionEvent::ActorFailed(cell, _)
+                if state.shutting_down =>
+            {
+                state.forget(&cell);
+            }
             SupervisionEvent::ActorTerminated(cell, _, reason) => {
                 let on_purpose = state.stopping.remove(&cell.get_id());
                 if let Some(feed_id) = state.forget(&cell) {
@@ -236,6 +257,35 @@ impl SupervisorState {
     }
 
     async fn spawn_feed(&mut self, myself: &ActorRef<SupervisorMsg>, feed: Feed) -> Option<FeedHandle> {
+        let (feed_id, handle) = self.start_actor(myself, feed).await?;
+        self.record_actor(feed_id, handle.clone());
+        Some(handle)
+    }
+
+    /// Starts the actors of the feeds that have none, `START_AT_ONCE` at a time.
+    async fn spawn_feeds(&mut self, myself: &ActorRef<SupervisorMsg>, feeds: Vec<Feed>) {
+        let feeds: Vec<Feed> = feeds
+            .into_iter()
+            .filter(|feed| !self.actors.contains_key(&feed.id))
+            .collect();
+        let mut feeds = feeds.into_iter();
+        loop {
+            let starts: Vec<_> = feeds
+                .by_ref()
+                .take(START_AT_ONCE)
+                .map(|feed| self.start_actor(myself, feed))
+                .collect();
+            if starts.is_empty() {
+                return;
+            }
+            for (feed_id, handle) in futures::future::join_all(starts).await.into_iter().flatten() {
+                self.record_actor(feed_id, handle);
+            }
+        }
+    }
+
+    /// Starts a feed's actor, linked to the supervisor; the caller records it.
+    async fn start_actor(&self, myself: &ActorRef<SupervisorMsg>, feed: Feed) -> Option<(FeedId, FeedHandle)> {
         let feed_id = feed.id;
         let waiting = self.context.registry.track_mailbox(feed_id);
         let args = FeedArgs {
@@ -246,16 +296,16 @@ impl SupervisorState {
             restarts: self.restarts.get(&feed_id).copied().unwrap_or(0),
         };
         match Actor::spawn_linked(None, FeedActor, args, myself.get_cell()).await {
-            Ok((actor, _)) => {
-                self.feed_of_actor.insert(actor.get_id(), feed_id);
-                let handle = FeedHandle::new(actor, waiting);
-                self.actors.insert(feed_id, handle.clone());
-                Some(handle)
-            }
+            Ok((actor, _)) => Some((feed_id, FeedHandle::new(actor, waiting))),
             Err(error) => {
                 tracing::error!(feed_id, %error, "could not start the feed actor");
                 None
             }
         }
+    }
+
+    fn record_actor(&mut self, feed_id: FeedId, handle: FeedHandle) {
+        self.feed_of_actor.insert(handle.actor().get_id(), feed_id);
+        self.actors.insert(feed_id, handle);
     }
 }
