@@ -19,9 +19,9 @@ pub enum SupervisorMsg {
     StartFeeds(Vec<Feed>),
     /// Engine start: every feed was handed over, this many since `since`; logs how long starting them took.
     StartFeedsDone { feeds: usize, since: Instant },
-    /// Shutdown: tell every feed actor to stop, without waiting for them. An idle actor exits at once; one in
-    /// the middle of a poll finishes it (its batch is handed over) first.
-    StopAll(RpcReplyPort<()>),
+    /// Shutdown, once the last flush is written: tell every feed actor to stop, without waiting for them, and
+    /// stop.
+    StopAll,
     /// Make sure the feed has a running actor, and optionally poll it now.
     Ensure { feed_id: FeedId, poll_now: bool },
     /// A manual refresh: start the feed's actor if it has none (a failed feed gets a fresh start) and pass
@@ -109,10 +109,10 @@ impl Actor for FeedSupervisor {
                     "feed actors started"
                 );
             }
-            SupervisorMsg::StopAll(reply) => {
+            SupervisorMsg::StopAll => {
                 state.shutting_down = true;
                 myself.stop_children(Some("shutdown".to_owned()));
-                let _ = reply.send(());
+                myself.stop(Some("shutdown".to_owned()));
             }
             SupervisorMsg::Ensure { feed_id, poll_now } => {
                 let actor = state.running_or_spawned(&myself, feed_id).await;

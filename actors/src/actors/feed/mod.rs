@@ -219,11 +219,17 @@ impl Actor for FeedActor {
             // The work is boxed: an idle actor's task is as large as the largest future it could await, and
             // with 100k actors an inline fetch future in every one of them costs gigabytes.
             FeedMsg::Poll(_) | FeedMsg::PollNow => {
-                let _poll = state.context.polls.enter();
+                // Refused once the engine shuts down.
+                let Some(_poll) = state.context.polls.enter() else {
+                    return Ok(());
+                };
                 Box::pin(state.poll(&myself)).instrument(span).await
             }
             FeedMsg::Refresh(reply) => {
-                let _poll = state.context.polls.enter();
+                // Refused once the engine shuts down: the reply is dropped, so the caller sees it unavailable.
+                let Some(_poll) = state.context.polls.enter() else {
+                    return Ok(());
+                };
                 Box::pin(state.refresh(&myself, reply)).instrument(span).await
             }
             FeedMsg::Persisted(stored) => Box::pin(state.on_persisted(&myself, stored)).instrument(span).await,
