@@ -96,7 +96,7 @@ SQL
 }
 
 seed_sqlite() {
-  sqlite3 "$database_file" <<SQL
+  sqlite3 "$database_file" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 BEGIN;
 INSERT INTO users (id, username, email, password_hash)
