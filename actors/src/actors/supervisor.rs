@@ -1,7 +1,7 @@
 //! The feed supervisor: spawns one linked feed actor per feed, restarts one that fails with backoff, parks a
 //! feed whose actor keeps crashing (a meltdown), and tells an actor stopped on purpose (its last subscriber
-//! left) apart from one that failed. At engine start it receives the feeds in chunks and starts their actors
-//! many at a time; on shutdown it tells every actor to stop at once.
+//! left) apart from one that failed. At engine start it receives the feeds in chunks, so that other requests are
+//! answered between two; on shutdown it tells every actor to stop at once.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -45,9 +45,6 @@ pub const MELTDOWN_RESTARTS: usize = 3;
 pub const MELTDOWN_WINDOW: Duration = Duration::from_secs(10 * 60);
 const RESTART_MIN_DELAY: Duration = Duration::from_millis(500);
 const RESTART_MAX_DELAY: Duration = Duration::from_secs(60);
-/// How many feed actors start at once. Each start waits for the actor's `pre_start` on another task; one by one,
-/// a million starts spend most of their time waiting for those switches.
-const START_AT_ONCE: usize = 512;
 
 pub struct FeedSupervisor;
 
@@ -262,24 +259,12 @@ impl SupervisorState {
         Some(handle)
     }
 
-    /// Starts the actors of the feeds that have none, `START_AT_ONCE` at a time.
+    /// Starts the actors of the feeds that have none, one after the other: starting 512 at once was slower
+    /// (BENCHMARKS.md, "A million feeds").
     async fn spawn_feeds(&mut self, myself: &ActorRef<SupervisorMsg>, feeds: Vec<Feed>) {
-        let feeds: Vec<Feed> = feeds
-            .into_iter()
-            .filter(|feed| !self.actors.contains_key(&feed.id))
-            .collect();
-        let mut feeds = feeds.into_iter();
-        loop {
-            let starts: Vec<_> = feeds
-                .by_ref()
-                .take(START_AT_ONCE)
-                .map(|feed| self.start_actor(myself, feed))
-                .collect();
-            if starts.is_empty() {
-                return;
-            }
-            for (feed_id, handle) in futures::future::join_all(starts).await.into_iter().flatten() {
-                self.record_actor(feed_id, handle);
+        for feed in feeds {
+            if !self.actors.contains_key(&feed.id) {
+                self.spawn_feed(myself, feed).await;
             }
         }
     }
