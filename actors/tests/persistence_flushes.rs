@@ -1,5 +1,6 @@
-//! The persistence actor against real Postgres: however many batches wait, one flush carries about
-//! `max_flush_rows` at most, and every batch is written and acked once.
+//! The persistence actor against real databases: however many batches wait, one flush carries about
+//! `max_flush_rows` at most, and every batch is written and acked once; and as the one writer of feed state,
+//! whatever arrived last for a feed (a batch, a failed poll, a meltdown) is what its row says.
 //!
 //! Each flush is one transaction, and `articles.fetched_at` defaults to `now()`, the transaction's start time: the
 //! articles of one flush share it, so grouping by it shows how the flushes were cut.
@@ -19,8 +20,9 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use syndic_actors::actors::feed::FeedMsg;
 use syndic_actors::actors::feed_handle::FeedHandle;
-use syndic_actors::actors::persistence::{PersistenceActor, PersistenceSettings};
-use syndic_actors::domain::FeedId;
+use syndic_actors::actors::persistence::{PersistenceActor, PersistenceHandle, PersistenceSettings, PollFailure};
+use syndic_actors::domain::{Feed, FeedId, FeedStatus};
+use syndic_actors::store::Store;
 use tokio::sync::mpsc;
 
 const FEEDS: usize = 10;
@@ -123,3 +125,144 @@ async fn a_flush_carries_at_most_max_flush_rows_however_many_batches_wait() {
     persistence.actor().stop(None);
     collector.stop(None);
 }
+
+/// A subscribed feed, a persistence actor whose batches wait for the timer, and a collector of its acks.
+struct OneFeed {
+    store: Arc<dyn Store>,
+    feed: FeedId,
+    persistence: PersistenceHandle,
+    handle: FeedHandle,
+    acked: mpsc::UnboundedReceiver<FeedId>,
+    collector: ActorRef<FeedMsg>,
+}
+
+impl OneFeed {
+    async fn start(store: Arc<dyn Store>) -> OneFeed {
+        let user = support::user(&store, "reader").await;
+        let feed = support::subscribe(&store, &user, "https://feeds.example/ordered").await;
+        // One entry is far from 1,000 rows: whatever is sent right after a batch finds it still waiting.
+        let settings = PersistenceSettings {
+            max_batch_delay: Duration::from_millis(200),
+            ..PersistenceSettings::default()
+        };
+        let persistence = PersistenceActor::spawn(store.clone(), settings).await.unwrap();
+        let (acks, acked) = mpsc::unbounded_channel();
+        let (collector, _) = Actor::spawn(None, AckCollector, acks).await.unwrap();
+        let handle = FeedHandle::new(collector.clone(), Arc::new(AtomicUsize::new(0)));
+        OneFeed {
+            store,
+            feed,
+            persistence,
+            handle,
+            acked,
+            collector,
+        }
+    }
+
+    async fn submit_batch(&self) {
+        let now = support::now();
+        let entries = support::dated_entries("ordered", 1, now);
+        self.persistence
+            .submit(support::batch(self.feed, entries, now), self.handle.clone())
+            .await
+            .unwrap();
+    }
+
+    fn poll_failed(&self, message: &str) {
+        self.persistence
+            .record_poll_failed(PollFailure {
+                feed_id: self.feed,
+                message: message.to_owned(),
+                status: FeedStatus::Error,
+                next_poll_at: Some(support::now() + chrono::Duration::minutes(5)),
+            })
+            .unwrap();
+    }
+
+    async fn wait_for_the_ack(&mut self) {
+        let acked = tokio::time::timeout(Duration::from_secs(30), self.acked.recv())
+            .await
+            .expect("the batch is acked")
+            .expect("the collector is running");
+        assert_eq!(acked, self.feed);
+    }
+
+    /// Waits until the feed's row says what `settled` looks for (or gives up quietly after a while), then stops
+    /// the actor, which writes whatever still waits, and returns the row as it is in the end.
+    async fn final_state(self, settled: impl Fn(&Feed) -> bool) -> Feed {
+        for _ in 0..100 {
+            if settled(&self.store.get_feed(self.feed).await.unwrap()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.persistence.actor().drain_and_wait(None).await.unwrap();
+        self.collector.stop(None);
+        self.store.get_feed(self.feed).await.unwrap()
+    }
+}
+
+async fn an_error_after_a_success_of_the_same_feed_is_what_the_feed_says(store: Arc<dyn Store>) {
+    let mut feed = OneFeed::start(store).await;
+    feed.submit_batch().await;
+    feed.poll_failed("timed out after the success");
+    feed.wait_for_the_ack().await;
+    let row = feed.final_state(|row| row.status == FeedStatus::Error).await;
+    assert_eq!(row.status, FeedStatus::Error, "{row:?}");
+    assert_eq!(row.last_error.as_deref(), Some("timed out after the success"));
+    assert_eq!(row.error_count, 1);
+    assert_eq!(
+        row.etag.as_deref(),
+        Some("\"etag-1\""),
+        "the batch's poll state was written too"
+    );
+}
+
+async fn a_success_after_an_error_of_the_same_feed_is_what_the_feed_says(store: Arc<dyn Store>) {
+    let mut feed = OneFeed::start(store).await;
+    feed.poll_failed("timed out before the success");
+    feed.submit_batch().await;
+    feed.wait_for_the_ack().await;
+    let row = feed.final_state(|row| row.status == FeedStatus::Ok).await;
+    assert_eq!(row.status, FeedStatus::Ok, "{row:?}");
+    assert_eq!(row.last_error, None);
+    assert_eq!(row.error_count, 0);
+}
+
+async fn a_meltdown_recorded_while_a_batch_waits_lands_after_it(store: Arc<dyn Store>) {
+    let mut feed = OneFeed::start(store).await;
+    feed.submit_batch().await;
+    feed.persistence
+        .record_actor_failed(feed.feed, "crashed 4 times".to_owned())
+        .unwrap();
+    feed.wait_for_the_ack().await;
+    let row = feed.final_state(|row| row.status == FeedStatus::Failed).await;
+    assert_eq!(row.status, FeedStatus::Failed, "{row:?}");
+    assert_eq!(row.last_error.as_deref(), Some("crashed 4 times"));
+    assert_eq!(row.next_poll_at, None);
+}
+
+/// One test per backend for each case.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[tokio::test]
+            async fn postgres() {
+                let (_database, store) = super::backends::postgres().await;
+                super::$case(store).await;
+            }
+
+            #[tokio::test]
+            async fn sqlite() {
+                let (_database, store) = super::backends::sqlite().await;
+                super::$case(store).await;
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    an_error_after_a_success_of_the_same_feed_is_what_the_feed_says,
+    a_success_after_an_error_of_the_same_feed_is_what_the_feed_says,
+    a_meltdown_recorded_while_a_batch_waits_lands_after_it,
+);

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::{eventually, Backend, TestDatabase};
+use crate::helpers::{eventually, spawn_app, Backend, TestDatabase};
 use crate::process::{free_port, register_and_login, subscribe_all, whole_timeline, DatabaseProbe, SlowFarm, Syndic};
 
 const FEEDS: usize = 300;
@@ -140,4 +140,22 @@ async fn sigterm_mid_ingest_flushes_what_was_fetched_and_a_restart_stores_the_re
     assert_eq!(probe.timeline_of("alice").await, stored);
     drop(syndic);
     restart_and_expect_everything(&database, &probe, &client, &token).await;
+}
+
+#[tokio::test]
+async fn a_poll_under_way_at_shutdown_is_stored_before_the_engine_stops() {
+    let mut app = spawn_app(Backend::Sqlite).await;
+    // The farm holds each request for 2 s, so the poll is still fetching when the shutdown begins.
+    let farm = SlowFarm::start(1, ENTRIES, Duration::from_secs(2)).await;
+    let token = app.user("alice").await;
+    app.subscribe(&token, &farm.urls()).await;
+    eventually(10, "the poll reaches the farm", || async { farm.most_in_flight() >= 1 }).await;
+    assert_eq!(farm.answered(), 0, "the answer is still held back");
+    app.stop().await;
+    assert_eq!(farm.answered(), 1, "the shutdown waited for the poll");
+    assert_eq!(
+        app.article_count().await,
+        ENTRIES as i64,
+        "the poll's entries were written before the engine stopped"
+    );
 }

@@ -3,6 +3,7 @@
 pub mod feed;
 pub mod feed_handle;
 pub mod persistence;
+pub mod polls_in_progress;
 pub mod router;
 pub mod snapshot;
 pub mod supervisor;

@@ -1,6 +1,7 @@
 //! The feed supervisor: spawns one linked feed actor per feed, restarts one that fails with backoff, parks a
 //! feed whose actor keeps crashing (a meltdown), and tells an actor stopped on purpose (its last subscriber
-//! left) apart from one that failed.
+//! left) apart from one that failed. At engine start it receives the feeds in chunks, so that other requests are
+//! answered between two; on shutdown it tells every actor to stop at once.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -14,6 +15,13 @@ use crate::domain::{Feed, FeedId};
 use crate::instruments;
 
 pub enum SupervisorMsg {
+    /// Engine start: start an actor for each of these feeds that has none yet.
+    StartFeeds(Vec<Feed>),
+    /// Engine start: every feed was handed over, this many since `since`; logs how long starting them took.
+    StartFeedsDone { feeds: usize, since: Instant },
+    /// Shutdown, once the last flush is written: tell every feed actor to stop, without waiting for them, and
+    /// stop.
+    StopAll,
     /// Make sure the feed has a running actor, and optionally poll it now.
     Ensure { feed_id: FeedId, poll_now: bool },
     /// A manual refresh: start the feed's actor if it has none (a failed feed gets a fresh start) and pass
@@ -42,8 +50,6 @@ pub struct FeedSupervisor;
 
 pub struct SupervisorArgs {
     pub context: Arc<FeedContext>,
-    /// The feeds to start with: every feed that has a subscriber.
-    pub feeds: Vec<Feed>,
 }
 
 pub struct SupervisorState {
@@ -58,6 +64,8 @@ pub struct SupervisorState {
     restarting: HashSet<FeedId>,
     /// Restarts per feed since the engine started, for operators.
     restarts: HashMap<FeedId, u32>,
+    /// Every actor was told to stop: their exits are neither logged nor restarted.
+    shutting_down: bool,
 }
 
 impl Actor for FeedSupervisor {
@@ -67,29 +75,19 @@ impl Actor for FeedSupervisor {
 
     async fn pre_start(
         &self,
-        myself: ActorRef<Self::Msg>,
+        _myself: ActorRef<Self::Msg>,
         args: SupervisorArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let mut state = SupervisorState {
+        Ok(SupervisorState {
             context: args.context,
-            actors: HashMap::with_capacity(args.feeds.len()),
-            feed_of_actor: HashMap::with_capacity(args.feeds.len()),
+            actors: HashMap::new(),
+            feed_of_actor: HashMap::new(),
             stopping: HashSet::new(),
             crashes: HashMap::new(),
             restarting: HashSet::new(),
             restarts: HashMap::new(),
-        };
-        let started = Instant::now();
-        let count = args.feeds.len();
-        for feed in args.feeds {
-            state.spawn_feed(&myself, feed).await;
-        }
-        tracing::info!(
-            feeds = count,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "feed actors started"
-        );
-        Ok(state)
+            shutting_down: false,
+        })
     }
 
     async fn handle(
@@ -99,6 +97,20 @@ impl Actor for FeedSupervisor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
+            SupervisorMsg::StartFeeds(feeds) => state.spawn_feeds(&myself, feeds).await,
+            SupervisorMsg::StartFeedsDone { feeds, since } => {
+                tracing::info!(
+                    feeds,
+                    running = state.actors.len(),
+                    elapsed_ms = since.elapsed().as_millis() as u64,
+                    "feed actors started"
+                );
+            }
+            SupervisorMsg::StopAll => {
+                state.shutting_down = true;
+                myself.stop_children(Some("shutdown".to_owned()));
+                myself.stop(Some("shutdown".to_owned()));
+            }
             SupervisorMsg::Ensure { feed_id, poll_now } => {
                 let actor = state.running_or_spawned(&myself, feed_id).await;
                 if let (Some(actor), true) = (actor, poll_now) {
@@ -125,7 +137,7 @@ impl Actor for FeedSupervisor {
                 }
             }
             SupervisorMsg::Restart(feed_id) => {
-                if state.restarting.remove(&feed_id) && !state.actors.contains_key(&feed_id) {
+                if state.restarting.remove(&feed_id) && !state.actors.contains_key(&feed_id) && !state.shutting_down {
                     *state.restarts.entry(feed_id).or_default() += 1;
                     instruments::actor_restarted();
                     state.load_and_spawn(&myself, feed_id).await;
@@ -149,6 +161,12 @@ impl Actor for FeedSupervisor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match event {
+            // A million actors exit on shutdown; a line each would keep the supervisor busy for seconds.
+            SupervisionEvent::ActorTerminated(cell, _, _) | SupervisionEvent::ActorFailed(cell, _)
+                if state.shutting_down =>
+            {
+                state.forget(&cell);
+            }
             SupervisionEvent::ActorTerminated(cell, _, reason) => {
                 let on_purpose = state.stopping.remove(&cell.get_id());
                 if let Some(feed_id) = state.forget(&cell) {
@@ -200,7 +218,9 @@ impl SupervisorState {
             let message = format!("the feed's actor crashed {recent} times in 10 minutes: {message}");
             instruments::actor_meltdown();
             self.context.registry.mark_failed(feed_id, &message);
-            if let Err(error) = self.context.store.record_feed_failed(feed_id, &message).await {
+            // Through the persistence actor, the one writer of feed state, so that it lands after any batch of
+            // this feed that is still waiting.
+            if let Err(error) = self.context.persistence.record_actor_failed(feed_id, message) {
                 tracing::warn!(feed_id, %error, "could not record the meltdown");
             }
             return;
@@ -234,6 +254,23 @@ impl SupervisorState {
     }
 
     async fn spawn_feed(&mut self, myself: &ActorRef<SupervisorMsg>, feed: Feed) -> Option<FeedHandle> {
+        let (feed_id, handle) = self.start_actor(myself, feed).await?;
+        self.record_actor(feed_id, handle.clone());
+        Some(handle)
+    }
+
+    /// Starts the actors of the feeds that have none, one after the other: starting 512 at once was slower
+    /// (BENCHMARKS.md, "A million feeds").
+    async fn spawn_feeds(&mut self, myself: &ActorRef<SupervisorMsg>, feeds: Vec<Feed>) {
+        for feed in feeds {
+            if !self.actors.contains_key(&feed.id) {
+                self.spawn_feed(myself, feed).await;
+            }
+        }
+    }
+
+    /// Starts a feed's actor, linked to the supervisor; the caller records it.
+    async fn start_actor(&self, myself: &ActorRef<SupervisorMsg>, feed: Feed) -> Option<(FeedId, FeedHandle)> {
         let feed_id = feed.id;
         let waiting = self.context.registry.track_mailbox(feed_id);
         let args = FeedArgs {
@@ -244,16 +281,16 @@ impl SupervisorState {
             restarts: self.restarts.get(&feed_id).copied().unwrap_or(0),
         };
         match Actor::spawn_linked(None, FeedActor, args, myself.get_cell()).await {
-            Ok((actor, _)) => {
-                self.feed_of_actor.insert(actor.get_id(), feed_id);
-                let handle = FeedHandle::new(actor, waiting);
-                self.actors.insert(feed_id, handle.clone());
-                Some(handle)
-            }
+            Ok((actor, _)) => Some((feed_id, FeedHandle::new(actor, waiting))),
             Err(error) => {
                 tracing::error!(feed_id, %error, "could not start the feed actor");
                 None
             }
         }
+    }
+
+    fn record_actor(&mut self, feed_id: FeedId, handle: FeedHandle) {
+        self.feed_of_actor.insert(handle.actor().get_id(), feed_id);
+        self.actors.insert(feed_id, handle);
     }
 }

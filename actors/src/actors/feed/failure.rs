@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use ractor::ActorRef;
 
 use super::{FeedMsg, FeedState};
+use crate::actors::persistence::PollFailure;
 use crate::domain::FeedStatus;
 
 impl FeedState {
@@ -29,7 +30,7 @@ impl FeedState {
         self.interval = backoff;
         self.status = FeedStatus::Error;
         let next_poll_at = Some(self.next_poll_at(delay));
-        self.store_error(message, next_poll_at).await;
+        self.store_error(message, next_poll_at);
         self.arm_timer(myself, delay);
     }
 
@@ -39,16 +40,20 @@ impl FeedState {
         self.cancel_timer();
         self.poll_requested = false;
         self.status = FeedStatus::Dead;
-        self.store_error(message, None).await;
+        self.store_error(message, None);
     }
 
-    async fn store_error(&mut self, message: &str, next_poll_at: Option<DateTime<Utc>>) {
+    /// Hands the error to the persistence actor, the one writer of feed state, so that it is ordered with this
+    /// feed's batches: a late error never overwrites a newer success, nor a late success a newer error.
+    fn store_error(&mut self, message: &str, next_poll_at: Option<DateTime<Utc>>) {
         self.stats.last_error = Some(message.to_owned());
-        let store = &self.context.store;
-        if let Err(error) = store
-            .record_poll_error(self.feed_id, message, self.status, next_poll_at)
-            .await
-        {
+        let failure = PollFailure {
+            feed_id: self.feed_id,
+            message: message.to_owned(),
+            status: self.status,
+            next_poll_at,
+        };
+        if let Err(error) = self.context.persistence.record_poll_failed(failure) {
             tracing::warn!(feed_id = self.feed_id, %error, "could not record the poll error");
         }
     }

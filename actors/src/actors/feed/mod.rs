@@ -21,6 +21,7 @@ use tracing::Instrument;
 use self::report::PollStats;
 use super::feed_handle::FeedHandle;
 use super::persistence::PersistenceHandle;
+use super::polls_in_progress::PollsInProgress;
 use super::snapshot::{ActorRegistry, ActorSnapshot};
 use super::supervisor::SupervisorMsg;
 use crate::cache::FeedCache;
@@ -84,6 +85,8 @@ pub struct FeedContext {
     pub persistence: PersistenceHandle,
     pub rules: FeedRules,
     pub registry: ActorRegistry,
+    /// Counts the polls under way, which shutdown waits for.
+    pub polls: PollsInProgress,
 }
 
 pub struct FeedActor;
@@ -215,8 +218,20 @@ impl Actor for FeedActor {
             FeedMsg::Poll(_) | FeedMsg::PollNow if state.in_flight.is_some() => {}
             // The work is boxed: an idle actor's task is as large as the largest future it could await, and
             // with 100k actors an inline fetch future in every one of them costs gigabytes.
-            FeedMsg::Poll(_) | FeedMsg::PollNow => Box::pin(state.poll(&myself)).instrument(span).await,
-            FeedMsg::Refresh(reply) => Box::pin(state.refresh(&myself, reply)).instrument(span).await,
+            FeedMsg::Poll(_) | FeedMsg::PollNow => {
+                // Refused once the engine shuts down.
+                let Some(_poll) = state.context.polls.enter() else {
+                    return Ok(());
+                };
+                Box::pin(state.poll(&myself)).instrument(span).await
+            }
+            FeedMsg::Refresh(reply) => {
+                // Refused once the engine shuts down: the reply is dropped, so the caller sees it unavailable.
+                let Some(_poll) = state.context.polls.enter() else {
+                    return Ok(());
+                };
+                Box::pin(state.refresh(&myself, reply)).instrument(span).await
+            }
             FeedMsg::Persisted(stored) => Box::pin(state.on_persisted(&myself, stored)).instrument(span).await,
             FeedMsg::PersistFailed(error) => {
                 state.in_flight = None;

@@ -201,6 +201,10 @@ impl FeedState {
         if target == self.url {
             return false;
         }
+        // Not through the persistence actor, the writer of feed state: the answer decides whether this actor
+        // goes on (renamed) or stops (merged), so it must come now, and it changes the feed's URL and
+        // subscriptions, not its poll state. It runs after this feed's batch is committed and before its next
+        // poll, so no write of this feed's poll state is in flight meanwhile.
         match self.context.store.move_feed(self.feed_id, target.as_str()).await {
             Ok(FeedMove::Renamed) => {
                 tracing::info!(feed_id = self.feed_id, from = %self.url, to = %target, "feed moved permanently");

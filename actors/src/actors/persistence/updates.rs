@@ -1,0 +1,215 @@
+//! The feed-state changes that carry no entries (a poll that found nothing new, a failed poll, a meltdown),
+//! waiting to be written, in arrival order per feed. Pure: the actor decides when they are written, this decides
+//! which still matter and in what order.
+//!
+//! Ordering rule: per feed, what arrived last wins. A batch's poll record sets the whole feed state (status,
+//! errors, timestamps), so a batch drops the changes that arrived before it, and a change that arrives while a
+//! batch of its feed is waiting or being written waits for that batch, since it is newer.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{FeedId, FeedStatus};
+use crate::store::UnchangedPoll;
+
+/// A failed poll, as the feed actor records it: status `error` (or `dead` when the feed is given up), the
+/// message, one more consecutive error, and the next attempt (none for a dead feed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollFailure {
+    pub feed_id: FeedId,
+    pub message: String,
+    pub status: FeedStatus,
+    pub next_poll_at: Option<DateTime<Utc>>,
+}
+
+/// One change of a feed's state with no entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedUpdate {
+    /// A poll found nothing new: status `ok`, errors cleared, the timestamps.
+    Unchanged(UnchangedPoll),
+    PollFailed(PollFailure),
+    /// The feed's actor crashed too often: status `failed`, with the crash message.
+    ActorFailed {
+        feed_id: FeedId,
+        message: String,
+    },
+}
+
+impl FeedUpdate {
+    pub fn feed_id(&self) -> FeedId {
+        match self {
+            FeedUpdate::Unchanged(poll) => poll.feed_id,
+            FeedUpdate::PollFailed(failure) => failure.feed_id,
+            FeedUpdate::ActorFailed { feed_id, .. } => *feed_id,
+        }
+    }
+}
+
+/// The waiting updates of every feed, oldest first within a feed.
+#[derive(Debug, Default)]
+pub(super) struct WaitingUpdates {
+    by_feed: HashMap<FeedId, Vec<FeedUpdate>>,
+    count: usize,
+}
+
+impl WaitingUpdates {
+    pub(super) fn len(&self) -> usize {
+        self.count
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Adds the newest update of its feed. A poll that found nothing new sets everything the earlier updates
+    /// did (an error count included: back to zero), so it replaces them; errors and failures each count, so
+    /// they queue up behind each other.
+    pub(super) fn push(&mut self, update: FeedUpdate) {
+        let queue = self.by_feed.entry(update.feed_id()).or_default();
+        if matches!(update, FeedUpdate::Unchanged(_)) {
+            self.count -= queue.len();
+            queue.clear();
+        }
+        queue.push(update);
+        self.count += 1;
+    }
+
+    /// A newer batch of the feed arrived: its poll record sets everything the waiting updates would.
+    pub(super) fn superseded_by_batch(&mut self, feed: FeedId) {
+        if let Some(queue) = self.by_feed.remove(&feed) {
+            self.count -= queue.len();
+        }
+    }
+
+    /// Takes out the updates of every feed that `busy` does not hold back, each feed's in order: in the result,
+    /// an unchanged poll comes before every error and failure, since per feed it can only be the first.
+    pub(super) fn take_ready(&mut self, busy: impl Fn(FeedId) -> bool) -> Vec<FeedUpdate> {
+        let ready: Vec<FeedId> = self.by_feed.keys().copied().filter(|feed| !busy(*feed)).collect();
+        let mut unchanged = Vec::new();
+        let mut others = Vec::new();
+        for feed in ready {
+            let queue = self.by_feed.remove(&feed).unwrap_or_default();
+            self.count -= queue.len();
+            for update in queue {
+                match update {
+                    FeedUpdate::Unchanged(_) => unchanged.push(update),
+                    _ => others.push(update),
+                }
+            }
+        }
+        unchanged.extend(others);
+        unchanged
+    }
+
+    /// Puts back updates that could not be written, before any of their feed's that arrived since.
+    pub(super) fn put_back(&mut self, updates: Vec<FeedUpdate>) {
+        let mut returned: HashMap<FeedId, Vec<FeedUpdate>> = HashMap::new();
+        for update in updates {
+            returned.entry(update.feed_id()).or_default().push(update);
+        }
+        for (feed, mut older) in returned {
+            let queue = self.by_feed.entry(feed).or_default();
+            // A newer unchanged poll has replaced them meanwhile.
+            if matches!(queue.first(), Some(FeedUpdate::Unchanged(_))) {
+                continue;
+            }
+            self.count += older.len();
+            older.append(queue);
+            *queue = older;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unchanged(feed_id: FeedId) -> FeedUpdate {
+        let now = Utc::now();
+        FeedUpdate::Unchanged(UnchangedPoll {
+            feed_id,
+            polled_at: now,
+            next_poll_at: now,
+        })
+    }
+
+    fn failed(feed_id: FeedId, message: &str) -> FeedUpdate {
+        FeedUpdate::PollFailed(PollFailure {
+            feed_id,
+            message: message.to_owned(),
+            status: FeedStatus::Error,
+            next_poll_at: None,
+        })
+    }
+
+    fn crashed(feed_id: FeedId) -> FeedUpdate {
+        FeedUpdate::ActorFailed {
+            feed_id,
+            message: "crashed".to_owned(),
+        }
+    }
+
+    #[test]
+    fn an_unchanged_poll_replaces_the_earlier_updates_of_its_feed_only() {
+        let mut updates = WaitingUpdates::default();
+        updates.push(failed(1, "timeout"));
+        updates.push(failed(2, "refused"));
+        updates.push(unchanged(1));
+        assert_eq!(updates.len(), 2);
+        let taken = updates.take_ready(|_| false);
+        assert_eq!(taken.len(), 2);
+        assert!(taken.contains(&failed(2, "refused")));
+        assert!(matches!(taken[0], FeedUpdate::Unchanged(poll) if poll.feed_id == 1));
+        assert!(updates.is_empty());
+    }
+
+    #[test]
+    fn errors_after_an_unchanged_poll_queue_up_in_order() {
+        let mut updates = WaitingUpdates::default();
+        updates.push(unchanged(1));
+        updates.push(failed(1, "first"));
+        updates.push(crashed(1));
+        let taken = updates.take_ready(|_| false);
+        assert!(matches!(taken[0], FeedUpdate::Unchanged(_)));
+        assert_eq!(taken[1..], [failed(1, "first"), crashed(1)]);
+    }
+
+    #[test]
+    fn a_batch_drops_the_updates_that_arrived_before_it() {
+        let mut updates = WaitingUpdates::default();
+        updates.push(failed(1, "timeout"));
+        updates.push(crashed(1));
+        updates.push(failed(2, "refused"));
+        updates.superseded_by_batch(1);
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates.take_ready(|_| false), [failed(2, "refused")]);
+    }
+
+    #[test]
+    fn a_busy_feed_keeps_its_updates_until_its_batch_is_written() {
+        let mut updates = WaitingUpdates::default();
+        updates.push(failed(1, "after the batch"));
+        updates.push(failed(2, "no batch"));
+        assert_eq!(updates.take_ready(|feed| feed == 1), [failed(2, "no batch")]);
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates.take_ready(|_| false), [failed(1, "after the batch")]);
+    }
+
+    #[test]
+    fn updates_put_back_go_before_newer_ones() {
+        let mut updates = WaitingUpdates::default();
+        updates.push(failed(1, "old"));
+        let taken = updates.take_ready(|_| false);
+        updates.push(failed(1, "new"));
+        updates.put_back(taken);
+        assert_eq!(updates.len(), 2);
+        assert_eq!(updates.take_ready(|_| false), [failed(1, "old"), failed(1, "new")]);
+
+        updates.push(failed(2, "old"));
+        let taken = updates.take_ready(|_| false);
+        updates.push(unchanged(2));
+        updates.put_back(taken);
+        assert_eq!(updates.len(), 1, "a newer unchanged poll replaced them");
+    }
+}
