@@ -34,7 +34,7 @@ use self::writer::FlushOutcome;
 use super::feed_handle::FeedHandle;
 use crate::domain::FeedId;
 use crate::instruments;
-use crate::store::{FeedBatch, Store, UnchangedPoll};
+use crate::store::{FeedBatch, EngineStore, UnchangedPoll};
 
 pub use self::plan::PersistenceSettings;
 pub use self::updates::{FeedUpdate, PollFailure};
@@ -141,12 +141,12 @@ impl PersistenceHandle {
 pub struct PersistenceActor;
 
 pub struct PersistenceArgs {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn EngineStore>,
     pub settings: PersistenceSettings,
 }
 
 pub struct PersistenceState {
-    store: Arc<dyn Store>,
+    store: Arc<dyn EngineStore>,
     settings: PersistenceSettings,
     /// Batches waiting for a flush, oldest first.
     waiting: Vec<PendingBatch>,
@@ -167,7 +167,7 @@ pub struct PersistenceState {
 
 impl PersistenceActor {
     pub async fn spawn(
-        store: Arc<dyn Store>,
+        store: Arc<dyn EngineStore>,
         settings: PersistenceSettings,
     ) -> Result<PersistenceHandle, ractor::SpawnErr> {
         let slots = Arc::new(Semaphore::new(settings.max_pending_batches.max(1)));

@@ -10,7 +10,7 @@ use super::PendingBatch;
 use crate::actors::feed::FeedMsg;
 use crate::domain::FeedId;
 use crate::instruments;
-use crate::store::{Store, StoreError, UnchangedPoll};
+use crate::store::{EngineStore, StoreError, UnchangedPoll};
 
 /// What a flush did with its batches.
 pub struct FlushOutcome {
@@ -22,7 +22,7 @@ pub struct FlushOutcome {
 
 /// Writes the batches and acks their feed actors. A batch the database refuses for its content is reported to
 /// its own feed actor, so one broken feed never holds the others back.
-pub(super) async fn write(store: &dyn Store, waiting: Vec<PendingBatch>) -> FlushOutcome {
+pub(super) async fn write(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -> FlushOutcome {
     let feeds: Vec<FeedId> = waiting.iter().map(PendingBatch::feed_id).collect();
     let (batches, acks): (Vec<_>, Vec<_>) = waiting.into_iter().map(|pending| (pending.batch, pending.ack)).unzip();
     let started = std::time::Instant::now();
@@ -71,7 +71,7 @@ pub(super) async fn write(store: &dyn Store, waiting: Vec<PendingBatch>) -> Flus
     }
 }
 
-async fn write_one_by_one(store: &dyn Store, waiting: Vec<PendingBatch>) -> FlushOutcome {
+async fn write_one_by_one(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -> FlushOutcome {
     let mut outcome = FlushOutcome {
         done: Vec::with_capacity(waiting.len()),
         unwritten: Vec::new(),
@@ -106,7 +106,7 @@ fn report_rejected(waiting: Vec<PendingBatch>, error: StoreError) {
 /// feed, one can only come first), then the errors and failures one by one. Returns those not written because
 /// the database is unavailable, in order; an update the database refuses is dropped, since it would be refused
 /// again.
-pub(super) async fn write_updates(store: &dyn Store, updates: Vec<FeedUpdate>) -> Vec<FeedUpdate> {
+pub(super) async fn write_updates(store: &dyn EngineStore, updates: Vec<FeedUpdate>) -> Vec<FeedUpdate> {
     let unchanged: Vec<UnchangedPoll> = updates
         .iter()
         .filter_map(|update| match update {
