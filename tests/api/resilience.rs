@@ -358,7 +358,98 @@ crate::on_both_backends!(
     a_permanent_redirect_moves_the_feed_and_a_temporary_one_does_not,
     a_permanent_redirect_to_a_known_feed_merges_the_subscribers,
     a_crashing_feed_melts_down_to_failed_and_the_engine_goes_on,
+    a_refresh_is_answered_while_the_feeds_poll_hangs,
 );
+
+/// A host that accepts connections and never answers, until it is released: a poll of it hangs.
+struct HangingHost {
+    address: std::net::SocketAddr,
+    held: std::sync::Arc<std::sync::Mutex<Vec<tokio::net::TcpStream>>>,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HangingHost {
+    async fn start() -> HangingHost {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let task = tokio::spawn({
+            let held = held.clone();
+            let accepted = accepted.clone();
+            async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    held.lock().unwrap().push(stream);
+                    accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        });
+        HangingHost {
+            address,
+            held,
+            accepted,
+            task,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hangs.xml", self.address)
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Connections still held open, unanswered.
+    fn holding(&self) -> usize {
+        self.held.lock().unwrap().len()
+    }
+}
+
+impl Drop for HangingHost {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A manual refresh is answered at once, even while the feed's actor is in the middle of a poll that hangs: the
+/// answer never queues behind the poll (which could hold it for the whole fetch timeout).
+async fn a_refresh_is_answered_while_the_feeds_poll_hangs(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    app.stop().await;
+    // Far longer than the test: the poll hangs until the host lets it go.
+    app.config.fetch_timeout_secs = 600;
+    app.restart().await;
+    let host = HangingHost::start().await;
+    let token = quick_user(&app, "alice").await;
+    let subscribed = app.subscribe(&token, &[host.url()]).await;
+    let feed_id = subscribed[0]["feed_id"].as_i64().unwrap();
+    eventually(10, "the first poll to reach the host", || async {
+        host.accepted() == 1
+    })
+    .await;
+
+    let refreshed = app
+        .post_json(&format!("/v1/feeds/{feed_id}/refresh"), Some(&token), &json!({}))
+        .await;
+    assert_eq!(refreshed.status(), 202);
+    assert_eq!(
+        host.holding(),
+        1,
+        "the refresh was answered while the first poll still hung"
+    );
+    let again = app
+        .post_json(&format!("/v1/feeds/{feed_id}/refresh"), Some(&token), &json!({}))
+        .await;
+    assert_eq!(again.status(), 429, "the gap holds while the poll hangs too");
+    assert_eq!(host.holding(), 1);
+    assert_eq!(
+        host.accepted(),
+        1,
+        "the refresh waits for the poll in flight rather than starting another"
+    );
+}
 
 /// A farm of feeds on one host never sees more requests in flight than the per-host cap, however many feeds
 /// poll at once; all of them are still fetched.

@@ -2,6 +2,7 @@
 
 pub mod feed;
 pub mod feed_handle;
+mod manual_refreshes;
 pub mod persistence;
 pub mod polls_in_progress;
 pub mod router;

@@ -43,6 +43,11 @@ impl PollsInProgress {
         self.inner.closed.store(true, Ordering::SeqCst);
     }
 
+    /// Whether shutdown began.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+
     pub fn running(&self) -> usize {
         self.inner.running.load(Ordering::SeqCst)
     }

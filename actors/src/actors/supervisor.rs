@@ -11,6 +11,7 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPo
 
 use super::feed::{FeedActor, FeedArgs, FeedContext, FeedMsg, RefreshOutcome};
 use super::feed_handle::FeedHandle;
+use super::manual_refreshes::ManualRefreshes;
 use crate::domain::{Feed, FeedId};
 use crate::instruments;
 
@@ -24,8 +25,8 @@ pub enum SupervisorMsg {
     StopAll,
     /// Make sure the feed has a running actor, and optionally poll it now.
     Ensure { feed_id: FeedId, poll_now: bool },
-    /// A manual refresh: start the feed's actor if it has none (a failed feed gets a fresh start) and pass
-    /// the request on; the actor answers.
+    /// A manual refresh: at most one per feed per gap, answered here at once; an admitted one starts the
+    /// feed's actor if it has none (a failed feed gets a fresh start) and passes the request on.
     Refresh {
         feed_id: FeedId,
         reply: RpcReplyPort<RefreshOutcome>,
@@ -66,6 +67,7 @@ pub struct SupervisorState {
     restarts: HashMap<FeedId, u32>,
     /// Every actor was told to stop: their exits are neither logged nor restarted.
     shutting_down: bool,
+    manual_refreshes: ManualRefreshes,
 }
 
 impl Actor for FeedSupervisor {
@@ -79,7 +81,6 @@ impl Actor for FeedSupervisor {
         args: SupervisorArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
         Ok(SupervisorState {
-            context: args.context,
             actors: HashMap::new(),
             feed_of_actor: HashMap::new(),
             stopping: HashSet::new(),
@@ -87,6 +88,8 @@ impl Actor for FeedSupervisor {
             restarting: HashSet::new(),
             restarts: HashMap::new(),
             shutting_down: false,
+            manual_refreshes: ManualRefreshes::new(args.context.rules.refresh_gap),
+            context: args.context,
         })
     }
 
@@ -118,13 +121,25 @@ impl Actor for FeedSupervisor {
                 }
             }
             SupervisorMsg::Refresh { feed_id, reply } => {
+                // Refused once the engine shuts down: the reply is dropped, so the caller sees it unavailable.
+                if state.context.polls.is_closed() {
+                    return Ok(());
+                }
+                let outcome = state.manual_refreshes.admit(feed_id, Instant::now());
+                if outcome != RefreshOutcome::Accepted {
+                    let _ = reply.send(outcome);
+                    return Ok(());
+                }
                 state.crashes.remove(&feed_id);
-                match state.running_or_spawned(&myself, feed_id).await {
-                    Some(actor) => {
-                        let _ = actor.send_message(FeedMsg::Refresh(reply));
-                    }
+                let sent = match state.running_or_spawned(&myself, feed_id).await {
+                    Some(actor) => actor.send_message(FeedMsg::Refresh).is_ok(),
+                    None => false,
+                };
+                if sent {
+                    let _ = reply.send(outcome);
+                } else {
                     // The reply port is dropped: the caller sees the actor as unavailable.
-                    None => drop(reply),
+                    state.manual_refreshes.forget(feed_id);
                 }
             }
             SupervisorMsg::Stop(feed_id) => {

@@ -11,7 +11,7 @@ mod report;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr, RpcReplyPort};
@@ -37,8 +37,9 @@ pub enum FeedMsg {
     /// Poll as soon as possible: a subscriber is waiting. While a poll is in flight this is dropped: that
     /// poll's flush links its entries to every subscriber there is by then.
     PollNow,
-    /// A person asked for a refresh: poll now, at most once a minute, even if the feed is parked.
-    Refresh(RpcReplyPort<RefreshOutcome>),
+    /// A person's refresh, admitted by the supervisor (at most once a minute): poll now, or right after the poll
+    /// in flight, even if the feed is parked.
+    Refresh,
     /// The persistence actor committed this actor's batch.
     Persisted(StoredBatch),
     /// The database refused this actor's batch for its content; the error is shared by every feed of the flush.
@@ -119,7 +120,6 @@ pub struct FeedState {
     in_flight: Option<InFlightPoll>,
     /// A refresh was asked for while a batch was in flight: poll again right after the ack.
     poll_requested: bool,
-    last_manual_refresh: Option<Instant>,
     /// The stored `next_poll_at` the actor was started with, used once to resume the schedule.
     resume_at: Option<DateTime<Utc>>,
     /// The interval in force now, and why (hints and backoff included).
@@ -168,7 +168,6 @@ impl Actor for FeedActor {
             timer_generation: 0,
             in_flight: None,
             poll_requested: false,
-            last_manual_refresh: None,
             resume_at: feed.next_poll_at,
             interval: measured,
             next_poll_at: feed.next_poll_at,
@@ -225,12 +224,12 @@ impl Actor for FeedActor {
                 };
                 Box::pin(state.poll(&myself)).instrument(span).await
             }
-            FeedMsg::Refresh(reply) => {
-                // Refused once the engine shuts down: the reply is dropped, so the caller sees it unavailable.
+            FeedMsg::Refresh => {
+                // Refused once the engine shuts down.
                 let Some(_poll) = state.context.polls.enter() else {
                     return Ok(());
                 };
-                Box::pin(state.refresh(&myself, reply)).instrument(span).await
+                Box::pin(state.refresh(&myself)).instrument(span).await
             }
             FeedMsg::Persisted(stored) => Box::pin(state.on_persisted(&myself, stored)).instrument(span).await,
             FeedMsg::PersistFailed(error) => {

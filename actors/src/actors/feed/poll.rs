@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use ractor::{ActorRef, RpcReplyPort};
+use ractor::ActorRef;
 
 use super::report::PollTiming;
-use super::{FeedMsg, FeedState, InFlightPoll, RefreshOutcome};
+use super::{FeedMsg, FeedState, InFlightPoll};
 use crate::actors::supervisor::SupervisorMsg;
 use crate::cache::CachedFeed;
 use crate::domain::FeedStatus;
@@ -19,20 +19,8 @@ use crate::schedule::{IntervalReason, PollInterval};
 use crate::store::{FeedBatch, FeedMove, PollRecord, StoredBatch, UnchangedPoll};
 
 impl FeedState {
-    pub(super) async fn refresh(&mut self, myself: &ActorRef<FeedMsg>, reply: RpcReplyPort<RefreshOutcome>) {
-        let gap = self.context.rules.refresh_gap;
-        if let Some(elapsed) = self
-            .last_manual_refresh
-            .map(|at| at.elapsed())
-            .filter(|elapsed| *elapsed < gap)
-        {
-            let _ = reply.send(RefreshOutcome::TooSoon {
-                retry_after: gap - elapsed,
-            });
-            return;
-        }
-        self.last_manual_refresh = Some(Instant::now());
-        let _ = reply.send(RefreshOutcome::Accepted);
+    /// A person's refresh, already admitted and answered by the supervisor.
+    pub(super) async fn refresh(&mut self, myself: &ActorRef<FeedMsg>) {
         // A refresh gives a parked feed a fresh start: one failure does not put it straight back.
         if self.status.is_parked() {
             self.consecutive_errors = 0;

@@ -34,7 +34,7 @@ use self::writer::FlushOutcome;
 use super::feed_handle::FeedHandle;
 use crate::domain::FeedId;
 use crate::instruments;
-use crate::store::{FeedBatch, EngineStore, UnchangedPoll};
+use crate::store::{EngineStore, FeedBatch, UnchangedPoll};
 
 pub use self::plan::PersistenceSettings;
 pub use self::updates::{FeedUpdate, PollFailure};
