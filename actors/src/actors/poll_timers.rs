@@ -165,7 +165,67 @@ impl<K: Hash + Eq + Clone, T> TimerWheel<K, T> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::{Arc, Mutex};
+
+    use ractor::{Actor, ActorProcessingErr, ActorRef};
+
     use super::*;
+
+    /// Stands in for a feed actor: records the generation of every `Poll` it is sent.
+    struct Recorder;
+
+    impl Actor for Recorder {
+        type Msg = FeedMsg;
+        type State = Arc<Mutex<Vec<u64>>>;
+        type Arguments = Arc<Mutex<Vec<u64>>>;
+
+        async fn pre_start(
+            &self,
+            _myself: ActorRef<FeedMsg>,
+            polls: Self::Arguments,
+        ) -> Result<Self::State, ActorProcessingErr> {
+            Ok(polls)
+        }
+
+        async fn handle(
+            &self,
+            _myself: ActorRef<FeedMsg>,
+            message: FeedMsg,
+            polls: &mut Self::State,
+        ) -> Result<(), ActorProcessingErr> {
+            if let FeedMsg::Poll(generation) = message {
+                polls.lock().unwrap().push(generation);
+            }
+            Ok(())
+        }
+    }
+
+    async fn recorder() -> (FeedHandle, Arc<Mutex<Vec<u64>>>) {
+        let polls = Arc::new(Mutex::new(Vec::new()));
+        let (actor, _) = Actor::spawn(None, Recorder, polls.clone()).await.unwrap();
+        (FeedHandle::new(actor, Arc::new(AtomicUsize::new(0))), polls)
+    }
+
+    // The clock is paused: it jumps to the next timer whenever every task waits, so nothing here depends on
+    // how fast the machine is.
+    #[tokio::test(start_paused = true)]
+    async fn the_task_polls_each_actor_once_with_its_last_arming_and_never_after_a_cancel() {
+        let timers = PollTimers::start();
+        let (rearmed, rearmed_polls) = recorder().await;
+        let (cancelled, cancelled_polls) = recorder().await;
+        let (plain, plain_polls) = recorder().await;
+        timers.arm(&rearmed, Duration::from_secs(10), 1);
+        timers.arm(&rearmed, Duration::from_secs(20), 2);
+        timers.arm(&cancelled, Duration::from_secs(5), 7);
+        timers.cancel(cancelled.actor().get_id());
+        timers.arm(&plain, Duration::from_secs(15), 3);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(*rearmed_polls.lock().unwrap(), vec![2]);
+        assert_eq!(*cancelled_polls.lock().unwrap(), Vec::<u64>::new());
+        assert_eq!(*plain_polls.lock().unwrap(), vec![3]);
+    }
 
     fn wheel() -> (TimerWheel<u32, &'static str>, Instant) {
         (TimerWheel::default(), Instant::now())
