@@ -9,6 +9,7 @@ use ractor::{Actor, ActorRef};
 use crate::actors::feed::{FeedContext, FeedMsg, FeedRules, RefreshOutcome};
 use crate::actors::feed_handle::FeedHandle;
 use crate::actors::persistence::{PersistenceActor, PersistenceHandle, PersistenceSettings};
+use crate::actors::poll_timers::PollTimers;
 use crate::actors::polls_in_progress::PollsInProgress;
 use crate::actors::router::{RouterArgs, RouterMsg, SubscriptionRouter};
 use crate::actors::snapshot::{ActorListing, ActorOrder, ActorRegistry, ActorSnapshot};
@@ -138,6 +139,7 @@ impl Engine {
             rules: settings.rules,
             registry: registry.clone(),
             polls: polls.clone(),
+            timers: PollTimers::start(),
         });
         let (supervisor, _) = Actor::spawn(None, FeedSupervisor, SupervisorArgs { context })
             .await

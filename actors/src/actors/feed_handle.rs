@@ -24,10 +24,6 @@ impl FeedHandle {
         &self.actor
     }
 
-    pub(super) fn waiting(&self) -> Arc<AtomicUsize> {
-        self.waiting.clone()
-    }
-
     /// The actor took one message from its mailbox.
     pub(super) fn mark_taken(&self) {
         taken(&self.waiting);

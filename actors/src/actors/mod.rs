@@ -4,6 +4,7 @@ pub mod feed;
 pub mod feed_handle;
 mod manual_refreshes;
 pub mod persistence;
+pub mod poll_timers;
 pub mod polls_in_progress;
 pub mod router;
 pub mod snapshot;

@@ -67,7 +67,9 @@ pub struct ActorListing {
 
 #[derive(Clone, Default)]
 pub struct ActorRegistry {
-    snapshots: Arc<RwLock<HashMap<FeedId, ActorSnapshot>>>,
+    /// Boxed: a map keeps about twice as many slots as entries, and at a million actors an empty slot the size
+    /// of a snapshot cost more than the snapshots (BENCHMARKS.md, "A million feeds").
+    snapshots: Arc<RwLock<HashMap<FeedId, Box<ActorSnapshot>>>>,
     /// Each running actor's live mailbox counter, read when a listing is made.
     mailboxes: Arc<RwLock<HashMap<FeedId, Arc<AtomicUsize>>>>,
 }
@@ -111,7 +113,12 @@ impl ActorRegistry {
 
     pub fn publish(&self, snapshot: ActorSnapshot) {
         if let Ok(mut snapshots) = self.snapshots.write() {
-            snapshots.insert(snapshot.feed_id, snapshot);
+            match snapshots.get_mut(&snapshot.feed_id) {
+                Some(published) => **published = snapshot,
+                None => {
+                    snapshots.insert(snapshot.feed_id, Box::new(snapshot));
+                }
+            }
         }
     }
 
@@ -129,7 +136,7 @@ impl ActorRegistry {
         let Ok(snapshots) = self.snapshots.read() else {
             return Vec::new();
         };
-        count_by_status(snapshots.values())
+        count_by_status(snapshots.values().map(|snapshot| &**snapshot))
     }
 
     /// The first `limit` actors in `order`, optionally of one status, with totals over all actors.
@@ -143,6 +150,7 @@ impl ActorRegistry {
         };
         let mut chosen: Vec<&ActorSnapshot> = snapshots
             .values()
+            .map(|snapshot| &**snapshot)
             .filter(|snapshot| status.is_none_or(|status| snapshot.status == status))
             .collect();
         let compare = |a: &&ActorSnapshot, b: &&ActorSnapshot| {
@@ -173,7 +181,7 @@ impl ActorRegistry {
         };
         ActorListing {
             total: snapshots.len(),
-            by_status: count_by_status(snapshots.values()),
+            by_status: count_by_status(snapshots.values().map(|snapshot| &**snapshot)),
             actors: chosen
                 .into_iter()
                 .map(|snapshot| ActorSnapshot {

@@ -4,19 +4,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ractor::ActorRef;
 
-use super::{FeedMsg, FeedState};
+use super::FeedState;
 use crate::actors::persistence::PollFailure;
 use crate::domain::FeedStatus;
 
 impl FeedState {
-    pub(super) async fn record_error(
-        &mut self,
-        myself: &ActorRef<FeedMsg>,
-        message: &str,
-        retry_after: Option<Duration>,
-    ) {
+    pub(super) async fn record_error(&mut self, message: &str, retry_after: Option<Duration>) {
         self.consecutive_errors = self.consecutive_errors.saturating_add(1);
         self.poll_requested = false;
         if self.consecutive_errors >= self.context.rules.dead_after_errors {
@@ -31,7 +25,7 @@ impl FeedState {
         self.status = FeedStatus::Error;
         let next_poll_at = Some(self.next_poll_at(delay));
         self.store_error(message, next_poll_at);
-        self.arm_timer(myself, delay);
+        self.arm_timer(delay);
     }
 
     /// Stops polling until someone refreshes the feed; it stays visible with its status and last error.

@@ -9,18 +9,18 @@ mod failure;
 mod poll;
 mod report;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr, RpcReplyPort};
-use tokio::task::JoinHandle;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tracing::Instrument;
 
 use self::report::PollStats;
 use super::feed_handle::FeedHandle;
 use super::persistence::PersistenceHandle;
+use super::poll_timers::PollTimers;
 use super::polls_in_progress::PollsInProgress;
 use super::snapshot::{ActorRegistry, ActorSnapshot};
 use super::supervisor::SupervisorMsg;
@@ -88,6 +88,8 @@ pub struct FeedContext {
     pub registry: ActorRegistry,
     /// Counts the polls under way, which shutdown waits for.
     pub polls: PollsInProgress,
+    /// The one task that keeps every actor's poll timer.
+    pub timers: PollTimers,
 }
 
 pub struct FeedActor;
@@ -102,8 +104,6 @@ pub struct FeedArgs {
     pub restarts: u32,
 }
 
-type PollTimer = JoinHandle<Result<(), MessagingErr<FeedMsg>>>;
-
 pub struct FeedState {
     feed_id: FeedId,
     url: FeedUrl,
@@ -113,7 +113,8 @@ pub struct FeedState {
     consecutive_errors: u32,
     /// The interval measured from the feed's entries at the last successful poll; hints and backoff start here.
     measured: PollInterval,
-    poll_timer: Option<PollTimer>,
+    /// Whether the shared timer task may hold a deadline of this actor.
+    timer_armed: bool,
     /// Bumped at every arming and cancelling of the timer; a `Poll` with another number is stale.
     timer_generation: u64,
     /// The poll whose batch is with the persistence actor, awaiting its ack.
@@ -164,7 +165,7 @@ impl Actor for FeedActor {
             },
             consecutive_errors: feed.error_count.max(0) as u32,
             measured,
-            poll_timer: None,
+            timer_armed: false,
             timer_generation: 0,
             in_flight: None,
             poll_requested: false,
@@ -183,7 +184,7 @@ impl Actor for FeedActor {
         })
     }
 
-    async fn post_start(&self, myself: ActorRef<FeedMsg>, state: &mut FeedState) -> Result<(), ActorProcessingErr> {
+    async fn post_start(&self, _myself: ActorRef<FeedMsg>, state: &mut FeedState) -> Result<(), ActorProcessingErr> {
         // A parked feed waits for a refresh; the others resume their stored schedule, so a restart neither
         // polls everything at once nor forgets a feed.
         if !state.status.is_parked() {
@@ -193,7 +194,7 @@ impl Actor for FeedActor {
                 .rules
                 .schedule
                 .delay_at_start(resume_at, Utc::now(), &mut rand::rng());
-            state.arm_timer(&myself, delay);
+            state.arm_timer(delay);
         }
         state.publish();
         Ok(())
@@ -201,7 +202,7 @@ impl Actor for FeedActor {
 
     async fn handle(
         &self,
-        myself: ActorRef<FeedMsg>,
+        _myself: ActorRef<FeedMsg>,
         message: FeedMsg,
         state: &mut FeedState,
     ) -> Result<(), ActorProcessingErr> {
@@ -222,22 +223,20 @@ impl Actor for FeedActor {
                 let Some(_poll) = state.context.polls.enter() else {
                     return Ok(());
                 };
-                Box::pin(state.poll(&myself)).instrument(span).await
+                Box::pin(state.poll()).instrument(span).await
             }
             FeedMsg::Refresh => {
                 // Refused once the engine shuts down.
                 let Some(_poll) = state.context.polls.enter() else {
                     return Ok(());
                 };
-                Box::pin(state.refresh(&myself)).instrument(span).await
+                Box::pin(state.refresh()).instrument(span).await
             }
-            FeedMsg::Persisted(stored) => Box::pin(state.on_persisted(&myself, stored)).instrument(span).await,
+            FeedMsg::Persisted(stored) => Box::pin(state.on_persisted(stored)).instrument(span).await,
             FeedMsg::PersistFailed(error) => {
                 state.in_flight = None;
                 let message = format!("could not store the entries: {error}");
-                Box::pin(state.record_error(&myself, &message, None))
-                    .instrument(span)
-                    .await;
+                Box::pin(state.record_error(&message, None)).instrument(span).await;
             }
         }
         state.publish();
@@ -255,25 +254,17 @@ impl FeedState {
     /// Cancels the timer; a `Poll` it already sent is recognised as stale by its generation.
     fn cancel_timer(&mut self) {
         self.timer_generation = self.timer_generation.wrapping_add(1);
-        if let Some(timer) = self.poll_timer.take() {
-            timer.abort();
+        if std::mem::take(&mut self.timer_armed) {
+            self.context.timers.cancel(self.handle.actor().get_id());
         }
     }
 
-    /// Re-arms the single poll timer, cancelling the previous one.
-    fn arm_timer(&mut self, myself: &ActorRef<FeedMsg>, delay: Duration) {
-        self.cancel_timer();
-        let generation = self.timer_generation;
-        let waiting = self.handle_waiting();
+    /// Re-arms the single poll timer; the new deadline replaces the previous one.
+    fn arm_timer(&mut self, delay: Duration) {
+        self.timer_generation = self.timer_generation.wrapping_add(1);
         self.next_poll_at = Some(self.next_poll_at(delay));
-        self.poll_timer = Some(myself.send_after(delay, move || {
-            waiting.fetch_add(1, Ordering::Relaxed);
-            FeedMsg::Poll(generation)
-        }));
-    }
-
-    fn handle_waiting(&self) -> Arc<AtomicUsize> {
-        self.handle.waiting()
+        self.context.timers.arm(&self.handle, delay, self.timer_generation);
+        self.timer_armed = true;
     }
 
     fn next_poll_at(&self, delay: Duration) -> DateTime<Utc> {

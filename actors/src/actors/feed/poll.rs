@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use ractor::ActorRef;
 
 use super::report::PollTiming;
 use super::{FeedMsg, FeedState, InFlightPoll};
@@ -20,7 +19,7 @@ use crate::store::{FeedBatch, FeedMove, PollRecord, StoredBatch, UnchangedPoll};
 
 impl FeedState {
     /// A person's refresh, already admitted and answered by the supervisor.
-    pub(super) async fn refresh(&mut self, myself: &ActorRef<FeedMsg>) {
+    pub(super) async fn refresh(&mut self) {
         // A refresh gives a parked feed a fresh start: one failure does not put it straight back.
         if self.status.is_parked() {
             self.consecutive_errors = 0;
@@ -28,11 +27,11 @@ impl FeedState {
         if self.in_flight.is_some() {
             self.poll_requested = true;
         } else {
-            self.poll(myself).await;
+            self.poll().await;
         }
     }
 
-    pub(super) async fn poll(&mut self, myself: &ActorRef<FeedMsg>) {
+    pub(super) async fn poll(&mut self) {
         self.cancel_timer();
         let polled_at = Utc::now();
         let started = Instant::now();
@@ -41,7 +40,7 @@ impl FeedState {
         match outcome {
             Ok(FetchOutcome::NotModified { hints }) => {
                 self.note_answer(timing, "not_modified", Some(304));
-                self.on_not_modified(myself, polled_at, &hints).await
+                self.on_not_modified(polled_at, &hints).await
             }
             Ok(FetchOutcome::Fetched(document)) => {
                 let body = document.body;
@@ -62,11 +61,11 @@ impl FeedState {
                             permanent_redirect: document.permanent_redirect,
                             polled_at,
                         };
-                        self.hand_over(myself, feed, poll).await
+                        self.hand_over(feed, poll).await
                     }
                     Err(message) => {
                         self.note_answer(timing, "parse_error", Some(200));
-                        self.record_error(myself, &message, None).await
+                        self.record_error(&message, None).await
                     }
                 }
             }
@@ -82,12 +81,12 @@ impl FeedState {
                 };
                 self.note_answer(timing, error.kind(), status);
                 tracing::debug!(feed_id = self.feed_id, url = %self.url, kind = error.kind(), %error, "poll failed");
-                self.record_error(myself, &error.to_string(), retry_after).await;
+                self.record_error(&error.to_string(), retry_after).await;
             }
         }
     }
 
-    async fn on_not_modified(&mut self, myself: &ActorRef<FeedMsg>, polled_at: DateTime<Utc>, hints: &PublisherHints) {
+    async fn on_not_modified(&mut self, polled_at: DateTime<Utc>, hints: &PublisherHints) {
         self.consecutive_errors = 0;
         self.status = FeedStatus::Ok;
         self.stats.last_error = None;
@@ -110,11 +109,11 @@ impl FeedState {
         if let Err(error) = self.context.cache.touch(self.url.as_str()).await {
             tracing::debug!(feed_id = self.feed_id, %error, "cache unavailable");
         }
-        self.arm_timer(myself, delay);
+        self.arm_timer(delay);
     }
 
     /// Gives the entries to the persistence actor. Nothing about this poll is kept until it acks.
-    async fn hand_over(&mut self, myself: &ActorRef<FeedMsg>, feed: ParsedFeed, poll: Fetched) {
+    async fn hand_over(&mut self, feed: ParsedFeed, poll: Fetched) {
         crash_on_test_trigger(&feed);
         let measured = self.measure_interval(&feed, poll.polled_at);
         let interval = self
@@ -144,12 +143,12 @@ impl FeedState {
         });
         if let Err(error) = self.context.persistence.submit(batch, self.handle.clone()).await {
             self.in_flight = None;
-            self.record_error(myself, &format!("persistence unavailable: {error}"), None)
+            self.record_error(&format!("persistence unavailable: {error}"), None)
                 .await;
         }
     }
 
-    pub(super) async fn on_persisted(&mut self, myself: &ActorRef<FeedMsg>, stored: StoredBatch) {
+    pub(super) async fn on_persisted(&mut self, stored: StoredBatch) {
         let Some(in_flight) = self.in_flight.take() else {
             return;
         };
@@ -168,7 +167,7 @@ impl FeedState {
         }
         tracing::debug!(feed_id = self.feed_id, new = stored.new_count, "poll stored");
         if let Some(target) = in_flight.permanent_redirect {
-            if self.follow_permanent_redirect(myself, &target).await {
+            if self.follow_permanent_redirect(&target).await {
                 return;
             }
         }
@@ -176,13 +175,13 @@ impl FeedState {
             // Through the handle, which counts the mailbox; every message taken is counted out.
             let _ = self.handle.send_message(FeedMsg::PollNow);
         } else {
-            self.arm_timer(myself, in_flight.next_delay);
+            self.arm_timer(in_flight.next_delay);
         }
     }
 
     /// Moves the feed to its new URL. Returns true when this actor is done because another feed already
     /// lives there and took its subscribers.
-    async fn follow_permanent_redirect(&mut self, myself: &ActorRef<FeedMsg>, target: &str) -> bool {
+    async fn follow_permanent_redirect(&mut self, target: &str) -> bool {
         let Ok(target) = FeedUrl::parse(target) else {
             return false;
         };
@@ -205,7 +204,7 @@ impl FeedState {
                     feed_id: into,
                     poll_now: false,
                 });
-                myself.stop(Some(format!("merged into feed {into}")));
+                self.handle.actor().stop(Some(format!("merged into feed {into}")));
                 true
             }
             Err(error) => {
