@@ -1,10 +1,11 @@
 //! syndic's load harness: a local feed farm, a fresh engine in this process, and the figures of a cold round, a
 //! warm round, memory, a second engine's start-up and timeline reads; or of one scale scenario (a popular feed,
-//! timeline reads over a million articles). Every run stops by itself.
+//! timeline reads over a million articles, a million idle feeds). Every run stops by itself.
 
 pub mod database;
 pub mod driver;
 pub mod farm;
+pub mod million;
 pub mod popular_feed;
 pub mod report;
 pub mod seed;
@@ -47,6 +48,8 @@ pub enum Scenario {
     PopularFeed,
     /// One user with many subscriptions over many seeded articles: timeline pages and unread counts.
     TimelineRead,
+    /// Many idle subscribed feeds seeded: start-up, every actor running, idle memory, shutdown.
+    Million,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -58,6 +61,8 @@ pub struct LoadSettings {
     pub popular_feed: popular_feed::PopularFeedSettings,
     #[command(flatten)]
     pub timeline_read: timeline_read::TimelineReadSettings,
+    #[command(flatten)]
+    pub million: million::MillionSettings,
     /// Feeds in the farm.
     #[arg(long, default_value_t = 10_000)]
     pub feeds: usize,
@@ -121,6 +126,10 @@ pub async fn execute(base: &Config, settings: &LoadSettings) -> anyhow::Result<(
         }
         Scenario::TimelineRead => {
             let report = timeline_read::run(base, &settings.timeline_read).await?;
+            (report.table(), report.to_json())
+        }
+        Scenario::Million => {
+            let report = million::run(base, &settings.million, deadline).await?;
             (report.table(), report.to_json())
         }
     };

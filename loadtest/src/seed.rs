@@ -1,5 +1,6 @@
-//! Seeding a user's timeline directly in the database, in one transaction, for the timeline-read scenario: the
-//! feeds, the subscriptions, the articles, and whatever per-user rows the current schema reads a timeline from.
+//! Seeding directly in the database, one transaction each: a user's timeline for the timeline-read scenario (the
+//! feeds, the subscriptions, the articles, and whatever per-user rows the current schema reads a timeline from),
+//! and idle subscribed feeds for the million scenario.
 //! Today that is fan-out on write (one `user_articles` row per subscriber and article); a schema change touches
 //! only this file.
 
@@ -8,6 +9,8 @@ use syndic_testkit::database::BackendStore;
 /// Where the seeded feeds point: the discard port, never polled (the engine has no actor for them, and their
 /// next poll is a day away).
 const SEEDED_URL_PREFIX: &str = "http://127.0.0.1:9/seeded/";
+/// Where the million scenario's idle feeds point; the discard port as well.
+const IDLE_URL_PREFIX: &str = "http://127.0.0.1:9/idle/";
 
 /// What was seeded.
 #[derive(Debug, Clone, Copy)]
@@ -127,4 +130,56 @@ mod sqlite {
          FROM users u JOIN subscriptions s ON s.user_id = u.id JOIN articles a ON a.feed_id = s.feed_id \
          WHERE u.username = ?3 AND ?1 >= 0 AND ?2 >= 0 AND ?4 IS NOT NULL AND ?5 IS NOT NULL",
     ];
+}
+
+/// Seeds `feeds` feeds, none due for an hour (so nothing is fetched), all subscribed by the user `username`
+/// (who must exist): the idle actors of the million scenario.
+pub async fn seed_idle_feeds(store: &BackendStore, username: &str, feeds: usize) -> anyhow::Result<()> {
+    let feeds = i64::try_from(feeds)?;
+    let pattern = format!("{IDLE_URL_PREFIX}%");
+    match store {
+        BackendStore::Postgres(store) => {
+            let mut transaction = store.pool().begin().await?;
+            sqlx::query(
+                "INSERT INTO feeds (url, status, next_poll_at) \
+                 SELECT $2 || n || '.xml', 'ok', now() + interval '1 hour' FROM generate_series(1, $1::bigint) n",
+            )
+            .bind(feeds)
+            .bind(IDLE_URL_PREFIX)
+            .execute(&mut *transaction)
+            .await?;
+            sqlx::query(
+                "INSERT INTO subscriptions (user_id, feed_id) \
+                 SELECT u.id, f.id FROM users u, feeds f WHERE u.username = $1 AND f.url LIKE $2",
+            )
+            .bind(username)
+            .bind(&pattern)
+            .execute(&mut *transaction)
+            .await?;
+            transaction.commit().await?;
+        }
+        BackendStore::Sqlite(store) => {
+            let mut transaction = store.pool().begin().await?;
+            sqlx::query(
+                "INSERT INTO feeds (url, status, next_poll_at) \
+                 WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < ?1) \
+                 SELECT ?2 || n || '.xml', 'ok', \
+                        CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) + 3600000000 FROM series",
+            )
+            .bind(feeds)
+            .bind(IDLE_URL_PREFIX)
+            .execute(&mut *transaction)
+            .await?;
+            sqlx::query(
+                "INSERT INTO subscriptions (user_id, feed_id) \
+                 SELECT u.id, f.id FROM users u, feeds f WHERE u.username = ?1 AND f.url LIKE ?2",
+            )
+            .bind(username)
+            .bind(&pattern)
+            .execute(&mut *transaction)
+            .await?;
+            transaction.commit().await?;
+        }
+    }
+    Ok(())
 }
