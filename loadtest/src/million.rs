@@ -20,8 +20,8 @@ const USERNAME: &str = "million";
 #[derive(Debug, Clone, clap::Args)]
 pub struct MillionSettings {
     /// million: idle subscribed feeds seeded before the engine starts.
-    #[arg(long = "idle-feeds", default_value_t = 1_000_000)]
-    pub feeds: usize,
+    #[arg(long, default_value_t = 1_000_000)]
+    pub idle_feeds: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -63,7 +63,7 @@ async fn measure(
     let config = engine_config(base, database.url());
     let seed_started = Instant::now();
     store_user(database.store().as_ref(), USERNAME).await;
-    seed_idle_feeds(database.backend_store(), USERNAME, settings.feeds).await?;
+    seed_idle_feeds(database.backend_store(), USERNAME, settings.idle_feeds).await?;
     let seed_elapsed = seed_started.elapsed();
     let resident_before = resident_bytes().unwrap_or(0);
 
@@ -82,7 +82,7 @@ async fn measure(
     let healthcheck_elapsed = started.elapsed();
     let handle = engine.application.engine().clone();
     wait_until(timeout, "every feed actor", || async {
-        Ok(handle.running_feed_actors().await? >= settings.feeds)
+        Ok(handle.running_feed_actors().await? >= settings.idle_feeds)
     })
     .await?;
     let actors_elapsed = started.elapsed();
@@ -94,7 +94,7 @@ async fn measure(
     engine.stop().await?;
     Ok(MillionReport {
         database: database.kind().to_owned(),
-        feeds: settings.feeds,
+        feeds: settings.idle_feeds,
         seed_elapsed,
         healthcheck_elapsed,
         actors_elapsed,

@@ -11,7 +11,7 @@ use syndic_testkit::database::test_admin_url;
 async fn every_seeded_feed_gets_a_running_actor(database_url: Option<String>) {
     let mut base = Cli::try_parse_from(["syndic"]).unwrap().config;
     base.database_url = database_url;
-    let report = run(&base, &MillionSettings { feeds: 50 }, Duration::from_secs(60))
+    let report = run(&base, &MillionSettings { idle_feeds: 50 }, Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(report.running_actors, 50, "{report:?}");

@@ -25,7 +25,7 @@ async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm()
             requests: 1,
             deep_page: 1,
         },
-        million: MillionSettings { feeds: 1 },
+        million: MillionSettings { idle_feeds: 1 },
         feeds: 20,
         entries: 10,
         change_share: 0.1,
