@@ -157,8 +157,17 @@ async fn serve_farm(settings: &LoadSettings) -> anyhow::Result<()> {
 /// Runs the whole load test on a fresh database, which is removed afterwards even when the run fails.
 pub async fn run(base: &Config, settings: &LoadSettings) -> anyhow::Result<Report> {
     let farm = Farm::start(settings.farm(), settings.farm_port).await?;
+    on_fresh_database(base, async |database| measure(base, settings, &farm, database).await).await
+}
+
+/// Runs `measure` on a fresh database (SQLite, or on the Postgres server of `--database-url`), and removes the
+/// database afterwards even when `measure` fails.
+async fn on_fresh_database<T>(
+    base: &Config,
+    measure: impl AsyncFnOnce(&LoadDatabase) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let database = LoadDatabase::create(postgres_server(base), base.database_max_connections).await?;
-    let measured = measure(base, settings, &farm, &database).await;
+    let measured = measure(&database).await;
     let removed = database.remove().await;
     let report = measured?;
     removed.context("Failed to remove the load test database")?;

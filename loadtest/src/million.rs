@@ -4,14 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use serde_json::{json, Value};
 use syndic_testkit::users::store_user;
 
 use crate::database::LoadDatabase;
 use crate::report::{millis, resident_bytes, two_columns};
 use crate::seed::seed_idle_feeds;
-use crate::{engine_config, postgres_server, wait_until, RunningEngine};
+use crate::{engine_config, on_fresh_database, wait_until, RunningEngine};
 
 /// How long the engine idles before its memory is read.
 const IDLE: Duration = Duration::from_secs(5);
@@ -46,12 +45,7 @@ pub async fn run(
     settings: &MillionSettings,
     timeout: Duration,
 ) -> anyhow::Result<MillionReport> {
-    let database = LoadDatabase::create(postgres_server(base), base.database_max_connections).await?;
-    let measured = measure(base, settings, &database, timeout).await;
-    let removed = database.remove().await;
-    let report = measured?;
-    removed.context("Failed to remove the load test database")?;
-    Ok(report)
+    on_fresh_database(base, async |database| measure(base, settings, database, timeout).await).await
 }
 
 async fn measure(

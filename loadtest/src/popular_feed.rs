@@ -16,7 +16,7 @@ use crate::database::LoadDatabase;
 use crate::driver::{ApiClient, USERNAME};
 use crate::farm::{Farm, FarmSettings};
 use crate::report::{millis, two_columns};
-use crate::{engine_config, postgres_server, wait_until, RunningEngine, STALL};
+use crate::{engine_config, on_fresh_database, wait_until, RunningEngine, STALL};
 
 /// Subscribers created and subscribed at once while the scenario is set up.
 const SETUP_CONCURRENCY: usize = 16;
@@ -66,12 +66,10 @@ pub async fn run(
         bail!("--api-sample must be between 1 and --subscribers");
     }
     let farm = Farm::start(farm_settings(settings), 0).await?;
-    let database = LoadDatabase::create(postgres_server(base), base.database_max_connections).await?;
-    let measured = measure(base, settings, &farm, &database, timeout).await;
-    let removed = database.remove().await;
-    let report = measured?;
-    removed.context("Failed to remove the load test database")?;
-    Ok(report)
+    on_fresh_database(base, async |database| {
+        measure(base, settings, &farm, database, timeout).await
+    })
+    .await
 }
 
 /// One healthy feed whose whole window moves on at each advance.

@@ -12,6 +12,24 @@ const SEEDED_URL_PREFIX: &str = "http://127.0.0.1:9/seeded/";
 /// Where the million scenario's idle feeds point; the discard port as well.
 const IDLE_URL_PREFIX: &str = "http://127.0.0.1:9/idle/";
 
+/// Runs each statement with the same five binds, all in one transaction, on either backend's pool.
+macro_rules! in_one_transaction {
+    ($store:expr, $statements:expr, $binds:expr) => {{
+        let mut transaction = $store.pool().begin().await?;
+        for statement in $statements {
+            sqlx::query(statement)
+                .bind($binds.0)
+                .bind($binds.1)
+                .bind($binds.2)
+                .bind($binds.3)
+                .bind($binds.4)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+    }};
+}
+
 /// What was seeded.
 #[derive(Debug, Clone, Copy)]
 pub struct SeededTimeline {
@@ -31,35 +49,16 @@ pub async fn seed_timeline(
 ) -> anyhow::Result<SeededTimeline> {
     let (feeds_bound, per_feed_bound) = (i64::try_from(feeds)?, i64::try_from(articles_per_feed)?);
     let pattern = format!("{SEEDED_URL_PREFIX}%");
+    let binds = (
+        feeds_bound,
+        per_feed_bound,
+        username,
+        SEEDED_URL_PREFIX,
+        pattern.as_str(),
+    );
     match store {
-        BackendStore::Postgres(store) => {
-            let mut transaction = store.pool().begin().await?;
-            for statement in postgres::STATEMENTS {
-                sqlx::query(statement)
-                    .bind(feeds_bound)
-                    .bind(per_feed_bound)
-                    .bind(username)
-                    .bind(SEEDED_URL_PREFIX)
-                    .bind(&pattern)
-                    .execute(&mut *transaction)
-                    .await?;
-            }
-            transaction.commit().await?;
-        }
-        BackendStore::Sqlite(store) => {
-            let mut transaction = store.pool().begin().await?;
-            for statement in sqlite::STATEMENTS {
-                sqlx::query(statement)
-                    .bind(feeds_bound)
-                    .bind(per_feed_bound)
-                    .bind(username)
-                    .bind(SEEDED_URL_PREFIX)
-                    .bind(&pattern)
-                    .execute(&mut *transaction)
-                    .await?;
-            }
-            transaction.commit().await?;
-        }
+        BackendStore::Postgres(store) => in_one_transaction!(store, postgres::STATEMENTS, binds),
+        BackendStore::Sqlite(store) => in_one_transaction!(store, sqlite::STATEMENTS, binds),
     }
     let articles = feeds_bound * per_feed_bound;
     let unread = count_unread(store, username).await?;

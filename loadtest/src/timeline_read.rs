@@ -12,7 +12,7 @@ use crate::database::LoadDatabase;
 use crate::driver::{ApiClient, USERNAME};
 use crate::report::{millis, quantile, two_columns};
 use crate::seed::{seed_timeline, SeededTimeline};
-use crate::{engine_config, postgres_server, RunningEngine};
+use crate::{engine_config, on_fresh_database, RunningEngine};
 
 /// Articles per timeline page.
 const PAGE_SIZE: usize = 50;
@@ -76,12 +76,7 @@ pub async fn run(base: &syndic::Config, settings: &TimelineReadSettings) -> anyh
     if settings.requests == 0 || settings.deep_page == 0 {
         bail!("--requests and --deep-page must be at least 1");
     }
-    let database = LoadDatabase::create(postgres_server(base), base.database_max_connections).await?;
-    let measured = measure(base, settings, &database).await;
-    let removed = database.remove().await;
-    let report = measured?;
-    removed.context("Failed to remove the load test database")?;
-    Ok(report)
+    on_fresh_database(base, async |database| measure(base, settings, database).await).await
 }
 
 async fn measure(
