@@ -2,7 +2,7 @@
 //! feeds, the subscriptions, the articles, and whatever per-user rows the current schema reads a timeline from),
 //! and idle subscribed feeds for the million scenario.
 //! Today that is fan-out on write (one `user_articles` row per subscriber and article); a schema change touches
-//! only this file.
+//! this file for seeding, and `LoadDatabase::users_holding_articles_after` for the popular-feed check.
 
 use syndic_testkit::database::BackendStore;
 
