@@ -2,7 +2,7 @@
 //! Postgres database next to the one given), and the direct counts the harness waits on.
 
 use chrono::{DateTime, Utc};
-use syndic_testkit::database::{Backend, FreshDatabase};
+use syndic_testkit::database::{Backend, BackendStore, FreshDatabase};
 
 /// A fresh database for one run; `remove` deletes it.
 pub struct LoadDatabase {
@@ -39,6 +39,60 @@ impl LoadDatabase {
     /// Stored articles, all feeds together.
     pub async fn count_articles(&self) -> anyhow::Result<i64> {
         Ok(self.database.store.article_count().await?)
+    }
+
+    /// The concrete store, for the scenarios that seed or count rows directly.
+    pub fn backend_store(&self) -> &BackendStore {
+        &self.database.store
+    }
+
+    /// The highest stored article id, 0 when there is none.
+    pub async fn last_article_id(&self) -> anyhow::Result<i64> {
+        let query = "SELECT coalesce(max(id), 0) FROM articles";
+        Ok(match &self.database.store {
+            BackendStore::Postgres(store) => sqlx::query_scalar(query).fetch_one(store.pool()).await?,
+            BackendStore::Sqlite(store) => sqlx::query_scalar(query).fetch_one(store.pool()).await?,
+        })
+    }
+
+    /// The ids of the articles stored after `after` (an article id), in id order.
+    pub async fn article_ids_after(&self, after: i64) -> anyhow::Result<Vec<i64>> {
+        let (postgres, sqlite) = (
+            "SELECT id FROM articles WHERE id > $1 ORDER BY id",
+            "SELECT id FROM articles WHERE id > ?1 ORDER BY id",
+        );
+        Ok(match &self.database.store {
+            BackendStore::Postgres(store) => sqlx::query_scalar(postgres).bind(after).fetch_all(store.pool()).await?,
+            BackendStore::Sqlite(store) => sqlx::query_scalar(sqlite).bind(after).fetch_all(store.pool()).await?,
+        })
+    }
+
+    /// How many users have a timeline row (`user_articles`) for every one of the `count` articles stored after
+    /// `after`: what each subscriber's timeline is read from under today's fan-out on write.
+    pub async fn users_holding_articles_after(&self, after: i64, count: usize) -> anyhow::Result<i64> {
+        let (postgres, sqlite) = (
+            "SELECT count(*) FROM (SELECT user_id FROM user_articles WHERE article_id > $1 \
+             GROUP BY user_id HAVING count(*) = $2) AS holding",
+            "SELECT count(*) FROM (SELECT user_id FROM user_articles WHERE article_id > ?1 \
+             GROUP BY user_id HAVING count(*) = ?2) AS holding",
+        );
+        let count = i64::try_from(count)?;
+        Ok(match &self.database.store {
+            BackendStore::Postgres(store) => {
+                sqlx::query_scalar(postgres)
+                    .bind(after)
+                    .bind(count)
+                    .fetch_one(store.pool())
+                    .await?
+            }
+            BackendStore::Sqlite(store) => {
+                sqlx::query_scalar(sqlite)
+                    .bind(after)
+                    .bind(count)
+                    .fetch_one(store.pool())
+                    .await?
+            }
+        })
     }
 
     /// Whether some subscribed feed was not polled since `since` (through the store, as the admin route asks).

@@ -32,8 +32,13 @@ pub struct SubscribeSummary {
 impl ApiClient {
     /// Registers the load user on a fresh engine and logs it in.
     pub async fn register(base: &str) -> anyhow::Result<ApiClient> {
+        ApiClient::register_as(base, USERNAME).await
+    }
+
+    /// Registers a user of that name on the engine and logs it in.
+    pub async fn register_as(base: &str, username: &str) -> anyhow::Result<ApiClient> {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
-        let token = api_client::register_and_log_in(&client, base, USERNAME, PASSWORD).await?;
+        let token = api_client::register_and_log_in(&client, base, username, PASSWORD).await?;
         Ok(ApiClient {
             client,
             base: base.to_owned(),
@@ -79,6 +84,13 @@ impl ApiClient {
             .await?;
         let body = expect_success(response).await?;
         body["refreshed"].as_u64().context("The refresh answer has no count")
+    }
+
+    /// GETs `path` (with its query) and returns the JSON body and how long the request took.
+    pub async fn get_timed(&self, path: &str) -> anyhow::Result<(Value, Duration)> {
+        let started = Instant::now();
+        let body = expect_success(self.request(reqwest::Method::GET, path).send().await?).await?;
+        Ok((body, started.elapsed()))
     }
 
     /// `readers` concurrent readers each fetch `pages` timeline pages, following the cursor and starting over

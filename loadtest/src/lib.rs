@@ -1,10 +1,15 @@
 //! syndic's load harness: a local feed farm, a fresh engine in this process, and the figures of a cold round, a
-//! warm round, memory, a second engine's start-up and timeline reads. Every run stops by itself.
+//! warm round, memory, a second engine's start-up and timeline reads; or of one scale scenario (a popular feed,
+//! timeline reads over a million articles, a million idle feeds). Every run stops by itself.
 
 pub mod database;
 pub mod driver;
 pub mod farm;
+pub mod million;
+pub mod popular_feed;
 pub mod report;
+pub mod seed;
+pub mod timeline_read;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -34,8 +39,30 @@ const NEW_ENTRIES_PER_CHANGE: usize = 5;
 /// this resolution: a warm round over 1,000 feeds takes about a quarter of a second.
 const CHECK_INTERVAL: Duration = Duration::from_millis(20);
 
+/// What a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// The cold and warm polling rounds, memory, a second start-up and timeline reads.
+    Rounds,
+    /// One feed with many subscribers gains new entries: time to the flush and to every timeline.
+    PopularFeed,
+    /// One user with many subscriptions over many seeded articles: timeline pages and unread counts.
+    TimelineRead,
+    /// Many idle subscribed feeds seeded: start-up, every actor running, idle memory, shutdown.
+    Million,
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoadSettings {
+    /// What to measure; the scenario's own flags are named after it in their help.
+    #[arg(long, value_enum, default_value_t = Scenario::Rounds)]
+    pub scenario: Scenario,
+    #[command(flatten)]
+    pub popular_feed: popular_feed::PopularFeedSettings,
+    #[command(flatten)]
+    pub timeline_read: timeline_read::TimelineReadSettings,
+    #[command(flatten)]
+    pub million: million::MillionSettings,
     /// Feeds in the farm.
     #[arg(long, default_value_t = 10_000)]
     pub feeds: usize,
@@ -87,10 +114,28 @@ pub async fn execute(base: &Config, settings: &LoadSettings) -> anyhow::Result<(
     if settings.farm_only {
         return serve_farm(settings).await;
     }
-    let report = run(base, settings).await?;
-    print!("{}", report.table());
+    let deadline = Duration::from_secs(settings.round_timeout_secs);
+    let (table, json) = match settings.scenario {
+        Scenario::Rounds => {
+            let report = run(base, settings).await?;
+            (report.table(), report.to_json())
+        }
+        Scenario::PopularFeed => {
+            let report = popular_feed::run(base, &settings.popular_feed, deadline).await?;
+            (report.table(), report.to_json())
+        }
+        Scenario::TimelineRead => {
+            let report = timeline_read::run(base, &settings.timeline_read).await?;
+            (report.table(), report.to_json())
+        }
+        Scenario::Million => {
+            let report = million::run(base, &settings.million, deadline).await?;
+            (report.table(), report.to_json())
+        }
+    };
+    print!("{table}");
     if let Some(path) = &settings.json {
-        let json = serde_json::to_string_pretty(&report.to_json())?;
+        let json = serde_json::to_string_pretty(&json)?;
         std::fs::write(path, json).with_context(|| format!("Failed to write {}", path.display()))?;
     }
     Ok(())
@@ -112,8 +157,17 @@ async fn serve_farm(settings: &LoadSettings) -> anyhow::Result<()> {
 /// Runs the whole load test on a fresh database, which is removed afterwards even when the run fails.
 pub async fn run(base: &Config, settings: &LoadSettings) -> anyhow::Result<Report> {
     let farm = Farm::start(settings.farm(), settings.farm_port).await?;
+    on_fresh_database(base, async |database| measure(base, settings, &farm, database).await).await
+}
+
+/// Runs `measure` on a fresh database (SQLite, or on the Postgres server of `--database-url`), and removes the
+/// database afterwards even when `measure` fails.
+async fn on_fresh_database<T>(
+    base: &Config,
+    measure: impl AsyncFnOnce(&LoadDatabase) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let database = LoadDatabase::create(postgres_server(base), base.database_max_connections).await?;
-    let measured = measure(base, settings, &farm, &database).await;
+    let measured = measure(&database).await;
     let removed = database.remove().await;
     let report = measured?;
     removed.context("Failed to remove the load test database")?;

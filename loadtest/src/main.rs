@@ -59,5 +59,41 @@ mod tests {
         assert_eq!(cli.config.per_host_interval_ms, 0);
         assert!(cli.settings.farm_only);
         assert_eq!(cli.settings.farm_port, 9901);
+        assert_eq!(cli.settings.scenario, syndic_loadtest::Scenario::Rounds);
+    }
+
+    #[test]
+    fn each_scenario_parses_with_its_own_flags() {
+        let cli = Cli::try_parse_from([
+            "syndic-loadtest",
+            "--scenario",
+            "popular-feed",
+            "--subscribers",
+            "20",
+            "--new-entries",
+            "5",
+            "--api-sample",
+            "2",
+            "--subscriptions",
+            "10",
+            "--articles",
+            "1000",
+            "--requests",
+            "7",
+            "--deep-page",
+            "3",
+            "--idle-feeds",
+            "50",
+        ])
+        .unwrap();
+        assert_eq!(cli.settings.scenario, syndic_loadtest::Scenario::PopularFeed);
+        assert_eq!(cli.settings.popular_feed.subscribers, 20);
+        assert_eq!(cli.settings.popular_feed.api_sample, 2);
+        assert_eq!(cli.settings.timeline_read.deep_page, 3);
+        assert_eq!(cli.settings.timeline_read.articles, 1000);
+        assert_eq!(cli.settings.million.idle_feeds, 50);
+        for scenario in ["rounds", "timeline-read", "million"] {
+            assert!(Cli::try_parse_from(["syndic-loadtest", "--scenario", scenario]).is_ok());
+        }
     }
 }

@@ -86,7 +86,7 @@ fn per_second(count: f64, elapsed: Duration) -> f64 {
     }
 }
 
-fn millis(duration: Duration) -> f64 {
+pub(crate) fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
@@ -187,11 +187,16 @@ impl Report {
                 ),
             ),
         ];
-        let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-        rows.iter()
-            .map(|(name, value)| format!("{name:<width$}  {value}\n"))
-            .collect()
+        two_columns(&rows)
     }
+}
+
+/// Rows of (name, value) as a table with the names padded to one width.
+pub(crate) fn two_columns(rows: &[(&str, String)]) -> String {
+    let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(name, value)| format!("{name:<width$}  {value}\n"))
+        .collect()
 }
 
 fn round_line(round: &RoundFigures) -> String {

@@ -3,13 +3,29 @@
 
 use clap::Parser;
 use syndic::Cli;
-use syndic_loadtest::{run, LoadSettings};
+use syndic_loadtest::million::MillionSettings;
+use syndic_loadtest::popular_feed::PopularFeedSettings;
+use syndic_loadtest::timeline_read::TimelineReadSettings;
+use syndic_loadtest::{run, LoadSettings, Scenario};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm() {
     let mut base = Cli::try_parse_from(["syndic"]).unwrap().config;
     base.database_url = None;
     let settings = LoadSettings {
+        scenario: Scenario::Rounds,
+        popular_feed: PopularFeedSettings {
+            subscribers: 1,
+            new_entries: 1,
+            api_sample: 1,
+        },
+        timeline_read: TimelineReadSettings {
+            subscriptions: 1,
+            articles: 1,
+            requests: 1,
+            deep_page: 1,
+        },
+        million: MillionSettings { idle_feeds: 1 },
         feeds: 20,
         entries: 10,
         change_share: 0.1,
