@@ -7,6 +7,7 @@ mod error;
 mod feed_move;
 mod flush_result;
 mod postgres;
+mod read_state;
 mod rows;
 mod sqlite;
 mod timeline_query;

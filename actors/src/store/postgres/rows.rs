@@ -16,4 +16,4 @@ pub(super) type UserExportRow = transfer_rows::UserExportRow<Uuid, Time>;
 pub(super) type FeedExportRow = transfer_rows::FeedExportRow<Time>;
 pub(super) type SubscriptionExportRow = transfer_rows::SubscriptionExportRow<Uuid, Time>;
 pub(super) type ArticleExportRow = transfer_rows::ArticleExportRow<Time, Vec<String>>;
-pub(super) type UserArticleExportRow = transfer_rows::UserArticleExportRow<Uuid, Time>;
+pub(super) type ArticleMarkExportRow = transfer_rows::ArticleMarkExportRow<Uuid, Time>;

@@ -47,4 +47,4 @@ pub(super) type UserExportRow = transfer_rows::UserExportRow<Hyphenated, Time>;
 pub(super) type FeedExportRow = transfer_rows::FeedExportRow<Time>;
 pub(super) type SubscriptionExportRow = transfer_rows::SubscriptionExportRow<Hyphenated, Time>;
 pub(super) type ArticleExportRow = transfer_rows::ArticleExportRow<Time, String>;
-pub(super) type UserArticleExportRow = transfer_rows::UserArticleExportRow<Hyphenated, Time>;
+pub(super) type ArticleMarkExportRow = transfer_rows::ArticleMarkExportRow<Hyphenated, Time>;
