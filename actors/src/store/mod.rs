@@ -10,6 +10,7 @@ mod postgres;
 mod read_state;
 mod rows;
 mod sqlite;
+mod timeline_page;
 mod timeline_query;
 pub mod transfer;
 mod transfer_rows;

@@ -1,13 +1,14 @@
-//! The timeline's statements under fan-out on read: a page is read from the subscribed feeds' own articles, each
-//! feed contributing at most a page from its `(feed_id, published_at, id)` index, and the newest of those win. The
-//! SQL is the same on both backends but for how each feed's newest articles are taken ([`PerFeed`]).
+//! The timeline's statements under fan-out on read: a page is picked from the keys of each followed feed's newest
+//! articles (a few per feed first, a whole page per feed when that cannot settle it: `timeline_page`), then read
+//! by id. Starred pages come from the user's marks. The SQL is the same on both backends but for how each feed's
+//! newest articles are taken ([`PerFeed`]).
 
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::read_state::{READ, UNREAD_COUNT};
 use super::rows::{ARTICLE_COLUMNS, ARTICLE_JOINS};
-use crate::domain::{ArticleQuery, ReadFilter};
+use crate::domain::{ArticleId, ArticleQuery, ReadFilter};
 
 /// How a backend takes each subscribed feed's newest articles.
 #[derive(Debug, Clone, Copy)]
@@ -18,12 +19,15 @@ pub(super) enum PerFeed {
     RowIdIn,
 }
 
-/// One page of a user's timeline, newest first, with one row more than the page when there is a next page.
-pub(super) fn list_articles_query<'args, DB, User, Time>(
+/// The keys of up to `per_feed` of each followed feed's newest articles that match the query, below the cursor:
+/// what [`super::timeline_page::exact_page`] picks a page from. Each feed is one short range of its
+/// `(feed_id, published_at, id)` index.
+pub(super) fn page_keys_query<'args, DB, User, Time>(
     user: User,
     query: &ArticleQuery,
     encode_time: impl FnOnce(DateTime<Utc>) -> Time,
     per_feed: PerFeed,
+    keys_per_feed: i64,
 ) -> QueryBuilder<'args, DB>
 where
     DB: Database,
@@ -32,12 +36,7 @@ where
     Time: 'args + Encode<'args, DB> + Type<DB>,
     i64: 'args + Encode<'args, DB> + Type<DB>,
 {
-    // One extra row says whether there is a next page.
-    let rows = i64::from(query.limit) + 1;
-    if query.starred == Some(true) {
-        return starred_query(user, query, encode_time, rows);
-    }
-    let mut builder = QueryBuilder::new("WITH page AS (SELECT s.user_id, p.id, p.published_at FROM subscriptions s ");
+    let mut builder = QueryBuilder::new("SELECT s.feed_id, p.published_at, p.id FROM subscriptions s ");
     builder.push("JOIN feeds f ON f.id = s.feed_id ");
     let newest_of_feed = "FROM articles q WHERE q.feed_id = s.feed_id";
     match per_feed {
@@ -70,7 +69,7 @@ where
     }
     builder
         .push(" ORDER BY q.published_at DESC, q.id DESC LIMIT ")
-        .push_bind(rows)
+        .push_bind(keys_per_feed)
         .push(")");
     if let PerFeed::Lateral = per_feed {
         builder.push(" p");
@@ -84,22 +83,39 @@ where
         builder.push(format!(" AND {UNREAD_COUNT} > 0"));
     }
     builder
-        .push(" ORDER BY p.published_at DESC, p.id DESC LIMIT ")
-        .push_bind(rows);
-    builder.push(format!(
-        ") SELECT {ARTICLE_COLUMNS} FROM page JOIN articles a ON a.id = page.id \
-         JOIN subscriptions s ON s.user_id = page.user_id AND s.feed_id = a.feed_id {ARTICLE_JOINS} \
-         ORDER BY a.published_at DESC, a.id DESC"
+}
+
+/// The articles of a page, by id, newest first, as the user sees them.
+pub(super) fn articles_by_id_query<'args, DB, User>(user: User, ids: &[ArticleId]) -> QueryBuilder<'args, DB>
+where
+    DB: Database,
+    DB::Arguments<'args>: Default,
+    User: 'args + Encode<'args, DB> + Type<DB>,
+    i64: 'args + Encode<'args, DB> + Type<DB>,
+{
+    let mut builder = QueryBuilder::new(format!(
+        "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN subscriptions s ON s.feed_id = a.feed_id AND s.user_id = "
     ));
+    builder.push_bind(user);
+    builder.push(format!(" {ARTICLE_JOINS} WHERE a.id IN ("));
+    let mut separated = builder.separated(", ");
+    for id in ids {
+        separated.push_bind(*id);
+    }
+    // An empty page still makes valid SQL.
+    if ids.is_empty() {
+        separated.push("NULL");
+    }
+    builder.push(") ORDER BY a.published_at DESC, a.id DESC");
     builder
 }
 
-/// Starred articles are found from the user's marks, not by searching every feed.
-fn starred_query<'args, DB, User, Time>(
+/// Starred articles are found from the user's marks, not by searching every feed: one page, with one row more
+/// than the page when there is a next page.
+pub(super) fn starred_query<'args, DB, User, Time>(
     user: User,
     query: &ArticleQuery,
     encode_time: impl FnOnce(DateTime<Utc>) -> Time,
-    rows: i64,
 ) -> QueryBuilder<'args, DB>
 where
     DB: Database,
@@ -108,6 +124,7 @@ where
     Time: 'args + Encode<'args, DB> + Type<DB>,
     i64: 'args + Encode<'args, DB> + Type<DB>,
 {
+    let rows = i64::from(query.limit) + 1;
     let mut builder = QueryBuilder::new(format!(
         "SELECT {ARTICLE_COLUMNS} FROM article_marks m JOIN articles a ON a.id = m.article_id \
          JOIN subscriptions s ON s.user_id = m.user_id AND s.feed_id = a.feed_id JOIN feeds f ON f.id = a.feed_id \

@@ -72,6 +72,7 @@ for_each_backend!(
     // Timeline.
     list_articles_newest_first_ties_by_id,
     list_articles_pages_by_keyset_without_gaps_or_overlaps,
+    pages_over_many_feeds_match_one_sorted_timeline,
     list_articles_filters_by_read_starred_and_feed,
     get_and_update_article,
     text_round_trips,

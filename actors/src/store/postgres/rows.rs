@@ -3,13 +3,14 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::store::{rows, transfer_rows};
+use crate::store::{rows, timeline_page, transfer_rows};
 
 type Time = DateTime<Utc>;
 
 pub(super) type UserRow = rows::UserRow<Uuid, Time>;
 pub(super) type FeedRow = rows::FeedRow<Time>;
 pub(super) type SubscriptionRow = rows::SubscriptionRow<Time>;
+pub(super) type PageKeyRow = timeline_page::PageKeyRow<Time>;
 pub(super) type ArticleRow = rows::ArticleRow<Time, Vec<String>>;
 
 pub(super) type UserExportRow = transfer_rows::UserExportRow<Uuid, Time>;

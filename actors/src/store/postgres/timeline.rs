@@ -1,11 +1,12 @@
 //! A user's timeline on Postgres: keyset-paged listing, one article, and its read and starred state.
 
-use super::rows::ArticleRow;
+use super::rows::{ArticleRow, PageKeyRow};
 use super::PostgresStore;
 use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, FeedId, UserId};
 use crate::store::read_state::ReadChange;
 use crate::store::rows;
-use crate::store::timeline_query::{get_article_sql, list_articles_query, PerFeed};
+use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys};
+use crate::store::timeline_query::{articles_by_id_query, get_article_sql, page_keys_query, starred_query, PerFeed};
 use crate::store::StoreError;
 
 pub(super) async fn list_articles(
@@ -13,9 +14,36 @@ pub(super) async fn list_articles(
     user: UserId,
     query: &ArticleQuery,
 ) -> Result<ArticlePage, StoreError> {
-    let mut builder = list_articles_query(user, query, |time| time, PerFeed::Lateral);
-    let rows: Vec<ArticleRow> = builder.build_query_as().fetch_all(&store.pool).await?;
+    let rows: Vec<ArticleRow> = if query.starred == Some(true) {
+        starred_query(user, query, |time| time)
+            .build_query_as()
+            .fetch_all(&store.pool)
+            .await?
+    } else {
+        let ids = page_ids(store, user, query).await?;
+        articles_by_id_query(user, &ids)
+            .build_query_as()
+            .fetch_all(&store.pool)
+            .await?
+    };
     Ok(ArticlePage::from_rows(rows::articles(rows)?, query.limit))
+}
+
+/// The ids of the page, and one more when there is a next page.
+async fn page_ids(store: &PostgresStore, user: UserId, query: &ArticleQuery) -> Result<Vec<ArticleId>, StoreError> {
+    let rows = i64::from(query.limit) + 1;
+    let mut ids = Vec::new();
+    for per_feed in keys_per_feed(rows) {
+        let keys: Vec<PageKeyRow> = page_keys_query(user, query, |time| time, PerFeed::Lateral, per_feed)
+            .build_query_as()
+            .fetch_all(&store.pool)
+            .await?;
+        if let Some(page) = exact_page(page_keys(keys)?, per_feed as usize, rows as usize) {
+            ids = page;
+            break;
+        }
+    }
+    Ok(ids)
 }
 
 pub(super) async fn get_article(

@@ -7,7 +7,7 @@ use uuid::fmt::Hyphenated;
 use uuid::Uuid;
 
 use crate::store::rows::{self, decode_error, Decoded};
-use crate::store::{transfer_rows, StoreError};
+use crate::store::{timeline_page, transfer_rows, StoreError};
 
 /// A time as stored.
 pub(super) fn micros(time: DateTime<Utc>) -> i64 {
@@ -41,6 +41,7 @@ type Time = i64;
 pub(super) type UserRow = rows::UserRow<Hyphenated, Time>;
 pub(super) type FeedRow = rows::FeedRow<Time>;
 pub(super) type SubscriptionRow = rows::SubscriptionRow<Time>;
+pub(super) type PageKeyRow = timeline_page::PageKeyRow<Time>;
 pub(super) type ArticleRow = rows::ArticleRow<Time, String>;
 
 pub(super) type UserExportRow = transfer_rows::UserExportRow<Hyphenated, Time>;

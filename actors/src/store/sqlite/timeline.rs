@@ -1,12 +1,13 @@
 //! A user's timeline on SQLite: keyset-paged listing, one article, and its read and starred state.
 
-use super::rows::{micros, now_micros, ArticleRow};
+use super::rows::{micros, now_micros, ArticleRow, PageKeyRow};
 use super::SqliteStore;
 use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, FeedId, UserId};
 use crate::store::error::sqlite_error;
 use crate::store::read_state::ReadChange;
 use crate::store::rows;
-use crate::store::timeline_query::{get_article_sql, list_articles_query, PerFeed};
+use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys};
+use crate::store::timeline_query::{articles_by_id_query, get_article_sql, page_keys_query, starred_query, PerFeed};
 use crate::store::StoreError;
 
 pub(super) async fn list_articles(
@@ -14,13 +15,36 @@ pub(super) async fn list_articles(
     user: UserId,
     query: &ArticleQuery,
 ) -> Result<ArticlePage, StoreError> {
-    let mut builder = list_articles_query(user.hyphenated(), query, micros, PerFeed::RowIdIn);
+    let mut builder = if query.starred == Some(true) {
+        starred_query(user.hyphenated(), query, micros)
+    } else {
+        let ids = page_ids(store, user, query).await?;
+        articles_by_id_query(user.hyphenated(), &ids)
+    };
     let rows: Vec<ArticleRow> = builder
         .build_query_as()
         .fetch_all(&store.pool)
         .await
         .map_err(sqlite_error)?;
     Ok(ArticlePage::from_rows(rows::articles(rows)?, query.limit))
+}
+
+/// The ids of the page, and one more when there is a next page.
+async fn page_ids(store: &SqliteStore, user: UserId, query: &ArticleQuery) -> Result<Vec<ArticleId>, StoreError> {
+    let rows = i64::from(query.limit) + 1;
+    let mut ids = Vec::new();
+    for per_feed in keys_per_feed(rows) {
+        let keys: Vec<PageKeyRow> = page_keys_query(user.hyphenated(), query, micros, PerFeed::RowIdIn, per_feed)
+            .build_query_as()
+            .fetch_all(&store.pool)
+            .await
+            .map_err(sqlite_error)?;
+        if let Some(page) = exact_page(page_keys(keys)?, per_feed as usize, rows as usize) {
+            ids = page;
+            break;
+        }
+    }
+    Ok(ids)
 }
 
 pub(super) async fn get_article(store: &SqliteStore, user: UserId, article: ArticleId) -> Result<Article, StoreError> {
