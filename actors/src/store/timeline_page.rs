@@ -48,7 +48,7 @@ pub(super) fn keys_per_feed(rows: i64) -> impl Iterator<Item = i64> {
 
 /// How many keys to ask each feed for first: enough for a page when the user follows many feeds that publish
 /// alike, which is where asking each feed for a whole page costs most.
-pub(super) const FIRST_KEYS_PER_FEED: i64 = 3;
+pub(super) const FIRST_KEYS_PER_FEED: i64 = 2;
 
 /// The ids of the `rows` newest keys, newest first, when `keys` (at most `per_feed` from each feed, the newest
 /// of each) prove that no feed has a newer one left out; `None` when a feed cut short could hide one.

@@ -53,20 +53,7 @@ where
             .push_bind(cursor.article_id)
             .push(")");
     }
-    // The read state of `q`, as READ has it for `a`.
-    let read = "COALESCE((SELECT qm.read_mark FROM article_marks qm \
-                WHERE qm.user_id = s.user_id AND qm.article_id = q.id), q.seq <= s.read_through_seq)";
-    match query.status {
-        ReadFilter::Unread => builder.push(format!(" AND NOT {read}")),
-        ReadFilter::Read => builder.push(format!(" AND {read}")),
-        ReadFilter::All => &mut builder,
-    };
-    if query.starred == Some(false) {
-        builder.push(
-            " AND NOT EXISTS (SELECT 1 FROM article_marks qm \
-             WHERE qm.user_id = s.user_id AND qm.article_id = q.id AND qm.starred_at IS NOT NULL)",
-        );
-    }
+    push_state_filters(&mut builder, query);
     builder
         .push(" ORDER BY q.published_at DESC, q.id DESC LIMIT ")
         .push_bind(keys_per_feed)
@@ -85,6 +72,66 @@ where
     builder
 }
 
+/// The read and starred filters of the query on an article `q` of the subscription `s`.
+fn push_state_filters<DB: Database>(builder: &mut QueryBuilder<'_, DB>, query: &ArticleQuery) {
+    // The read state of `q`, as READ has it for `a`.
+    let read = "COALESCE((SELECT qm.read_mark FROM article_marks qm \
+                WHERE qm.user_id = s.user_id AND qm.article_id = q.id), q.seq <= s.read_through_seq)";
+    match query.status {
+        ReadFilter::Unread => builder.push(format!(" AND NOT {read}")),
+        ReadFilter::Read => builder.push(format!(" AND {read}")),
+        ReadFilter::All => builder,
+    };
+    if query.starred == Some(false) {
+        builder.push(
+            " AND NOT EXISTS (SELECT 1 FROM article_marks qm \
+             WHERE qm.user_id = s.user_id AND qm.article_id = q.id AND qm.starred_at IS NOT NULL)",
+        );
+    }
+}
+
+/// The keys of the first `rows` articles the user sees among the `scan` newest of the whole database below the
+/// cursor (from `articles_recent`, SQLite's). When `rows` come back they are the page; fewer prove nothing, as
+/// older articles were not looked at.
+pub(super) fn recent_keys_query<'args, DB, User, Time>(
+    user: User,
+    query: &ArticleQuery,
+    encode_time: impl FnOnce(DateTime<Utc>) -> Time,
+    scan: i64,
+    rows: i64,
+) -> QueryBuilder<'args, DB>
+where
+    DB: Database,
+    DB::Arguments<'args>: Default,
+    User: 'args + Encode<'args, DB> + Type<DB>,
+    Time: 'args + Encode<'args, DB> + Type<DB>,
+    i64: 'args + Encode<'args, DB> + Type<DB>,
+{
+    let mut builder = QueryBuilder::new(
+        "SELECT q.feed_id, q.published_at, q.id FROM (SELECT p.id, p.feed_id, p.published_at, p.seq ",
+    );
+    builder.push("FROM articles p");
+    if let Some(cursor) = query.cursor {
+        builder
+            .push(" WHERE (p.published_at, p.id) < (")
+            .push_bind(encode_time(cursor.published_at))
+            .push(", ")
+            .push_bind(cursor.article_id)
+            .push(")");
+    }
+    // CROSS JOIN keeps SQLite from driving the join from the user's subscriptions.
+    builder
+        .push(" ORDER BY p.published_at DESC, p.id DESC LIMIT ")
+        .push_bind(scan)
+        .push(") q CROSS JOIN subscriptions s WHERE s.feed_id = q.feed_id AND s.user_id = ")
+        .push_bind(user);
+    push_state_filters(&mut builder, query);
+    builder
+        .push(" ORDER BY q.published_at DESC, q.id DESC LIMIT ")
+        .push_bind(rows);
+    builder
+}
+
 /// The articles of a page, by id, newest first, as the user sees them.
 pub(super) fn articles_by_id_query<'args, DB, User>(user: User, ids: &[ArticleId]) -> QueryBuilder<'args, DB>
 where
@@ -93,11 +140,14 @@ where
     User: 'args + Encode<'args, DB> + Type<DB>,
     i64: 'args + Encode<'args, DB> + Type<DB>,
 {
+    // CROSS JOIN: the ids drive the join. SQLite would otherwise start from the user's subscriptions and walk every
+    // article of each.
     let mut builder = QueryBuilder::new(format!(
-        "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN subscriptions s ON s.feed_id = a.feed_id AND s.user_id = "
+        "SELECT {ARTICLE_COLUMNS} FROM articles a CROSS JOIN subscriptions s {ARTICLE_JOINS} \
+         WHERE s.feed_id = a.feed_id AND s.user_id = "
     ));
     builder.push_bind(user);
-    builder.push(format!(" {ARTICLE_JOINS} WHERE a.id IN ("));
+    builder.push(" AND a.id IN (");
     let mut separated = builder.separated(", ");
     for id in ids {
         separated.push_bind(*id);

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use syndic_actors::domain::{ArticleCursor, ArticlePatch, ArticleQuery, ReadFilter};
+use syndic_actors::domain::{ArticleCursor, ArticlePatch, ArticleQuery, ReadFilter, UserId};
 use syndic_actors::store::StoreError;
 
 use crate::support::{
@@ -292,8 +292,9 @@ pub async fn articles_carry_their_enclosures_and_their_feeds_title(store: Shared
     assert_eq!(one.feed_title.as_deref(), Some("A feed"));
 }
 
-/// A page is picked from a few keys per feed when they settle it, and from a whole page per feed when one feed
-/// crowds the top: either way every page is the one a single sorted timeline would give.
+/// A page is picked from a few keys per feed when they settle it, from a whole page per feed when one feed crowds
+/// the top, and (SQLite) from the store's newest articles when the user follows what they come from: whichever
+/// way, every page is the one a single sorted timeline would give, also once another user's feed crowds the store.
 pub async fn pages_over_many_feeds_match_one_sorted_timeline(store: SharedStore) {
     let alice = user(&store, "alice").await;
     let start = at("2026-02-01T00:00:00Z");
@@ -333,12 +334,23 @@ pub async fn pages_over_many_feeds_match_one_sorted_timeline(store: SharedStore)
         .map(|(_, id)| *id)
         .collect();
 
-    for (status, wanted) in [(ReadFilter::All, &expected), (ReadFilter::Unread, &unread)] {
+    // Alice follows every feed at first; then another user's feed crowds the newest articles of the store.
+    let bob = user(&store, "bob").await;
+    let crowd = subscribe(&store, &bob, "https://crowd.example/feed.xml").await;
+    let late = start + chrono::Duration::days(1);
+    pages_match(&store, alice.id, &expected, &unread, false).await;
+    let crowding = (0..400).map(|n| entry(&format!("crowd-{n}"), Some(late))).collect();
+    persist_one(&store, batch(crowd, crowding, late)).await;
+    pages_match(&store, alice.id, &expected, &unread, true).await;
+}
+
+async fn pages_match(store: &SharedStore, alice: UserId, expected: &[i64], unread: &[i64], crowded: bool) {
+    for (status, wanted) in [(ReadFilter::All, expected), (ReadFilter::Unread, unread)] {
         for limit in [1, 2, 3, 5, 7, 50] {
             let mut request = ArticleQuery { limit, ..query(status) };
             let mut paged = Vec::new();
             loop {
-                let page = store.list_articles(alice.id, &request).await.expect("page");
+                let page = store.list_articles(alice, &request).await.expect("page");
                 paged.extend(page.articles.iter().map(|article| article.id));
                 let Some(cursor) = page.next_cursor else {
                     break;
@@ -346,7 +358,7 @@ pub async fn pages_over_many_feeds_match_one_sorted_timeline(store: SharedStore)
                 request.cursor = Some(cursor);
                 assert!(paged.len() <= wanted.len(), "paging does not end");
             }
-            assert_eq!(&paged, wanted, "{status:?}, limit {limit}");
+            assert_eq!(paged, wanted, "{status:?}, limit {limit}, crowded: {crowded}");
         }
     }
 }
