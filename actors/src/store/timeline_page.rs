@@ -1,6 +1,8 @@
-//! Picking a timeline page from the newest few articles of each followed feed. A feed that returned as many keys
-//! as it was asked for may have more below its last one; everything at or above the highest such cut-off is
-//! known. When the page fits above it, the page is exact; otherwise the caller asks each feed for a whole page.
+//! Picking a timeline page. First from the store's newest articles (`articles_recent`): when the page fills
+//! there, it is exact, as they were looked at in timeline order. Otherwise from the newest few articles of each
+//! followed feed: a feed that returned as many keys as it was asked for may have more below its last one, and
+//! everything at or above the highest such cut-off is known. When the page fits above it, the page is exact;
+//! otherwise the caller asks each feed for a whole page.
 
 use std::collections::HashMap;
 
@@ -38,6 +40,10 @@ pub(super) struct PageKey {
     pub(super) id: ArticleId,
     pub(super) feed_id: FeedId,
 }
+
+/// How many of the store's newest articles are looked at per row of the page before each followed feed is asked:
+/// enough for a user who follows most of what is stored, little to waste for one who does not.
+pub(super) const RECENT_SCAN_PER_ROW: i64 = 8;
 
 /// How many keys each feed is asked for: a few first, then (if that cannot settle the page) a whole page, which
 /// always does.

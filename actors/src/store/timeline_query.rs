@@ -1,6 +1,5 @@
-//! The timeline's statements under fan-out on read: a page is picked from the keys of each followed feed's newest
-//! articles (a few per feed first, a whole page per feed when that cannot settle it: `timeline_page`), then read
-//! by id. Starred pages come from the user's marks. The SQL is the same on both backends but for how each feed's
+//! The timeline's statements under fan-out on read: a page is picked from keys (the store's newest articles, or
+//! each followed feed's newest: `timeline_page`), then read by id. Starred pages come from the user's marks. The SQL is the same on both backends but for how each feed's
 //! newest articles are taken ([`PerFeed`]).
 
 use chrono::{DateTime, Utc};
@@ -91,8 +90,8 @@ fn push_state_filters<DB: Database>(builder: &mut QueryBuilder<'_, DB>, query: &
 }
 
 /// The keys of the first `rows` articles the user sees among the `scan` newest of the whole database below the
-/// cursor (from `articles_recent`, SQLite's). When `rows` come back they are the page; fewer prove nothing, as
-/// older articles were not looked at.
+/// cursor (from `articles_recent`). When `rows` come back they are the page; fewer prove nothing, as older
+/// articles were not looked at.
 pub(super) fn recent_keys_query<'args, DB, User, Time>(
     user: User,
     query: &ArticleQuery,

@@ -5,8 +5,10 @@ use super::PostgresStore;
 use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, FeedId, UserId};
 use crate::store::read_state::ReadChange;
 use crate::store::rows;
-use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys};
-use crate::store::timeline_query::{articles_by_id_query, get_article_sql, page_keys_query, starred_query, PerFeed};
+use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, RECENT_SCAN_PER_ROW};
+use crate::store::timeline_query::{
+    articles_by_id_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, PerFeed,
+};
 use crate::store::StoreError;
 
 pub(super) async fn list_articles(
@@ -29,9 +31,19 @@ pub(super) async fn list_articles(
     Ok(ArticlePage::from_rows(rows::articles(rows)?, query.limit))
 }
 
-/// The ids of the page, and one more when there is a next page.
+/// The ids of the page, and one more when there is a next page: from the store's newest articles when the page
+/// fills there, else from the keys of each followed feed's newest.
 async fn page_ids(store: &PostgresStore, user: UserId, query: &ArticleQuery) -> Result<Vec<ArticleId>, StoreError> {
     let rows = i64::from(query.limit) + 1;
+    if query.feed_id.is_none() {
+        let keys: Vec<PageKeyRow> = recent_keys_query(user, query, |time| time, rows * RECENT_SCAN_PER_ROW, rows)
+            .build_query_as()
+            .fetch_all(&store.pool)
+            .await?;
+        if keys.len() as i64 == rows {
+            return Ok(page_keys(keys)?.into_iter().map(|key| key.id).collect());
+        }
+    }
     let mut ids = Vec::new();
     for per_feed in keys_per_feed(rows) {
         let keys: Vec<PageKeyRow> = page_keys_query(user, query, |time| time, PerFeed::Lateral, per_feed)

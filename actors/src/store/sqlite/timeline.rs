@@ -6,7 +6,7 @@ use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery,
 use crate::store::error::sqlite_error;
 use crate::store::read_state::ReadChange;
 use crate::store::rows;
-use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys};
+use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, RECENT_SCAN_PER_ROW};
 use crate::store::timeline_query::{
     articles_by_id_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, PerFeed,
 };
@@ -31,13 +31,10 @@ pub(super) async fn list_articles(
     Ok(ArticlePage::from_rows(rows::articles(rows)?, query.limit))
 }
 
-/// How many of the newest articles of all are looked at per row of the page before each followed feed is asked.
-const RECENT_SCAN_PER_ROW: i64 = 8;
-
-/// The ids of the page, and one more when there is a next page.
+/// The ids of the page, and one more when there is a next page: from the store's newest articles when the page
+/// fills there, else from the keys of each followed feed's newest.
 async fn page_ids(store: &SqliteStore, user: UserId, query: &ArticleQuery) -> Result<Vec<ArticleId>, StoreError> {
     let rows = i64::from(query.limit) + 1;
-    // A user who follows most of the store's feeds finds the page among the newest articles of all.
     if query.feed_id.is_none() {
         let keys: Vec<PageKeyRow> =
             recent_keys_query(user.hyphenated(), query, micros, rows * RECENT_SCAN_PER_ROW, rows)
