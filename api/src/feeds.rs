@@ -266,7 +266,7 @@ impl FeedsApi {
         }
     }
 
-    /// Unsubscribes; the user's links to the feed's articles go too.
+    /// Unsubscribes; the user's read and starred marks on the feed's articles go too.
     #[oai(path = "/feeds/:id", method = "delete", operation_id = "unsubscribe")]
     async fn unsubscribe(
         &self,

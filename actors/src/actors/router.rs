@@ -13,7 +13,7 @@ use crate::feed_url::FeedUrl;
 use crate::instruments;
 use crate::store::EngineStore;
 
-/// How many of a known feed's stored articles a new subscriber gets when the cache has none.
+/// How many of a known feed's most recently stored articles a new subscriber sees unread when the cache has none.
 const RECENT_ARTICLES_FOR_NEW_SUBSCRIBER: i64 = 200;
 
 pub enum RouterMsg {
@@ -83,7 +83,7 @@ impl Actor for SubscriptionRouter {
 
 impl RouterState {
     /// Subscribes the user to every URL in one store transaction, then gives each feed what it needs: a new
-    /// feed is polled now; a known one links what the cache (or else the store) has for the new subscriber.
+    /// feed is polled now; a known one shows the new subscriber what the cache (or else the store) has, unread.
     async fn subscribe(
         &self,
         user: UserId,
@@ -96,7 +96,7 @@ impl RouterState {
             let status = if feed.created {
                 SubscribeStatus::Pending
             } else {
-                self.link_known_feed(user, &url, feed.feed_id).await?
+                self.show_known_feed(user, &url, feed.feed_id).await?
             };
             self.supervisor
                 .send_message(SupervisorMsg::Ensure {
@@ -114,9 +114,9 @@ impl RouterState {
         Ok(outcomes)
     }
 
-    /// Links a known feed's articles to a new subscriber: the cached ones, `ready` at once; else the most
-    /// recent stored ones, `pending` until the poll this answer asks for.
-    async fn link_known_feed(
+    /// Shows a new subscriber a known feed's articles as unread: from the oldest cached one on, `ready` at once;
+    /// else the most recently stored ones, `pending` until the poll this answer asks for.
+    async fn show_known_feed(
         &self,
         user: UserId,
         url: &FeedUrl,
@@ -137,12 +137,12 @@ impl RouterState {
         match cached {
             Some(cached) => {
                 let ids: Vec<_> = cached.articles.iter().map(|article| article.id).collect();
-                self.store.link_cached_articles(user, feed_id, &ids).await?;
+                self.store.unread_from_cached_articles(user, feed_id, &ids).await?;
                 Ok(SubscribeStatus::Ready)
             }
             None => {
                 self.store
-                    .link_recent_articles(user, feed_id, RECENT_ARTICLES_FOR_NEW_SUBSCRIBER)
+                    .unread_recent_articles(user, feed_id, RECENT_ARTICLES_FOR_NEW_SUBSCRIBER)
                     .await?;
                 Ok(SubscribeStatus::Pending)
             }

@@ -20,14 +20,21 @@ pub trait EngineStore: Send + Sync + 'static {
             .pop()
             .ok_or(StoreError::NotFound)
     }
-    /// Removes the subscription and the user's links to the feed's articles.
+    /// Removes the subscription and the user's marks (read, unread, starred) on the feed's articles.
     /// Returns how many subscribers the feed has left, or `NotFound` if the user was not subscribed.
     async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<i64, StoreError>;
-    /// Links the given articles of a feed (from the cache) to a new subscriber, unread.
-    async fn link_cached_articles(&self, user: UserId, feed: FeedId, articles: &[ArticleId])
-        -> Result<u64, StoreError>;
-    /// Links a feed's most recent stored articles to a new subscriber, unread.
-    async fn link_recent_articles(&self, user: UserId, feed: FeedId, limit: i64) -> Result<u64, StoreError>;
+    /// Shows a subscriber the feed's articles from the oldest of `articles` (the cached ones) on as unread, by
+    /// moving their read cutoff back; never forward. Answers how many articles became unread; 0 for a user who
+    /// does not follow the feed, or when no given article is the feed's.
+    async fn unread_from_cached_articles(
+        &self,
+        user: UserId,
+        feed: FeedId,
+        articles: &[ArticleId],
+    ) -> Result<u64, StoreError>;
+    /// Shows a subscriber the feed's `limit` most recently stored articles as unread, as
+    /// [`EngineStore::unread_from_cached_articles`] does. A negative `limit` is an error.
+    async fn unread_recent_articles(&self, user: UserId, feed: FeedId, limit: i64) -> Result<u64, StoreError>;
 
     // Feeds.
     /// Every feed with at least one subscriber: the feeds that need an actor.
@@ -55,7 +62,7 @@ pub trait EngineStore: Send + Sync + 'static {
     /// timestamps. A poll older than the feed's recorded last poll changes nothing, so a late write never
     /// rolls a feed back.
     async fn record_polls_unchanged(&self, polls: &[UnchangedPoll]) -> Result<(), StoreError>;
-    /// Stores several feeds' entries and poll state in one transaction and links new articles to subscribers.
+    /// Stores several feeds' entries and poll state in one transaction, numbering each feed's new articles.
     async fn persist_batches(&self, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError>;
     /// How many [`EngineStore::persist_batches`] calls the persistence actor runs at once, for batches of
     /// different feeds. One unless the database can write in parallel.

@@ -188,13 +188,13 @@ macro_rules! wire_store {
                 fields(user_id = %user, feed_id = feed, articles = articles.len()),
                 err(level = "debug"),
             )]
-            async fn link_cached_articles(
+            async fn unread_from_cached_articles(
                 &self,
                 user: $crate::domain::UserId,
                 feed: $crate::domain::FeedId,
                 articles: &[$crate::domain::ArticleId],
             ) -> Result<u64, $crate::store::StoreError> {
-                subscriptions::link_cached_articles(self, user, feed, articles).await
+                subscriptions::unread_from_cached_articles(self, user, feed, articles).await
             }
 
             #[::tracing::instrument(
@@ -203,13 +203,13 @@ macro_rules! wire_store {
                 fields(user_id = %user, feed_id = feed, limit = limit),
                 err(level = "debug"),
             )]
-            async fn link_recent_articles(
+            async fn unread_recent_articles(
                 &self,
                 user: $crate::domain::UserId,
                 feed: $crate::domain::FeedId,
                 limit: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                subscriptions::link_recent_articles(self, user, feed, limit).await
+                subscriptions::unread_recent_articles(self, user, feed, limit).await
             }
 
             #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]

@@ -98,7 +98,7 @@ pub(super) async fn unsubscribe(store: &PostgresStore, user: UserId, feed: FeedI
     Ok(remaining)
 }
 
-pub(super) async fn link_cached_articles(
+pub(super) async fn unread_from_cached_articles(
     store: &PostgresStore,
     user: UserId,
     feed: FeedId,
@@ -118,7 +118,7 @@ pub(super) async fn link_cached_articles(
     Ok(unread)
 }
 
-pub(super) async fn link_recent_articles(
+pub(super) async fn unread_recent_articles(
     store: &PostgresStore,
     user: UserId,
     feed: FeedId,

@@ -88,7 +88,7 @@ pub(super) async fn unsubscribe(store: &SqliteStore, user: UserId, feed: FeedId)
     Ok(remaining)
 }
 
-pub(super) async fn link_cached_articles(
+pub(super) async fn unread_from_cached_articles(
     store: &SqliteStore,
     user: UserId,
     feed: FeedId,
@@ -115,7 +115,7 @@ pub(super) async fn link_cached_articles(
     Ok(unread)
 }
 
-pub(super) async fn link_recent_articles(
+pub(super) async fn unread_recent_articles(
     store: &SqliteStore,
     user: UserId,
     feed: FeedId,

@@ -42,7 +42,7 @@ pub async fn persist_stores_entries_and_records_poll_state(store: SharedStore) {
 
     for reader in [alice.id, bob.id] {
         let articles = timeline(&store, reader, &query(ReadFilter::Unread)).await;
-        assert_eq!(articles.len(), 3, "linked unread to every subscriber");
+        assert_eq!(articles.len(), 3, "unread for every subscriber");
         let newest = &articles[0];
         assert_eq!(newest.id, stored.articles[2].id);
         assert_eq!(newest.feed_id, feed);

@@ -112,7 +112,7 @@ pub async fn unsubscribe_returns_remaining_subscribers_and_unlinks_articles(stor
     assert!(timeline(&store, bob.id, &all).await.is_empty());
 }
 
-pub async fn link_cached_articles_shows_from_the_oldest_given_article_on_as_unread(store: SharedStore) {
+pub async fn unread_from_cached_articles_shows_from_the_oldest_given_article_on_as_unread(store: SharedStore) {
     let alice = user(&store, "alice").await;
     let carol = user(&store, "carol").await;
     let feed = subscribe(&store, &alice, URL).await;
@@ -124,16 +124,25 @@ pub async fn link_cached_articles_shows_from_the_oldest_given_article_on_as_unre
     // The cache lists the feed's newest entries; another feed's article and an unknown id are ignored.
     let cached = [ids[1], ids[3], elsewhere.articles[0].id, 999_999];
 
-    let unsubscribed = store.link_cached_articles(carol.id, feed, &cached).await;
+    let unsubscribed = store.unread_from_cached_articles(carol.id, feed, &cached).await;
     assert_eq!(unsubscribed.expect("link"), 0, "only for a subscriber");
     subscribe(&store, &carol, URL).await;
     assert_eq!(
         store.get_subscription(carol.id, feed).await.expect("sub").unread_count,
         0
     );
-    assert_eq!(store.link_cached_articles(carol.id, feed, &[]).await.expect("none"), 0);
     assert_eq!(
-        store.link_cached_articles(carol.id, feed, &cached).await.expect("link"),
+        store
+            .unread_from_cached_articles(carol.id, feed, &[])
+            .await
+            .expect("none"),
+        0
+    );
+    assert_eq!(
+        store
+            .unread_from_cached_articles(carol.id, feed, &cached)
+            .await
+            .expect("link"),
         3,
         "the oldest cached article and every later one"
     );
@@ -153,7 +162,7 @@ pub async fn link_cached_articles_shows_from_the_oldest_given_article_on_as_unre
     );
     assert_eq!(
         store
-            .link_cached_articles(carol.id, feed, &cached)
+            .unread_from_cached_articles(carol.id, feed, &cached)
             .await
             .expect("again"),
         0,
@@ -161,7 +170,7 @@ pub async fn link_cached_articles_shows_from_the_oldest_given_article_on_as_unre
     );
 }
 
-pub async fn link_recent_articles_shows_the_newest_up_to_the_limit_as_unread(store: SharedStore) {
+pub async fn unread_recent_articles_shows_the_newest_up_to_the_limit_as_unread(store: SharedStore) {
     let alice = user(&store, "alice").await;
     let carol = user(&store, "carol").await;
     let feed = subscribe(&store, &alice, URL).await;
@@ -170,20 +179,20 @@ pub async fn link_recent_articles_shows_the_newest_up_to_the_limit_as_unread(sto
     let ids: Vec<i64> = stored.articles.iter().map(|article| article.id).collect();
     let unread = query(ReadFilter::Unread);
 
-    assert_eq!(store.link_recent_articles(carol.id, feed, 10).await.expect("link"), 0);
+    assert_eq!(store.unread_recent_articles(carol.id, feed, 10).await.expect("link"), 0);
     subscribe(&store, &carol, URL).await;
-    assert_eq!(store.link_recent_articles(carol.id, feed, 0).await.expect("zero"), 0);
+    assert_eq!(store.unread_recent_articles(carol.id, feed, 0).await.expect("zero"), 0);
     assert!(timeline_ids(&store, carol.id, &unread).await.is_empty());
-    assert_eq!(store.link_recent_articles(carol.id, feed, 2).await.expect("two"), 2);
+    assert_eq!(store.unread_recent_articles(carol.id, feed, 2).await.expect("two"), 2);
     let newest: BTreeSet<i64> = timeline_ids(&store, carol.id, &unread).await.into_iter().collect();
     assert_eq!(newest, BTreeSet::from([ids[3], ids[4]]), "the last two stored");
-    assert_eq!(store.link_recent_articles(carol.id, feed, 10).await.expect("rest"), 3);
+    assert_eq!(store.unread_recent_articles(carol.id, feed, 10).await.expect("rest"), 3);
     assert_eq!(timeline_ids(&store, carol.id, &unread).await.len(), 5);
     assert_eq!(
         store.get_subscription(carol.id, feed).await.expect("sub").unread_count,
         5
     );
-    let negative = store.link_recent_articles(carol.id, feed, -1).await;
+    let negative = store.unread_recent_articles(carol.id, feed, -1).await;
     assert!(matches!(negative, Err(StoreError::Database(_))), "{negative:?}");
 }
 
@@ -401,7 +410,7 @@ pub async fn unread_counts_stay_exact_when_marks_meet_a_moving_cutoff(store: Sha
     assert_eq!(unread_count(carol.id).await, 1);
 
     // Her cutoff moves back under the last three: her mark now agrees with it, and is not counted twice.
-    assert_eq!(store.link_recent_articles(carol.id, feed, 3).await.expect("link"), 3);
+    assert_eq!(store.unread_recent_articles(carol.id, feed, 3).await.expect("link"), 3);
     assert_eq!(unread_count(carol.id).await, 3);
     store.update_article(carol.id, ids[2], mark(true)).await.expect("read");
     assert_eq!(unread_count(carol.id).await, 2);
