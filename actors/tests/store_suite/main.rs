@@ -48,6 +48,7 @@ for_each_backend!(
     unread_from_cached_articles_shows_from_the_oldest_given_article_on_as_unread,
     unread_recent_articles_shows_the_newest_up_to_the_limit_as_unread,
     unread_counts_stay_exact_when_marks_meet_a_moving_cutoff,
+    concurrent_marks_keep_unread_counts_exact,
     subscriptions_report_unread_counts_and_hide_other_users_feeds,
     subscriptions_page_by_subscription_time_then_feed_with_unread_counts,
     feeds_with_subscribers_lists_only_subscribed_feeds,

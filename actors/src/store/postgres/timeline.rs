@@ -78,7 +78,6 @@ struct MarkTarget {
     seq: i64,
     published_at: chrono::DateTime<chrono::Utc>,
     read_through_seq: i64,
-    read_mark: Option<bool>,
 }
 
 pub(super) async fn update_article(
@@ -89,8 +88,7 @@ pub(super) async fn update_article(
 ) -> Result<Article, StoreError> {
     let mut transaction = store.pool.begin().await?;
     let target: MarkTarget = sqlx::query_as(
-        "SELECT a.feed_id, a.seq, a.published_at, s.read_through_seq, \
-           (SELECT m.read_mark FROM article_marks m WHERE m.user_id = s.user_id AND m.article_id = a.id) AS read_mark \
+        "SELECT a.feed_id, a.seq, a.published_at, s.read_through_seq \
          FROM articles a JOIN subscriptions s ON s.feed_id = a.feed_id AND s.user_id = $1 \
          WHERE a.id = $2 FOR UPDATE OF s",
     )
@@ -98,7 +96,15 @@ pub(super) async fn update_article(
     .bind(article)
     .fetch_one(&mut *transaction)
     .await?;
-    let change = ReadChange::of(target.seq, target.read_through_seq, target.read_mark, patch.read);
+    // Read once the lock is held, by a statement of its own: its snapshot sees every mark committed by whoever
+    // held the lock before, so two marks at once never count the same change twice.
+    let stored: Option<Option<bool>> =
+        sqlx::query_scalar("SELECT read_mark FROM article_marks WHERE user_id = $1 AND article_id = $2")
+            .bind(user)
+            .bind(article)
+            .fetch_optional(&mut *transaction)
+            .await?;
+    let change = ReadChange::of(target.seq, target.read_through_seq, stored.flatten(), patch.read);
     sqlx::query(
         "INSERT INTO article_marks (user_id, article_id, feed_id, published_at, read_mark, read_at, starred_at) \
          VALUES ($1, $2, $3, $4, $5, CASE WHEN $5 THEN now() END, CASE WHEN $6::bool THEN now() END) \

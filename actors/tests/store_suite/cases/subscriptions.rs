@@ -422,3 +422,39 @@ pub async fn unread_counts_stay_exact_when_marks_meet_a_moving_cutoff(store: Sha
     // Alice's own state never moved.
     assert_eq!(unread_count(alice.id).await, 4);
 }
+
+/// Many marks of the same articles at once, read and then unread (two devices, a double click): each change is
+/// counted once, so the unread count ends where the articles' states say.
+pub async fn concurrent_marks_keep_unread_counts_exact(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    let polled = at("2026-03-01T12:00:00Z");
+    let stored = persist_one(&store, batch(feed, dated_entries("a", 12, polled), polled)).await;
+    let ids: Vec<i64> = stored.articles.iter().map(|article| article.id).collect();
+    for read in [true, false, true] {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let (store, ids) = (store.clone(), ids.clone());
+            tasks.spawn(async move {
+                for id in ids {
+                    let patch = ArticlePatch {
+                        read: Some(read),
+                        starred: None,
+                    };
+                    store.update_article(alice.id, id, patch).await.expect("mark");
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("a marking task");
+        }
+        let unread = timeline_ids(&store, alice.id, &query(ReadFilter::Unread)).await;
+        let count = store.get_subscription(alice.id, feed).await.expect("sub").unread_count;
+        let expected = if read { 0 } else { ids.len() };
+        assert_eq!(
+            (unread.len(), count),
+            (expected, expected as i64),
+            "after marking read: {read}"
+        );
+    }
+}
