@@ -56,9 +56,9 @@ pub(super) fn keys_per_feed(rows: i64) -> impl Iterator<Item = i64> {
 /// alike, which is where asking each feed for a whole page costs most.
 pub(super) const FIRST_KEYS_PER_FEED: i64 = 2;
 
-/// The ids of the `rows` newest keys, newest first, when `keys` (at most `per_feed` from each feed, the newest
-/// of each) prove that no feed has a newer one left out; `None` when a feed cut short could hide one.
-pub(super) fn exact_page(mut keys: Vec<PageKey>, per_feed: usize, rows: usize) -> Option<Vec<ArticleId>> {
+/// The `rows` newest keys, newest first, when `keys` (at most `per_feed` from each feed, the newest of each)
+/// prove that no feed has a newer one left out; `None` when a feed cut short could hide one.
+pub(super) fn exact_page(mut keys: Vec<PageKey>, per_feed: usize, rows: usize) -> Option<Vec<PageKey>> {
     let mut per_feed_keys: HashMap<FeedId, (usize, PageKey)> = HashMap::new();
     for key in &keys {
         let (count, oldest) = per_feed_keys.entry(key.feed_id).or_insert((0, *key));
@@ -77,7 +77,7 @@ pub(super) fn exact_page(mut keys: Vec<PageKey>, per_feed: usize, rows: usize) -
         None => true,
         Some(bound) => keys.len() == rows && keys.last().is_some_and(|last| (last.published_at, last.id) >= bound),
     };
-    exact.then(|| keys.into_iter().map(|key| key.id).collect())
+    exact.then_some(keys)
 }
 
 #[cfg(test)]
@@ -85,6 +85,10 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use super::{exact_page, PageKey};
+
+    fn ids(page: Option<Vec<PageKey>>) -> Option<Vec<i64>> {
+        page.map(|keys| keys.into_iter().map(|key| key.id).collect())
+    }
 
     fn key(feed_id: i64, second: i64, id: i64) -> PageKey {
         PageKey {
@@ -105,33 +109,37 @@ mod tests {
             key(3, 98, 3),
             key(3, 95, 6),
         ];
-        assert_eq!(exact_page(keys, 2, 3), Some(vec![1, 2, 3]));
+        assert_eq!(ids(exact_page(keys, 2, 3)), Some(vec![1, 2, 3]));
     }
 
     #[test]
     fn a_feed_cut_short_above_the_page_end_makes_the_page_uncertain() {
         // Feed 1 gave its two newest; its third could be newer than feed 2's only key.
         let keys = vec![key(1, 100, 1), key(1, 99, 2), key(2, 50, 3)];
-        assert_eq!(exact_page(keys, 2, 3), None);
+        assert_eq!(ids(exact_page(keys, 2, 3)), None);
     }
 
     #[test]
     fn feeds_that_gave_fewer_keys_than_asked_have_no_more() {
         let keys = vec![key(1, 100, 1), key(2, 50, 2)];
-        assert_eq!(exact_page(keys, 2, 3), Some(vec![1, 2]), "a short last page is exact");
-        assert_eq!(exact_page(Vec::new(), 2, 3), Some(Vec::new()));
+        assert_eq!(
+            ids(exact_page(keys, 2, 3)),
+            Some(vec![1, 2]),
+            "a short last page is exact"
+        );
+        assert_eq!(ids(exact_page(Vec::new(), 2, 3)), Some(Vec::new()));
     }
 
     #[test]
     fn a_page_that_ends_on_the_cut_off_itself_is_exact_and_ties_go_by_id() {
         // Feed 1 was cut at (99, 2); the page's last key is that very key.
         let keys = vec![key(1, 100, 1), key(1, 99, 2), key(2, 100, 7)];
-        assert_eq!(exact_page(keys, 2, 3), Some(vec![7, 1, 2]));
+        assert_eq!(ids(exact_page(keys, 2, 3)), Some(vec![7, 1, 2]));
     }
 
     #[test]
     fn too_few_keys_for_the_page_while_a_feed_was_cut_short_is_uncertain() {
         let keys = vec![key(1, 100, 1), key(1, 99, 2)];
-        assert_eq!(exact_page(keys, 2, 3), None);
+        assert_eq!(ids(exact_page(keys, 2, 3)), None);
     }
 }

@@ -6,9 +6,9 @@ use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery,
 use crate::store::error::sqlite_error;
 use crate::store::read_state::ReadChange;
 use crate::store::rows;
-use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, RECENT_SCAN_PER_ROW};
+use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, PageKey, RECENT_SCAN_PER_ROW};
 use crate::store::timeline_query::{
-    articles_by_id_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, PerFeed,
+    articles_by_key_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, PerFeed,
 };
 use crate::store::StoreError;
 
@@ -20,8 +20,8 @@ pub(super) async fn list_articles(
     let mut builder = if query.starred == Some(true) {
         starred_query(user.hyphenated(), query, micros)
     } else {
-        let ids = page_ids(store, user, query).await?;
-        articles_by_id_query(user.hyphenated(), &ids)
+        let keys = page_keys_of(store, user, query).await?;
+        articles_by_key_query(user.hyphenated(), &keys)
     };
     let rows: Vec<ArticleRow> = builder
         .build_query_as()
@@ -31,9 +31,9 @@ pub(super) async fn list_articles(
     Ok(ArticlePage::from_rows(rows::articles(rows)?, query.limit))
 }
 
-/// The ids of the page, and one more when there is a next page: from the store's newest articles when the page
+/// The keys of the page, and one more when there is a next page: from the store's newest articles when the page
 /// fills there, else from the keys of each followed feed's newest.
-async fn page_ids(store: &SqliteStore, user: UserId, query: &ArticleQuery) -> Result<Vec<ArticleId>, StoreError> {
+async fn page_keys_of(store: &SqliteStore, user: UserId, query: &ArticleQuery) -> Result<Vec<PageKey>, StoreError> {
     let rows = i64::from(query.limit) + 1;
     if query.feed_id.is_none() {
         let keys: Vec<PageKeyRow> =
@@ -43,22 +43,22 @@ async fn page_ids(store: &SqliteStore, user: UserId, query: &ArticleQuery) -> Re
                 .await
                 .map_err(sqlite_error)?;
         if keys.len() as i64 == rows {
-            return Ok(page_keys(keys)?.into_iter().map(|key| key.id).collect());
+            return page_keys(keys);
         }
     }
-    let mut ids = Vec::new();
+    let mut page = Vec::new();
     for per_feed in keys_per_feed(rows) {
         let keys: Vec<PageKeyRow> = page_keys_query(user.hyphenated(), query, micros, PerFeed::RowIdIn, per_feed)
             .build_query_as()
             .fetch_all(&store.pool)
             .await
             .map_err(sqlite_error)?;
-        if let Some(page) = exact_page(page_keys(keys)?, per_feed as usize, rows as usize) {
-            ids = page;
+        if let Some(exact) = exact_page(page_keys(keys)?, per_feed as usize, rows as usize) {
+            page = exact;
             break;
         }
     }
-    Ok(ids)
+    Ok(page)
 }
 
 pub(super) async fn get_article(store: &SqliteStore, user: UserId, article: ArticleId) -> Result<Article, StoreError> {
