@@ -52,11 +52,6 @@ impl Resolved {
         self.ids.get(&feed).and_then(|keys| keys.get(key)).copied()
     }
 
-    /// How many entries have an id.
-    pub(super) fn len(&self) -> usize {
-        self.ids.values().map(HashMap::len).sum()
-    }
-
     /// The answer for each batch, in order: every unique entry with its id, in feed order, and the new count.
     /// New articles are counted per feed, so a feed listed twice in one flush gets the sum in both.
     pub(super) fn into_stored(self, batches: &[FeedBatch], unique: &[Vec<&Entry>]) -> Vec<StoredBatch> {

@@ -1,6 +1,8 @@
 //! The persistence actor's flush on Postgres: many feeds' entries in one transaction, by UNNEST, each article
 //! written once for its feed (fan-out on read).
 
+use std::collections::{HashMap, HashSet};
+
 use super::PostgresStore;
 use crate::domain::{Enclosure, FeedId};
 use crate::parse::Entry;
@@ -28,10 +30,11 @@ struct ArticleColumns<'a> {
     /// JSON arrays, NULL when an entry has none.
     enclosures: Vec<Option<String>>,
     published: Vec<chrono::DateTime<chrono::Utc>>,
+    seqs: Vec<i64>,
 }
 
 impl<'a> ArticleColumns<'a> {
-    fn push(&mut self, batch: &FeedBatch, entry: &'a Entry) {
+    fn push(&mut self, batch: &FeedBatch, entry: &'a Entry, seq: i64) {
         self.feed_ids.push(batch.feed_id);
         self.keys.push(&entry.dedupe_key);
         self.guids.push(entry.guid.as_deref());
@@ -44,6 +47,7 @@ impl<'a> ArticleColumns<'a> {
         self.enclosures.push(Enclosure::to_column(&entry.enclosures));
         // An undated entry takes its place on the timeline from the poll that first saw it.
         self.published.push(entry.published_at.unwrap_or(batch.poll.polled_at));
+        self.seqs.push(seq);
     }
 }
 
@@ -52,95 +56,109 @@ pub(super) async fn persist_batches(
     batches: &[FeedBatch],
 ) -> Result<Vec<StoredBatch>, StoreError> {
     let unique: Vec<Vec<&Entry>> = batches.iter().map(first_of_each_key).collect();
-    let mut columns = ArticleColumns::default();
+    let mut all_feeds: Vec<FeedId> = Vec::new();
+    let mut all_keys: Vec<&str> = Vec::new();
     for (batch, entries) in batches.iter().zip(&unique) {
         for entry in entries {
-            columns.push(batch, entry);
+            all_feeds.push(batch.feed_id);
+            all_keys.push(&entry.dedupe_key);
         }
     }
 
     let mut transaction = store.pool.begin().await?;
-    // Each feed's articles are numbered from its last_seq: the feeds' rows are locked first, in id order, so that
-    // no other flush numbers the same feed meanwhile (the persistence actor never runs two for one feed anyway).
+    // Each feed's articles are numbered on from its last_seq: the feeds' rows are locked first, in id order, so
+    // that no other flush numbers the same feed meanwhile (the persistence actor never runs two for one feed).
     let mut feed_ids: Vec<FeedId> = batches.iter().map(|batch| batch.feed_id).collect();
     feed_ids.sort_unstable();
     feed_ids.dedup();
-    sqlx::query("SELECT id FROM feeds WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-        .bind(&feed_ids)
-        .execute(&mut *transaction)
-        .await?;
-    // One statement inserts the new articles, numbered per feed in the order the feed lists them, and moves each
-    // feed's last_seq. Nothing is written per subscriber: they read the feed's articles (fan-out on read). Keys
-    // already stored are left out before numbering, so the numbers have no gaps.
-    let inserted: Vec<ArticleKey> = sqlx::query_as(
-        "WITH input AS ( \
-           SELECT DISTINCT ON (t.feed_id, t.dedupe_key) t.* \
-           FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                       $8::text[], $9::text[], $10::timestamptz[], $11::text[]) WITH ORDINALITY \
-             AS t(feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, \
-                  enclosures, ord) \
-           WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.feed_id = t.feed_id AND a.dedupe_key = t.dedupe_key) \
-           ORDER BY t.feed_id, t.dedupe_key, t.ord), \
-         numbered AS ( \
-           SELECT i.*, COALESCE(f.last_seq, 0) + row_number() OVER (PARTITION BY i.feed_id ORDER BY i.ord) AS seq \
-           FROM input i LEFT JOIN feeds f ON f.id = i.feed_id), \
-         inserted AS ( \
-           INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-                                 published_at, enclosures, seq) \
-           SELECT n.feed_id, n.dedupe_key, n.guid, n.url, n.title, n.summary, n.content, n.author, \
-                  ARRAY(SELECT jsonb_array_elements_text(n.categories::jsonb)), n.published_at, n.enclosures, n.seq \
-           FROM numbered n ORDER BY n.ord \
-           ON CONFLICT (feed_id, dedupe_key) DO NOTHING \
-           RETURNING id, feed_id, dedupe_key, seq), \
-         counted AS ( \
-           UPDATE feeds f SET last_seq = m.last_seq \
-           FROM (SELECT feed_id, max(seq) AS last_seq FROM inserted GROUP BY feed_id) m WHERE f.id = m.feed_id) \
-         SELECT id, feed_id, dedupe_key FROM inserted",
+    let mut last_seq: HashMap<FeedId, i64> =
+        sqlx::query_as("SELECT id, last_seq FROM feeds WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(&feed_ids)
+            .fetch_all(&mut *transaction)
+            .await?
+            .into_iter()
+            .collect();
+    // Entries stored by an earlier poll: their ids are for the cache entry, and they are not written again.
+    let mut resolved = Resolved::default();
+    let existing: Vec<ArticleKey> = sqlx::query_as(
+        "SELECT a.id, a.feed_id, a.dedupe_key FROM articles a \
+         JOIN UNNEST($1::bigint[], $2::text[]) AS k(feed_id, dedupe_key) \
+           ON a.feed_id = k.feed_id AND a.dedupe_key = k.dedupe_key",
     )
-    .bind(&columns.feed_ids)
-    .bind(&columns.keys)
-    .bind(&columns.guids)
-    .bind(&columns.urls)
-    .bind(&columns.titles)
-    .bind(&columns.summaries)
-    .bind(&columns.contents)
-    .bind(&columns.authors)
-    .bind(&columns.categories)
-    .bind(&columns.published)
-    .bind(&columns.enclosures)
+    .bind(&all_feeds)
+    .bind(&all_keys)
     .fetch_all(&mut *transaction)
     .await?;
-
-    let mut resolved = Resolved::default();
-    for article in inserted {
-        resolved.inserted(article);
+    for article in existing {
+        resolved.known(article);
     }
-    // Entries that were stored by an earlier poll: look their ids up, for the cache entry.
-    if resolved.len() < columns.keys.len() {
-        let existing: Vec<ArticleKey> = sqlx::query_as(
-            "SELECT a.id, a.feed_id, a.dedupe_key FROM articles a \
-             JOIN UNNEST($1::bigint[], $2::text[]) AS k(feed_id, dedupe_key) \
-               ON a.feed_id = k.feed_id AND a.dedupe_key = k.dedupe_key",
+
+    // The new entries, numbered here, so that the statement below only writes: no sort or window over the rows.
+    // A feed listed twice in one flush stores a key once.
+    let mut seen: HashSet<(FeedId, &str)> = HashSet::with_capacity(all_keys.len());
+    let mut columns = ArticleColumns::default();
+    for (batch, entries) in batches.iter().zip(&unique) {
+        for entry in entries {
+            if resolved.id_of(batch.feed_id, &entry.dedupe_key).is_some()
+                || !seen.insert((batch.feed_id, entry.dedupe_key.as_str()))
+            {
+                continue;
+            }
+            // A feed without a row gets numbers from 0, and its insert fails on the foreign key: the whole flush
+            // fails, as a flush is all or nothing.
+            let seq = last_seq.entry(batch.feed_id).or_default();
+            *seq += 1;
+            columns.push(batch, entry, *seq);
+        }
+    }
+    if !columns.feed_ids.is_empty() {
+        let inserted: Vec<ArticleKey> = sqlx::query_as(
+            "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
+                                   published_at, enclosures, seq) \
+             SELECT t.feed_id, t.dedupe_key, t.guid, t.url, t.title, t.summary, t.content, t.author, \
+                    ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at, t.enclosures, t.seq \
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                         $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::bigint[]) \
+               AS t(feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, \
+                    enclosures, seq) \
+             ON CONFLICT (feed_id, dedupe_key) DO NOTHING \
+             RETURNING id, feed_id, dedupe_key",
         )
         .bind(&columns.feed_ids)
         .bind(&columns.keys)
+        .bind(&columns.guids)
+        .bind(&columns.urls)
+        .bind(&columns.titles)
+        .bind(&columns.summaries)
+        .bind(&columns.contents)
+        .bind(&columns.authors)
+        .bind(&columns.categories)
+        .bind(&columns.published)
+        .bind(&columns.enclosures)
+        .bind(&columns.seqs)
         .fetch_all(&mut *transaction)
         .await?;
-        for article in existing {
-            resolved.known(article);
+        for article in inserted {
+            resolved.inserted(article);
         }
     }
 
-    record_poll_state(&mut transaction, batches).await?;
+    record_poll_state(&mut transaction, batches, &last_seq).await?;
     transaction.commit().await?;
     Ok(resolved.into_stored(batches, &unique))
 }
 
+/// Each feed's poll state, and its last_seq after this flush.
 async fn record_poll_state(
     transaction: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     batches: &[FeedBatch],
+    last_seq: &HashMap<FeedId, i64>,
 ) -> Result<(), StoreError> {
     let feed_ids: Vec<FeedId> = batches.iter().map(|batch| batch.feed_id).collect();
+    let last_seqs: Vec<i64> = feed_ids
+        .iter()
+        .map(|feed| last_seq.get(feed).copied().unwrap_or(0))
+        .collect();
     let titles: Vec<Option<String>> = batches.iter().map(|batch| batch.poll.title.clone()).collect();
     let site_urls: Vec<Option<String>> = batches.iter().map(|batch| batch.poll.site_url.clone()).collect();
     let etags: Vec<Option<String>> = batches.iter().map(|batch| batch.poll.etag.clone()).collect();
@@ -150,9 +168,11 @@ async fn record_poll_state(
     sqlx::query(
         "UPDATE feeds f SET title = COALESCE(u.title, f.title), site_url = COALESCE(u.site_url, f.site_url), \
            etag = u.etag, last_modified = u.last_modified, status = 'ok', last_polled_at = u.polled_at, \
-           next_poll_at = u.next_poll_at, error_count = 0, last_error = NULL, dead_since = NULL \
+           next_poll_at = u.next_poll_at, error_count = 0, last_error = NULL, dead_since = NULL, \
+           last_seq = GREATEST(f.last_seq, u.last_seq) \
          FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
-                     $7::timestamptz[]) AS u(id, title, site_url, etag, last_modified, polled_at, next_poll_at) \
+                     $7::timestamptz[], $8::bigint[]) \
+           AS u(id, title, site_url, etag, last_modified, polled_at, next_poll_at, last_seq) \
          WHERE f.id = u.id",
     )
     .bind(&feed_ids)
@@ -162,6 +182,7 @@ async fn record_poll_state(
     .bind(&last_modified)
     .bind(&polled_at)
     .bind(&next_poll_at)
+    .bind(&last_seqs)
     .execute(&mut **transaction)
     .await?;
     Ok(())

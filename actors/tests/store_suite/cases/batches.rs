@@ -81,6 +81,18 @@ pub async fn persist_again_returns_the_same_ids_and_nothing_new(store: SharedSto
     assert!(!old.contains(&ids[1]));
     assert_eq!(third.articles[1].title.as_deref(), Some("Title fresh"));
     assert_eq!(timeline(&store, alice.id, &query(ReadFilter::All)).await.len(), 4);
+    // Entries seen again take no number: the unread count is the number of articles, not of entries written.
+    let twice = batch(
+        feed,
+        vec![entry("fresh", Some(later)), entry("newer", Some(later))],
+        later,
+    );
+    assert_eq!(
+        store.persist_batches(&[twice.clone(), twice]).await.expect("flush")[0].new_count,
+        1
+    );
+    let subscription = store.get_subscription(alice.id, feed).await.expect("subscription");
+    assert_eq!(subscription.unread_count, 5);
 }
 
 pub async fn persist_keeps_the_first_of_duplicate_keys(store: SharedStore) {
