@@ -1,5 +1,5 @@
-//! CPU time (user plus system) of this process and of one of its threads, from /proc: the sustained scenario's
-//! cost per poll, with the farm's thread apart from the rest.
+//! CPU time (user plus system) of this process, of one of its threads, or of another process, from /proc: the
+//! sustained scenario's cost per poll, with the farm's thread and the database server apart.
 
 use std::time::Duration;
 
@@ -11,6 +11,11 @@ pub fn process() -> Option<Duration> {
 /// CPU time the thread `thread` (a kernel thread id of this process) has used.
 pub fn thread(thread: u32) -> Option<Duration> {
     from_stat(&std::fs::read_to_string(format!("/proc/self/task/{thread}/stat")).ok()?)
+}
+
+/// CPU time the process `process` has used, if it is still there.
+pub fn other_process(process: u32) -> Option<Duration> {
+    from_stat(&std::fs::read_to_string(format!("/proc/{process}/stat")).ok()?)
 }
 
 /// The kernel's id of the calling thread, for `thread`.

@@ -148,6 +148,20 @@ impl LoadDatabase {
         })
     }
 
+    /// The process ids of the Postgres server's backends connected to this database, the engine's and the
+    /// harness's; None on SQLite, which runs inside this process.
+    pub async fn server_processes(&self) -> anyhow::Result<Option<Vec<u32>>> {
+        let BackendStore::Postgres(store) = &self.database.store else {
+            return Ok(None);
+        };
+        let pids: Vec<i32> = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            .fetch_all(store.pool())
+            .await?;
+        Ok(Some(
+            pids.into_iter().filter_map(|pid| u32::try_from(pid).ok()).collect(),
+        ))
+    }
+
     /// Closes the pool and deletes the database.
     pub async fn remove(self) -> anyhow::Result<()> {
         self.database.remove().await

@@ -14,7 +14,7 @@ use crate::farm::{Farm, FarmSettings, ResponseCounts};
 use crate::farm_thread::FarmThread;
 use crate::report::resident_bytes;
 use crate::seed::seed_polled_feeds;
-use crate::sustained_report::{Sample, SustainedReport};
+use crate::sustained_report::{database_cpu_between, Sample, SustainedReport};
 use crate::{engine_config, lateness, on_fresh_database, wait_until, RunningEngine};
 
 const USERNAME: &str = "sustained";
@@ -140,6 +140,7 @@ async fn measure(
         responses: difference(window.end.responses, window.start.responses),
         process_cpu: elapsed_cpu(window.start.process_cpu, window.end.process_cpu),
         farm_cpu: elapsed_cpu(window.start.farm_cpu, window.end.farm_cpu),
+        database_cpu: database_cpu_between(&window.start, &window.end),
         resident: window.resident,
         traced_feeds: traced.index_of.len(),
         lateness_p50: lateness::quantile(&mut lateness.seconds, 0.5),
@@ -201,7 +202,7 @@ async fn sustain(
     let interval = settings.interval();
     let duration = Duration::from_secs(settings.sustain_secs);
     let period = SAMPLE_PERIOD.min(interval / 4).max(Duration::from_millis(100));
-    let start = Sample::take(farm_thread);
+    let start = Sample::take(farm_thread, database).await?;
     let mut resident = Vec::new();
     let mut intents: HashMap<usize, BTreeSet<DateTime<Utc>>> = HashMap::new();
     let mut next_change = interval;
@@ -224,7 +225,7 @@ async fn sustain(
     }
     Ok(Window {
         start,
-        end: Sample::take(farm_thread),
+        end: Sample::take(farm_thread, database).await?,
         resident,
         intents,
     })

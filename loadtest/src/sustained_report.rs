@@ -1,11 +1,13 @@
 //! The sustained scenario's figures: what the process and the farm had done at the edges of the measured
 //! window, and the report made from them, as a table and as JSON.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use crate::database::LoadDatabase;
 use crate::farm::ResponseCounts;
 use crate::farm_thread::FarmThread;
 use crate::report::two_columns;
@@ -17,25 +19,45 @@ pub struct Sample {
     /// CPU time of the whole process: engine, farm and harness.
     pub process_cpu: Option<Duration>,
     pub farm_cpu: Option<Duration>,
+    /// CPU time of each Postgres backend serving the run's database; None on SQLite.
+    pub database_cpu: Option<HashMap<u32, Duration>>,
     pub responses: ResponseCounts,
     /// The machine's 1, 5 and 15 minute load averages, as /proc/loadavg gives them.
     pub load_average: Option<String>,
 }
 
 impl Sample {
-    pub fn take(farm: &FarmThread) -> Sample {
+    pub async fn take(farm: &FarmThread, database: &LoadDatabase) -> anyhow::Result<Sample> {
+        let database_cpu = database.server_processes().await?.map(|processes| {
+            processes
+                .into_iter()
+                .filter_map(|process| Some((process, crate::cpu_time::other_process(process)?)))
+                .collect()
+        });
         let load_average = std::fs::read_to_string("/proc/loadavg")
             .ok()
             .map(|line| line.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
-        Sample {
+        Ok(Sample {
             instant: Instant::now(),
             at: Utc::now(),
             process_cpu: crate::cpu_time::process(),
             farm_cpu: farm.cpu_time(),
+            database_cpu,
             responses: farm.farm().responses(),
             load_average,
-        }
+        })
     }
+}
+
+/// CPU time the database's backends used between two samples: each backend's growth, or all of it for one that
+/// connected in between. A backend that disconnected in between is missed, so this is a lower bound.
+pub fn database_cpu_between(start: &Sample, end: &Sample) -> Option<Duration> {
+    let (start, end) = (start.database_cpu.as_ref()?, end.database_cpu.as_ref()?);
+    Some(
+        end.iter()
+            .map(|(process, used)| used.saturating_sub(start.get(process).copied().unwrap_or_default()))
+            .sum(),
+    )
 }
 
 #[derive(Debug, Clone, Default)]
@@ -53,6 +75,8 @@ pub struct SustainedReport {
     pub responses: ResponseCounts,
     pub process_cpu: Option<Duration>,
     pub farm_cpu: Option<Duration>,
+    /// The Postgres backends' CPU time (`database_cpu_between`); None on SQLite.
+    pub database_cpu: Option<Duration>,
     /// This process's resident memory, read every sample period through the window.
     pub resident: Vec<u64>,
     pub traced_feeds: usize,
@@ -130,9 +154,11 @@ impl SustainedReport {
             "resident_bytes_series": self.resident,
             "cpu_seconds_process": seconds(self.process_cpu),
             "cpu_seconds_farm": seconds(self.farm_cpu),
+            "cpu_seconds_database_server": seconds(self.database_cpu),
             "cpu_seconds_per_1000_polls_process": self.per_thousand_polls(self.process_cpu),
             "cpu_seconds_per_1000_polls_farm": self.per_thousand_polls(self.farm_cpu),
             "cpu_seconds_per_1000_polls_engine": self.per_thousand_polls(self.engine_cpu()),
+            "cpu_seconds_per_1000_polls_database_server": self.per_thousand_polls(self.database_cpu),
             "fewest_requests_per_feed": self.fewest_requests_per_feed,
             "feeds_polled_at_least_twice": self.feeds_polled_twice,
             "load_average_start": self.load_average_start,
@@ -204,6 +230,7 @@ impl SustainedReport {
             ("CPU, whole process", cpu(self.process_cpu)),
             ("CPU, farm thread", cpu(self.farm_cpu)),
             ("CPU, engine and harness", cpu(self.engine_cpu())),
+            ("CPU, Postgres backends (at least)", cpu(self.database_cpu)),
             (
                 "feeds polled at least twice",
                 format!(
