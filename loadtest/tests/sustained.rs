@@ -30,7 +30,8 @@ async fn every_feed_is_polled_on_the_fixed_interval(database_url: Option<String>
     assert!(report.responses.not_modified > 0, "{report:?}");
     assert_eq!(report.responses.broken, 0, "{report:?}");
     assert_eq!(report.traced_feeds, 50, "{report:?}");
-    assert!(report.lateness_measured > 0, "{report:?}");
+    // Some traced polls were paired with the farm's requests: not every intent is counted as unserved.
+    assert!(report.lateness_unserved < report.lateness_measured, "{report:?}");
     assert!(report.lateness_p50 <= report.lateness_p99, "{report:?}");
     assert!(report.lateness_p99 <= report.lateness_max, "{report:?}");
     assert!(
