@@ -40,8 +40,8 @@ fn subscriptions() -> usize {
     }
 }
 
-/// A user subscribed to `count` feeds the way clients do it (100 URLs a request), each feed with
-/// `ARTICLES_PER_FEED` articles linked to the user, half of them read.
+/// A user subscribed to `count` feeds the way clients do it (100 URLs a request); the callers then give each feed
+/// `ARTICLES_PER_FEED` articles, half of them read.
 async fn load(store: &dyn Store, count: usize) -> UserId {
     let user = store_user(store, "bench").await.id;
     let urls: Vec<String> = (0..count).map(|n| format!("https://bench.example/{n}.xml")).collect();
@@ -52,13 +52,22 @@ async fn load(store: &dyn Store, count: usize) -> UserId {
     user
 }
 
+/// After the bulk load: the user's read marks counted on each subscription ($1 the user). The same SQL on both
+/// backends.
+const MARK_COUNTS: &str = "UPDATE subscriptions SET marked_read = (SELECT count(*) FROM article_marks m \
+       WHERE m.user_id = subscriptions.user_id AND m.feed_id = subscriptions.feed_id) \
+     WHERE user_id = $1";
+
+/// After the bulk load: each feed's last_seq, its articles being numbered 1..=ARTICLES_PER_FEED.
+const LAST_SEQ: &str = "UPDATE feeds SET last_seq = (SELECT count(*) FROM articles a WHERE a.feed_id = feeds.id)";
+
 /// A fresh Postgres database with autovacuum off on the tables the listing reads, loaded, never analysed.
 async fn prepare_postgres(count: usize) -> (PostgresDatabase, PostgresStore, UserId) {
     let database = PostgresDatabase::create(&bench_admin_url(), "syndic_bench_feeds")
         .await
         .expect("Postgres must be running");
     let store = PostgresStore::connect(&database.url(), 4).await.unwrap();
-    for table in ["users", "feeds", "subscriptions", "articles", "user_articles"] {
+    for table in ["users", "feeds", "subscriptions", "articles", "article_marks"] {
         sqlx::query(&format!("ALTER TABLE {table} SET (autovacuum_enabled = false)"))
             .execute(store.pool())
             .await
@@ -66,8 +75,8 @@ async fn prepare_postgres(count: usize) -> (PostgresDatabase, PostgresStore, Use
     }
     let user = load(&store, count).await;
     sqlx::query(
-        "INSERT INTO articles (feed_id, dedupe_key, title, published_at) \
-         SELECT s.feed_id, 'a' || n, 'Article ' || n, now() - n * interval '1 minute' \
+        "INSERT INTO articles (feed_id, dedupe_key, title, published_at, seq) \
+         SELECT s.feed_id, 'a' || n, 'Article ' || n, now() - n * interval '1 minute', $2 + 1 - n \
          FROM subscriptions s CROSS JOIN generate_series(1, $2) n WHERE s.user_id = $1",
     )
     .bind(user)
@@ -75,16 +84,19 @@ async fn prepare_postgres(count: usize) -> (PostgresDatabase, PostgresStore, Use
     .execute(store.pool())
     .await
     .unwrap();
+    // Half of every feed read: a mark on each article with an even id, counted on the subscription.
     sqlx::query(
-        "INSERT INTO user_articles (user_id, article_id, feed_id, published_at, read_at) \
-         SELECT $1, a.id, a.feed_id, a.published_at, CASE WHEN a.id % 2 = 0 THEN now() END FROM articles a",
+        "INSERT INTO article_marks (user_id, article_id, feed_id, published_at, read_mark, read_at) \
+         SELECT $1, a.id, a.feed_id, a.published_at, true, now() FROM articles a WHERE a.id % 2 = 0",
     )
     .bind(user)
     .execute(store.pool())
     .await
     .unwrap();
+    sqlx::query(LAST_SEQ).execute(store.pool()).await.unwrap();
+    sqlx::query(MARK_COUNTS).bind(user).execute(store.pool()).await.unwrap();
     let analysed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stats WHERE schemaname = 'public' AND tablename IN ('subscriptions', 'user_articles')",
+        "SELECT count(*) FROM pg_stats WHERE schemaname = 'public' AND tablename IN ('subscriptions', 'article_marks')",
     )
     .fetch_one(store.pool())
     .await
@@ -107,8 +119,8 @@ async fn prepare_sqlite(count: usize) -> SqliteBench {
     let now = "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)";
     sqlx::query(&format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2) \
-         INSERT INTO articles (feed_id, dedupe_key, title, published_at) \
-         SELECT s.feed_id, 'a' || n.i, 'Article ' || n.i, {now} - n.i * 60000000 \
+         INSERT INTO articles (feed_id, dedupe_key, title, published_at, seq) \
+         SELECT s.feed_id, 'a' || n.i, 'Article ' || n.i, {now} - n.i * 60000000, $2 + 1 - n.i \
          FROM subscriptions s CROSS JOIN n WHERE s.user_id = $1"
     ))
     .bind(user.hyphenated())
@@ -117,13 +129,19 @@ async fn prepare_sqlite(count: usize) -> SqliteBench {
     .await
     .unwrap();
     sqlx::query(&format!(
-        "INSERT INTO user_articles (user_id, article_id, feed_id, published_at, read_at) \
-         SELECT $1, a.id, a.feed_id, a.published_at, CASE WHEN a.id % 2 = 0 THEN {now} END FROM articles a"
+        "INSERT INTO article_marks (user_id, article_id, feed_id, published_at, read_mark, read_at) \
+         SELECT $1, a.id, a.feed_id, a.published_at, 1, {now} FROM articles a WHERE a.id % 2 = 0"
     ))
     .bind(user.hyphenated())
     .execute(store.pool())
     .await
     .unwrap();
+    sqlx::query(LAST_SEQ).execute(store.pool()).await.unwrap();
+    sqlx::query(MARK_COUNTS)
+        .bind(user.hyphenated())
+        .execute(store.pool())
+        .await
+        .unwrap();
     SqliteBench {
         _file: file,
         store,

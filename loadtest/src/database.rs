@@ -72,14 +72,14 @@ impl LoadDatabase {
         })
     }
 
-    /// How many users have a timeline row (`user_articles`) for every one of the `count` articles stored after
-    /// `after`: what each subscriber's timeline is read from under today's fan-out on write.
+    /// How many users' timelines show every one of the `count` articles stored after `after` as unread: under
+    /// fan-out on read, the subscribers of those articles' feeds whose read cutoff is below them.
     pub async fn users_holding_articles_after(&self, after: i64, count: usize) -> anyhow::Result<i64> {
         let (postgres, sqlite) = (
-            "SELECT count(*) FROM (SELECT user_id FROM user_articles WHERE article_id > $1 \
-             GROUP BY user_id HAVING count(*) = $2) AS holding",
-            "SELECT count(*) FROM (SELECT user_id FROM user_articles WHERE article_id > ?1 \
-             GROUP BY user_id HAVING count(*) = ?2) AS holding",
+            "SELECT count(*) FROM (SELECT s.user_id FROM articles a JOIN subscriptions s ON s.feed_id = a.feed_id \
+             WHERE a.id > $1 AND a.seq > s.read_through_seq GROUP BY s.user_id HAVING count(*) = $2) AS holding",
+            "SELECT count(*) FROM (SELECT s.user_id FROM articles a JOIN subscriptions s ON s.feed_id = a.feed_id \
+             WHERE a.id > ?1 AND a.seq > s.read_through_seq GROUP BY s.user_id HAVING count(*) = ?2) AS holding",
         );
         let count = i64::try_from(count)?;
         Ok(match &self.database.store {

@@ -2,8 +2,9 @@
 //! feeds, the subscriptions, the articles, and whatever per-user rows the current schema reads a timeline from),
 //! idle subscribed feeds for the million scenario, and subscribed feeds on the farm, with their ETags, for the
 //! sustained scenario.
-//! Today that is fan-out on write (one `user_articles` row per subscriber and article); a schema change touches
-//! this file for seeding, and `LoadDatabase::users_holding_articles_after` for the popular-feed check.
+//! Today that is fan-out on read: articles numbered per feed, a read cutoff per subscription, and a mark per
+//! article the user read above it, counted on the subscription. A schema change touches this file for seeding, and
+//! `LoadDatabase::users_holding_articles_after` for the popular-feed check.
 
 use syndic_testkit::database::BackendStore;
 
@@ -71,8 +72,10 @@ pub async fn seed_timeline(
 }
 
 async fn count_unread(store: &BackendStore, username: &str) -> anyhow::Result<i64> {
-    let query = "SELECT count(*) FROM user_articles WHERE read_at IS NULL \
-                 AND user_id = (SELECT id FROM users WHERE username = $1)";
+    let query = "SELECT CAST(COALESCE(sum(f.last_seq - s.read_through_seq - s.marked_read + s.marked_unread), 0) \
+                   AS BIGINT) \
+                 FROM subscriptions s JOIN feeds f ON f.id = s.feed_id \
+                 WHERE s.user_id = (SELECT id FROM users WHERE username = $1)";
     Ok(match store {
         BackendStore::Postgres(store) => sqlx::query_scalar(query).bind(username).fetch_one(store.pool()).await?,
         BackendStore::Sqlite(store) => sqlx::query_scalar(query).bind(username).fetch_one(store.pool()).await?,
@@ -82,53 +85,61 @@ async fn count_unread(store: &BackendStore, username: &str) -> anyhow::Result<i6
 /// Postgres: `generate_series`. Every statement takes the same binds: $1 feeds, $2 articles per feed,
 /// $3 username, $4 URL prefix, $5 URL pattern (unused binds are cast so their types are known).
 mod postgres {
-    pub const STATEMENTS: [&str; 4] = [
-        "INSERT INTO feeds (url, title, status, last_polled_at, next_poll_at) \
-         SELECT $4 || i || '.xml', 'Seeded feed ' || i, 'ok', now(), now() + interval '1 day' \
-         FROM generate_series(1, $1::bigint) AS i WHERE $2::bigint >= 0 AND $3::text IS NOT NULL \
-         AND $5::text IS NOT NULL",
+    pub const STATEMENTS: [&str; 5] = [
+        "INSERT INTO feeds (url, title, status, last_polled_at, next_poll_at, last_seq) \
+         SELECT $4 || i || '.xml', 'Seeded feed ' || i, 'ok', now(), now() + interval '1 day', $2::bigint \
+         FROM generate_series(1, $1::bigint) AS i WHERE $3::text IS NOT NULL AND $5::text IS NOT NULL",
         "INSERT INTO subscriptions (user_id, feed_id) \
          SELECT u.id, f.id FROM users u, feeds f WHERE u.username = $3 AND f.url LIKE $5 \
          AND $1::bigint >= 0 AND $2::bigint >= 0 AND $4::text IS NOT NULL",
-        "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, published_at, fetched_at) \
+        "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, published_at, fetched_at, seq) \
          SELECT f.id, 'seeded-' || n, 'seeded-' || f.id || '-' || n, $4 || f.id || '/' || n, \
                 'Seeded article ' || n || ' of feed ' || f.id, 'A seeded article.', \
-                now() - (n * $1::bigint + f.id) * interval '1 second', now() \
+                now() - (n * $1::bigint + f.id) * interval '1 second', now(), $2::bigint + 1 - n \
          FROM feeds f CROSS JOIN generate_series(1, $2::bigint) AS n WHERE f.url LIKE $5 AND $3::text IS NOT NULL",
-        // Fan-out on write: one timeline row per subscriber and article.
-        "INSERT INTO user_articles (user_id, article_id, feed_id, published_at, read_at) \
-         SELECT s.user_id, a.id, a.feed_id, a.published_at, CASE WHEN a.id % 2 = 0 THEN now() END \
+        // Fan-out on read: the subscriber's cutoff stays at 0 (everything unread) and every article with an even
+        // id is marked read.
+        "INSERT INTO article_marks (user_id, article_id, feed_id, published_at, read_mark, read_at) \
+         SELECT s.user_id, a.id, a.feed_id, a.published_at, true, now() \
          FROM users u JOIN subscriptions s ON s.user_id = u.id JOIN articles a ON a.feed_id = s.feed_id \
-         WHERE u.username = $3 AND $1::bigint >= 0 AND $2::bigint >= 0 AND $4::text IS NOT NULL \
-         AND $5::text IS NOT NULL",
+         WHERE u.username = $3 AND a.id % 2 = 0 AND $1::bigint >= 0 AND $2::bigint >= 0 \
+         AND $4::text IS NOT NULL AND $5::text IS NOT NULL",
+        "UPDATE subscriptions s SET marked_read = (SELECT count(*) FROM article_marks m \
+           WHERE m.user_id = s.user_id AND m.feed_id = s.feed_id AND m.read_mark) \
+         FROM users u WHERE u.id = s.user_id AND u.username = $3 AND $1::bigint >= 0 AND $2::bigint >= 0 \
+         AND $4::text IS NOT NULL AND $5::text IS NOT NULL",
     ];
 }
 
 /// SQLite: a recursive series; times are microseconds since the epoch. Same binds as on Postgres (?1..?5).
 mod sqlite {
-    pub const STATEMENTS: [&str; 4] = [
-        "INSERT INTO feeds (url, title, status, last_polled_at, next_poll_at) \
+    pub const STATEMENTS: [&str; 5] = [
+        "INSERT INTO feeds (url, title, status, last_polled_at, next_poll_at, last_seq) \
          WITH RECURSIVE series(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM series WHERE i < ?1) \
          SELECT ?4 || i || '.xml', 'Seeded feed ' || i, 'ok', \
                 CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER), \
-                CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) + 86400000000 \
-         FROM series WHERE ?2 >= 0 AND ?3 IS NOT NULL AND ?5 IS NOT NULL",
+                CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) + 86400000000, ?2 \
+         FROM series WHERE ?3 IS NOT NULL AND ?5 IS NOT NULL",
         "INSERT INTO subscriptions (user_id, feed_id) \
          SELECT u.id, f.id FROM users u, feeds f WHERE u.username = ?3 AND f.url LIKE ?5 \
          AND ?1 >= 0 AND ?2 >= 0 AND ?4 IS NOT NULL",
-        "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, published_at, fetched_at) \
+        "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, published_at, fetched_at, seq) \
          WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < ?2) \
          SELECT f.id, 'seeded-' || n, 'seeded-' || f.id || '-' || n, ?4 || f.id || '/' || n, \
                 'Seeded article ' || n || ' of feed ' || f.id, 'A seeded article.', \
                 CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) - (n * ?1 + f.id) * 1000000, \
-                CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) \
+                CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER), ?2 + 1 - n \
          FROM feeds f CROSS JOIN series WHERE f.url LIKE ?5 AND ?3 IS NOT NULL",
-        // Fan-out on write: one timeline row per subscriber and article.
-        "INSERT INTO user_articles (user_id, article_id, feed_id, published_at, read_at) \
-         SELECT s.user_id, a.id, a.feed_id, a.published_at, \
-                CASE WHEN a.id % 2 = 0 THEN CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) END \
+        // Fan-out on read: the cutoff stays at 0 and every article with an even id is marked read.
+        "INSERT INTO article_marks (user_id, article_id, feed_id, published_at, read_mark, read_at) \
+         SELECT s.user_id, a.id, a.feed_id, a.published_at, 1, \
+                CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) \
          FROM users u JOIN subscriptions s ON s.user_id = u.id JOIN articles a ON a.feed_id = s.feed_id \
-         WHERE u.username = ?3 AND ?1 >= 0 AND ?2 >= 0 AND ?4 IS NOT NULL AND ?5 IS NOT NULL",
+         WHERE u.username = ?3 AND a.id % 2 = 0 AND ?1 >= 0 AND ?2 >= 0 AND ?4 IS NOT NULL AND ?5 IS NOT NULL",
+        "UPDATE subscriptions SET marked_read = (SELECT count(*) FROM article_marks m \
+           WHERE m.user_id = subscriptions.user_id AND m.feed_id = subscriptions.feed_id AND m.read_mark = 1) \
+         WHERE user_id = (SELECT id FROM users WHERE username = ?3) AND ?1 >= 0 AND ?2 >= 0 \
+         AND ?4 IS NOT NULL AND ?5 IS NOT NULL",
     ];
 }
 

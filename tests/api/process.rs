@@ -218,7 +218,8 @@ impl DatabaseProbe {
     /// How many articles are on a user's timeline.
     pub async fn timeline_of(&self, username: &str) -> i64 {
         self.count(
-            "SELECT count(*) FROM user_articles WHERE user_id = (SELECT id FROM users WHERE username = $1)",
+            "SELECT count(*) FROM articles a JOIN subscriptions s ON s.feed_id = a.feed_id \
+             WHERE s.user_id = (SELECT id FROM users WHERE username = $1)",
             Some(username),
         )
         .await

@@ -29,8 +29,11 @@ where
         return Ok(FeedMove::Renamed);
     };
     sqlx::query::<DB>(
-        "INSERT INTO subscriptions (user_id, feed_id, created_at) \
-         SELECT user_id, $2, created_at FROM subscriptions WHERE feed_id = $1 ON CONFLICT DO NOTHING",
+        // The moved subscribers start with the other feed's stored articles read, as a new subscriber would
+        // before linking; the old feed's articles stay with the old feed.
+        "INSERT INTO subscriptions (user_id, feed_id, created_at, read_through_seq) \
+         SELECT s.user_id, $2, s.created_at, f.last_seq FROM subscriptions s JOIN feeds f ON f.id = $2 \
+         WHERE s.feed_id = $1 ON CONFLICT DO NOTHING",
     )
     .bind(feed)
     .bind(into)

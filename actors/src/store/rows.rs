@@ -12,14 +12,17 @@ pub(super) const FEED_COLUMNS: &str =
     "f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.status, f.last_polled_at, \
      f.next_poll_at, f.error_count, f.last_error, f.dead_since";
 
-/// The columns an [`ArticleRow`] reads, from [`ARTICLE_SOURCE`].
+/// The columns an [`ArticleRow`] reads, from `articles a`, its feed `f`, the reader's subscription `s` and their
+/// mark `m` (left-joined): [`ARTICLE_JOINS`]. The read state is [`super::read_state::READ`].
 pub(super) const ARTICLE_COLUMNS: &str =
     "a.id, a.feed_id, f.title AS feed_title, a.title, a.url, a.summary, a.content, a.author, a.categories, \
-     a.enclosures, ua.published_at, ua.read_at IS NOT NULL AS read, ua.starred_at IS NOT NULL AS starred";
+     a.enclosures, a.published_at, COALESCE(m.read_mark, a.seq <= s.read_through_seq) AS read, \
+     m.starred_at IS NOT NULL AS starred";
 
-/// A user's articles, each with its feed's title (a join, not a copy per article).
-pub(super) const ARTICLE_SOURCE: &str =
-    "user_articles ua JOIN articles a ON a.id = ua.article_id JOIN feeds f ON f.id = ua.feed_id";
+/// What [`ARTICLE_COLUMNS`] reads besides `articles a` and `subscriptions s`: the feed's title (a join, not a copy
+/// per article) and the reader's mark.
+pub(super) const ARTICLE_JOINS: &str =
+    "JOIN feeds f ON f.id = a.feed_id LEFT JOIN article_marks m ON m.user_id = s.user_id AND m.article_id = a.id";
 
 /// The columns a [`UserRow`] reads, from `users`.
 pub(super) const USER_COLUMNS: &str = "id, username, email, role, created_at, password_hash";

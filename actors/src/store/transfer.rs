@@ -12,7 +12,7 @@ pub enum Table {
     Feeds,
     Subscriptions,
     Articles,
-    UserArticles,
+    ArticleMarks,
 }
 
 impl Table {
@@ -21,7 +21,7 @@ impl Table {
         Table::Feeds,
         Table::Subscriptions,
         Table::Articles,
-        Table::UserArticles,
+        Table::ArticleMarks,
     ];
 
     pub fn name(self) -> &'static str {
@@ -30,7 +30,7 @@ impl Table {
             Table::Feeds => "feeds",
             Table::Subscriptions => "subscriptions",
             Table::Articles => "articles",
-            Table::UserArticles => "user_articles",
+            Table::ArticleMarks => "article_marks",
         }
     }
 }
@@ -61,6 +61,8 @@ pub struct FeedRecord {
     pub last_error: Option<String>,
     pub dead_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The number of the feed's newest article.
+    pub last_seq: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +70,10 @@ pub struct SubscriptionRecord {
     pub user_id: UserId,
     pub feed_id: FeedId,
     pub created_at: DateTime<Utc>,
+    /// The feed's articles numbered up to this count as read, unless marked otherwise.
+    pub read_through_seq: i64,
+    pub marked_read: i64,
+    pub marked_unread: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,14 +92,18 @@ pub struct ArticleRecord {
     pub enclosures: Option<String>,
     pub published_at: DateTime<Utc>,
     pub fetched_at: DateTime<Utc>,
+    /// The article's number within its feed.
+    pub seq: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct UserArticleRecord {
+pub struct ArticleMarkRecord {
     pub user_id: UserId,
     pub article_id: ArticleId,
     pub feed_id: FeedId,
     pub published_at: DateTime<Utc>,
+    /// Read or unread where that differs from the subscription's cutoff; `None` for a star only.
+    pub read_mark: Option<bool>,
     pub read_at: Option<DateTime<Utc>>,
     pub starred_at: Option<DateTime<Utc>>,
 }
@@ -105,7 +115,7 @@ pub enum TransferPage {
     Feeds(Vec<FeedRecord>),
     Subscriptions(Vec<SubscriptionRecord>),
     Articles(Vec<ArticleRecord>),
-    UserArticles(Vec<UserArticleRecord>),
+    ArticleMarks(Vec<ArticleMarkRecord>),
 }
 
 /// Where the next page of a table starts: the key of the last row read.
@@ -115,7 +125,7 @@ pub enum TransferPosition {
     Feed(FeedId),
     Subscription(UserId, FeedId),
     Article(ArticleId),
-    UserArticle(UserId, ArticleId),
+    ArticleMark(UserId, ArticleId),
 }
 
 impl TransferPosition {
@@ -125,7 +135,7 @@ impl TransferPosition {
         match position {
             Some(TransferPosition::User(user)) => (Some(*user), 0),
             Some(TransferPosition::Feed(id)) | Some(TransferPosition::Article(id)) => (None, *id),
-            Some(TransferPosition::Subscription(user, id)) | Some(TransferPosition::UserArticle(user, id)) => {
+            Some(TransferPosition::Subscription(user, id)) | Some(TransferPosition::ArticleMark(user, id)) => {
                 (Some(*user), *id)
             }
             None => (None, 0),
@@ -140,7 +150,7 @@ impl TransferPage {
             TransferPage::Feeds(rows) => rows.len(),
             TransferPage::Subscriptions(rows) => rows.len(),
             TransferPage::Articles(rows) => rows.len(),
-            TransferPage::UserArticles(rows) => rows.len(),
+            TransferPage::ArticleMarks(rows) => rows.len(),
         }
     }
 
@@ -157,9 +167,9 @@ impl TransferPage {
                 .last()
                 .map(|row| TransferPosition::Subscription(row.user_id, row.feed_id)),
             TransferPage::Articles(rows) => rows.last().map(|row| TransferPosition::Article(row.id)),
-            TransferPage::UserArticles(rows) => rows
+            TransferPage::ArticleMarks(rows) => rows
                 .last()
-                .map(|row| TransferPosition::UserArticle(row.user_id, row.article_id)),
+                .map(|row| TransferPosition::ArticleMark(row.user_id, row.article_id)),
         }
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::rows::{optional, Decoded};
-use super::transfer::{ArticleRecord, FeedRecord, SubscriptionRecord, UserArticleRecord, UserRecord};
+use super::transfer::{ArticleMarkRecord, ArticleRecord, FeedRecord, SubscriptionRecord, UserRecord};
 use super::StoreError;
 
 /// A row that becomes one record of a transfer page.
@@ -58,6 +58,7 @@ pub(super) struct FeedExportRow<Time> {
     last_error: Option<String>,
     created_at: Time,
     dead_since: Option<Time>,
+    last_seq: i64,
 }
 
 impl<Time: Decoded<DateTime<Utc>>> IntoRecord for FeedExportRow<Time> {
@@ -78,6 +79,7 @@ impl<Time: Decoded<DateTime<Utc>>> IntoRecord for FeedExportRow<Time> {
             last_error: self.last_error,
             created_at: self.created_at.decoded()?,
             dead_since: optional(self.dead_since)?,
+            last_seq: self.last_seq,
         })
     }
 }
@@ -87,6 +89,9 @@ pub(super) struct SubscriptionExportRow<Id, Time> {
     user_id: Id,
     feed_id: i64,
     created_at: Time,
+    read_through_seq: i64,
+    marked_read: i64,
+    marked_unread: i64,
 }
 
 impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for SubscriptionExportRow<Id, Time> {
@@ -97,6 +102,9 @@ impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for Subscriptio
             user_id: self.user_id.decoded()?,
             feed_id: self.feed_id,
             created_at: self.created_at.decoded()?,
+            read_through_seq: self.read_through_seq,
+            marked_read: self.marked_read,
+            marked_unread: self.marked_unread,
         })
     }
 }
@@ -116,6 +124,7 @@ pub(super) struct ArticleExportRow<Time, Categories> {
     published_at: Time,
     fetched_at: Time,
     enclosures: Option<String>,
+    seq: i64,
 }
 
 impl<Time: Decoded<DateTime<Utc>>, Categories: Decoded<Vec<String>>> IntoRecord for ArticleExportRow<Time, Categories> {
@@ -136,29 +145,32 @@ impl<Time: Decoded<DateTime<Utc>>, Categories: Decoded<Vec<String>>> IntoRecord 
             published_at: self.published_at.decoded()?,
             fetched_at: self.fetched_at.decoded()?,
             enclosures: self.enclosures,
+            seq: self.seq,
         })
     }
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct UserArticleExportRow<Id, Time> {
+pub(super) struct ArticleMarkExportRow<Id, Time> {
     user_id: Id,
     article_id: i64,
     feed_id: i64,
     published_at: Time,
+    read_mark: Option<bool>,
     read_at: Option<Time>,
     starred_at: Option<Time>,
 }
 
-impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for UserArticleExportRow<Id, Time> {
-    type Record = UserArticleRecord;
+impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for ArticleMarkExportRow<Id, Time> {
+    type Record = ArticleMarkRecord;
 
-    fn into_record(self) -> Result<UserArticleRecord, StoreError> {
-        Ok(UserArticleRecord {
+    fn into_record(self) -> Result<ArticleMarkRecord, StoreError> {
+        Ok(ArticleMarkRecord {
             user_id: self.user_id.decoded()?,
             article_id: self.article_id,
             feed_id: self.feed_id,
             published_at: self.published_at.decoded()?,
+            read_mark: self.read_mark,
             read_at: optional(self.read_at)?,
             starred_at: optional(self.starred_at)?,
         })

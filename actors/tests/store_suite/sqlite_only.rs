@@ -42,7 +42,7 @@ async fn stores_microsecond_integers_and_readable_uuids() {
         .await
         .expect("user");
     assert_eq!((id, kind.as_str()), (alice.id.hyphenated().to_string(), "text"));
-    let (micros, kind): (i64, String) = sqlx::query_as("SELECT published_at, typeof(published_at) FROM user_articles")
+    let (micros, kind): (i64, String) = sqlx::query_as("SELECT published_at, typeof(published_at) FROM articles")
         .fetch_one(&pool)
         .await
         .expect("article");

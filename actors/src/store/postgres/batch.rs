@@ -1,4 +1,5 @@
-//! The persistence actor's flush on Postgres: many feeds' entries in one transaction, by UNNEST.
+//! The persistence actor's flush on Postgres: many feeds' entries in one transaction, by UNNEST, each article
+//! written once for its feed (fan-out on read).
 
 use super::PostgresStore;
 use crate::domain::{Enclosure, FeedId};
@@ -59,24 +60,41 @@ pub(super) async fn persist_batches(
     }
 
     let mut transaction = store.pool.begin().await?;
-    // One statement inserts the new articles and links them, unread, to their feeds' subscribers.
+    // Each feed's articles are numbered from its last_seq: the feeds' rows are locked first, in id order, so that
+    // no other flush numbers the same feed meanwhile (the persistence actor never runs two for one feed anyway).
+    let mut feed_ids: Vec<FeedId> = batches.iter().map(|batch| batch.feed_id).collect();
+    feed_ids.sort_unstable();
+    feed_ids.dedup();
+    sqlx::query("SELECT id FROM feeds WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind(&feed_ids)
+        .execute(&mut *transaction)
+        .await?;
+    // One statement inserts the new articles, numbered per feed in the order the feed lists them, and moves each
+    // feed's last_seq. Nothing is written per subscriber: they read the feed's articles (fan-out on read). Keys
+    // already stored are left out before numbering, so the numbers have no gaps.
     let inserted: Vec<ArticleKey> = sqlx::query_as(
-        "WITH inserted AS ( \
-           INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-                                 published_at, enclosures) \
-           SELECT t.feed_id, t.dedupe_key, t.guid, t.url, t.title, t.summary, t.content, t.author, \
-                  ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at, t.enclosures \
+        "WITH input AS ( \
+           SELECT DISTINCT ON (t.feed_id, t.dedupe_key) t.* \
            FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                       $8::text[], $9::text[], $10::timestamptz[], $11::text[]) \
+                       $8::text[], $9::text[], $10::timestamptz[], $11::text[]) WITH ORDINALITY \
              AS t(feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, \
-                  enclosures) \
+                  enclosures, ord) \
+           WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.feed_id = t.feed_id AND a.dedupe_key = t.dedupe_key) \
+           ORDER BY t.feed_id, t.dedupe_key, t.ord), \
+         numbered AS ( \
+           SELECT i.*, COALESCE(f.last_seq, 0) + row_number() OVER (PARTITION BY i.feed_id ORDER BY i.ord) AS seq \
+           FROM input i LEFT JOIN feeds f ON f.id = i.feed_id), \
+         inserted AS ( \
+           INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
+                                 published_at, enclosures, seq) \
+           SELECT n.feed_id, n.dedupe_key, n.guid, n.url, n.title, n.summary, n.content, n.author, \
+                  ARRAY(SELECT jsonb_array_elements_text(n.categories::jsonb)), n.published_at, n.enclosures, n.seq \
+           FROM numbered n ORDER BY n.ord \
            ON CONFLICT (feed_id, dedupe_key) DO NOTHING \
-           RETURNING id, feed_id, dedupe_key, published_at), \
-         linked AS ( \
-           INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
-           SELECT s.user_id, i.id, i.feed_id, i.published_at \
-           FROM inserted i JOIN subscriptions s ON s.feed_id = i.feed_id \
-           ON CONFLICT DO NOTHING) \
+           RETURNING id, feed_id, dedupe_key, seq), \
+         counted AS ( \
+           UPDATE feeds f SET last_seq = m.last_seq \
+           FROM (SELECT feed_id, max(seq) AS last_seq FROM inserted GROUP BY feed_id) m WHERE f.id = m.feed_id) \
          SELECT id, feed_id, dedupe_key FROM inserted",
     )
     .bind(&columns.feed_ids)

@@ -3,17 +3,18 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::store::{rows, transfer_rows};
+use crate::store::{rows, timeline_page, transfer_rows};
 
 type Time = DateTime<Utc>;
 
 pub(super) type UserRow = rows::UserRow<Uuid, Time>;
 pub(super) type FeedRow = rows::FeedRow<Time>;
 pub(super) type SubscriptionRow = rows::SubscriptionRow<Time>;
+pub(super) type PageKeyRow = timeline_page::PageKeyRow<Time>;
 pub(super) type ArticleRow = rows::ArticleRow<Time, Vec<String>>;
 
 pub(super) type UserExportRow = transfer_rows::UserExportRow<Uuid, Time>;
 pub(super) type FeedExportRow = transfer_rows::FeedExportRow<Time>;
 pub(super) type SubscriptionExportRow = transfer_rows::SubscriptionExportRow<Uuid, Time>;
 pub(super) type ArticleExportRow = transfer_rows::ArticleExportRow<Time, Vec<String>>;
-pub(super) type UserArticleExportRow = transfer_rows::UserArticleExportRow<Uuid, Time>;
+pub(super) type ArticleMarkExportRow = transfer_rows::ArticleMarkExportRow<Uuid, Time>;

@@ -1,11 +1,12 @@
-//! Subscribing and unsubscribing on Postgres, listing a user's subscriptions a page at a time, and linking a
-//! feed's stored articles to a new subscriber.
+//! Subscribing and unsubscribing on Postgres, listing a user's subscriptions a page at a time, and showing a new
+//! subscriber a feed's recent articles as unread (by moving their cutoff).
 
 use std::collections::{HashMap, HashSet};
 
 use super::rows::SubscriptionRow;
 use super::PostgresStore;
 use crate::domain::{ArticleId, FeedId, Subscription, SubscriptionCursor, SubscriptionPage, UserId};
+use crate::store::read_state::{lower_cutoff, UNREAD_COUNT};
 use crate::store::rows::{self, FEED_COLUMNS};
 use crate::store::{StoreError, SubscribedFeed};
 
@@ -46,8 +47,10 @@ pub(super) async fn subscribe_many(
         .map(|url| found.get(*url).map(|(id, _)| *id).ok_or(StoreError::NotFound))
         .collect::<Result<Vec<FeedId>, _>>()?;
     sqlx::query(
-        "INSERT INTO subscriptions (user_id, feed_id) \
-         SELECT $1, feed_id FROM UNNEST($2::bigint[]) WITH ORDINALITY AS t(feed_id, ord) ORDER BY ord \
+        // A new subscriber starts with everything stored read; linking moves the cutoff back (see below).
+        "INSERT INTO subscriptions (user_id, feed_id, read_through_seq) \
+         SELECT $1, t.feed_id, f.last_seq FROM UNNEST($2::bigint[]) WITH ORDINALITY AS t(feed_id, ord) \
+         JOIN feeds f ON f.id = t.feed_id ORDER BY t.ord \
          ON CONFLICT DO NOTHING",
     )
     .bind(user)
@@ -82,7 +85,7 @@ pub(super) async fn unsubscribe(store: &PostgresStore, user: UserId, feed: FeedI
     if removed.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    sqlx::query("DELETE FROM user_articles WHERE user_id = $1 AND feed_id = $2")
+    sqlx::query("DELETE FROM article_marks WHERE user_id = $1 AND feed_id = $2")
         .bind(user)
         .bind(feed)
         .execute(&mut *transaction)
@@ -101,19 +104,18 @@ pub(super) async fn link_cached_articles(
     feed: FeedId,
     articles: &[ArticleId],
 ) -> Result<u64, StoreError> {
-    let linked = sqlx::query(
-        "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
-         SELECT $1, a.id, a.feed_id, a.published_at FROM articles a \
-         WHERE a.feed_id = $2 AND a.id = ANY($3) \
-           AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1 AND s.feed_id = $2) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(user)
-    .bind(feed)
-    .bind(articles)
-    .execute(&store.pool)
-    .await?;
-    Ok(linked.rows_affected())
+    let mut transaction = store.pool.begin().await?;
+    let oldest: Option<i64> = sqlx::query_scalar("SELECT min(seq) FROM articles WHERE feed_id = $1 AND id = ANY($2)")
+        .bind(feed)
+        .bind(articles)
+        .fetch_one(&mut *transaction)
+        .await?;
+    let unread = match oldest {
+        Some(oldest) => lower_cutoff::<sqlx::Postgres, _>(&mut *transaction, user, feed, oldest - 1).await?,
+        None => 0,
+    };
+    transaction.commit().await?;
+    Ok(unread)
 }
 
 pub(super) async fn link_recent_articles(
@@ -122,25 +124,26 @@ pub(super) async fn link_recent_articles(
     feed: FeedId,
     limit: i64,
 ) -> Result<u64, StoreError> {
-    let linked = sqlx::query(
-        "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
-         SELECT $1, a.id, a.feed_id, a.published_at FROM articles a \
-         WHERE a.feed_id = $2 \
-           AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1 AND s.feed_id = $2) \
-         ORDER BY a.published_at DESC, a.id DESC LIMIT $3 \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(user)
-    .bind(feed)
-    .bind(limit)
-    .execute(&store.pool)
-    .await?;
-    Ok(linked.rows_affected())
+    if limit < 0 {
+        return Err(StoreError::Database(sqlx::Error::InvalidArgument(format!(
+            "the number of recent articles must not be negative: {limit}"
+        ))));
+    }
+    let mut transaction = store.pool.begin().await?;
+    let last: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM feeds WHERE id = $1")
+        .bind(feed)
+        .fetch_optional(&mut *transaction)
+        .await?;
+    let unread = match last {
+        Some(last) => lower_cutoff::<sqlx::Postgres, _>(&mut *transaction, user, feed, (last - limit).max(0)).await?,
+        None => 0,
+    };
+    transaction.commit().await?;
+    Ok(unread)
 }
 
-/// The page is cut first, in a materialised CTE over `subscriptions_by_time`, so the unread counts run only for
-/// its feeds, each one range of `user_articles_unread_by_feed`: the work is bounded by the page size however
-/// stale the statistics are.
+/// The page is cut first, in a materialised CTE over `subscriptions_by_time`; each unread count is arithmetic on
+/// the subscription and feed rows (`read_state::UNREAD_COUNT`).
 pub(super) async fn list_subscriptions(
     store: &PostgresStore,
     user: UserId,
@@ -156,10 +159,9 @@ pub(super) async fn list_subscriptions(
         "WITH page AS MATERIALIZED ( \
            SELECT s.user_id, s.feed_id, s.created_at FROM subscriptions s WHERE s.user_id = $1{after_filter} \
            ORDER BY s.created_at, s.feed_id LIMIT $2) \
-         SELECT {FEED_COLUMNS}, page.created_at AS subscribed_at, unread.unread_count \
+         SELECT {FEED_COLUMNS}, page.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count \
          FROM page JOIN feeds f ON f.id = page.feed_id \
-         CROSS JOIN LATERAL (SELECT count(*) AS unread_count FROM user_articles ua \
-           WHERE ua.user_id = page.user_id AND ua.feed_id = page.feed_id AND ua.read_at IS NULL) unread \
+         JOIN subscriptions s ON s.user_id = page.user_id AND s.feed_id = page.feed_id \
          ORDER BY page.created_at, page.feed_id"
     );
     // One extra row says whether there is a next page.
@@ -177,9 +179,7 @@ pub(super) async fn get_subscription(
     feed: FeedId,
 ) -> Result<Subscription, StoreError> {
     let row: SubscriptionRow = sqlx::query_as(&format!(
-        "SELECT {FEED_COLUMNS}, s.created_at AS subscribed_at, \
-           (SELECT count(*) FROM user_articles ua \
-             WHERE ua.user_id = s.user_id AND ua.feed_id = s.feed_id AND ua.read_at IS NULL) AS unread_count \
+        "SELECT {FEED_COLUMNS}, s.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count \
          FROM subscriptions s JOIN feeds f ON f.id = s.feed_id WHERE s.user_id = $1 AND s.feed_id = $2"
     ))
     .bind(user)

@@ -1,10 +1,12 @@
 //! A user's timeline on Postgres: keyset-paged listing, one article, and its read and starred state.
 
-use super::rows::ArticleRow;
+use super::rows::{ArticleRow, PageKeyRow};
 use super::PostgresStore;
-use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, UserId};
+use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, FeedId, UserId};
+use crate::store::read_state::ReadChange;
 use crate::store::rows;
-use crate::store::timeline_query::{get_article_sql, list_articles_query};
+use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys};
+use crate::store::timeline_query::{articles_by_id_query, get_article_sql, page_keys_query, starred_query, PerFeed};
 use crate::store::StoreError;
 
 pub(super) async fn list_articles(
@@ -12,9 +14,36 @@ pub(super) async fn list_articles(
     user: UserId,
     query: &ArticleQuery,
 ) -> Result<ArticlePage, StoreError> {
-    let mut builder = list_articles_query(user, query, |time| time);
-    let rows: Vec<ArticleRow> = builder.build_query_as().fetch_all(&store.pool).await?;
+    let rows: Vec<ArticleRow> = if query.starred == Some(true) {
+        starred_query(user, query, |time| time)
+            .build_query_as()
+            .fetch_all(&store.pool)
+            .await?
+    } else {
+        let ids = page_ids(store, user, query).await?;
+        articles_by_id_query(user, &ids)
+            .build_query_as()
+            .fetch_all(&store.pool)
+            .await?
+    };
     Ok(ArticlePage::from_rows(rows::articles(rows)?, query.limit))
+}
+
+/// The ids of the page, and one more when there is a next page.
+async fn page_ids(store: &PostgresStore, user: UserId, query: &ArticleQuery) -> Result<Vec<ArticleId>, StoreError> {
+    let rows = i64::from(query.limit) + 1;
+    let mut ids = Vec::new();
+    for per_feed in keys_per_feed(rows) {
+        let keys: Vec<PageKeyRow> = page_keys_query(user, query, |time| time, PerFeed::Lateral, per_feed)
+            .build_query_as()
+            .fetch_all(&store.pool)
+            .await?;
+        if let Some(page) = exact_page(page_keys(keys)?, per_feed as usize, rows as usize) {
+            ids = page;
+            break;
+        }
+    }
+    Ok(ids)
 }
 
 pub(super) async fn get_article(
@@ -30,26 +59,71 @@ pub(super) async fn get_article(
     row.into_article()
 }
 
+/// The article and the reader's subscription to its feed, locked so that marks and counts change together.
+#[derive(sqlx::FromRow)]
+struct MarkTarget {
+    feed_id: FeedId,
+    seq: i64,
+    published_at: chrono::DateTime<chrono::Utc>,
+    read_through_seq: i64,
+    read_mark: Option<bool>,
+}
+
 pub(super) async fn update_article(
     store: &PostgresStore,
     user: UserId,
     article: ArticleId,
     patch: ArticlePatch,
 ) -> Result<Article, StoreError> {
-    let updated = sqlx::query(
-        "UPDATE user_articles SET \
-           read_at = CASE WHEN $3::bool IS NULL THEN read_at WHEN $3 THEN COALESCE(read_at, now()) ELSE NULL END, \
-           starred_at = CASE WHEN $4::bool IS NULL THEN starred_at WHEN $4 THEN COALESCE(starred_at, now()) ELSE NULL END \
-         WHERE user_id = $1 AND article_id = $2",
+    let mut transaction = store.pool.begin().await?;
+    let target: MarkTarget = sqlx::query_as(
+        "SELECT a.feed_id, a.seq, a.published_at, s.read_through_seq, \
+           (SELECT m.read_mark FROM article_marks m WHERE m.user_id = s.user_id AND m.article_id = a.id) AS read_mark \
+         FROM articles a JOIN subscriptions s ON s.feed_id = a.feed_id AND s.user_id = $1 \
+         WHERE a.id = $2 FOR UPDATE OF s",
     )
     .bind(user)
     .bind(article)
-    .bind(patch.read)
-    .bind(patch.starred)
-    .execute(&store.pool)
+    .fetch_one(&mut *transaction)
     .await?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+    let change = ReadChange::of(target.seq, target.read_through_seq, target.read_mark, patch.read);
+    sqlx::query(
+        "INSERT INTO article_marks (user_id, article_id, feed_id, published_at, read_mark, read_at, starred_at) \
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $5 THEN now() END, CASE WHEN $6::bool THEN now() END) \
+         ON CONFLICT (user_id, article_id) DO UPDATE SET read_mark = $5, \
+           read_at = CASE WHEN $5 THEN COALESCE(article_marks.read_at, now()) END, \
+           starred_at = CASE WHEN $6::bool IS NULL THEN article_marks.starred_at \
+                             WHEN $6 THEN COALESCE(article_marks.starred_at, now()) END",
+    )
+    .bind(user)
+    .bind(article)
+    .bind(target.feed_id)
+    .bind(target.published_at)
+    .bind(change.read_mark)
+    .bind(patch.starred)
+    .execute(&mut *transaction)
+    .await?;
+    // A mark that no longer differs from anything is not kept.
+    sqlx::query(
+        "DELETE FROM article_marks WHERE user_id = $1 AND article_id = $2 \
+           AND read_mark IS NULL AND starred_at IS NULL",
+    )
+    .bind(user)
+    .bind(article)
+    .execute(&mut *transaction)
+    .await?;
+    if change.changes_counts() {
+        sqlx::query(
+            "UPDATE subscriptions SET marked_read = marked_read + $3, marked_unread = marked_unread + $4 \
+             WHERE user_id = $1 AND feed_id = $2",
+        )
+        .bind(user)
+        .bind(target.feed_id)
+        .bind(change.marked_read)
+        .bind(change.marked_unread)
+        .execute(&mut *transaction)
+        .await?;
     }
+    transaction.commit().await?;
     get_article(store, user, article).await
 }

@@ -1,6 +1,6 @@
 //! The Postgres side of `syndic copy`: whole tables out and in, page by page, ids kept.
 
-use super::rows::{ArticleExportRow, FeedExportRow, SubscriptionExportRow, UserArticleExportRow, UserExportRow};
+use super::rows::{ArticleExportRow, ArticleMarkExportRow, FeedExportRow, SubscriptionExportRow, UserExportRow};
 use super::PostgresStore;
 use crate::store::rows::categories_json;
 use crate::store::transfer::{ArticleRecord, Table, TransferPage, TransferPosition};
@@ -38,7 +38,7 @@ pub(super) async fn export_page(
         Table::Feeds => {
             let rows: Vec<FeedExportRow> = sqlx::query_as(
                 "SELECT id, url, title, site_url, etag, last_modified, status, last_polled_at, next_poll_at, \
-                        error_count, last_error, created_at, dead_since FROM feeds WHERE id > $1 ORDER BY id LIMIT $2",
+                        error_count, last_error, created_at, dead_since, last_seq FROM feeds WHERE id > $1 ORDER BY id LIMIT $2",
             )
             .bind(id)
             .bind(limit)
@@ -48,7 +48,7 @@ pub(super) async fn export_page(
         }
         Table::Subscriptions => {
             let rows: Vec<SubscriptionExportRow> = sqlx::query_as(
-                "SELECT user_id, feed_id, created_at FROM subscriptions \
+                "SELECT user_id, feed_id, created_at, read_through_seq, marked_read, marked_unread FROM subscriptions \
                  WHERE $1::uuid IS NULL OR (user_id, feed_id) > ($1, $2) ORDER BY user_id, feed_id LIMIT $3",
             )
             .bind(user)
@@ -61,7 +61,7 @@ pub(super) async fn export_page(
         Table::Articles => {
             let rows: Vec<ArticleExportRow> = sqlx::query_as(
                 "SELECT id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-                        published_at, fetched_at, enclosures FROM articles WHERE id > $1 ORDER BY id LIMIT $2",
+                        published_at, fetched_at, enclosures, seq FROM articles WHERE id > $1 ORDER BY id LIMIT $2",
             )
             .bind(id)
             .bind(limit)
@@ -69,9 +69,9 @@ pub(super) async fn export_page(
             .await?;
             TransferPage::Articles(records(rows)?)
         }
-        Table::UserArticles => {
-            let rows: Vec<UserArticleExportRow> = sqlx::query_as(
-                "SELECT user_id, article_id, feed_id, published_at, read_at, starred_at FROM user_articles \
+        Table::ArticleMarks => {
+            let rows: Vec<ArticleMarkExportRow> = sqlx::query_as(
+                "SELECT user_id, article_id, feed_id, published_at, read_mark, read_at, starred_at FROM article_marks \
                  WHERE $1::uuid IS NULL OR (user_id, article_id) > ($1, $2) ORDER BY user_id, article_id LIMIT $3",
             )
             .bind(user)
@@ -79,7 +79,7 @@ pub(super) async fn export_page(
             .bind(limit)
             .fetch_all(pool)
             .await?;
-            TransferPage::UserArticles(records(rows)?)
+            TransferPage::ArticleMarks(records(rows)?)
         }
     })
 }
@@ -107,8 +107,8 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
             for row in rows {
                 sqlx::query(
                     "INSERT INTO feeds (id, url, title, site_url, etag, last_modified, status, last_polled_at, \
-                       next_poll_at, error_count, last_error, created_at, dead_since) OVERRIDING SYSTEM VALUE \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                       next_poll_at, error_count, last_error, created_at, dead_since, last_seq) OVERRIDING SYSTEM VALUE \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 )
                 .bind(row.id)
                 .bind(&row.url)
@@ -123,30 +123,39 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
                 .bind(&row.last_error)
                 .bind(row.created_at)
                 .bind(row.dead_since)
+                .bind(row.last_seq)
                 .execute(&mut *transaction)
                 .await?;
             }
         }
         TransferPage::Subscriptions(rows) => {
             for row in rows {
-                sqlx::query("INSERT INTO subscriptions (user_id, feed_id, created_at) VALUES ($1, $2, $3)")
-                    .bind(row.user_id)
-                    .bind(row.feed_id)
-                    .bind(row.created_at)
-                    .execute(&mut *transaction)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO subscriptions (user_id, feed_id, created_at, read_through_seq, marked_read, \
+                       marked_unread) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(row.user_id)
+                .bind(row.feed_id)
+                .bind(row.created_at)
+                .bind(row.read_through_seq)
+                .bind(row.marked_read)
+                .bind(row.marked_unread)
+                .execute(&mut *transaction)
+                .await?;
             }
         }
         TransferPage::Articles(rows) => import_articles(&mut transaction, rows).await?,
-        TransferPage::UserArticles(rows) => {
+        TransferPage::ArticleMarks(rows) => {
             sqlx::query(
-                "INSERT INTO user_articles (user_id, article_id, feed_id, published_at, read_at, starred_at) \
-                 SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])",
+                "INSERT INTO article_marks (user_id, article_id, feed_id, published_at, read_mark, read_at, starred_at) \
+                 SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::bool[], \
+                                      $6::timestamptz[], $7::timestamptz[])",
             )
             .bind(rows.iter().map(|row| row.user_id).collect::<Vec<_>>())
             .bind(rows.iter().map(|row| row.article_id).collect::<Vec<_>>())
             .bind(rows.iter().map(|row| row.feed_id).collect::<Vec<_>>())
             .bind(rows.iter().map(|row| row.published_at).collect::<Vec<_>>())
+            .bind(rows.iter().map(|row| row.read_mark).collect::<Vec<_>>())
             .bind(rows.iter().map(|row| row.read_at).collect::<Vec<_>>())
             .bind(rows.iter().map(|row| row.starred_at).collect::<Vec<_>>())
             .execute(&mut *transaction)
@@ -164,14 +173,15 @@ async fn import_articles(
     let categories: Vec<String> = rows.iter().map(|row| categories_json(&row.categories)).collect();
     sqlx::query(
         "INSERT INTO articles (id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-           published_at, fetched_at, enclosures) OVERRIDING SYSTEM VALUE \
+           published_at, fetched_at, enclosures, seq) OVERRIDING SYSTEM VALUE \
          SELECT t.id, t.feed_id, t.dedupe_key, t.guid, t.url, t.title, t.summary, t.content, t.author, \
                 ARRAY(SELECT jsonb_array_elements_text(t.categories::jsonb)), t.published_at, t.fetched_at, \
-                t.enclosures \
+                t.enclosures, t.seq \
          FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                     $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::text[]) \
+                     $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::text[], \
+                     $14::bigint[]) \
            AS t(id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, published_at, \
-                fetched_at, enclosures)",
+                fetched_at, enclosures, seq)",
     )
     .bind(rows.iter().map(|row| row.id).collect::<Vec<_>>())
     .bind(rows.iter().map(|row| row.feed_id).collect::<Vec<_>>())
@@ -186,6 +196,7 @@ async fn import_articles(
     .bind(rows.iter().map(|row| row.published_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|row| row.fetched_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|row| row.enclosures.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.seq).collect::<Vec<_>>())
     .execute(&mut **transaction)
     .await?;
     Ok(())

@@ -2,12 +2,14 @@
 //! statements per flush instead of one per entry (each of which is a round trip to sqlx's worker thread):
 //! multi-row inserts, and id lists as JSON arrays unpacked by `json_each`, since SQLite binds no arrays.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use serde_json::{json, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::rows::{micros, now_micros};
 use super::SqliteStore;
-use crate::domain::{ArticleId, Enclosure};
+use crate::domain::{Enclosure, FeedId};
 use crate::parse::Entry;
 use crate::store::error::sqlite_error;
 use crate::store::flush_result::{first_of_each_key, ArticleKey, Resolved};
@@ -17,7 +19,7 @@ use crate::store::{FeedBatch, StoreError, StoredBatch};
 /// SQLite has one writer: a second flush would only wait for the first one's lock.
 pub(super) const PARALLEL_FLUSHES: usize = 1;
 
-/// Rows per multi-row insert: 12 parameters each, under SQLite's limit of 32,766 per statement.
+/// Rows per multi-row insert: 13 parameters each, under SQLite's limit of 32,766 per statement.
 const ROWS_PER_INSERT: usize = 2_500;
 
 pub(super) async fn persist_batches(
@@ -28,8 +30,7 @@ pub(super) async fn persist_batches(
     let fetched_at = now_micros();
 
     let mut transaction = store.begin_write().await?;
-    let (resolved, new_ids) = store_entries(&mut transaction, batches, &unique, fetched_at).await?;
-    link_to_subscribers(&mut transaction, &new_ids).await?;
+    let resolved = store_entries(&mut transaction, batches, &unique, fetched_at).await?;
     for batch in batches {
         record_poll_state(&mut transaction, batch).await?;
     }
@@ -38,27 +39,68 @@ pub(super) async fn persist_batches(
     Ok(resolved.into_stored(batches, &unique))
 }
 
-/// Inserts every entry that is new, in one statement, and resolves every entry's id; returns the ids of the
-/// new ones too.
+/// Resolves every entry's id, inserting the new ones in one statement per chunk, each numbered after its feed's
+/// last_seq, and moves each feed's last_seq. Nothing is written per subscriber (fan-out on read). The known
+/// entries are looked up first, so the numbers have no gaps; the write lock keeps other writers out meanwhile.
 async fn store_entries(
     connection: &mut SqliteConnection,
     batches: &[FeedBatch],
     unique: &[Vec<&Entry>],
     fetched_at: i64,
-) -> Result<(Resolved, Vec<ArticleId>), StoreError> {
+) -> Result<Resolved, StoreError> {
     let mut resolved = Resolved::default();
     let rows: Vec<(&FeedBatch, &Entry)> = batches
         .iter()
         .zip(unique)
         .flat_map(|(batch, entries)| entries.iter().map(move |entry| (batch, *entry)))
         .collect();
-    let mut inserted: Vec<ArticleKey> = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    if rows.is_empty() {
+        return Ok(resolved);
+    }
+
+    // Entries stored by an earlier poll: their ids are for the cache entry.
+    let keys: Vec<Value> = rows
+        .iter()
+        .map(|(batch, entry)| json!([batch.feed_id, entry.dedupe_key]))
+        .collect();
+    let found: Vec<ArticleKey> = sqlx::query_as(
+        "SELECT a.id, a.feed_id, a.dedupe_key FROM json_each($1) k \
+         JOIN articles a ON a.feed_id = k.value ->> 0 AND a.dedupe_key = k.value ->> 1",
+    )
+    .bind(Value::Array(keys).to_string())
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(sqlite_error)?;
+    for article in found {
+        resolved.known(article);
+    }
+
+    // A feed listed twice in one flush stores a key once.
+    let mut seen: HashSet<(FeedId, &str)> = HashSet::with_capacity(rows.len());
+    let new_rows: Vec<(&FeedBatch, &Entry)> = rows
+        .into_iter()
+        .filter(|(batch, entry)| resolved.id_of(batch.feed_id, &entry.dedupe_key).is_none())
+        .filter(|(batch, entry)| seen.insert((batch.feed_id, entry.dedupe_key.as_str())))
+        .collect();
+    if new_rows.is_empty() {
+        return Ok(resolved);
+    }
+    let mut last_seq = feeds_last_seq(connection, &new_rows).await?;
+    let numbered: Vec<(&FeedBatch, &Entry, i64)> = new_rows
+        .into_iter()
+        .map(|(batch, entry)| {
+            let seq = last_seq.entry(batch.feed_id).or_default();
+            *seq += 1;
+            (batch, entry, *seq)
+        })
+        .collect();
+
+    for chunk in numbered.chunks(ROWS_PER_INSERT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO articles (feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-               published_at, fetched_at, enclosures) ",
+               published_at, fetched_at, enclosures, seq) ",
         );
-        insert.push_values(chunk, |mut row, (batch, entry)| {
+        insert.push_values(chunk, |mut row, (batch, entry, seq)| {
             let categories = categories_json(&entry.categories);
             // An undated entry takes its place on the timeline from the poll that first saw it.
             let published_at = micros(entry.published_at.unwrap_or(batch.poll.polled_at));
@@ -73,63 +115,46 @@ async fn store_entries(
                 .push_bind(categories)
                 .push_bind(published_at)
                 .push_bind(fetched_at)
-                .push_bind(Enclosure::to_column(&entry.enclosures));
+                .push_bind(Enclosure::to_column(&entry.enclosures))
+                .push_bind(*seq);
         });
         insert.push(" ON CONFLICT (feed_id, dedupe_key) DO NOTHING RETURNING id, feed_id, dedupe_key");
-        inserted.extend(
-            insert
-                .build_query_as::<ArticleKey>()
-                .fetch_all(&mut *connection)
-                .await
-                .map_err(sqlite_error)?,
-        );
-    }
-    let mut new_ids = Vec::with_capacity(inserted.len());
-    for article in inserted {
-        new_ids.push(article.id);
-        resolved.inserted(article);
-    }
-
-    // Entries stored by an earlier poll: look their ids up, for the cache entry.
-    let known: Vec<Value> = batches
-        .iter()
-        .zip(unique)
-        .flat_map(|(batch, entries)| entries.iter().map(move |entry| (batch.feed_id, entry)))
-        .filter(|(feed_id, entry)| resolved.id_of(*feed_id, &entry.dedupe_key).is_none())
-        .map(|(feed_id, entry)| json!([feed_id, entry.dedupe_key]))
-        .collect();
-    if !known.is_empty() {
-        let found: Vec<ArticleKey> = sqlx::query_as(
-            "SELECT a.id, a.feed_id, a.dedupe_key FROM json_each($1) k \
-             JOIN articles a ON a.feed_id = k.value ->> 0 AND a.dedupe_key = k.value ->> 1",
-        )
-        .bind(Value::Array(known).to_string())
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(sqlite_error)?;
-        for article in found {
-            resolved.known(article);
+        let inserted = insert
+            .build_query_as::<ArticleKey>()
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(sqlite_error)?;
+        for article in inserted {
+            resolved.inserted(article);
         }
     }
-    Ok((resolved, new_ids))
-}
 
-/// Links the new articles, unread, to every subscriber of their feeds.
-async fn link_to_subscribers(connection: &mut SqliteConnection, new_ids: &[ArticleId]) -> Result<(), StoreError> {
-    if new_ids.is_empty() {
-        return Ok(());
-    }
+    let counted: Vec<Value> = last_seq.iter().map(|(feed, seq)| json!([feed, seq])).collect();
     sqlx::query(
-        "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
-         SELECT s.user_id, a.id, a.feed_id, a.published_at \
-         FROM json_each($1) n JOIN articles a ON a.id = n.value JOIN subscriptions s ON s.feed_id = a.feed_id \
-         WHERE true ON CONFLICT DO NOTHING",
+        "UPDATE feeds SET last_seq = k.value ->> 1 FROM json_each($1) k \
+         WHERE feeds.id = k.value ->> 0 AND feeds.last_seq < k.value ->> 1",
     )
-    .bind(Value::from(new_ids).to_string())
-    .execute(connection)
+    .bind(Value::Array(counted).to_string())
+    .execute(&mut *connection)
     .await
     .map_err(sqlite_error)?;
-    Ok(())
+    Ok(resolved)
+}
+
+/// The last_seq of each feed that has new entries.
+async fn feeds_last_seq(
+    connection: &mut SqliteConnection,
+    rows: &[(&FeedBatch, &Entry)],
+) -> Result<HashMap<FeedId, i64>, StoreError> {
+    let feeds: BTreeSet<FeedId> = rows.iter().map(|(batch, _)| batch.feed_id).collect();
+    let ids = Value::from(feeds.into_iter().collect::<Vec<_>>()).to_string();
+    let found: Vec<(FeedId, i64)> =
+        sqlx::query_as("SELECT f.id, f.last_seq FROM json_each($1) k JOIN feeds f ON f.id = k.value")
+            .bind(ids)
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(sqlite_error)?;
+    Ok(found.into_iter().collect())
 }
 
 async fn record_poll_state(connection: &mut SqliteConnection, batch: &FeedBatch) -> Result<(), StoreError> {

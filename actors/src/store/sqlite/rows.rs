@@ -7,7 +7,7 @@ use uuid::fmt::Hyphenated;
 use uuid::Uuid;
 
 use crate::store::rows::{self, decode_error, Decoded};
-use crate::store::{transfer_rows, StoreError};
+use crate::store::{timeline_page, transfer_rows, StoreError};
 
 /// A time as stored.
 pub(super) fn micros(time: DateTime<Utc>) -> i64 {
@@ -41,10 +41,11 @@ type Time = i64;
 pub(super) type UserRow = rows::UserRow<Hyphenated, Time>;
 pub(super) type FeedRow = rows::FeedRow<Time>;
 pub(super) type SubscriptionRow = rows::SubscriptionRow<Time>;
+pub(super) type PageKeyRow = timeline_page::PageKeyRow<Time>;
 pub(super) type ArticleRow = rows::ArticleRow<Time, String>;
 
 pub(super) type UserExportRow = transfer_rows::UserExportRow<Hyphenated, Time>;
 pub(super) type FeedExportRow = transfer_rows::FeedExportRow<Time>;
 pub(super) type SubscriptionExportRow = transfer_rows::SubscriptionExportRow<Hyphenated, Time>;
 pub(super) type ArticleExportRow = transfer_rows::ArticleExportRow<Time, String>;
-pub(super) type UserArticleExportRow = transfer_rows::UserArticleExportRow<Hyphenated, Time>;
+pub(super) type ArticleMarkExportRow = transfer_rows::ArticleMarkExportRow<Hyphenated, Time>;

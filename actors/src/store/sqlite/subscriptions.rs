@@ -1,10 +1,13 @@
-//! Subscribing and unsubscribing on SQLite, listing a user's subscriptions a page at a time, and linking a feed's
-//! stored articles to a new subscriber.
+//! Subscribing and unsubscribing on SQLite, listing a user's subscriptions a page at a time, and showing a new
+//! subscriber a feed's recent articles as unread (by moving their cutoff).
+
+use sqlx::Sqlite;
 
 use super::rows::{micros, now_micros, SubscriptionRow};
 use super::SqliteStore;
 use crate::domain::{ArticleId, FeedId, Subscription, SubscriptionCursor, SubscriptionPage, UserId};
 use crate::store::error::sqlite_error;
+use crate::store::read_state::{lower_cutoff, UNREAD_COUNT};
 use crate::store::rows::{self, FEED_COLUMNS};
 use crate::store::{StoreError, SubscribedFeed};
 
@@ -43,7 +46,9 @@ pub(super) async fn subscribe_many(
             }
         };
         sqlx::query(
-            "INSERT INTO subscriptions (user_id, feed_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            // A new subscriber starts with everything stored read; linking moves the cutoff back.
+            "INSERT INTO subscriptions (user_id, feed_id, created_at, read_through_seq) \
+             SELECT $1, $2, $3, last_seq FROM feeds WHERE id = $2 ON CONFLICT DO NOTHING",
         )
         .bind(user.hyphenated())
         .bind(feed_id)
@@ -68,7 +73,7 @@ pub(super) async fn unsubscribe(store: &SqliteStore, user: UserId, feed: FeedId)
     if removed.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    sqlx::query("DELETE FROM user_articles WHERE user_id = $1 AND feed_id = $2")
+    sqlx::query("DELETE FROM article_marks WHERE user_id = $1 AND feed_id = $2")
         .bind(user.hyphenated())
         .bind(feed)
         .execute(&mut *transaction)
@@ -91,20 +96,23 @@ pub(super) async fn link_cached_articles(
 ) -> Result<u64, StoreError> {
     // SQLite binds no arrays: the ids travel as one JSON array, unpacked by json_each.
     let ids = serde_json::Value::from(articles).to_string();
-    let linked = sqlx::query(
-        "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
-         SELECT $1, a.id, a.feed_id, a.published_at FROM articles a \
-         WHERE a.feed_id = $2 AND a.id IN (SELECT value FROM json_each($3)) \
-           AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1 AND s.feed_id = $2) \
-         ON CONFLICT DO NOTHING",
+    let mut transaction = store.begin_write().await?;
+    let oldest: Option<i64> = sqlx::query_scalar(
+        "SELECT min(seq) FROM articles WHERE feed_id = $1 AND id IN (SELECT value FROM json_each($2))",
     )
-    .bind(user.hyphenated())
     .bind(feed)
     .bind(ids)
-    .execute(&store.pool)
+    .fetch_one(&mut *transaction)
     .await
     .map_err(sqlite_error)?;
-    Ok(linked.rows_affected())
+    let unread = match oldest {
+        Some(oldest) => lower_cutoff::<Sqlite, _>(&mut *transaction, user.hyphenated(), feed, oldest - 1)
+            .await
+            .map_err(sqlite_error)?,
+        None => 0,
+    };
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(unread)
 }
 
 pub(super) async fn link_recent_articles(
@@ -113,33 +121,29 @@ pub(super) async fn link_recent_articles(
     feed: FeedId,
     limit: i64,
 ) -> Result<u64, StoreError> {
-    // SQLite reads a negative LIMIT as "no limit"; Postgres rejects it, and so does this store.
     if limit < 0 {
         return Err(StoreError::Database(sqlx::Error::InvalidArgument(format!(
-            "LIMIT must not be negative: {limit}"
+            "the number of recent articles must not be negative: {limit}"
         ))));
     }
-    let linked = sqlx::query(
-        "INSERT INTO user_articles (user_id, article_id, feed_id, published_at) \
-         SELECT $1, a.id, a.feed_id, a.published_at FROM articles a \
-         WHERE a.feed_id = $2 \
-           AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $1 AND s.feed_id = $2) \
-         ORDER BY a.published_at DESC, a.id DESC LIMIT $3 \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(user.hyphenated())
-    .bind(feed)
-    .bind(limit)
-    .execute(&store.pool)
-    .await
-    .map_err(sqlite_error)?;
-    Ok(linked.rows_affected())
+    let mut transaction = store.begin_write().await?;
+    let last: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM feeds WHERE id = $1")
+        .bind(feed)
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(sqlite_error)?;
+    let unread = match last {
+        Some(last) => lower_cutoff::<Sqlite, _>(&mut *transaction, user.hyphenated(), feed, (last - limit).max(0))
+            .await
+            .map_err(sqlite_error)?,
+        None => 0,
+    };
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(unread)
 }
 
-/// The page is cut first, in a CTE over `subscriptions_by_time`, so the unread counts run only for its feeds, each
-/// one range of `user_articles_unread_by_feed`: the work is bounded by the page size, with or without `ANALYZE`.
-/// Without statistics SQLite plans the count over the primary key's `user_id` prefix (every row of the user, once
-/// per feed), so the index is named: `INDEXED BY` fails the query rather than falling back to a scan.
+/// The page is cut first, in a CTE over `subscriptions_by_time`; each unread count is arithmetic on the
+/// subscription and feed rows (`read_state::UNREAD_COUNT`).
 pub(super) async fn list_subscriptions(
     store: &SqliteStore,
     user: UserId,
@@ -155,10 +159,10 @@ pub(super) async fn list_subscriptions(
         "WITH page AS ( \
            SELECT s.user_id, s.feed_id, s.created_at FROM subscriptions s WHERE s.user_id = $1{after_filter} \
            ORDER BY s.created_at, s.feed_id LIMIT $2) \
-         SELECT {FEED_COLUMNS}, page.created_at AS subscribed_at, \
-           (SELECT count(*) FROM user_articles ua INDEXED BY user_articles_unread_by_feed \
-             WHERE ua.user_id = page.user_id AND ua.feed_id = page.feed_id AND ua.read_at IS NULL) AS unread_count \
-         FROM page JOIN feeds f ON f.id = page.feed_id ORDER BY page.created_at, page.feed_id"
+         SELECT {FEED_COLUMNS}, page.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count \
+         FROM page JOIN feeds f ON f.id = page.feed_id \
+         JOIN subscriptions s ON s.user_id = page.user_id AND s.feed_id = page.feed_id \
+         ORDER BY page.created_at, page.feed_id"
     );
     // One extra row says whether there is a next page.
     let mut query = sqlx::query_as(&sql).bind(user.hyphenated()).bind(i64::from(limit) + 1);
@@ -169,17 +173,14 @@ pub(super) async fn list_subscriptions(
     Ok(SubscriptionPage::from_rows(rows::subscriptions(rows)?, limit))
 }
 
-/// One subscription with its unread count. The count names its index, as the listing's does: without
-/// statistics SQLite would count over every row of the user.
+/// One subscription with its unread count.
 pub(super) async fn get_subscription(
     store: &SqliteStore,
     user: UserId,
     feed: FeedId,
 ) -> Result<Subscription, StoreError> {
     let row: SubscriptionRow = sqlx::query_as(&format!(
-        "SELECT {FEED_COLUMNS}, s.created_at AS subscribed_at, \
-           (SELECT count(*) FROM user_articles ua INDEXED BY user_articles_unread_by_feed \
-             WHERE ua.user_id = s.user_id AND ua.feed_id = s.feed_id AND ua.read_at IS NULL) AS unread_count \
+        "SELECT {FEED_COLUMNS}, s.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count \
          FROM subscriptions s JOIN feeds f ON f.id = s.feed_id WHERE s.user_id = $1 AND s.feed_id = $2"
     ))
     .bind(user.hyphenated())

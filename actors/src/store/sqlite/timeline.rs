@@ -1,11 +1,15 @@
 //! A user's timeline on SQLite: keyset-paged listing, one article, and its read and starred state.
 
-use super::rows::{micros, now_micros, ArticleRow};
+use super::rows::{micros, now_micros, ArticleRow, PageKeyRow};
 use super::SqliteStore;
-use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, UserId};
+use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, FeedId, UserId};
 use crate::store::error::sqlite_error;
+use crate::store::read_state::ReadChange;
 use crate::store::rows;
-use crate::store::timeline_query::{get_article_sql, list_articles_query};
+use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys};
+use crate::store::timeline_query::{
+    articles_by_id_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, PerFeed,
+};
 use crate::store::StoreError;
 
 pub(super) async fn list_articles(
@@ -13,13 +17,51 @@ pub(super) async fn list_articles(
     user: UserId,
     query: &ArticleQuery,
 ) -> Result<ArticlePage, StoreError> {
-    let mut builder = list_articles_query(user.hyphenated(), query, micros);
+    let mut builder = if query.starred == Some(true) {
+        starred_query(user.hyphenated(), query, micros)
+    } else {
+        let ids = page_ids(store, user, query).await?;
+        articles_by_id_query(user.hyphenated(), &ids)
+    };
     let rows: Vec<ArticleRow> = builder
         .build_query_as()
         .fetch_all(&store.pool)
         .await
         .map_err(sqlite_error)?;
     Ok(ArticlePage::from_rows(rows::articles(rows)?, query.limit))
+}
+
+/// How many of the newest articles of all are looked at per row of the page before each followed feed is asked.
+const RECENT_SCAN_PER_ROW: i64 = 8;
+
+/// The ids of the page, and one more when there is a next page.
+async fn page_ids(store: &SqliteStore, user: UserId, query: &ArticleQuery) -> Result<Vec<ArticleId>, StoreError> {
+    let rows = i64::from(query.limit) + 1;
+    // A user who follows most of the store's feeds finds the page among the newest articles of all.
+    if query.feed_id.is_none() {
+        let keys: Vec<PageKeyRow> =
+            recent_keys_query(user.hyphenated(), query, micros, rows * RECENT_SCAN_PER_ROW, rows)
+                .build_query_as()
+                .fetch_all(&store.pool)
+                .await
+                .map_err(sqlite_error)?;
+        if keys.len() as i64 == rows {
+            return Ok(page_keys(keys)?.into_iter().map(|key| key.id).collect());
+        }
+    }
+    let mut ids = Vec::new();
+    for per_feed in keys_per_feed(rows) {
+        let keys: Vec<PageKeyRow> = page_keys_query(user.hyphenated(), query, micros, PerFeed::RowIdIn, per_feed)
+            .build_query_as()
+            .fetch_all(&store.pool)
+            .await
+            .map_err(sqlite_error)?;
+        if let Some(page) = exact_page(page_keys(keys)?, per_feed as usize, rows as usize) {
+            ids = page;
+            break;
+        }
+    }
+    Ok(ids)
 }
 
 pub(super) async fn get_article(store: &SqliteStore, user: UserId, article: ArticleId) -> Result<Article, StoreError> {
@@ -32,28 +74,75 @@ pub(super) async fn get_article(store: &SqliteStore, user: UserId, article: Arti
     row.into_article()
 }
 
+/// The article and the reader's subscription to its feed; the write lock keeps marks and counts together.
+#[derive(sqlx::FromRow)]
+struct MarkTarget {
+    feed_id: FeedId,
+    seq: i64,
+    published_at: i64,
+    read_through_seq: i64,
+    read_mark: Option<bool>,
+}
+
 pub(super) async fn update_article(
     store: &SqliteStore,
     user: UserId,
     article: ArticleId,
     patch: ArticlePatch,
 ) -> Result<Article, StoreError> {
-    let updated = sqlx::query(
-        "UPDATE user_articles SET \
-           read_at = CASE WHEN $3 IS NULL THEN read_at WHEN $3 THEN COALESCE(read_at, $5) ELSE NULL END, \
-           starred_at = CASE WHEN $4 IS NULL THEN starred_at WHEN $4 THEN COALESCE(starred_at, $5) ELSE NULL END \
-         WHERE user_id = $1 AND article_id = $2",
+    let mut transaction = store.begin_write().await?;
+    let target: MarkTarget = sqlx::query_as(
+        "SELECT a.feed_id, a.seq, a.published_at, s.read_through_seq, \
+           (SELECT m.read_mark FROM article_marks m WHERE m.user_id = s.user_id AND m.article_id = a.id) AS read_mark \
+         FROM articles a JOIN subscriptions s ON s.feed_id = a.feed_id AND s.user_id = $1 WHERE a.id = $2",
     )
     .bind(user.hyphenated())
     .bind(article)
-    .bind(patch.read)
-    .bind(patch.starred)
-    .bind(now_micros())
-    .execute(&store.pool)
+    .fetch_one(&mut *transaction)
     .await
     .map_err(sqlite_error)?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+    let change = ReadChange::of(target.seq, target.read_through_seq, target.read_mark, patch.read);
+    sqlx::query(
+        "INSERT INTO article_marks (user_id, article_id, feed_id, published_at, read_mark, read_at, starred_at) \
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $5 THEN $7 END, CASE WHEN $6 THEN $7 END) \
+         ON CONFLICT (user_id, article_id) DO UPDATE SET read_mark = $5, \
+           read_at = CASE WHEN $5 THEN COALESCE(article_marks.read_at, $7) END, \
+           starred_at = CASE WHEN $6 IS NULL THEN article_marks.starred_at \
+                             WHEN $6 THEN COALESCE(article_marks.starred_at, $7) END",
+    )
+    .bind(user.hyphenated())
+    .bind(article)
+    .bind(target.feed_id)
+    .bind(target.published_at)
+    .bind(change.read_mark)
+    .bind(patch.starred)
+    .bind(now_micros())
+    .execute(&mut *transaction)
+    .await
+    .map_err(sqlite_error)?;
+    // A mark that no longer differs from anything is not kept.
+    sqlx::query(
+        "DELETE FROM article_marks WHERE user_id = $1 AND article_id = $2 \
+           AND read_mark IS NULL AND starred_at IS NULL",
+    )
+    .bind(user.hyphenated())
+    .bind(article)
+    .execute(&mut *transaction)
+    .await
+    .map_err(sqlite_error)?;
+    if change.changes_counts() {
+        sqlx::query(
+            "UPDATE subscriptions SET marked_read = marked_read + $3, marked_unread = marked_unread + $4 \
+             WHERE user_id = $1 AND feed_id = $2",
+        )
+        .bind(user.hyphenated())
+        .bind(target.feed_id)
+        .bind(change.marked_read)
+        .bind(change.marked_unread)
+        .execute(&mut *transaction)
+        .await
+        .map_err(sqlite_error)?;
     }
+    transaction.commit().await.map_err(sqlite_error)?;
     get_article(store, user, article).await
 }

@@ -1,7 +1,7 @@
 //! The SQLite side of `syndic copy`: whole tables out and in, page by page, ids kept.
 
 use super::rows::{
-    micros, ArticleExportRow, FeedExportRow, SubscriptionExportRow, UserArticleExportRow, UserExportRow,
+    micros, ArticleExportRow, ArticleMarkExportRow, FeedExportRow, SubscriptionExportRow, UserExportRow,
 };
 use super::SqliteStore;
 use crate::store::rows::categories_json;
@@ -42,7 +42,7 @@ pub(super) async fn export_page(
         Table::Feeds => {
             let rows: Vec<FeedExportRow> = sqlx::query_as(
                 "SELECT id, url, title, site_url, etag, last_modified, status, last_polled_at, next_poll_at, \
-                        error_count, last_error, created_at, dead_since FROM feeds WHERE id > ?1 ORDER BY id LIMIT ?2",
+                        error_count, last_error, created_at, dead_since, last_seq FROM feeds WHERE id > ?1 ORDER BY id LIMIT ?2",
             )
             .bind(id)
             .bind(limit)
@@ -52,7 +52,7 @@ pub(super) async fn export_page(
         }
         Table::Subscriptions => {
             let rows: Vec<SubscriptionExportRow> = sqlx::query_as(
-                "SELECT user_id, feed_id, created_at FROM subscriptions \
+                "SELECT user_id, feed_id, created_at, read_through_seq, marked_read, marked_unread FROM subscriptions \
                  WHERE ?1 IS NULL OR (user_id, feed_id) > (?1, ?2) ORDER BY user_id, feed_id LIMIT ?3",
             )
             .bind(user)
@@ -65,7 +65,7 @@ pub(super) async fn export_page(
         Table::Articles => {
             let rows: Vec<ArticleExportRow> = sqlx::query_as(
                 "SELECT id, feed_id, dedupe_key, guid, url, title, summary, content, author, categories, \
-                        published_at, fetched_at, enclosures FROM articles WHERE id > ?1 ORDER BY id LIMIT ?2",
+                        published_at, fetched_at, enclosures, seq FROM articles WHERE id > ?1 ORDER BY id LIMIT ?2",
             )
             .bind(id)
             .bind(limit)
@@ -73,9 +73,9 @@ pub(super) async fn export_page(
             .await?;
             TransferPage::Articles(records(rows)?)
         }
-        Table::UserArticles => {
-            let rows: Vec<UserArticleExportRow> = sqlx::query_as(
-                "SELECT user_id, article_id, feed_id, published_at, read_at, starred_at FROM user_articles \
+        Table::ArticleMarks => {
+            let rows: Vec<ArticleMarkExportRow> = sqlx::query_as(
+                "SELECT user_id, article_id, feed_id, published_at, read_mark, read_at, starred_at FROM article_marks \
                  WHERE ?1 IS NULL OR (user_id, article_id) > (?1, ?2) ORDER BY user_id, article_id LIMIT ?3",
             )
             .bind(user)
@@ -83,7 +83,7 @@ pub(super) async fn export_page(
             .bind(limit)
             .fetch_all(pool)
             .await?;
-            TransferPage::UserArticles(records(rows)?)
+            TransferPage::ArticleMarks(records(rows)?)
         }
     })
 }
@@ -111,8 +111,8 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
             for row in rows {
                 sqlx::query(
                     "INSERT INTO feeds (id, url, title, site_url, etag, last_modified, status, last_polled_at, \
-                       next_poll_at, error_count, last_error, created_at, dead_since) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                       next_poll_at, error_count, last_error, created_at, dead_since, last_seq) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )
                 .bind(row.id)
                 .bind(&row.url)
@@ -127,26 +127,33 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
                 .bind(&row.last_error)
                 .bind(micros(row.created_at))
                 .bind(row.dead_since.map(micros))
+                .bind(row.last_seq)
                 .execute(&mut *transaction)
                 .await?;
             }
         }
         TransferPage::Subscriptions(rows) => {
             for row in rows {
-                sqlx::query("INSERT INTO subscriptions (user_id, feed_id, created_at) VALUES (?1, ?2, ?3)")
-                    .bind(row.user_id.to_string())
-                    .bind(row.feed_id)
-                    .bind(micros(row.created_at))
-                    .execute(&mut *transaction)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO subscriptions (user_id, feed_id, created_at, read_through_seq, marked_read, \
+                       marked_unread) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .bind(row.user_id.to_string())
+                .bind(row.feed_id)
+                .bind(micros(row.created_at))
+                .bind(row.read_through_seq)
+                .bind(row.marked_read)
+                .bind(row.marked_unread)
+                .execute(&mut *transaction)
+                .await?;
             }
         }
         TransferPage::Articles(rows) => {
             for row in rows {
                 sqlx::query(
                     "INSERT INTO articles (id, feed_id, dedupe_key, guid, url, title, summary, content, author, \
-                       categories, published_at, fetched_at, enclosures) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                       categories, published_at, fetched_at, enclosures, seq) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )
                 .bind(row.id)
                 .bind(row.feed_id)
@@ -161,20 +168,22 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
                 .bind(micros(row.published_at))
                 .bind(micros(row.fetched_at))
                 .bind(&row.enclosures)
+                .bind(row.seq)
                 .execute(&mut *transaction)
                 .await?;
             }
         }
-        TransferPage::UserArticles(rows) => {
+        TransferPage::ArticleMarks(rows) => {
             for row in rows {
                 sqlx::query(
-                    "INSERT INTO user_articles (user_id, article_id, feed_id, published_at, read_at, starred_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO article_marks (user_id, article_id, feed_id, published_at, read_mark, read_at, \
+                       starred_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .bind(row.user_id.to_string())
                 .bind(row.article_id)
                 .bind(row.feed_id)
                 .bind(micros(row.published_at))
+                .bind(row.read_mark)
                 .bind(row.read_at.map(micros))
                 .bind(row.starred_at.map(micros))
                 .execute(&mut *transaction)

@@ -115,7 +115,7 @@ pub async fn persist_dates_undated_entries_with_the_poll(store: SharedStore) {
     assert_eq!(again.published_at, polled);
 }
 
-pub async fn persist_links_new_articles_to_subscribers_only(store: SharedStore) {
+pub async fn persist_shows_new_articles_to_subscribers_only(store: SharedStore) {
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
     let feed = subscribe(&store, &alice, URL).await;
@@ -128,15 +128,22 @@ pub async fn persist_links_new_articles_to_subscribers_only(store: SharedStore) 
     let foreign = store.get_article(bob.id, stored.articles[0].id).await;
     assert!(matches!(foreign, Err(StoreError::NotFound)), "{foreign:?}");
 
-    // Subscribing later links nothing by itself, and old articles are not linked by the next flush.
+    // A later subscriber sees the feed's stored articles as read, and only what the next flush adds as unread.
     subscribe(&store, &bob, URL).await;
+    let old = timeline(&store, bob.id, &all).await;
+    assert_eq!(old.len(), 2);
+    assert!(old.iter().all(|article| article.read), "{old:?}");
     let later = polled + chrono::Duration::minutes(15);
     let mut entries = dated_entries("a", 2, polled);
     entries.push(entry("b", Some(later)));
-    persist_one(&store, batch(feed, entries, later)).await;
-    let ids = timeline_ids(&store, bob.id, &all).await;
-    assert_eq!(ids.len(), 1, "only the new article: {ids:?}");
-    assert_eq!(timeline(&store, alice.id, &all).await.len(), 3);
+    let flushed = persist_one(&store, batch(feed, entries, later)).await;
+    let unread = timeline_ids(&store, bob.id, &query(ReadFilter::Unread)).await;
+    assert_eq!(unread, vec![flushed.articles[2].id], "only the new article is unread");
+    assert_eq!(timeline(&store, bob.id, &all).await.len(), 3);
+    assert_eq!(
+        timeline_ids(&store, alice.id, &query(ReadFilter::Unread)).await.len(),
+        3
+    );
     let mut only_other = query(ReadFilter::All);
     only_other.feed_id = Some(other);
     assert!(timeline(&store, bob.id, &only_other).await.is_empty());

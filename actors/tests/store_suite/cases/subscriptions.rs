@@ -112,59 +112,77 @@ pub async fn unsubscribe_returns_remaining_subscribers_and_unlinks_articles(stor
     assert!(timeline(&store, bob.id, &all).await.is_empty());
 }
 
-pub async fn link_cached_articles_links_only_given_articles_of_a_subscribed_feed(store: SharedStore) {
+pub async fn link_cached_articles_shows_from_the_oldest_given_article_on_as_unread(store: SharedStore) {
     let alice = user(&store, "alice").await;
     let carol = user(&store, "carol").await;
     let feed = subscribe(&store, &alice, URL).await;
     let other = subscribe(&store, &alice, OTHER_URL).await;
     let polled = at("2026-03-01T12:00:00Z");
-    let stored = persist_one(&store, batch(feed, dated_entries("a", 3, polled), polled)).await;
+    let stored = persist_one(&store, batch(feed, dated_entries("a", 4, polled), polled)).await;
     let elsewhere = persist_one(&store, batch(other, dated_entries("b", 1, polled), polled)).await;
     let ids: Vec<i64> = stored.articles.iter().map(|article| article.id).collect();
-    let wanted = [ids[0], ids[2], elsewhere.articles[0].id, 999_999];
+    // The cache lists the feed's newest entries; another feed's article and an unknown id are ignored.
+    let cached = [ids[1], ids[3], elsewhere.articles[0].id, 999_999];
 
-    let unsubscribed = store.link_cached_articles(carol.id, feed, &wanted).await;
+    let unsubscribed = store.link_cached_articles(carol.id, feed, &cached).await;
     assert_eq!(unsubscribed.expect("link"), 0, "only for a subscriber");
     subscribe(&store, &carol, URL).await;
+    assert_eq!(
+        store.get_subscription(carol.id, feed).await.expect("sub").unread_count,
+        0
+    );
     assert_eq!(store.link_cached_articles(carol.id, feed, &[]).await.expect("none"), 0);
     assert_eq!(
-        store.link_cached_articles(carol.id, feed, &wanted).await.expect("link"),
-        2
+        store.link_cached_articles(carol.id, feed, &cached).await.expect("link"),
+        3,
+        "the oldest cached article and every later one"
     );
-    let linked: BTreeSet<i64> = timeline_ids(&store, carol.id, &query(ReadFilter::Unread))
+    let unread: BTreeSet<i64> = timeline_ids(&store, carol.id, &query(ReadFilter::Unread))
         .await
         .into_iter()
         .collect();
-    assert_eq!(linked, BTreeSet::from([ids[0], ids[2]]));
+    assert_eq!(unread, BTreeSet::from([ids[1], ids[2], ids[3]]));
+    assert_eq!(
+        store.get_subscription(carol.id, feed).await.expect("sub").unread_count,
+        3
+    );
+    assert_eq!(
+        timeline(&store, carol.id, &query(ReadFilter::All)).await.len(),
+        4,
+        "the oldest, read"
+    );
     assert_eq!(
         store
-            .link_cached_articles(carol.id, feed, &wanted)
+            .link_cached_articles(carol.id, feed, &cached)
             .await
             .expect("again"),
         0,
-        "already linked"
+        "already shown"
     );
 }
 
-pub async fn link_recent_articles_links_the_newest_up_to_the_limit(store: SharedStore) {
+pub async fn link_recent_articles_shows_the_newest_up_to_the_limit_as_unread(store: SharedStore) {
     let alice = user(&store, "alice").await;
     let carol = user(&store, "carol").await;
     let feed = subscribe(&store, &alice, URL).await;
     let polled = at("2026-03-01T12:00:00Z");
-    // Stored oldest last, so that insertion order is not date order.
-    let mut entries = dated_entries("a", 5, at("2026-02-01T00:00:00Z"));
-    entries.reverse();
-    let stored = persist_one(&store, batch(feed, entries, polled)).await;
-    let newest: Vec<i64> = stored.articles.iter().map(|article| article.id).collect();
+    let stored = persist_one(&store, batch(feed, dated_entries("a", 5, polled), polled)).await;
+    let ids: Vec<i64> = stored.articles.iter().map(|article| article.id).collect();
+    let unread = query(ReadFilter::Unread);
 
     assert_eq!(store.link_recent_articles(carol.id, feed, 10).await.expect("link"), 0);
     subscribe(&store, &carol, URL).await;
     assert_eq!(store.link_recent_articles(carol.id, feed, 0).await.expect("zero"), 0);
+    assert!(timeline_ids(&store, carol.id, &unread).await.is_empty());
     assert_eq!(store.link_recent_articles(carol.id, feed, 2).await.expect("two"), 2);
-    let all = query(ReadFilter::All);
-    assert_eq!(timeline_ids(&store, carol.id, &all).await, newest[..2].to_vec());
+    let newest: BTreeSet<i64> = timeline_ids(&store, carol.id, &unread).await.into_iter().collect();
+    assert_eq!(newest, BTreeSet::from([ids[3], ids[4]]), "the last two stored");
     assert_eq!(store.link_recent_articles(carol.id, feed, 10).await.expect("rest"), 3);
-    assert_eq!(timeline_ids(&store, carol.id, &all).await, newest);
+    assert_eq!(timeline_ids(&store, carol.id, &unread).await.len(), 5);
+    assert_eq!(
+        store.get_subscription(carol.id, feed).await.expect("sub").unread_count,
+        5
+    );
     let negative = store.link_recent_articles(carol.id, feed, -1).await;
     assert!(matches!(negative, Err(StoreError::Database(_))), "{negative:?}");
 }
@@ -349,4 +367,49 @@ pub async fn subscriptions_page_by_subscription_time_then_feed_with_unread_count
         vec![(shared, 3)],
         "bob sees only his feed, with his own unread count"
     );
+}
+
+pub async fn unread_counts_stay_exact_when_marks_meet_a_moving_cutoff(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let carol = user(&store, "carol").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    let polled = at("2026-03-01T12:00:00Z");
+    let stored = persist_one(&store, batch(feed, dated_entries("a", 4, polled), polled)).await;
+    let ids: Vec<i64> = stored.articles.iter().map(|article| article.id).collect();
+    let unread_count = |user| {
+        let store = store.clone();
+        async move { store.get_subscription(user, feed).await.expect("sub").unread_count }
+    };
+    let mark = |read| ArticlePatch {
+        read: Some(read),
+        starred: None,
+    };
+
+    // Carol comes late: everything stored is read. She takes the second article back to unread.
+    subscribe(&store, &carol, URL).await;
+    assert_eq!(unread_count(carol.id).await, 0);
+    store
+        .update_article(carol.id, ids[1], mark(false))
+        .await
+        .expect("unread");
+    assert_eq!(unread_count(carol.id).await, 1);
+    // Asking again changes nothing.
+    store
+        .update_article(carol.id, ids[1], mark(false))
+        .await
+        .expect("again");
+    assert_eq!(unread_count(carol.id).await, 1);
+
+    // Her cutoff moves back under the last three: her mark now agrees with it, and is not counted twice.
+    assert_eq!(store.link_recent_articles(carol.id, feed, 3).await.expect("link"), 3);
+    assert_eq!(unread_count(carol.id).await, 3);
+    store.update_article(carol.id, ids[2], mark(true)).await.expect("read");
+    assert_eq!(unread_count(carol.id).await, 2);
+    let unread: BTreeSet<i64> = timeline_ids(&store, carol.id, &query(ReadFilter::Unread))
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(unread, BTreeSet::from([ids[1], ids[3]]));
+    // Alice's own state never moved.
+    assert_eq!(unread_count(alice.id).await, 4);
 }

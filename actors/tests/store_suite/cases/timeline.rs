@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use syndic_actors::domain::{ArticleCursor, ArticlePatch, ArticleQuery, ReadFilter};
+use syndic_actors::domain::{ArticleCursor, ArticlePatch, ArticleQuery, ReadFilter, UserId};
 use syndic_actors::store::StoreError;
 
 use crate::support::{
@@ -290,4 +290,75 @@ pub async fn articles_carry_their_enclosures_and_their_feeds_title(store: Shared
     let one = store.get_article(alice.id, stored.articles[0].id).await.expect("get");
     assert_eq!(one.enclosures, episode.enclosures);
     assert_eq!(one.feed_title.as_deref(), Some("A feed"));
+}
+
+/// A page is picked from a few keys per feed when they settle it, from a whole page per feed when one feed crowds
+/// the top, and (SQLite) from the store's newest articles when the user follows what they come from: whichever
+/// way, every page is the one a single sorted timeline would give, also once another user's feed crowds the store.
+pub async fn pages_over_many_feeds_match_one_sorted_timeline(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let start = at("2026-02-01T00:00:00Z");
+    let mut expected: Vec<(chrono::DateTime<chrono::Utc>, i64)> = Vec::new();
+    for feed_number in 0..8_i64 {
+        let feed = subscribe(&store, &alice, &format!("https://feeds.example/{feed_number}.xml")).await;
+        // Feed 0 holds the twelve newest articles; the others interleave below it, two of them sharing times.
+        let dates: Vec<_> = if feed_number == 0 {
+            (0..12).map(|n| start + chrono::Duration::minutes(1_000 + n)).collect()
+        } else {
+            (0..5)
+                .map(|n| start + chrono::Duration::minutes(n * 10 + (feed_number % 4)))
+                .collect()
+        };
+        let entries = dates
+            .iter()
+            .enumerate()
+            .map(|(n, date)| entry(&format!("f{feed_number}-{n}"), Some(*date)))
+            .collect();
+        let stored = persist_one(&store, batch(feed, entries, start)).await;
+        expected.extend(dates.into_iter().zip(stored.articles.iter().map(|article| article.id)));
+    }
+    expected.sort_unstable_by(|left, right| right.cmp(left));
+    let expected: Vec<i64> = expected.into_iter().map(|(_, id)| id).collect();
+    // Every third article read, so that unread pages skip some in every feed.
+    for id in expected.iter().step_by(3) {
+        let read = ArticlePatch {
+            read: Some(true),
+            starred: None,
+        };
+        store.update_article(alice.id, *id, read).await.expect("read");
+    }
+    let unread: Vec<i64> = expected
+        .iter()
+        .enumerate()
+        .filter(|(position, _)| position % 3 != 0)
+        .map(|(_, id)| *id)
+        .collect();
+
+    // Alice follows every feed at first; then another user's feed crowds the newest articles of the store.
+    let bob = user(&store, "bob").await;
+    let crowd = subscribe(&store, &bob, "https://crowd.example/feed.xml").await;
+    let late = start + chrono::Duration::days(1);
+    pages_match(&store, alice.id, &expected, &unread, false).await;
+    let crowding = (0..400).map(|n| entry(&format!("crowd-{n}"), Some(late))).collect();
+    persist_one(&store, batch(crowd, crowding, late)).await;
+    pages_match(&store, alice.id, &expected, &unread, true).await;
+}
+
+async fn pages_match(store: &SharedStore, alice: UserId, expected: &[i64], unread: &[i64], crowded: bool) {
+    for (status, wanted) in [(ReadFilter::All, expected), (ReadFilter::Unread, unread)] {
+        for limit in [1, 2, 3, 5, 7, 50] {
+            let mut request = ArticleQuery { limit, ..query(status) };
+            let mut paged = Vec::new();
+            loop {
+                let page = store.list_articles(alice, &request).await.expect("page");
+                paged.extend(page.articles.iter().map(|article| article.id));
+                let Some(cursor) = page.next_cursor else {
+                    break;
+                };
+                request.cursor = Some(cursor);
+                assert!(paged.len() <= wanted.len(), "paging does not end");
+            }
+            assert_eq!(paged, wanted, "{status:?}, limit {limit}, crowded: {crowded}");
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! Cases for moving a database: every table pages out completely, in key order, across many small pages, and
 //! pages into an empty database as they are.
 
+use syndic_actors::domain::{ArticlePatch, ReadFilter};
 use syndic_actors::store::transfer::{Table, TransferPage, TransferPosition};
 
-use crate::support::{at, batch, dated_entries, persist_one, subscribe, user, SharedStore};
+use crate::support::{at, batch, dated_entries, persist_one, query, subscribe, timeline_ids, user, SharedStore};
 
 /// Pages through a whole table two rows at a time.
 async fn export_all(store: &SharedStore, table: Table) -> Vec<TransferPage> {
@@ -31,7 +32,7 @@ fn keys(pages: &[TransferPage]) -> Vec<String> {
                 .map(|row| format!("{}/{:020}", row.user_id, row.feed_id))
                 .collect(),
             TransferPage::Articles(rows) => rows.iter().map(|row| format!("{:020}", row.id)).collect(),
-            TransferPage::UserArticles(rows) => rows
+            TransferPage::ArticleMarks(rows) => rows
                 .iter()
                 .map(|row| format!("{}/{:020}", row.user_id, row.article_id))
                 .collect(),
@@ -60,13 +61,31 @@ pub async fn every_table_pages_out_completely_in_key_order(store: SharedStore) {
         let entries = dated_entries(&format!("f{n}"), 3, at("2026-01-01T00:00:00Z"));
         persist_one(&store, batch(feed, entries, at("2026-01-02T00:00:00Z"))).await;
     }
-    // 3 users, 3 feeds, 9 subscriptions, 9 articles, 27 links: every table spans several pages of two.
+    // Each user stars the first article of each feed: 9 marks.
+    for reader in &users {
+        let page = store
+            .list_articles(reader.id, &query(ReadFilter::All))
+            .await
+            .expect("timeline");
+        for article in page
+            .articles
+            .iter()
+            .filter(|article| article.title.as_deref().is_some_and(|t| t.ends_with("-0")))
+        {
+            let patch = ArticlePatch {
+                read: None,
+                starred: Some(true),
+            };
+            store.update_article(reader.id, article.id, patch).await.expect("star");
+        }
+    }
+    // 3 users, 3 feeds, 9 subscriptions, 9 articles, 9 marks: every table spans several pages of two.
     for (table, expected) in [
         (Table::Users, 3),
         (Table::Feeds, 3),
         (Table::Subscriptions, 9),
         (Table::Articles, 9),
-        (Table::UserArticles, 27),
+        (Table::ArticleMarks, 9),
     ] {
         let pages = export_all(&store, table).await;
         let keys = keys(&pages);
@@ -90,6 +109,20 @@ pub async fn pages_import_as_they_are_into_an_empty_database(store: SharedStore)
         ),
     )
     .await;
+    let articles = timeline_ids(&store, alice.id, &query(ReadFilter::All)).await;
+    let read = ArticlePatch {
+        read: Some(true),
+        starred: None,
+    };
+    store.update_article(alice.id, articles[0], read).await.expect("read");
+    let starred = ArticlePatch {
+        read: None,
+        starred: Some(true),
+    };
+    store
+        .update_article(alice.id, articles[1], starred)
+        .await
+        .expect("star");
     assert!(!store.is_empty().await.expect("is_empty"));
     let exported: Vec<Vec<TransferPage>> = {
         let mut all = Vec::new();
