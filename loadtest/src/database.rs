@@ -10,13 +10,18 @@ pub struct LoadDatabase {
 }
 
 impl LoadDatabase {
-    /// `postgres_url` None: a SQLite file in the temp directory. Some: a new database on that server.
-    pub async fn create(postgres_url: Option<&str>, max_connections: u32) -> anyhow::Result<LoadDatabase> {
+    /// `postgres_url` None: a SQLite file in the temp directory. Some: a new database on that server. Either is
+    /// named `{name_prefix}_{unique}`.
+    pub async fn create(
+        postgres_url: Option<&str>,
+        name_prefix: &str,
+        max_connections: u32,
+    ) -> anyhow::Result<LoadDatabase> {
         let (backend, admin_url) = match postgres_url {
             Some(url) => (Backend::Postgres, url),
             None => (Backend::Sqlite, ""),
         };
-        let database = FreshDatabase::create(backend, admin_url, "syndic_loadtest", max_connections).await?;
+        let database = FreshDatabase::create(backend, admin_url, name_prefix, max_connections).await?;
         Ok(LoadDatabase { database })
     }
 
@@ -104,6 +109,57 @@ impl LoadDatabase {
     pub async fn polled_before(&self, since: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<String>> {
         let stale = self.database.store.shared().stale_feeds(since, limit).await?;
         Ok(stale.into_iter().map(|feed| feed.url).collect())
+    }
+
+    /// The `limit` feeds with the lowest ids, as (id, URL), in id order.
+    pub async fn first_feeds(&self, limit: usize) -> anyhow::Result<Vec<(i64, String)>> {
+        let limit = i64::try_from(limit)?;
+        let (postgres, sqlite) = (
+            "SELECT id, url FROM feeds ORDER BY id LIMIT $1",
+            "SELECT id, url FROM feeds ORDER BY id LIMIT ?1",
+        );
+        Ok(match &self.database.store {
+            BackendStore::Postgres(store) => sqlx::query_as(postgres).bind(limit).fetch_all(store.pool()).await?,
+            BackendStore::Sqlite(store) => sqlx::query_as(sqlite).bind(limit).fetch_all(store.pool()).await?,
+        })
+    }
+
+    /// The stored `next_poll_at` of every feed with an id up to `last`, for those that have one. One range of
+    /// the primary key, so cheap enough to read every few seconds while the engine polls.
+    pub async fn next_polls_up_to(&self, last: i64) -> anyhow::Result<Vec<(i64, DateTime<Utc>)>> {
+        Ok(match &self.database.store {
+            BackendStore::Postgres(store) => {
+                sqlx::query_as("SELECT id, next_poll_at FROM feeds WHERE id <= $1 AND next_poll_at IS NOT NULL")
+                    .bind(last)
+                    .fetch_all(store.pool())
+                    .await?
+            }
+            BackendStore::Sqlite(store) => {
+                // SQLite keeps times as microseconds since the epoch.
+                let rows: Vec<(i64, i64)> =
+                    sqlx::query_as("SELECT id, next_poll_at FROM feeds WHERE id <= ?1 AND next_poll_at IS NOT NULL")
+                        .bind(last)
+                        .fetch_all(store.pool())
+                        .await?;
+                rows.into_iter()
+                    .filter_map(|(id, micros)| DateTime::from_timestamp_micros(micros).map(|at| (id, at)))
+                    .collect()
+            }
+        })
+    }
+
+    /// The process ids of the Postgres server's backends connected to this database, the engine's and the
+    /// harness's; None on SQLite, which runs inside this process.
+    pub async fn server_processes(&self) -> anyhow::Result<Option<Vec<u32>>> {
+        let BackendStore::Postgres(store) = &self.database.store else {
+            return Ok(None);
+        };
+        let pids: Vec<i32> = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            .fetch_all(store.pool())
+            .await?;
+        Ok(Some(
+            pids.into_iter().filter_map(|pid| u32::try_from(pid).ok()).collect(),
+        ))
     }
 
     /// Closes the pool and deletes the database.

@@ -1,6 +1,7 @@
 //! The load test's feed farm: N generated feeds behind one loopback listener. It honours ETag and
 //! Last-Modified, lets a share of the feeds gain entries at each round, serves a few broken ones, and records
-//! when each feed is first requested in a round (the poll latency the report shows).
+//! when each feed is first requested in a round (the poll latency the report shows), how often each feed was
+//! requested, and when each of the traced feeds was (`arrivals`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -13,6 +14,8 @@ use poem::{Request, Response};
 
 use syndic_testkit::documents::{numbered, Format};
 use syndic_testkit::feed_server;
+
+use crate::arrivals::{Arrival, ArrivalLog};
 
 #[derive(Debug, Clone)]
 pub struct FarmSettings {
@@ -57,6 +60,9 @@ struct FarmState {
     round_started: AtomicU64,
     /// Per feed: nanoseconds since `epoch` (plus one; 0 = not yet) of its first request in this round.
     first_request: Vec<AtomicU64>,
+    /// Per feed: requests since the farm started, every round together.
+    requests: Vec<AtomicU32>,
+    arrivals: ArrivalLog,
     full: AtomicU64,
     not_modified: AtomicU64,
     broken: AtomicU64,
@@ -127,6 +133,8 @@ impl Farm {
             round: AtomicU32::new(0),
             round_started: AtomicU64::new(0),
             first_request: (0..feeds).map(|_| AtomicU64::new(0)).collect(),
+            requests: (0..feeds).map(|_| AtomicU32::new(0)).collect(),
+            arrivals: ArrivalLog::new(feeds),
             full: AtomicU64::new(0),
             not_modified: AtomicU64::new(0),
             broken: AtomicU64::new(0),
@@ -184,6 +192,25 @@ impl Farm {
         }
     }
 
+    /// How many times each feed was requested since the farm started, in index order.
+    pub fn requests_per_feed(&self) -> Vec<u32> {
+        self.state
+            .requests
+            .iter()
+            .map(|requests| requests.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// From now on, logs when each of these feeds (indexes) is requested.
+    pub fn trace(&self, feeds: impl IntoIterator<Item = usize>) {
+        self.state.arrivals.trace(feeds);
+    }
+
+    /// The arrivals logged for the traced feeds so far, in the order they came.
+    pub fn arrivals(&self) -> Vec<Arrival> {
+        self.state.arrivals.logged()
+    }
+
     /// For each feed requested since the round started: how long after the start its first request came.
     pub fn first_request_delays(&self) -> Vec<Duration> {
         let started = self.state.round_started.load(Ordering::Relaxed);
@@ -225,6 +252,12 @@ impl FarmState {
     }
 }
 
+/// A feed's ETag while it is at `generation` (0 until it first changes); `seed::seed_polled_feeds` writes the
+/// first one in SQL.
+pub fn etag(feed: usize, generation: u32) -> String {
+    format!("\"{feed}-{generation}\"")
+}
+
 /// The feed index in `/feeds/{index}.{extension}`.
 fn feed_index(path: &str, feeds: usize) -> Option<usize> {
     let name = path.strip_prefix("/feeds/")?;
@@ -245,6 +278,8 @@ async fn serve(state: &FarmState, request: &Request) -> Response {
         return Response::builder().status(StatusCode::NOT_FOUND).body("no such feed");
     };
     let _ = state.first_request[feed].compare_exchange(0, state.now_nanos() + 1, Ordering::Relaxed, Ordering::Relaxed);
+    state.requests[feed].fetch_add(1, Ordering::Relaxed);
+    state.arrivals.record(feed);
     match settings.kind(feed) {
         FeedKind::Healthy(format) => serve_feed(state, request, feed, format),
         broken => {
@@ -268,7 +303,7 @@ fn feed_list(state: &FarmState, request: &Request) -> Response {
 
 fn serve_feed(state: &FarmState, request: &Request, feed: usize, format: Format) -> Response {
     let generation = state.generations[feed].load(Ordering::Relaxed);
-    let etag = format!("\"{feed}-{generation}\"");
+    let etag = etag(feed, generation);
     let modified = numbered::published_at(generation as usize)
         .format("%a, %d %b %Y %H:%M:%S GMT")
         .to_string();

@@ -1,14 +1,21 @@
 //! syndic's load harness: a local feed farm, a fresh engine in this process, and the figures of a cold round, a
 //! warm round, memory, a second engine's start-up and timeline reads; or of one scale scenario (a popular feed,
-//! timeline reads over a million articles, a million idle feeds). Every run stops by itself.
+//! timeline reads over a million articles, a million idle feeds, a million feeds polled on a fixed interval).
+//! Every run stops by itself.
 
+pub mod arrivals;
+pub mod cpu_time;
 pub mod database;
 pub mod driver;
 pub mod farm;
+pub mod farm_thread;
+pub mod lateness;
 pub mod million;
 pub mod popular_feed;
 pub mod report;
 pub mod seed;
+pub mod sustained;
+pub mod sustained_report;
 pub mod timeline_read;
 
 use std::future::Future;
@@ -29,6 +36,8 @@ use report::{quantile, resident_bytes, Report, RoundFigures};
 use syndic::config::RegistrationMode;
 use syndic::{Application, Config};
 
+/// The name prefix of a load run's fresh database.
+pub(crate) const LOAD_DATABASE: &str = "syndic_loadtest";
 /// The engine's fetch timeout in a load run: short, so that the stalling feeds do not hold fetch slots long.
 const FETCH_TIMEOUT_SECS: u64 = 2;
 /// How long a stalling farm feed waits; longer than the fetch timeout, so the engine gives up first.
@@ -50,6 +59,9 @@ pub enum Scenario {
     TimelineRead,
     /// Many idle subscribed feeds seeded: start-up, every actor running, idle memory, shutdown.
     Million,
+    /// Many subscribed feeds polled on a fixed interval, mostly 304s, for a while: polls/s, lateness, memory
+    /// over time, CPU per 1,000 polls.
+    Sustained,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -63,6 +75,8 @@ pub struct LoadSettings {
     pub timeline_read: timeline_read::TimelineReadSettings,
     #[command(flatten)]
     pub million: million::MillionSettings,
+    #[command(flatten)]
+    pub sustained: sustained::SustainedSettings,
     /// Feeds in the farm.
     #[arg(long, default_value_t = 10_000)]
     pub feeds: usize,
@@ -132,6 +146,10 @@ pub async fn execute(base: &Config, settings: &LoadSettings) -> anyhow::Result<(
             let report = million::run(base, &settings.million, deadline).await?;
             (report.table(), report.to_json())
         }
+        Scenario::Sustained => {
+            let report = sustained::run(base, &settings.sustained, deadline).await?;
+            (report.table(), report.to_json())
+        }
     };
     print!("{table}");
     if let Some(path) = &settings.json {
@@ -157,16 +175,20 @@ async fn serve_farm(settings: &LoadSettings) -> anyhow::Result<()> {
 /// Runs the whole load test on a fresh database, which is removed afterwards even when the run fails.
 pub async fn run(base: &Config, settings: &LoadSettings) -> anyhow::Result<Report> {
     let farm = Farm::start(settings.farm(), settings.farm_port).await?;
-    on_fresh_database(base, async |database| measure(base, settings, &farm, database).await).await
+    on_fresh_database(base, LOAD_DATABASE, async |database| {
+        measure(base, settings, &farm, database).await
+    })
+    .await
 }
 
-/// Runs `measure` on a fresh database (SQLite, or on the Postgres server of `--database-url`), and removes the
-/// database afterwards even when `measure` fails.
+/// Runs `measure` on a fresh database (SQLite, or on the Postgres server of `--database-url`) named after
+/// `name_prefix`, and removes the database afterwards even when `measure` fails.
 async fn on_fresh_database<T>(
     base: &Config,
+    name_prefix: &str,
     measure: impl AsyncFnOnce(&LoadDatabase) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let database = LoadDatabase::create(postgres_server(base), base.database_max_connections).await?;
+    let database = LoadDatabase::create(postgres_server(base), name_prefix, base.database_max_connections).await?;
     let measured = measure(&database).await;
     let removed = database.remove().await;
     let report = measured?;

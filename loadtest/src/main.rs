@@ -84,6 +84,16 @@ mod tests {
             "3",
             "--idle-feeds",
             "50",
+            "--polled-feeds",
+            "200",
+            "--fixed-interval-secs",
+            "2",
+            "--sustain-secs",
+            "6",
+            "--changing-share",
+            "0.1",
+            "--lateness-sample",
+            "30",
         ])
         .unwrap();
         assert_eq!(cli.settings.scenario, syndic_loadtest::Scenario::PopularFeed);
@@ -92,7 +102,12 @@ mod tests {
         assert_eq!(cli.settings.timeline_read.deep_page, 3);
         assert_eq!(cli.settings.timeline_read.articles, 1000);
         assert_eq!(cli.settings.million.idle_feeds, 50);
-        for scenario in ["rounds", "timeline-read", "million"] {
+        assert_eq!(cli.settings.sustained.polled_feeds, 200);
+        assert_eq!(cli.settings.sustained.fixed_interval_secs, 2);
+        assert_eq!(cli.settings.sustained.sustain_secs, 6);
+        assert_eq!(cli.settings.sustained.changing_share, 0.1);
+        assert_eq!(cli.settings.sustained.lateness_sample, 30);
+        for scenario in ["rounds", "timeline-read", "million", "sustained"] {
             assert!(Cli::try_parse_from(["syndic-loadtest", "--scenario", scenario]).is_ok());
         }
     }

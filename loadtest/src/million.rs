@@ -45,7 +45,10 @@ pub async fn run(
     settings: &MillionSettings,
     timeout: Duration,
 ) -> anyhow::Result<MillionReport> {
-    on_fresh_database(base, async |database| measure(base, settings, database, timeout).await).await
+    on_fresh_database(base, crate::LOAD_DATABASE, async |database| {
+        measure(base, settings, database, timeout).await
+    })
+    .await
 }
 
 async fn measure(

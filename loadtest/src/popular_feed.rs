@@ -66,7 +66,7 @@ pub async fn run(
         bail!("--api-sample must be between 1 and --subscribers");
     }
     let farm = Farm::start(farm_settings(settings), 0).await?;
-    on_fresh_database(base, async |database| {
+    on_fresh_database(base, crate::LOAD_DATABASE, async |database| {
         measure(base, settings, &farm, database, timeout).await
     })
     .await

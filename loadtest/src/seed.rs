@@ -1,6 +1,7 @@
 //! Seeding directly in the database, one transaction each: a user's timeline for the timeline-read scenario (the
 //! feeds, the subscriptions, the articles, and whatever per-user rows the current schema reads a timeline from),
-//! and idle subscribed feeds for the million scenario.
+//! idle subscribed feeds for the million scenario, and subscribed feeds on the farm, with their ETags, for the
+//! sustained scenario.
 //! Today that is fan-out on read: articles numbered per feed, a read cutoff per subscription, and a mark per
 //! article the user read above it, counted on the subscription. A schema change touches this file for seeding, and
 //! `LoadDatabase::users_holding_articles_after` for the popular-feed check.
@@ -190,6 +191,56 @@ pub async fn seed_idle_feeds(store: &BackendStore, username: &str, feeds: usize)
             .await?;
             transaction.commit().await?;
         }
+    }
+    Ok(())
+}
+
+/// Seeds `feeds` subscribed feeds of the user `username` (who must exist) at `{url_prefix}{index}.xml`, index 0 to
+/// `feeds - 1`, each with the ETag the farm gives that feed before it changes (`"{index}-0"`, `farm::etag`), so
+/// that the first poll is already a 304. The farm serves a feed by its index whatever the extension. No
+/// `next_poll_at`: as for a feed never polled, the engine spreads each first poll over its start-up window.
+pub async fn seed_polled_feeds(
+    store: &BackendStore,
+    username: &str,
+    url_prefix: &str,
+    feeds: usize,
+) -> anyhow::Result<()> {
+    let feeds = i64::try_from(feeds)?;
+    let pattern = format!("{url_prefix}%");
+    let (insert, subscribe) = match store {
+        BackendStore::Postgres(_) => (
+            "INSERT INTO feeds (url, status, etag) \
+             SELECT $2 || n || '.xml', 'ok', '\"' || n || '-0\"' FROM generate_series(0, $1::bigint - 1) n",
+            "INSERT INTO subscriptions (user_id, feed_id) \
+             SELECT u.id, f.id FROM users u, feeds f WHERE u.username = $1 AND f.url LIKE $2",
+        ),
+        BackendStore::Sqlite(_) => (
+            "INSERT INTO feeds (url, status, etag) \
+             WITH RECURSIVE series(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM series WHERE n + 1 < ?1) \
+             SELECT ?2 || n || '.xml', 'ok', '\"' || n || '-0\"' FROM series WHERE ?1 > 0",
+            "INSERT INTO subscriptions (user_id, feed_id) \
+             SELECT u.id, f.id FROM users u, feeds f WHERE u.username = ?1 AND f.url LIKE ?2",
+        ),
+    };
+    macro_rules! seed_on {
+        ($store:expr) => {{
+            let mut transaction = $store.pool().begin().await?;
+            sqlx::query(insert)
+                .bind(feeds)
+                .bind(url_prefix)
+                .execute(&mut *transaction)
+                .await?;
+            sqlx::query(subscribe)
+                .bind(username)
+                .bind(&pattern)
+                .execute(&mut *transaction)
+                .await?;
+            transaction.commit().await?;
+        }};
+    }
+    match store {
+        BackendStore::Postgres(store) => seed_on!(store),
+        BackendStore::Sqlite(store) => seed_on!(store),
     }
     Ok(())
 }

@@ -76,7 +76,10 @@ pub async fn run(base: &syndic::Config, settings: &TimelineReadSettings) -> anyh
     if settings.requests == 0 || settings.deep_page == 0 {
         bail!("--requests and --deep-page must be at least 1");
     }
-    on_fresh_database(base, async |database| measure(base, settings, database).await).await
+    on_fresh_database(base, crate::LOAD_DATABASE, async |database| {
+        measure(base, settings, database).await
+    })
+    .await
 }
 
 async fn measure(
