@@ -1,6 +1,6 @@
 //! The timeline's statements under fan-out on read: a page is picked from keys (the store's newest articles, or
 //! each followed feed's newest: `timeline_page`), then read by id. Starred pages come from the user's marks. The SQL is the same on both backends but for how each feed's
-//! newest articles are taken ([`PerFeed`]).
+//! newest articles are taken ([`Lateral`]).
 
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
@@ -8,15 +8,53 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 use super::read_state::{READ, UNREAD_COUNT};
 use super::rows::{ARTICLE_COLUMNS, ARTICLE_JOINS};
 use super::timeline_page::PageKey;
-use crate::domain::{ArticleQuery, FeedId, ReadFilter};
+use crate::domain::{ArticleQuery, ReadFilter};
 
-/// How a backend takes each subscribed feed's newest articles.
+/// Whether the backend has `LATERAL`, which the statements use where a plain join could be planned badly.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum PerFeed {
-    /// `CROSS JOIN LATERAL (… LIMIT n)`: Postgres.
-    Lateral,
-    /// `JOIN articles p ON p.id IN (… LIMIT n)`, a correlated subquery on the row id: SQLite, which has no LATERAL.
-    RowIdIn,
+pub(super) enum Lateral {
+    /// Postgres: each feed's newest articles by `CROSS JOIN LATERAL (… LIMIT n)`, and the reader's subscription
+    /// to an article's feed by a `LATERAL` primary-key lookup (a planner without statistics would otherwise take
+    /// a user for 50 subscriptions and scan all of them per article).
+    Available,
+    /// SQLite: each feed's newest articles by `JOIN articles p ON p.id IN (… LIMIT n)`, a correlated subquery on
+    /// the row id, and the subscription by a join that SQLite plans as a primary-key lookup.
+    Missing,
+}
+
+/// Joins the reader's subscription `s` to the feed of the article aliased `article`, then `extra_joins`, and opens
+/// the WHERE clause (with the subscription's condition when it is not a LATERAL lookup).
+fn push_subscription_and_where<'args, DB, User>(
+    builder: &mut QueryBuilder<'args, DB>,
+    lateral: Lateral,
+    article: &str,
+    user: User,
+    extra_joins: &str,
+) where
+    DB: Database,
+    User: 'args + Encode<'args, DB> + Type<DB>,
+{
+    match lateral {
+        Lateral::Available => {
+            builder
+                .push(
+                    " CROSS JOIN LATERAL (SELECT s.user_id, s.feed_id, s.read_through_seq FROM subscriptions s \
+                     WHERE s.user_id = ",
+                )
+                .push_bind(user)
+                .push(format!(
+                    " AND s.feed_id = {article}.feed_id LIMIT 1) s {extra_joins} WHERE true"
+                ));
+        }
+        Lateral::Missing => {
+            // CROSS JOIN: SQLite keeps the article side outside, so the subscription is a primary-key lookup.
+            builder
+                .push(format!(
+                    " CROSS JOIN subscriptions s {extra_joins} WHERE s.feed_id = {article}.feed_id AND s.user_id = "
+                ))
+                .push_bind(user);
+        }
+    }
 }
 
 /// The keys of up to `per_feed` of each followed feed's newest articles that match the query, below the cursor:
@@ -26,7 +64,7 @@ pub(super) fn page_keys_query<'args, DB, User, Time>(
     user: User,
     query: &ArticleQuery,
     encode_time: impl FnOnce(DateTime<Utc>) -> Time,
-    per_feed: PerFeed,
+    lateral: Lateral,
     keys_per_feed: i64,
 ) -> QueryBuilder<'args, DB>
 where
@@ -39,11 +77,11 @@ where
     let mut builder = QueryBuilder::new("SELECT s.feed_id, p.published_at, p.id FROM subscriptions s ");
     builder.push("JOIN feeds f ON f.id = s.feed_id ");
     let newest_of_feed = "FROM articles q WHERE q.feed_id = s.feed_id";
-    match per_feed {
-        PerFeed::Lateral => builder.push(format!(
+    match lateral {
+        Lateral::Available => builder.push(format!(
             "CROSS JOIN LATERAL (SELECT q.id, q.published_at {newest_of_feed}"
         )),
-        PerFeed::RowIdIn => builder.push(format!("JOIN articles p ON p.id IN (SELECT q.id {newest_of_feed}")),
+        Lateral::Missing => builder.push(format!("JOIN articles p ON p.id IN (SELECT q.id {newest_of_feed}")),
     };
     if let Some(cursor) = query.cursor {
         builder
@@ -58,7 +96,7 @@ where
         .push(" ORDER BY q.published_at DESC, q.id DESC LIMIT ")
         .push_bind(keys_per_feed)
         .push(")");
-    if let PerFeed::Lateral = per_feed {
+    if let Lateral::Available = lateral {
         builder.push(" p");
     }
     builder.push(" WHERE s.user_id = ").push_bind(user);
@@ -97,6 +135,7 @@ pub(super) fn recent_keys_query<'args, DB, User, Time>(
     user: User,
     query: &ArticleQuery,
     encode_time: impl FnOnce(DateTime<Utc>) -> Time,
+    lateral: Lateral,
     scan: i64,
     rows: i64,
 ) -> QueryBuilder<'args, DB>
@@ -119,12 +158,11 @@ where
             .push_bind(cursor.article_id)
             .push(")");
     }
-    // CROSS JOIN keeps SQLite from driving the join from the user's subscriptions.
     builder
         .push(" ORDER BY p.published_at DESC, p.id DESC LIMIT ")
         .push_bind(scan)
-        .push(") q CROSS JOIN subscriptions s WHERE s.feed_id = q.feed_id AND s.user_id = ")
-        .push_bind(user);
+        .push(") q");
+    push_subscription_and_where(&mut builder, lateral, "q", user, "");
     push_state_filters(&mut builder, query);
     builder
         .push(" ORDER BY q.published_at DESC, q.id DESC LIMIT ")
@@ -132,27 +170,21 @@ where
     builder
 }
 
-/// The articles of a page, by their keys, newest first, as the user sees them. The user's subscriptions are
-/// looked up for the page's feeds only: with a statement's own statistics unknown, a planner would otherwise hash
-/// all of them (10,000 rows for a user who follows 10,000 feeds, on every page).
-pub(super) fn articles_by_key_query<'args, DB, User>(user: User, keys: &[PageKey]) -> QueryBuilder<'args, DB>
+/// The articles of a page, by their keys, newest first, as the user sees them: the ids drive the statement, and
+/// the reader's subscription is looked up per article.
+pub(super) fn articles_by_key_query<'args, DB, User>(
+    user: User,
+    keys: &[PageKey],
+    lateral: Lateral,
+) -> QueryBuilder<'args, DB>
 where
     DB: Database,
     DB::Arguments<'args>: Default,
     User: 'args + Encode<'args, DB> + Type<DB>,
     i64: 'args + Encode<'args, DB> + Type<DB>,
 {
-    let mut feeds: Vec<FeedId> = keys.iter().map(|key| key.feed_id).collect();
-    feeds.sort_unstable();
-    feeds.dedup();
-    // CROSS JOIN: the ids drive the join. SQLite would otherwise start from the user's subscriptions and walk every
-    // article of each.
-    let mut builder = QueryBuilder::new(format!(
-        "SELECT {ARTICLE_COLUMNS} FROM articles a CROSS JOIN subscriptions s {ARTICLE_JOINS} \
-         WHERE s.feed_id = a.feed_id AND s.user_id = "
-    ));
-    builder.push_bind(user);
-    push_in_list(&mut builder, " AND s.feed_id IN (", &feeds);
+    let mut builder = QueryBuilder::new(format!("SELECT {ARTICLE_COLUMNS} FROM articles a"));
+    push_subscription_and_where(&mut builder, lateral, "a", user, ARTICLE_JOINS);
     push_in_list(
         &mut builder,
         " AND a.id IN (",

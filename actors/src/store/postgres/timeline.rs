@@ -7,7 +7,7 @@ use crate::store::read_state::ReadChange;
 use crate::store::rows;
 use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, PageKey, RECENT_SCAN_PER_ROW};
 use crate::store::timeline_query::{
-    articles_by_key_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, PerFeed,
+    articles_by_key_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, Lateral,
 };
 use crate::store::StoreError;
 
@@ -23,7 +23,7 @@ pub(super) async fn list_articles(
             .await?
     } else {
         let keys = page_keys_of(store, user, query).await?;
-        articles_by_key_query(user, &keys)
+        articles_by_key_query(user, &keys, Lateral::Available)
             .build_query_as()
             .fetch_all(&store.pool)
             .await?
@@ -36,17 +36,24 @@ pub(super) async fn list_articles(
 async fn page_keys_of(store: &PostgresStore, user: UserId, query: &ArticleQuery) -> Result<Vec<PageKey>, StoreError> {
     let rows = i64::from(query.limit) + 1;
     if query.feed_id.is_none() {
-        let keys: Vec<PageKeyRow> = recent_keys_query(user, query, |time| time, rows * RECENT_SCAN_PER_ROW, rows)
-            .build_query_as()
-            .fetch_all(&store.pool)
-            .await?;
+        let keys: Vec<PageKeyRow> = recent_keys_query(
+            user,
+            query,
+            |time| time,
+            Lateral::Available,
+            rows * RECENT_SCAN_PER_ROW,
+            rows,
+        )
+        .build_query_as()
+        .fetch_all(&store.pool)
+        .await?;
         if keys.len() as i64 == rows {
             return page_keys(keys);
         }
     }
     let mut page = Vec::new();
     for per_feed in keys_per_feed(rows) {
-        let keys: Vec<PageKeyRow> = page_keys_query(user, query, |time| time, PerFeed::Lateral, per_feed)
+        let keys: Vec<PageKeyRow> = page_keys_query(user, query, |time| time, Lateral::Available, per_feed)
             .build_query_as()
             .fetch_all(&store.pool)
             .await?;

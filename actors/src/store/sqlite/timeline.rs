@@ -8,7 +8,7 @@ use crate::store::read_state::ReadChange;
 use crate::store::rows;
 use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, PageKey, RECENT_SCAN_PER_ROW};
 use crate::store::timeline_query::{
-    articles_by_key_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, PerFeed,
+    articles_by_key_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, Lateral,
 };
 use crate::store::StoreError;
 
@@ -21,7 +21,7 @@ pub(super) async fn list_articles(
         starred_query(user.hyphenated(), query, micros)
     } else {
         let keys = page_keys_of(store, user, query).await?;
-        articles_by_key_query(user.hyphenated(), &keys)
+        articles_by_key_query(user.hyphenated(), &keys, Lateral::Missing)
     };
     let rows: Vec<ArticleRow> = builder
         .build_query_as()
@@ -36,19 +36,25 @@ pub(super) async fn list_articles(
 async fn page_keys_of(store: &SqliteStore, user: UserId, query: &ArticleQuery) -> Result<Vec<PageKey>, StoreError> {
     let rows = i64::from(query.limit) + 1;
     if query.feed_id.is_none() {
-        let keys: Vec<PageKeyRow> =
-            recent_keys_query(user.hyphenated(), query, micros, rows * RECENT_SCAN_PER_ROW, rows)
-                .build_query_as()
-                .fetch_all(&store.pool)
-                .await
-                .map_err(sqlite_error)?;
+        let keys: Vec<PageKeyRow> = recent_keys_query(
+            user.hyphenated(),
+            query,
+            micros,
+            Lateral::Missing,
+            rows * RECENT_SCAN_PER_ROW,
+            rows,
+        )
+        .build_query_as()
+        .fetch_all(&store.pool)
+        .await
+        .map_err(sqlite_error)?;
         if keys.len() as i64 == rows {
             return page_keys(keys);
         }
     }
     let mut page = Vec::new();
     for per_feed in keys_per_feed(rows) {
-        let keys: Vec<PageKeyRow> = page_keys_query(user.hyphenated(), query, micros, PerFeed::RowIdIn, per_feed)
+        let keys: Vec<PageKeyRow> = page_keys_query(user.hyphenated(), query, micros, Lateral::Missing, per_feed)
             .build_query_as()
             .fetch_all(&store.pool)
             .await
