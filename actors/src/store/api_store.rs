@@ -31,7 +31,7 @@ pub trait ApiStore: Send + Sync + 'static {
 
     // Reading subscriptions.
     /// Up to `limit` of the user's subscriptions after `after`, in subscription order (time, then feed id), each
-    /// with its unread count. The counts cost one index range per listed feed, whatever the table's statistics.
+    /// with its unread count. Each count is arithmetic on the subscription and feed rows, whatever the statistics.
     async fn list_subscriptions(
         &self,
         user: UserId,

@@ -1,6 +1,6 @@
 //! The timeline's statements under fan-out on read: a page is picked from keys (the store's newest articles, or
-//! each followed feed's newest: `timeline_page`), then read by id. Starred pages come from the user's marks. The SQL is the same on both backends but for how each feed's
-//! newest articles are taken ([`Lateral`]).
+//! each followed feed's newest: `timeline_page`), then read by id. Starred pages come from the user's marks. The
+//! SQL is the same on both backends but where one has LATERAL and the other has not ([`Lateral`]).
 
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};

@@ -32,7 +32,6 @@ macro_rules! for_each_backend {
 
 for_each_backend!(
     // Tracing.
-    store_spans_carry_small_ids_and_never_a_secret_or_an_entry,
     // Users.
     ping_answers,
     create_user_then_find_by_username_email_and_id,

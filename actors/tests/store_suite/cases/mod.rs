@@ -2,7 +2,6 @@
 
 mod batches;
 mod feed_state;
-mod spans;
 mod subscriptions;
 mod timeline;
 mod transfer;
@@ -10,7 +9,6 @@ mod users;
 
 pub use batches::*;
 pub use feed_state::*;
-pub use spans::*;
 pub use subscriptions::*;
 pub use timeline::*;
 pub use transfer::*;
