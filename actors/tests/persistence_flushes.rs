@@ -175,6 +175,7 @@ impl OneFeed {
                 message: message.to_owned(),
                 status: FeedStatus::Error,
                 next_poll_at: Some(support::now() + chrono::Duration::minutes(5)),
+                failed_polls: 1,
             })
             .unwrap();
     }

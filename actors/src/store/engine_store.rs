@@ -40,15 +40,27 @@ pub trait EngineStore: Send + Sync + 'static {
     /// Every feed with at least one subscriber: the feeds that need an actor.
     async fn feeds_with_subscribers(&self) -> Result<Vec<Feed>, StoreError>;
     async fn get_feed(&self, feed: FeedId) -> Result<Feed, StoreError>;
-    /// Records a failed poll: the status (`error`, or `dead` when the feed is given up), the message, one more
-    /// consecutive error, and the next attempt (none for a dead feed). `dead_since` is set when it dies.
+    /// Records `failed_polls` consecutive failed polls, as the last of them left the feed: the status (`error`, or
+    /// `dead` when the feed is given up), the message, `failed_polls` more consecutive errors, and the next attempt
+    /// (none for a dead feed). `dead_since` is set when it dies.
+    async fn record_poll_errors(
+        &self,
+        feed: FeedId,
+        error: &str,
+        status: FeedStatus,
+        next_poll_at: Option<DateTime<Utc>>,
+        failed_polls: u32,
+    ) -> Result<(), StoreError>;
+    /// [`EngineStore::record_poll_errors`] for one failed poll.
     async fn record_poll_error(
         &self,
         feed: FeedId,
         error: &str,
         status: FeedStatus,
         next_poll_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.record_poll_errors(feed, error, status, next_poll_at, 1).await
+    }
     /// Parks a feed whose actor crashed too often: status `failed`, with the crash message.
     async fn record_feed_failed(&self, feed: FeedId, message: &str) -> Result<(), StoreError>;
     /// Feeds with a subscriber not polled since `polled_before` (or never), least recently polled first.

@@ -228,17 +228,18 @@ macro_rules! wire_store {
             #[::tracing::instrument(
                 level = "debug",
                 skip_all,
-                fields(feed_id = feed, status = status.as_str()),
+                fields(feed_id = feed, status = status.as_str(), failed_polls),
                 err(level = "debug"),
             )]
-            async fn record_poll_error(
+            async fn record_poll_errors(
                 &self,
                 feed: $crate::domain::FeedId,
                 error: &str,
                 status: $crate::domain::FeedStatus,
                 next_poll_at: Option<chrono::DateTime<chrono::Utc>>,
+                failed_polls: u32,
             ) -> Result<(), $crate::store::StoreError> {
-                feeds::record_poll_error(self, feed, error, status, next_poll_at).await
+                feeds::record_poll_errors(self, feed, error, status, next_poll_at, failed_polls).await
             }
 
             #[::tracing::instrument(level = "debug", skip_all, fields(feed_id = feed), err(level = "debug"))]

@@ -46,6 +46,7 @@ impl FeedState {
             message: message.to_owned(),
             status: self.status,
             next_poll_at,
+            failed_polls: 1,
         };
         if let Err(error) = self.context.persistence.record_poll_failed(failure) {
             tracing::warn!(feed_id = self.feed_id, %error, "could not record the poll error");

@@ -21,6 +21,9 @@ pub struct PollFailure {
     pub message: String,
     pub status: FeedStatus,
     pub next_poll_at: Option<DateTime<Utc>>,
+    /// How many consecutive failed polls this stands for: 1 from a feed actor, more once waiting failures of one
+    /// feed are merged (the last one's message, status and next attempt, every one's error counted).
+    pub failed_polls: u32,
 }
 
 /// One change of a feed's state with no entries.
@@ -63,16 +66,18 @@ impl WaitingUpdates {
     }
 
     /// Adds the newest update of its feed. A poll that found nothing new sets everything the earlier updates
-    /// did (an error count included: back to zero), so it replaces them; errors and failures each count, so
-    /// they queue up behind each other.
+    /// did (an error count included: back to zero), so it replaces them. A failed poll right after another is
+    /// merged into it, keeping the count of both, so that a feed that keeps failing while the database is away
+    /// waits as one update, not one per poll; a crash report queues behind.
     pub(super) fn push(&mut self, update: FeedUpdate) {
         let queue = self.by_feed.entry(update.feed_id()).or_default();
         if matches!(update, FeedUpdate::Unchanged(_)) {
             self.count -= queue.len();
             queue.clear();
         }
-        queue.push(update);
-        self.count += 1;
+        if append_merging(queue, update) {
+            self.count += 1;
+        }
     }
 
     /// A newer batch of the feed arrived: its poll record sets everything the waiting updates would.
@@ -114,11 +119,29 @@ impl WaitingUpdates {
             if matches!(queue.first(), Some(FeedUpdate::Unchanged(_))) {
                 continue;
             }
-            self.count += older.len();
-            older.append(queue);
+            let waiting = queue.len();
+            for newer in std::mem::take(queue) {
+                append_merging(&mut older, newer);
+            }
+            self.count = self.count - waiting + older.len();
             *queue = older;
         }
     }
+}
+
+/// Appends `update` to a feed's queue, merging a failed poll into a failed poll just before it. Answers whether
+/// the queue grew.
+fn append_merging(queue: &mut Vec<FeedUpdate>, update: FeedUpdate) -> bool {
+    if let (Some(FeedUpdate::PollFailed(last)), FeedUpdate::PollFailed(newer)) = (queue.last_mut(), &update) {
+        let failed_polls = last.failed_polls.saturating_add(newer.failed_polls);
+        *last = PollFailure {
+            failed_polls,
+            ..newer.clone()
+        };
+        return false;
+    }
+    queue.push(update);
+    true
 }
 
 #[cfg(test)]
@@ -140,6 +163,7 @@ mod tests {
             message: message.to_owned(),
             status: FeedStatus::Error,
             next_poll_at: None,
+            failed_polls: 1,
         })
     }
 
@@ -176,6 +200,32 @@ mod tests {
     }
 
     #[test]
+    fn failed_polls_in_a_row_wait_as_one_that_counts_them_all() {
+        let mut updates = WaitingUpdates::default();
+        for n in 0..1_000 {
+            updates.push(failed(1, &format!("timeout {n}")));
+        }
+        updates.push(crashed(1));
+        updates.push(failed(1, "after the crash"));
+        assert_eq!(updates.len(), 3, "a thousand failures wait as one");
+        let taken = updates.take_ready(|_| false);
+        let FeedUpdate::PollFailed(merged) = &taken[0] else {
+            panic!("{taken:?}");
+        };
+        assert_eq!((merged.message.as_str(), merged.failed_polls), ("timeout 999", 1_000));
+        assert_eq!(taken[1..], [crashed(1), failed(1, "after the crash")]);
+
+        // Put back behind a newer failure, they merge again, oldest count first.
+        updates.push(failed(1, "newest"));
+        updates.put_back(taken);
+        assert_eq!(updates.len(), 3);
+        let FeedUpdate::PollFailed(last) = &updates.take_ready(|_| false)[2] else {
+            panic!("the last update is a failed poll");
+        };
+        assert_eq!((last.message.as_str(), last.failed_polls), ("newest", 2));
+    }
+
+    #[test]
     fn a_batch_drops_the_updates_that_arrived_before_it() {
         let mut updates = WaitingUpdates::default();
         updates.push(failed(1, "timeout"));
@@ -201,10 +251,10 @@ mod tests {
         let mut updates = WaitingUpdates::default();
         updates.push(failed(1, "old"));
         let taken = updates.take_ready(|_| false);
-        updates.push(failed(1, "new"));
+        updates.push(crashed(1));
         updates.put_back(taken);
         assert_eq!(updates.len(), 2);
-        assert_eq!(updates.take_ready(|_| false), [failed(1, "old"), failed(1, "new")]);
+        assert_eq!(updates.take_ready(|_| false), [failed(1, "old"), crashed(1)]);
 
         updates.push(failed(2, "old"));
         let taken = updates.take_ready(|_| false);

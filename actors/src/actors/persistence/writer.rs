@@ -131,7 +131,13 @@ pub(super) async fn write_updates(store: &dyn EngineStore, updates: Vec<FeedUpda
             FeedUpdate::Unchanged(_) => Ok(()),
             FeedUpdate::PollFailed(failure) => {
                 store
-                    .record_poll_error(failure.feed_id, &failure.message, failure.status, failure.next_poll_at)
+                    .record_poll_errors(
+                        failure.feed_id,
+                        &failure.message,
+                        failure.status,
+                        failure.next_poll_at,
+                        failure.failed_polls,
+                    )
                     .await
             }
             FeedUpdate::ActorFailed { feed_id, message } => store.record_feed_failed(*feed_id, message).await,

@@ -26,15 +26,16 @@ pub(super) async fn get_feed(store: &PostgresStore, feed: FeedId) -> Result<Feed
     row.into_feed()
 }
 
-pub(super) async fn record_poll_error(
+pub(super) async fn record_poll_errors(
     store: &PostgresStore,
     feed: FeedId,
     error: &str,
     status: FeedStatus,
     next_poll_at: Option<DateTime<Utc>>,
+    failed_polls: u32,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE feeds SET status = $2, last_error = $3, error_count = error_count + 1, \
+        "UPDATE feeds SET status = $2, last_error = $3, error_count = error_count + $5, \
            last_polled_at = now(), next_poll_at = $4, \
            dead_since = CASE WHEN $2 = 'dead' THEN COALESCE(dead_since, now()) ELSE NULL END \
          WHERE id = $1",
@@ -43,6 +44,7 @@ pub(super) async fn record_poll_error(
     .bind(status.as_str())
     .bind(error)
     .bind(next_poll_at)
+    .bind(i32::try_from(failed_polls).unwrap_or(i32::MAX))
     .execute(&store.pool)
     .await?;
     Ok(())

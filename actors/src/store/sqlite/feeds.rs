@@ -29,15 +29,16 @@ pub(super) async fn get_feed(store: &SqliteStore, feed: FeedId) -> Result<Feed, 
     row.into_feed()
 }
 
-pub(super) async fn record_poll_error(
+pub(super) async fn record_poll_errors(
     store: &SqliteStore,
     feed: FeedId,
     error: &str,
     status: FeedStatus,
     next_poll_at: Option<DateTime<Utc>>,
+    failed_polls: u32,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE feeds SET status = $2, last_error = $3, error_count = error_count + 1, last_polled_at = $4, \
+        "UPDATE feeds SET status = $2, last_error = $3, error_count = error_count + $6, last_polled_at = $4, \
            next_poll_at = $5, dead_since = CASE WHEN $2 = 'dead' THEN COALESCE(dead_since, $4) ELSE NULL END \
          WHERE id = $1",
     )
@@ -46,6 +47,7 @@ pub(super) async fn record_poll_error(
     .bind(error)
     .bind(now_micros())
     .bind(next_poll_at.map(micros))
+    .bind(i64::from(failed_polls))
     .execute(&store.pool)
     .await
     .map_err(sqlite_error)?;

@@ -30,6 +30,16 @@ pub async fn a_dead_feed_keeps_its_first_dead_since_until_a_good_poll(store: Sha
         Some(since),
         "the first death counts"
     );
+    // Failed polls merged while they waited count one each.
+    store
+        .record_poll_errors(feed, "HTTP 500, the fifth time", FeedStatus::Dead, None, 3)
+        .await
+        .expect("dead");
+    let merged = store.get_feed(feed).await.expect("get");
+    assert_eq!(
+        (merged.error_count, merged.last_error.as_deref()),
+        (5, Some("HTTP 500, the fifth time"))
+    );
 
     unchanged(&store, feed, now(), now()).await;
     let revived = store.get_feed(feed).await.expect("get");
