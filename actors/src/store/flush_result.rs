@@ -1,5 +1,5 @@
-//! What both backends' flushes share: which entries of a batch count, and how the ids they resolved become
-//! the persistence actor's answer.
+//! What both backends' flushes share: which entries of a batch count, which of them are new and what number
+//! each new one takes, and how the ids they resolved become the persistence actor's answer.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,6 +15,33 @@ pub(super) fn first_of_each_key(batch: &FeedBatch) -> Vec<&Entry> {
         .iter()
         .filter(|entry| seen.insert(entry.dedupe_key.as_str()))
         .collect()
+}
+
+/// The entries no earlier poll stored (none `resolved` knows), the first of each key across the whole flush (a
+/// feed listed twice stores a key once), in flush order, each numbered on from its feed's `last_seq`, which this
+/// advances. A feed missing from `last_seq` is numbered from 0: a feed without a row, whose insert then fails on
+/// the foreign key, so the whole flush fails, as a flush is all or nothing.
+pub(super) fn number_new_entries<'a>(
+    batches: &'a [FeedBatch],
+    unique: &[Vec<&'a Entry>],
+    resolved: &Resolved,
+    last_seq: &mut HashMap<FeedId, i64>,
+) -> Vec<(&'a FeedBatch, &'a Entry, i64)> {
+    let mut seen: HashSet<(FeedId, &str)> = HashSet::new();
+    let mut numbered = Vec::new();
+    for (batch, entries) in batches.iter().zip(unique) {
+        for entry in entries {
+            if resolved.id_of(batch.feed_id, &entry.dedupe_key).is_some()
+                || !seen.insert((batch.feed_id, entry.dedupe_key.as_str()))
+            {
+                continue;
+            }
+            let seq = last_seq.entry(batch.feed_id).or_default();
+            *seq += 1;
+            numbered.push((batch, *entry, *seq));
+        }
+    }
+    numbered
 }
 
 /// A stored article's id with the key it was stored under.

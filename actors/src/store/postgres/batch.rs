@@ -1,12 +1,12 @@
 //! The persistence actor's flush on Postgres: many feeds' entries in one transaction, by UNNEST, each article
 //! written once for its feed (fan-out on read).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::PostgresStore;
 use crate::domain::{Enclosure, FeedId};
 use crate::parse::Entry;
-use crate::store::flush_result::{first_of_each_key, ArticleKey, Resolved};
+use crate::store::flush_result::{first_of_each_key, number_new_entries, ArticleKey, Resolved};
 use crate::store::rows::categories_json;
 use crate::store::{FeedBatch, StoreError, StoredBatch};
 
@@ -94,22 +94,9 @@ pub(super) async fn persist_batches(
     }
 
     // The new entries, numbered here, so that the statement below only writes: no sort or window over the rows.
-    // A feed listed twice in one flush stores a key once.
-    let mut seen: HashSet<(FeedId, &str)> = HashSet::with_capacity(all_keys.len());
     let mut columns = ArticleColumns::default();
-    for (batch, entries) in batches.iter().zip(&unique) {
-        for entry in entries {
-            if resolved.id_of(batch.feed_id, &entry.dedupe_key).is_some()
-                || !seen.insert((batch.feed_id, entry.dedupe_key.as_str()))
-            {
-                continue;
-            }
-            // A feed without a row gets numbers from 0, and its insert fails on the foreign key: the whole flush
-            // fails, as a flush is all or nothing.
-            let seq = last_seq.entry(batch.feed_id).or_default();
-            *seq += 1;
-            columns.push(batch, entry, *seq);
-        }
+    for (batch, entry, seq) in number_new_entries(batches, &unique, &resolved, &mut last_seq) {
+        columns.push(batch, entry, seq);
     }
     if !columns.feed_ids.is_empty() {
         let inserted: Vec<ArticleKey> = sqlx::query_as(

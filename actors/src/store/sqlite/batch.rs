@@ -2,7 +2,7 @@
 //! statements per flush instead of one per entry (each of which is a round trip to sqlx's worker thread):
 //! multi-row inserts, and id lists as JSON arrays unpacked by `json_each`, since SQLite binds no arrays.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{json, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -12,7 +12,7 @@ use super::SqliteStore;
 use crate::domain::{Enclosure, FeedId};
 use crate::parse::Entry;
 use crate::store::error::sqlite_error;
-use crate::store::flush_result::{first_of_each_key, ArticleKey, Resolved};
+use crate::store::flush_result::{first_of_each_key, number_new_entries, ArticleKey, Resolved};
 use crate::store::rows::categories_json;
 use crate::store::{FeedBatch, StoreError, StoredBatch};
 
@@ -75,25 +75,16 @@ async fn store_entries(
         resolved.known(article);
     }
 
-    // A feed listed twice in one flush stores a key once.
-    let mut seen: HashSet<(FeedId, &str)> = HashSet::with_capacity(rows.len());
-    let new_rows: Vec<(&FeedBatch, &Entry)> = rows
-        .into_iter()
+    let new_feeds: BTreeSet<FeedId> = rows
+        .iter()
         .filter(|(batch, entry)| resolved.id_of(batch.feed_id, &entry.dedupe_key).is_none())
-        .filter(|(batch, entry)| seen.insert((batch.feed_id, entry.dedupe_key.as_str())))
+        .map(|(batch, _)| batch.feed_id)
         .collect();
-    if new_rows.is_empty() {
+    if new_feeds.is_empty() {
         return Ok(resolved);
     }
-    let mut last_seq = feeds_last_seq(connection, &new_rows).await?;
-    let numbered: Vec<(&FeedBatch, &Entry, i64)> = new_rows
-        .into_iter()
-        .map(|(batch, entry)| {
-            let seq = last_seq.entry(batch.feed_id).or_default();
-            *seq += 1;
-            (batch, entry, *seq)
-        })
-        .collect();
+    let mut last_seq = feeds_last_seq(connection, new_feeds).await?;
+    let numbered = number_new_entries(batches, unique, &resolved, &mut last_seq);
 
     for chunk in numbered.chunks(ROWS_PER_INSERT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
@@ -141,12 +132,11 @@ async fn store_entries(
     Ok(resolved)
 }
 
-/// The last_seq of each feed that has new entries.
+/// The last_seq of each of `feeds`.
 async fn feeds_last_seq(
     connection: &mut SqliteConnection,
-    rows: &[(&FeedBatch, &Entry)],
+    feeds: BTreeSet<FeedId>,
 ) -> Result<HashMap<FeedId, i64>, StoreError> {
-    let feeds: BTreeSet<FeedId> = rows.iter().map(|(batch, _)| batch.feed_id).collect();
     let ids = Value::from(feeds.into_iter().collect::<Vec<_>>()).to_string();
     let found: Vec<(FeedId, i64)> =
         sqlx::query_as("SELECT f.id, f.last_seq FROM json_each($1) k JOIN feeds f ON f.id = k.value")
