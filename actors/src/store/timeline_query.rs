@@ -83,14 +83,7 @@ where
         )),
         Lateral::Missing => builder.push(format!("JOIN articles p ON p.id IN (SELECT q.id {newest_of_feed}")),
     };
-    if let Some(cursor) = query.cursor {
-        builder
-            .push(" AND (q.published_at, q.id) < (")
-            .push_bind(encode_time(cursor.published_at))
-            .push(", ")
-            .push_bind(cursor.article_id)
-            .push(")");
-    }
+    push_cursor(&mut builder, "AND", "q.published_at, q.id", query, encode_time);
     push_state_filters(&mut builder, query);
     builder
         .push(" ORDER BY q.published_at DESC, q.id DESC LIMIT ")
@@ -108,6 +101,29 @@ where
         builder.push(format!(" AND {UNREAD_COUNT} > 0"));
     }
     builder
+}
+
+/// `{keyword} ({columns}) < (time, id)` of the query's cursor, when it has one: the keyset bound that starts the
+/// next page.
+fn push_cursor<'args, DB, Time>(
+    builder: &mut QueryBuilder<'args, DB>,
+    keyword: &str,
+    columns: &str,
+    query: &ArticleQuery,
+    encode_time: impl FnOnce(DateTime<Utc>) -> Time,
+) where
+    DB: Database,
+    Time: 'args + Encode<'args, DB> + Type<DB>,
+    i64: 'args + Encode<'args, DB> + Type<DB>,
+{
+    if let Some(cursor) = query.cursor {
+        builder
+            .push(format!(" {keyword} ({columns}) < ("))
+            .push_bind(encode_time(cursor.published_at))
+            .push(", ")
+            .push_bind(cursor.article_id)
+            .push(")");
+    }
 }
 
 /// The read and starred filters of the query on an article `q` of the subscription `s`.
@@ -150,14 +166,7 @@ where
         "SELECT q.feed_id, q.published_at, q.id FROM (SELECT p.id, p.feed_id, p.published_at, p.seq ",
     );
     builder.push("FROM articles p");
-    if let Some(cursor) = query.cursor {
-        builder
-            .push(" WHERE (p.published_at, p.id) < (")
-            .push_bind(encode_time(cursor.published_at))
-            .push(", ")
-            .push_bind(cursor.article_id)
-            .push(")");
-    }
+    push_cursor(&mut builder, "WHERE", "p.published_at, p.id", query, encode_time);
     builder
         .push(" ORDER BY p.published_at DESC, p.id DESC LIMIT ")
         .push_bind(scan)
@@ -240,14 +249,7 @@ where
         ReadFilter::Read => builder.push(format!(" AND {READ}")),
         ReadFilter::All => &mut builder,
     };
-    if let Some(cursor) = query.cursor {
-        builder
-            .push(" AND (m.published_at, m.article_id) < (")
-            .push_bind(encode_time(cursor.published_at))
-            .push(", ")
-            .push_bind(cursor.article_id)
-            .push(")");
-    }
+    push_cursor(&mut builder, "AND", "m.published_at, m.article_id", query, encode_time);
     builder
         .push(" ORDER BY m.published_at DESC, m.article_id DESC LIMIT ")
         .push_bind(rows);
