@@ -5,7 +5,7 @@
 
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
-use crate::domain::FeedId;
+use crate::domain::{ArticleId, FeedId};
 
 /// An article's read state, from `articles a`, `subscriptions s` and `article_marks m` (left-joined).
 pub(super) const READ: &str = "COALESCE(m.read_mark, a.seq <= s.read_through_seq)";
@@ -69,6 +69,45 @@ where
         .execute(&mut *connection)
         .await?;
     Ok(u64::try_from(before - read_through).unwrap_or(0))
+}
+
+/// After a mark was written: drops it when it no longer differs from anything, and moves the subscription's
+/// counts by `change`, in the caller's transaction (which holds the subscription).
+pub(super) async fn settle_mark<DB, User>(
+    connection: &mut DB::Connection,
+    user: User,
+    article: ArticleId,
+    feed: FeedId,
+    change: ReadChange,
+) -> Result<(), sqlx::Error>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> User: 'q + Copy + Send + Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query::<DB>(
+        "DELETE FROM article_marks WHERE user_id = $1 AND article_id = $2 \
+           AND read_mark IS NULL AND starred_at IS NULL",
+    )
+    .bind(user)
+    .bind(article)
+    .execute(&mut *connection)
+    .await?;
+    if change.changes_counts() {
+        sqlx::query::<DB>(
+            "UPDATE subscriptions SET marked_read = marked_read + $3, marked_unread = marked_unread + $4 \
+             WHERE user_id = $1 AND feed_id = $2",
+        )
+        .bind(user)
+        .bind(feed)
+        .bind(change.marked_read)
+        .bind(change.marked_unread)
+        .execute(&mut *connection)
+        .await?;
+    }
+    Ok(())
 }
 
 /// What marking one article read or unread does: the mark to store, and how the subscription's counts change.

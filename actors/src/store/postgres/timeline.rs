@@ -3,7 +3,7 @@
 use super::rows::{ArticleRow, PageKeyRow};
 use super::PostgresStore;
 use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, FeedId, UserId};
-use crate::store::read_state::ReadChange;
+use crate::store::read_state::{settle_mark, ReadChange};
 use crate::store::rows;
 use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, PageKey, RECENT_SCAN_PER_ROW};
 use crate::store::timeline_query::{
@@ -128,27 +128,7 @@ pub(super) async fn update_article(
     .bind(patch.starred)
     .execute(&mut *transaction)
     .await?;
-    // A mark that no longer differs from anything is not kept.
-    sqlx::query(
-        "DELETE FROM article_marks WHERE user_id = $1 AND article_id = $2 \
-           AND read_mark IS NULL AND starred_at IS NULL",
-    )
-    .bind(user)
-    .bind(article)
-    .execute(&mut *transaction)
-    .await?;
-    if change.changes_counts() {
-        sqlx::query(
-            "UPDATE subscriptions SET marked_read = marked_read + $3, marked_unread = marked_unread + $4 \
-             WHERE user_id = $1 AND feed_id = $2",
-        )
-        .bind(user)
-        .bind(target.feed_id)
-        .bind(change.marked_read)
-        .bind(change.marked_unread)
-        .execute(&mut *transaction)
-        .await?;
-    }
+    settle_mark::<sqlx::Postgres, _>(&mut *transaction, user, article, target.feed_id, change).await?;
     transaction.commit().await?;
     get_article(store, user, article).await
 }

@@ -1,10 +1,12 @@
 //! A user's timeline on SQLite: keyset-paged listing, one article, and its read and starred state.
 
+use sqlx::Sqlite;
+
 use super::rows::{micros, now_micros, ArticleRow, PageKeyRow};
 use super::SqliteStore;
 use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, FeedId, UserId};
 use crate::store::error::sqlite_error;
-use crate::store::read_state::ReadChange;
+use crate::store::read_state::{settle_mark, ReadChange};
 use crate::store::rows;
 use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, PageKey, RECENT_SCAN_PER_ROW};
 use crate::store::timeline_query::{
@@ -123,29 +125,9 @@ pub(super) async fn update_article(
     .execute(&mut *transaction)
     .await
     .map_err(sqlite_error)?;
-    // A mark that no longer differs from anything is not kept.
-    sqlx::query(
-        "DELETE FROM article_marks WHERE user_id = $1 AND article_id = $2 \
-           AND read_mark IS NULL AND starred_at IS NULL",
-    )
-    .bind(user.hyphenated())
-    .bind(article)
-    .execute(&mut *transaction)
-    .await
-    .map_err(sqlite_error)?;
-    if change.changes_counts() {
-        sqlx::query(
-            "UPDATE subscriptions SET marked_read = marked_read + $3, marked_unread = marked_unread + $4 \
-             WHERE user_id = $1 AND feed_id = $2",
-        )
-        .bind(user.hyphenated())
-        .bind(target.feed_id)
-        .bind(change.marked_read)
-        .bind(change.marked_unread)
-        .execute(&mut *transaction)
+    settle_mark::<Sqlite, _>(&mut *transaction, user.hyphenated(), article, target.feed_id, change)
         .await
         .map_err(sqlite_error)?;
-    }
     transaction.commit().await.map_err(sqlite_error)?;
     get_article(store, user, article).await
 }
