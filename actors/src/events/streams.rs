@@ -227,3 +227,77 @@ fn cut_off(subscriber: &mut Subscriber) {
     let (closed, _) = mpsc::channel(1);
     subscriber.sender = closed;
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::events::EventKind;
+
+    fn event(user: UserId, id: i64) -> Arc<Event> {
+        Arc::new(Event {
+            id,
+            user,
+            kind: EventKind::JobDone,
+            feed: None,
+            data: json!({}),
+            at: chrono::Utc::now(),
+        })
+    }
+
+    fn limits() -> StreamLimits {
+        StreamLimits {
+            buffer: 2,
+            per_user: 1,
+            total: 2,
+        }
+    }
+
+    #[tokio::test]
+    async fn streams_are_limited_per_user_and_in_all_and_give_their_place_back() {
+        let (_sender, receiver) = broadcast::channel(16);
+        let streams = EventStreams::start(limits(), receiver);
+        let (alice, bob, carol) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let first = streams.open(alice).expect("alice's first");
+        assert_eq!(streams.open(alice).err(), Some(StreamRefused::TooManyForUser));
+        let _bob = streams.open(bob).expect("bob's");
+        assert_eq!(streams.open(carol).err(), Some(StreamRefused::TooMany));
+        drop(first);
+        assert_eq!(streams.open_count(), 1);
+        let _carol = streams.open(carol).expect("a place was given back");
+        streams.close();
+        assert_eq!(streams.open(alice).err(), Some(StreamRefused::Closing));
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_cuts_only_its_stream_off_after_what_it_holds() {
+        let (sender, receiver) = broadcast::channel(16);
+        let streams = EventStreams::start(limits(), receiver);
+        let (alice, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut slow = streams.open(alice).expect("alice's");
+        let mut other = streams.open(bob).expect("bob's");
+        for id in 1..=3 {
+            sender.send(event(alice, id)).unwrap();
+        }
+        sender.send(event(bob, 1)).unwrap();
+
+        assert_eq!(other.recv().await.map(|event| event.id), Some(1), "bob's stream flows");
+        assert_eq!(slow.recv().await.map(|event| event.id), Some(1));
+        assert_eq!(slow.recv().await.map(|event| event.id), Some(2));
+        assert!(slow.recv().await.is_none(), "the third did not fit: the stream ends");
+        assert!(slow.overflowed());
+        assert!(!other.overflowed());
+    }
+
+    #[tokio::test]
+    async fn closing_ends_streams_without_calling_them_slow() {
+        let (_sender, receiver) = broadcast::channel(16);
+        let streams = EventStreams::start(limits(), receiver);
+        let mut stream = streams.open(Uuid::from_u128(1)).expect("opens");
+        streams.close();
+        assert!(stream.recv().await.is_none());
+        assert!(!stream.overflowed());
+    }
+}
