@@ -126,6 +126,32 @@ async fn an_open_stream_gets_feed_status_when_a_feed_dies(backend: Backend) {
     assert_eq!(feed["status"], "dead");
 }
 
+async fn feed_status_follows_a_feed_into_errors_and_back_to_ok_on_a_304(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let server = feed_server().await;
+    let document = rss("flaky", 0, 2);
+    server.set("/flaky.xml", document.clone(), "application/rss+xml");
+    let token = app.user("alice").await;
+    let mut stream = open(&app, &token, "?types=feed.status", None).await;
+    wait_for_streams(&app, 1).await;
+    let results = app.subscribe(&token, &[server.url("/flaky.xml")]).await;
+    let feed_id = results[0]["feed_id"].as_i64().unwrap();
+    let status = |message: Message| (message.data["feed_id"].as_i64(), message.data["status"].clone());
+    assert_eq!(status(stream.expect().await), (Some(feed_id), json!("ok")));
+
+    server.set_status("/flaky.xml", 500, &[]);
+    app.engine().refresh_stale(chrono::Utc::now()).await.unwrap();
+    let failed = stream.expect().await;
+    assert_eq!(status(failed.clone()), (Some(feed_id), json!("error")));
+    assert!(failed.data["error"].as_str().unwrap().contains("500"), "{failed:?}");
+
+    // The same document again: a 304, which is what turns the feed ok.
+    server.set("/flaky.xml", document, "application/rss+xml");
+    app.engine().refresh_stale(chrono::Utc::now()).await.unwrap();
+    assert_eq!(status(stream.expect().await), (Some(feed_id), json!("ok")));
+    assert_eq!(server.not_modified("/flaky.xml"), 1);
+}
+
 async fn reconnecting_with_last_event_id_replays_exactly_what_was_missed_even_after_a_restart(backend: Backend) {
     let mut app = spawn_app(backend).await;
     let token = app.user("alice").await;
@@ -327,6 +353,7 @@ async fn an_idle_stream_gets_heartbeat_comments(backend: Backend) {
 crate::on_both_backends!(
     an_open_stream_gets_article_new_after_a_poll_commits,
     an_open_stream_gets_feed_status_when_a_feed_dies,
+    feed_status_follows_a_feed_into_errors_and_back_to_ok_on_a_304,
     reconnecting_with_last_event_id_replays_exactly_what_was_missed_even_after_a_restart,
     a_gap_older_than_the_log_gets_resync_first,
     a_slow_reader_is_cut_off_with_resync_while_others_keep_flowing,

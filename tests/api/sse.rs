@@ -37,6 +37,8 @@ impl SseReader {
 
     /// The next message, or `None` once the server ended the stream; fails the test after 20 s of nothing.
     pub async fn next(&mut self) -> Option<Message> {
+        // One deadline for the message, however many heartbeats come meanwhile.
+        let deadline = tokio::time::Instant::now() + MESSAGE_TIMEOUT;
         loop {
             if let Some(end) = self.buffer.windows(2).position(|pair| pair == b"\n\n") {
                 let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
@@ -45,7 +47,7 @@ impl SseReader {
                 }
                 continue;
             }
-            let chunk = tokio::time::timeout(MESSAGE_TIMEOUT, self.response.chunk())
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
                 .await
                 .expect("a message within 20 s");
             match chunk {

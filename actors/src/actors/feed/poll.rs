@@ -89,7 +89,7 @@ impl FeedState {
 
     async fn on_not_modified(&mut self, polled_at: DateTime<Utc>, hints: &PublisherHints) {
         self.consecutive_errors = 0;
-        self.status = FeedStatus::Ok;
+        let recovered = std::mem::replace(&mut self.status, FeedStatus::Ok) != FeedStatus::Ok;
         self.stats.last_error = None;
         let interval = self
             .context
@@ -104,7 +104,12 @@ impl FeedState {
             polled_at,
             next_poll_at,
         };
-        if let Err(error) = self.context.persistence.record_unchanged(unchanged) {
+        let recorded = if recovered {
+            self.context.persistence.record_recovered(unchanged)
+        } else {
+            self.context.persistence.record_unchanged(unchanged)
+        };
+        if let Err(error) = recorded {
             tracing::warn!(feed_id = self.feed_id, %error, "could not record the poll");
         }
         if let Err(error) = self.context.cache.touch(self.url.as_str()).await {

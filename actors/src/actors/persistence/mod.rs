@@ -18,7 +18,7 @@ mod plan;
 mod updates;
 mod writer;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,8 +43,8 @@ pub use self::updates::{FeedUpdate, PollFailure};
 pub enum PersistenceMsg {
     /// A poll's entries and state: write them, then ack the feed actor.
     Store(PendingBatch),
-    /// A poll found nothing new.
-    Unchanged(UnchangedPoll),
+    /// A poll found nothing new; `recovered` when the feed's status was another than ok before it.
+    Unchanged { poll: UnchangedPoll, recovered: bool },
     /// A poll failed; the feed actor has already scheduled its retry.
     PollFailed(PollFailure),
     /// A feed's actor crashed too often and the supervisor parked it.
@@ -121,7 +121,13 @@ impl PersistenceHandle {
     /// Hands over a poll that found nothing new. It takes no slot: each feed has at most one waiting, since a
     /// newer one replaces it.
     pub fn record_unchanged(&self, poll: UnchangedPoll) -> Result<(), PersistenceStopped> {
-        self.send(PersistenceMsg::Unchanged(poll))
+        self.send(PersistenceMsg::Unchanged { poll, recovered: false })
+    }
+
+    /// Hands over a poll that found nothing new after the feed failed: once written, the feed's subscribers
+    /// are told it is ok again.
+    pub fn record_recovered(&self, poll: UnchangedPoll) -> Result<(), PersistenceStopped> {
+        self.send(PersistenceMsg::Unchanged { poll, recovered: true })
     }
 
     /// Hands over a failed poll. It takes no slot: a feed actor fails a poll at most once per backoff.
@@ -151,6 +157,8 @@ pub struct PersistenceArgs {
 pub struct PersistenceState {
     store: Arc<dyn EngineStore>,
     events: EventBus,
+    /// Feeds whose waiting unchanged poll turns them ok again after failures: announced once it is written.
+    recovered: HashSet<FeedId>,
     settings: PersistenceSettings,
     /// Batches waiting for a flush, oldest first.
     waiting: Vec<PendingBatch>,
@@ -204,6 +212,7 @@ impl Actor for PersistenceActor {
             parallel_flushes: args.store.parallel_flushes().max(1),
             store: args.store,
             events: args.events,
+            recovered: HashSet::new(),
             settings: args.settings,
             waiting: Vec::new(),
             updates: WaitingUpdates::default(),
@@ -225,11 +234,17 @@ impl Actor for PersistenceActor {
             PersistenceMsg::Store(pending) => {
                 let feed = pending.feed_id();
                 state.updates.superseded_by_batch(feed);
+                state.recovered.remove(&feed);
                 *state.batches_of_feed.entry(feed).or_default() += 1;
                 state.waiting.push(pending);
                 instruments::persistence_waiting(state.waiting.len());
             }
-            PersistenceMsg::Unchanged(poll) => state.updates.push(FeedUpdate::Unchanged(poll)),
+            PersistenceMsg::Unchanged { poll, recovered } => {
+                if recovered {
+                    state.recovered.insert(poll.feed_id);
+                }
+                state.updates.push(FeedUpdate::Unchanged(poll))
+            }
             PersistenceMsg::PollFailed(failure) => state.updates.push(FeedUpdate::PollFailed(failure)),
             PersistenceMsg::ActorFailed { feed_id, message } => {
                 state.updates.push(FeedUpdate::ActorFailed { feed_id, message })
@@ -274,7 +289,7 @@ impl Actor for PersistenceActor {
         }
         // The updates last: one that waited for its feed's batch is newer than it.
         let updates = state.updates.take_ready(|_| false);
-        let unwritten = writer::write_updates(state.store.as_ref(), &state.events, updates).await;
+        let unwritten = writer::write_updates(state.store.as_ref(), &state.events, &mut state.recovered, updates).await;
         if !unwritten.is_empty() {
             tracing::warn!(feeds = unwritten.len(), "could not record the last feed states");
         }
@@ -427,7 +442,7 @@ impl PersistenceState {
         if ready.is_empty() {
             return true;
         }
-        let unwritten = writer::write_updates(self.store.as_ref(), &self.events, ready).await;
+        let unwritten = writer::write_updates(self.store.as_ref(), &self.events, &mut self.recovered, ready).await;
         let written = unwritten.is_empty();
         self.updates.put_back(unwritten);
         written

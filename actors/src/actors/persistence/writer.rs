@@ -2,6 +2,7 @@
 //! when the database refuses a flush for its content, the report of a refused batch to its feed actor, and the
 //! feed-state updates that carry no entries.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::plan::{after_failure, AfterFailure};
@@ -9,7 +10,8 @@ use super::updates::FeedUpdate;
 use super::PendingBatch;
 use crate::actors::feed::FeedMsg;
 use crate::domain::FeedId;
-use crate::events::{EventBus, NewArticles};
+use crate::domain::FeedStatus;
+use crate::events::{EventBus, FeedStatusChange, NewArticles};
 use crate::instruments;
 use crate::store::{EngineStore, StoreError, StoredBatch, UnchangedPoll};
 
@@ -127,6 +129,7 @@ fn report_rejected(waiting: Vec<PendingBatch>, error: StoreError) {
 pub(super) async fn write_updates(
     store: &dyn EngineStore,
     events: &EventBus,
+    recovered: &mut HashSet<FeedId>,
     updates: Vec<FeedUpdate>,
 ) -> Vec<FeedUpdate> {
     let unchanged: Vec<UnchangedPoll> = updates
@@ -138,7 +141,18 @@ pub(super) async fn write_updates(
         .collect();
     if !unchanged.is_empty() {
         match store.record_polls_unchanged(&unchanged).await {
-            Ok(()) => {}
+            Ok(()) => {
+                let back_to_ok: Vec<FeedStatusChange> = unchanged
+                    .iter()
+                    .filter(|poll| recovered.remove(&poll.feed_id))
+                    .map(|poll| FeedStatusChange {
+                        feed: poll.feed_id,
+                        status: FeedStatus::Ok,
+                        error: None,
+                    })
+                    .collect();
+                events.feed_status_changed(back_to_ok);
+            }
             Err(error) if error.is_transient() => return updates,
             Err(error) => {
                 tracing::warn!(feeds = unchanged.len(), %error, "the database rejected unchanged polls; dropped")
