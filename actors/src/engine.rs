@@ -17,11 +17,12 @@ use crate::actors::supervisor::{FeedSupervisor, SupervisorArgs, SupervisorMsg};
 use crate::cache::FeedCache;
 use crate::domain::FeedStatus;
 use crate::domain::{FeedId, UserId};
+use crate::events::{EventBus, EventBusSettings};
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::instruments;
 use crate::network_policy;
-use crate::store::{ApiStore, EngineStore, Store, StoreError};
+use crate::store::{ApiStore, EngineStore, EventStore, Store, StoreError};
 
 /// How one URL of a subscribe request turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +78,7 @@ pub struct EngineSettings {
     pub fetch: FetchSettings,
     pub rules: FeedRules,
     pub persistence: PersistenceSettings,
+    pub events: EventBusSettings,
 }
 
 /// How long a request waits for an actor's answer.
@@ -103,6 +105,7 @@ struct EngineInner {
     router: ActorRef<RouterMsg>,
     supervisor: ActorRef<SupervisorMsg>,
     persistence: PersistenceHandle,
+    events: EventBus,
     registry: ActorRegistry,
     polls: PollsInProgress,
     allow_private_networks: bool,
@@ -125,7 +128,10 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let allow_private_networks = settings.fetch.allow_private_networks;
         let fetcher = Fetcher::new(settings.fetch).map_err(unavailable)?;
-        let persistence = PersistenceActor::spawn(store.clone(), settings.persistence)
+        let events = EventBus::spawn(store.clone(), settings.events)
+            .await
+            .map_err(unavailable)?;
+        let persistence = PersistenceActor::spawn(store.clone(), settings.persistence, events.clone())
             .await
             .map_err(unavailable)?;
         let registry = ActorRegistry::default();
@@ -136,6 +142,7 @@ impl Engine {
             store: store.clone(),
             cache: cache.clone(),
             persistence: persistence.clone(),
+            events: events.clone(),
             rules: settings.rules,
             registry: registry.clone(),
             polls: polls.clone(),
@@ -160,6 +167,7 @@ impl Engine {
                 router,
                 supervisor,
                 persistence,
+                events,
                 registry,
                 polls,
                 allow_private_networks,
@@ -174,6 +182,15 @@ impl Engine {
 
     pub(crate) fn engine_store(&self) -> &dyn EngineStore {
         self.inner.store.as_ref()
+    }
+
+    pub(crate) fn event_store(&self) -> &dyn EventStore {
+        self.inner.store.as_ref()
+    }
+
+    /// The event bus: publish events after a commit, or watch them as they are stored.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
     }
 
     /// Subscribes a user to each URL; one bad URL does not fail the others.
@@ -311,6 +328,8 @@ impl Engine {
         let polls_done = started.elapsed();
         let _ = self.inner.persistence.actor().drain_and_wait(Some(timeout)).await;
         let flushed = started.elapsed();
+        // After the last flush, whose events it then stores.
+        let _ = self.inner.events.actor().drain_and_wait(Some(timeout)).await;
         let _ = self.inner.supervisor.send_message(SupervisorMsg::StopAll);
         tracing::info!(
             polls_at_signal,

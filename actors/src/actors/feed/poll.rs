@@ -10,6 +10,7 @@ use super::{FeedMsg, FeedState, InFlightPoll};
 use crate::actors::supervisor::SupervisorMsg;
 use crate::cache::CachedFeed;
 use crate::domain::FeedStatus;
+use crate::events::FeedStatusChange;
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchError, FetchOutcome, PublisherHints, Validators};
 use crate::instruments;
@@ -88,7 +89,7 @@ impl FeedState {
 
     async fn on_not_modified(&mut self, polled_at: DateTime<Utc>, hints: &PublisherHints) {
         self.consecutive_errors = 0;
-        self.status = FeedStatus::Ok;
+        let recovered = std::mem::replace(&mut self.status, FeedStatus::Ok) != FeedStatus::Ok;
         self.stats.last_error = None;
         let interval = self
             .context
@@ -103,7 +104,12 @@ impl FeedState {
             polled_at,
             next_poll_at,
         };
-        if let Err(error) = self.context.persistence.record_unchanged(unchanged) {
+        let recorded = if recovered {
+            self.context.persistence.record_recovered(unchanged)
+        } else {
+            self.context.persistence.record_unchanged(unchanged)
+        };
+        if let Err(error) = recorded {
             tracing::warn!(feed_id = self.feed_id, %error, "could not record the poll");
         }
         if let Err(error) = self.context.cache.touch(self.url.as_str()).await {
@@ -155,7 +161,14 @@ impl FeedState {
         self.validators = in_flight.validators;
         self.measured = in_flight.measured;
         self.consecutive_errors = 0;
-        self.status = FeedStatus::Ok;
+        if std::mem::replace(&mut self.status, FeedStatus::Ok) != FeedStatus::Ok {
+            // The batch's commit, which this ack follows, set the status to ok.
+            self.context.events.feed_status_changed(vec![FeedStatusChange {
+                feed: self.feed_id,
+                status: FeedStatus::Ok,
+                error: None,
+            }]);
+        }
         self.stats.last_error = None;
         instruments::new_entries(stored.new_count);
         let cached = CachedFeed {

@@ -18,7 +18,7 @@ mod plan;
 mod updates;
 mod writer;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +33,7 @@ use self::updates::WaitingUpdates;
 use self::writer::FlushOutcome;
 use super::feed_handle::FeedHandle;
 use crate::domain::FeedId;
+use crate::events::EventBus;
 use crate::instruments;
 use crate::store::{EngineStore, FeedBatch, UnchangedPoll};
 
@@ -42,8 +43,8 @@ pub use self::updates::{FeedUpdate, PollFailure};
 pub enum PersistenceMsg {
     /// A poll's entries and state: write them, then ack the feed actor.
     Store(PendingBatch),
-    /// A poll found nothing new.
-    Unchanged(UnchangedPoll),
+    /// A poll found nothing new; `recovered` when the feed's status was another than ok before it.
+    Unchanged { poll: UnchangedPoll, recovered: bool },
     /// A poll failed; the feed actor has already scheduled its retry.
     PollFailed(PollFailure),
     /// A feed's actor crashed too often and the supervisor parked it.
@@ -120,7 +121,13 @@ impl PersistenceHandle {
     /// Hands over a poll that found nothing new. It takes no slot: each feed has at most one waiting, since a
     /// newer one replaces it.
     pub fn record_unchanged(&self, poll: UnchangedPoll) -> Result<(), PersistenceStopped> {
-        self.send(PersistenceMsg::Unchanged(poll))
+        self.send(PersistenceMsg::Unchanged { poll, recovered: false })
+    }
+
+    /// Hands over a poll that found nothing new after the feed failed: once written, the feed's subscribers
+    /// are told it is ok again.
+    pub fn record_recovered(&self, poll: UnchangedPoll) -> Result<(), PersistenceStopped> {
+        self.send(PersistenceMsg::Unchanged { poll, recovered: true })
     }
 
     /// Hands over a failed poll. It takes no slot: a feed actor fails a poll at most once per backoff.
@@ -142,11 +149,16 @@ pub struct PersistenceActor;
 
 pub struct PersistenceArgs {
     pub store: Arc<dyn EngineStore>,
+    /// Told what each commit changed, for the users' events.
+    pub events: EventBus,
     pub settings: PersistenceSettings,
 }
 
 pub struct PersistenceState {
     store: Arc<dyn EngineStore>,
+    events: EventBus,
+    /// Feeds whose waiting unchanged poll turns them ok again after failures: announced once it is written.
+    recovered: HashSet<FeedId>,
     settings: PersistenceSettings,
     /// Batches waiting for a flush, oldest first.
     waiting: Vec<PendingBatch>,
@@ -169,9 +181,19 @@ impl PersistenceActor {
     pub async fn spawn(
         store: Arc<dyn EngineStore>,
         settings: PersistenceSettings,
+        events: EventBus,
     ) -> Result<PersistenceHandle, ractor::SpawnErr> {
         let slots = Arc::new(Semaphore::new(settings.max_pending_batches.max(1)));
-        let (actor, _) = Actor::spawn(None, PersistenceActor, PersistenceArgs { store, settings }).await?;
+        let (actor, _) = Actor::spawn(
+            None,
+            PersistenceActor,
+            PersistenceArgs {
+                store,
+                events,
+                settings,
+            },
+        )
+        .await?;
         Ok(PersistenceHandle { actor, slots })
     }
 }
@@ -189,6 +211,8 @@ impl Actor for PersistenceActor {
         Ok(PersistenceState {
             parallel_flushes: args.store.parallel_flushes().max(1),
             store: args.store,
+            events: args.events,
+            recovered: HashSet::new(),
             settings: args.settings,
             waiting: Vec::new(),
             updates: WaitingUpdates::default(),
@@ -210,11 +234,17 @@ impl Actor for PersistenceActor {
             PersistenceMsg::Store(pending) => {
                 let feed = pending.feed_id();
                 state.updates.superseded_by_batch(feed);
+                state.recovered.remove(&feed);
                 *state.batches_of_feed.entry(feed).or_default() += 1;
                 state.waiting.push(pending);
                 instruments::persistence_waiting(state.waiting.len());
             }
-            PersistenceMsg::Unchanged(poll) => state.updates.push(FeedUpdate::Unchanged(poll)),
+            PersistenceMsg::Unchanged { poll, recovered } => {
+                if recovered {
+                    state.recovered.insert(poll.feed_id);
+                }
+                state.updates.push(FeedUpdate::Unchanged(poll))
+            }
             PersistenceMsg::PollFailed(failure) => state.updates.push(FeedUpdate::PollFailed(failure)),
             PersistenceMsg::ActorFailed { feed_id, message } => {
                 state.updates.push(FeedUpdate::ActorFailed { feed_id, message })
@@ -249,7 +279,7 @@ impl Actor for PersistenceActor {
         }
         let waiting = std::mem::take(&mut state.waiting);
         if !waiting.is_empty() {
-            let outcome = writer::write(state.store.as_ref(), waiting).await;
+            let outcome = writer::write(state.store.as_ref(), &state.events, waiting).await;
             if !outcome.unwritten.is_empty() {
                 tracing::warn!(
                     feeds = outcome.unwritten.len(),
@@ -259,7 +289,7 @@ impl Actor for PersistenceActor {
         }
         // The updates last: one that waited for its feed's batch is newer than it.
         let updates = state.updates.take_ready(|_| false);
-        let unwritten = writer::write_updates(state.store.as_ref(), updates).await;
+        let unwritten = writer::write_updates(state.store.as_ref(), &state.events, &mut state.recovered, updates).await;
         if !unwritten.is_empty() {
             tracing::warn!(feeds = unwritten.len(), "could not record the last feed states");
         }
@@ -336,10 +366,11 @@ impl PersistenceState {
         let flush = self.next_flush;
         self.next_flush += 1;
         let store = Arc::clone(&self.store);
+        let events = self.events.clone();
         let myself = myself.clone();
         let task = tokio::spawn(async move {
             let feeds: Vec<FeedId> = chunk.iter().map(PendingBatch::feed_id).collect();
-            let outcome = match AssertUnwindSafe(writer::write(store.as_ref(), chunk))
+            let outcome = match AssertUnwindSafe(writer::write(store.as_ref(), &events, chunk))
                 .catch_unwind()
                 .await
             {
@@ -411,7 +442,7 @@ impl PersistenceState {
         if ready.is_empty() {
             return true;
         }
-        let unwritten = writer::write_updates(self.store.as_ref(), ready).await;
+        let unwritten = writer::write_updates(self.store.as_ref(), &self.events, &mut self.recovered, ready).await;
         let written = unwritten.is_empty();
         self.updates.put_back(unwritten);
         written

@@ -2,6 +2,7 @@
 //! when the database refuses a flush for its content, the report of a refused batch to its feed actor, and the
 //! feed-state updates that carry no entries.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::plan::{after_failure, AfterFailure};
@@ -9,8 +10,10 @@ use super::updates::FeedUpdate;
 use super::PendingBatch;
 use crate::actors::feed::FeedMsg;
 use crate::domain::FeedId;
+use crate::domain::FeedStatus;
+use crate::events::{EventBus, FeedStatusChange, NewArticles};
 use crate::instruments;
-use crate::store::{EngineStore, StoreError, UnchangedPoll};
+use crate::store::{EngineStore, StoreError, StoredBatch, UnchangedPoll};
 
 /// What a flush did with its batches.
 pub struct FlushOutcome {
@@ -22,7 +25,7 @@ pub struct FlushOutcome {
 
 /// Writes the batches and acks their feed actors. A batch the database refuses for its content is reported to
 /// its own feed actor, so one broken feed never holds the others back.
-pub(super) async fn write(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -> FlushOutcome {
+pub(super) async fn write(store: &dyn EngineStore, events: &EventBus, waiting: Vec<PendingBatch>) -> FlushOutcome {
     let feeds: Vec<FeedId> = waiting.iter().map(PendingBatch::feed_id).collect();
     let (batches, acks): (Vec<_>, Vec<_>) = waiting.into_iter().map(|pending| (pending.batch, pending.ack)).unzip();
     let started = std::time::Instant::now();
@@ -36,6 +39,7 @@ pub(super) async fn write(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "flushed"
             );
+            announce_new_articles(events, &stored);
             for (ack, result) in acks.into_iter().zip(stored) {
                 let _ = ack.reply_to.send_message(FeedMsg::Persisted(result));
             }
@@ -64,14 +68,14 @@ pub(super) async fn write(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -
                 }
                 AfterFailure::SplitOneByOne => {
                     tracing::warn!(%error, "batch rejected; writing each feed on its own to find the culprit");
-                    write_one_by_one(store, waiting).await
+                    write_one_by_one(store, events, waiting).await
                 }
             }
         }
     }
 }
 
-async fn write_one_by_one(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -> FlushOutcome {
+async fn write_one_by_one(store: &dyn EngineStore, events: &EventBus, waiting: Vec<PendingBatch>) -> FlushOutcome {
     let mut outcome = FlushOutcome {
         done: Vec::with_capacity(waiting.len()),
         unwritten: Vec::new(),
@@ -79,6 +83,7 @@ async fn write_one_by_one(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -
     for pending in waiting {
         match store.persist_batches(std::slice::from_ref(&pending.batch)).await {
             Ok(mut stored) => {
+                announce_new_articles(events, &stored);
                 outcome.done.push(pending.feed_id());
                 if let Some(result) = stored.pop() {
                     let _ = pending.ack.reply_to.send_message(FeedMsg::Persisted(result));
@@ -94,6 +99,21 @@ async fn write_one_by_one(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -
     outcome
 }
 
+/// Tells the bus, after the commit, which feeds gained which articles. A feed listed twice in one flush has
+/// the same new articles in both answers: it is told once.
+fn announce_new_articles(events: &EventBus, stored: &[StoredBatch]) {
+    let mut announced = std::collections::HashSet::new();
+    let new: Vec<NewArticles> = stored
+        .iter()
+        .filter(|batch| !batch.new_articles.is_empty() && announced.insert(batch.feed_id))
+        .map(|batch| NewArticles {
+            feed: batch.feed_id,
+            articles: batch.new_articles.clone(),
+        })
+        .collect();
+    events.articles_stored(new);
+}
+
 fn report_rejected(waiting: Vec<PendingBatch>, error: StoreError) {
     let error = Arc::new(error);
     for pending in waiting {
@@ -106,7 +126,12 @@ fn report_rejected(waiting: Vec<PendingBatch>, error: StoreError) {
 /// feed, one can only come first), then the errors and failures one by one. Returns those not written because
 /// the database is unavailable, in order; an update the database refuses is dropped, since it would be refused
 /// again.
-pub(super) async fn write_updates(store: &dyn EngineStore, updates: Vec<FeedUpdate>) -> Vec<FeedUpdate> {
+pub(super) async fn write_updates(
+    store: &dyn EngineStore,
+    events: &EventBus,
+    recovered: &mut HashSet<FeedId>,
+    updates: Vec<FeedUpdate>,
+) -> Vec<FeedUpdate> {
     let unchanged: Vec<UnchangedPoll> = updates
         .iter()
         .filter_map(|update| match update {
@@ -116,7 +141,18 @@ pub(super) async fn write_updates(store: &dyn EngineStore, updates: Vec<FeedUpda
         .collect();
     if !unchanged.is_empty() {
         match store.record_polls_unchanged(&unchanged).await {
-            Ok(()) => {}
+            Ok(()) => {
+                let back_to_ok: Vec<FeedStatusChange> = unchanged
+                    .iter()
+                    .filter(|poll| recovered.remove(&poll.feed_id))
+                    .map(|poll| FeedStatusChange {
+                        feed: poll.feed_id,
+                        status: FeedStatus::Ok,
+                        error: None,
+                    })
+                    .collect();
+                events.feed_status_changed(back_to_ok);
+            }
             Err(error) if error.is_transient() => return updates,
             Err(error) => {
                 tracing::warn!(feeds = unchanged.len(), %error, "the database rejected unchanged polls; dropped")
@@ -143,7 +179,11 @@ pub(super) async fn write_updates(store: &dyn EngineStore, updates: Vec<FeedUpda
             FeedUpdate::ActorFailed { feed_id, message } => store.record_feed_failed(*feed_id, message).await,
         };
         match written {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some(change) = update.status_change() {
+                    events.feed_status_changed(vec![change]);
+                }
+            }
             Err(error) if error.is_transient() => return std::iter::once(update).chain(rest).collect(),
             Err(error) => {
                 tracing::warn!(feed_id = update.feed_id(), %error, "the database rejected a feed state; dropped")
