@@ -6,6 +6,8 @@ mod engine_store;
 mod error;
 mod feed_move;
 mod flush_result;
+mod job_rows;
+mod job_store;
 mod postgres;
 mod read_state;
 mod rows;
@@ -27,6 +29,7 @@ use crate::parse::Entry;
 pub use api_store::ApiStore;
 pub use engine_store::EngineStore;
 pub use error::StoreError;
+pub use job_store::JobStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use transfer_store::TransferStore;
@@ -34,9 +37,9 @@ pub use transfer_store::TransferStore;
 /// Every store method: what the composition root opens and hands out, each caller seeing only its own trait.
 /// The API reaches the database only through the engine, which holds the [`ApiStore`] part for it; the actors
 /// use [`EngineStore`]; `syndic copy` uses [`TransferStore`].
-pub trait Store: ApiStore + EngineStore + TransferStore {}
+pub trait Store: ApiStore + EngineStore + TransferStore + JobStore {}
 
-impl<T: ApiStore + EngineStore + TransferStore> Store for T {}
+impl<T: ApiStore + EngineStore + TransferStore + JobStore> Store for T {}
 
 /// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`), creating and migrating the
 /// database as needed. The one place that dispatches on the backend; everything downstream sees `dyn Store`.
