@@ -237,6 +237,7 @@ fn engine_settings(config: &Config) -> EngineSettings {
             ..FeedRules::default()
         },
         persistence: Default::default(),
+        events: Default::default(),
     }
 }
 

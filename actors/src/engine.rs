@@ -17,6 +17,7 @@ use crate::actors::supervisor::{FeedSupervisor, SupervisorArgs, SupervisorMsg};
 use crate::cache::FeedCache;
 use crate::domain::FeedStatus;
 use crate::domain::{FeedId, UserId};
+use crate::events::{EventBus, EventBusSettings};
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::instruments;
@@ -77,6 +78,7 @@ pub struct EngineSettings {
     pub fetch: FetchSettings,
     pub rules: FeedRules,
     pub persistence: PersistenceSettings,
+    pub events: EventBusSettings,
 }
 
 /// How long a request waits for an actor's answer.
@@ -103,6 +105,7 @@ struct EngineInner {
     router: ActorRef<RouterMsg>,
     supervisor: ActorRef<SupervisorMsg>,
     persistence: PersistenceHandle,
+    events: EventBus,
     registry: ActorRegistry,
     polls: PollsInProgress,
     allow_private_networks: bool,
@@ -126,6 +129,9 @@ impl Engine {
         let allow_private_networks = settings.fetch.allow_private_networks;
         let fetcher = Fetcher::new(settings.fetch).map_err(unavailable)?;
         let persistence = PersistenceActor::spawn(store.clone(), settings.persistence)
+            .await
+            .map_err(unavailable)?;
+        let events = EventBus::spawn(store.clone(), settings.events)
             .await
             .map_err(unavailable)?;
         let registry = ActorRegistry::default();
@@ -160,6 +166,7 @@ impl Engine {
                 router,
                 supervisor,
                 persistence,
+                events,
                 registry,
                 polls,
                 allow_private_networks,
@@ -174,6 +181,11 @@ impl Engine {
 
     pub(crate) fn engine_store(&self) -> &dyn EngineStore {
         self.inner.store.as_ref()
+    }
+
+    /// The event bus: publish events after a commit, or watch them as they are stored.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
     }
 
     /// Subscribes a user to each URL; one bad URL does not fail the others.
@@ -311,6 +323,8 @@ impl Engine {
         let polls_done = started.elapsed();
         let _ = self.inner.persistence.actor().drain_and_wait(Some(timeout)).await;
         let flushed = started.elapsed();
+        // After the last flush, whose events it then stores.
+        let _ = self.inner.events.actor().drain_and_wait(Some(timeout)).await;
         let _ = self.inner.supervisor.send_message(SupervisorMsg::StopAll);
         tracing::info!(
             polls_at_signal,
