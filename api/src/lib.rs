@@ -14,8 +14,10 @@ pub mod error_responses;
 mod examples;
 pub mod feeds;
 pub mod health;
+pub mod jobs;
 pub mod login_throttle;
 pub mod nullable;
+pub mod opml;
 pub mod parse_errors;
 pub mod passwords;
 pub mod request_log;
@@ -34,7 +36,9 @@ use crate::admin_actors::AdminActorsApi;
 use crate::articles::ArticlesApi;
 use crate::feeds::FeedsApi;
 use crate::health::HealthApi;
+use crate::jobs::JobsApi;
 use crate::login_throttle::{LoginThrottle, ThrottleRules};
+use crate::opml::OpmlApi;
 use crate::passwords::{HashingSettings, Passwords};
 use crate::users::UsersApi;
 
@@ -75,24 +79,45 @@ pub enum ApiTags {
     Health,
     /// Operator routes: feeds by status, stale feeds, feed actors.
     Admin,
+    /// Long operations (OPML import and export, refresh all) and their progress.
+    Jobs,
 }
 
 /// The tags as `/docs` shows them. poem-openapi lists them by name; Swagger UI shows groups in the listed order.
-const TAG_ORDER: [ApiTags; 5] = [
+const TAG_ORDER: [ApiTags; 6] = [
     ApiTags::Auth,
     ApiTags::Feeds,
     ApiTags::Articles,
     ApiTags::Health,
     ApiTags::Admin,
+    ApiTags::Jobs,
 ];
 
 /// In the tags' order: the spec lists paths in the order the APIs are given.
-type Apis = (UsersApi, FeedsApi, ArticlesApi, HealthApi, AdminApi, AdminActorsApi);
+type Apis = (
+    UsersApi,
+    FeedsApi,
+    ArticlesApi,
+    HealthApi,
+    AdminApi,
+    AdminActorsApi,
+    OpmlApi,
+    JobsApi,
+);
 
 /// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
 fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (UsersApi, FeedsApi, ArticlesApi, HealthApi, AdminApi, AdminActorsApi),
+        (
+            UsersApi,
+            FeedsApi,
+            ArticlesApi,
+            HealthApi,
+            AdminApi,
+            AdminActorsApi,
+            OpmlApi,
+            JobsApi,
+        ),
         "syndic",
         env!("CARGO_PKG_VERSION"),
     )
