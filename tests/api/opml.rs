@@ -23,7 +23,10 @@ fn folders(feeds: &[Value]) -> BTreeMap<String, Option<String>> {
         .collect()
 }
 
-fn expected(server: &str, feeds: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
+/// A feed's path on the feed server, and the folder it should land in.
+type ExpectedFeed = (&'static str, Option<&'static str>);
+
+fn expected(server: &str, feeds: &[ExpectedFeed]) -> BTreeMap<String, Option<String>> {
     feeds
         .iter()
         .map(|(path, folder)| (format!("{server}{path}"), folder.map(str::to_owned)))
@@ -34,7 +37,7 @@ async fn every_real_export_shape_imports_each_feed_once_in_its_folder(backend: B
     let app = spawn_app(backend).await;
     let server = feed_server().await;
     let base = server.url("");
-    let cases: [(&str, Vec<(&str, Option<&str>)>); 5] = [
+    let cases: [(&str, Vec<ExpectedFeed>); 5] = [
         (
             "miniflux.opml",
             vec![
