@@ -8,7 +8,8 @@ use crate::actors::jobs::steps::{ImportInput, RefreshInput};
 use crate::actors::jobs::JobRunnerMsg;
 use crate::domain::{SubscriptionCursor, UserId};
 use crate::engine::{Engine, EngineError};
-use crate::job::{Job, JobId, JobItem, JobKind, NewJob};
+use crate::events::{EventKind, NewEvent};
+use crate::job::{Job, JobId, JobItem, JobKind, JobStatus, NewJob};
 use crate::opml::{ExportedFeed, OpmlFeed};
 
 /// Subscriptions read per page while gathering a user's feeds.
@@ -122,11 +123,17 @@ impl Engine {
     /// Cancels a pending, failed or running job; a running one's worker is stopped. What its steps committed
     /// stays.
     pub async fn cancel_job(&self, user: UserId, job: JobId) -> Result<Job, EngineError> {
-        let cancelled = self.job_store().cancel_job(user, job).await?;
+        self.job_store().cancel_job(user, job).await?;
         if let Some(runner) = self.job_runner() {
             let _ = runner.send_message(JobRunnerMsg::Cancel(job));
         }
-        Ok(self.job_store().get_job(user, cancelled.id).await?)
+        self.events().publish(vec![NewEvent {
+            user,
+            kind: EventKind::JobDone,
+            feed: None,
+            data: serde_json::json!({ "job_id": job, "status": JobStatus::Cancelled.as_str() }),
+        }]);
+        Ok(self.job_store().get_job(user, job).await?)
     }
 
     async fn enqueue_job(&self, user: UserId, kind: JobKind, input: String, total: i64) -> Result<Job, EngineError> {

@@ -50,7 +50,9 @@ pub enum JobStatusBody {
     Cancelled,
 }
 
-/// A long operation the user started.
+/// A long operation the user started. Its progress also arrives on the event stream: `job.progress` with
+/// `{job_id, done, total}` after each committed step, and `job.done` with `{job_id, status}` when it ends (done,
+/// dead or cancelled).
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "Job")]
 pub struct JobBody {

@@ -80,7 +80,7 @@ impl JobContext {
         self.publish(
             job,
             EventKind::JobDone,
-            serde_json::json!({ "job_id": job.id, "kind": job.kind.as_str(), "status": status.as_str() }),
+            serde_json::json!({ "job_id": job.id, "status": status.as_str() }),
         );
     }
 }
