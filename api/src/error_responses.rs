@@ -142,4 +142,6 @@ error_statuses! {
     StartJob => [400, 401, 413, 422, 429, 500, 503];
     /// Acting on one job: retrying, cancelling, reading its items.
     JobAction => [400, 401, 404, 422, 500, 503];
+    /// `GET /v1/events`.
+    Events => [400, 401, 422, 429, 500, 503];
 }

@@ -11,6 +11,7 @@ pub mod cors;
 pub mod dashboard;
 pub mod error;
 pub mod error_responses;
+pub mod events;
 mod examples;
 pub mod feeds;
 pub mod health;
@@ -34,6 +35,7 @@ use syndic_actors::engine::Engine;
 use crate::admin::AdminApi;
 use crate::admin_actors::AdminActorsApi;
 use crate::articles::ArticlesApi;
+use crate::events::{EventStreamSettings, EventsApi};
 use crate::feeds::FeedsApi;
 use crate::health::HealthApi;
 use crate::jobs::JobsApi;
@@ -54,6 +56,7 @@ pub struct ApiConfig {
     /// Take the client's address from the last `X-Forwarded-For` entry (behind a reverse proxy that sets it)
     /// instead of the connection's peer.
     pub trust_forwarded_for: bool,
+    pub events: EventStreamSettings,
 }
 
 /// Who may create an account.
@@ -75,6 +78,8 @@ pub enum ApiTags {
     Feeds,
     /// The article timeline and per-article state.
     Articles,
+    /// The user's events, live and replayed.
+    Events,
     /// Liveness and dependency checks.
     Health,
     /// Operator routes: feeds by status, stale feeds, feed actors.
@@ -84,10 +89,11 @@ pub enum ApiTags {
 }
 
 /// The tags as `/docs` shows them. poem-openapi lists them by name; Swagger UI shows groups in the listed order.
-const TAG_ORDER: [ApiTags; 6] = [
+const TAG_ORDER: [ApiTags; 7] = [
     ApiTags::Auth,
     ApiTags::Feeds,
     ApiTags::Articles,
+    ApiTags::Events,
     ApiTags::Health,
     ApiTags::Admin,
     ApiTags::Jobs,
@@ -98,6 +104,7 @@ type Apis = (
     UsersApi,
     FeedsApi,
     ArticlesApi,
+    EventsApi,
     HealthApi,
     AdminApi,
     AdminActorsApi,
@@ -112,6 +119,7 @@ fn service() -> OpenApiService<Apis, ()> {
             UsersApi,
             FeedsApi,
             ArticlesApi,
+            EventsApi,
             HealthApi,
             AdminApi,
             AdminActorsApi,

@@ -24,6 +24,7 @@ async fn send(request: Request) -> (StatusCode, String, String) {
         login_throttle: Default::default(),
         hashing: Default::default(),
         trust_forwarded_for: false,
+        events: Default::default(),
     };
     let app = routes().data(config).catch_all_error(error::render);
     let response = app.get_response(request).await;
@@ -299,7 +300,10 @@ async fn the_spec_and_the_docs_list_tags_in_reading_order() {
         .iter()
         .filter_map(|tag| tag["name"].as_str())
         .collect();
-    assert_eq!(names, ["auth", "feeds", "articles", "health", "admin", "jobs"]);
+    assert_eq!(
+        names,
+        ["auth", "feeds", "articles", "events", "health", "admin", "jobs"]
+    );
     let (status, _, page) = send(get("/docs")).await;
     assert_eq!(status, StatusCode::OK);
     let position = |name: &str| {

@@ -92,6 +92,7 @@ for_each_backend!(
     a_cancelled_job_takes_no_more_steps_and_jobs_are_private,
     jobs_list_newest_first_a_page_at_a_time,
     an_import_keeps_each_subscriptions_folder,
+    the_event_counter_is_exported_with_its_user,
     // Moving a database.
     every_table_pages_out_completely_in_key_order,
     pages_import_as_they_are_into_an_empty_database,
