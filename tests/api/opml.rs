@@ -1,14 +1,14 @@
 //! OPML import and export end to end: real export shapes, malformed documents, round trips, and 5,000 feeds in
-//! one request with progress on the event bus.
+//! one request with progress streamed live on `GET /v1/events`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
-use syndic_actors::events::EventKind;
 
-use crate::helpers::{feed_server, spawn_app, spawn_app_configured, Backend, TestSettings};
+use crate::helpers::{eventually, feed_server, spawn_app, spawn_app_configured, Backend, TestSettings};
 use crate::job_client::{all_feeds, document, fixture, import, items, post_opml, wait_for_status};
+use crate::sse::SseReader;
 
 /// Each feed's folder, by URL.
 fn folders(feeds: &[Value]) -> BTreeMap<String, Option<String>> {
@@ -209,22 +209,33 @@ async fn five_thousand_feeds_import_in_one_request_with_live_progress(backend: B
     let urls: Vec<String> = (0..MANY)
         .map(|index| format!("http://127.0.0.1:9/feed/{index}"))
         .collect();
-    let mut events = app.engine().events().watch();
+    let response = app
+        .client
+        .get(app.url("/v1/events?types=job.progress,job.done"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut stream = SseReader::new(response);
+    eventually(10, "the stream to open", || async {
+        app.engine().events().streams().open_count() == 1
+    })
+    .await;
     let job = import(&app, &token, document(&urls, Some("Big"))).await;
     let id = job["id"].as_i64().unwrap();
     let mut progress = Vec::new();
     let finished = tokio::time::timeout(Duration::from_secs(120), async {
         loop {
-            match events.recv().await {
-                Ok(event) if event.data["job_id"] != id => {}
-                Ok(event) if event.kind == EventKind::JobProgress => {
-                    assert_eq!(event.data["total"], MANY);
-                    progress.push(event.data["done"].as_u64().unwrap());
+            let message = stream.expect().await;
+            assert_eq!(message.data["job_id"], id);
+            match message.event.as_str() {
+                "job.progress" => {
+                    assert_eq!(message.data["total"], MANY);
+                    progress.push(message.data["done"].as_u64().unwrap());
                 }
-                Ok(event) if event.kind == EventKind::JobDone => return event.data["status"].clone(),
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(error) => panic!("the event bus stopped: {error}"),
+                "job.done" => return message.data["status"].clone(),
+                other => panic!("an event the filter excludes: {other}"),
             }
         }
     })
