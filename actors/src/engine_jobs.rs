@@ -2,8 +2,6 @@
 //! user's view of their jobs (status, per-item results, output), retrying and cancelling. Creating a job wakes
 //! the runner, which claims it from the store.
 
-use chrono::Utc;
-
 use crate::actors::jobs::steps::{ImportInput, RefreshInput};
 use crate::actors::jobs::JobRunnerMsg;
 use crate::domain::{SubscriptionCursor, UserId};
@@ -150,7 +148,7 @@ impl Engine {
                 total,
             })
             .await?;
-        tracing::info!(job_id = job.id, user_id = %user, kind = kind.as_str(), total, at = %Utc::now(), "job queued");
+        tracing::info!(job_id = job.id, user_id = %user, kind = kind.as_str(), total, "job queued");
         self.wake_job_runner();
         Ok(job)
     }
