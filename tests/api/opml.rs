@@ -137,6 +137,10 @@ async fn a_malformed_document_gets_a_422_naming_the_line_and_column(backend: Bac
         "a document without feeds: {body}"
     );
 
+    let oversized = vec![b' '; 4 * 1024 * 1024 + 1];
+    let response = post_opml(&app, &token, oversized).await;
+    assert_eq!(response.status(), 413, "the body cap holds");
+
     let anonymous = app
         .client
         .post(app.url("/v1/opml"))
