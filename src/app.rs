@@ -9,6 +9,7 @@ use anyhow::Context;
 use poem::listener::TcpAcceptor;
 use poem::Server;
 use syndic_actors::actors::feed::FeedRules;
+use syndic_actors::actors::jobs::JobSettings;
 use syndic_actors::cache::{CacheSettings, FeedCache};
 use syndic_actors::engine::{Engine, EngineSettings};
 use syndic_actors::events::{EventBusSettings, StreamLimits};
@@ -252,6 +253,15 @@ fn engine_settings(config: &Config) -> EngineSettings {
                 total: config.event_streams_max,
             },
             ..EventBusSettings::default()
+        },
+        jobs: JobSettings {
+            max_attempts: config.job_max_attempts.max(1),
+            backoff: Duration::from_millis(config.job_backoff_ms),
+            chunk_size: config.job_chunk_size.max(1),
+            step_pause: Duration::from_millis(config.job_step_pause_ms),
+            concurrency: config.job_concurrency.max(1),
+            max_queued_per_user: config.job_queue_per_user.max(1),
+            ..JobSettings::default()
         },
     }
 }

@@ -163,6 +163,30 @@ pub struct Config {
     #[arg(global = true, long, env = "SYNDIC_DEAD_AFTER_ERRORS", default_value_t = 10)]
     pub dead_after_errors: u32,
 
+    /// Attempts a job (an OPML import, an export, a refresh of all feeds) gets before it is `dead`.
+    #[arg(global = true, long, env = "SYNDIC_JOB_MAX_ATTEMPTS", default_value_t = 5)]
+    pub job_max_attempts: i32,
+
+    /// The wait after a job's first failed attempt, in milliseconds; it doubles with each further one.
+    #[arg(global = true, long, env = "SYNDIC_JOB_BACKOFF_MS", default_value_t = 10_000)]
+    pub job_backoff_ms: u64,
+
+    /// Feeds an OPML import subscribes per committed step.
+    #[arg(global = true, long, env = "SYNDIC_JOB_CHUNK_SIZE", default_value_t = 100)]
+    pub job_chunk_size: usize,
+
+    /// A pause after each step of a job, in milliseconds, leaving room for other users' requests.
+    #[arg(global = true, long, env = "SYNDIC_JOB_STEP_PAUSE_MS", default_value_t = 0)]
+    pub job_step_pause_ms: u64,
+
+    /// Jobs running at once, across users (each user runs one at a time).
+    #[arg(global = true, long, env = "SYNDIC_JOB_CONCURRENCY", default_value_t = 4)]
+    pub job_concurrency: usize,
+
+    /// Jobs one user may have queued (pending, running or awaiting a retry); more get a 429.
+    #[arg(global = true, long, env = "SYNDIC_JOB_QUEUE_PER_USER", default_value_t = 10)]
+    pub job_queue_per_user: i64,
+
     /// Who may create an account: `closed` (the default: only with an invite from `syndic admin invite`) or
     /// `open` (anyone who can reach the API).
     #[arg(global = true, long, env = "SYNDIC_REGISTRATION", value_enum, default_value_t = RegistrationMode::Closed)]

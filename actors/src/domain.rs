@@ -157,6 +157,8 @@ pub struct Subscription {
     pub feed: Feed,
     pub unread_count: i64,
     pub subscribed_at: DateTime<Utc>,
+    /// The folder an OPML import found the feed in, if any.
+    pub folder: Option<String>,
 }
 
 /// A position in a user's list of subscriptions: the keyset (subscribed_at, feed id) of the last one shown.

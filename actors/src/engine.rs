@@ -8,6 +8,7 @@ use ractor::{Actor, ActorRef};
 
 use crate::actors::feed::{FeedContext, FeedMsg, FeedRules, RefreshOutcome};
 use crate::actors::feed_handle::FeedHandle;
+use crate::actors::jobs::{JobContext, JobRunner, JobRunnerMsg, JobSettings};
 use crate::actors::persistence::{PersistenceActor, PersistenceHandle, PersistenceSettings};
 use crate::actors::poll_timers::PollTimers;
 use crate::actors::polls_in_progress::PollsInProgress;
@@ -22,7 +23,7 @@ use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::instruments;
 use crate::network_policy;
-use crate::store::{ApiStore, EngineStore, EventStore, Store, StoreError};
+use crate::store::{ApiStore, EngineStore, EventStore, JobStore, Store, StoreError};
 
 /// How one URL of a subscribe request turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,12 @@ pub enum EngineError {
     /// An actor did not answer in time, is gone, or could not be started; the cause is kept for the logs.
     #[error("the engine is unavailable")]
     Unavailable(#[source] Cause),
+    /// The user has as many jobs queued as they may.
+    #[error("at most {limit} jobs may be queued at once")]
+    TooManyJobs { limit: i64 },
+    /// More than `limit` items to answer at once: the caller should ask for a job instead.
+    #[error("more than {limit} items to answer at once")]
+    TooLarge { limit: usize },
 }
 
 /// The cause of an error, kept whole (with its own sources) so that a log line shows the chain.
@@ -79,6 +86,7 @@ pub struct EngineSettings {
     pub rules: FeedRules,
     pub persistence: PersistenceSettings,
     pub events: EventBusSettings,
+    pub jobs: JobSettings,
 }
 
 /// How long a request waits for an actor's answer.
@@ -109,6 +117,9 @@ struct EngineInner {
     registry: ActorRegistry,
     polls: PollsInProgress,
     allow_private_networks: bool,
+    /// Set once, right after the engine is built: the runner's workers use the engine itself.
+    jobs: std::sync::OnceLock<ActorRef<JobRunnerMsg>>,
+    job_settings: JobSettings,
 }
 
 /// An actor error as the engine reports it. ractor's errors carry the undelivered message, which need not be
@@ -160,7 +171,8 @@ impl Engine {
         let (router, _) = Actor::spawn(None, SubscriptionRouter, router_args)
             .await
             .map_err(unavailable)?;
-        Ok(Engine {
+        let job_settings = settings.jobs;
+        let engine = Engine {
             inner: Arc::new(EngineInner {
                 store,
                 cache,
@@ -171,8 +183,19 @@ impl Engine {
                 registry,
                 polls,
                 allow_private_networks,
+                jobs: std::sync::OnceLock::new(),
+                job_settings: job_settings.clone(),
             }),
+        };
+        let runner = JobRunner::spawn(JobContext {
+            engine: engine.clone(),
+            store: engine.inner.store.clone(),
+            settings: job_settings,
         })
+        .await
+        .map_err(unavailable)?;
+        let _ = engine.inner.jobs.set(runner);
+        Ok(engine)
     }
 
     /// The part of the store the API's reads go through (`engine_api.rs`); not for the API crate itself.
@@ -182,6 +205,18 @@ impl Engine {
 
     pub(crate) fn engine_store(&self) -> &dyn EngineStore {
         self.inner.store.as_ref()
+    }
+
+    pub(crate) fn job_store(&self) -> &dyn JobStore {
+        self.inner.store.as_ref()
+    }
+
+    pub(crate) fn job_runner(&self) -> Option<&ActorRef<JobRunnerMsg>> {
+        self.inner.jobs.get()
+    }
+
+    pub(crate) fn job_settings(&self) -> &JobSettings {
+        &self.inner.job_settings
     }
 
     pub(crate) fn event_store(&self) -> &dyn EventStore {
@@ -322,6 +357,10 @@ impl Engine {
     pub async fn shutdown(&self, timeout: Duration) {
         let started = Instant::now();
         self.inner.router.stop(None);
+        // A job stopped here is `running` in the store; the next start puts it back in line.
+        if let Some(runner) = self.inner.jobs.get() {
+            runner.stop(None);
+        }
         self.inner.polls.close();
         let polls_at_signal = self.inner.polls.running();
         let settled = self.inner.polls.settled(timeout).await;

@@ -214,11 +214,22 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// When a user with a full job queue is told to come back.
+const JOBS_RETRY_AFTER_SECONDS: u64 = 30;
+
 impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::Store(store) => store.into(),
             unavailable @ EngineError::Unavailable(_) => ApiError::Unavailable(Box::new(unavailable)),
+            EngineError::TooManyJobs { limit } => ApiError::RateLimited {
+                message: format!("at most {limit} jobs may be queued at once; wait for one to finish"),
+                retry_after_seconds: JOBS_RETRY_AFTER_SECONDS,
+            },
+            EngineError::TooLarge { limit } => ApiError::validation(
+                "async",
+                format!("more than {limit} items: ask for a job with async=true"),
+            ),
         }
     }
 }

@@ -138,6 +138,10 @@ error_statuses! {
     Admin => [400, 401, 403, 422, 500, 503];
     /// Operator routes on one resource by id.
     AdminById => [400, 401, 403, 404, 500, 503];
+    /// Starting a job: `POST /v1/opml`, `GET /v1/opml`, `POST /v1/feeds/refresh`.
+    StartJob => [400, 401, 413, 422, 429, 500, 503];
+    /// Acting on one job: retrying, cancelling, reading its items.
+    JobAction => [400, 401, 404, 422, 500, 503];
     /// `GET /v1/events`.
     Events => [400, 401, 422, 429, 500, 503];
 }

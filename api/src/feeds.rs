@@ -129,6 +129,9 @@ pub struct FeedBody {
     pub dead_since: Nullable<DateTime<Utc>>,
     pub unread_count: i64,
     pub subscribed_at: DateTime<Utc>,
+    /// The folder an OPML import found the feed in, if any.
+    #[oai(nullable)]
+    pub folder: Nullable<String>,
 }
 
 #[derive(Debug, Object)]
@@ -334,6 +337,7 @@ fn feed_body(subscription: Subscription, now: DateTime<Utc>) -> FeedBody {
         dead_since: feed.dead_since.into(),
         unread_count: subscription.unread_count,
         subscribed_at: subscription.subscribed_at,
+        folder: subscription.folder.into(),
     }
 }
 
@@ -361,6 +365,7 @@ mod tests {
             },
             unread_count: 5,
             subscribed_at: DateTime::UNIX_EPOCH,
+            folder: None,
         }
     }
 

@@ -15,8 +15,10 @@ pub mod events;
 mod examples;
 pub mod feeds;
 pub mod health;
+pub mod jobs;
 pub mod login_throttle;
 pub mod nullable;
+pub mod opml;
 pub mod parse_errors;
 pub mod passwords;
 pub mod request_log;
@@ -36,7 +38,9 @@ use crate::articles::ArticlesApi;
 use crate::events::{EventStreamSettings, EventsApi};
 use crate::feeds::FeedsApi;
 use crate::health::HealthApi;
+use crate::jobs::JobsApi;
 use crate::login_throttle::{LoginThrottle, ThrottleRules};
+use crate::opml::OpmlApi;
 use crate::passwords::{HashingSettings, Passwords};
 use crate::users::UsersApi;
 
@@ -80,16 +84,19 @@ pub enum ApiTags {
     Health,
     /// Operator routes: feeds by status, stale feeds, feed actors.
     Admin,
+    /// Long operations (OPML import and export, refresh all) and their progress.
+    Jobs,
 }
 
 /// The tags as `/docs` shows them. poem-openapi lists them by name; Swagger UI shows groups in the listed order.
-const TAG_ORDER: [ApiTags; 6] = [
+const TAG_ORDER: [ApiTags; 7] = [
     ApiTags::Auth,
     ApiTags::Feeds,
     ApiTags::Articles,
     ApiTags::Events,
     ApiTags::Health,
     ApiTags::Admin,
+    ApiTags::Jobs,
 ];
 
 /// In the tags' order: the spec lists paths in the order the APIs are given.
@@ -101,12 +108,24 @@ type Apis = (
     HealthApi,
     AdminApi,
     AdminActorsApi,
+    OpmlApi,
+    JobsApi,
 );
 
 /// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
 fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (UsersApi, FeedsApi, ArticlesApi, EventsApi, HealthApi, AdminApi, AdminActorsApi),
+        (
+            UsersApi,
+            FeedsApi,
+            ArticlesApi,
+            EventsApi,
+            HealthApi,
+            AdminApi,
+            AdminActorsApi,
+            OpmlApi,
+            JobsApi,
+        ),
         "syndic",
         env!("CARGO_PKG_VERSION"),
     )

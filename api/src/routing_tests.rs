@@ -300,7 +300,10 @@ async fn the_spec_and_the_docs_list_tags_in_reading_order() {
         .iter()
         .filter_map(|tag| tag["name"].as_str())
         .collect();
-    assert_eq!(names, ["auth", "feeds", "articles", "events", "health", "admin"]);
+    assert_eq!(
+        names,
+        ["auth", "feeds", "articles", "events", "health", "admin", "jobs"]
+    );
     let (status, _, page) = send(get("/docs")).await;
     assert_eq!(status, StatusCode::OK);
     let position = |name: &str| {

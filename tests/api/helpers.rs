@@ -142,6 +142,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, settings: TestSettings) -> TestApp {
+    spawn_app_configured(backend, settings, |_| {}).await
+}
+
+/// [`spawn_app_with`], with any other configuration a test needs set by `adjust`.
+pub async fn spawn_app_configured(
+    backend: Backend,
+    settings: TestSettings,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     init_tracing();
     let database = TestDatabase::create(backend).await;
     let mut config = Cli::try_parse_from(["syndic"]).unwrap().config;
@@ -162,6 +171,7 @@ pub async fn spawn_app_with(backend: Backend, settings: TestSettings) -> TestApp
     config.min_poll_interval_secs = settings.poll_interval_secs;
     config.max_poll_interval_secs = settings.poll_interval_secs;
     config.startup_spread_secs = settings.startup_spread_secs;
+    adjust(&mut config);
     let mut app = TestApp {
         address: String::new(),
         client: reqwest::Client::new(),

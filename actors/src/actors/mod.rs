@@ -2,6 +2,7 @@
 
 pub mod feed;
 pub mod feed_handle;
+pub mod jobs;
 mod manual_refreshes;
 pub mod persistence;
 pub mod poll_timers;

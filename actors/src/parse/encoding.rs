@@ -11,7 +11,7 @@ const DECLARATION_WINDOW: usize = 1024;
 /// first `<`, then the encoding the XML declaration names, then UTF-8 if the bytes are valid UTF-8, and
 /// otherwise the legacy encoding that the bytes look like. Undecodable bytes become U+FFFD rather than an error.
 /// Valid UTF-8 comes back borrowed, without its BOM.
-pub(super) fn decode_to_utf8(bytes: &[u8]) -> Cow<'_, str> {
+pub(crate) fn decode_to_utf8(bytes: &[u8]) -> Cow<'_, str> {
     if let Some(text) = decode_utf32(bytes) {
         return Cow::Owned(text);
     }

@@ -4,7 +4,7 @@
 //! (`xml_second_chance`), and converted to syndic's entries (`convert`).
 
 mod convert;
-mod encoding;
+pub(crate) mod encoding;
 mod html_entities;
 mod json_feed;
 #[cfg(test)]

@@ -142,6 +142,7 @@ pub(super) struct SubscriptionRow<Time> {
     feed: FeedRow<Time>,
     subscribed_at: Time,
     unread_count: i64,
+    folder: Option<String>,
 }
 
 impl<Time: Decoded<DateTime<Utc>>> SubscriptionRow<Time> {
@@ -150,6 +151,7 @@ impl<Time: Decoded<DateTime<Utc>>> SubscriptionRow<Time> {
             feed: self.feed.into_feed()?,
             unread_count: self.unread_count,
             subscribed_at: self.subscribed_at.decoded()?,
+            folder: self.folder,
         })
     }
 }

@@ -77,6 +77,8 @@ pub struct SubscriptionRecord {
     pub read_through_seq: i64,
     pub marked_read: i64,
     pub marked_unread: i64,
+    /// The folder an OPML import put the subscription in.
+    pub folder: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

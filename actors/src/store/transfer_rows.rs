@@ -94,6 +94,7 @@ pub(super) struct SubscriptionExportRow<Id, Time> {
     read_through_seq: i64,
     marked_read: i64,
     marked_unread: i64,
+    folder: Option<String>,
 }
 
 impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for SubscriptionExportRow<Id, Time> {
@@ -107,6 +108,7 @@ impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for Subscriptio
             read_through_seq: self.read_through_seq,
             marked_read: self.marked_read,
             marked_unread: self.marked_unread,
+            folder: self.folder,
         })
     }
 }

@@ -332,6 +332,145 @@ macro_rules! wire_store {
         }
 
         #[async_trait::async_trait]
+        impl $crate::store::JobStore for $store {
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %job.user_id, kind = job.kind.as_str()), err(level = "debug"))]
+            async fn create_job(&self, job: &$crate::job::NewJob) -> Result<$crate::job::Job, $crate::store::StoreError> {
+                jobs::create_job(self, job).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]
+            async fn count_queued_jobs(&self, user: $crate::domain::UserId) -> Result<i64, $crate::store::StoreError> {
+                jobs::count_queued_jobs(self, user).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, job_id = job), err(level = "debug"))]
+            async fn get_job(
+                &self,
+                user: $crate::domain::UserId,
+                job: $crate::job::JobId,
+            ) -> Result<$crate::job::Job, $crate::store::StoreError> {
+                jobs::get_job(self, user, job).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, limit = limit), err(level = "debug"))]
+            async fn list_jobs(
+                &self,
+                user: $crate::domain::UserId,
+                limit: u32,
+                before: Option<$crate::job::JobId>,
+            ) -> Result<Vec<$crate::job::Job>, $crate::store::StoreError> {
+                jobs::list_jobs(self, user, limit, before).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(job_id = job), err(level = "debug"))]
+            async fn job_input(&self, job: $crate::job::JobId) -> Result<String, $crate::store::StoreError> {
+                jobs::job_input(self, job).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, job_id = job), err(level = "debug"))]
+            async fn job_output(
+                &self,
+                user: $crate::domain::UserId,
+                job: $crate::job::JobId,
+            ) -> Result<Option<String>, $crate::store::StoreError> {
+                jobs::job_output(self, user, job).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(job_id = job, limit = limit), err(level = "debug"))]
+            async fn job_items(
+                &self,
+                job: $crate::job::JobId,
+                after: Option<i64>,
+                limit: u32,
+            ) -> Result<Vec<$crate::job::JobItem>, $crate::store::StoreError> {
+                jobs::job_items(self, job, after, limit).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(busy_users = busy_users.len()), err(level = "debug"))]
+            async fn claim_job(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                busy_users: &[$crate::domain::UserId],
+            ) -> Result<Option<$crate::job::Job>, $crate::store::StoreError> {
+                jobs::claim_job(self, now, busy_users).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(busy_users = busy_users.len()), err(level = "debug"))]
+            async fn next_job_due(
+                &self,
+                busy_users: &[$crate::domain::UserId],
+            ) -> Result<Option<chrono::DateTime<chrono::Utc>>, $crate::store::StoreError> {
+                jobs::next_job_due(self, busy_users).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(job_id = job, done = done, items = items.len()), err(level = "debug"))]
+            async fn record_job_step(
+                &self,
+                job: $crate::job::JobId,
+                done: i64,
+                items: &[$crate::job::JobItem],
+            ) -> Result<bool, $crate::store::StoreError> {
+                jobs::record_job_step(self, job, done, items).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(job_id = job), err(level = "debug"))]
+            async fn finish_job(
+                &self,
+                job: $crate::job::JobId,
+                result: &serde_json::Value,
+                output: Option<&str>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                jobs::finish_job(self, job, result, output).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(job_id = job, dead = retry_at.is_none()), err(level = "debug"))]
+            async fn fail_job_attempt(
+                &self,
+                job: $crate::job::JobId,
+                error: &str,
+                retry_at: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                jobs::fail_job_attempt(self, job, error, retry_at).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(max_attempts = max_attempts), err(level = "debug"))]
+            async fn requeue_running_jobs(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                max_attempts: i32,
+            ) -> Result<u64, $crate::store::StoreError> {
+                jobs::requeue_running_jobs(self, now, max_attempts).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, job_id = job), err(level = "debug"))]
+            async fn retry_job(
+                &self,
+                user: $crate::domain::UserId,
+                job: $crate::job::JobId,
+            ) -> Result<$crate::job::Job, $crate::store::StoreError> {
+                jobs::retry_job(self, user, job).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, job_id = job), err(level = "debug"))]
+            async fn cancel_job(
+                &self,
+                user: $crate::domain::UserId,
+                job: $crate::job::JobId,
+            ) -> Result<$crate::job::Job, $crate::store::StoreError> {
+                jobs::cancel_job(self, user, job).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, folders = folders.len()), err(level = "debug"))]
+            async fn set_subscription_folders(
+                &self,
+                user: $crate::domain::UserId,
+                folders: &[($crate::domain::FeedId, String)],
+            ) -> Result<(), $crate::store::StoreError> {
+                jobs::set_subscription_folders(self, user, folders).await
+            }
+        }
+
+        #[async_trait::async_trait]
         impl $crate::store::EventStore for $store {
             #[::tracing::instrument(level = "debug", skip_all, fields(events = events.len()), err(level = "debug"))]
             async fn append_events(

@@ -84,6 +84,14 @@ for_each_backend!(
     pruning_keeps_the_newest_per_user_and_drops_old_ones,
     subscribers_of_feeds_lists_each_feeds_users,
     the_bus_broadcasts_events_once_they_are_stored,
+    // Jobs.
+    jobs_are_claimed_oldest_first_once_each_skipping_busy_users,
+    a_step_commits_its_items_and_progress_once,
+    a_failed_attempt_waits_for_its_retry_and_the_last_one_is_dead,
+    running_jobs_go_back_in_line_after_a_restart_or_die_out_of_attempts,
+    a_cancelled_job_takes_no_more_steps_and_jobs_are_private,
+    jobs_list_newest_first_a_page_at_a_time,
+    an_import_keeps_each_subscriptions_folder,
     the_event_counter_is_exported_with_its_user,
     // Moving a database.
     every_table_pages_out_completely_in_key_order,

@@ -18,3 +18,4 @@ pub(super) type FeedExportRow = transfer_rows::FeedExportRow<Time>;
 pub(super) type SubscriptionExportRow = transfer_rows::SubscriptionExportRow<Uuid, Time>;
 pub(super) type ArticleExportRow = transfer_rows::ArticleExportRow<Time, Vec<String>>;
 pub(super) type ArticleMarkExportRow = transfer_rows::ArticleMarkExportRow<Uuid, Time>;
+pub(super) type JobRow = crate::store::job_rows::JobRow<Uuid, Time>;

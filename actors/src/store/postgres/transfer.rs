@@ -48,7 +48,8 @@ pub(super) async fn export_page(
         }
         Table::Subscriptions => {
             let rows: Vec<SubscriptionExportRow> = sqlx::query_as(
-                "SELECT user_id, feed_id, created_at, read_through_seq, marked_read, marked_unread FROM subscriptions \
+                "SELECT user_id, feed_id, created_at, read_through_seq, marked_read, marked_unread, folder \
+                 FROM subscriptions \
                  WHERE $1::uuid IS NULL OR (user_id, feed_id) > ($1, $2) ORDER BY user_id, feed_id LIMIT $3",
             )
             .bind(user)
@@ -133,7 +134,7 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
             for row in rows {
                 sqlx::query(
                     "INSERT INTO subscriptions (user_id, feed_id, created_at, read_through_seq, marked_read, \
-                       marked_unread) VALUES ($1, $2, $3, $4, $5, $6)",
+                       marked_unread, folder) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(row.user_id)
                 .bind(row.feed_id)
@@ -141,6 +142,7 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
                 .bind(row.read_through_seq)
                 .bind(row.marked_read)
                 .bind(row.marked_unread)
+                .bind(&row.folder)
                 .execute(&mut *transaction)
                 .await?;
             }

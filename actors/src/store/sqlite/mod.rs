@@ -4,6 +4,7 @@
 mod batch;
 mod events;
 mod feeds;
+mod jobs;
 mod rows;
 mod subscriptions;
 mod timeline;

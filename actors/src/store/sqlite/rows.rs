@@ -49,3 +49,4 @@ pub(super) type FeedExportRow = transfer_rows::FeedExportRow<Time>;
 pub(super) type SubscriptionExportRow = transfer_rows::SubscriptionExportRow<Hyphenated, Time>;
 pub(super) type ArticleExportRow = transfer_rows::ArticleExportRow<Time, String>;
 pub(super) type ArticleMarkExportRow = transfer_rows::ArticleMarkExportRow<Hyphenated, Time>;
+pub(super) type JobRow = crate::store::job_rows::JobRow<Hyphenated, Time>;

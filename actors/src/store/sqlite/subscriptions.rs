@@ -159,7 +159,7 @@ pub(super) async fn list_subscriptions(
         "WITH page AS ( \
            SELECT s.user_id, s.feed_id, s.created_at FROM subscriptions s WHERE s.user_id = $1{after_filter} \
            ORDER BY s.created_at, s.feed_id LIMIT $2) \
-         SELECT {FEED_COLUMNS}, page.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count \
+         SELECT {FEED_COLUMNS}, page.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count, s.folder \
          FROM page JOIN feeds f ON f.id = page.feed_id \
          JOIN subscriptions s ON s.user_id = page.user_id AND s.feed_id = page.feed_id \
          ORDER BY page.created_at, page.feed_id"
@@ -180,7 +180,7 @@ pub(super) async fn get_subscription(
     feed: FeedId,
 ) -> Result<Subscription, StoreError> {
     let row: SubscriptionRow = sqlx::query_as(&format!(
-        "SELECT {FEED_COLUMNS}, s.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count \
+        "SELECT {FEED_COLUMNS}, s.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count, s.folder \
          FROM subscriptions s JOIN feeds f ON f.id = s.feed_id WHERE s.user_id = $1 AND s.feed_id = $2"
     ))
     .bind(user.hyphenated())

@@ -52,7 +52,8 @@ pub(super) async fn export_page(
         }
         Table::Subscriptions => {
             let rows: Vec<SubscriptionExportRow> = sqlx::query_as(
-                "SELECT user_id, feed_id, created_at, read_through_seq, marked_read, marked_unread FROM subscriptions \
+                "SELECT user_id, feed_id, created_at, read_through_seq, marked_read, marked_unread, folder \
+                 FROM subscriptions \
                  WHERE ?1 IS NULL OR (user_id, feed_id) > (?1, ?2) ORDER BY user_id, feed_id LIMIT ?3",
             )
             .bind(user)
@@ -137,7 +138,7 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
             for row in rows {
                 sqlx::query(
                     "INSERT INTO subscriptions (user_id, feed_id, created_at, read_through_seq, marked_read, \
-                       marked_unread) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                       marked_unread, folder) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .bind(row.user_id.to_string())
                 .bind(row.feed_id)
@@ -145,6 +146,7 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
                 .bind(row.read_through_seq)
                 .bind(row.marked_read)
                 .bind(row.marked_unread)
+                .bind(&row.folder)
                 .execute(&mut *transaction)
                 .await?;
             }

@@ -3,6 +3,7 @@
 mod batches;
 mod events;
 mod feed_state;
+mod jobs;
 mod subscriptions;
 mod timeline;
 mod transfer;
@@ -11,6 +12,7 @@ mod users;
 pub use batches::*;
 pub use events::*;
 pub use feed_state::*;
+pub use jobs::*;
 pub use subscriptions::*;
 pub use timeline::*;
 pub use transfer::*;
