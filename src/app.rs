@@ -9,6 +9,7 @@ use anyhow::Context;
 use poem::listener::TcpAcceptor;
 use poem::Server;
 use syndic_actors::actors::feed::FeedRules;
+use syndic_actors::cache::timeline::TimelineSettings;
 use syndic_actors::cache::{CacheSettings, FeedCache};
 use syndic_actors::engine::{Engine, EngineSettings};
 use syndic_actors::fetch::FetchSettings;
@@ -237,6 +238,10 @@ fn engine_settings(config: &Config) -> EngineSettings {
             ..FeedRules::default()
         },
         persistence: Default::default(),
+        timeline: TimelineSettings {
+            ttl: Duration::from_secs(config.timeline_cache_ttl_secs),
+            max_users: config.timeline_cache_users,
+        },
     }
 }
 

@@ -14,6 +14,7 @@ use crate::actors::polls_in_progress::PollsInProgress;
 use crate::actors::router::{RouterArgs, RouterMsg, SubscriptionRouter};
 use crate::actors::snapshot::{ActorListing, ActorOrder, ActorRegistry, ActorSnapshot};
 use crate::actors::supervisor::{FeedSupervisor, SupervisorArgs, SupervisorMsg};
+use crate::cache::timeline::{TimelineCache, TimelineSettings};
 use crate::cache::FeedCache;
 use crate::domain::FeedStatus;
 use crate::domain::{FeedId, UserId};
@@ -77,6 +78,7 @@ pub struct EngineSettings {
     pub fetch: FetchSettings,
     pub rules: FeedRules,
     pub persistence: PersistenceSettings,
+    pub timeline: TimelineSettings,
 }
 
 /// How long a request waits for an actor's answer.
@@ -100,6 +102,8 @@ struct EngineInner {
     /// engine's methods (`engine_api.rs`), so no handler can write a batch or import a page.
     store: Arc<dyn Store>,
     cache: FeedCache,
+    /// Each user's first timeline pages; every write through the engine that changes them invalidates them.
+    timeline: TimelineCache,
     router: ActorRef<RouterMsg>,
     supervisor: ActorRef<SupervisorMsg>,
     persistence: PersistenceHandle,
@@ -130,6 +134,8 @@ impl Engine {
             .map_err(unavailable)?;
         let registry = ActorRegistry::default();
         let polls = PollsInProgress::default();
+        let timeline = TimelineCache::beside(&cache, &settings.timeline);
+        tracing::info!(cache = timeline.kind(), "timeline cache chosen");
         instruments::describe();
         let context = Arc::new(FeedContext {
             fetcher,
@@ -157,6 +163,7 @@ impl Engine {
             inner: Arc::new(EngineInner {
                 store,
                 cache,
+                timeline,
                 router,
                 supervisor,
                 persistence,
@@ -174,6 +181,10 @@ impl Engine {
 
     pub(crate) fn engine_store(&self) -> &dyn EngineStore {
         self.inner.store.as_ref()
+    }
+
+    pub(crate) fn timeline(&self) -> &TimelineCache {
+        &self.inner.timeline
     }
 
     /// Subscribes a user to each URL; one bad URL does not fail the others.
@@ -205,7 +216,10 @@ impl Engine {
                     urls: accepted,
                     reply,
                 })
-                .await??;
+                .await;
+            // Whatever the answer: the router may have shown the user articles before failing.
+            self.inner.timeline.invalidate(user).await;
+            let routed = routed??;
             for (index, outcome) in positions.into_iter().zip(routed) {
                 outcomes[index] = Some(outcome);
             }
@@ -215,8 +229,11 @@ impl Engine {
 
     /// Unsubscribes a user; `Err(Store(NotFound))` when the user was not subscribed.
     pub async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<(), EngineError> {
-        self.call_router(|reply| RouterMsg::Unsubscribe { user, feed, reply })
-            .await?
+        let unsubscribed = self
+            .call_router(|reply| RouterMsg::Unsubscribe { user, feed, reply })
+            .await;
+        self.inner.timeline.invalidate(user).await;
+        unsubscribed?
     }
 
     pub async fn health(&self) -> Health {

@@ -20,3 +20,4 @@ mod outages;
 mod polling;
 mod process;
 mod resilience;
+mod timeline_cache;
