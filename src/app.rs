@@ -242,6 +242,7 @@ fn engine_settings(config: &Config) -> EngineSettings {
             ttl: Duration::from_secs(config.timeline_cache_ttl_secs),
             max_users: config.timeline_cache_users,
         },
+        events: Default::default(),
     }
 }
 

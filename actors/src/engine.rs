@@ -14,10 +14,11 @@ use crate::actors::polls_in_progress::PollsInProgress;
 use crate::actors::router::{RouterArgs, RouterMsg, SubscriptionRouter};
 use crate::actors::snapshot::{ActorListing, ActorOrder, ActorRegistry, ActorSnapshot};
 use crate::actors::supervisor::{FeedSupervisor, SupervisorArgs, SupervisorMsg};
-use crate::cache::timeline::{TimelineCache, TimelineSettings};
+use crate::cache::timeline::{self, TimelineCache, TimelineSettings};
 use crate::cache::FeedCache;
 use crate::domain::FeedStatus;
 use crate::domain::{FeedId, UserId};
+use crate::events::{EventBus, EventBusSettings};
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::instruments;
@@ -79,6 +80,7 @@ pub struct EngineSettings {
     pub rules: FeedRules,
     pub persistence: PersistenceSettings,
     pub timeline: TimelineSettings,
+    pub events: EventBusSettings,
 }
 
 /// How long a request waits for an actor's answer.
@@ -107,6 +109,7 @@ struct EngineInner {
     router: ActorRef<RouterMsg>,
     supervisor: ActorRef<SupervisorMsg>,
     persistence: PersistenceHandle,
+    events: EventBus,
     registry: ActorRegistry,
     polls: PollsInProgress,
     allow_private_networks: bool,
@@ -132,10 +135,15 @@ impl Engine {
         let persistence = PersistenceActor::spawn(store.clone(), settings.persistence)
             .await
             .map_err(unavailable)?;
+        let events = EventBus::spawn(store.clone(), settings.events)
+            .await
+            .map_err(unavailable)?;
         let registry = ActorRegistry::default();
         let polls = PollsInProgress::default();
         let timeline = TimelineCache::beside(&cache, &settings.timeline);
         tracing::info!(cache = timeline.kind(), "timeline cache chosen");
+        // Ends when the bus is dropped with the engine.
+        timeline::invalidate_on_new_articles(events.watch(), timeline.clone());
         instruments::describe();
         let context = Arc::new(FeedContext {
             fetcher,
@@ -167,6 +175,7 @@ impl Engine {
                 router,
                 supervisor,
                 persistence,
+                events,
                 registry,
                 polls,
                 allow_private_networks,
@@ -185,6 +194,11 @@ impl Engine {
 
     pub(crate) fn timeline(&self) -> &TimelineCache {
         &self.inner.timeline
+    }
+
+    /// The event bus: publish events after a commit, or watch them as they are stored.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
     }
 
     /// Subscribes a user to each URL; one bad URL does not fail the others.
@@ -328,6 +342,8 @@ impl Engine {
         let polls_done = started.elapsed();
         let _ = self.inner.persistence.actor().drain_and_wait(Some(timeout)).await;
         let flushed = started.elapsed();
+        // After the last flush, whose events it then stores.
+        let _ = self.inner.events.actor().drain_and_wait(Some(timeout)).await;
         let _ = self.inner.supervisor.send_message(SupervisorMsg::StopAll);
         tracing::info!(
             polls_at_signal,

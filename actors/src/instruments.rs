@@ -23,6 +23,7 @@ pub const BATCH_ROWS_BUCKETS: &[f64] = &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1
 
 /// Registers descriptions and units, so that /metrics documents itself.
 pub fn describe() {
+    describe_events();
     describe_gauge!(
         "syndic_feed_actors",
         "Feed actors by status (failed feeds have no running actor)."
@@ -171,4 +172,35 @@ pub fn feed_actors(by_status: &[(FeedStatus, usize)], deepest_mailbox: usize) {
 pub fn database_pool(in_use: u32, idle: u32) {
     gauge!("syndic_db_pool_connections", "state" => "in_use").set(f64::from(in_use));
     gauge!("syndic_db_pool_connections", "state" => "idle").set(f64::from(idle));
+}
+
+fn describe_events() {
+    describe_counter!(
+        "syndic_events_published_total",
+        "Events stored in the event log and announced."
+    );
+    describe_counter!(
+        "syndic_events_dropped_total",
+        "Events lost: by the bus (reason bus: stopped, or the database was down too long), or not sent to a \
+         stream that fell behind (reason slow_client: the stream got resync and was closed)."
+    );
+    describe_gauge!("syndic_event_streams_open", "Open event streams (GET /v1/events).");
+}
+
+pub fn events_published(count: usize) {
+    counter!("syndic_events_published_total").increment(count as u64);
+}
+
+/// Events the bus could not store.
+pub fn events_dropped(count: usize) {
+    counter!("syndic_events_dropped_total", "reason" => "bus").increment(count as u64);
+}
+
+/// A stream cut off for falling behind, with the events it did not get.
+pub fn events_dropped_for_slow_client(count: usize) {
+    counter!("syndic_events_dropped_total", "reason" => "slow_client").increment(count as u64);
+}
+
+pub fn event_streams_open(open: usize) {
+    gauge!("syndic_event_streams_open").set(open as f64);
 }

@@ -6,6 +6,7 @@ pub mod dedupe;
 pub mod domain;
 pub mod engine;
 mod engine_api;
+pub mod events;
 pub mod feed_url;
 pub mod fetch;
 pub mod fetch_headers;

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp};
 use crate::process::PrivateRedis;
+use syndic_actors::events::{EventKind, NewEvent};
 use syndic_testkit::documents::titled::rss;
 
 /// The first page of `GET /v1/articles?{query}` with the default limit: the shape that is cached.
@@ -150,6 +151,7 @@ crate::on_both_backends!(
     a_mark_read_is_seen_by_the_next_read_of_the_cached_pages,
     mark_unread_and_star_invalidate_the_cached_page,
     subscribe_and_unsubscribe_invalidate_the_cached_page,
+    an_article_new_event_drops_the_users_cached_page,
 );
 
 /// Redis is the Postgres set-up's cache; the embedded one has nothing to lose.
@@ -179,4 +181,29 @@ async fn with_redis_down_reads_and_writes_go_on_and_stay_right() {
     }
     patch(&app, &token, &articles[1], json!({"read": true})).await;
     assert_eq!(first_page(&app, &token, "status=unread").await.len(), 0);
+}
+
+async fn user_id(app: &TestApp, token: &str) -> uuid::Uuid {
+    let me: Value = app.get("/v1/me", Some(token)).await.json().await.unwrap();
+    me["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// `article.new` is announced once the event log holds it, a moment after the articles' commit: the cached
+/// page is dropped when the event arrives, hence `eventually`.
+async fn an_article_new_event_drops_the_users_cached_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (token, articles) = reader_of(&app, 2).await;
+    assert_eq!(titles(&first_page(&app, &token, "").await), titles(&articles));
+    app.database.retitle_articles("renamed").await;
+    let feed = articles[0]["feed_id"].as_i64().unwrap();
+    app.engine().events().publish(vec![NewEvent {
+        user: user_id(&app, &token).await,
+        kind: EventKind::ArticleNew,
+        feed: Some(feed),
+        data: json!({ "feed_id": feed }),
+    }]);
+    eventually(10, "the first page is read again after article.new", || async {
+        titles(&first_page(&app, &token, "").await) == vec!["renamed"; 2]
+    })
+    .await;
 }

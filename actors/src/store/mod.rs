@@ -4,6 +4,8 @@
 mod api_store;
 mod engine_store;
 mod error;
+mod event_log;
+mod event_store;
 mod feed_move;
 mod flush_result;
 mod postgres;
@@ -27,16 +29,17 @@ use crate::parse::Entry;
 pub use api_store::ApiStore;
 pub use engine_store::EngineStore;
 pub use error::StoreError;
+pub use event_store::EventStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use transfer_store::TransferStore;
 
 /// Every store method: what the composition root opens and hands out, each caller seeing only its own trait.
 /// The API reaches the database only through the engine, which holds the [`ApiStore`] part for it; the actors
-/// use [`EngineStore`]; `syndic copy` uses [`TransferStore`].
-pub trait Store: ApiStore + EngineStore + TransferStore {}
+/// use [`EngineStore`]; `syndic copy` uses [`TransferStore`]; the event bus uses [`EventStore`].
+pub trait Store: ApiStore + EngineStore + TransferStore + EventStore {}
 
-impl<T: ApiStore + EngineStore + TransferStore> Store for T {}
+impl<T: ApiStore + EngineStore + TransferStore + EventStore> Store for T {}
 
 /// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`), creating and migrating the
 /// database as needed. The one place that dispatches on the backend; everything downstream sees `dyn Store`.

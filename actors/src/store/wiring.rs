@@ -1,12 +1,12 @@
 //! The store traits' wiring, written once for both backends. A backend is a folder with the same modules
-//! (`users`, `subscriptions`, `feeds`, `batch`, `timeline`, `transfer`), whose functions take the backend's
+//! (`users`, `subscriptions`, `feeds`, `batch`, `timeline`, `transfer`, `events`), whose functions take the backend's
 //! store first and the trait method's arguments after; its `mod.rs` has `ping` and invokes [`wire_store!`].
 //! So a method added to a trait is added to both backends, or neither compiles, and each method's span is
 //! declared once: at debug level, so the default log stays quiet; with small ids and counts as fields, never
 //! a batch, a page, a password hash or an invite code.
 
-/// Implements [`ApiStore`](crate::store::ApiStore), [`EngineStore`](crate::store::EngineStore) and
-/// [`TransferStore`](crate::store::TransferStore) for a backend's store by calling its modules' functions.
+/// Implements [`ApiStore`](crate::store::ApiStore), [`EngineStore`](crate::store::EngineStore),
+/// [`TransferStore`](crate::store::TransferStore) and [`EventStore`](crate::store::EventStore) for a backend's store by calling its modules' functions.
 // rustfmt indents a multi-line attribute inside a macro body eight columns too deep; this body is formatted by hand.
 #[rustfmt::skip]
 macro_rules! wire_store {
@@ -328,6 +328,63 @@ macro_rules! wire_store {
             #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
             async fn finish_import(&self) -> Result<(), $crate::store::StoreError> {
                 transfer::finish_import(self).await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::EventStore for $store {
+            #[::tracing::instrument(level = "debug", skip_all, fields(events = events.len()), err(level = "debug"))]
+            async fn append_events(
+                &self,
+                events: &[$crate::events::NewEvent],
+            ) -> Result<Vec<$crate::events::Event>, $crate::store::StoreError> {
+                events::append_events(self, events).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(user_id = %user, after = after, limit = limit),
+                err(level = "debug"),
+            )]
+            async fn events_after(
+                &self,
+                user: $crate::domain::UserId,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::events::Event>, $crate::store::StoreError> {
+                events::events_after(self, user, after, limit).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]
+            async fn event_log_bounds(
+                &self,
+                user: $crate::domain::UserId,
+            ) -> Result<$crate::events::EventLogBounds, $crate::store::StoreError> {
+                events::event_log_bounds(self, user).await
+            }
+
+            #[::tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(%older_than, max_per_user = max_per_user, limit = limit),
+                err(level = "debug"),
+            )]
+            async fn prune_events(
+                &self,
+                older_than: chrono::DateTime<chrono::Utc>,
+                max_per_user: u32,
+                limit: u32,
+            ) -> Result<u64, $crate::store::StoreError> {
+                events::prune_events(self, older_than, max_per_user, limit).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(feeds = feeds.len()), err(level = "debug"))]
+            async fn subscribers_of_feeds(
+                &self,
+                feeds: &[$crate::domain::FeedId],
+            ) -> Result<Vec<($crate::domain::FeedId, $crate::domain::UserId)>, $crate::store::StoreError> {
+                events::subscribers_of_feeds(self, feeds).await
             }
         }
     };

@@ -77,6 +77,13 @@ for_each_backend!(
     get_and_update_article,
     text_round_trips,
     articles_carry_their_enclosures_and_their_feeds_title,
+    // The event log.
+    events_are_numbered_per_user_in_publish_order,
+    events_replay_after_an_id_in_order_as_stored,
+    events_of_a_missing_user_are_skipped,
+    pruning_keeps_the_newest_per_user_and_drops_old_ones,
+    subscribers_of_feeds_lists_each_feeds_users,
+    the_bus_broadcasts_events_once_they_are_stored,
     // Moving a database.
     every_table_pages_out_completely_in_key_order,
     pages_import_as_they_are_into_an_empty_database,

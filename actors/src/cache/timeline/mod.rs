@@ -19,6 +19,7 @@
 //! with one engine per key prefix.
 
 mod memory;
+mod on_events;
 mod redis;
 
 use std::time::{Duration, Instant};
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use moka::future::Cache;
 
 use self::memory::MemoryTimeline;
+pub use self::on_events::invalidate_on_new_articles;
 use self::redis::RedisTimeline;
 use super::{CacheError, FeedCache};
 use crate::domain::{ArticlePage, ArticleQuery, ReadFilter, UserId};

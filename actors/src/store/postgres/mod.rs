@@ -1,6 +1,7 @@
 //! The Postgres backend of the store: connecting, migrating, and the wiring of its concerns into the store traits.
 
 mod batch;
+mod events;
 mod feeds;
 mod rows;
 mod subscriptions;

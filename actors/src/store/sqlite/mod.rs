@@ -2,6 +2,7 @@
 //! Connecting, migrating, and the wiring of its concerns into the store traits.
 
 mod batch;
+mod events;
 mod feeds;
 mod rows;
 mod subscriptions;

@@ -1,6 +1,7 @@
 //! The behaviour every backend must show, one `pub async fn` per case, each given a fresh store.
 
 mod batches;
+mod events;
 mod feed_state;
 mod subscriptions;
 mod timeline;
@@ -8,6 +9,7 @@ mod transfer;
 mod users;
 
 pub use batches::*;
+pub use events::*;
 pub use feed_state::*;
 pub use subscriptions::*;
 pub use timeline::*;
