@@ -16,6 +16,7 @@ pub mod report;
 pub mod seed;
 pub mod sustained;
 pub mod sustained_report;
+pub mod timeline_concurrent;
 pub mod timeline_read;
 
 use std::future::Future;
