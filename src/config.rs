@@ -257,6 +257,7 @@ mod tests {
         assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.poll_interval_secs, 1800);
         assert_eq!(config.cache_ttl_secs, 10800);
+        assert_eq!((config.timeline_cache_ttl_secs, config.timeline_cache_users), (60, 10_000));
         assert!(!config.allow_private_networks);
         assert_eq!(config.database_url(), EMBEDDED_DATABASE_URL);
         assert_eq!(config.redis_url, None);
