@@ -12,12 +12,14 @@ use syndic_actors::actors::feed::FeedRules;
 use syndic_actors::cache::timeline::TimelineSettings;
 use syndic_actors::cache::{CacheSettings, FeedCache};
 use syndic_actors::engine::{Engine, EngineSettings};
+use syndic_actors::events::{EventBusSettings, StreamLimits};
 use syndic_actors::fetch::FetchSettings;
 use syndic_actors::schedule::ScheduleSettings;
 use syndic_actors::store::{self, Store};
 use syndic_api::connection_deadlines::Deadlines;
 use syndic_api::connection_limits::{ConnectionLimits, LimitedAcceptor};
 use syndic_api::cors::CorsOrigins;
+use syndic_api::events::EventStreamSettings;
 use syndic_api::passwords::HashingSettings;
 use syndic_api::{ApiConfig, Registration};
 
@@ -81,10 +83,13 @@ impl Application {
         let (acceptor, metrics_acceptor) = limited_acceptors(listener, metrics_listener, limits)?;
         let metrics = crate::metrics_endpoint::handle();
 
+        let streams = engine.events().streams().clone();
         // One shutdown signal stops both servers.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
+            // Open event streams end now, or the server would wait out its grace period for them.
+            streams.close();
             let _ = stop.send(true);
         });
         let app = syndic_api::app(engine.clone(), api_config(config), cors_origins);
@@ -210,6 +215,9 @@ fn api_config(config: &Config) -> ApiConfig {
             None => HashingSettings::default(),
         },
         trust_forwarded_for: config.trust_forwarded_for,
+        events: EventStreamSettings {
+            heartbeat: Duration::from_millis(config.event_heartbeat_ms.max(1)),
+        },
     }
 }
 
@@ -242,7 +250,14 @@ fn engine_settings(config: &Config) -> EngineSettings {
             ttl: Duration::from_secs(config.timeline_cache_ttl_secs),
             max_users: config.timeline_cache_users,
         },
-        events: Default::default(),
+        events: EventBusSettings {
+            streams: StreamLimits {
+                buffer: config.event_stream_buffer.max(1),
+                per_user: config.event_streams_per_user,
+                total: config.event_streams_max,
+            },
+            ..EventBusSettings::default()
+        },
     }
 }
 

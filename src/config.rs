@@ -188,6 +188,22 @@ pub struct Config {
     #[arg(global = true, long, env = "SYNDIC_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
+    /// How often an idle event stream (GET /v1/events) gets a comment line, in milliseconds.
+    #[arg(global = true, long, env = "SYNDIC_EVENT_HEARTBEAT_MS", default_value_t = 15_000)]
+    pub event_heartbeat_ms: u64,
+
+    /// Events one event stream may have waiting; a client that falls further behind gets `resync` and is cut off.
+    #[arg(global = true, long, env = "SYNDIC_EVENT_STREAM_BUFFER", default_value_t = 256)]
+    pub event_stream_buffer: usize,
+
+    /// Open event streams per user; more are refused with 429.
+    #[arg(global = true, long, env = "SYNDIC_EVENT_STREAMS_PER_USER", default_value_t = 16)]
+    pub event_streams_per_user: usize,
+
+    /// Open event streams on this node; more are refused with 429.
+    #[arg(global = true, long, env = "SYNDIC_EVENT_STREAMS_MAX", default_value_t = 20_000)]
+    pub event_streams_max: usize,
+
     /// Feeds overdue at start-up are polled at random points within this window, in seconds.
     #[arg(global = true, long, env = "SYNDIC_STARTUP_SPREAD_SECS", default_value_t = 60)]
     pub startup_spread_secs: u64,
@@ -257,7 +273,10 @@ mod tests {
         assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.poll_interval_secs, 1800);
         assert_eq!(config.cache_ttl_secs, 10800);
-        assert_eq!((config.timeline_cache_ttl_secs, config.timeline_cache_users), (60, 10_000));
+        assert_eq!(
+            (config.timeline_cache_ttl_secs, config.timeline_cache_users),
+            (60, 10_000)
+        );
         assert!(!config.allow_private_networks);
         assert_eq!(config.database_url(), EMBEDDED_DATABASE_URL);
         assert_eq!(config.redis_url, None);

@@ -23,7 +23,7 @@ use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::instruments;
 use crate::network_policy;
-use crate::store::{ApiStore, EngineStore, Store, StoreError};
+use crate::store::{ApiStore, EngineStore, EventStore, Store, StoreError};
 
 /// How one URL of a subscribe request turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,10 +132,10 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let allow_private_networks = settings.fetch.allow_private_networks;
         let fetcher = Fetcher::new(settings.fetch).map_err(unavailable)?;
-        let persistence = PersistenceActor::spawn(store.clone(), settings.persistence)
+        let events = EventBus::spawn(store.clone(), settings.events)
             .await
             .map_err(unavailable)?;
-        let events = EventBus::spawn(store.clone(), settings.events)
+        let persistence = PersistenceActor::spawn(store.clone(), settings.persistence, events.clone())
             .await
             .map_err(unavailable)?;
         let registry = ActorRegistry::default();
@@ -150,6 +150,7 @@ impl Engine {
             store: store.clone(),
             cache: cache.clone(),
             persistence: persistence.clone(),
+            events: events.clone(),
             rules: settings.rules,
             registry: registry.clone(),
             polls: polls.clone(),
@@ -194,6 +195,10 @@ impl Engine {
 
     pub(crate) fn timeline(&self) -> &TimelineCache {
         &self.inner.timeline
+    }
+
+    pub(crate) fn event_store(&self) -> &dyn EventStore {
+        self.inner.store.as_ref()
     }
 
     /// The event bus: publish events after a commit, or watch them as they are stored.

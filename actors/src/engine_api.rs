@@ -1,5 +1,5 @@
 //! The engine's door for what the API asks of the database without an actor: accounts, reading subscriptions
-//! and the timeline, read state, and operator listings. Each is one [`ApiStore`](crate::store::ApiStore) call,
+//! and the timeline, read state, operator listings, and replaying the event log. Each is one [`ApiStore`](crate::store::ApiStore) call,
 //! or the stale-feed listing the engine itself polls from; nothing here can reach the writes that belong to the
 //! actors or to `syndic copy`.
 
@@ -11,6 +11,7 @@ use crate::domain::{
     SubscriptionCursor, SubscriptionPage, User, UserCredentials, UserId,
 };
 use crate::engine::Engine;
+use crate::events::{Event, EventLogBounds};
 use crate::store::StoreError;
 
 impl Engine {
@@ -87,5 +88,15 @@ impl Engine {
     /// [`Engine::refresh_stale`] would poll.
     pub async fn stale_feeds(&self, polled_before: DateTime<Utc>, limit: u32) -> Result<Vec<Feed>, StoreError> {
         self.engine_store().stale_feeds(polled_before, limit).await
+    }
+
+    /// Up to `limit` of a user's kept events after `after`, oldest first: a reconnecting client's replay.
+    pub async fn events_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        self.event_store().events_after(user, after, limit).await
+    }
+
+    /// Where a user's event log stands, to tell whether a replay has a gap.
+    pub async fn event_log_bounds(&self, user: UserId) -> Result<EventLogBounds, StoreError> {
+        self.event_store().event_log_bounds(user).await
     }
 }

@@ -22,6 +22,7 @@ use syndic_actors::actors::feed::FeedMsg;
 use syndic_actors::actors::feed_handle::FeedHandle;
 use syndic_actors::actors::persistence::{PersistenceActor, PersistenceHandle, PersistenceSettings, PollFailure};
 use syndic_actors::domain::{Feed, FeedId, FeedStatus};
+use syndic_actors::events::EventBus;
 use syndic_actors::store::Store;
 use tokio::sync::mpsc;
 
@@ -83,7 +84,13 @@ async fn a_flush_carries_at_most_max_flush_rows_however_many_batches_wait() {
         max_batch_delay: Duration::from_millis(500),
         ..PersistenceSettings::default()
     };
-    let persistence = PersistenceActor::spawn(store.clone(), settings).await.unwrap();
+    let persistence = PersistenceActor::spawn(
+        store.clone(),
+        settings,
+        EventBus::spawn(store.clone(), Default::default()).await.unwrap(),
+    )
+    .await
+    .unwrap();
     let (acks, mut acked) = mpsc::unbounded_channel();
     let (collector, _) = Actor::spawn(None, AckCollector, acks).await.unwrap();
     let handle = FeedHandle::new(collector.clone(), Arc::new(AtomicUsize::new(0)));
@@ -145,7 +152,13 @@ impl OneFeed {
             max_batch_delay: Duration::from_millis(200),
             ..PersistenceSettings::default()
         };
-        let persistence = PersistenceActor::spawn(store.clone(), settings).await.unwrap();
+        let persistence = PersistenceActor::spawn(
+            store.clone(),
+            settings,
+            EventBus::spawn(store.clone(), Default::default()).await.unwrap(),
+        )
+        .await
+        .unwrap();
         let (acks, acked) = mpsc::unbounded_channel();
         let (collector, _) = Actor::spawn(None, AckCollector, acks).await.unwrap();
         let handle = FeedHandle::new(collector.clone(), Arc::new(AtomicUsize::new(0)));
@@ -176,6 +189,7 @@ impl OneFeed {
                 status: FeedStatus::Error,
                 next_poll_at: Some(support::now() + chrono::Duration::minutes(5)),
                 failed_polls: 1,
+                status_changed: false,
             })
             .unwrap();
     }

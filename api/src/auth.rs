@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use poem::Request;
-use poem_openapi::auth::Bearer;
+use poem_openapi::auth::{ApiKey, Bearer};
 use poem_openapi::SecurityScheme;
 use syndic_actors::domain::UserId;
 use syndic_actors::engine::Engine;
@@ -24,10 +24,45 @@ pub const CLOCK_LEEWAY_SECONDS: u64 = 5;
 pub struct BearerAuth(pub UserId);
 
 async fn authenticate(request: &Request, bearer: Bearer) -> poem::Result<UserId> {
+    check_token(request, &bearer.token).await
+}
+
+/// The token in `?access_token=`, for clients that cannot set a header (a browser's `EventSource`); only the
+/// event stream accepts it. The request log never records query strings.
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "access_token",
+    ty = "api_key",
+    key_in = "query",
+    key_name = "access_token",
+    checker = "authenticate_query"
+)]
+pub struct QueryTokenAuth(pub UserId);
+
+async fn authenticate_query(request: &Request, key: ApiKey) -> poem::Result<UserId> {
+    check_token(request, &key.key).await
+}
+
+/// The event stream's authentication: the bearer header, or the query token.
+#[derive(SecurityScheme)]
+pub enum StreamAuth {
+    Bearer(BearerAuth),
+    Query(QueryTokenAuth),
+}
+
+impl StreamAuth {
+    pub fn user(&self) -> UserId {
+        match self {
+            StreamAuth::Bearer(BearerAuth(user)) | StreamAuth::Query(QueryTokenAuth(user)) => *user,
+        }
+    }
+}
+
+async fn check_token(request: &Request, token: &str) -> poem::Result<UserId> {
     let config = request
         .data::<ApiConfig>()
         .ok_or_else(|| ApiError::Internal("ApiConfig is not attached to the app".into()))?;
-    let user = verify_token(&config.jwt_secret, &bearer.token, chrono::Utc::now().timestamp())?;
+    let user = verify_token(&config.jwt_secret, token, chrono::Utc::now().timestamp())?;
     // A valid signature is not enough: the user may have been deleted since. Checking here makes that a 401 on
     // every route, instead of whatever each query does with a missing user. Without an engine (the routing
     // tests) no handler can run anyway: each asks for the engine and fails.

@@ -138,4 +138,6 @@ error_statuses! {
     Admin => [400, 401, 403, 422, 500, 503];
     /// Operator routes on one resource by id.
     AdminById => [400, 401, 403, 404, 500, 503];
+    /// `GET /v1/events`.
+    Events => [400, 401, 422, 429, 500, 503];
 }

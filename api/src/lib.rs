@@ -11,6 +11,7 @@ pub mod cors;
 pub mod dashboard;
 pub mod error;
 pub mod error_responses;
+pub mod events;
 mod examples;
 pub mod feeds;
 pub mod health;
@@ -32,6 +33,7 @@ use syndic_actors::engine::Engine;
 use crate::admin::AdminApi;
 use crate::admin_actors::AdminActorsApi;
 use crate::articles::ArticlesApi;
+use crate::events::{EventStreamSettings, EventsApi};
 use crate::feeds::FeedsApi;
 use crate::health::HealthApi;
 use crate::login_throttle::{LoginThrottle, ThrottleRules};
@@ -50,6 +52,7 @@ pub struct ApiConfig {
     /// Take the client's address from the last `X-Forwarded-For` entry (behind a reverse proxy that sets it)
     /// instead of the connection's peer.
     pub trust_forwarded_for: bool,
+    pub events: EventStreamSettings,
 }
 
 /// Who may create an account.
@@ -71,6 +74,8 @@ pub enum ApiTags {
     Feeds,
     /// The article timeline and per-article state.
     Articles,
+    /// The user's events, live and replayed.
+    Events,
     /// Liveness and dependency checks.
     Health,
     /// Operator routes: feeds by status, stale feeds, feed actors.
@@ -78,21 +83,30 @@ pub enum ApiTags {
 }
 
 /// The tags as `/docs` shows them. poem-openapi lists them by name; Swagger UI shows groups in the listed order.
-const TAG_ORDER: [ApiTags; 5] = [
+const TAG_ORDER: [ApiTags; 6] = [
     ApiTags::Auth,
     ApiTags::Feeds,
     ApiTags::Articles,
+    ApiTags::Events,
     ApiTags::Health,
     ApiTags::Admin,
 ];
 
 /// In the tags' order: the spec lists paths in the order the APIs are given.
-type Apis = (UsersApi, FeedsApi, ArticlesApi, HealthApi, AdminApi, AdminActorsApi);
+type Apis = (
+    UsersApi,
+    FeedsApi,
+    ArticlesApi,
+    EventsApi,
+    HealthApi,
+    AdminApi,
+    AdminActorsApi,
+);
 
 /// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
 fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (UsersApi, FeedsApi, ArticlesApi, HealthApi, AdminApi, AdminActorsApi),
+        (UsersApi, FeedsApi, ArticlesApi, EventsApi, HealthApi, AdminApi, AdminActorsApi),
         "syndic",
         env!("CARGO_PKG_VERSION"),
     )

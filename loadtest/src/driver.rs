@@ -46,6 +46,11 @@ impl ApiClient {
         })
     }
 
+    /// The access token, for clients the harness drives by hand.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, format!("{}{path}", self.base))

@@ -14,6 +14,7 @@ pub mod million;
 pub mod popular_feed;
 pub mod report;
 pub mod seed;
+pub mod streams;
 pub mod sustained;
 pub mod sustained_report;
 pub mod timeline_concurrent;
@@ -63,6 +64,9 @@ pub enum Scenario {
     /// Many subscribed feeds polled on a fixed interval, mostly 304s, for a while: polls/s, lateness, memory
     /// over time, CPU per 1,000 polls.
     Sustained,
+    /// Many idle event streams: memory and CPU per stream; then the cold round with one reading stream: time
+    /// from an event's store to the wire.
+    Streams,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -78,6 +82,8 @@ pub struct LoadSettings {
     pub million: million::MillionSettings,
     #[command(flatten)]
     pub sustained: sustained::SustainedSettings,
+    #[command(flatten)]
+    pub streams: streams::StreamsSettings,
     /// Feeds in the farm.
     #[arg(long, default_value_t = 10_000)]
     pub feeds: usize,
@@ -149,6 +155,11 @@ pub async fn execute(base: &Config, settings: &LoadSettings) -> anyhow::Result<(
         }
         Scenario::Sustained => {
             let report = sustained::run(base, &settings.sustained, deadline).await?;
+            (report.table(), report.to_json())
+        }
+        Scenario::Streams => {
+            let farm = Farm::start(settings.farm(), settings.farm_port).await?;
+            let report = streams::run(base, &settings.streams, &farm, deadline).await?;
             (report.table(), report.to_json())
         }
     };
@@ -374,7 +385,7 @@ impl RoundStart {
 }
 
 /// From the first subscribe request to the moment every healthy feed's entries are in the store.
-async fn cold_round(
+pub(crate) async fn cold_round(
     client: &ApiClient,
     farm: &Farm,
     database: &LoadDatabase,

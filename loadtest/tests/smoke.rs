@@ -5,6 +5,7 @@ use clap::Parser;
 use syndic::Cli;
 use syndic_loadtest::million::MillionSettings;
 use syndic_loadtest::popular_feed::PopularFeedSettings;
+use syndic_loadtest::streams::StreamsSettings;
 use syndic_loadtest::sustained::SustainedSettings;
 use syndic_loadtest::timeline_read::TimelineReadSettings;
 use syndic_loadtest::{run, LoadSettings, Scenario};
@@ -37,6 +38,10 @@ async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm()
             sustain_secs: 1,
             changing_share: 0.0,
             lateness_sample: 1,
+        },
+        streams: StreamsSettings {
+            streams: 1,
+            streams_idle_secs: 1,
         },
         feeds: 20,
         entries: 10,

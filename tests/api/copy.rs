@@ -4,7 +4,9 @@ use serde_json::json;
 use syndic::copy::copy_between;
 
 use crate::articles::podcast;
-use crate::helpers::{feed_server, spawn_app, Backend, TestApp, TestDatabase};
+use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp, TestDatabase};
+use crate::sse::SseReader;
+use syndic_actors::events::{EventKind, NewEvent};
 use syndic_testkit::documents::titled::rss;
 
 async fn snapshot(app: &TestApp, token: &str) -> (serde_json::Value, Vec<serde_json::Value>) {
@@ -46,6 +48,20 @@ async fn a_sqlite_database_copied_to_postgres_serves_the_same_data() {
         "the snapshot covers an enclosure"
     );
     embedded.stop().await;
+    let alice = embedded
+        .database
+        .store
+        .find_credentials("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
+    let events_before = embedded.database.store.event_log_bounds(alice).await.unwrap();
+    assert!(
+        events_before.last_id >= 2,
+        "article.new and feed.status: {events_before:?}"
+    );
 
     let target = TestDatabase::create(Backend::Postgres).await;
     let report = copy_between(embedded.database.store.as_ref(), target.store.as_ref())
@@ -77,4 +93,31 @@ async fn a_sqlite_database_copied_to_postgres_serves_the_same_data() {
     let results = moved.subscribe(&token, &[server.url("/three.xml")]).await;
     assert_eq!(results[0]["feed_id"], 3);
     moved.wait_for_timeline(&token, 6).await;
+
+    // The event counter comes along, the log does not: a client that saw the last event before the copy
+    // gets the next one with the next id, and one that missed some is told to resync.
+    let last_seen = events_before.last_id;
+    let request = |last_event_id: i64| {
+        moved
+            .client
+            .get(moved.url("/v1/events?types=job.done"))
+            .bearer_auth(&token)
+            .header("Last-Event-ID", last_event_id.to_string())
+            .send()
+    };
+    let mut caught_up = SseReader::new(request(last_seen).await.unwrap());
+    let mut behind = SseReader::new(request(last_seen - 1).await.unwrap());
+    assert_eq!(behind.expect().await.event, "resync");
+    eventually(10, "both streams to open", || async {
+        moved.engine().events().streams().open_count() == 2
+    })
+    .await;
+    moved.engine().events().publish(vec![NewEvent {
+        user: alice,
+        kind: EventKind::JobDone,
+        feed: None,
+        data: json!({}),
+    }]);
+    let next = caught_up.expect().await;
+    assert!(next.id.unwrap() > last_seen, "{next:?} after {last_seen}");
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp};
 use crate::process::PrivateRedis;
+use syndic_actors::actors::feed::FeedMsg;
 use syndic_actors::events::{EventKind, NewEvent};
 use syndic_testkit::documents::titled::rss;
 
@@ -152,6 +153,7 @@ crate::on_both_backends!(
     mark_unread_and_star_invalidate_the_cached_page,
     subscribe_and_unsubscribe_invalidate_the_cached_page,
     an_article_new_event_drops_the_users_cached_page,
+    a_polled_new_article_reaches_the_cached_first_page,
 );
 
 /// Redis is the Postgres set-up's cache; the embedded one has nothing to lose.
@@ -204,6 +206,32 @@ async fn an_article_new_event_drops_the_users_cached_page(backend: Backend) {
     }]);
     eventually(10, "the first page is read again after article.new", || async {
         titles(&first_page(&app, &token, "").await) == vec!["renamed"; 2]
+    })
+    .await;
+}
+
+/// The whole path: a poll stores a new article, the persistence side publishes `article.new` after its commit,
+/// and the listener drops the subscriber's cached first page.
+async fn a_polled_new_article_reaches_the_cached_first_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let server = feed_server().await;
+    server.set("/grows.xml", rss("grows", 0, 2), "application/rss+xml");
+    let token = app.user("alice").await;
+    let subscribed = app.subscribe(&token, &[server.url("/grows.xml")]).await;
+    app.wait_for_timeline(&token, 2).await;
+    assert_eq!(first_page(&app, &token, "").await.len(), 2, "cached with two articles");
+
+    server.set("/grows.xml", rss("grows", 0, 3), "application/rss+xml");
+    let feed = subscribed[0]["feed_id"].as_i64().unwrap();
+    app.engine()
+        .feed_actor(feed)
+        .await
+        .unwrap()
+        .expect("the feed has an actor")
+        .send_message(FeedMsg::PollNow)
+        .unwrap();
+    eventually(10, "the cached first page shows the new article", || async {
+        first_page(&app, &token, "").await.len() == 3
     })
     .await;
 }

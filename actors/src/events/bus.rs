@@ -9,7 +9,9 @@ use ractor::concurrency::JoinHandle;
 use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr};
 use tokio::sync::broadcast;
 
-use super::{Event, NewEvent};
+use super::feed_events::{address, FeedEvent};
+use super::streams::{EventStreams, StreamLimits};
+use super::{Event, FeedStatusChange, NewArticles, NewEvent};
 use crate::instruments;
 use crate::store::EventStore;
 
@@ -28,6 +30,8 @@ pub struct EventBusSettings {
     pub broadcast_capacity: usize,
     /// Most events waiting for the database; beyond it (the database is down for long) the oldest are dropped.
     pub max_waiting: usize,
+    /// The live streams' buffers and how many may be open.
+    pub streams: StreamLimits,
 }
 
 impl Default for EventBusSettings {
@@ -39,6 +43,7 @@ impl Default for EventBusSettings {
             prune_limit: 10_000,
             broadcast_capacity: 4_096,
             max_waiting: 100_000,
+            streams: StreamLimits::default(),
         }
     }
 }
@@ -47,9 +52,11 @@ impl Default for EventBusSettings {
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
-pub enum EventBusMsg {
+pub(crate) enum EventBusMsg {
     /// Events whose cause has committed: store them, then broadcast them.
     Publish(Vec<NewEvent>),
+    /// Events about feeds, for each of their subscribers; their cause has committed.
+    AboutFeeds(Vec<FeedEvent>),
     /// Write what is waiting (sent by the bus to itself, after the publishes already queued).
     Flush,
     /// The prune timer fired.
@@ -61,19 +68,25 @@ pub enum EventBusMsg {
 pub struct EventBus {
     actor: ActorRef<EventBusMsg>,
     broadcast: broadcast::Sender<Arc<Event>>,
+    streams: EventStreams,
 }
 
 impl EventBus {
     /// Starts the bus actor.
     pub async fn spawn(store: Arc<dyn EventStore>, settings: EventBusSettings) -> Result<EventBus, ractor::SpawnErr> {
         let (broadcast, _) = broadcast::channel(settings.broadcast_capacity.max(1));
+        let streams = EventStreams::start(settings.streams, broadcast.subscribe());
         let args = EventBusArgs {
             store,
             settings,
             broadcast: broadcast.clone(),
         };
         let (actor, _) = Actor::spawn(None, EventBusActor, args).await?;
-        Ok(EventBus { actor, broadcast })
+        Ok(EventBus {
+            actor,
+            broadcast,
+            streams,
+        })
     }
 
     /// Hands events over, without waiting. Call it only after the transaction that caused them committed.
@@ -89,10 +102,36 @@ impl EventBus {
         }
     }
 
+    /// A flush committed new articles: one `article.new` per subscriber per feed.
+    pub fn articles_stored(&self, new: Vec<NewArticles>) {
+        self.publish_about_feeds(new.into_iter().map(FeedEvent::from).collect());
+    }
+
+    /// Feeds' stored status changed (committed): one `feed.status` per subscriber per feed.
+    pub fn feed_status_changed(&self, changes: Vec<FeedStatusChange>) {
+        self.publish_about_feeds(changes.into_iter().map(FeedEvent::from).collect());
+    }
+
+    fn publish_about_feeds(&self, events: Vec<FeedEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let count = events.len();
+        if self.actor.send_message(EventBusMsg::AboutFeeds(events)).is_err() {
+            instruments::events_dropped(count);
+            tracing::warn!(events = count, "the event bus has stopped; feed events dropped");
+        }
+    }
+
     /// Every event once it is stored, in store order. A listener that falls more than the broadcast's
     /// capacity behind gets `RecvError::Lagged` and should treat it as a gap.
     pub fn watch(&self) -> broadcast::Receiver<Arc<Event>> {
         self.broadcast.subscribe()
+    }
+
+    /// The live streams, each fed its user's events as they are stored.
+    pub fn streams(&self) -> &EventStreams {
+        &self.streams
     }
 
     pub(crate) fn actor(&self) -> &ActorRef<EventBusMsg> {
@@ -157,6 +196,13 @@ impl Actor for EventBusActor {
                     state.flush_queued = myself.send_message(EventBusMsg::Flush).is_ok();
                 }
             }
+            EventBusMsg::AboutFeeds(events) => {
+                let addressed = state.address(events).await;
+                state.take(addressed);
+                if !state.flush_queued {
+                    state.flush_queued = myself.send_message(EventBusMsg::Flush).is_ok();
+                }
+            }
             EventBusMsg::Flush => {
                 state.flush_queued = false;
                 if let Err(delay) = state.write().await {
@@ -204,6 +250,22 @@ impl EventBusState {
                 dropped = excess,
                 "too many events waiting for the database; the oldest were dropped"
             );
+        }
+    }
+
+    /// One event per subscriber of each event's feed. Without the subscribers (the database is away) the
+    /// events are dropped and counted: the feed's state is in the database for a client that reloads.
+    async fn address(&self, events: Vec<FeedEvent>) -> Vec<NewEvent> {
+        let mut feeds: Vec<_> = events.iter().map(|event| event.feed).collect();
+        feeds.sort_unstable();
+        feeds.dedup();
+        match self.store.subscribers_of_feeds(&feeds).await {
+            Ok(subscribers) => address(events, &subscribers),
+            Err(error) => {
+                instruments::events_dropped(events.len());
+                tracing::warn!(%error, feeds = feeds.len(), "could not look up subscribers; feed events dropped");
+                Vec::new()
+            }
         }
     }
 

@@ -57,12 +57,14 @@ pub(super) struct ArticleKey {
 pub(super) struct Resolved {
     ids: HashMap<FeedId, HashMap<String, ArticleId>>,
     new_counts: HashMap<FeedId, usize>,
+    new_ids: HashMap<FeedId, Vec<ArticleId>>,
 }
 
 impl Resolved {
     /// An article this flush inserted.
     pub(super) fn inserted(&mut self, article: ArticleKey) {
         *self.new_counts.entry(article.feed_id).or_default() += 1;
+        self.new_ids.entry(article.feed_id).or_default().push(article.id);
         self.known(article);
     }
 
@@ -81,7 +83,10 @@ impl Resolved {
 
     /// The answer for each batch, in order: every unique entry with its id, in feed order, and the new count.
     /// New articles are counted per feed, so a feed listed twice in one flush gets the sum in both.
-    pub(super) fn into_stored(self, batches: &[FeedBatch], unique: &[Vec<&Entry>]) -> Vec<StoredBatch> {
+    pub(super) fn into_stored(mut self, batches: &[FeedBatch], unique: &[Vec<&Entry>]) -> Vec<StoredBatch> {
+        for ids in self.new_ids.values_mut() {
+            ids.sort_unstable();
+        }
         batches
             .iter()
             .zip(unique)
@@ -98,6 +103,7 @@ impl Resolved {
                     })
                     .collect(),
                 new_count: self.new_counts.get(&batch.feed_id).copied().unwrap_or(0),
+                new_articles: self.new_ids.get(&batch.feed_id).cloned().unwrap_or_default(),
             })
             .collect()
     }

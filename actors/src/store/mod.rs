@@ -106,6 +106,8 @@ pub struct StoredBatch {
     /// Every entry of the batch with its article id, new or not, in feed order.
     pub articles: Vec<StoredArticle>,
     pub new_count: usize,
+    /// The ids of the feed's articles this flush inserted, ascending: what `article.new` announces.
+    pub new_articles: Vec<ArticleId>,
 }
 
 /// The slim view of an article that the `feed:{url}` cache entry holds.

@@ -44,6 +44,9 @@ pub struct UserRecord {
     /// `user` or `admin`, as stored.
     pub role: String,
     pub created_at: DateTime<Utc>,
+    /// The user's event counter: the copy's event ids go on from it, so a client's `Last-Event-ID` never
+    /// points past the copy's log. The log itself is not copied: a client that reconnects gets `resync`.
+    pub last_event_id: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -26,6 +26,7 @@ pub(super) struct UserExportRow<Id, Time> {
     password_hash: String,
     role: String,
     created_at: Time,
+    last_event_id: i64,
 }
 
 impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for UserExportRow<Id, Time> {
@@ -39,6 +40,7 @@ impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for UserExportR
             password_hash: self.password_hash,
             role: self.role,
             created_at: self.created_at.decoded()?,
+            last_event_id: self.last_event_id,
         })
     }
 }

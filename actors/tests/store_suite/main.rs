@@ -84,6 +84,7 @@ for_each_backend!(
     pruning_keeps_the_newest_per_user_and_drops_old_ones,
     subscribers_of_feeds_lists_each_feeds_users,
     the_bus_broadcasts_events_once_they_are_stored,
+    the_event_counter_is_exported_with_its_user,
     // Moving a database.
     every_table_pages_out_completely_in_key_order,
     pages_import_as_they_are_into_an_empty_database,

@@ -22,9 +22,9 @@ impl FeedState {
         let backoff = schedule.after_errors(self.measured.interval, self.consecutive_errors, retry_after);
         let delay = schedule.delay(backoff.interval, &mut rand::rng());
         self.interval = backoff;
-        self.status = FeedStatus::Error;
+        let status_changed = std::mem::replace(&mut self.status, FeedStatus::Error) != FeedStatus::Error;
         let next_poll_at = Some(self.next_poll_at(delay));
-        self.store_error(message, next_poll_at);
+        self.store_error(message, next_poll_at, status_changed);
         self.arm_timer(delay);
     }
 
@@ -33,13 +33,14 @@ impl FeedState {
         tracing::info!(feed_id = self.feed_id, url = %self.url, reason = message, "feed is dead");
         self.cancel_timer();
         self.poll_requested = false;
-        self.status = FeedStatus::Dead;
-        self.store_error(message, None);
+        let status_changed = std::mem::replace(&mut self.status, FeedStatus::Dead) != FeedStatus::Dead;
+        self.store_error(message, None, status_changed);
     }
 
     /// Hands the error to the persistence actor, the one writer of feed state, so that it is ordered with this
     /// feed's batches: a late error never overwrites a newer success, nor a late success a newer error.
-    fn store_error(&mut self, message: &str, next_poll_at: Option<DateTime<Utc>>) {
+    /// `status_changed` says whether the status was another before: subscribers are told once it is written.
+    fn store_error(&mut self, message: &str, next_poll_at: Option<DateTime<Utc>>, status_changed: bool) {
         self.stats.last_error = Some(message.to_owned());
         let failure = PollFailure {
             feed_id: self.feed_id,
@@ -47,6 +48,7 @@ impl FeedState {
             status: self.status,
             next_poll_at,
             failed_polls: 1,
+            status_changed,
         };
         if let Err(error) = self.context.persistence.record_poll_failed(failure) {
             tracing::warn!(feed_id = self.feed_id, %error, "could not record the poll error");

@@ -26,6 +26,7 @@ use super::snapshot::{ActorRegistry, ActorSnapshot};
 use super::supervisor::SupervisorMsg;
 use crate::cache::FeedCache;
 use crate::domain::{Feed, FeedId, FeedStatus};
+use crate::events::EventBus;
 use crate::feed_url::FeedUrl;
 use crate::fetch::{Fetcher, Validators};
 use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
@@ -84,6 +85,8 @@ pub struct FeedContext {
     pub store: Arc<dyn EngineStore>,
     pub cache: FeedCache,
     pub persistence: PersistenceHandle,
+    /// Where a committed status change is announced.
+    pub events: EventBus,
     pub rules: FeedRules,
     pub registry: ActorRegistry,
     /// Counts the polls under way, which shutdown waits for.

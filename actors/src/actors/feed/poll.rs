@@ -10,6 +10,7 @@ use super::{FeedMsg, FeedState, InFlightPoll};
 use crate::actors::supervisor::SupervisorMsg;
 use crate::cache::CachedFeed;
 use crate::domain::FeedStatus;
+use crate::events::FeedStatusChange;
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchError, FetchOutcome, PublisherHints, Validators};
 use crate::instruments;
@@ -155,7 +156,14 @@ impl FeedState {
         self.validators = in_flight.validators;
         self.measured = in_flight.measured;
         self.consecutive_errors = 0;
-        self.status = FeedStatus::Ok;
+        if std::mem::replace(&mut self.status, FeedStatus::Ok) != FeedStatus::Ok {
+            // The batch's commit, which this ack follows, set the status to ok.
+            self.context.events.feed_status_changed(vec![FeedStatusChange {
+                feed: self.feed_id,
+                status: FeedStatus::Ok,
+                error: None,
+            }]);
+        }
         self.stats.last_error = None;
         instruments::new_entries(stored.new_count);
         let cached = CachedFeed {

@@ -33,6 +33,7 @@ use self::updates::WaitingUpdates;
 use self::writer::FlushOutcome;
 use super::feed_handle::FeedHandle;
 use crate::domain::FeedId;
+use crate::events::EventBus;
 use crate::instruments;
 use crate::store::{EngineStore, FeedBatch, UnchangedPoll};
 
@@ -142,11 +143,14 @@ pub struct PersistenceActor;
 
 pub struct PersistenceArgs {
     pub store: Arc<dyn EngineStore>,
+    /// Told what each commit changed, for the users' events.
+    pub events: EventBus,
     pub settings: PersistenceSettings,
 }
 
 pub struct PersistenceState {
     store: Arc<dyn EngineStore>,
+    events: EventBus,
     settings: PersistenceSettings,
     /// Batches waiting for a flush, oldest first.
     waiting: Vec<PendingBatch>,
@@ -169,9 +173,19 @@ impl PersistenceActor {
     pub async fn spawn(
         store: Arc<dyn EngineStore>,
         settings: PersistenceSettings,
+        events: EventBus,
     ) -> Result<PersistenceHandle, ractor::SpawnErr> {
         let slots = Arc::new(Semaphore::new(settings.max_pending_batches.max(1)));
-        let (actor, _) = Actor::spawn(None, PersistenceActor, PersistenceArgs { store, settings }).await?;
+        let (actor, _) = Actor::spawn(
+            None,
+            PersistenceActor,
+            PersistenceArgs {
+                store,
+                events,
+                settings,
+            },
+        )
+        .await?;
         Ok(PersistenceHandle { actor, slots })
     }
 }
@@ -189,6 +203,7 @@ impl Actor for PersistenceActor {
         Ok(PersistenceState {
             parallel_flushes: args.store.parallel_flushes().max(1),
             store: args.store,
+            events: args.events,
             settings: args.settings,
             waiting: Vec::new(),
             updates: WaitingUpdates::default(),
@@ -249,7 +264,7 @@ impl Actor for PersistenceActor {
         }
         let waiting = std::mem::take(&mut state.waiting);
         if !waiting.is_empty() {
-            let outcome = writer::write(state.store.as_ref(), waiting).await;
+            let outcome = writer::write(state.store.as_ref(), &state.events, waiting).await;
             if !outcome.unwritten.is_empty() {
                 tracing::warn!(
                     feeds = outcome.unwritten.len(),
@@ -259,7 +274,7 @@ impl Actor for PersistenceActor {
         }
         // The updates last: one that waited for its feed's batch is newer than it.
         let updates = state.updates.take_ready(|_| false);
-        let unwritten = writer::write_updates(state.store.as_ref(), updates).await;
+        let unwritten = writer::write_updates(state.store.as_ref(), &state.events, updates).await;
         if !unwritten.is_empty() {
             tracing::warn!(feeds = unwritten.len(), "could not record the last feed states");
         }
@@ -336,10 +351,11 @@ impl PersistenceState {
         let flush = self.next_flush;
         self.next_flush += 1;
         let store = Arc::clone(&self.store);
+        let events = self.events.clone();
         let myself = myself.clone();
         let task = tokio::spawn(async move {
             let feeds: Vec<FeedId> = chunk.iter().map(PendingBatch::feed_id).collect();
-            let outcome = match AssertUnwindSafe(writer::write(store.as_ref(), chunk))
+            let outcome = match AssertUnwindSafe(writer::write(store.as_ref(), &events, chunk))
                 .catch_unwind()
                 .await
             {
@@ -411,7 +427,7 @@ impl PersistenceState {
         if ready.is_empty() {
             return true;
         }
-        let unwritten = writer::write_updates(self.store.as_ref(), ready).await;
+        let unwritten = writer::write_updates(self.store.as_ref(), &self.events, ready).await;
         let written = unwritten.is_empty();
         self.updates.put_back(unwritten);
         written

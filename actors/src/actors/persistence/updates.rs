@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{FeedId, FeedStatus};
+use crate::events::FeedStatusChange;
 use crate::store::UnchangedPoll;
 
 /// A failed poll, as the feed actor records it: status `error` (or `dead` when the feed is given up), the
@@ -24,6 +25,9 @@ pub struct PollFailure {
     /// How many consecutive failed polls this stands for: 1 from a feed actor, more once waiting failures of one
     /// feed are merged (the last one's message, status and next attempt, every one's error counted).
     pub failed_polls: u32,
+    /// Whether the feed's status was another before this failure (before the first, once merged): a change
+    /// that its subscribers are told of once it is written.
+    pub status_changed: bool,
 }
 
 /// One change of a feed's state with no entries.
@@ -40,6 +44,24 @@ pub enum FeedUpdate {
 }
 
 impl FeedUpdate {
+    /// The status change its subscribers are told of once it is written, if it changes the status. A meltdown
+    /// always does: a failed feed has no actor to fail again.
+    pub(super) fn status_change(&self) -> Option<FeedStatusChange> {
+        match self {
+            FeedUpdate::Unchanged(_) => None,
+            FeedUpdate::PollFailed(failure) => failure.status_changed.then(|| FeedStatusChange {
+                feed: failure.feed_id,
+                status: failure.status,
+                error: Some(failure.message.clone()),
+            }),
+            FeedUpdate::ActorFailed { feed_id, message } => Some(FeedStatusChange {
+                feed: *feed_id,
+                status: FeedStatus::Failed,
+                error: Some(message.clone()),
+            }),
+        }
+    }
+
     pub fn feed_id(&self) -> FeedId {
         match self {
             FeedUpdate::Unchanged(poll) => poll.feed_id,
@@ -134,8 +156,10 @@ impl WaitingUpdates {
 fn append_merging(queue: &mut Vec<FeedUpdate>, update: FeedUpdate) -> bool {
     if let (Some(FeedUpdate::PollFailed(last)), FeedUpdate::PollFailed(newer)) = (queue.last_mut(), &update) {
         let failed_polls = last.failed_polls.saturating_add(newer.failed_polls);
+        let status_changed = last.status_changed || newer.status_changed;
         *last = PollFailure {
             failed_polls,
+            status_changed,
             ..newer.clone()
         };
         return false;
@@ -164,6 +188,7 @@ mod tests {
             status: FeedStatus::Error,
             next_poll_at: None,
             failed_polls: 1,
+            status_changed: false,
         })
     }
 

@@ -9,8 +9,9 @@ use super::updates::FeedUpdate;
 use super::PendingBatch;
 use crate::actors::feed::FeedMsg;
 use crate::domain::FeedId;
+use crate::events::{EventBus, NewArticles};
 use crate::instruments;
-use crate::store::{EngineStore, StoreError, UnchangedPoll};
+use crate::store::{EngineStore, StoreError, StoredBatch, UnchangedPoll};
 
 /// What a flush did with its batches.
 pub struct FlushOutcome {
@@ -22,7 +23,7 @@ pub struct FlushOutcome {
 
 /// Writes the batches and acks their feed actors. A batch the database refuses for its content is reported to
 /// its own feed actor, so one broken feed never holds the others back.
-pub(super) async fn write(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -> FlushOutcome {
+pub(super) async fn write(store: &dyn EngineStore, events: &EventBus, waiting: Vec<PendingBatch>) -> FlushOutcome {
     let feeds: Vec<FeedId> = waiting.iter().map(PendingBatch::feed_id).collect();
     let (batches, acks): (Vec<_>, Vec<_>) = waiting.into_iter().map(|pending| (pending.batch, pending.ack)).unzip();
     let started = std::time::Instant::now();
@@ -36,6 +37,7 @@ pub(super) async fn write(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "flushed"
             );
+            announce_new_articles(events, &stored);
             for (ack, result) in acks.into_iter().zip(stored) {
                 let _ = ack.reply_to.send_message(FeedMsg::Persisted(result));
             }
@@ -64,14 +66,14 @@ pub(super) async fn write(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -
                 }
                 AfterFailure::SplitOneByOne => {
                     tracing::warn!(%error, "batch rejected; writing each feed on its own to find the culprit");
-                    write_one_by_one(store, waiting).await
+                    write_one_by_one(store, events, waiting).await
                 }
             }
         }
     }
 }
 
-async fn write_one_by_one(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -> FlushOutcome {
+async fn write_one_by_one(store: &dyn EngineStore, events: &EventBus, waiting: Vec<PendingBatch>) -> FlushOutcome {
     let mut outcome = FlushOutcome {
         done: Vec::with_capacity(waiting.len()),
         unwritten: Vec::new(),
@@ -79,6 +81,7 @@ async fn write_one_by_one(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -
     for pending in waiting {
         match store.persist_batches(std::slice::from_ref(&pending.batch)).await {
             Ok(mut stored) => {
+                announce_new_articles(events, &stored);
                 outcome.done.push(pending.feed_id());
                 if let Some(result) = stored.pop() {
                     let _ = pending.ack.reply_to.send_message(FeedMsg::Persisted(result));
@@ -94,6 +97,21 @@ async fn write_one_by_one(store: &dyn EngineStore, waiting: Vec<PendingBatch>) -
     outcome
 }
 
+/// Tells the bus, after the commit, which feeds gained which articles. A feed listed twice in one flush has
+/// the same new articles in both answers: it is told once.
+fn announce_new_articles(events: &EventBus, stored: &[StoredBatch]) {
+    let mut announced = std::collections::HashSet::new();
+    let new: Vec<NewArticles> = stored
+        .iter()
+        .filter(|batch| !batch.new_articles.is_empty() && announced.insert(batch.feed_id))
+        .map(|batch| NewArticles {
+            feed: batch.feed_id,
+            articles: batch.new_articles.clone(),
+        })
+        .collect();
+    events.articles_stored(new);
+}
+
 fn report_rejected(waiting: Vec<PendingBatch>, error: StoreError) {
     let error = Arc::new(error);
     for pending in waiting {
@@ -106,7 +124,11 @@ fn report_rejected(waiting: Vec<PendingBatch>, error: StoreError) {
 /// feed, one can only come first), then the errors and failures one by one. Returns those not written because
 /// the database is unavailable, in order; an update the database refuses is dropped, since it would be refused
 /// again.
-pub(super) async fn write_updates(store: &dyn EngineStore, updates: Vec<FeedUpdate>) -> Vec<FeedUpdate> {
+pub(super) async fn write_updates(
+    store: &dyn EngineStore,
+    events: &EventBus,
+    updates: Vec<FeedUpdate>,
+) -> Vec<FeedUpdate> {
     let unchanged: Vec<UnchangedPoll> = updates
         .iter()
         .filter_map(|update| match update {
@@ -143,7 +165,11 @@ pub(super) async fn write_updates(store: &dyn EngineStore, updates: Vec<FeedUpda
             FeedUpdate::ActorFailed { feed_id, message } => store.record_feed_failed(*feed_id, message).await,
         };
         match written {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some(change) = update.status_change() {
+                    events.feed_status_changed(vec![change]);
+                }
+            }
             Err(error) if error.is_transient() => return std::iter::once(update).chain(rest).collect(),
             Err(error) => {
                 tracing::warn!(feed_id = update.feed_id(), %error, "the database rejected a feed state; dropped")

@@ -26,7 +26,7 @@ pub(super) async fn export_page(
     Ok(match table {
         Table::Users => {
             let rows: Vec<UserExportRow> = sqlx::query_as(
-                "SELECT id, username, email, password_hash, role, created_at FROM users \
+                "SELECT id, username, email, password_hash, role, created_at, last_event_id FROM users \
                  WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2",
             )
             .bind(user)
@@ -90,8 +90,8 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
         TransferPage::Users(rows) => {
             for row in rows {
                 sqlx::query(
-                    "INSERT INTO users (id, username, email, password_hash, role, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO users (id, username, email, password_hash, role, created_at, last_event_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(row.id)
                 .bind(&row.username)
@@ -99,6 +99,7 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
                 .bind(&row.password_hash)
                 .bind(&row.role)
                 .bind(row.created_at)
+                .bind(row.last_event_id)
                 .execute(&mut *transaction)
                 .await?;
             }

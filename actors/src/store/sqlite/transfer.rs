@@ -30,7 +30,7 @@ pub(super) async fn export_page(
     Ok(match table {
         Table::Users => {
             let rows: Vec<UserExportRow> = sqlx::query_as(
-                "SELECT id, username, email, password_hash, role, created_at FROM users \
+                "SELECT id, username, email, password_hash, role, created_at, last_event_id FROM users \
                  WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
             )
             .bind(user)
@@ -94,8 +94,8 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
         TransferPage::Users(rows) => {
             for row in rows {
                 sqlx::query(
-                    "INSERT INTO users (id, username, email, password_hash, role, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO users (id, username, email, password_hash, role, created_at, last_event_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .bind(row.id.to_string())
                 .bind(&row.username)
@@ -103,6 +103,7 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
                 .bind(&row.password_hash)
                 .bind(&row.role)
                 .bind(micros(row.created_at))
+                .bind(row.last_event_id)
                 .execute(&mut *transaction)
                 .await?;
             }

@@ -5,6 +5,8 @@ use serde_json::json;
 use syndic_actors::domain::UserId;
 use syndic_actors::events::{EventBus, EventBusSettings, EventKind, EventLogBounds, NewEvent};
 
+use syndic_actors::store::transfer::{Table, TransferPage};
+
 use crate::support::{now, subscribe, user, SharedStore};
 
 fn job_done(user: UserId, job: i64) -> NewEvent {
@@ -177,4 +179,18 @@ pub async fn the_bus_broadcasts_events_once_they_are_stored(store: SharedStore) 
         seen.push((event.id, event.data["job_id"].as_i64().unwrap()));
     }
     assert_eq!(seen, [(1, 1), (2, 2), (3, 3)]);
+}
+
+pub async fn the_event_counter_is_exported_with_its_user(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    store
+        .append_events(&[job_done(alice.id, 1), job_done(alice.id, 2)])
+        .await
+        .expect("append");
+    let page = store.export_page(Table::Users, None, 10).await.expect("export users");
+    let TransferPage::Users(users) = page else {
+        panic!("a page of users: {page:?}");
+    };
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].last_event_id, 2);
 }

@@ -1,0 +1,424 @@
+//! `GET /v1/events`: a user's events as Server-Sent Events. A reconnecting client names the last event it saw
+//! (`Last-Event-ID`, or `?last_event_id=`) and first gets what it missed from the durable log, then the live
+//! events; `resync` says that it missed events no longer kept, or fell too far behind and is being cut off.
+
+use std::borrow::Cow;
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use poem::web::sse::Event as SseEvent;
+use poem::web::Data;
+use poem_openapi::param::{Header, Query};
+use poem_openapi::payload::EventStream;
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::{Object, OpenApi, Union};
+use serde_json::{json, Value};
+use syndic_actors::domain::{ArticleId, FeedId, UserId};
+use syndic_actors::engine::Engine;
+use syndic_actors::events::{Event, EventKind, LiveEvents, StreamRefused};
+
+use crate::auth::StreamAuth;
+use crate::error::ApiError;
+use crate::error_responses::{Events, Failure};
+use crate::feeds::FeedStatusBody;
+use crate::{ApiConfig, ApiTags};
+
+/// Events read from the log per query while replaying.
+const REPLAY_PAGE: u32 = 500;
+/// How long a client refused for too many streams is told to wait.
+const RETRY_AFTER_SECONDS: u64 = 5;
+
+pub struct EventsApi;
+
+/// The event stream's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct EventStreamSettings {
+    /// How often an idle stream gets a comment line, so that proxies keep it open.
+    pub heartbeat: Duration,
+}
+
+impl Default for EventStreamSettings {
+    fn default() -> Self {
+        EventStreamSettings {
+            heartbeat: Duration::from_secs(15),
+        }
+    }
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Events")]
+impl EventsApi {
+    /// The user's events as Server-Sent Events (`text/event-stream`). Each message has `id:` (increasing per
+    /// user), `event:` (the type) and `data:`, one JSON object described by `Event`. A comment line comes every
+    /// 15 s. The token goes in the `Authorization` header or, for a browser's `EventSource`, in
+    /// `?access_token=`. After `Last-Event-ID` (or `?last_event_id=`), the stream first replays the kept events
+    /// after that id, in order; if some were no longer kept (the log keeps each user's last 24 h, at most
+    /// 10,000 events), a `resync` comes first. A client that falls behind gets `resync` and the stream ends:
+    /// reload state, then reconnect.
+    #[oai(path = "/events", method = "get", operation_id = "stream_events")]
+    // One argument per documented input: poem-openapi builds the spec from them.
+    #[allow(clippy::too_many_arguments)]
+    async fn stream(
+        &self,
+        auth: StreamAuth,
+        /// Only these event types, comma-separated: `article.new`, `feed.status`, `job.progress`, `job.done`.
+        /// `resync` always comes.
+        types: Query<Option<String>>,
+        /// Only events about this feed (and `resync`).
+        #[oai(validator(minimum(value = 1.0)))]
+        feed_id: Query<Option<i64>>,
+        /// The last event id seen, for clients that cannot send the `Last-Event-ID` header.
+        #[oai(validator(minimum(value = 0.0)))]
+        last_event_id: Query<Option<i64>>,
+        /// The last event id seen; a browser's `EventSource` sends it when it reconnects.
+        #[oai(name = "Last-Event-ID")]
+        last_event_id_header: Header<Option<String>>,
+        engine: Data<&Engine>,
+        config: Data<&ApiConfig>,
+    ) -> Result<EventStream<BoxStream<'static, WireEvent>>, Failure<Events>> {
+        let filter = EventFilter::parse(types.0.as_deref(), feed_id.0)?;
+        let after = match last_event_id_header.0.as_deref() {
+            Some(header) => Some(parse_last_event_id(header)?),
+            None => last_event_id.0,
+        };
+        let user = auth.user();
+        // Open before reading the log, so that nothing stored meanwhile falls between the two.
+        let live = engine.events().streams().open(user).map_err(refused)?;
+        let mut state = StreamState {
+            engine: engine.0.clone(),
+            user,
+            filter,
+            live,
+            replaying: after.is_some(),
+            page: VecDeque::new(),
+            last_id: after.unwrap_or(0),
+            first: None,
+            ended: false,
+        };
+        if let Some(after) = after {
+            let bounds = engine.event_log_bounds(user).await?;
+            if bounds.has_gap_after(after) || after > bounds.last_id {
+                state.first = Some(WireEvent::resync("gap"));
+                state.last_id = after.min(bounds.last_id);
+            }
+        }
+        let stream = futures::stream::unfold(state, |mut state| async move {
+            let next = state.next().await?;
+            Some((next, state))
+        })
+        .boxed();
+        Ok(EventStream::new(stream)
+            .keep_alive(config.events.heartbeat)
+            .to_event(WireEvent::into_sse))
+    }
+}
+
+fn refused(refusal: StreamRefused) -> ApiError {
+    match refusal {
+        StreamRefused::TooManyForUser | StreamRefused::TooMany => ApiError::RateLimited {
+            message: refusal.to_string(),
+            retry_after_seconds: RETRY_AFTER_SECONDS,
+        },
+        StreamRefused::Closing => ApiError::Unavailable(refusal.to_string().into()),
+    }
+}
+
+fn parse_last_event_id(header: &str) -> Result<i64, ApiError> {
+    match header.trim().parse::<i64>() {
+        Ok(id) if id >= 0 => Ok(id),
+        _ => Err(ApiError::MalformedField {
+            field: "Last-Event-ID".to_owned(),
+            message: "Last-Event-ID must be a non-negative integer".to_owned(),
+        }),
+    }
+}
+
+/// Which events a stream wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct EventFilter {
+    types: Option<HashSet<EventKind>>,
+    feed: Option<FeedId>,
+}
+
+impl EventFilter {
+    fn parse(types: Option<&str>, feed: Option<FeedId>) -> Result<EventFilter, ApiError> {
+        let types = match types {
+            None => None,
+            Some(list) => {
+                let mut kinds = HashSet::new();
+                for name in list.split(',').map(str::trim).filter(|name| !name.is_empty()) {
+                    match EventKind::parse(name) {
+                        Some(EventKind::Resync) | None => {
+                            return Err(ApiError::validation(
+                                "types",
+                                format!(
+                                "unknown event type {name:?}: use article.new, feed.status, job.progress or job.done"
+                            ),
+                            ))
+                        }
+                        Some(kind) => kinds.insert(kind),
+                    };
+                }
+                if kinds.is_empty() {
+                    return Err(ApiError::validation("types", "name at least one event type"));
+                }
+                Some(kinds)
+            }
+        };
+        Ok(EventFilter { types, feed })
+    }
+
+    fn wants(&self, event: &Event) -> bool {
+        self.types.as_ref().is_none_or(|types| types.contains(&event.kind))
+            && self.feed.is_none_or(|feed| event.feed == Some(feed))
+    }
+}
+
+/// One stream's progress: the replay from the log, then the live events.
+struct StreamState {
+    engine: Engine,
+    user: UserId,
+    filter: EventFilter,
+    live: LiveEvents,
+    /// Still reading the log.
+    replaying: bool,
+    page: VecDeque<Event>,
+    /// The id of the last event this stream passed (sent or filtered out): live events up to it were replayed.
+    last_id: i64,
+    /// A `resync` to send before anything else.
+    first: Option<WireEvent>,
+    ended: bool,
+}
+
+impl StreamState {
+    async fn next(&mut self) -> Option<WireEvent> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        if self.ended {
+            return None;
+        }
+        while self.replaying {
+            if self.page.is_empty() {
+                match self.engine.events_after(self.user, self.last_id, REPLAY_PAGE).await {
+                    Ok(page) if page.is_empty() => self.replaying = false,
+                    Ok(page) => self.page = page.into(),
+                    Err(error) => {
+                        tracing::warn!(user_id = %self.user, %error, "could not replay events");
+                        return self.end_with_resync("unavailable");
+                    }
+                }
+                continue;
+            }
+            if let Some(event) = self.page.pop_front() {
+                if let Some(wire) = self.pass(&event) {
+                    return Some(wire);
+                }
+            }
+        }
+        loop {
+            match self.live.recv().await {
+                Some(event) => {
+                    if event.id <= self.last_id {
+                        continue;
+                    }
+                    if let Some(wire) = self.pass(&event) {
+                        return Some(wire);
+                    }
+                }
+                None if self.live.overflowed() => return self.end_with_resync("slow_client"),
+                None => return None,
+            }
+        }
+    }
+
+    fn pass(&mut self, event: &Event) -> Option<WireEvent> {
+        self.last_id = event.id;
+        self.filter.wants(event).then(|| WireEvent::from_event(event))
+    }
+
+    fn end_with_resync(&mut self, reason: &'static str) -> Option<WireEvent> {
+        self.ended = true;
+        Some(WireEvent::resync(reason))
+    }
+}
+
+/// One SSE message, as it goes on the wire. Its schema is [`EventPayload`]'s.
+pub struct WireEvent {
+    id: Option<i64>,
+    kind: EventKind,
+    json: Value,
+}
+
+impl WireEvent {
+    fn from_event(event: &Event) -> WireEvent {
+        let mut json = match &event.data {
+            Value::Object(fields) => Value::Object(fields.clone()),
+            _ => json!({}),
+        };
+        json["id"] = json!(event.id);
+        json["type"] = json!(event.kind.as_str());
+        json["at"] = json!(event.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+        if let Some(feed) = event.feed {
+            json["feed_id"] = json!(feed);
+        }
+        WireEvent {
+            id: Some(event.id),
+            kind: event.kind,
+            json,
+        }
+    }
+
+    fn resync(reason: &'static str) -> WireEvent {
+        let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        WireEvent {
+            id: None,
+            kind: EventKind::Resync,
+            json: json!({ "type": "resync", "reason": reason, "at": at }),
+        }
+    }
+
+    fn into_sse(self) -> SseEvent {
+        let message = SseEvent::message(self.json.to_string()).event_type(self.kind.as_str());
+        match self.id {
+            Some(id) => message.id(id.to_string()),
+            None => message,
+        }
+    }
+}
+
+impl Type for WireEvent {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        EventPayload::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        EventPayload::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        EventPayload::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ToJSON for WireEvent {
+    fn to_json(&self) -> Option<Value> {
+        Some(self.json.clone())
+    }
+}
+
+/// The `data:` of one event; `type` says which.
+#[derive(Debug, Union)]
+#[oai(rename = "Event", discriminator_name = "type")]
+pub enum EventPayload {
+    #[oai(mapping = "article.new")]
+    ArticleNew(ArticleNewEvent),
+    #[oai(mapping = "feed.status")]
+    FeedStatus(FeedStatusEvent),
+    #[oai(mapping = "job.progress")]
+    JobProgress(JobProgressEvent),
+    #[oai(mapping = "job.done")]
+    JobDone(JobDoneEvent),
+    #[oai(mapping = "resync")]
+    Resync(ResyncEvent),
+}
+
+/// A subscribed feed gained articles (one event per feed per stored poll).
+#[derive(Debug, Object)]
+pub struct ArticleNewEvent {
+    /// The event's id: increasing per user, what `Last-Event-ID` names.
+    pub id: i64,
+    pub feed_id: FeedId,
+    /// When the event was stored.
+    pub at: DateTime<Utc>,
+    /// The new articles' ids, ascending; at most 100.
+    pub article_ids: Vec<ArticleId>,
+    /// How many articles are new, listed or not.
+    pub count: i64,
+}
+
+/// A subscribed feed's status changed.
+#[derive(Debug, Object)]
+pub struct FeedStatusEvent {
+    pub id: i64,
+    pub feed_id: FeedId,
+    pub at: DateTime<Utc>,
+    pub status: FeedStatusBody,
+    /// The last error, for `error`, `dead` and `failed`.
+    #[oai(skip_serializing_if_is_none)]
+    pub error: Option<String>,
+}
+
+/// A job made progress; the job's own fields come with it.
+#[derive(Debug, Object)]
+pub struct JobProgressEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
+    pub feed_id: Option<FeedId>,
+}
+
+/// A job finished; the job's own fields come with it.
+#[derive(Debug, Object)]
+pub struct JobDoneEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
+    pub feed_id: Option<FeedId>,
+}
+
+/// Events were missed: `gap` (no longer kept), `slow_client` (the client fell behind; the stream ends) or
+/// `unavailable` (the log could not be read; the stream ends). Reload state, then reconnect. It has no id.
+#[derive(Debug, Object)]
+pub struct ResyncEvent {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_parse_from_a_comma_separated_list() {
+        let filter = EventFilter::parse(Some("article.new, feed.status"), Some(3)).expect("parses");
+        assert_eq!(
+            filter.types,
+            Some(HashSet::from([EventKind::ArticleNew, EventKind::FeedStatus]))
+        );
+        assert_eq!(filter.feed, Some(3));
+        assert_eq!(EventFilter::parse(None, None).expect("parses"), EventFilter::default());
+    }
+
+    #[test]
+    fn unknown_or_no_types_are_refused_naming_the_field() {
+        for bad in ["article.nope", "resync", "", " , "] {
+            match EventFilter::parse(Some(bad), None) {
+                Err(ApiError::Validation { field, .. }) => assert_eq!(field, "types"),
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_last_event_id_is_a_non_negative_integer() {
+        assert_eq!(parse_last_event_id(" 42 ").expect("parses"), 42);
+        assert!(parse_last_event_id("-1").is_err());
+        assert!(parse_last_event_id("abc").is_err());
+    }
+}
