@@ -1,5 +1,6 @@
-//! The timeline cache seen from the API: the first page of the default queries is served from the cache, and
-//! every write that changes it (read, unread, star, subscribe, unsubscribe) drops it before it is answered.
+//! The timeline cache seen from the API: the first page of the default queries is served from the cache, every
+//! write that changes it (read, unread, star, subscribe, unsubscribe) drops it before it is answered, new articles
+//! drop it through `article.new`, and with Redis down reads and writes stay right.
 //! To tell a cached page from a fresh one, the tests rename the articles in the database behind the engine's back:
 //! only a page read from the database shows the new titles.
 
