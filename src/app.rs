@@ -10,6 +10,7 @@ use poem::listener::TcpAcceptor;
 use poem::Server;
 use syndic_actors::actors::feed::FeedRules;
 use syndic_actors::actors::jobs::JobSettings;
+use syndic_actors::cache::timeline::TimelineSettings;
 use syndic_actors::cache::{CacheSettings, FeedCache};
 use syndic_actors::engine::{Engine, EngineSettings};
 use syndic_actors::events::{EventBusSettings, StreamLimits};
@@ -246,6 +247,10 @@ fn engine_settings(config: &Config) -> EngineSettings {
             ..FeedRules::default()
         },
         persistence: Default::default(),
+        timeline: TimelineSettings {
+            ttl: Duration::from_secs(config.timeline_cache_ttl_secs),
+            max_users: config.timeline_cache_users,
+        },
         events: EventBusSettings {
             streams: StreamLimits {
                 buffer: config.event_stream_buffer.max(1),

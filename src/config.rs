@@ -104,6 +104,16 @@ pub struct Config {
     #[arg(global = true, long, env = "SYNDIC_CACHE_TTL_SECS", default_value_t = 3 * 60 * 60)]
     pub cache_ttl_secs: u64,
 
+    /// How long a user's cached first timeline page lives, in seconds; 0 turns the timeline cache off. Writes
+    /// that change the page drop it at once, so this only bounds how long a change nobody announced (a feed's
+    /// new title) can take to show.
+    #[arg(global = true, long, env = "SYNDIC_TIMELINE_CACHE_TTL_SECS", default_value_t = 60)]
+    pub timeline_cache_ttl_secs: u64,
+
+    /// Most users whose first timeline pages the in-process cache keeps (when REDIS_URL is unset).
+    #[arg(global = true, long, env = "SYNDIC_TIMELINE_CACHE_USERS", default_value_t = 10_000)]
+    pub timeline_cache_users: u64,
+
     /// Address of the Prometheus endpoint (`/metrics`), on its own listener so it is not exposed by accident.
     #[arg(global = true, long, env = "SYNDIC_METRICS_BIND", default_value = "127.0.0.1:9464")]
     pub metrics_bind: SocketAddr,
@@ -287,6 +297,10 @@ mod tests {
         assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.poll_interval_secs, 1800);
         assert_eq!(config.cache_ttl_secs, 10800);
+        assert_eq!(
+            (config.timeline_cache_ttl_secs, config.timeline_cache_users),
+            (60, 10_000)
+        );
         assert!(!config.allow_private_networks);
         assert_eq!(config.database_url(), EMBEDDED_DATABASE_URL);
         assert_eq!(config.redis_url, None);

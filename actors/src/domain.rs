@@ -222,7 +222,7 @@ pub enum ReadFilter {
 }
 
 /// A position in the timeline: the keyset (published_at, id) of the last article shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ArticleCursor {
     pub published_at: DateTime<Utc>,
     pub article_id: ArticleId,
@@ -304,7 +304,7 @@ impl Enclosure {
 }
 
 /// An article as one user sees it, with that user's read and starred state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Article {
     pub id: ArticleId,
     pub feed_id: FeedId,
@@ -323,7 +323,7 @@ pub struct Article {
 }
 
 /// One page of the timeline. `next_cursor` is `None` on the last page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ArticlePage {
     pub articles: Vec<Article>,
     pub next_cursor: Option<ArticleCursor>,

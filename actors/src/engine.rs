@@ -15,6 +15,7 @@ use crate::actors::polls_in_progress::PollsInProgress;
 use crate::actors::router::{RouterArgs, RouterMsg, SubscriptionRouter};
 use crate::actors::snapshot::{ActorListing, ActorOrder, ActorRegistry, ActorSnapshot};
 use crate::actors::supervisor::{FeedSupervisor, SupervisorArgs, SupervisorMsg};
+use crate::cache::timeline::{self, TimelineCache, TimelineSettings};
 use crate::cache::FeedCache;
 use crate::domain::FeedStatus;
 use crate::domain::{FeedId, UserId};
@@ -85,6 +86,7 @@ pub struct EngineSettings {
     pub fetch: FetchSettings,
     pub rules: FeedRules,
     pub persistence: PersistenceSettings,
+    pub timeline: TimelineSettings,
     pub events: EventBusSettings,
     pub jobs: JobSettings,
 }
@@ -110,6 +112,8 @@ struct EngineInner {
     /// engine's methods (`engine_api.rs`), so no handler can write a batch or import a page.
     store: Arc<dyn Store>,
     cache: FeedCache,
+    /// Each user's first timeline pages; every write through the engine that changes them invalidates them.
+    timeline: TimelineCache,
     router: ActorRef<RouterMsg>,
     supervisor: ActorRef<SupervisorMsg>,
     persistence: PersistenceHandle,
@@ -147,6 +151,10 @@ impl Engine {
             .map_err(unavailable)?;
         let registry = ActorRegistry::default();
         let polls = PollsInProgress::default();
+        let timeline = TimelineCache::beside(&cache, &settings.timeline);
+        tracing::info!(cache = timeline.kind(), "timeline cache chosen");
+        // Ends when the bus is dropped with the engine.
+        timeline::invalidate_on_new_articles(events.watch(), timeline.clone());
         instruments::describe();
         let context = Arc::new(FeedContext {
             fetcher,
@@ -176,6 +184,7 @@ impl Engine {
             inner: Arc::new(EngineInner {
                 store,
                 cache,
+                timeline,
                 router,
                 supervisor,
                 persistence,
@@ -219,6 +228,10 @@ impl Engine {
         &self.inner.job_settings
     }
 
+    pub(crate) fn timeline(&self) -> &TimelineCache {
+        &self.inner.timeline
+    }
+
     pub(crate) fn event_store(&self) -> &dyn EventStore {
         self.inner.store.as_ref()
     }
@@ -257,7 +270,10 @@ impl Engine {
                     urls: accepted,
                     reply,
                 })
-                .await??;
+                .await;
+            // Whatever the answer: the router may have shown the user articles before failing.
+            self.inner.timeline.invalidate(user).await;
+            let routed = routed??;
             for (index, outcome) in positions.into_iter().zip(routed) {
                 outcomes[index] = Some(outcome);
             }
@@ -267,8 +283,11 @@ impl Engine {
 
     /// Unsubscribes a user; `Err(Store(NotFound))` when the user was not subscribed.
     pub async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<(), EngineError> {
-        self.call_router(|reply| RouterMsg::Unsubscribe { user, feed, reply })
-            .await?
+        let unsubscribed = self
+            .call_router(|reply| RouterMsg::Unsubscribe { user, feed, reply })
+            .await;
+        self.inner.timeline.invalidate(user).await;
+        unsubscribed?
     }
 
     pub async fn health(&self) -> Health {

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::cache::timeline::{Lookup, TimelineShape};
 use crate::domain::{
     Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser, Subscription,
     SubscriptionCursor, SubscriptionPage, User, UserCredentials, UserId,
@@ -43,8 +44,21 @@ impl Engine {
         self.api_store().get_subscription(user, feed).await
     }
 
+    /// A page of the user's timeline; the first page of the default queries goes through the timeline cache
+    /// (see [`crate::cache::timeline`]).
     pub async fn list_articles(&self, user: UserId, query: &ArticleQuery) -> Result<ArticlePage, StoreError> {
-        self.api_store().list_articles(user, query).await
+        let Some(shape) = TimelineShape::of(query) else {
+            return self.api_store().list_articles(user, query).await;
+        };
+        match self.timeline().lookup(user, shape).await {
+            Lookup::Hit(page) => Ok(page),
+            Lookup::Miss(ticket) => {
+                let page = self.api_store().list_articles(user, query).await?;
+                self.timeline().fill(ticket, &page).await;
+                Ok(page)
+            }
+            Lookup::Bypass => self.api_store().list_articles(user, query).await,
+        }
     }
 
     pub async fn get_article(&self, user: UserId, article: ArticleId) -> Result<Article, StoreError> {
@@ -58,7 +72,11 @@ impl Engine {
         article: ArticleId,
         patch: ArticlePatch,
     ) -> Result<Article, StoreError> {
-        self.api_store().update_article(user, article, patch).await
+        let updated = self.api_store().update_article(user, article, patch).await;
+        // Before the answer, so that the user's next read sees the change; whatever the outcome, since an
+        // error may come after the commit.
+        self.timeline().invalidate(user).await;
+        updated
     }
 
     /// Feeds of every user, for operators; see [`ApiStore::list_feeds`](crate::store::ApiStore::list_feeds).

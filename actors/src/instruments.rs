@@ -79,6 +79,18 @@ pub fn describe() {
         "syndic_cache_lookups_total",
         "Feed cache lookups by result: hit, miss, error."
     );
+    describe_counter!(
+        "syndic_timeline_cache_hits_total",
+        "Timeline first pages served from the timeline cache."
+    );
+    describe_counter!(
+        "syndic_timeline_cache_misses_total",
+        "Cacheable timeline first pages read from the database (a miss, or the cache bypassed)."
+    );
+    describe_counter!(
+        "syndic_timeline_cache_errors_total",
+        "Timeline cache calls that failed (Redis unreachable or slow); the database answered instead."
+    );
     describe_gauge!(
         "syndic_db_pool_connections",
         "Database pool connections by state: in_use, idle."
@@ -136,6 +148,18 @@ pub fn actor_meltdown() {
 
 pub fn cache_lookup(result: &'static str) {
     counter!("syndic_cache_lookups_total", "result" => result).increment(1);
+}
+
+pub fn timeline_cache_lookup(hit: bool) {
+    if hit {
+        counter!("syndic_timeline_cache_hits_total").increment(1);
+    } else {
+        counter!("syndic_timeline_cache_misses_total").increment(1);
+    }
+}
+
+pub fn timeline_cache_error() {
+    counter!("syndic_timeline_cache_errors_total").increment(1);
 }
 
 pub fn feed_actors(by_status: &[(FeedStatus, usize)], deepest_mailbox: usize) {

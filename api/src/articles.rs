@@ -231,6 +231,12 @@ mod tests {
     }
 
     #[test]
+    fn the_default_page_is_the_one_the_timeline_cache_keeps() {
+        let cached = i64::from(syndic_actors::cache::timeline::CACHED_LIMIT);
+        assert_eq!(DEFAULT_LIMIT, cached, "a default page would never be cached");
+    }
+
+    #[test]
     fn defaults_are_all_and_fifty() {
         let query = article_query(None, None, None, None, None).expect("valid");
         assert_eq!((query.status, query.limit, query.cursor), (ReadFilter::All, 50, None));

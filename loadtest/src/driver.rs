@@ -98,6 +98,11 @@ impl ApiClient {
         Ok((body, started.elapsed()))
     }
 
+    /// PATCHes `path` with a JSON body and returns the JSON answer.
+    pub async fn patch(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        expect_success(self.request(reqwest::Method::PATCH, path).json(body).send().await?).await
+    }
+
     /// `readers` concurrent readers each fetch `pages` timeline pages, following the cursor and starting over
     /// at the end. Returns every page's latency.
     pub async fn read_timelines(&self, readers: usize, pages: usize) -> anyhow::Result<Vec<Duration>> {

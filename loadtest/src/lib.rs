@@ -17,6 +17,7 @@ pub mod seed;
 pub mod streams;
 pub mod sustained;
 pub mod sustained_report;
+pub mod timeline_concurrent;
 pub mod timeline_read;
 
 use std::future::Future;

@@ -12,6 +12,7 @@ use crate::database::LoadDatabase;
 use crate::driver::{ApiClient, USERNAME};
 use crate::report::{millis, quantile, two_columns};
 use crate::seed::{seed_timeline, SeededTimeline};
+use crate::timeline_concurrent::{self, ConcurrentReads};
 use crate::{engine_config, on_fresh_database, RunningEngine};
 
 /// Articles per timeline page.
@@ -33,6 +34,20 @@ pub struct TimelineReadSettings {
     /// timeline-read: the page (of 50) the deep read asks for, reached by following cursors.
     #[arg(long, default_value_t = 50)]
     pub deep_page: usize,
+    /// timeline-read: clients reading the first page at once in the concurrent phase (0: no such phase).
+    #[arg(long, default_value_t = 8)]
+    pub concurrent_readers: usize,
+    /// timeline-read: requests per concurrent reader.
+    #[arg(long, default_value_t = 200)]
+    pub concurrent_requests: usize,
+    /// timeline-read: one request in this many is a mark-read or unread of an article on the first page, which
+    /// drops the cached page (0: reads only).
+    #[arg(long, default_value_t = 20)]
+    pub write_every: usize,
+    /// timeline-read: the engine's caches (feed and timeline) in the Redis of --redis-url, under a fresh key
+    /// prefix, instead of in-process. Turn the timeline cache off with --timeline-cache-ttl-secs 0.
+    #[arg(long)]
+    pub redis: bool,
 }
 
 /// The p50 and p99 of one kind of read.
@@ -56,6 +71,9 @@ pub struct TimelineReadReport {
     pub unread_only: ReadLatency,
     pub one_feed: ReadLatency,
     pub unread_counts: ReadLatency,
+    /// The engine's timeline cache (`off`, `memory`, `redis`) and TTL, and the concurrent phase.
+    pub timeline_cache: String,
+    pub concurrent: ConcurrentReads,
     /// Articles on the pages walked to the deep page (itself included), and how many of them repeated an earlier
     /// one or were not older than the one before.
     pub walked_articles: usize,
@@ -87,7 +105,11 @@ async fn measure(
     settings: &TimelineReadSettings,
     database: &LoadDatabase,
 ) -> anyhow::Result<TimelineReadReport> {
-    let config = engine_config(base, database.url());
+    let mut config = engine_config(base, database.url());
+    if settings.redis {
+        config.redis_url = Some(base.redis_url.clone().context("--redis needs --redis-url")?);
+        config.redis_prefix = format!("loadtest-{}:", hex::encode(rand::random::<[u8; 8]>()));
+    }
     let engine = RunningEngine::start(&config).await?;
     let client = ApiClient::register(&engine.base_url()).await?;
     let seed_started = Instant::now();
@@ -104,9 +126,25 @@ async fn measure(
         requests: settings.requests,
         deep_page: settings.deep_page,
         seed_elapsed,
+        timeline_cache: match (config.timeline_cache_ttl_secs, settings.redis) {
+            (0, _) => "off".to_owned(),
+            (ttl, true) => format!("redis, {ttl} s"),
+            (ttl, false) => format!("memory, {ttl} s"),
+        },
         ..TimelineReadReport::default()
     };
     read_all_kinds(&client, settings, &seeded, &mut report).await?;
+    if settings.concurrent_readers > 0 {
+        let metrics_url = format!("http://{}/metrics", engine.application.metrics_address());
+        report.concurrent = timeline_concurrent::read_first_pages(
+            &client,
+            &metrics_url,
+            settings.concurrent_readers,
+            settings.concurrent_requests,
+            settings.write_every,
+        )
+        .await?;
+    }
     engine.stop().await?;
     Ok(report)
 }
@@ -196,7 +234,7 @@ async fn time_reads(
     Ok(latency_of(&mut latencies))
 }
 
-fn latency_of(latencies: &mut [Duration]) -> ReadLatency {
+pub(crate) fn latency_of(latencies: &mut [Duration]) -> ReadLatency {
     ReadLatency {
         p50: quantile(latencies, 0.5),
         p99: quantile(latencies, 0.99),
@@ -293,6 +331,18 @@ impl TimelineReadReport {
             "unread_only": latency_json(self.unread_only, 20),
             "one_feed": latency_json(self.one_feed, 20),
             "unread_counts": latency_json(self.unread_counts, 50),
+            "timeline_cache": self.timeline_cache,
+            "concurrent_first_page": {
+                "readers": self.concurrent.readers,
+                "reads": self.concurrent.reads,
+                "writes": self.concurrent.writes,
+                "seconds": self.concurrent.elapsed.as_secs_f64(),
+                "p50_ms": millis(self.concurrent.latency.p50),
+                "p99_ms": millis(self.concurrent.latency.p99),
+                "cache_hits": self.concurrent.hits,
+                "cache_misses": self.concurrent.misses,
+                "hit_rate": self.concurrent.hit_rate(),
+            },
             "walked_articles": self.walked_articles,
             "walked_repeats": self.walked_repeats,
             "walked_out_of_order": self.walked_out_of_order,
@@ -328,6 +378,22 @@ impl TimelineReadReport {
             (
                 "all unread counts (GET /v1/feeds)",
                 latency_line(self.unread_counts, 50),
+            ),
+            ("timeline cache", self.timeline_cache.clone()),
+            (
+                "concurrent first pages",
+                format!(
+                    "{} readers, {} reads and {} writes in {:.1} s: {:.1} ms / {:.1} ms; {} hits, {} misses ({:.0}%)",
+                    self.concurrent.readers,
+                    self.concurrent.reads,
+                    self.concurrent.writes,
+                    self.concurrent.elapsed.as_secs_f64(),
+                    millis(self.concurrent.latency.p50),
+                    millis(self.concurrent.latency.p99),
+                    self.concurrent.hits,
+                    self.concurrent.misses,
+                    self.concurrent.hit_rate() * 100.0
+                ),
             ),
             (
                 "checks",

@@ -26,6 +26,10 @@ async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm()
             articles: 1,
             requests: 1,
             deep_page: 1,
+            concurrent_readers: 0,
+            concurrent_requests: 0,
+            write_every: 0,
+            redis: false,
         },
         million: MillionSettings { idle_feeds: 1 },
         sustained: SustainedSettings {

@@ -1,6 +1,6 @@
 //! The timeline-read scenario at a tiny size, on both backends: the seeded timeline read through the API, its
 //! pages disjoint and newest first, unread pages unread, one-feed pages of that feed, unread counts summing to
-//! what was seeded. Timings are not checked here.
+//! what was seeded; then concurrent readers of the first page with writes among them. Timings are not checked here.
 
 use clap::Parser;
 use syndic::Cli;
@@ -16,6 +16,10 @@ async fn the_seeded_timeline_reads_back_whole_and_in_order(database_url: Option<
         articles: 1_000,
         requests: 5,
         deep_page: 20,
+        concurrent_readers: 2,
+        concurrent_requests: 10,
+        write_every: 5,
+        redis: false,
     };
     let report = run(&base, &settings).await.unwrap();
     assert_eq!(report.articles, 1_000, "{report:?}");
@@ -27,6 +31,14 @@ async fn the_seeded_timeline_reads_back_whole_and_in_order(database_url: Option<
     assert_eq!(report.feed_pages_foreign_articles, 0, "{report:?}");
     assert_eq!(report.subscriptions_listed, 20, "{report:?}");
     assert_eq!(report.unread_count_sum, 500, "{report:?}");
+    // Each reader's 5th and 10th requests are writes.
+    assert_eq!(
+        (report.concurrent.reads, report.concurrent.writes),
+        (16, 4),
+        "{report:?}"
+    );
+    // The counters are the process's: the other backend's run may add to them, never take away.
+    assert!(report.concurrent.hits + report.concurrent.misses >= 16.0, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -94,6 +94,17 @@ impl TestDatabase {
         assert_eq!(deleted, 1, "{name} existed");
     }
 
+    /// Renames every stored article behind the engine's back, as an operator's SQL would: what a cached page
+    /// cannot know about.
+    pub async fn retitle_articles(&self, title: &str) {
+        let query = "UPDATE articles SET title = $1";
+        match &self.fresh.store {
+            BackendStore::Postgres(store) => sqlx::query(query).bind(title).execute(store.pool()).await.map(drop),
+            BackendStore::Sqlite(store) => sqlx::query(query).bind(title).execute(store.pool()).await.map(drop),
+        }
+        .unwrap();
+    }
+
     /// The stored ETag and status of a feed.
     pub async fn feed_state(&self, feed_id: i64) -> (Option<String>, String) {
         let query = "SELECT etag, status FROM feeds WHERE id = $1";

@@ -25,3 +25,4 @@ mod polling;
 mod process;
 mod resilience;
 mod sse;
+mod timeline_cache;

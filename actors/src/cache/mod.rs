@@ -3,6 +3,7 @@
 
 mod memory;
 mod redis;
+pub mod timeline;
 
 use std::time::Duration;
 

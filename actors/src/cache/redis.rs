@@ -31,6 +31,15 @@ impl RedisCache {
         })
     }
 
+    /// The connection, for the timeline cache that shares it.
+    pub(super) fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
+    pub(super) fn key_prefix(&self) -> &str {
+        &self.key_prefix
+    }
+
     fn key(&self, url: &str) -> String {
         format!("{}feed:{}", self.key_prefix, url)
     }
