@@ -2,6 +2,7 @@
 //! the cold round over the farm while they stay open, with one more stream reading: the time from an event's
 //! store to its arrival on that stream (p50, p99).
 //!
+//! The idle streams belong to a user with no subscriptions, so nothing is sent on them but heartbeats.
 //! Both ends of every stream live in this process, so the memory per stream is an upper bound: it includes the
 //! client's socket and its buffer. The latency is measured from the event's `at`, which the event bus stamps
 //! as it writes the event, after the flush that caused it committed and its subscribers were looked up.
@@ -140,6 +141,8 @@ async fn measure(
     config.max_connections = Some(settings.streams + 100);
     let engine = RunningEngine::start(&config).await?;
     let client = ApiClient::register(&engine.base_url()).await?;
+    // The idle streams are another user's, who subscribes to nothing: they stay idle while the round runs.
+    let idle_user = ApiClient::register_as(&engine.base_url(), "idle-streams").await?;
     let handle = engine.application.engine().clone();
     let mut report = StreamsReport {
         database: database.kind().to_owned(),
@@ -153,7 +156,7 @@ async fn measure(
     let address = engine.application.address();
     let mut idle = Vec::with_capacity(settings.streams);
     let mut opening = futures::stream::iter(0..settings.streams)
-        .map(|_| open_idle_stream(address, client.token()))
+        .map(|_| open_idle_stream(address, idle_user.token()))
         .buffer_unordered(OPEN_CONCURRENCY);
     while let Some(stream) = futures::StreamExt::next(&mut opening).await {
         idle.push(stream?);
