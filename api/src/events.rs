@@ -2,19 +2,14 @@
 //! (`Last-Event-ID`, or `?last_event_id=`) and first gets what it missed from the durable log, then the live
 //! events; `resync` says that it missed events no longer kept, or fell too far behind and is being cut off.
 
-use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::stream::BoxStream;
 use futures::StreamExt;
 use poem::web::sse::Event as SseEvent;
 use poem::web::Data;
 use poem_openapi::param::{Header, Query};
-use poem_openapi::payload::EventStream;
-use poem_openapi::registry::{MetaSchemaRef, Registry};
-use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{Object, OpenApi, Union};
 use serde_json::{json, Value};
 use syndic_actors::domain::{ArticleId, FeedId, UserId};
@@ -25,6 +20,8 @@ use crate::auth::StreamAuth;
 use crate::error::ApiError;
 use crate::error_responses::{Events, Failure};
 use crate::feeds::FeedStatusBody;
+use crate::jobs::JobStatusBody;
+use crate::sse_messages::SseMessages;
 use crate::{ApiConfig, ApiTags};
 
 /// Events read from the log per query while replaying.
@@ -78,7 +75,7 @@ impl EventsApi {
         last_event_id_header: Header<Option<String>>,
         engine: Data<&Engine>,
         config: Data<&ApiConfig>,
-    ) -> Result<EventStream<BoxStream<'static, WireEvent>>, Failure<Events>> {
+    ) -> Result<SseMessages, Failure<Events>> {
         let filter = EventFilter::parse(types.0.as_deref(), feed_id.0)?;
         let after = match last_event_id_header.0.as_deref() {
             Some(header) => Some(parse_last_event_id(header)?),
@@ -105,14 +102,12 @@ impl EventsApi {
                 state.last_id = after.min(bounds.last_id);
             }
         }
-        let stream = futures::stream::unfold(state, |mut state| async move {
+        let messages = futures::stream::unfold(state, |mut state| async move {
             let next = state.next().await?;
-            Some((next, state))
+            Some((next.into_sse(), state))
         })
         .boxed();
-        Ok(EventStream::new(stream)
-            .keep_alive(config.events.heartbeat)
-            .to_event(WireEvent::into_sse))
+        Ok(SseMessages::new(messages, config.events.heartbeat))
     }
 }
 
@@ -246,7 +241,7 @@ impl StreamState {
     }
 }
 
-/// One SSE message, as it goes on the wire. Its schema is [`EventPayload`]'s.
+/// One SSE message, before it goes on the wire; its `data:` is described by [`EventPayload`].
 pub struct WireEvent {
     id: Option<i64>,
     kind: EventKind,
@@ -287,38 +282,6 @@ impl WireEvent {
             Some(id) => message.id(id.to_string()),
             None => message,
         }
-    }
-}
-
-impl Type for WireEvent {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        EventPayload::name()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        EventPayload::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        EventPayload::register(registry);
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
-
-impl ToJSON for WireEvent {
-    fn to_json(&self) -> Option<Value> {
-        Some(self.json.clone())
     }
 }
 
@@ -364,22 +327,27 @@ pub struct FeedStatusEvent {
     pub error: Option<String>,
 }
 
-/// A job made progress; the job's own fields come with it.
+/// A job committed a step (published after the commit): `done` of `total` items processed.
 #[derive(Debug, Object)]
 pub struct JobProgressEvent {
     pub id: i64,
     pub at: DateTime<Utc>,
-    #[oai(skip_serializing_if_is_none)]
-    pub feed_id: Option<FeedId>,
+    /// The job, as `GET /v1/jobs/{id}` names it.
+    pub job_id: i64,
+    /// Items (feeds) processed so far.
+    pub done: i64,
+    /// Items to process; 0 while unknown.
+    pub total: i64,
 }
 
-/// A job finished; the job's own fields come with it.
+/// A job ended: `done`, `dead` (out of attempts) or `cancelled`.
 #[derive(Debug, Object)]
 pub struct JobDoneEvent {
     pub id: i64,
     pub at: DateTime<Utc>,
-    #[oai(skip_serializing_if_is_none)]
-    pub feed_id: Option<FeedId>,
+    /// The job, as `GET /v1/jobs/{id}` names it.
+    pub job_id: i64,
+    pub status: JobStatusBody,
 }
 
 /// Events were missed: `gap` (no longer kept), `slow_client` (the client fell behind; the stream ends) or
