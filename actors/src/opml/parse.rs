@@ -15,6 +15,9 @@ pub const MAX_FEEDS: usize = 10_000;
 const MAX_DEPTH: usize = 32;
 /// Nested folder names are joined with this, outermost first, until categories exist.
 const FOLDER_SEPARATOR: &str = " / ";
+/// The longest folder path, in bytes, separators included. Every feed keeps its own copy of the path, so
+/// without a bound a few long folder names above 10,000 feeds would take gigabytes from a 4 MiB document.
+pub const MAX_FOLDER_BYTES: usize = 1024;
 
 /// One feed of the document, in document order; a URL listed twice is kept once, in its first folder.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -82,6 +85,12 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
                     None => outline.name,
                 };
                 open.push(folder);
+                if folder_path_bytes(&open) > MAX_FOLDER_BYTES {
+                    return Err(malformed(
+                        start,
+                        format!("the folder path is longer than {MAX_FOLDER_BYTES} bytes"),
+                    ));
+                }
             }
             Event::Empty(element) if is_outline(&element) => {
                 let outline = read_outline(&element, &reader).map_err(|message| malformed(start, message))?;
@@ -103,6 +112,13 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
         return Err(OpmlError::NoFeeds);
     }
     Ok(feeds)
+}
+
+/// How long the path of the open folders is, joined as a feed's `folder` is.
+fn folder_path_bytes(open: &[Option<String>]) -> usize {
+    let names = open.iter().flatten();
+    let separators = names.clone().count().saturating_sub(1) * FOLDER_SEPARATOR.len();
+    names.map(String::len).sum::<usize>() + separators
 }
 
 fn is_outline(element: &BytesStart<'_>) -> bool {

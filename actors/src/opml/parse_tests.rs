@@ -104,3 +104,25 @@ fn too_many_feeds_are_refused() {
         Err(OpmlError::TooManyFeeds { limit: MAX_FEEDS })
     );
 }
+
+#[test]
+fn a_folder_path_longer_than_the_bound_is_refused() {
+    let name = "n".repeat(300);
+    let nested = |depth: usize| {
+        let mut document = String::from("<opml version=\"2.0\"><body>\n");
+        for _ in 0..depth {
+            document.push_str(&format!("<outline text=\"{name}\">\n"));
+        }
+        document.push_str("<outline xmlUrl=\"https://a.example/feed\"/>\n");
+        for _ in 0..depth {
+            document.push_str("</outline>\n");
+        }
+        document.push_str("</body></opml>");
+        document
+    };
+    // Three names and two separators: 906 bytes, under the bound.
+    let feeds = parse(nested(3).as_bytes()).expect("parses");
+    assert_eq!(feeds[0].folder.as_deref().map(str::len), Some(906));
+    // A fourth makes 1,209: refused where that folder opens, on line 5.
+    assert_eq!(position(parse(nested(4).as_bytes()).unwrap_err()), (5, 1));
+}
