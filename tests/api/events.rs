@@ -1,13 +1,12 @@
 //! `GET /v1/events` end to end: events after commits, replay with `Last-Event-ID` (across a restart too),
 //! slow readers cut off, limits, and a browser's `EventSource`.
 
-use std::process::Command;
-
 use serde_json::{json, Value};
 use syndic_actors::domain::UserId;
 use syndic_actors::events::{EventKind, NewEvent};
 use syndic_testkit::documents::titled::rss;
 
+use crate::chromium;
 use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp};
 use crate::sse::{Message, SseReader};
 
@@ -361,20 +360,6 @@ crate::on_both_backends!(
     an_idle_stream_gets_heartbeat_comments,
 );
 
-/// Chromium from Debian's package, as `scripts/test` installs it.
-fn chromium() -> String {
-    for candidate in ["chromium", "chromium-browser"] {
-        if Command::new(candidate)
-            .arg("--version")
-            .output()
-            .is_ok_and(|output| output.status.success())
-        {
-            return candidate.to_owned();
-        }
-    }
-    panic!("the browser test needs Debian's chromium package (apt-get install chromium); scripts/test installs it");
-}
-
 #[tokio::test]
 async fn a_browser_event_source_with_an_access_token_receives_an_event() {
     let mut app = spawn_app(Backend::Sqlite).await;
@@ -397,26 +382,12 @@ async fn a_browser_event_source_with_an_access_token_receives_an_event() {
     );
     page_server.serve(page);
 
-    let profile = std::env::temp_dir().join(format!("syndic-chromium-{}", uuid::Uuid::new_v4().simple()));
-    let browser = chromium();
     let page_url = page_server.url.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new(browser)
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
-            .args([
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .args(["--virtual-time-budget=20000", "--dump-dom"])
-            .arg(page_url)
-            .output()
-    });
+    let run = tokio::task::spawn_blocking(move || chromium::dump_dom(page_url, 20_000));
     // Once the browser's stream is open, an event goes out live.
     wait_for_streams(&app, 1).await;
     app.engine().events().publish(vec![job_done(alice, 42)]);
-    let output = run.await.unwrap().expect("chromium runs");
+    let output = run.await.unwrap();
     let dom = String::from_utf8_lossy(&output.stdout);
     assert!(
         dom.contains("got 1 {") && dom.contains("\"job_id\":42"),

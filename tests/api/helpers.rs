@@ -242,6 +242,18 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// The text of `/metrics`, from the metrics listener; its counters are shared by every app in this process.
+    pub async fn metrics(&self) -> String {
+        let address = self.application.as_ref().unwrap().metrics_address();
+        let response = self
+            .client
+            .get(format!("http://{address}/metrics"))
+            .send()
+            .await
+            .unwrap();
+        response.text().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         let mut request = self.client.get(self.url(path));
         if let Some(token) = token {

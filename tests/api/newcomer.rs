@@ -98,17 +98,6 @@ fn slower_than_half_a_second(metrics: &str, histogram: &str) -> f64 {
     value(format!("{histogram}_count")) - value(format!("{histogram}_bucket{{le=\"0.5\"}}"))
 }
 
-async fn metrics(app: &TestApp) -> String {
-    let address = app.application.as_ref().unwrap().metrics_address();
-    let response = app
-        .client
-        .get(format!("http://{address}/metrics"))
-        .send()
-        .await
-        .unwrap();
-    response.text().await.unwrap()
-}
-
 async fn a_poll_that_waited_for_its_host_is_timed_apart_from_the_wait(backend: Backend) {
     let mut app = spawn_app(backend).await;
     app.stop().await;
@@ -120,7 +109,7 @@ async fn a_poll_that_waited_for_its_host_is_timed_apart_from_the_wait(backend: B
     for path in paths {
         server.set(path, rss(path, 0, 1), "application/rss+xml");
     }
-    let before = metrics(&app).await;
+    let before = app.metrics().await;
     let alice = app.user("alice").await;
     let root = app.user("root").await;
     app.make_admin("root").await;
@@ -149,7 +138,7 @@ async fn a_poll_that_waited_for_its_host_is_timed_apart_from_the_wait(backend: B
 
     // The recorder is shared by every app in this process, so only what grew during this test counts; the
     // other tests' feeds answer at once with no gap between polls.
-    let after = metrics(&app).await;
+    let after = app.metrics().await;
     let grown =
         |histogram: &str| slower_than_half_a_second(&after, histogram) - slower_than_half_a_second(&before, histogram);
     let long_waits = grown("syndic_fetch_wait_seconds");

@@ -1,26 +1,13 @@
 //! What operators get: Prometheus metrics on their own listener, per-actor inspection, and the dashboard.
 
-use std::process::Command;
-
 use serde_json::Value;
 
+use crate::chromium;
 use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp};
 use syndic_testkit::documents::titled::rss;
 
 async fn operator_app(backend: Backend) -> TestApp {
     spawn_app(backend).await
-}
-
-async fn metrics(app: &TestApp) -> String {
-    let address = app.application.as_ref().unwrap().metrics_address();
-    app.client
-        .get(format!("http://{address}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 /// The value of one series, e.g. `syndic_polls_total{outcome="modified"}`.
@@ -40,7 +27,7 @@ async fn metrics_are_served_on_their_own_listener(backend: Backend) {
     app.wait_for_timeline(&token, 3).await;
     app.engine().record_gauges();
 
-    let text = metrics(&app).await;
+    let text = app.metrics().await;
     // The recorder is shared by every app in this test process, so counts are at least ours.
     assert!(
         series(&text, "syndic_polls_total{outcome=\"modified\"}").unwrap_or(0.0) >= 1.0,
@@ -144,20 +131,6 @@ async fn operators_inspect_actors_live_and_list_the_worst(backend: Backend) {
     );
 }
 
-/// Chromium from Debian's package, as `scripts/test` installs it.
-fn chromium() -> String {
-    for candidate in ["chromium", "chromium-browser"] {
-        if Command::new(candidate)
-            .arg("--version")
-            .output()
-            .is_ok_and(|output| output.status.success())
-        {
-            return candidate.to_owned();
-        }
-    }
-    panic!("the dashboard test needs Debian's chromium package (apt-get install chromium); scripts/test installs it");
-}
-
 #[tokio::test]
 async fn the_dashboard_shows_a_dead_feed_in_headless_chromium() {
     let app = operator_app(Backend::Sqlite).await;
@@ -175,31 +148,10 @@ async fn the_dashboard_shows_a_dead_feed_in_headless_chromium() {
     })
     .await;
 
-    let profile = std::env::temp_dir().join(format!("syndic-chromium-{}", uuid::Uuid::new_v4().simple()));
     let page = format!("{}/admin#token={root}", app.address);
-    let browser = chromium();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-            ])
-            .args([
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .args(["--virtual-time-budget=10000", "--dump-dom"])
-            .arg(page)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("chromium runs");
+    let output = tokio::task::spawn_blocking(move || chromium::dump_dom(page, 10_000))
+        .await
+        .unwrap();
     let dom = String::from_utf8_lossy(&output.stdout);
     let dead_row = dom
         .split("<tr")

@@ -32,17 +32,8 @@ async fn patch(app: &TestApp, token: &str, article: &Value, body: Value) {
 
 /// The value of a counter in `/metrics`, shared by every app in this process.
 async fn counter(app: &TestApp, name: &str) -> f64 {
-    let address = app.application.as_ref().unwrap().metrics_address();
-    let metrics = app
-        .client
-        .get(format!("http://{address}/metrics"))
-        .send()
+    app.metrics()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
         .lines()
         .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or(0.0)
