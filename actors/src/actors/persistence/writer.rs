@@ -102,7 +102,7 @@ async fn write_one_by_one(store: &dyn EngineStore, events: &EventBus, waiting: V
 /// Tells the bus, after the commit, which feeds gained which articles. A feed listed twice in one flush has
 /// the same new articles in both answers: it is told once.
 fn announce_new_articles(events: &EventBus, stored: &[StoredBatch]) {
-    let mut announced = std::collections::HashSet::new();
+    let mut announced = HashSet::new();
     let new: Vec<NewArticles> = stored
         .iter()
         .filter(|batch| !batch.new_articles.is_empty() && announced.insert(batch.feed_id))
