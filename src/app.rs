@@ -254,6 +254,7 @@ fn engine_settings(config: &Config) -> EngineSettings {
         events: EventBusSettings {
             streams: StreamLimits {
                 buffer: config.event_stream_buffer.max(1),
+                max_lag: Duration::from_millis(config.event_stream_max_lag_ms),
                 per_user: config.event_streams_per_user,
                 total: config.event_streams_max,
             },

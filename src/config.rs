@@ -216,9 +216,20 @@ pub struct Config {
     #[arg(global = true, long, env = "SYNDIC_EVENT_HEARTBEAT_MS", default_value_t = 15_000)]
     pub event_heartbeat_ms: u64,
 
-    /// Events one event stream may have waiting; a client that falls further behind gets `resync` and is cut off.
+    /// Events one event stream may have waiting; a stream that falls further behind reads what it missed from
+    /// the event log.
     #[arg(global = true, long, env = "SYNDIC_EVENT_STREAM_BUFFER", default_value_t = 256)]
     pub event_stream_buffer: usize,
+
+    /// How long an event stream may stay behind the live events, in milliseconds; a client that does not read
+    /// for longer gets `resync` and is cut off.
+    #[arg(
+        global = true,
+        long,
+        env = "SYNDIC_EVENT_STREAM_MAX_LAG_MS",
+        default_value_t = 10_000
+    )]
+    pub event_stream_max_lag_ms: u64,
 
     /// Open event streams per user; more are refused with 429.
     #[arg(global = true, long, env = "SYNDIC_EVENT_STREAMS_PER_USER", default_value_t = 16)]

@@ -181,8 +181,16 @@ fn describe_events() {
     );
     describe_counter!(
         "syndic_events_dropped_total",
-        "Events lost: by the bus (reason bus: stopped, or the database was down too long), or not sent to a \
-         stream that fell behind (reason slow_client: the stream got resync and was closed)."
+        "Events lost by the bus (reason bus: it had stopped, or the database was down too long)."
+    );
+    describe_counter!(
+        "syndic_event_stream_catch_ups_total",
+        "Times an event stream's buffer was full, so that the stream read what it missed from the event log."
+    );
+    describe_counter!(
+        "syndic_event_streams_cut_off_total",
+        "Event streams ended with resync: reason slow_client (behind for longer than the allowed lag), gap \
+         (the events missed were no longer kept) or unavailable (the log could not be read)."
     );
     describe_gauge!("syndic_event_streams_open", "Open event streams (GET /v1/events).");
 }
@@ -196,9 +204,14 @@ pub fn events_dropped(count: usize) {
     counter!("syndic_events_dropped_total", "reason" => "bus").increment(count as u64);
 }
 
-/// A stream cut off for falling behind, with the events it did not get.
-pub fn events_dropped_for_slow_client(count: usize) {
-    counter!("syndic_events_dropped_total", "reason" => "slow_client").increment(count as u64);
+/// A stream's buffer was full: it reads what it missed from the log.
+pub fn event_stream_fell_behind() {
+    counter!("syndic_event_stream_catch_ups_total").increment(1);
+}
+
+/// A stream was ended with `resync`, for `reason`.
+pub fn event_stream_cut_off(reason: &'static str) {
+    counter!("syndic_event_streams_cut_off_total", "reason" => reason).increment(1);
 }
 
 pub fn event_streams_open(open: usize) {

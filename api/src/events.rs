@@ -1,6 +1,6 @@
 //! `GET /v1/events`: a user's events as Server-Sent Events. A reconnecting client names the last event it saw
 //! (`Last-Event-ID`, or `?last_event_id=`) and first gets what it missed from the durable log, then the live
-//! events; `resync` says that it missed events no longer kept, or fell too far behind and is being cut off.
+//! events; `resync` says that it missed events no longer kept, or stayed behind too long and is being cut off.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
@@ -14,7 +14,9 @@ use poem_openapi::{Object, OpenApi, Union};
 use serde_json::{json, Value};
 use syndic_actors::domain::{ArticleId, FeedId, UserId};
 use syndic_actors::engine::Engine;
-use syndic_actors::events::{Event, EventKind, LiveEvents, StreamRefused};
+use syndic_actors::events::{Event, EventKind, LiveEvent, LiveEvents, StreamRefused};
+use syndic_actors::instruments;
+use tokio::time::Instant;
 
 use crate::auth::StreamAuth;
 use crate::error::ApiError;
@@ -24,8 +26,9 @@ use crate::jobs::JobStatusBody;
 use crate::sse_messages::SseMessages;
 use crate::{ApiConfig, ApiTags};
 
-/// Events read from the log per query while replaying.
-const REPLAY_PAGE: u32 = 500;
+/// Events read from the log per query while replaying or catching up: what one stream holds at most while it
+/// reads the log.
+const LOG_PAGE: u32 = 100;
 /// How long a client refused for too many streams is told to wait.
 const RETRY_AFTER_SECONDS: u64 = 5;
 
@@ -53,8 +56,9 @@ impl EventsApi {
     /// 15 s. The token goes in the `Authorization` header or, for a browser's `EventSource`, in
     /// `?access_token=`. After `Last-Event-ID` (or `?last_event_id=`), the stream first replays the kept events
     /// after that id, in order; if some were no longer kept (the log keeps each user's last 24 h, at most
-    /// 10,000 events), a `resync` comes first. A client that falls behind gets `resync` and the stream ends:
-    /// reload state, then reconnect.
+    /// 10,000 events), a `resync` comes first. A burst larger than the stream's buffer is read from the log, in
+    /// order; a client that stays behind for longer than the allowed lag (10 s: it does not read) gets `resync`
+    /// and the stream ends: reload state, then reconnect.
     #[oai(path = "/events", method = "get", operation_id = "stream_events")]
     // One argument per documented input: poem-openapi builds the spec from them.
     #[allow(clippy::too_many_arguments)]
@@ -82,14 +86,22 @@ impl EventsApi {
             None => last_event_id.0,
         };
         let user = auth.user();
-        // Open before reading the log, so that nothing stored meanwhile falls between the two.
-        let live = engine.events().streams().open(user).map_err(refused)?;
+        // Open before reading the log, so that nothing stored meanwhile falls between the two; a replay opens
+        // behind, so that the live side waits in the log until the replay reaches it.
+        let streams = engine.events().streams();
+        let live = match after {
+            Some(_) => streams.open_behind(user),
+            None => streams.open(user),
+        }
+        .map_err(refused)?;
         let mut state = StreamState {
             engine: engine.0.clone(),
             user,
             filter,
             live,
-            replaying: after.is_some(),
+            reading_log: after.is_some(),
+            resumed: false,
+            behind_since: None,
             page: VecDeque::new(),
             last_id: after.unwrap_or(0),
             first: None,
@@ -172,16 +184,21 @@ impl EventFilter {
     }
 }
 
-/// One stream's progress: the replay from the log, then the live events.
+/// One stream's progress: reads from the log (a replay, or catching up after falling behind), then the live
+/// events.
 struct StreamState {
     engine: Engine,
     user: UserId,
     filter: EventFilter,
     live: LiveEvents,
-    /// Still reading the log.
-    replaying: bool,
+    /// Reading the log: a replay, or catching up with what the live side left there.
+    reading_log: bool,
+    /// Whether the live side was resumed during this read of the log (one more read follows it).
+    resumed: bool,
+    /// Since when this stream has been behind the live events, while it is.
+    behind_since: Option<Instant>,
     page: VecDeque<Event>,
-    /// The id of the last event this stream passed (sent or filtered out): live events up to it were replayed.
+    /// The id of the last event this stream passed (sent or filtered out): live events up to it were read.
     last_id: i64,
     /// A `resync` to send before anything else.
     first: Option<WireEvent>,
@@ -196,27 +213,21 @@ impl StreamState {
         if self.ended {
             return None;
         }
-        while self.replaying {
-            if self.page.is_empty() {
-                match self.engine.events_after(self.user, self.last_id, REPLAY_PAGE).await {
-                    Ok(page) if page.is_empty() => self.replaying = false,
-                    Ok(page) => self.page = page.into(),
-                    Err(error) => {
-                        tracing::warn!(user_id = %self.user, %error, "could not replay events");
-                        return self.end_with_resync("unavailable");
-                    }
-                }
-                continue;
-            }
+        loop {
             if let Some(event) = self.page.pop_front() {
                 if let Some(wire) = self.pass(&event) {
                     return Some(wire);
                 }
+                continue;
             }
-        }
-        loop {
+            if self.reading_log {
+                if let Err(reason) = self.read_log().await {
+                    return self.end_with_resync(reason);
+                }
+                continue;
+            }
             match self.live.recv().await {
-                Some(event) => {
+                LiveEvent::Event(event) => {
                     if event.id <= self.last_id {
                         continue;
                     }
@@ -224,10 +235,62 @@ impl StreamState {
                         return Some(wire);
                     }
                 }
-                None if self.live.overflowed() => return self.end_with_resync("slow_client"),
-                None => return None,
+                LiveEvent::Behind { since } => {
+                    if let Err(reason) = self.start_catching_up(since).await {
+                        return self.end_with_resync(reason);
+                    }
+                }
+                LiveEvent::Closed => return None,
             }
         }
+    }
+
+    /// The live side left events to the log: read them there, unless the client has been too slow for too
+    /// long, or some are no longer kept.
+    async fn start_catching_up(&mut self, since: Instant) -> Result<(), &'static str> {
+        self.behind_since = Some(since);
+        if since.elapsed() > self.live.max_lag() {
+            return Err("slow_client");
+        }
+        match self.engine.event_log_bounds(self.user).await {
+            Ok(bounds) if bounds.has_gap_after(self.last_id) => return Err("gap"),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(user_id = %self.user, %error, "could not read the event log's bounds");
+                return Err("unavailable");
+            }
+        }
+        self.reading_log = true;
+        self.resumed = false;
+        Ok(())
+    }
+
+    /// Reads the next page of the log into `page`; at the end of the log, resumes the live side and reads once
+    /// more, then goes back to it.
+    async fn read_log(&mut self) -> Result<(), &'static str> {
+        if self
+            .behind_since
+            .is_some_and(|since| since.elapsed() > self.live.max_lag())
+        {
+            return Err("slow_client");
+        }
+        let page = match self.engine.events_after(self.user, self.last_id, LOG_PAGE).await {
+            Ok(page) => page,
+            Err(error) => {
+                tracing::warn!(user_id = %self.user, %error, "could not read the event log");
+                return Err("unavailable");
+            }
+        };
+        if !page.is_empty() {
+            self.page = page.into();
+        } else if !self.resumed {
+            self.live.resume();
+            self.resumed = true;
+        } else {
+            self.reading_log = false;
+            self.behind_since = None;
+        }
+        Ok(())
     }
 
     fn pass(&mut self, event: &Event) -> Option<WireEvent> {
@@ -236,6 +299,7 @@ impl StreamState {
     }
 
     fn end_with_resync(&mut self, reason: &'static str) -> Option<WireEvent> {
+        instruments::event_stream_cut_off(reason);
         self.ended = true;
         Some(WireEvent::resync(reason))
     }

@@ -1,5 +1,7 @@
 //! `GET /v1/events` end to end: events after commits, replay with `Last-Event-ID` (across a restart too),
-//! slow readers cut off, limits, and a browser's `EventSource`.
+//! bursts larger than a stream's buffer, slow readers cut off, limits, and a browser's `EventSource`.
+
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use syndic_actors::domain::UserId;
@@ -241,6 +243,7 @@ async fn a_gap_older_than_the_log_gets_resync_first(backend: Backend) {
 async fn a_slow_reader_is_cut_off_with_resync_while_others_keep_flowing(backend: Backend) {
     let mut app = spawn_app(backend).await;
     app.config.event_stream_buffer = 16;
+    app.config.event_stream_max_lag_ms = 300;
     app.restart().await;
     let token = app.user("alice").await;
     let alice = user_id(&app, "alice").await;
@@ -267,7 +270,9 @@ async fn a_slow_reader_is_cut_off_with_resync_while_others_keep_flowing(backend:
     assert_eq!(received.len(), 400);
     assert!(received.windows(2).all(|pair| pair[1] == pair[0] + 1), "all, in order");
 
-    // The slow reader gets what its buffers held, then resync, then the end.
+    // The slow reader has been behind for longer than the allowed lag: it gets what its buffers held, then
+    // resync, then the end.
+    tokio::time::sleep(Duration::from_millis(400)).await;
     let mut last = None;
     let mut count = 0;
     while let Some(message) = slow.next().await {
@@ -283,6 +288,45 @@ async fn a_slow_reader_is_cut_off_with_resync_while_others_keep_flowing(backend:
     // The fast reader goes on.
     app.engine().events().publish(vec![job_done(alice, 1)]);
     assert_eq!(fast.expect().await.data["job_id"], 1);
+}
+
+async fn a_burst_larger_than_the_buffer_reaches_a_fast_reader_whole_and_in_order(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    app.config.event_stream_buffer = 16;
+    app.restart().await;
+    let token = app.user("alice").await;
+    let alice = user_id(&app, "alice").await;
+    let mut stream = open(&app, &token, "", None).await;
+    let mut filtered = open(&app, &token, "?types=job.done", None).await;
+    wait_for_streams(&app, 2).await;
+
+    // One publish is one write of the log and one burst on the broadcast: far more than the buffer holds.
+    app.engine()
+        .events()
+        .publish((0..1_000).map(|job| job_done(alice, job)).collect());
+    let mut received = ids(&stream.take(100).await);
+    // More arrive while the stream is still reading the log.
+    app.engine()
+        .events()
+        .publish((1_000..1_500).map(|job| job_done(alice, job)).collect());
+    received.extend(ids(&stream.take(1_400).await));
+    assert_eq!(received.len(), 1_500);
+    assert!(
+        received.windows(2).all(|pair| pair[1] == pair[0] + 1),
+        "all, in order, once"
+    );
+
+    let jobs: Vec<i64> = filtered
+        .take(1_500)
+        .await
+        .iter()
+        .map(|message| message.data["job_id"].as_i64().expect("a job id"))
+        .collect();
+    assert_eq!(jobs, (0..1_500).collect::<Vec<_>>(), "a filtered stream catches up too");
+
+    // Live again: the next event comes through the buffer.
+    app.engine().events().publish(vec![job_done(alice, 2_000)]);
+    assert_eq!(stream.expect().await.data["job_id"], 2_000);
 }
 
 async fn streams_refuse_bad_input_and_unauthenticated_clients_and_count_per_user(backend: Backend) {
@@ -355,6 +399,7 @@ crate::on_both_backends!(
     feed_status_follows_a_feed_into_errors_and_back_to_ok_on_a_304,
     reconnecting_with_last_event_id_replays_exactly_what_was_missed_even_after_a_restart,
     a_gap_older_than_the_log_gets_resync_first,
+    a_burst_larger_than_the_buffer_reaches_a_fast_reader_whole_and_in_order,
     a_slow_reader_is_cut_off_with_resync_while_others_keep_flowing,
     streams_refuse_bad_input_and_unauthenticated_clients_and_count_per_user,
     an_idle_stream_gets_heartbeat_comments,

@@ -14,7 +14,7 @@ use crate::domain::{FeedId, UserId};
 pub use self::bus::{EventBus, EventBusSettings};
 pub use self::feed_events::{FeedStatusChange, NewArticles, MAX_ARTICLE_IDS};
 pub use self::kind::EventKind;
-pub use self::streams::{EventStreams, LiveEvents, StreamLimits, StreamRefused};
+pub use self::streams::{EventStreams, LiveEvent, LiveEvents, StreamLimits, StreamRefused};
 
 /// An event to announce to one user, before the bus numbers and stores it.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,12 +1,16 @@
 //! Live event streams: each open stream's bounded buffer, filled from the bus's broadcast by one task, so that a
-//! stored event wakes only its user's streams. A stream whose buffer is full is cut off (it gets `resync`),
-//! so a slow client never slows the bus or anyone else. The open streams are counted per user and in all.
+//! stored event wakes only its user's streams. A stream whose buffer is full is marked behind and gets no more
+//! live events: the events are in the durable log already, so the stream reads what it missed from there and
+//! then resumes. A slow client therefore never slows the bus or anyone else, and a burst larger than the buffer
+//! costs a fast reader a read of the log, not a `resync`. The open streams are counted per user and in all.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, Notify};
+use tokio::time::Instant;
 
 use super::Event;
 use crate::domain::UserId;
@@ -15,8 +19,11 @@ use crate::instruments;
 /// Limits of the live streams.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamLimits {
-    /// Events one stream may have waiting; one more cuts it off with `resync`.
+    /// Events one stream may have waiting; beyond it the stream reads what it missed from the log.
     pub buffer: usize,
+    /// How long a stream may stay behind the live events before it is cut off with `resync`: a client that
+    /// does not read for that long is slow.
+    pub max_lag: Duration,
     /// Open streams per user.
     pub per_user: usize,
     /// Open streams on this node.
@@ -27,6 +34,7 @@ impl Default for StreamLimits {
     fn default() -> Self {
         StreamLimits {
             buffer: 256,
+            max_lag: Duration::from_secs(10),
             per_user: 16,
             total: 20_000,
         }
@@ -46,10 +54,37 @@ pub enum StreamRefused {
 
 type StreamId = u64;
 
+/// What the dispatcher and one stream share.
+#[derive(Default)]
+struct StreamShared {
+    /// Since when the stream has been behind (live events are left to the log for it), if it is.
+    behind_since: Mutex<Option<Instant>>,
+    /// Wakes a stream waiting on an empty buffer when it is marked behind without an event being sent.
+    woken: Notify,
+}
+
+impl StreamShared {
+    fn behind_since(&self) -> Option<Instant> {
+        *lock(&self.behind_since)
+    }
+
+    /// Marks the stream behind; returns whether it was not already.
+    fn fall_behind(&self) -> bool {
+        let mut since = lock(&self.behind_since);
+        if since.is_some() {
+            return false;
+        }
+        *since = Some(Instant::now());
+        drop(since);
+        self.woken.notify_one();
+        true
+    }
+}
+
 struct Subscriber {
     id: StreamId,
     sender: mpsc::Sender<Arc<Event>>,
-    overflowed: Arc<AtomicBool>,
+    shared: Arc<StreamShared>,
 }
 
 #[derive(Default)]
@@ -67,21 +102,58 @@ pub struct EventStreams {
     limits: StreamLimits,
 }
 
-/// One open stream's live events, in store order. When it ends, [`LiveEvents::overflowed`] says whether it
-/// was cut off for falling behind (else the server is closing it). Dropping it closes the stream.
+/// What a stream reads next from the live side.
+#[derive(Debug)]
+pub enum LiveEvent {
+    /// The next buffered event, in store order.
+    Event(Arc<Event>),
+    /// The buffer is drained and events were left to the log since `since`: read them from the log, then call
+    /// [`LiveEvents::resume`] and read the log once more.
+    Behind { since: Instant },
+    /// The server is closing the stream.
+    Closed,
+}
+
+/// One open stream's live events. Dropping it closes the stream.
 pub struct LiveEvents {
     receiver: mpsc::Receiver<Arc<Event>>,
-    overflowed: Arc<AtomicBool>,
+    shared: Arc<StreamShared>,
+    max_lag: Duration,
     _slot: StreamSlot,
 }
 
 impl LiveEvents {
-    pub async fn recv(&mut self) -> Option<Arc<Event>> {
-        self.receiver.recv().await
+    /// The next buffered event; once they are drained, whether the stream is behind; else waits.
+    pub async fn recv(&mut self) -> LiveEvent {
+        loop {
+            // Buffered events come first: they are older than any left to the log.
+            match self.receiver.try_recv() {
+                Ok(event) => return LiveEvent::Event(event),
+                Err(mpsc::error::TryRecvError::Disconnected) => return LiveEvent::Closed,
+                Err(mpsc::error::TryRecvError::Empty) => {}
+            }
+            if let Some(since) = self.shared.behind_since() {
+                return LiveEvent::Behind { since };
+            }
+            tokio::select! {
+                received = self.receiver.recv() => return match received {
+                    Some(event) => LiveEvent::Event(event),
+                    None => LiveEvent::Closed,
+                },
+                () = self.shared.woken.notified() => {}
+            }
+        }
     }
 
-    pub fn overflowed(&self) -> bool {
-        self.overflowed.load(Ordering::Acquire)
+    /// Live events flow into the buffer again. Call it after reading the log up to now, then read the log once
+    /// more: what was stored between that read and this call went to neither.
+    pub fn resume(&self) {
+        *lock(&self.shared.behind_since) = None;
+    }
+
+    /// How long this stream may stay behind before it is cut off.
+    pub fn max_lag(&self) -> Duration {
+        self.max_lag
     }
 }
 
@@ -111,10 +183,10 @@ impl EventStreams {
             loop {
                 match events.recv().await {
                     Ok(event) => dispatcher.dispatch(event),
-                    // The dispatcher itself fell behind: every stream may have missed events.
+                    // The dispatcher itself fell behind: every stream may have missed events, all in the log.
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "the event stream dispatcher lagged; cutting every stream off");
-                        dispatcher.cut_off_all();
+                        tracing::warn!(missed, "the event stream dispatcher lagged; every stream reads the log");
+                        dispatcher.all_fall_behind();
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
@@ -123,10 +195,22 @@ impl EventStreams {
         streams
     }
 
-    /// Opens a stream for `user`, within the limits.
+    /// Opens a live stream for `user`, within the limits.
     pub fn open(&self, user: UserId) -> Result<LiveEvents, StreamRefused> {
+        self.open_with(user, StreamShared::default())
+    }
+
+    /// Opens a stream for `user` that starts behind: it reads the log first (a replay), and its buffer fills
+    /// only once it resumes, so a long replay cannot overflow it.
+    pub fn open_behind(&self, user: UserId) -> Result<LiveEvents, StreamRefused> {
+        let shared = StreamShared::default();
+        shared.fall_behind();
+        self.open_with(user, shared)
+    }
+
+    fn open_with(&self, user: UserId, shared: StreamShared) -> Result<LiveEvents, StreamRefused> {
         let (sender, receiver) = mpsc::channel(self.limits.buffer.max(1));
-        let overflowed = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(shared);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         {
             let mut registry = self.lock();
@@ -143,14 +227,15 @@ impl EventStreams {
             of_user.push(Subscriber {
                 id,
                 sender,
-                overflowed: overflowed.clone(),
+                shared: shared.clone(),
             });
             registry.open += 1;
             instruments::event_streams_open(registry.open);
         }
         Ok(LiveEvents {
             receiver,
-            overflowed,
+            shared,
+            max_lag: self.limits.max_lag,
             _slot: StreamSlot {
                 streams: self.clone(),
                 user,
@@ -173,6 +258,7 @@ impl EventStreams {
             for subscriber in subscribers.iter_mut() {
                 let (closed, _) = mpsc::channel(1);
                 subscriber.sender = closed;
+                subscriber.shared.woken.notify_one();
             }
         }
     }
@@ -183,20 +269,23 @@ impl EventStreams {
             return;
         };
         for subscriber in subscribers.iter_mut() {
-            if subscriber.overflowed.load(Ordering::Relaxed) {
-                instruments::events_dropped_for_slow_client(1);
+            if subscriber.shared.behind_since().is_some() {
                 continue;
             }
             if let Err(mpsc::error::TrySendError::Full(_)) = subscriber.sender.try_send(event.clone()) {
-                cut_off(subscriber);
+                if subscriber.shared.fall_behind() {
+                    instruments::event_stream_fell_behind();
+                }
             }
         }
     }
 
-    fn cut_off_all(&self) {
-        let mut registry = self.lock();
-        for subscriber in registry.by_user.values_mut().flatten() {
-            cut_off(subscriber);
+    fn all_fall_behind(&self) {
+        let registry = self.lock();
+        for subscriber in registry.by_user.values().flatten() {
+            if subscriber.shared.fall_behind() {
+                instruments::event_stream_fell_behind();
+            }
         }
     }
 
@@ -213,91 +302,15 @@ impl EventStreams {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
-        // The registry holds no invariant a panic midway could break beyond a count; keep serving.
-        self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.registry)
     }
 }
 
-/// Marks a stream as cut off and closes its buffer: it reads what it holds, then ends with `resync`.
-fn cut_off(subscriber: &mut Subscriber) {
-    if subscriber.overflowed.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    instruments::events_dropped_for_slow_client(1);
-    let (closed, _) = mpsc::channel(1);
-    subscriber.sender = closed;
+/// The registry and the marks hold no invariant a panic midway could break beyond a count; keep serving.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-    use uuid::Uuid;
-
-    use super::*;
-    use crate::events::EventKind;
-
-    fn event(user: UserId, id: i64) -> Arc<Event> {
-        Arc::new(Event {
-            id,
-            user,
-            kind: EventKind::JobDone,
-            feed: None,
-            data: json!({}),
-            at: chrono::Utc::now(),
-        })
-    }
-
-    fn limits() -> StreamLimits {
-        StreamLimits {
-            buffer: 2,
-            per_user: 1,
-            total: 2,
-        }
-    }
-
-    #[tokio::test]
-    async fn streams_are_limited_per_user_and_in_all_and_give_their_place_back() {
-        let (_sender, receiver) = broadcast::channel(16);
-        let streams = EventStreams::start(limits(), receiver);
-        let (alice, bob, carol) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
-        let first = streams.open(alice).expect("alice's first");
-        assert_eq!(streams.open(alice).err(), Some(StreamRefused::TooManyForUser));
-        let _bob = streams.open(bob).expect("bob's");
-        assert_eq!(streams.open(carol).err(), Some(StreamRefused::TooMany));
-        drop(first);
-        assert_eq!(streams.open_count(), 1);
-        let _carol = streams.open(carol).expect("a place was given back");
-        streams.close();
-        assert_eq!(streams.open(alice).err(), Some(StreamRefused::Closing));
-    }
-
-    #[tokio::test]
-    async fn a_full_buffer_cuts_only_its_stream_off_after_what_it_holds() {
-        let (sender, receiver) = broadcast::channel(16);
-        let streams = EventStreams::start(limits(), receiver);
-        let (alice, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let mut slow = streams.open(alice).expect("alice's");
-        let mut other = streams.open(bob).expect("bob's");
-        for id in 1..=3 {
-            sender.send(event(alice, id)).unwrap();
-        }
-        sender.send(event(bob, 1)).unwrap();
-
-        assert_eq!(other.recv().await.map(|event| event.id), Some(1), "bob's stream flows");
-        assert_eq!(slow.recv().await.map(|event| event.id), Some(1));
-        assert_eq!(slow.recv().await.map(|event| event.id), Some(2));
-        assert!(slow.recv().await.is_none(), "the third did not fit: the stream ends");
-        assert!(slow.overflowed());
-        assert!(!other.overflowed());
-    }
-
-    #[tokio::test]
-    async fn closing_ends_streams_without_calling_them_slow() {
-        let (_sender, receiver) = broadcast::channel(16);
-        let streams = EventStreams::start(limits(), receiver);
-        let mut stream = streams.open(Uuid::from_u128(1)).expect("opens");
-        streams.close();
-        assert!(stream.recv().await.is_none());
-        assert!(!stream.overflowed());
-    }
-}
+#[path = "streams_tests.rs"]
+mod tests;

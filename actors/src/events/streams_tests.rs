@@ -1,0 +1,131 @@
+use std::time::Duration;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::*;
+use crate::events::EventKind;
+
+fn event(user: UserId, id: i64) -> Arc<Event> {
+    Arc::new(Event {
+        id,
+        user,
+        kind: EventKind::JobDone,
+        feed: None,
+        data: json!({}),
+        at: chrono::Utc::now(),
+    })
+}
+
+fn limits() -> StreamLimits {
+    StreamLimits {
+        buffer: 2,
+        max_lag: Duration::from_secs(10),
+        per_user: 1,
+        total: 2,
+    }
+}
+
+async fn next_id(stream: &mut LiveEvents) -> Option<i64> {
+    match stream.recv().await {
+        LiveEvent::Event(event) => Some(event.id),
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+async fn is_behind(stream: &mut LiveEvents) -> bool {
+    matches!(stream.recv().await, LiveEvent::Behind { .. })
+}
+
+#[tokio::test]
+async fn streams_are_limited_per_user_and_in_all_and_give_their_place_back() {
+    let (_sender, receiver) = broadcast::channel(16);
+    let streams = EventStreams::start(limits(), receiver);
+    let (alice, bob, carol) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+    let first = streams.open(alice).expect("alice's first");
+    assert_eq!(streams.open(alice).err(), Some(StreamRefused::TooManyForUser));
+    let _bob = streams.open(bob).expect("bob's");
+    assert_eq!(streams.open(carol).err(), Some(StreamRefused::TooMany));
+    drop(first);
+    assert_eq!(streams.open_count(), 1);
+    let _carol = streams.open(carol).expect("a place was given back");
+    streams.close();
+    assert_eq!(streams.open(alice).err(), Some(StreamRefused::Closing));
+}
+
+#[tokio::test]
+async fn a_full_buffer_puts_only_its_stream_behind_after_what_it_holds_until_it_resumes() {
+    let (sender, receiver) = broadcast::channel(16);
+    let streams = EventStreams::start(limits(), receiver);
+    let (alice, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    let mut behind = streams.open(alice).expect("alice's");
+    let mut other = streams.open(bob).expect("bob's");
+    for id in 1..=4 {
+        sender.send(event(alice, id)).unwrap();
+    }
+    sender.send(event(bob, 1)).unwrap();
+
+    assert_eq!(next_id(&mut other).await, Some(1), "bob's stream flows");
+    assert_eq!(next_id(&mut behind).await, Some(1));
+    assert_eq!(next_id(&mut behind).await, Some(2));
+    assert!(
+        is_behind(&mut behind).await,
+        "3 and 4 did not fit: they are left to the log"
+    );
+    assert!(is_behind(&mut behind).await, "behind until it resumes");
+
+    behind.resume();
+    sender.send(event(alice, 5)).unwrap();
+    assert_eq!(next_id(&mut behind).await, Some(5), "live again after resuming");
+}
+
+#[tokio::test]
+async fn a_stream_opened_behind_buffers_nothing_until_it_resumes() {
+    let (sender, receiver) = broadcast::channel(16);
+    let streams = EventStreams::start(limits(), receiver);
+    let alice = Uuid::from_u128(1);
+    let mut replaying = streams.open_behind(alice).expect("opens");
+    for id in 1..=5 {
+        sender.send(event(alice, id)).unwrap();
+    }
+    // Let the dispatcher hand them over before the stream resumes.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(is_behind(&mut replaying).await);
+    replaying.resume();
+    sender.send(event(alice, 6)).unwrap();
+    assert_eq!(next_id(&mut replaying).await, Some(6), "1 to 5 were left to the log");
+}
+
+#[tokio::test]
+async fn a_lagging_dispatcher_puts_every_stream_behind_and_wakes_a_waiting_one() {
+    let (sender, receiver) = broadcast::channel(1);
+    let streams = EventStreams::start(limits(), receiver);
+    let (alice, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    let mut waiting = streams.open(alice).expect("alice's");
+    let reader = tokio::spawn(async move { is_behind(&mut waiting).await });
+    tokio::task::yield_now().await;
+    // Bob's events overrun the broadcast before the dispatcher reads them: it lags.
+    for id in 1..=3 {
+        sender.send(event(bob, id)).unwrap();
+    }
+    let woke_behind = tokio::time::timeout(Duration::from_secs(5), reader)
+        .await
+        .expect("the waiting stream wakes")
+        .expect("no panic");
+    assert!(woke_behind);
+}
+
+#[tokio::test]
+async fn closing_ends_streams_after_what_they_hold() {
+    let (sender, receiver) = broadcast::channel(16);
+    let streams = EventStreams::start(limits(), receiver);
+    let alice = Uuid::from_u128(1);
+    let mut stream = streams.open(alice).expect("opens");
+    sender.send(event(alice, 1)).unwrap();
+    tokio::task::yield_now().await;
+    streams.close();
+    assert_eq!(next_id(&mut stream).await, Some(1));
+    assert!(matches!(stream.recv().await, LiveEvent::Closed));
+}
