@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::listener::TcpAcceptor;
-use poem::Server;
 use syndic_actors::actors::feed::FeedRules;
 use syndic_actors::actors::jobs::JobSettings;
 use syndic_actors::cache::timeline::TimelineSettings;
@@ -22,6 +21,7 @@ use syndic_api::connection_limits::{ConnectionLimits, LimitedAcceptor};
 use syndic_api::cors::CorsOrigins;
 use syndic_api::events::EventStreamSettings;
 use syndic_api::passwords::HashingSettings;
+use syndic_api::server;
 use syndic_api::{ApiConfig, Registration};
 
 use tokio::task::JoinHandle;
@@ -94,15 +94,12 @@ impl Application {
             let _ = stop.send(true);
         });
         let app = syndic_api::app(engine.clone(), api_config(config), cors_origins);
-        let server = tokio::spawn(Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
-            app,
-            signalled(stopped.clone()),
-            Some(SHUTDOWN_GRACE),
-        ));
-        let metrics_server = tokio::spawn(Server::new_with_acceptor(metrics_acceptor).run_with_graceful_shutdown(
+        let server = tokio::spawn(server::serve(acceptor, app, signalled(stopped.clone()), SHUTDOWN_GRACE));
+        let metrics_server = tokio::spawn(server::serve(
+            metrics_acceptor,
             crate::metrics_endpoint::routes(metrics.clone()),
             signalled(stopped),
-            Some(SHUTDOWN_GRACE),
+            SHUTDOWN_GRACE,
         ));
         let sampler = tokio::spawn(sample_gauges(engine.clone(), metrics));
         tracing::info!(%address, %metrics_address, max_connections = limits.max_connections, "listening");

@@ -22,6 +22,7 @@ pub mod opml;
 pub mod parse_errors;
 pub mod passwords;
 pub mod request_log;
+pub mod server;
 mod sse_messages;
 pub mod strict_json;
 pub mod users;

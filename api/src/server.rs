@@ -1,0 +1,139 @@
+//! The API's connection loop: poem's endpoint served on hyper as poem's `Server` serves it, but with each
+//! connection's buffers bounded.
+//!
+//! Under poem's `Server`, hyper keeps its default of about 416 KiB of write buffer per connection (hyper-util's
+//! HTTP/1-or-2 detection hides that the socket takes vectored writes, so hyper flattens every response into one
+//! buffer), and polls a response body until that buffer is full. A client that opened an event stream, or asked
+//! for a large page, and then stopped reading held that much of the engine's memory until the idle timeout. Here
+//! hyper buffers at most [`CONNECTION_BUFFER`] per connection (HTTP/2: per connection's send buffer) and stops
+//! polling a body beyond it, so a reader that stalls holds its socket's kernel buffers and about one message.
+//!
+//! Shutdown is poem's: stop accepting, let each connection finish what it is answering, and after `grace` drop
+//! the ones still open.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use poem::endpoint::BoxEndpoint;
+use poem::http::uri::Scheme;
+use poem::listener::Acceptor;
+use poem::web::{LocalAddr, RemoteAddr};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Response};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Most bytes hyper holds for one connection, written or read: responses wait in it until the socket takes
+/// them, and a request head must fit in it (a longer head is refused). hyper's own floor is 8 KiB.
+pub const CONNECTION_BUFFER: usize = 16 * 1024;
+
+type SharedEndpoint = Arc<BoxEndpoint<'static, Response>>;
+
+/// Where one connection comes from, as poem's requests carry it.
+#[derive(Clone)]
+struct Peer {
+    local: LocalAddr,
+    remote: RemoteAddr,
+    scheme: Scheme,
+}
+
+/// What every connection task watches, to end when the server stops.
+#[derive(Clone)]
+struct Stopping {
+    /// Set when the server stops accepting: answer what is in flight, then close.
+    closing: CancellationToken,
+    /// Set when the grace period is over: close now.
+    out_of_time: CancellationToken,
+}
+
+/// Serves `endpoint` on the connections `acceptor` yields until `shutdown` completes; then waits up to `grace`
+/// for the open connections to finish, and drops the rest.
+pub async fn serve<A, E>(
+    mut acceptor: A,
+    endpoint: E,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) -> io::Result<()>
+where
+    A: Acceptor + 'static,
+    E: IntoEndpoint,
+    E::Endpoint: 'static,
+{
+    let endpoint: SharedEndpoint = Arc::new(endpoint.into_endpoint().map_to_response().boxed());
+    let stopping = Stopping {
+        closing: CancellationToken::new(),
+        out_of_time: CancellationToken::new(),
+    };
+    // Each connection task holds a sender; the receiver ends once every task has ended.
+    let (alive, mut all_closed) = mpsc::channel::<()>(1);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = acceptor.accept() => match accepted {
+                Ok((io, local, remote, scheme)) => {
+                    let peer = Peer { local, remote, scheme };
+                    tokio::spawn(serve_connection(io, peer, endpoint.clone(), stopping.clone(), alive.clone()));
+                }
+                Err(error) => tracing::debug!(%error, "accepting a connection failed"),
+            },
+        }
+    }
+    drop(acceptor);
+    drop(alive);
+    stopping.closing.cancel();
+    if tokio::time::timeout(grace, all_closed.recv()).await.is_err() {
+        tracing::info!(
+            grace_seconds = grace.as_secs_f32(),
+            "closing the connections still open"
+        );
+        stopping.out_of_time.cancel();
+        all_closed.recv().await;
+    }
+    Ok(())
+}
+
+/// Serves one connection, HTTP/1 or HTTP/2, with bounded buffers; `_alive` is dropped when it ends.
+async fn serve_connection<Io>(
+    io: Io,
+    peer: Peer,
+    endpoint: SharedEndpoint,
+    stopping: Stopping,
+    _alive: mpsc::Sender<()>,
+) where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let endpoint = endpoint.clone();
+        let request = poem::Request::from((request, peer.local.clone(), peer.remote.clone(), peer.scheme.clone()));
+        async move {
+            let response = endpoint.get_response(request).await;
+            Ok::<_, Infallible>(hyper::Response::<BoxBody<Bytes, io::Error>>::from(response))
+        }
+    });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().max_buf_size(CONNECTION_BUFFER);
+    builder.http2().max_send_buf_size(CONNECTION_BUFFER);
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        () = stopping.closing.cancelled() => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    tokio::select! {
+        _ = connection => {}
+        () = stopping.out_of_time.cancelled() => {}
+    }
+}
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;
