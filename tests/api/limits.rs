@@ -1,5 +1,5 @@
-//! Request-body caps and CORS on the running app: oversized bodies get 413 before they are read whole, and
-//! CORS headers go to listed origins only.
+//! Request caps and CORS on the running app: oversized bodies get 413 before they are read whole, an oversized
+//! request head gets 431, and CORS headers go to listed origins only.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -149,6 +149,21 @@ async fn bodies_within_the_caps_still_work() {
         .collect();
     let response = app.post_json("/v1/feeds", Some(&token), &json!({ "urls": urls })).await;
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_request_head_over_16_kib_is_431_and_one_of_12_kib_is_served() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let token = app.user("alice").await;
+    let with_padding = |bytes: usize| {
+        app.client
+            .get(app.url("/v1/feeds"))
+            .bearer_auth(&token)
+            .header("x-padding", "a".repeat(bytes))
+            .send()
+    };
+    assert_eq!(with_padding(12 * 1024).await.unwrap().status(), 200);
+    assert_eq!(with_padding(20 * 1024).await.unwrap().status(), 431);
 }
 
 fn preflight(app: &TestApp, origin: &str) -> reqwest::RequestBuilder {
