@@ -18,5 +18,6 @@ pub mod opml;
 pub mod parse;
 pub mod politeness;
 mod resolver;
+pub mod sanitize;
 pub mod schedule;
 pub mod store;

@@ -42,6 +42,47 @@ async fn articles_show_their_enclosures_and_their_feeds_title(backend: Backend) 
     assert_eq!(one["feed_title"], "cast podcast");
 }
 
+/// A feed whose only item's description is hostile HTML.
+const HOSTILE: &str = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>hostile</title>\
+     <item><title>hostile post</title><guid>hostile-1</guid><link>https://blog.example.com/posts/one.html</link>\
+     <description><![CDATA[<p onclick=\"steal()\">Hello <a href=\"../two.html\">next</a> \
+     <a href=\"javascript:alert(1)\">click</a></p><script>alert(2)</script>\
+     <img src=\"https://counter.example/p.gif\" width=\"1\" height=\"1\">]]></description></item>\
+     </channel></rss>";
+
+async fn article_html_is_served_sanitised_and_stored_as_the_feed_sent_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let server = feed_server().await;
+    server.set("/hostile.xml", HOSTILE.to_owned(), "application/rss+xml");
+    let token = app.user("alice").await;
+    app.subscribe(&token, &[server.url("/hostile.xml")]).await;
+    let articles = app.wait_for_timeline(&token, 1).await;
+    let id = articles[0]["id"].as_i64().unwrap();
+    let one: Value = app
+        .get(&format!("/v1/articles/{id}"), Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    for served in [&articles[0]["summary"], &one["summary"]] {
+        let served = served.as_str().expect("a summary");
+        for gone in ["onclick", "steal", "javascript", "script", "alert", "counter.example"] {
+            assert!(!served.contains(gone), "{gone:?} is served: {served}");
+        }
+        assert!(
+            served
+                .contains(r#"<a href="https://blog.example.com/two.html" rel="noopener noreferrer nofollow">next</a>"#),
+            "{served}"
+        );
+    }
+    let stored = app.database.stored_summaries().await;
+    let stored = stored[0].as_deref().expect("the summary is stored");
+    assert!(
+        stored.contains("<script>alert(2)</script>") && stored.contains("onclick"),
+        "{stored}"
+    );
+}
+
 async fn pages_follow_the_cursor_without_gaps_or_overlaps(backend: Backend) {
     let app = spawn_app(backend).await;
     let server = feed_server().await;
@@ -199,6 +240,7 @@ async fn another_users_article_is_not_found(backend: Backend) {
 
 crate::on_both_backends!(
     articles_show_their_enclosures_and_their_feeds_title,
+    article_html_is_served_sanitised_and_stored_as_the_feed_sent_it,
     pages_follow_the_cursor_without_gaps_or_overlaps,
     read_and_starred_state_is_kept_and_filtered,
     feed_filter_limits_the_timeline_to_one_feed,

@@ -105,6 +105,17 @@ impl TestDatabase {
         .unwrap();
     }
 
+    /// Every stored article's summary, as the feed sent it.
+    pub async fn stored_summaries(&self) -> Vec<Option<String>> {
+        let query = "SELECT summary FROM articles ORDER BY id";
+        let rows: Vec<(Option<String>,)> = match &self.fresh.store {
+            BackendStore::Postgres(store) => sqlx::query_as(query).fetch_all(store.pool()).await,
+            BackendStore::Sqlite(store) => sqlx::query_as(query).fetch_all(store.pool()).await,
+        }
+        .unwrap();
+        rows.into_iter().map(|(summary,)| summary).collect()
+    }
+
     /// The stored ETag and status of a feed.
     pub async fn feed_state(&self, feed_id: i64) -> (Option<String>, String) {
         let query = "SELECT etag, status FROM feeds WHERE id = $1";
