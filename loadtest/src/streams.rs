@@ -240,19 +240,22 @@ async fn read_stream(base: String, token: String, arrivals: mpsc::UnboundedSende
     while let Some(chunk) = response.chunk().await? {
         let received = Utc::now();
         buffer.extend_from_slice(&chunk);
-        while let Some(end) = buffer.windows(2).position(|pair| pair == b"\n\n") {
-            let block: Vec<u8> = buffer.drain(..end + 2).collect();
-            let block = String::from_utf8(block).context("the stream is UTF-8")?;
-            for line in block.lines() {
-                let Some(data) = line.strip_prefix("data: ") else {
-                    continue;
-                };
-                let event: Value = serde_json::from_str(data)?;
-                let at: DateTime<Utc> = event["at"].as_str().context("an event has `at`")?.parse()?;
-                let latency = (received - at).to_std().unwrap_or_default();
-                let _ = arrivals.send(latency);
-            }
+        // Every whole message in the buffer, then one drain: draining per message would move the rest of a large
+        // chunk once per message and delay reading the next chunk, which the figures would count.
+        let Some(last_end) = buffer.windows(2).rposition(|pair| pair == b"\n\n") else {
+            continue;
+        };
+        let whole = std::str::from_utf8(&buffer[..last_end + 2]).context("the stream is UTF-8")?;
+        for line in whole.lines() {
+            let Some(data) = line.strip_prefix("data: ") else {
+                continue;
+            };
+            let event: Value = serde_json::from_str(data)?;
+            let at: DateTime<Utc> = event["at"].as_str().context("an event has `at`")?.parse()?;
+            let latency = (received - at).to_std().unwrap_or_default();
+            let _ = arrivals.send(latency);
         }
+        buffer.drain(..last_end + 2);
     }
     Ok(())
 }
