@@ -27,3 +27,5 @@ mod process;
 mod resilience;
 mod sse;
 mod timeline_cache;
+mod webhook_receiver;
+mod webhooks;
