@@ -81,6 +81,15 @@ pub fn article_new_data(
     })
 }
 
+/// Whose webhooks an event goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// One user's (a job's owner); webhooks filtered to a feed do not get it.
+    User(UserId),
+    /// Every subscriber's of a feed (unfiltered, or filtered to that feed).
+    FeedSubscribers(FeedId),
+}
+
 /// A fresh signing secret: 32 random bytes, hex.
 pub fn new_secret() -> String {
     format!("whsec_{}", hex::encode(rand::random::<[u8; 32]>()))

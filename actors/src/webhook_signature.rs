@@ -41,4 +41,21 @@ mod tests {
         assert!(!verify("whsec_a", 1_700_000_000, b"{ }", &signature));
         assert!(!verify("whsec_a", 1_700_000_000, b"{}", "sha256=zz"));
     }
+
+    /// The README's worked example, so that it cannot drift from what syndic sends.
+    #[test]
+    fn the_readme_example_is_what_syndic_signs() {
+        let readme = include_str!("../../README.md");
+        let signature = "sha256=0529bf8305835b1dafca5632a723261a96028a12daa3e489ff27b227419d06ea";
+        assert_eq!(sign("whsec_example", 1_764_525_600, br#"{"id":"1"}"#), signature);
+        for line in [
+            "secret     whsec_example",
+            "timestamp  1764525600",
+            r#"body       {"id":"1"}"#,
+            r#"signed     1764525600.{"id":"1"}"#,
+            &format!("signature  {signature}"),
+        ] {
+            assert!(readme.contains(line), "the README shows {line:?}");
+        }
+    }
 }

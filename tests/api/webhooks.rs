@@ -284,7 +284,53 @@ async fn a_rotated_secret_signs_the_next_deliveries(backend: Backend) {
     assert!(!received.signed_with(&old), "not with the old one");
 }
 
+async fn feed_status_and_job_events_are_delivered(backend: Backend) {
+    let app = app(backend).await;
+    let token = app.user("alice").await;
+    let receiver = Receiver::start(&[]).await;
+    let (_, secret) = create(&app, &token, &receiver.url, &["feed.status", "job.done"]).await;
+    let server = feed_server().await;
+    server.set_status("/broken.xml", 500, &[]);
+    app.subscribe(&token, &[server.url("/broken.xml")]).await;
+    eventually(10, "the feed's error is delivered", || async {
+        receiver
+            .accepted()
+            .iter()
+            .any(|received| received.event.as_deref() == Some("feed.status"))
+    })
+    .await;
+    let status = receiver.accepted()[0].clone();
+    assert!(status.signed_with(&secret));
+    assert_eq!(status.json()["data"]["status"], "error");
+    assert!(status.json()["data"]["feed_id"].is_i64());
+
+    let response = app.post_json("/v1/feeds/refresh", Some(&token), &json!({})).await;
+    assert_eq!(response.status(), 202);
+    let job = response.json::<Value>().await.unwrap()["id"].clone();
+    eventually(10, "the job's end is delivered", || async {
+        receiver
+            .accepted()
+            .iter()
+            .any(|received| received.event.as_deref() == Some("job.done"))
+    })
+    .await;
+    let done = receiver
+        .accepted()
+        .into_iter()
+        .find(|received| received.event.as_deref() == Some("job.done"))
+        .unwrap();
+    assert_eq!(done.json()["data"]["job_id"], job);
+    assert!(
+        receiver
+            .received()
+            .iter()
+            .all(|received| received.event.as_deref() != Some("article.new")),
+        "no event the webhook did not ask for"
+    );
+}
+
 crate::on_both_backends!(
+    feed_status_and_job_events_are_delivered,
     new_articles_are_delivered_signed,
     three_failures_then_one_successful_delivery,
     an_always_failing_receiver_ends_dead_and_can_be_redelivered,

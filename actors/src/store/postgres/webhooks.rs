@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::PostgresStore;
 use crate::domain::{ArticleId, FeedId};
 use crate::store::StoreError;
+use crate::webhook::Audience;
 use crate::webhook::{
     article_new_data, new_secret, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook, WebhookId,
 };
@@ -195,4 +196,43 @@ pub(super) async fn insert_article_deliveries(
         .into_iter()
         .map(|(webhook, _, feed, ..)| (feed, webhook))
         .collect())
+}
+
+pub(super) async fn enqueue_event_deliveries(
+    store: &PostgresStore,
+    event: &str,
+    audience: Audience,
+    data: &serde_json::Value,
+) -> Result<Vec<WebhookId>, StoreError> {
+    let mut transaction = store.pool.begin().await?;
+    let webhooks: Vec<WebhookId> = match audience {
+        Audience::User(user) => {
+            sqlx::query_scalar(
+                "SELECT id FROM webhooks WHERE user_id = $1 AND enabled AND timer_id IS NULL AND feed_id IS NULL \
+                 AND $2 = ANY (events) ORDER BY id",
+            )
+            .bind(user)
+            .bind(event)
+            .fetch_all(&mut *transaction)
+            .await?
+        }
+        Audience::FeedSubscribers(feed) => {
+            sqlx::query_scalar(
+                "SELECT w.id FROM subscriptions s JOIN webhooks w ON w.user_id = s.user_id AND w.enabled \
+                   AND w.timer_id IS NULL AND (w.feed_id IS NULL OR w.feed_id = $1) AND $2 = ANY (w.events) \
+                 WHERE s.feed_id = $1 ORDER BY w.id",
+            )
+            .bind(feed)
+            .bind(event)
+            .fetch_all(&mut *transaction)
+            .await?
+        }
+    };
+    let deliveries: Vec<NewDelivery> = webhooks
+        .iter()
+        .map(|webhook| NewDelivery::new(*webhook, event, data.clone()))
+        .collect();
+    insert_deliveries(&mut transaction, &deliveries).await?;
+    transaction.commit().await?;
+    Ok(webhooks)
 }

@@ -12,6 +12,7 @@ use crate::domain::{ArticleId, FeedId};
 use crate::store::error::sqlite_error;
 use crate::store::rows::{decode_error, Decoded};
 use crate::store::StoreError;
+use crate::webhook::Audience;
 use crate::webhook::{
     article_new_data, new_secret, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook, WebhookId,
 };
@@ -192,4 +193,42 @@ pub(super) async fn insert_article_deliveries(
         .into_iter()
         .map(|(webhook, _, feed, ..)| (feed, webhook))
         .collect())
+}
+
+pub(super) async fn enqueue_event_deliveries(
+    store: &SqliteStore,
+    event: &str,
+    audience: Audience,
+    data: &serde_json::Value,
+) -> Result<Vec<WebhookId>, StoreError> {
+    let mut transaction = store.begin_write().await?;
+    let subscribed = "EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = $2)";
+    let webhooks: Vec<WebhookId> = match audience {
+        Audience::User(user) => sqlx::query_scalar(&format!(
+            "SELECT w.id FROM webhooks w WHERE w.user_id = $1 AND w.enabled = 1 AND w.timer_id IS NULL \
+             AND w.feed_id IS NULL AND {subscribed} ORDER BY w.id"
+        ))
+        .bind(user.hyphenated())
+        .bind(event)
+        .fetch_all(&mut *transaction)
+        .await
+        .map_err(sqlite_error)?,
+        Audience::FeedSubscribers(feed) => sqlx::query_scalar(&format!(
+            "SELECT w.id FROM subscriptions s JOIN webhooks w ON w.user_id = s.user_id AND w.enabled = 1 \
+               AND w.timer_id IS NULL AND (w.feed_id IS NULL OR w.feed_id = $1) AND {subscribed} \
+             WHERE s.feed_id = $1 ORDER BY w.id"
+        ))
+        .bind(feed)
+        .bind(event)
+        .fetch_all(&mut *transaction)
+        .await
+        .map_err(sqlite_error)?,
+    };
+    let deliveries: Vec<NewDelivery> = webhooks
+        .iter()
+        .map(|webhook| NewDelivery::new(*webhook, event, data.clone()))
+        .collect();
+    insert_deliveries(&mut transaction, &deliveries).await?;
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(webhooks)
 }
