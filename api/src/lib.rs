@@ -26,6 +26,7 @@ mod sse_messages;
 pub mod strict_json;
 pub mod users;
 pub mod validation;
+pub mod webhook_bodies;
 pub mod webhooks;
 
 use poem::endpoint::make_sync;
