@@ -1,7 +1,7 @@
 //! Webhooks and their outbox: deliveries wait, due and in order, with the envelope a receiver gets.
 
 use chrono::Duration;
-use syndic_actors::webhook::{DeliveryStatus, NewDelivery, NewWebhook};
+use syndic_actors::webhook::{AttemptOutcome, DeliveryAttempt, DeliveryStatus, NewDelivery, NewWebhook};
 
 use crate::support::{now, user, SharedStore};
 
@@ -71,4 +71,99 @@ pub async fn enqueued_deliveries_are_due_in_order_with_their_envelope(store: Sha
         .expect("due");
     assert_eq!(seconds.len(), 1);
     assert_eq!(seconds[0].event, "feed.status");
+}
+
+pub async fn fifty_dead_deliveries_in_a_row_disable_the_webhook_once(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let created = store
+        .create_webhook(&NewWebhook {
+            user_id: alice.id,
+            url: "https://a.example/hook".to_owned(),
+            events: vec!["article.new".to_owned()],
+            feed_id: None,
+            timer_id: None,
+        })
+        .await
+        .expect("create");
+    let new: Vec<_> = (0..61)
+        .map(|n| NewDelivery::new(created.id, "article.new", serde_json::json!({ "n": n })))
+        .collect();
+    store.enqueue_deliveries(&new).await.expect("enqueue");
+    let due = store
+        .due_deliveries(created.id, now() + Duration::seconds(1), 100)
+        .await
+        .expect("due");
+    assert_eq!(due.len(), 61);
+    let record = |delivery: &syndic_actors::webhook::Delivery, outcome: AttemptOutcome| DeliveryAttempt {
+        delivery: delivery.id,
+        webhook: created.id,
+        at: now(),
+        status_code: Some(500),
+        latency_ms: 3,
+        error: Some("the receiver answered HTTP 500".to_owned()),
+        outcome,
+    };
+    // Ten dead, then one delivered: the count starts again.
+    for delivery in &due[..10] {
+        assert_eq!(
+            store
+                .record_delivery_attempt(&record(delivery, AttemptOutcome::Dead))
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert_eq!(
+        store
+            .record_delivery_attempt(&record(&due[10], AttemptOutcome::Delivered))
+            .await
+            .unwrap(),
+        None
+    );
+    for delivery in &due[11..60] {
+        assert_eq!(
+            store
+                .record_delivery_attempt(&record(delivery, AttemptOutcome::Dead))
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    let target = store.webhook_target(created.id).await.unwrap().expect("the webhook");
+    assert!(target.enabled, "49 dead in a row since the last success");
+    let disabled = store
+        .record_delivery_attempt(&record(&due[60], AttemptOutcome::Dead))
+        .await
+        .unwrap();
+    assert_eq!(
+        disabled,
+        Some(alice.id),
+        "the fiftieth disables it, and says whose it is"
+    );
+    let target = store.webhook_target(created.id).await.unwrap().expect("the webhook");
+    assert!(!target.enabled);
+    let webhook = store.get_webhook(alice.id, created.id).await.unwrap();
+    assert_eq!(webhook.consecutive_dead, 50);
+    assert!(webhook.disabled_reason.is_some());
+    assert!(store
+        .due_webhooks(now() + Duration::seconds(1), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let listed = store
+        .list_deliveries(
+            alice.id,
+            created.id,
+            &syndic_actors::webhook::DeliveryQuery {
+                status: Some(DeliveryStatus::Dead),
+                limit: 100,
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 60);
+    assert!(listed
+        .iter()
+        .all(|record| record.attempts.len() == 1 && record.attempts[0].attempt == 1));
 }
