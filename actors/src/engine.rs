@@ -15,6 +15,7 @@ use crate::actors::polls_in_progress::PollsInProgress;
 use crate::actors::router::{RouterArgs, RouterMsg, SubscriptionRouter};
 use crate::actors::snapshot::{ActorListing, ActorOrder, ActorRegistry, ActorSnapshot};
 use crate::actors::supervisor::{FeedSupervisor, SupervisorArgs, SupervisorMsg};
+use crate::actors::webhooks::{DeliveryContext, WebhookDeliveries, WebhookSettings};
 use crate::cache::timeline::{self, TimelineCache, TimelineSettings};
 use crate::cache::FeedCache;
 use crate::domain::FeedStatus;
@@ -24,7 +25,7 @@ use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::instruments;
 use crate::network_policy;
-use crate::store::{ApiStore, EngineStore, EventStore, JobStore, Store, StoreError};
+use crate::store::{ApiStore, EngineStore, EventStore, JobStore, Store, StoreError, WebhookStore};
 
 /// How one URL of a subscribe request turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +77,9 @@ pub enum EngineError {
     /// More than `limit` items to answer at once: the caller should ask for a job instead.
     #[error("more than {limit} items to answer at once")]
     TooLarge { limit: usize },
+    /// Input the engine refuses; `field` names it.
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
 }
 
 /// The cause of an error, kept whole (with its own sources) so that a log line shows the chain.
@@ -89,6 +93,7 @@ pub struct EngineSettings {
     pub timeline: TimelineSettings,
     pub events: EventBusSettings,
     pub jobs: JobSettings,
+    pub webhooks: WebhookSettings,
 }
 
 /// How long a request waits for an actor's answer.
@@ -118,6 +123,7 @@ struct EngineInner {
     supervisor: ActorRef<SupervisorMsg>,
     persistence: PersistenceHandle,
     events: EventBus,
+    webhooks: WebhookDeliveries,
     registry: ActorRegistry,
     polls: PollsInProgress,
     allow_private_networks: bool,
@@ -146,9 +152,24 @@ impl Engine {
         let events = EventBus::spawn(store.clone(), settings.events)
             .await
             .map_err(unavailable)?;
-        let persistence = PersistenceActor::spawn(store.clone(), settings.persistence, events.clone())
-            .await
-            .map_err(unavailable)?;
+        let webhooks = WebhookDeliveries::spawn(DeliveryContext {
+            store: store.clone(),
+            fetcher: fetcher.clone(),
+            events: events.clone(),
+            settings: settings.webhooks,
+            allow_private_networks,
+        })
+        .await
+        .map_err(unavailable)?;
+        events.attach_webhooks(webhooks.clone());
+        let persistence = PersistenceActor::spawn_with_webhooks(
+            store.clone(),
+            settings.persistence,
+            events.clone(),
+            Some(webhooks.clone()),
+        )
+        .await
+        .map_err(unavailable)?;
         let registry = ActorRegistry::default();
         let polls = PollsInProgress::default();
         let timeline = TimelineCache::beside(&cache, &settings.timeline);
@@ -189,6 +210,7 @@ impl Engine {
                 supervisor,
                 persistence,
                 events,
+                webhooks,
                 registry,
                 polls,
                 allow_private_networks,
@@ -216,6 +238,10 @@ impl Engine {
         self.inner.store.as_ref()
     }
 
+    pub(crate) fn webhook_store(&self) -> &dyn WebhookStore {
+        self.inner.store.as_ref()
+    }
+
     pub(crate) fn job_store(&self) -> &dyn JobStore {
         self.inner.store.as_ref()
     }
@@ -239,6 +265,11 @@ impl Engine {
     /// The event bus: publish events after a commit, or watch them as they are stored.
     pub fn events(&self) -> &EventBus {
         &self.inner.events
+    }
+
+    /// Webhook delivery: nudge it after committing a delivery, so that it goes out at once.
+    pub fn webhook_deliveries(&self) -> &WebhookDeliveries {
+        &self.inner.webhooks
     }
 
     /// Subscribes a user to each URL; one bad URL does not fail the others.
@@ -389,6 +420,8 @@ impl Engine {
         // After the last flush, whose events it then stores.
         let _ = self.inner.events.actor().drain_and_wait(Some(timeout)).await;
         let _ = self.inner.supervisor.send_message(SupervisorMsg::StopAll);
+        // A delivery cut off here is still due in the store: the next start sends it again.
+        self.inner.webhooks.stop();
         tracing::info!(
             polls_at_signal,
             polls_settled = settled,
@@ -410,7 +443,7 @@ impl Engine {
     /// private addresses. A name that does not resolve right now is accepted: DNS failures are often
     /// transient, so the feed's actor records the error and retries, as for any failed poll. The fetcher
     /// checks every connection again; this check gives the user a clear answer.
-    async fn check_url(&self, url: &str) -> Result<FeedUrl, String> {
+    pub(crate) async fn check_url(&self, url: &str) -> Result<FeedUrl, String> {
         let url = FeedUrl::parse(url).map_err(|error| error.to_string())?;
         if self.inner.allow_private_networks {
             return Ok(url);

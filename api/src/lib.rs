@@ -27,6 +27,8 @@ mod sse_messages;
 pub mod strict_json;
 pub mod users;
 pub mod validation;
+pub mod webhook_bodies;
+pub mod webhooks;
 
 use poem::endpoint::make_sync;
 use poem::web::Html;
@@ -45,6 +47,7 @@ use crate::login_throttle::{LoginThrottle, ThrottleRules};
 use crate::opml::OpmlApi;
 use crate::passwords::{HashingSettings, Passwords};
 use crate::users::UsersApi;
+use crate::webhooks::WebhooksApi;
 
 /// What the HTTP layer needs from the binary's configuration.
 #[derive(Debug, Clone)]
@@ -88,10 +91,12 @@ pub enum ApiTags {
     Admin,
     /// Long operations (OPML import and export, refresh all) and their progress.
     Jobs,
+    /// Signed HTTP deliveries of the user's events, and their delivery log.
+    Webhooks,
 }
 
 /// The tags as `/docs` shows them. poem-openapi lists them by name; Swagger UI shows groups in the listed order.
-const TAG_ORDER: [ApiTags; 7] = [
+const TAG_ORDER: [ApiTags; 8] = [
     ApiTags::Auth,
     ApiTags::Feeds,
     ApiTags::Articles,
@@ -99,6 +104,7 @@ const TAG_ORDER: [ApiTags; 7] = [
     ApiTags::Health,
     ApiTags::Admin,
     ApiTags::Jobs,
+    ApiTags::Webhooks,
 ];
 
 /// In the tags' order: the spec lists paths in the order the APIs are given.
@@ -112,6 +118,7 @@ type Apis = (
     AdminActorsApi,
     OpmlApi,
     JobsApi,
+    WebhooksApi,
 );
 
 /// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
@@ -127,6 +134,7 @@ fn service() -> OpenApiService<Apis, ()> {
             AdminActorsApi,
             OpmlApi,
             JobsApi,
+            WebhooksApi,
         ),
         "syndic",
         env!("CARGO_PKG_VERSION"),

@@ -27,3 +27,6 @@ mod process;
 mod resilience;
 mod sse;
 mod timeline_cache;
+mod webhook_crash;
+mod webhook_receiver;
+mod webhooks;

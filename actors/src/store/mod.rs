@@ -19,6 +19,7 @@ mod timeline_query;
 pub mod transfer;
 mod transfer_rows;
 mod transfer_store;
+mod webhook_store;
 mod wiring;
 
 use std::sync::Arc;
@@ -36,14 +37,15 @@ pub use job_store::JobStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use transfer_store::TransferStore;
+pub use webhook_store::WebhookStore;
 
 /// Every store method: what the composition root opens and hands out, each caller seeing only its own trait.
 /// The API reaches the database only through the engine, which holds the [`ApiStore`] part for it; the actors
 /// use [`EngineStore`]; `syndic copy` uses [`TransferStore`]; the event bus uses [`EventStore`]; the job runner
-/// uses [`JobStore`].
-pub trait Store: ApiStore + EngineStore + TransferStore + EventStore + JobStore {}
+/// uses [`JobStore`]; webhook delivery uses [`WebhookStore`].
+pub trait Store: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore {}
 
-impl<T: ApiStore + EngineStore + TransferStore + EventStore + JobStore> Store for T {}
+impl<T: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore> Store for T {}
 
 /// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`), creating and migrating the
 /// database as needed. The one place that dispatches on the backend; everything downstream sees `dyn Store`.
@@ -112,6 +114,8 @@ pub struct StoredBatch {
     pub new_count: usize,
     /// The ids of the feed's articles this flush inserted, ascending: what `article.new` announces.
     pub new_articles: Vec<ArticleId>,
+    /// The webhooks this flush gave an `article.new` delivery of the feed's new articles: nudged after the commit.
+    pub webhooks: Vec<crate::webhook::WebhookId>,
 }
 
 /// The slim view of an article that the `feed:{url}` cache entry holds.

@@ -93,6 +93,9 @@ for_each_backend!(
     jobs_list_newest_first_a_page_at_a_time,
     an_import_keeps_each_subscriptions_folder,
     the_event_counter_is_exported_with_its_user,
+    // Webhooks.
+    enqueued_deliveries_are_due_in_order_with_their_envelope,
+    fifty_dead_deliveries_in_a_row_disable_the_webhook_once,
     // Moving a database.
     every_table_pages_out_completely_in_key_order,
     pages_import_as_they_are_into_an_empty_database,

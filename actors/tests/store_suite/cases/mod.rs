@@ -8,6 +8,7 @@ mod subscriptions;
 mod timeline;
 mod transfer;
 mod users;
+mod webhooks;
 
 pub use batches::*;
 pub use events::*;
@@ -17,3 +18,4 @@ pub use subscriptions::*;
 pub use timeline::*;
 pub use transfer::*;
 pub use users::*;
+pub use webhooks::*;

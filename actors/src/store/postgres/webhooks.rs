@@ -1,0 +1,238 @@
+//! Webhooks and their delivery outbox on Postgres. The free functions take a connection, so that any
+//! transaction (a flush, a timer's firing) can insert what it announces in the same commit.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::domain::{ArticleId, FeedId};
+use crate::store::StoreError;
+use crate::webhook::Audience;
+use crate::webhook::{
+    article_new_data, new_secret, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook, WebhookId,
+};
+
+pub(super) const DELIVERY_COLUMNS: &str =
+    "id, webhook_id, event, payload, created_at, status, attempts, next_attempt_at, \
+                                last_status, last_error, delivered_at";
+
+pub(super) type DeliveryRow = (
+    Uuid,
+    WebhookId,
+    String,
+    String,
+    DateTime<Utc>,
+    String,
+    i32,
+    DateTime<Utc>,
+    Option<i32>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+);
+
+pub(super) fn delivery(row: DeliveryRow) -> Result<Delivery, StoreError> {
+    let (
+        id,
+        webhook_id,
+        event,
+        payload,
+        created_at,
+        status,
+        attempts,
+        next_attempt_at,
+        last_status,
+        last_error,
+        delivered_at,
+    ) = row;
+    let status = DeliveryStatus::parse(&status)
+        .ok_or_else(|| crate::store::rows::decode_error(format!("delivery status {status:?}")))?;
+    Ok(Delivery {
+        id,
+        webhook_id,
+        event,
+        payload,
+        created_at,
+        status,
+        attempts,
+        next_attempt_at,
+        last_status,
+        last_error,
+        delivered_at,
+    })
+}
+
+/// Stores an enabled webhook with a fresh secret, inside the caller's transaction.
+pub(crate) async fn insert_webhook(
+    conn: &mut PgConnection,
+    webhook: &NewWebhook,
+) -> Result<CreatedWebhook, StoreError> {
+    let secret = new_secret();
+    let id: WebhookId = sqlx::query_scalar(
+        "INSERT INTO webhooks (user_id, url, events, feed_id, secret, timer_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(webhook.user_id)
+    .bind(&webhook.url)
+    .bind(&webhook.events)
+    .bind(webhook.feed_id)
+    .bind(&secret)
+    .bind(webhook.timer_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(CreatedWebhook { id, secret })
+}
+
+/// Deletes the webhooks a timer owns (with their deliveries), inside the caller's transaction.
+#[allow(dead_code, reason = "the timers call it")]
+pub(crate) async fn delete_webhooks_of_timer(conn: &mut PgConnection, timer: i64) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM webhooks WHERE timer_id = $1")
+        .bind(timer)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+/// Puts deliveries in the outbox, due at once, inside the caller's transaction.
+pub(crate) async fn insert_deliveries(conn: &mut PgConnection, deliveries: &[NewDelivery]) -> Result<(), StoreError> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = deliveries.iter().map(|_| Uuid::new_v4()).collect();
+    let webhooks: Vec<WebhookId> = deliveries.iter().map(|delivery| delivery.webhook).collect();
+    let events: Vec<&str> = deliveries.iter().map(|delivery| delivery.event.as_str()).collect();
+    let payloads: Vec<String> = deliveries
+        .iter()
+        .zip(&ids)
+        .map(|(delivery, id)| delivery.payload(*id))
+        .collect();
+    let created: Vec<DateTime<Utc>> = deliveries.iter().map(|delivery| delivery.created_at).collect();
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, created_at, next_attempt_at) \
+         SELECT id, webhook_id, event, payload, created_at, created_at \
+         FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[]) \
+              AS input (id, webhook_id, event, payload, created_at)",
+    )
+    .bind(&ids)
+    .bind(&webhooks)
+    .bind(&events)
+    .bind(&payloads)
+    .bind(&created)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn create_webhook(store: &PostgresStore, webhook: &NewWebhook) -> Result<CreatedWebhook, StoreError> {
+    let mut conn = store.pool.acquire().await?;
+    insert_webhook(&mut conn, webhook).await
+}
+
+pub(super) async fn enqueue_deliveries(store: &PostgresStore, deliveries: &[NewDelivery]) -> Result<(), StoreError> {
+    let mut transaction = store.pool.begin().await?;
+    insert_deliveries(&mut transaction, deliveries).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn due_deliveries(
+    store: &PostgresStore,
+    webhook: WebhookId,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<Delivery>, StoreError> {
+    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
+         WHERE webhook_id = $1 AND status IN ('pending', 'failed') AND next_attempt_at <= $2 \
+         ORDER BY next_attempt_at, created_at, id LIMIT $3"
+    ))
+    .bind(webhook)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await?;
+    rows.into_iter().map(delivery).collect()
+}
+
+/// A new article and a webhook it goes to: the webhook, the article's id, feed, title, URL and date.
+type ArticleMatch = (
+    WebhookId,
+    ArticleId,
+    FeedId,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+);
+
+/// Inside the flush's transaction: an `article.new` delivery of each new article to each enabled webhook of
+/// each of its feed's subscribers that subscribes to it (and to that feed, when it filters by feed). Timers'
+/// webhooks get only their timer's events. Returns which webhooks got deliveries of which feed's articles.
+pub(super) async fn insert_article_deliveries(
+    conn: &mut PgConnection,
+    articles: &[ArticleId],
+) -> Result<Vec<(FeedId, WebhookId)>, StoreError> {
+    if articles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let matched: Vec<ArticleMatch> = sqlx::query_as(
+        "SELECT w.id, a.id, a.feed_id, a.title, a.url, a.published_at FROM articles a \
+             JOIN subscriptions s ON s.feed_id = a.feed_id \
+             JOIN webhooks w ON w.user_id = s.user_id AND w.enabled AND w.timer_id IS NULL \
+               AND 'article.new' = ANY (w.events) AND (w.feed_id IS NULL OR w.feed_id = a.feed_id) \
+             WHERE a.id = ANY ($1) ORDER BY a.id, w.id",
+    )
+    .bind(articles)
+    .fetch_all(&mut *conn)
+    .await?;
+    let deliveries: Vec<NewDelivery> = matched
+        .iter()
+        .map(|(webhook, article, feed, title, url, published)| {
+            let data = article_new_data(*article, *feed, title.as_deref(), url.as_deref(), *published);
+            NewDelivery::new(*webhook, "article.new", data)
+        })
+        .collect();
+    insert_deliveries(conn, &deliveries).await?;
+    Ok(matched
+        .into_iter()
+        .map(|(webhook, _, feed, ..)| (feed, webhook))
+        .collect())
+}
+
+pub(super) async fn enqueue_event_deliveries(
+    store: &PostgresStore,
+    event: &str,
+    audience: Audience,
+    data: &serde_json::Value,
+) -> Result<Vec<WebhookId>, StoreError> {
+    let mut transaction = store.pool.begin().await?;
+    let webhooks: Vec<WebhookId> = match audience {
+        Audience::User(user) => {
+            sqlx::query_scalar(
+                "SELECT id FROM webhooks WHERE user_id = $1 AND enabled AND timer_id IS NULL AND feed_id IS NULL \
+                 AND $2 = ANY (events) ORDER BY id",
+            )
+            .bind(user)
+            .bind(event)
+            .fetch_all(&mut *transaction)
+            .await?
+        }
+        Audience::FeedSubscribers(feed) => {
+            sqlx::query_scalar(
+                "SELECT w.id FROM subscriptions s JOIN webhooks w ON w.user_id = s.user_id AND w.enabled \
+                   AND w.timer_id IS NULL AND (w.feed_id IS NULL OR w.feed_id = $1) AND $2 = ANY (w.events) \
+                 WHERE s.feed_id = $1 ORDER BY w.id",
+            )
+            .bind(feed)
+            .bind(event)
+            .fetch_all(&mut *transaction)
+            .await?
+        }
+    };
+    let deliveries: Vec<NewDelivery> = webhooks
+        .iter()
+        .map(|webhook| NewDelivery::new(*webhook, event, data.clone()))
+        .collect();
+    insert_deliveries(&mut transaction, &deliveries).await?;
+    transaction.commit().await?;
+    Ok(webhooks)
+}

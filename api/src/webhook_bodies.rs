@@ -1,0 +1,230 @@
+//! The JSON shapes of the webhook routes (`webhooks.rs`), and their conversions from the engine's types.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object};
+use syndic_actors::domain::FeedId;
+use syndic_actors::webhook::{DeliveryId, DeliveryRecord, DeliveryStatus, Webhook, WebhookId};
+
+use crate::nullable::Nullable;
+
+/// Which events reach the webhook.
+#[derive(Debug, Clone, Default, Object)]
+#[oai(rename = "WebhookFilter")]
+pub struct WebhookFilterBody {
+    /// Only this feed's events (it must be one of yours).
+    #[oai(skip_serializing_if_is_none)]
+    pub feed_id: Option<FeedId>,
+    /// Reserved for categories; refused (422) until they exist.
+    #[oai(skip_serializing_if_is_none)]
+    pub category: Option<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "WebhookRequest")]
+pub struct CreateWebhookRequest {
+    /// Where deliveries are POSTed: http or https, under the same rules as feed URLs (no private addresses).
+    #[oai(validator(max_length = 2048))]
+    pub url: String,
+    /// Event kinds to deliver: `article.new`, `feed.status`, `job.progress`, `job.done`.
+    #[oai(validator(min_items = 1, max_items = 10))]
+    pub events: Vec<String>,
+    pub filter: Option<WebhookFilterBody>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "WebhookPatch")]
+pub struct WebhookPatchRequest {
+    #[oai(validator(max_length = 2048))]
+    pub url: Option<String>,
+    #[oai(validator(min_items = 1, max_items = 10))]
+    pub events: Option<Vec<String>>,
+    /// Enabling a webhook clears why it was disabled; its waiting deliveries go out.
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Webhook")]
+pub struct WebhookBody {
+    pub id: WebhookId,
+    pub url: String,
+    pub events: Vec<String>,
+    pub filter: WebhookFilterBody,
+    pub enabled: bool,
+    /// Why the server disabled it (after 50 dead deliveries in a row); `null` when enabled or disabled by you.
+    #[oai(nullable)]
+    pub disabled_reason: Nullable<String>,
+    /// Deliveries in a row that failed every attempt.
+    pub consecutive_dead: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new webhook, with the secret its deliveries are signed with: shown this once.
+#[derive(Debug, Object)]
+#[oai(rename = "CreatedWebhook")]
+pub struct CreatedWebhookBody {
+    #[oai(flatten)]
+    pub webhook: WebhookBody,
+    pub secret: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "WebhookSecret")]
+pub struct SecretBody {
+    /// Deliveries from now on are signed with it; shown this once.
+    pub secret: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "WebhookList")]
+pub struct WebhooksBody {
+    /// Newest first.
+    pub webhooks: Vec<WebhookBody>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Nullable<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "DeliveryStatus", rename_all = "lowercase")]
+pub enum DeliveryStatusBody {
+    /// Waiting for its first attempt.
+    Pending,
+    /// The receiver answered 2xx.
+    Ok,
+    /// An attempt failed; it is tried again at `next_attempt_at`.
+    Failed,
+    /// Every attempt failed; redeliver it to try again.
+    Dead,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "DeliveryAttempt")]
+pub struct AttemptBody {
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    /// The receiver's HTTP status; `null` when there was no answer.
+    #[oai(nullable)]
+    pub status_code: Nullable<i32>,
+    pub latency_ms: i64,
+    #[oai(nullable)]
+    pub error: Nullable<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "Delivery")]
+pub struct DeliveryBody {
+    /// Also the `X-Syndic-Delivery` header.
+    pub id: DeliveryId,
+    pub event: String,
+    pub status: DeliveryStatusBody,
+    /// The body POSTed: `{id, event, created_at, data}`.
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    /// When a pending or failed delivery is tried next.
+    #[oai(nullable)]
+    pub next_attempt_at: Nullable<DateTime<Utc>>,
+    #[oai(nullable)]
+    pub delivered_at: Nullable<DateTime<Utc>>,
+    /// Every attempt, oldest first (a redelivery's attempts follow the earlier ones).
+    pub attempts: Vec<AttemptBody>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "DeliveryList")]
+pub struct DeliveriesBody {
+    /// Newest first.
+    pub deliveries: Vec<DeliveryBody>,
+    #[oai(nullable)]
+    pub next_cursor: Nullable<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "Redelivery")]
+pub struct RedeliveryBody {
+    pub id: DeliveryId,
+    pub status: DeliveryStatusBody,
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+#[derive(ApiResponse)]
+pub enum CreateWebhookResponse {
+    /// The webhook exists; keep its secret, it is not shown again.
+    #[oai(status = 201)]
+    Created(Json<CreatedWebhookBody>),
+}
+
+#[derive(ApiResponse)]
+pub enum DeleteWebhookResponse {
+    /// The webhook and its deliveries are gone.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+#[derive(ApiResponse)]
+pub enum RedeliverResponse {
+    /// The delivery is due again at once, with a fresh set of attempts.
+    #[oai(status = 202)]
+    Accepted(Json<RedeliveryBody>),
+}
+
+pub(crate) fn webhook_body(webhook: Webhook) -> WebhookBody {
+    WebhookBody {
+        id: webhook.id,
+        url: webhook.url,
+        events: webhook.events,
+        filter: WebhookFilterBody {
+            feed_id: webhook.feed_id,
+            category: None,
+        },
+        enabled: webhook.enabled,
+        disabled_reason: webhook.disabled_reason.into(),
+        consecutive_dead: webhook.consecutive_dead,
+        created_at: webhook.created_at,
+        updated_at: webhook.updated_at,
+    }
+}
+
+pub(crate) fn delivery_status(status: DeliveryStatusBody) -> DeliveryStatus {
+    match status {
+        DeliveryStatusBody::Pending => DeliveryStatus::Pending,
+        DeliveryStatusBody::Ok => DeliveryStatus::Ok,
+        DeliveryStatusBody::Failed => DeliveryStatus::Failed,
+        DeliveryStatusBody::Dead => DeliveryStatus::Dead,
+    }
+}
+
+pub(crate) fn status_body(status: DeliveryStatus) -> DeliveryStatusBody {
+    match status {
+        DeliveryStatus::Pending => DeliveryStatusBody::Pending,
+        DeliveryStatus::Ok => DeliveryStatusBody::Ok,
+        DeliveryStatus::Failed => DeliveryStatusBody::Failed,
+        DeliveryStatus::Dead => DeliveryStatusBody::Dead,
+    }
+}
+
+pub(crate) fn delivery_body(record: DeliveryRecord) -> DeliveryBody {
+    let delivery = record.delivery;
+    let waiting = matches!(delivery.status, DeliveryStatus::Pending | DeliveryStatus::Failed);
+    DeliveryBody {
+        id: delivery.id,
+        event: delivery.event,
+        status: status_body(delivery.status),
+        payload: serde_json::from_str(&delivery.payload).unwrap_or(serde_json::Value::Null),
+        created_at: delivery.created_at,
+        next_attempt_at: waiting.then_some(delivery.next_attempt_at).into(),
+        delivered_at: delivery.delivered_at.into(),
+        attempts: record
+            .attempts
+            .into_iter()
+            .map(|attempt| AttemptBody {
+                attempt: attempt.attempt,
+                at: attempt.at,
+                status_code: attempt.status_code.into(),
+                latency_ms: attempt.latency_ms,
+                error: attempt.error.into(),
+            })
+            .collect(),
+    }
+}
