@@ -20,3 +20,4 @@ pub mod politeness;
 mod resolver;
 pub mod schedule;
 pub mod store;
+pub mod timer_schedule;
