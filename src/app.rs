@@ -268,6 +268,7 @@ fn engine_settings(config: &Config) -> EngineSettings {
             max_queued_per_user: config.job_queue_per_user.max(1),
             ..JobSettings::default()
         },
+        timers: Default::default(),
     }
 }
 

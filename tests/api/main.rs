@@ -27,3 +27,4 @@ mod process;
 mod resilience;
 mod sse;
 mod timeline_cache;
+mod timers;

@@ -1,4 +1,5 @@
-//! The actors: the feed supervisor and its feed actors, the subscription router, and the persistence actor.
+//! The actors: the feed supervisor and its feed actors, the subscription router, the persistence actor, the job
+//! runner and the timer wheel.
 
 pub mod feed;
 pub mod feed_handle;
@@ -10,3 +11,4 @@ pub mod polls_in_progress;
 pub mod router;
 pub mod snapshot;
 pub mod supervisor;
+pub mod timer_wheel;

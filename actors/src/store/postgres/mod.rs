@@ -7,6 +7,7 @@ mod jobs;
 mod rows;
 mod subscriptions;
 mod timeline;
+mod timers;
 mod transfer;
 mod users;
 
@@ -66,3 +67,4 @@ async fn ping(store: &PostgresStore) -> Result<(), StoreError> {
 }
 
 super::wiring::wire_store!(PostgresStore);
+super::timer_store::wire_timer_store!(PostgresStore);

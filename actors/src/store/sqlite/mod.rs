@@ -8,6 +8,7 @@ mod jobs;
 mod rows;
 mod subscriptions;
 mod timeline;
+mod timers;
 mod transfer;
 mod users;
 
@@ -95,3 +96,4 @@ async fn ping(store: &SqliteStore) -> Result<(), StoreError> {
 }
 
 super::wiring::wire_store!(SqliteStore);
+super::timer_store::wire_timer_store!(SqliteStore);
