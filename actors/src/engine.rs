@@ -448,7 +448,7 @@ impl Engine {
     /// private addresses. A name that does not resolve right now is accepted: DNS failures are often
     /// transient, so the feed's actor records the error and retries, as for any failed poll. The fetcher
     /// checks every connection again; this check gives the user a clear answer.
-    async fn check_url(&self, url: &str) -> Result<FeedUrl, String> {
+    pub(crate) async fn check_url(&self, url: &str) -> Result<FeedUrl, String> {
         let url = FeedUrl::parse(url).map_err(|error| error.to_string())?;
         if self.inner.allow_private_networks {
             return Ok(url);

@@ -43,8 +43,19 @@ impl Engine {
     }
 
     /// Creates a timer; see [`TimerStore::create_timer`](crate::store::TimerStore::create_timer).
-    pub async fn create_timer(&self, user: UserId, request: TimerRequest) -> Result<CreatedTimer, EngineError> {
+    pub async fn create_timer(&self, user: UserId, mut request: TimerRequest) -> Result<CreatedTimer, EngineError> {
         self.check_payload(user, request.payload).await?;
+        if let TimerTarget::Url(url) = &request.target {
+            // The same rules as a feed URL: http(s), and no private address unless the server allows them.
+            let checked = self.check_url(url).await.map_err(|reason| {
+                tracing::debug!(%reason, "a timer's url was refused");
+                StoreError::Rejected {
+                    field: "target.url",
+                    reason: "must be an http(s) URL of a public host",
+                }
+            })?;
+            request.target = TimerTarget::Url(checked.as_url().to_string());
+        }
         let now = self.timer_clock();
         let next_fire_at = request.schedule.first_fire(now).ok_or(StoreError::Rejected {
             field: "schedule",

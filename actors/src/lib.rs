@@ -23,3 +23,4 @@ pub mod schedule;
 pub mod store;
 pub mod timer;
 pub mod timer_schedule;
+pub mod webhook;

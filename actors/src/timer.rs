@@ -6,8 +6,7 @@ use crate::domain::{FeedId, UserId};
 use crate::timer_schedule::{Schedule, ScheduleError, StoredSchedule};
 
 pub type TimerId = i64;
-/// A webhook's id, as the webhooks' table numbers them.
-pub type WebhookId = i64;
+pub use crate::webhook::WebhookId;
 
 /// The most timers one user may have.
 pub const MAX_TIMERS_PER_USER: i64 = 1_000;

@@ -100,6 +100,20 @@ impl Wheel {
             .expect("the wheel runs")
     }
 
+    /// The `data` of each delivery in the timer's outbox, oldest first.
+    async fn delivered(&self, timer: &Timer) -> Vec<serde_json::Value> {
+        let far = Utc::now() + chrono::Duration::days(1);
+        let deliveries = self.store.due_deliveries(timer.webhook_id, far, 100).await.unwrap();
+        deliveries
+            .iter()
+            .map(|delivery| {
+                let payload: serde_json::Value = serde_json::from_str(&delivery.payload).unwrap();
+                assert_eq!(payload["event"], "timer.fired");
+                payload["data"].clone()
+            })
+            .collect()
+    }
+
     async fn reload(&self, timer: &Timer) -> Timer {
         self.store.get_timer(timer.user_id, timer.id).await.unwrap()
     }
@@ -141,6 +155,12 @@ async fn a_daily_paris_timer_fires_at_eight_local_on_both_sides_of_the_march_cha
     );
     assert_eq!(fired.next_fire_at, Some(utc("2026-03-30T06:00:00Z")));
     assert_eq!(fired.fire_count, 2);
+    let delivered = wheel.delivered(&timer).await;
+    let scheduled: Vec<&serde_json::Value> = delivered.iter().map(|data| &data["scheduled_for"]).collect();
+    assert_eq!(scheduled, ["2026-03-28T07:00:00Z", "2026-03-29T06:00:00Z"]);
+    assert!(delivered
+        .iter()
+        .all(|data| data["late"] == false && data["id"] == timer.id));
 }
 
 #[tokio::test]
@@ -174,4 +194,9 @@ async fn a_timer_missed_while_the_wheel_was_down_fires_once_late_then_keeps_its_
     let one_shot = wheel.reload(&one_shot).await;
     assert_eq!(one_shot.status, TimerStatus::Done);
     assert_eq!(one_shot.next_fire_at, None);
+    for timer in [&timer, &one_shot] {
+        let delivered = wheel.delivered(timer).await;
+        assert_eq!(delivered.len(), 1);
+        assert_eq!(delivered[0]["late"], true);
+    }
 }

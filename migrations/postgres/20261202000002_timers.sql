@@ -3,6 +3,9 @@
 -- outbox in one transaction. Statuses: active, paused, done (a one-shot timer that fired).
 -- schedule_kind is once, every or cron; schedule_spec the period (`1d`) or the cron expression; anchor_at a
 -- one-shot timer's instant, or where an `every` period counts from.
+-- webhook_id is where a firing delivers: NULL only inside the transaction that creates a timer with a bare `url`
+-- target, whose webhook (webhooks.timer_id) is inserted after the timer. Deleting a webhook deletes the timers
+-- that deliver to it.
 
 CREATE TABLE timers (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -13,7 +16,7 @@ CREATE TABLE timers (
     at_time        text,
     timezone       text NOT NULL DEFAULT 'UTC',
     anchor_at      timestamptz NOT NULL,
-    webhook_id     bigint NOT NULL,
+    webhook_id     bigint REFERENCES webhooks (id) ON DELETE CASCADE,
     owns_webhook   boolean NOT NULL DEFAULT false,
     payload_kind   text NOT NULL DEFAULT 'id',
     digest_feed_id bigint,

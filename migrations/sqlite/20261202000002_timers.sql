@@ -10,7 +10,7 @@ CREATE TABLE timers (
     at_time        TEXT,
     timezone       TEXT NOT NULL DEFAULT 'UTC',
     anchor_at      INTEGER NOT NULL,
-    webhook_id     INTEGER NOT NULL,
+    webhook_id     INTEGER REFERENCES webhooks (id) ON DELETE CASCADE,
     owns_webhook   INTEGER NOT NULL DEFAULT 0,
     payload_kind   TEXT NOT NULL DEFAULT 'id',
     digest_feed_id INTEGER,

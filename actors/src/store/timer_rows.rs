@@ -23,7 +23,7 @@ pub(super) struct TimerRow<Id, Time> {
     at_time: Option<String>,
     timezone: String,
     anchor_at: Time,
-    webhook_id: i64,
+    webhook_id: Option<i64>,
     owns_webhook: bool,
     payload_kind: String,
     digest_feed_id: Option<i64>,
@@ -52,7 +52,9 @@ impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> TimerRow<Id, Time> {
                 timezone: self.timezone,
                 anchor: self.anchor_at.decoded()?,
             },
-            webhook_id: self.webhook_id,
+            webhook_id: self
+                .webhook_id
+                .ok_or_else(|| decode_error("a timer without its webhook".to_owned()))?,
             owns_webhook: self.owns_webhook,
             payload: TimerPayload {
                 kind,

@@ -93,6 +93,12 @@ for_each_backend!(
     jobs_list_newest_first_a_page_at_a_time,
     an_import_keeps_each_subscriptions_folder,
     the_event_counter_is_exported_with_its_user,
+    // Webhooks.
+    enqueued_deliveries_are_due_in_order_with_their_envelope,
+    // Timers.
+    a_firing_moves_the_timer_and_writes_its_delivery_once,
+    an_edit_wins_over_a_firing_loaded_before_it,
+    timers_are_private_limited_and_take_their_own_webhook_with_them,
     // Moving a database.
     every_table_pages_out_completely_in_key_order,
     pages_import_as_they_are_into_an_empty_database,

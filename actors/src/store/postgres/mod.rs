@@ -10,6 +10,7 @@ mod timeline;
 mod timers;
 mod transfer;
 mod users;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -67,4 +68,31 @@ async fn ping(store: &PostgresStore) -> Result<(), StoreError> {
 }
 
 super::wiring::wire_store!(PostgresStore);
+
+#[async_trait::async_trait]
+impl super::WebhookStore for PostgresStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %webhook.user_id), err(level = "debug"))]
+    async fn create_webhook(
+        &self,
+        webhook: &crate::webhook::NewWebhook,
+    ) -> Result<crate::webhook::CreatedWebhook, StoreError> {
+        webhooks::create_webhook(self, webhook).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(count = deliveries.len()), err(level = "debug"))]
+    async fn enqueue_deliveries(&self, deliveries: &[crate::webhook::NewDelivery]) -> Result<(), StoreError> {
+        webhooks::enqueue_deliveries(self, deliveries).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(webhook_id = webhook), err(level = "debug"))]
+    async fn due_deliveries(
+        &self,
+        webhook: crate::webhook::WebhookId,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<crate::webhook::Delivery>, StoreError> {
+        webhooks::due_deliveries(self, webhook, now, limit).await
+    }
+}
+
 super::timer_store::wire_timer_store!(PostgresStore);

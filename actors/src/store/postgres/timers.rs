@@ -5,11 +5,15 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::rows::TimerRow;
+use super::webhooks::{delete_webhooks_of_timer, insert_deliveries, insert_webhook};
 use super::PostgresStore;
 use crate::domain::UserId;
 use crate::store::timer_rows::{self, TIMER_COLUMNS};
 use crate::store::StoreError;
-use crate::timer::{CreatedTimer, NewTimer, Timer, TimerFiring, TimerId, TimerTarget, TimerUpdate, WebhookId};
+use crate::timer::{
+    CreatedTimer, NewTimer, Timer, TimerFiring, TimerId, TimerTarget, TimerUpdate, WebhookId, TIMER_EVENT,
+};
+use crate::webhook::{NewDelivery, NewWebhook};
 
 pub(super) async fn create_timer(
     store: &PostgresStore,
@@ -36,7 +40,7 @@ pub(super) async fn create_timer(
     let id: TimerId = sqlx::query_scalar(
         "INSERT INTO timers (user_id, name, schedule_kind, schedule_spec, at_time, timezone, anchor_at, \
          webhook_id, owns_webhook, payload_kind, digest_feed_id, next_fire_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11) RETURNING id",
     )
     .bind(timer.user_id)
     .bind(&timer.name)
@@ -74,11 +78,34 @@ async fn attach_webhook(
     timer: TimerId,
     target: &TimerTarget,
 ) -> Result<(WebhookId, Option<String>), StoreError> {
-    let _ = (connection, user, timer, target);
-    Err(StoreError::Rejected {
-        field: "target",
-        reason: "webhook targets are not available yet",
-    })
+    match target {
+        TimerTarget::Webhook(webhook) => {
+            let owned: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM webhooks WHERE id = $1 AND user_id = $2 AND timer_id IS NULL")
+                    .bind(webhook)
+                    .bind(user)
+                    .fetch_optional(&mut *connection)
+                    .await?;
+            match owned {
+                Some(webhook) => Ok((webhook, None)),
+                None => Err(StoreError::Rejected {
+                    field: "target.webhook_id",
+                    reason: "is not one of your webhooks",
+                }),
+            }
+        }
+        TimerTarget::Url(url) => {
+            let webhook = NewWebhook {
+                user_id: user,
+                url: url.clone(),
+                events: vec![TIMER_EVENT.to_owned()],
+                feed_id: None,
+                timer_id: Some(timer),
+            };
+            let created = insert_webhook(connection, &webhook).await?;
+            Ok((created.id, Some(created.secret)))
+        }
+    }
 }
 
 pub(super) async fn get_timer(store: &PostgresStore, user: UserId, timer: TimerId) -> Result<Timer, StoreError> {
@@ -157,7 +184,7 @@ pub(super) async fn delete_timer(store: &PostgresStore, user: UserId, timer: Tim
 
 /// Deletes the webhook a timer owns, with its deliveries.
 async fn delete_owned_webhook(connection: &mut PgConnection, timer: TimerId) -> Result<(), StoreError> {
-    let _ = (connection, timer);
+    delete_webhooks_of_timer(connection, timer).await?;
     Ok(())
 }
 
@@ -213,6 +240,9 @@ pub(super) async fn fire_timers(store: &PostgresStore, firings: &[TimerFiring]) 
 
 /// Writes the firings' deliveries into the webhooks' outbox, inside the firing transaction.
 async fn enqueue_deliveries(connection: &mut PgConnection, firings: &[&TimerFiring]) -> Result<(), StoreError> {
-    let _ = (connection, firings);
-    Ok(())
+    let deliveries: Vec<NewDelivery> = firings
+        .iter()
+        .map(|firing| NewDelivery::new(firing.webhook_id, TIMER_EVENT, firing.data.clone()))
+        .collect();
+    insert_deliveries(connection, &deliveries).await
 }

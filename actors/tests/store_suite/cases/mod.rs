@@ -6,8 +6,10 @@ mod feed_state;
 mod jobs;
 mod subscriptions;
 mod timeline;
+mod timers;
 mod transfer;
 mod users;
+mod webhooks;
 
 pub use batches::*;
 pub use events::*;
@@ -15,5 +17,7 @@ pub use feed_state::*;
 pub use jobs::*;
 pub use subscriptions::*;
 pub use timeline::*;
+pub use timers::*;
 pub use transfer::*;
 pub use users::*;
+pub use webhooks::*;

@@ -1,0 +1,150 @@
+//! Webhooks and their delivery outbox on Postgres. The free functions take a connection, so that any
+//! transaction (a flush, a timer's firing) can insert what it announces in the same commit.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::store::StoreError;
+use crate::webhook::{new_secret, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook, WebhookId};
+
+const DELIVERY_COLUMNS: &str = "id, webhook_id, event, payload, created_at, status, attempts, next_attempt_at, \
+                                last_status, last_error, delivered_at";
+
+type DeliveryRow = (
+    Uuid,
+    WebhookId,
+    String,
+    String,
+    DateTime<Utc>,
+    String,
+    i32,
+    DateTime<Utc>,
+    Option<i32>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+);
+
+fn delivery(row: DeliveryRow) -> Result<Delivery, StoreError> {
+    let (
+        id,
+        webhook_id,
+        event,
+        payload,
+        created_at,
+        status,
+        attempts,
+        next_attempt_at,
+        last_status,
+        last_error,
+        delivered_at,
+    ) = row;
+    let status = DeliveryStatus::parse(&status)
+        .ok_or_else(|| crate::store::rows::decode_error(format!("delivery status {status:?}")))?;
+    Ok(Delivery {
+        id,
+        webhook_id,
+        event,
+        payload,
+        created_at,
+        status,
+        attempts,
+        next_attempt_at,
+        last_status,
+        last_error,
+        delivered_at,
+    })
+}
+
+/// Stores an enabled webhook with a fresh secret, inside the caller's transaction.
+pub(crate) async fn insert_webhook(
+    conn: &mut PgConnection,
+    webhook: &NewWebhook,
+) -> Result<CreatedWebhook, StoreError> {
+    let secret = new_secret();
+    let id: WebhookId = sqlx::query_scalar(
+        "INSERT INTO webhooks (user_id, url, events, feed_id, secret, timer_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(webhook.user_id)
+    .bind(&webhook.url)
+    .bind(&webhook.events)
+    .bind(webhook.feed_id)
+    .bind(&secret)
+    .bind(webhook.timer_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(CreatedWebhook { id, secret })
+}
+
+/// Deletes the webhooks a timer owns (with their deliveries), inside the caller's transaction.
+#[allow(dead_code, reason = "the timers call it")]
+pub(crate) async fn delete_webhooks_of_timer(conn: &mut PgConnection, timer: i64) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM webhooks WHERE timer_id = $1")
+        .bind(timer)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+/// Puts deliveries in the outbox, due at once, inside the caller's transaction.
+pub(crate) async fn insert_deliveries(conn: &mut PgConnection, deliveries: &[NewDelivery]) -> Result<(), StoreError> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = deliveries.iter().map(|_| Uuid::new_v4()).collect();
+    let webhooks: Vec<WebhookId> = deliveries.iter().map(|delivery| delivery.webhook).collect();
+    let events: Vec<&str> = deliveries.iter().map(|delivery| delivery.event.as_str()).collect();
+    let payloads: Vec<String> = deliveries
+        .iter()
+        .zip(&ids)
+        .map(|(delivery, id)| delivery.payload(*id))
+        .collect();
+    let created: Vec<DateTime<Utc>> = deliveries.iter().map(|delivery| delivery.created_at).collect();
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, created_at, next_attempt_at) \
+         SELECT id, webhook_id, event, payload, created_at, created_at \
+         FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[]) \
+              AS input (id, webhook_id, event, payload, created_at)",
+    )
+    .bind(&ids)
+    .bind(&webhooks)
+    .bind(&events)
+    .bind(&payloads)
+    .bind(&created)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn create_webhook(store: &PostgresStore, webhook: &NewWebhook) -> Result<CreatedWebhook, StoreError> {
+    let mut conn = store.pool.acquire().await?;
+    insert_webhook(&mut conn, webhook).await
+}
+
+pub(super) async fn enqueue_deliveries(store: &PostgresStore, deliveries: &[NewDelivery]) -> Result<(), StoreError> {
+    let mut transaction = store.pool.begin().await?;
+    insert_deliveries(&mut transaction, deliveries).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn due_deliveries(
+    store: &PostgresStore,
+    webhook: WebhookId,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<Delivery>, StoreError> {
+    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
+         WHERE webhook_id = $1 AND status IN ('pending', 'failed') AND next_attempt_at <= $2 \
+         ORDER BY next_attempt_at, created_at, id LIMIT $3"
+    ))
+    .bind(webhook)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await?;
+    rows.into_iter().map(delivery).collect()
+}

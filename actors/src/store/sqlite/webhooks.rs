@@ -1,0 +1,152 @@
+//! Webhooks and their delivery outbox on SQLite. The free functions take a connection, so that any
+//! transaction (a flush, a timer's firing) can insert what it announces in the same commit.
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+use uuid::fmt::Hyphenated;
+use uuid::Uuid;
+
+use super::rows::{micros, now_micros};
+use super::SqliteStore;
+use crate::store::error::sqlite_error;
+use crate::store::rows::{decode_error, Decoded};
+use crate::store::StoreError;
+use crate::webhook::{new_secret, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook, WebhookId};
+
+const DELIVERY_COLUMNS: &str = "id, webhook_id, event, payload, created_at, status, attempts, next_attempt_at, \
+                                last_status, last_error, delivered_at";
+
+type DeliveryRow = (
+    Hyphenated,
+    WebhookId,
+    String,
+    String,
+    i64,
+    String,
+    i32,
+    i64,
+    Option<i32>,
+    Option<String>,
+    Option<i64>,
+);
+
+fn delivery(row: DeliveryRow) -> Result<Delivery, StoreError> {
+    let (
+        id,
+        webhook_id,
+        event,
+        payload,
+        created_at,
+        status,
+        attempts,
+        next_attempt_at,
+        last_status,
+        last_error,
+        delivered_at,
+    ) = row;
+    let status = DeliveryStatus::parse(&status).ok_or_else(|| decode_error(format!("delivery status {status:?}")))?;
+    Ok(Delivery {
+        id: id.into_uuid(),
+        webhook_id,
+        event,
+        payload,
+        created_at: created_at.decoded()?,
+        status,
+        attempts,
+        next_attempt_at: next_attempt_at.decoded()?,
+        last_status,
+        last_error,
+        delivered_at: delivered_at.map(Decoded::decoded).transpose()?,
+    })
+}
+
+/// Stores an enabled webhook with a fresh secret, inside the caller's transaction.
+pub(crate) async fn insert_webhook(
+    conn: &mut SqliteConnection,
+    webhook: &NewWebhook,
+) -> Result<CreatedWebhook, StoreError> {
+    let secret = new_secret();
+    let events = serde_json::to_string(&webhook.events).map_err(|error| decode_error(format!("events: {error}")))?;
+    let id: WebhookId = sqlx::query_scalar(
+        "INSERT INTO webhooks (user_id, url, events, feed_id, secret, timer_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(webhook.user_id.hyphenated())
+    .bind(&webhook.url)
+    .bind(events)
+    .bind(webhook.feed_id)
+    .bind(&secret)
+    .bind(webhook.timer_id)
+    .bind(now_micros())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(sqlite_error)?;
+    Ok(CreatedWebhook { id, secret })
+}
+
+/// Deletes the webhooks a timer owns (with their deliveries), inside the caller's transaction.
+#[allow(dead_code, reason = "the timers call it")]
+pub(crate) async fn delete_webhooks_of_timer(conn: &mut SqliteConnection, timer: i64) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM webhooks WHERE timer_id = $1")
+        .bind(timer)
+        .execute(&mut *conn)
+        .await
+        .map_err(sqlite_error)?
+        .rows_affected())
+}
+
+/// Puts deliveries in the outbox, due at once, inside the caller's transaction.
+pub(crate) async fn insert_deliveries(
+    conn: &mut SqliteConnection,
+    deliveries: &[NewDelivery],
+) -> Result<(), StoreError> {
+    for new in deliveries {
+        let id = Uuid::new_v4();
+        let created_at = micros(new.created_at);
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(id.hyphenated())
+        .bind(new.webhook)
+        .bind(&new.event)
+        .bind(new.payload(id))
+        .bind(created_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(sqlite_error)?;
+    }
+    Ok(())
+}
+
+pub(super) async fn create_webhook(store: &SqliteStore, webhook: &NewWebhook) -> Result<CreatedWebhook, StoreError> {
+    let mut conn = store.pool.acquire().await.map_err(sqlite_error)?;
+    insert_webhook(&mut conn, webhook).await
+}
+
+pub(super) async fn enqueue_deliveries(store: &SqliteStore, deliveries: &[NewDelivery]) -> Result<(), StoreError> {
+    let mut transaction = store.begin_write().await?;
+    insert_deliveries(&mut transaction, deliveries).await?;
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(())
+}
+
+pub(super) async fn due_deliveries(
+    store: &SqliteStore,
+    webhook: WebhookId,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<Delivery>, StoreError> {
+    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
+         WHERE webhook_id = $1 AND status IN ('pending', 'failed') AND next_attempt_at <= $2 \
+         ORDER BY next_attempt_at, created_at, id LIMIT $3"
+    ))
+    .bind(webhook)
+    .bind(micros(now))
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(sqlite_error)?;
+    rows.into_iter().map(delivery).collect()
+}

@@ -1,0 +1,74 @@
+//! Webhooks and their outbox: deliveries wait, due and in order, with the envelope a receiver gets.
+
+use chrono::Duration;
+use syndic_actors::webhook::{DeliveryStatus, NewDelivery, NewWebhook};
+
+use crate::support::{now, user, SharedStore};
+
+pub async fn enqueued_deliveries_are_due_in_order_with_their_envelope(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let webhook = |url: &str| NewWebhook {
+        user_id: alice.id,
+        url: url.to_owned(),
+        events: vec!["article.new".to_owned()],
+        feed_id: None,
+        timer_id: None,
+    };
+    let first = store
+        .create_webhook(&webhook("https://a.example/hook"))
+        .await
+        .expect("create");
+    let second = store
+        .create_webhook(&webhook("https://b.example/hook"))
+        .await
+        .expect("create");
+    assert_ne!(first.id, second.id);
+    assert_ne!(first.secret, second.secret);
+
+    let earlier = now() - Duration::seconds(5);
+    let mut older = NewDelivery::new(first.id, "article.new", serde_json::json!({"n": 1}));
+    older.created_at = earlier;
+    let newer = NewDelivery::new(first.id, "article.new", serde_json::json!({"n": 2}));
+    let others = NewDelivery::new(second.id, "feed.status", serde_json::json!({"n": 3}));
+    store
+        .enqueue_deliveries(&[newer, others, older])
+        .await
+        .expect("enqueue");
+    store.enqueue_deliveries(&[]).await.expect("nothing to enqueue");
+
+    let due = store
+        .due_deliveries(first.id, now() + Duration::seconds(1), 10)
+        .await
+        .expect("due");
+    let numbers: Vec<_> = due
+        .iter()
+        .map(|delivery| {
+            serde_json::from_str::<serde_json::Value>(&delivery.payload).expect("json")["data"]["n"].clone()
+        })
+        .collect();
+    assert_eq!(numbers, [serde_json::json!(1), serde_json::json!(2)]);
+    let envelope: serde_json::Value = serde_json::from_str(&due[0].payload).expect("json");
+    assert_eq!(envelope["id"], serde_json::json!(due[0].id));
+    assert_eq!(envelope["event"], "article.new");
+    assert!(envelope["created_at"].is_string());
+    assert!(due
+        .iter()
+        .all(|delivery| delivery.status == DeliveryStatus::Pending && delivery.attempts == 0));
+
+    let not_yet = store
+        .due_deliveries(first.id, earlier - Duration::seconds(1), 10)
+        .await
+        .expect("due");
+    assert!(not_yet.is_empty());
+    let limited = store
+        .due_deliveries(first.id, now() + Duration::seconds(1), 1)
+        .await
+        .expect("due");
+    assert_eq!(limited.len(), 1);
+    let seconds = store
+        .due_deliveries(second.id, now() + Duration::seconds(1), 10)
+        .await
+        .expect("due");
+    assert_eq!(seconds.len(), 1);
+    assert_eq!(seconds[0].event, "feed.status");
+}
