@@ -10,6 +10,7 @@ use poem::listener::TcpAcceptor;
 use poem::Server;
 use syndic_actors::actors::feed::FeedRules;
 use syndic_actors::actors::jobs::JobSettings;
+use syndic_actors::actors::webhooks::WebhookSettings;
 use syndic_actors::cache::timeline::TimelineSettings;
 use syndic_actors::cache::{CacheSettings, FeedCache};
 use syndic_actors::engine::{Engine, EngineSettings};
@@ -267,6 +268,10 @@ fn engine_settings(config: &Config) -> EngineSettings {
             concurrency: config.job_concurrency.max(1),
             max_queued_per_user: config.job_queue_per_user.max(1),
             ..JobSettings::default()
+        },
+        webhooks: WebhookSettings {
+            retry_base: Duration::from_millis(config.webhook_retry_base_ms.max(1)),
+            ..WebhookSettings::default()
         },
         timers: Default::default(),
     }

@@ -197,6 +197,11 @@ pub struct Config {
     #[arg(global = true, long, env = "SYNDIC_JOB_QUEUE_PER_USER", default_value_t = 10)]
     pub job_queue_per_user: i64,
 
+    /// The wait after a webhook delivery's first failed attempt, in milliseconds; each further wait is four times
+    /// longer (with jitter), over 8 attempts: about a day with the default.
+    #[arg(global = true, long, env = "SYNDIC_WEBHOOK_RETRY_BASE_MS", default_value_t = 15_000)]
+    pub webhook_retry_base_ms: u64,
+
     /// Who may create an account: `closed` (the default: only with an invite from `syndic admin invite`) or
     /// `open` (anyone who can reach the API).
     #[arg(global = true, long, env = "SYNDIC_REGISTRATION", value_enum, default_value_t = RegistrationMode::Closed)]

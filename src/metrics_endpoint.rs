@@ -20,6 +20,10 @@ pub fn handle() -> PrometheusHandle {
                 (instruments::FETCH_WAIT, instruments::FETCH_WAIT_BUCKETS),
                 (instruments::FLUSH_DURATION, instruments::FLUSH_DURATION_BUCKETS),
                 (instruments::BATCH_ROWS, instruments::BATCH_ROWS_BUCKETS),
+                (
+                    instruments::WEBHOOK_ATTEMPT_DURATION,
+                    instruments::WEBHOOK_ATTEMPT_BUCKETS,
+                ),
             ]
             .into_iter()
             .fold(builder, |builder, (name, buckets)| {

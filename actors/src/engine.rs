@@ -16,6 +16,7 @@ use crate::actors::router::{RouterArgs, RouterMsg, SubscriptionRouter};
 use crate::actors::snapshot::{ActorListing, ActorOrder, ActorRegistry, ActorSnapshot};
 use crate::actors::supervisor::{FeedSupervisor, SupervisorArgs, SupervisorMsg};
 use crate::actors::timer_wheel::{Nudge, TimerSettings, TimerWheel, TimerWheelArgs, TimerWheelMsg};
+use crate::actors::webhooks::{DeliveryContext, WebhookDeliveries, WebhookSettings};
 use crate::cache::timeline::{self, TimelineCache, TimelineSettings};
 use crate::cache::FeedCache;
 use crate::domain::FeedStatus;
@@ -25,7 +26,7 @@ use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::instruments;
 use crate::network_policy;
-use crate::store::{ApiStore, EngineStore, EventStore, JobStore, Store, StoreError, TimerStore};
+use crate::store::{ApiStore, EngineStore, EventStore, JobStore, Store, StoreError, TimerStore, WebhookStore};
 
 /// How one URL of a subscribe request turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +78,9 @@ pub enum EngineError {
     /// More than `limit` items to answer at once: the caller should ask for a job instead.
     #[error("more than {limit} items to answer at once")]
     TooLarge { limit: usize },
+    /// Input the engine refuses; `field` names it.
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
 }
 
 /// The cause of an error, kept whole (with its own sources) so that a log line shows the chain.
@@ -90,6 +94,7 @@ pub struct EngineSettings {
     pub timeline: TimelineSettings,
     pub events: EventBusSettings,
     pub jobs: JobSettings,
+    pub webhooks: WebhookSettings,
     pub timers: TimerSettings,
 }
 
@@ -120,6 +125,7 @@ struct EngineInner {
     supervisor: ActorRef<SupervisorMsg>,
     persistence: PersistenceHandle,
     events: EventBus,
+    webhooks: WebhookDeliveries,
     registry: ActorRegistry,
     polls: PollsInProgress,
     allow_private_networks: bool,
@@ -151,9 +157,23 @@ impl Engine {
         let events = EventBus::spawn(store.clone(), settings.events)
             .await
             .map_err(unavailable)?;
-        let persistence = PersistenceActor::spawn(store.clone(), settings.persistence, events.clone())
-            .await
-            .map_err(unavailable)?;
+        let webhooks = WebhookDeliveries::spawn(DeliveryContext {
+            store: store.clone(),
+            fetcher: fetcher.clone(),
+            events: events.clone(),
+            settings: settings.webhooks,
+            allow_private_networks,
+        })
+        .await
+        .map_err(unavailable)?;
+        let persistence = PersistenceActor::spawn_with_webhooks(
+            store.clone(),
+            settings.persistence,
+            events.clone(),
+            Some(webhooks.clone()),
+        )
+        .await
+        .map_err(unavailable)?;
         let registry = ActorRegistry::default();
         let polls = PollsInProgress::default();
         let timeline = TimelineCache::beside(&cache, &settings.timeline);
@@ -195,6 +215,7 @@ impl Engine {
                 supervisor,
                 persistence,
                 events,
+                webhooks,
                 registry,
                 polls,
                 allow_private_networks,
@@ -232,6 +253,10 @@ impl Engine {
         self.inner.store.as_ref()
     }
 
+    pub(crate) fn webhook_store(&self) -> &dyn WebhookStore {
+        self.inner.store.as_ref()
+    }
+
     pub(crate) fn job_store(&self) -> &dyn JobStore {
         self.inner.store.as_ref()
     }
@@ -259,7 +284,8 @@ impl Engine {
 
     /// How the timer wheel tells the webhook deliveries that one is due now.
     fn delivery_nudge(&self) -> Nudge {
-        std::sync::Arc::new(|_webhook| {})
+        let deliveries = self.webhook_deliveries().clone();
+        std::sync::Arc::new(move |webhook| deliveries.nudge(webhook))
     }
 
     pub(crate) fn timeline(&self) -> &TimelineCache {
@@ -273,6 +299,11 @@ impl Engine {
     /// The event bus: publish events after a commit, or watch them as they are stored.
     pub fn events(&self) -> &EventBus {
         &self.inner.events
+    }
+
+    /// Webhook delivery: nudge it after committing a delivery, so that it goes out at once.
+    pub fn webhook_deliveries(&self) -> &WebhookDeliveries {
+        &self.inner.webhooks
     }
 
     /// Subscribes a user to each URL; one bad URL does not fail the others.
@@ -427,6 +458,8 @@ impl Engine {
         // After the last flush, whose events it then stores.
         let _ = self.inner.events.actor().drain_and_wait(Some(timeout)).await;
         let _ = self.inner.supervisor.send_message(SupervisorMsg::StopAll);
+        // A delivery cut off here is still due in the store: the next start sends it again.
+        self.inner.webhooks.stop();
         tracing::info!(
             polls_at_signal,
             polls_settled = settled,

@@ -47,14 +47,11 @@ impl Engine {
         self.check_payload(user, request.payload).await?;
         if let TimerTarget::Url(url) = &request.target {
             // The same rules as a feed URL: http(s), and no private address unless the server allows them.
-            let checked = self.check_url(url).await.map_err(|reason| {
-                tracing::debug!(%reason, "a timer's url was refused");
-                StoreError::Rejected {
-                    field: "target.url",
-                    reason: "must be an http(s) URL of a public host",
-                }
+            let checked = self.check_url(url).await.map_err(|message| EngineError::Invalid {
+                field: "target.url",
+                message,
             })?;
-            request.target = TimerTarget::Url(checked.as_url().to_string());
+            request.target = TimerTarget::Url(checked.as_str().to_owned());
         }
         let now = self.timer_clock();
         let next_fire_at = request.schedule.first_fire(now).ok_or(StoreError::Rejected {

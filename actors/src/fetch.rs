@@ -186,6 +186,17 @@ impl Fetcher {
         &self.settings
     }
 
+    /// The shared client, whose resolver refuses private addresses at connect time and which follows no
+    /// redirect: webhook deliveries are sent with it.
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The per-host and global limits that every request to a host shares, feeds and webhooks alike.
+    pub(crate) fn politeness(&self) -> &Politeness {
+        &self.politeness
+    }
+
     /// Fetches a feed, conditionally when validators are known, following redirects. Never panics; every
     /// failure is a `FetchError`.
     pub async fn fetch(&self, url: &FeedUrl, validators: &Validators) -> Result<FetchOutcome, FetchError> {

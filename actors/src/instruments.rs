@@ -11,6 +11,7 @@ pub const POLL_DURATION: &str = "syndic_poll_duration_seconds";
 pub const FETCH_WAIT: &str = "syndic_fetch_wait_seconds";
 pub const FLUSH_DURATION: &str = "syndic_persistence_flush_seconds";
 pub const BATCH_ROWS: &str = "syndic_persistence_batch_rows";
+pub const WEBHOOK_ATTEMPT_DURATION: &str = "syndic_webhook_attempt_seconds";
 
 /// Buckets for the poll duration histogram, in seconds: from a fast 304 to the fetch timeout.
 pub const POLL_DURATION_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -18,12 +19,15 @@ pub const POLL_DURATION_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 pub const FETCH_WAIT_BUCKETS: &[f64] = &[0.001, 0.01, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
 /// Buckets for the flush latency histogram, in seconds.
 pub const FLUSH_DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+/// Buckets for one webhook delivery attempt, in seconds: up to the 10 s timeout.
+pub const WEBHOOK_ATTEMPT_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 /// Buckets for rows per flush.
 pub const BATCH_ROWS_BUCKETS: &[f64] = &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 10000.0];
 
 /// Registers descriptions and units, so that /metrics documents itself.
 pub fn describe() {
     describe_events();
+    describe_webhooks();
     describe_gauge!(
         "syndic_feed_actors",
         "Feed actors by status (failed feeds have no running actor)."
@@ -203,4 +207,22 @@ pub fn events_dropped_for_slow_client(count: usize) {
 
 pub fn event_streams_open(open: usize) {
     gauge!("syndic_event_streams_open").set(open as f64);
+}
+
+fn describe_webhooks() {
+    describe_counter!(
+        "syndic_webhook_attempts_total",
+        "Webhook delivery attempts by outcome: ok, failed (to be retried) or dead (the last attempt failed)."
+    );
+    describe_histogram!(
+        WEBHOOK_ATTEMPT_DURATION,
+        Unit::Seconds,
+        "Time of one webhook delivery attempt, from the request to the end of the capped response body."
+    );
+}
+
+/// One webhook delivery attempt and its outcome.
+pub fn webhook_attempt(outcome: &'static str, latency: Duration) {
+    counter!("syndic_webhook_attempts_total", "outcome" => outcome).increment(1);
+    histogram!(WEBHOOK_ATTEMPT_DURATION).record(latency.as_secs_f64());
 }

@@ -60,6 +60,27 @@ impl NewDelivery {
     }
 }
 
+/// Longest title an `article.new` delivery carries, in characters: the payload stays bounded.
+const MAX_TITLE_CHARS: usize = 500;
+
+/// The `data` of an `article.new` delivery: the article without its content.
+pub fn article_new_data(
+    article: crate::domain::ArticleId,
+    feed: FeedId,
+    title: Option<&str>,
+    url: Option<&str>,
+    published: DateTime<Utc>,
+) -> serde_json::Value {
+    let title = title.map(|title| title.chars().take(MAX_TITLE_CHARS).collect::<String>());
+    serde_json::json!({
+        "id": article,
+        "feed_id": feed,
+        "title": title,
+        "url": url,
+        "published": published.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
+
 /// A fresh signing secret: 32 random bytes, hex.
 pub fn new_secret() -> String {
     format!("whsec_{}", hex::encode(rand::random::<[u8; 32]>()))
@@ -109,4 +130,95 @@ pub struct Delivery {
     pub last_status: Option<i32>,
     pub last_error: Option<String>,
     pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Where and how an endpoint actor sends a webhook's deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookTarget {
+    pub id: WebhookId,
+    pub user_id: UserId,
+    pub url: String,
+    pub secret: String,
+    pub enabled: bool,
+}
+
+/// What one attempt did to its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The receiver answered 2xx.
+    Delivered,
+    /// It failed; the next attempt is due at this time.
+    RetryAt(DateTime<Utc>),
+    /// It failed and was the last attempt.
+    Dead,
+}
+
+/// One attempt to send a delivery, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    pub delivery: DeliveryId,
+    pub webhook: WebhookId,
+    pub at: DateTime<Utc>,
+    pub status_code: Option<i32>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub outcome: AttemptOutcome,
+}
+
+/// After this many consecutive dead deliveries a webhook is disabled.
+pub const DEAD_DELIVERIES_TO_DISABLE: i32 = 50;
+
+/// The reason stored on a webhook disabled for its dead deliveries.
+pub const DISABLED_FOR_DEAD_DELIVERIES: &str = "50 consecutive deliveries failed every attempt";
+
+/// The most webhooks one user may have.
+pub const MAX_WEBHOOKS_PER_USER: i64 = 100;
+
+/// A user's webhook as they see it; the secret is shown only when it is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub url: String,
+    pub events: Vec<String>,
+    pub feed_id: Option<FeedId>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub consecutive_dead: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A change to a webhook; `None` keeps the field. Enabling clears the reason it was disabled and its count
+/// of dead deliveries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+/// One recorded attempt of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    pub status_code: Option<i32>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+}
+
+/// A delivery with its attempts, oldest first, as the deliveries listing shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub delivery: Delivery,
+    pub attempts: Vec<AttemptRecord>,
+}
+
+/// Which of a webhook's deliveries to list, a page at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryQuery {
+    pub status: Option<DeliveryStatus>,
+    pub limit: u32,
+    /// The last delivery of the previous page: the listing goes on after it (newest first).
+    pub before: Option<DeliveryId>,
 }

@@ -230,6 +230,7 @@ impl From<EngineError> for ApiError {
                 "async",
                 format!("more than {limit} items: ask for a job with async=true"),
             ),
+            EngineError::Invalid { field, message } => ApiError::validation(field, message),
         }
     }
 }

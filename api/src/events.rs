@@ -61,7 +61,8 @@ impl EventsApi {
     async fn stream(
         &self,
         auth: StreamAuth,
-        /// Only these event types, comma-separated: `article.new`, `feed.status`, `job.progress`, `job.done`.
+        /// Only these event types, comma-separated: `article.new`, `feed.status`, `job.progress`, `job.done`,
+        /// `webhook.disabled`.
         /// `resync` always comes.
         types: Query<Option<String>>,
         /// Only events about this feed (and `resync`).
@@ -150,7 +151,7 @@ impl EventFilter {
                             return Err(ApiError::validation(
                                 "types",
                                 format!(
-                                "unknown event type {name:?}: use article.new, feed.status, job.progress or job.done"
+                                "unknown event type {name:?}: use article.new, feed.status, job.progress, job.done or webhook.disabled"
                             ),
                             ))
                         }
@@ -297,6 +298,8 @@ pub enum EventPayload {
     JobProgress(JobProgressEvent),
     #[oai(mapping = "job.done")]
     JobDone(JobDoneEvent),
+    #[oai(mapping = "webhook.disabled")]
+    WebhookDisabled(WebhookDisabledEvent),
     #[oai(mapping = "resync")]
     Resync(ResyncEvent),
 }
@@ -348,6 +351,17 @@ pub struct JobDoneEvent {
     /// The job, as `GET /v1/jobs/{id}` names it.
     pub job_id: i64,
     pub status: JobStatusBody,
+}
+
+/// One of the user's webhooks was disabled after 50 deliveries in a row failed every attempt; `PATCH` it with
+/// `enabled: true` to turn it back on. Never sent to a webhook.
+#[derive(Debug, Object)]
+pub struct WebhookDisabledEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The webhook, as `GET /v1/webhooks/{id}` names it.
+    pub webhook_id: i64,
+    pub reason: String,
 }
 
 /// Events were missed: `gap` (no longer kept), `slow_client` (the client fell behind; the stream ends) or

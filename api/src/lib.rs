@@ -28,6 +28,7 @@ pub mod timer_bodies;
 pub mod timers;
 pub mod users;
 pub mod validation;
+pub mod webhooks;
 
 use poem::endpoint::make_sync;
 use poem::web::Html;
@@ -47,6 +48,7 @@ use crate::opml::OpmlApi;
 use crate::passwords::{HashingSettings, Passwords};
 use crate::timers::TimersApi;
 use crate::users::UsersApi;
+use crate::webhooks::WebhooksApi;
 
 /// What the HTTP layer needs from the binary's configuration.
 #[derive(Debug, Clone)]
@@ -90,12 +92,14 @@ pub enum ApiTags {
     Admin,
     /// Long operations (OPML import and export, refresh all) and their progress.
     Jobs,
+    /// Signed HTTP deliveries of the user's events, and their delivery log.
+    Webhooks,
     /// Timers that fire at an exact time, delivering through a webhook.
     Timers,
 }
 
 /// The tags as `/docs` shows them. poem-openapi lists them by name; Swagger UI shows groups in the listed order.
-const TAG_ORDER: [ApiTags; 8] = [
+const TAG_ORDER: [ApiTags; 9] = [
     ApiTags::Auth,
     ApiTags::Feeds,
     ApiTags::Articles,
@@ -103,6 +107,7 @@ const TAG_ORDER: [ApiTags; 8] = [
     ApiTags::Health,
     ApiTags::Admin,
     ApiTags::Jobs,
+    ApiTags::Webhooks,
     ApiTags::Timers,
 ];
 
@@ -117,6 +122,7 @@ type Apis = (
     AdminActorsApi,
     OpmlApi,
     JobsApi,
+    WebhooksApi,
     TimersApi,
 );
 
@@ -133,6 +139,7 @@ fn service() -> OpenApiService<Apis, ()> {
             AdminActorsApi,
             OpmlApi,
             JobsApi,
+            WebhooksApi,
             TimersApi,
         ),
         "syndic",

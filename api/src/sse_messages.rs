@@ -31,11 +31,12 @@ impl SseMessages {
 }
 
 /// The event types a message's `event:` can name.
-const EVENT_TYPES: [EventKind; 5] = [
+const EVENT_TYPES: [EventKind; 6] = [
     EventKind::ArticleNew,
     EventKind::FeedStatus,
     EventKind::JobProgress,
     EventKind::JobDone,
+    EventKind::WebhookDisabled,
     EventKind::Resync,
 ];
 

@@ -28,3 +28,5 @@ mod resilience;
 mod sse;
 mod timeline_cache;
 mod timers;
+mod webhook_receiver;
+mod webhooks;

@@ -1,5 +1,5 @@
 //! The actors: the feed supervisor and its feed actors, the subscription router, the persistence actor, the job
-//! runner and the timer wheel.
+//! runner, the timer wheel, and webhook delivery.
 
 pub mod feed;
 pub mod feed_handle;
@@ -12,3 +12,4 @@ pub mod router;
 pub mod snapshot;
 pub mod supervisor;
 pub mod timer_wheel;
+pub mod webhooks;

@@ -11,16 +11,19 @@ pub enum EventKind {
     JobProgress,
     /// A job finished.
     JobDone,
+    /// One of the user's webhooks was disabled after too many dead deliveries (never sent to a webhook).
+    WebhookDisabled,
     /// The client missed events that are no longer kept, or fell too far behind: reload state, then go on.
     Resync,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::ArticleNew,
         EventKind::FeedStatus,
         EventKind::JobProgress,
         EventKind::JobDone,
+        EventKind::WebhookDisabled,
         EventKind::Resync,
     ];
 
@@ -30,6 +33,7 @@ impl EventKind {
             EventKind::FeedStatus => "feed.status",
             EventKind::JobProgress => "job.progress",
             EventKind::JobDone => "job.done",
+            EventKind::WebhookDisabled => "webhook.disabled",
             EventKind::Resync => "resync",
         }
     }

@@ -77,6 +77,11 @@ impl Resolved {
             .or_insert(article.id);
     }
 
+    /// Every article this flush inserted.
+    pub(super) fn new_article_ids(&self) -> Vec<ArticleId> {
+        self.new_ids.values().flatten().copied().collect()
+    }
+
     pub(super) fn id_of(&self, feed: FeedId, key: &str) -> Option<ArticleId> {
         self.ids.get(&feed).and_then(|keys| keys.get(key)).copied()
     }
@@ -104,7 +109,21 @@ impl Resolved {
                     .collect(),
                 new_count: self.new_counts.get(&batch.feed_id).copied().unwrap_or(0),
                 new_articles: self.new_ids.get(&batch.feed_id).cloned().unwrap_or_default(),
+                webhooks: Vec::new(),
             })
             .collect()
+    }
+}
+
+/// Marks each stored batch with the webhooks its feed's new articles went to.
+pub(super) fn attach_webhooks(stored: &mut [StoredBatch], matched: &[(FeedId, crate::webhook::WebhookId)]) {
+    for batch in stored {
+        batch.webhooks = matched
+            .iter()
+            .filter(|(feed, _)| *feed == batch.feed_id)
+            .map(|(_, webhook)| *webhook)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
     }
 }

@@ -118,6 +118,8 @@ pub struct StoredBatch {
     pub new_count: usize,
     /// The ids of the feed's articles this flush inserted, ascending: what `article.new` announces.
     pub new_articles: Vec<ArticleId>,
+    /// The webhooks this flush gave an `article.new` delivery of the feed's new articles: nudged after the commit.
+    pub webhooks: Vec<crate::webhook::WebhookId>,
 }
 
 /// The slim view of an article that the `feed:{url}` cache entry holds.

@@ -32,6 +32,7 @@ use self::plan::{flush_len, FlushRound};
 use self::updates::WaitingUpdates;
 use self::writer::FlushOutcome;
 use super::feed_handle::FeedHandle;
+use crate::actors::webhooks::WebhookDeliveries;
 use crate::domain::FeedId;
 use crate::events::EventBus;
 use crate::instruments;
@@ -151,12 +152,15 @@ pub struct PersistenceArgs {
     pub store: Arc<dyn EngineStore>,
     /// Told what each commit changed, for the users' events.
     pub events: EventBus,
+    /// Nudged after a commit that put webhook deliveries in the outbox.
+    pub webhooks: Option<WebhookDeliveries>,
     pub settings: PersistenceSettings,
 }
 
 pub struct PersistenceState {
     store: Arc<dyn EngineStore>,
     events: EventBus,
+    webhooks: Option<WebhookDeliveries>,
     /// Feeds whose waiting unchanged poll turns them ok again after failures: announced once it is written.
     recovered: HashSet<FeedId>,
     settings: PersistenceSettings,
@@ -183,6 +187,16 @@ impl PersistenceActor {
         settings: PersistenceSettings,
         events: EventBus,
     ) -> Result<PersistenceHandle, ractor::SpawnErr> {
+        Self::spawn_with_webhooks(store, settings, events, None).await
+    }
+
+    /// [`PersistenceActor::spawn`], nudging webhook delivery after each commit that gave webhooks deliveries.
+    pub async fn spawn_with_webhooks(
+        store: Arc<dyn EngineStore>,
+        settings: PersistenceSettings,
+        events: EventBus,
+        webhooks: Option<WebhookDeliveries>,
+    ) -> Result<PersistenceHandle, ractor::SpawnErr> {
         let slots = Arc::new(Semaphore::new(settings.max_pending_batches.max(1)));
         let (actor, _) = Actor::spawn(
             None,
@@ -190,6 +204,7 @@ impl PersistenceActor {
             PersistenceArgs {
                 store,
                 events,
+                webhooks,
                 settings,
             },
         )
@@ -212,6 +227,7 @@ impl Actor for PersistenceActor {
             parallel_flushes: args.store.parallel_flushes().max(1),
             store: args.store,
             events: args.events,
+            webhooks: args.webhooks,
             recovered: HashSet::new(),
             settings: args.settings,
             waiting: Vec::new(),
@@ -279,7 +295,7 @@ impl Actor for PersistenceActor {
         }
         let waiting = std::mem::take(&mut state.waiting);
         if !waiting.is_empty() {
-            let outcome = writer::write(state.store.as_ref(), &state.events, waiting).await;
+            let outcome = writer::write(state.store.as_ref(), &state.events, state.webhooks.as_ref(), waiting).await;
             if !outcome.unwritten.is_empty() {
                 tracing::warn!(
                     feeds = outcome.unwritten.len(),
@@ -367,10 +383,11 @@ impl PersistenceState {
         self.next_flush += 1;
         let store = Arc::clone(&self.store);
         let events = self.events.clone();
+        let webhooks = self.webhooks.clone();
         let myself = myself.clone();
         let task = tokio::spawn(async move {
             let feeds: Vec<FeedId> = chunk.iter().map(PendingBatch::feed_id).collect();
-            let outcome = match AssertUnwindSafe(writer::write(store.as_ref(), &events, chunk))
+            let outcome = match AssertUnwindSafe(writer::write(store.as_ref(), &events, webhooks.as_ref(), chunk))
                 .catch_unwind()
                 .await
             {

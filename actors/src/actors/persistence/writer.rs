@@ -9,6 +9,7 @@ use super::plan::{after_failure, AfterFailure};
 use super::updates::FeedUpdate;
 use super::PendingBatch;
 use crate::actors::feed::FeedMsg;
+use crate::actors::webhooks::WebhookDeliveries;
 use crate::domain::FeedId;
 use crate::domain::FeedStatus;
 use crate::events::{EventBus, FeedStatusChange, NewArticles};
@@ -25,7 +26,12 @@ pub struct FlushOutcome {
 
 /// Writes the batches and acks their feed actors. A batch the database refuses for its content is reported to
 /// its own feed actor, so one broken feed never holds the others back.
-pub(super) async fn write(store: &dyn EngineStore, events: &EventBus, waiting: Vec<PendingBatch>) -> FlushOutcome {
+pub(super) async fn write(
+    store: &dyn EngineStore,
+    events: &EventBus,
+    webhooks: Option<&WebhookDeliveries>,
+    waiting: Vec<PendingBatch>,
+) -> FlushOutcome {
     let feeds: Vec<FeedId> = waiting.iter().map(PendingBatch::feed_id).collect();
     let (batches, acks): (Vec<_>, Vec<_>) = waiting.into_iter().map(|pending| (pending.batch, pending.ack)).unzip();
     let started = std::time::Instant::now();
@@ -39,7 +45,7 @@ pub(super) async fn write(store: &dyn EngineStore, events: &EventBus, waiting: V
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "flushed"
             );
-            announce_new_articles(events, &stored);
+            announce_new_articles(events, webhooks, &stored);
             for (ack, result) in acks.into_iter().zip(stored) {
                 let _ = ack.reply_to.send_message(FeedMsg::Persisted(result));
             }
@@ -68,14 +74,19 @@ pub(super) async fn write(store: &dyn EngineStore, events: &EventBus, waiting: V
                 }
                 AfterFailure::SplitOneByOne => {
                     tracing::warn!(%error, "batch rejected; writing each feed on its own to find the culprit");
-                    write_one_by_one(store, events, waiting).await
+                    write_one_by_one(store, events, webhooks, waiting).await
                 }
             }
         }
     }
 }
 
-async fn write_one_by_one(store: &dyn EngineStore, events: &EventBus, waiting: Vec<PendingBatch>) -> FlushOutcome {
+async fn write_one_by_one(
+    store: &dyn EngineStore,
+    events: &EventBus,
+    webhooks: Option<&WebhookDeliveries>,
+    waiting: Vec<PendingBatch>,
+) -> FlushOutcome {
     let mut outcome = FlushOutcome {
         done: Vec::with_capacity(waiting.len()),
         unwritten: Vec::new(),
@@ -83,7 +94,7 @@ async fn write_one_by_one(store: &dyn EngineStore, events: &EventBus, waiting: V
     for pending in waiting {
         match store.persist_batches(std::slice::from_ref(&pending.batch)).await {
             Ok(mut stored) => {
-                announce_new_articles(events, &stored);
+                announce_new_articles(events, webhooks, &stored);
                 outcome.done.push(pending.feed_id());
                 if let Some(result) = stored.pop() {
                     let _ = pending.ack.reply_to.send_message(FeedMsg::Persisted(result));
@@ -99,9 +110,16 @@ async fn write_one_by_one(store: &dyn EngineStore, events: &EventBus, waiting: V
     outcome
 }
 
-/// Tells the bus, after the commit, which feeds gained which articles. A feed listed twice in one flush has
-/// the same new articles in both answers: it is told once.
-fn announce_new_articles(events: &EventBus, stored: &[StoredBatch]) {
+/// Tells the bus, after the commit, which feeds gained which articles, and nudges the webhooks the commit gave
+/// `article.new` deliveries. A feed listed twice in one flush has the same new articles in both answers: it is
+/// told once.
+fn announce_new_articles(events: &EventBus, webhooks: Option<&WebhookDeliveries>, stored: &[StoredBatch]) {
+    if let Some(webhooks) = webhooks {
+        let nudged: HashSet<_> = stored.iter().flat_map(|batch| batch.webhooks.iter().copied()).collect();
+        for webhook in nudged {
+            webhooks.nudge(webhook);
+        }
+    }
     let mut announced = HashSet::new();
     let new: Vec<NewArticles> = stored
         .iter()

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
+use super::webhooks::insert_article_deliveries;
 use super::PostgresStore;
 use crate::domain::{Enclosure, FeedId};
 use crate::parse::Entry;
-use crate::store::flush_result::{first_of_each_key, number_new_entries, ArticleKey, Resolved};
+use crate::store::flush_result::{attach_webhooks, first_of_each_key, number_new_entries, ArticleKey, Resolved};
 use crate::store::rows::categories_json;
 use crate::store::{FeedBatch, StoreError, StoredBatch};
 
@@ -131,8 +132,11 @@ pub(super) async fn persist_batches(
     }
 
     record_poll_state(&mut transaction, batches, &last_seq).await?;
+    let webhooks = insert_article_deliveries(&mut transaction, &resolved.new_article_ids()).await?;
     transaction.commit().await?;
-    Ok(resolved.into_stored(batches, &unique))
+    let mut stored = resolved.into_stored(batches, &unique);
+    attach_webhooks(&mut stored, &webhooks);
+    Ok(stored)
 }
 
 /// Each feed's poll state, and its last_seq after this flush.

@@ -9,7 +9,9 @@ mod subscriptions;
 mod timeline;
 mod timers;
 mod transfer;
+mod user_webhooks;
 mod users;
+mod webhook_delivery;
 mod webhooks;
 
 use std::time::Duration;
@@ -92,6 +94,121 @@ impl super::WebhookStore for PostgresStore {
         limit: u32,
     ) -> Result<Vec<crate::webhook::Delivery>, StoreError> {
         webhooks::due_deliveries(self, webhook, now, limit).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    async fn due_webhooks(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<crate::webhook::WebhookId>, StoreError> {
+        webhook_delivery::due_webhooks(self, now, limit).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    async fn next_delivery_due(
+        &self,
+        busy: &[crate::webhook::WebhookId],
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        webhook_delivery::next_delivery_due(self, busy).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(webhook_id = webhook), err(level = "debug"))]
+    async fn webhook_target(
+        &self,
+        webhook: crate::webhook::WebhookId,
+    ) -> Result<Option<crate::webhook::WebhookTarget>, StoreError> {
+        webhook_delivery::webhook_target(self, webhook).await
+    }
+
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(webhook_id = attempt.webhook, delivery_id = %attempt.delivery),
+        err(level = "debug"),
+    )]
+    async fn record_delivery_attempt(
+        &self,
+        attempt: &crate::webhook::DeliveryAttempt,
+    ) -> Result<Option<crate::domain::UserId>, StoreError> {
+        webhook_delivery::record_delivery_attempt(self, attempt).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]
+    async fn count_webhooks(&self, user: crate::domain::UserId) -> Result<i64, StoreError> {
+        user_webhooks::count_webhooks(self, user).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user, limit = limit), err(level = "debug"))]
+    async fn list_webhooks(
+        &self,
+        user: crate::domain::UserId,
+        limit: u32,
+        before: Option<crate::webhook::WebhookId>,
+    ) -> Result<Vec<crate::webhook::Webhook>, StoreError> {
+        user_webhooks::list_webhooks(self, user, limit, before).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user, webhook_id = webhook), err(level = "debug"))]
+    async fn get_webhook(
+        &self,
+        user: crate::domain::UserId,
+        webhook: crate::webhook::WebhookId,
+    ) -> Result<crate::webhook::Webhook, StoreError> {
+        user_webhooks::get_webhook(self, user, webhook).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user, webhook_id = webhook), err(level = "debug"))]
+    async fn update_webhook(
+        &self,
+        user: crate::domain::UserId,
+        webhook: crate::webhook::WebhookId,
+        patch: &crate::webhook::WebhookPatch,
+    ) -> Result<crate::webhook::Webhook, StoreError> {
+        user_webhooks::update_webhook(self, user, webhook, patch).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user, webhook_id = webhook), err(level = "debug"))]
+    async fn delete_webhook(
+        &self,
+        user: crate::domain::UserId,
+        webhook: crate::webhook::WebhookId,
+    ) -> Result<(), StoreError> {
+        user_webhooks::delete_webhook(self, user, webhook).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user, webhook_id = webhook), err(level = "debug"))]
+    async fn rotate_webhook_secret(
+        &self,
+        user: crate::domain::UserId,
+        webhook: crate::webhook::WebhookId,
+    ) -> Result<String, StoreError> {
+        user_webhooks::rotate_webhook_secret(self, user, webhook).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user, webhook_id = webhook), err(level = "debug"))]
+    async fn list_deliveries(
+        &self,
+        user: crate::domain::UserId,
+        webhook: crate::webhook::WebhookId,
+        query: &crate::webhook::DeliveryQuery,
+    ) -> Result<Vec<crate::webhook::DeliveryRecord>, StoreError> {
+        user_webhooks::list_deliveries(self, user, webhook, query).await
+    }
+
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(user_id = %user, webhook_id = webhook, delivery_id = %delivery),
+        err(level = "debug"),
+    )]
+    async fn redeliver(
+        &self,
+        user: crate::domain::UserId,
+        webhook: crate::webhook::WebhookId,
+        delivery: crate::webhook::DeliveryId,
+    ) -> Result<crate::webhook::Delivery, StoreError> {
+        user_webhooks::redeliver(self, user, webhook, delivery).await
     }
 }
 

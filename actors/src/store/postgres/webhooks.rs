@@ -6,13 +6,17 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::PostgresStore;
+use crate::domain::{ArticleId, FeedId};
 use crate::store::StoreError;
-use crate::webhook::{new_secret, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook, WebhookId};
+use crate::webhook::{
+    article_new_data, new_secret, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook, WebhookId,
+};
 
-const DELIVERY_COLUMNS: &str = "id, webhook_id, event, payload, created_at, status, attempts, next_attempt_at, \
+pub(super) const DELIVERY_COLUMNS: &str =
+    "id, webhook_id, event, payload, created_at, status, attempts, next_attempt_at, \
                                 last_status, last_error, delivered_at";
 
-type DeliveryRow = (
+pub(super) type DeliveryRow = (
     Uuid,
     WebhookId,
     String,
@@ -26,7 +30,7 @@ type DeliveryRow = (
     Option<DateTime<Utc>>,
 );
 
-fn delivery(row: DeliveryRow) -> Result<Delivery, StoreError> {
+pub(super) fn delivery(row: DeliveryRow) -> Result<Delivery, StoreError> {
     let (
         id,
         webhook_id,
@@ -147,4 +151,48 @@ pub(super) async fn due_deliveries(
     .fetch_all(&store.pool)
     .await?;
     rows.into_iter().map(delivery).collect()
+}
+
+/// A new article and a webhook it goes to: the webhook, the article's id, feed, title, URL and date.
+type ArticleMatch = (
+    WebhookId,
+    ArticleId,
+    FeedId,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+);
+
+/// Inside the flush's transaction: an `article.new` delivery of each new article to each enabled webhook of
+/// each of its feed's subscribers that subscribes to it (and to that feed, when it filters by feed). Timers'
+/// webhooks get only their timer's events. Returns which webhooks got deliveries of which feed's articles.
+pub(super) async fn insert_article_deliveries(
+    conn: &mut PgConnection,
+    articles: &[ArticleId],
+) -> Result<Vec<(FeedId, WebhookId)>, StoreError> {
+    if articles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let matched: Vec<ArticleMatch> = sqlx::query_as(
+        "SELECT w.id, a.id, a.feed_id, a.title, a.url, a.published_at FROM articles a \
+             JOIN subscriptions s ON s.feed_id = a.feed_id \
+             JOIN webhooks w ON w.user_id = s.user_id AND w.enabled AND w.timer_id IS NULL \
+               AND 'article.new' = ANY (w.events) AND (w.feed_id IS NULL OR w.feed_id = a.feed_id) \
+             WHERE a.id = ANY ($1) ORDER BY a.id, w.id",
+    )
+    .bind(articles)
+    .fetch_all(&mut *conn)
+    .await?;
+    let deliveries: Vec<NewDelivery> = matched
+        .iter()
+        .map(|(webhook, article, feed, title, url, published)| {
+            let data = article_new_data(*article, *feed, title.as_deref(), url.as_deref(), *published);
+            NewDelivery::new(*webhook, "article.new", data)
+        })
+        .collect();
+    insert_deliveries(conn, &deliveries).await?;
+    Ok(matched
+        .into_iter()
+        .map(|(webhook, _, feed, ..)| (feed, webhook))
+        .collect())
 }

@@ -8,11 +8,12 @@ use serde_json::{json, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::rows::{micros, now_micros};
+use super::webhooks::insert_article_deliveries;
 use super::SqliteStore;
 use crate::domain::{Enclosure, FeedId};
 use crate::parse::Entry;
 use crate::store::error::sqlite_error;
-use crate::store::flush_result::{first_of_each_key, number_new_entries, ArticleKey, Resolved};
+use crate::store::flush_result::{attach_webhooks, first_of_each_key, number_new_entries, ArticleKey, Resolved};
 use crate::store::rows::categories_json;
 use crate::store::{FeedBatch, StoreError, StoredBatch};
 
@@ -34,9 +35,12 @@ pub(super) async fn persist_batches(
     for batch in batches {
         record_poll_state(&mut transaction, batch).await?;
     }
+    let webhooks = insert_article_deliveries(&mut transaction, &resolved.new_article_ids()).await?;
     transaction.commit().await.map_err(sqlite_error)?;
 
-    Ok(resolved.into_stored(batches, &unique))
+    let mut stored = resolved.into_stored(batches, &unique);
+    attach_webhooks(&mut stored, &webhooks);
+    Ok(stored)
 }
 
 /// Resolves every entry's id, inserting the new ones in one statement per chunk, each numbered after its feed's

@@ -8,15 +8,19 @@ use uuid::Uuid;
 
 use super::rows::{micros, now_micros};
 use super::SqliteStore;
+use crate::domain::{ArticleId, FeedId};
 use crate::store::error::sqlite_error;
 use crate::store::rows::{decode_error, Decoded};
 use crate::store::StoreError;
-use crate::webhook::{new_secret, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook, WebhookId};
+use crate::webhook::{
+    article_new_data, new_secret, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook, WebhookId,
+};
 
-const DELIVERY_COLUMNS: &str = "id, webhook_id, event, payload, created_at, status, attempts, next_attempt_at, \
+pub(super) const DELIVERY_COLUMNS: &str =
+    "id, webhook_id, event, payload, created_at, status, attempts, next_attempt_at, \
                                 last_status, last_error, delivered_at";
 
-type DeliveryRow = (
+pub(super) type DeliveryRow = (
     Hyphenated,
     WebhookId,
     String,
@@ -30,7 +34,7 @@ type DeliveryRow = (
     Option<i64>,
 );
 
-fn delivery(row: DeliveryRow) -> Result<Delivery, StoreError> {
+pub(super) fn delivery(row: DeliveryRow) -> Result<Delivery, StoreError> {
     let (
         id,
         webhook_id,
@@ -149,4 +153,43 @@ pub(super) async fn due_deliveries(
     .await
     .map_err(sqlite_error)?;
     rows.into_iter().map(delivery).collect()
+}
+
+/// A new article and a webhook it goes to: the webhook, the article's id, feed, title, URL and date.
+type ArticleMatch = (WebhookId, ArticleId, FeedId, Option<String>, Option<String>, i64);
+
+/// Inside the flush's transaction: an `article.new` delivery of each new article to each enabled webhook of
+/// each of its feed's subscribers that subscribes to it (and to that feed, when it filters by feed). Timers'
+/// webhooks get only their timer's events. Returns which webhooks got deliveries of which feed's articles.
+pub(super) async fn insert_article_deliveries(
+    conn: &mut SqliteConnection,
+    articles: &[ArticleId],
+) -> Result<Vec<(FeedId, WebhookId)>, StoreError> {
+    if articles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::Value::from(articles.to_vec()).to_string();
+    let matched: Vec<ArticleMatch> = sqlx::query_as(
+        "SELECT w.id, a.id, a.feed_id, a.title, a.url, a.published_at FROM json_each($1) k \
+         JOIN articles a ON a.id = k.value \
+         JOIN subscriptions s ON s.feed_id = a.feed_id \
+         JOIN webhooks w ON w.user_id = s.user_id AND w.enabled = 1 AND w.timer_id IS NULL \
+           AND (w.feed_id IS NULL OR w.feed_id = a.feed_id) \
+           AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = 'article.new') \
+         ORDER BY a.id, w.id",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(sqlite_error)?;
+    let mut deliveries = Vec::with_capacity(matched.len());
+    for (webhook, article, feed, title, url, published) in &matched {
+        let data = article_new_data(*article, *feed, title.as_deref(), url.as_deref(), published.decoded()?);
+        deliveries.push(NewDelivery::new(*webhook, "article.new", data));
+    }
+    insert_deliveries(conn, &deliveries).await?;
+    Ok(matched
+        .into_iter()
+        .map(|(webhook, _, feed, ..)| (feed, webhook))
+        .collect())
 }
