@@ -271,6 +271,7 @@ fn engine_settings(config: &Config) -> EngineSettings {
             retry_base: Duration::from_millis(config.webhook_retry_base_ms.max(1)),
             ..WebhookSettings::default()
         },
+        timers: Default::default(),
     }
 }
 

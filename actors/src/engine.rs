@@ -15,6 +15,7 @@ use crate::actors::polls_in_progress::PollsInProgress;
 use crate::actors::router::{RouterArgs, RouterMsg, SubscriptionRouter};
 use crate::actors::snapshot::{ActorListing, ActorOrder, ActorRegistry, ActorSnapshot};
 use crate::actors::supervisor::{FeedSupervisor, SupervisorArgs, SupervisorMsg};
+use crate::actors::timer_wheel::{Nudge, TimerSettings, TimerWheel, TimerWheelArgs, TimerWheelMsg};
 use crate::actors::webhooks::{DeliveryContext, WebhookDeliveries, WebhookSettings};
 use crate::cache::timeline::{self, TimelineCache, TimelineSettings};
 use crate::cache::FeedCache;
@@ -25,7 +26,7 @@ use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::instruments;
 use crate::network_policy;
-use crate::store::{ApiStore, EngineStore, EventStore, JobStore, Store, StoreError, WebhookStore};
+use crate::store::{ApiStore, EngineStore, EventStore, JobStore, Store, StoreError, TimerStore, WebhookStore};
 
 /// How one URL of a subscribe request turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +95,7 @@ pub struct EngineSettings {
     pub events: EventBusSettings,
     pub jobs: JobSettings,
     pub webhooks: WebhookSettings,
+    pub timers: TimerSettings,
 }
 
 /// How long a request waits for an actor's answer.
@@ -130,6 +132,9 @@ struct EngineInner {
     /// Set once, right after the engine is built: the runner's workers use the engine itself.
     jobs: std::sync::OnceLock<ActorRef<JobRunnerMsg>>,
     job_settings: JobSettings,
+    /// Set once, right after the engine is built, like the job runner.
+    timer_wheel: std::sync::OnceLock<ActorRef<TimerWheelMsg>>,
+    timer_settings: TimerSettings,
 }
 
 /// An actor error as the engine reports it. ractor's errors carry the undelivered message, which need not be
@@ -201,6 +206,7 @@ impl Engine {
             .await
             .map_err(unavailable)?;
         let job_settings = settings.jobs;
+        let timer_settings = settings.timers;
         let engine = Engine {
             inner: Arc::new(EngineInner {
                 store,
@@ -216,6 +222,8 @@ impl Engine {
                 allow_private_networks,
                 jobs: std::sync::OnceLock::new(),
                 job_settings: job_settings.clone(),
+                timer_wheel: std::sync::OnceLock::new(),
+                timer_settings: timer_settings.clone(),
             }),
         };
         let runner = JobRunner::spawn(JobContext {
@@ -226,6 +234,14 @@ impl Engine {
         .await
         .map_err(unavailable)?;
         let _ = engine.inner.jobs.set(runner);
+        let wheel = TimerWheel::spawn(TimerWheelArgs {
+            store: engine.inner.store.clone(),
+            settings: timer_settings,
+            nudge: engine.delivery_nudge(),
+        })
+        .await
+        .map_err(unavailable)?;
+        let _ = engine.inner.timer_wheel.set(wheel);
         Ok(engine)
     }
 
@@ -252,6 +268,25 @@ impl Engine {
 
     pub(crate) fn job_settings(&self) -> &JobSettings {
         &self.inner.job_settings
+    }
+
+    pub(crate) fn timer_store(&self) -> &dyn TimerStore {
+        self.inner.store.as_ref()
+    }
+
+    /// The timer wheel, to inspect it (tests, operators); creating or editing timers tells it already.
+    pub fn timer_wheel(&self) -> Option<&ActorRef<TimerWheelMsg>> {
+        self.inner.timer_wheel.get()
+    }
+
+    pub(crate) fn timer_settings(&self) -> &TimerSettings {
+        &self.inner.timer_settings
+    }
+
+    /// How the timer wheel tells the webhook deliveries that one is due now.
+    fn delivery_nudge(&self) -> Nudge {
+        let deliveries = self.webhook_deliveries().clone();
+        std::sync::Arc::new(move |webhook| deliveries.nudge(webhook))
     }
 
     pub(crate) fn timeline(&self) -> &TimelineCache {
@@ -410,6 +445,10 @@ impl Engine {
         // A job stopped here is `running` in the store; the next start puts it back in line.
         if let Some(runner) = self.inner.jobs.get() {
             runner.stop(None);
+        }
+        // A firing under way commits or not as a whole; an uncommitted one fires on the next start.
+        if let Some(wheel) = self.inner.timer_wheel.get() {
+            wheel.stop(None);
         }
         self.inner.polls.close();
         let polls_at_signal = self.inner.polls.running();

@@ -144,4 +144,8 @@ error_statuses! {
     JobAction => [400, 401, 404, 422, 500, 503];
     /// `GET /v1/events`.
     Events => [400, 401, 422, 429, 500, 503];
+    /// `POST /v1/timers`.
+    CreateTimer => [400, 401, 413, 422, 500, 503];
+    /// `PATCH /v1/timers/{id}`.
+    PatchTimer => [400, 401, 404, 413, 422, 500, 503];
 }

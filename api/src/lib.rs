@@ -25,6 +25,8 @@ pub mod request_log;
 pub mod server;
 mod sse_messages;
 pub mod strict_json;
+pub mod timer_bodies;
+pub mod timers;
 pub mod users;
 pub mod validation;
 pub mod webhook_bodies;
@@ -46,6 +48,7 @@ use crate::jobs::JobsApi;
 use crate::login_throttle::{LoginThrottle, ThrottleRules};
 use crate::opml::OpmlApi;
 use crate::passwords::{HashingSettings, Passwords};
+use crate::timers::TimersApi;
 use crate::users::UsersApi;
 use crate::webhooks::WebhooksApi;
 
@@ -93,10 +96,12 @@ pub enum ApiTags {
     Jobs,
     /// Signed HTTP deliveries of the user's events, and their delivery log.
     Webhooks,
+    /// Timers that fire at an exact time, delivering through a webhook.
+    Timers,
 }
 
 /// The tags as `/docs` shows them. poem-openapi lists them by name; Swagger UI shows groups in the listed order.
-const TAG_ORDER: [ApiTags; 8] = [
+const TAG_ORDER: [ApiTags; 9] = [
     ApiTags::Auth,
     ApiTags::Feeds,
     ApiTags::Articles,
@@ -105,6 +110,7 @@ const TAG_ORDER: [ApiTags; 8] = [
     ApiTags::Admin,
     ApiTags::Jobs,
     ApiTags::Webhooks,
+    ApiTags::Timers,
 ];
 
 /// In the tags' order: the spec lists paths in the order the APIs are given.
@@ -119,6 +125,7 @@ type Apis = (
     OpmlApi,
     JobsApi,
     WebhooksApi,
+    TimersApi,
 );
 
 /// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
@@ -135,6 +142,7 @@ fn service() -> OpenApiService<Apis, ()> {
             OpmlApi,
             JobsApi,
             WebhooksApi,
+            TimersApi,
         ),
         "syndic",
         env!("CARGO_PKG_VERSION"),

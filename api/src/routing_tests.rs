@@ -302,7 +302,7 @@ async fn the_spec_and_the_docs_list_tags_in_reading_order() {
         .collect();
     assert_eq!(
         names,
-        ["auth", "feeds", "articles", "events", "health", "admin", "jobs", "webhooks"]
+        ["auth", "feeds", "articles", "events", "health", "admin", "jobs", "webhooks", "timers"]
     );
     let (status, _, page) = send(get("/docs")).await;
     assert_eq!(status, StatusCode::OK);

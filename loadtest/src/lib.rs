@@ -19,6 +19,7 @@ pub mod sustained;
 pub mod sustained_report;
 pub mod timeline_concurrent;
 pub mod timeline_read;
+pub mod timers;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -67,6 +68,8 @@ pub enum Scenario {
     /// Many idle event streams: memory and CPU per stream; then the cold round with one reading stream: time
     /// from an event's store to the wire.
     Streams,
+    /// Many pending timers and some due in the same second, each to its own webhook: lateness at a receiver.
+    Timers,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -84,6 +87,8 @@ pub struct LoadSettings {
     pub sustained: sustained::SustainedSettings,
     #[command(flatten)]
     pub streams: streams::StreamsSettings,
+    #[command(flatten)]
+    pub timers: timers::TimersSettings,
     /// Feeds in the farm.
     #[arg(long, default_value_t = 10_000)]
     pub feeds: usize,
@@ -160,6 +165,10 @@ pub async fn execute(base: &Config, settings: &LoadSettings) -> anyhow::Result<(
         Scenario::Streams => {
             let farm = Farm::start(settings.farm(), settings.farm_port).await?;
             let report = streams::run(base, &settings.streams, &farm, deadline).await?;
+            (report.table(), report.to_json())
+        }
+        Scenario::Timers => {
+            let report = timers::run(base, &settings.timers, deadline).await?;
             (report.table(), report.to_json())
         }
     };

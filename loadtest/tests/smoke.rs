@@ -8,6 +8,7 @@ use syndic_loadtest::popular_feed::PopularFeedSettings;
 use syndic_loadtest::streams::StreamsSettings;
 use syndic_loadtest::sustained::SustainedSettings;
 use syndic_loadtest::timeline_read::TimelineReadSettings;
+use syndic_loadtest::timers::TimersSettings;
 use syndic_loadtest::{run, LoadSettings, Scenario};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,6 +43,11 @@ async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm()
         streams: StreamsSettings {
             streams: 1,
             streams_idle_secs: 1,
+        },
+        timers: TimersSettings {
+            pending_timers: 10,
+            due_timers: 5,
+            due_after_secs: 3,
         },
         feeds: 20,
         entries: 10,

@@ -116,6 +116,20 @@ impl TestDatabase {
         rows.into_iter().map(|(summary,)| summary).collect()
     }
 
+    /// Moves every timer's next instant to `at`, as if the engine had been down since then.
+    pub async fn move_timers_to(&self, at: chrono::DateTime<chrono::Utc>) {
+        let query = "UPDATE timers SET next_fire_at = $1";
+        match &self.fresh.store {
+            BackendStore::Postgres(store) => sqlx::query(query).bind(at).execute(store.pool()).await.map(drop),
+            BackendStore::Sqlite(store) => sqlx::query(query)
+                .bind(at.timestamp_micros())
+                .execute(store.pool())
+                .await
+                .map(drop),
+        }
+        .unwrap();
+    }
+
     /// The stored ETag and status of a feed.
     pub async fn feed_state(&self, feed_id: i64) -> (Option<String>, String) {
         let query = "SELECT etag, status FROM feeds WHERE id = $1";

@@ -27,6 +27,7 @@ mod process;
 mod resilience;
 mod sse;
 mod timeline_cache;
+mod timers;
 mod webhook_crash;
 mod webhook_receiver;
 mod webhooks;

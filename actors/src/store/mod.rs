@@ -16,6 +16,8 @@ mod rows;
 mod sqlite;
 mod timeline_page;
 mod timeline_query;
+mod timer_rows;
+mod timer_store;
 pub mod transfer;
 mod transfer_rows;
 mod transfer_store;
@@ -36,16 +38,18 @@ pub use event_store::EventStore;
 pub use job_store::JobStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use timer_store::TimerStore;
 pub use transfer_store::TransferStore;
 pub use webhook_store::WebhookStore;
 
 /// Every store method: what the composition root opens and hands out, each caller seeing only its own trait.
 /// The API reaches the database only through the engine, which holds the [`ApiStore`] part for it; the actors
 /// use [`EngineStore`]; `syndic copy` uses [`TransferStore`]; the event bus uses [`EventStore`]; the job runner
-/// uses [`JobStore`]; webhook delivery uses [`WebhookStore`].
-pub trait Store: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore {}
+/// uses [`JobStore`]; webhook delivery uses [`WebhookStore`]; the timer wheel and the timer routes use
+/// [`TimerStore`].
+pub trait Store: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore {}
 
-impl<T: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore> Store for T {}
+impl<T: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore> Store for T {}
 
 /// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`), creating and migrating the
 /// database as needed. The one place that dispatches on the backend; everything downstream sees `dyn Store`.

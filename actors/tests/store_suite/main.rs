@@ -96,6 +96,10 @@ for_each_backend!(
     // Webhooks.
     enqueued_deliveries_are_due_in_order_with_their_envelope,
     fifty_dead_deliveries_in_a_row_disable_the_webhook_once,
+    // Timers.
+    a_firing_moves_the_timer_and_writes_its_delivery_once,
+    an_edit_wins_over_a_firing_loaded_before_it,
+    timers_are_private_limited_and_take_their_own_webhook_with_them,
     // Moving a database.
     every_table_pages_out_completely_in_key_order,
     pages_import_as_they_are_into_an_empty_database,

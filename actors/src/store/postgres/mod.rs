@@ -7,6 +7,7 @@ mod jobs;
 mod rows;
 mod subscriptions;
 mod timeline;
+mod timers;
 mod transfer;
 mod user_webhooks;
 mod users;
@@ -220,3 +221,5 @@ impl super::WebhookStore for PostgresStore {
         user_webhooks::redeliver(self, user, webhook, delivery).await
     }
 }
+
+super::timer_store::wire_timer_store!(PostgresStore);

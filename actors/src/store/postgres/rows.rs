@@ -19,3 +19,4 @@ pub(super) type SubscriptionExportRow = transfer_rows::SubscriptionExportRow<Uui
 pub(super) type ArticleExportRow = transfer_rows::ArticleExportRow<Time, Vec<String>>;
 pub(super) type ArticleMarkExportRow = transfer_rows::ArticleMarkExportRow<Uuid, Time>;
 pub(super) type JobRow = crate::store::job_rows::JobRow<Uuid, Time>;
+pub(super) type TimerRow = crate::store::timer_rows::TimerRow<Uuid, Time>;

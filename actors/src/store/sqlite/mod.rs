@@ -8,6 +8,7 @@ mod jobs;
 mod rows;
 mod subscriptions;
 mod timeline;
+mod timers;
 mod transfer;
 mod user_webhooks;
 mod users;
@@ -249,3 +250,5 @@ impl super::WebhookStore for SqliteStore {
         user_webhooks::redeliver(self, user, webhook, delivery).await
     }
 }
+
+super::timer_store::wire_timer_store!(SqliteStore);

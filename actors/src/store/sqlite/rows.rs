@@ -50,3 +50,4 @@ pub(super) type SubscriptionExportRow = transfer_rows::SubscriptionExportRow<Hyp
 pub(super) type ArticleExportRow = transfer_rows::ArticleExportRow<Time, String>;
 pub(super) type ArticleMarkExportRow = transfer_rows::ArticleMarkExportRow<Hyphenated, Time>;
 pub(super) type JobRow = crate::store::job_rows::JobRow<Hyphenated, Time>;
+pub(super) type TimerRow = crate::store::timer_rows::TimerRow<Hyphenated, Time>;
