@@ -1,11 +1,12 @@
 //! Webhooks end to end, with a receiver inside the test: signed deliveries of new articles, retries until a
-//! success, dead deliveries and redelivery, refusals of private addresses and bad input, and another user's
-//! webhooks staying out of reach.
+//! success, dead deliveries and redelivery, a webhook disabled by fifty dead deliveries, refusals of private
+//! addresses and bad input, and another user's webhooks staying out of reach.
 
 use serde_json::{json, Value};
 use syndic_testkit::documents::titled::rss;
 
 use crate::helpers::{eventually, feed_server, spawn_app_configured, Backend, FeedServer, TestApp, TestSettings};
+use crate::sse::SseReader;
 use crate::webhook_receiver::Receiver;
 
 /// An app whose delivery retries follow each other within milliseconds (1 ms base, ×4 each time).
@@ -153,12 +154,81 @@ async fn an_always_failing_receiver_ends_dead_and_can_be_redelivered(backend: Ba
         receiver.accepted().len() == 1
     })
     .await;
+    // The receiver answers before the engine records the attempt: wait for the record.
+    eventually(10, "the redelivery is recorded ok", || async move {
+        deliveries(app_ref, token_ref, webhook, "?status=ok").await.len() == 1
+    })
+    .await;
     let ok = deliveries(&app, &token, webhook, "?status=ok").await;
     assert_eq!(ok.len(), 1);
     assert_eq!(
         ok[0]["attempts"].as_array().unwrap().len(),
         9,
         "the redelivery's attempt follows the others"
+    );
+}
+
+async fn fifty_dead_deliveries_in_a_row_disable_the_webhook_and_the_event_stream_says_so(backend: Backend) {
+    let app = app(backend).await;
+    let token = app.user("alice").await;
+    let receiver = Receiver::start(&[]).await;
+    receiver.always(500);
+    let (webhook, _) = create(&app, &token, &receiver.url, &["article.new"]).await;
+    let mut stream = SseReader::new(
+        app.client
+            .get(app.url("/v1/events?types=webhook.disabled"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    );
+    // Fifty articles: fifty deliveries, each dead after its eight attempts.
+    let _server = subscribe_to_news(&app, &token, 50).await;
+
+    let app_ref = &app;
+    let token_ref = token.as_str();
+    eventually(120, "the webhook is disabled", || async move {
+        let body: Value = app_ref
+            .get(&format!("/v1/webhooks/{webhook}"), Some(token_ref))
+            .await
+            .json()
+            .await
+            .unwrap();
+        body["enabled"] == false
+    })
+    .await;
+    let event = stream.expect().await;
+    assert_eq!(event.event, "webhook.disabled");
+    assert_eq!(event.data["webhook_id"], webhook);
+    assert!(
+        event.data["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("50")),
+        "{}",
+        event.data
+    );
+    let body: Value = app
+        .get(&format!("/v1/webhooks/{webhook}"), Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(body["disabled_reason"].as_str().is_some(), "{body}");
+    assert_eq!(
+        deliveries(&app, &token, webhook, "?status=dead&limit=100").await.len(),
+        50
+    );
+    assert_eq!(receiver.received().len(), 50 * 8, "every attempt was made, and no more");
+
+    // Turned back on, it says nothing of the reason any more.
+    let response = app
+        .patch_json(&format!("/v1/webhooks/{webhook}"), &token, &json!({ "enabled": true }))
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (body["enabled"].clone(), body["disabled_reason"].clone()),
+        (json!(true), Value::Null)
     );
 }
 
@@ -334,6 +404,7 @@ crate::on_both_backends!(
     new_articles_are_delivered_signed,
     three_failures_then_one_successful_delivery,
     an_always_failing_receiver_ends_dead_and_can_be_redelivered,
+    fifty_dead_deliveries_in_a_row_disable_the_webhook_and_the_event_stream_says_so,
     private_address_webhooks_are_refused,
     route_errors_name_their_field_and_other_users_webhooks_are_not_found,
     a_rotated_secret_signs_the_next_deliveries,
