@@ -1,8 +1,10 @@
 //! A webhook receiver inside the test: a real HTTP server on 127.0.0.1 that records every delivery it gets and
-//! answers each with the next status of its script (then 200 for ever).
+//! answers each with the next status of its script (then 200 for ever), with a `Retry-After` on 429 and 503 when
+//! told to.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use poem::http::StatusCode;
 use poem::{endpoint::make, Request, Response};
@@ -18,6 +20,8 @@ pub struct Received {
     pub body: Vec<u8>,
     /// What the receiver answered.
     pub status: u16,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 impl Received {
@@ -45,6 +49,8 @@ impl Received {
 struct State {
     script: VecDeque<u16>,
     received: Vec<Received>,
+    /// The `Retry-After` sent with a 429 or a 503, if any.
+    retry_after: Option<String>,
 }
 
 #[derive(Clone)]
@@ -59,6 +65,7 @@ impl Receiver {
         let state = Arc::new(Mutex::new(State {
             script: script.iter().copied().collect(),
             received: Vec::new(),
+            retry_after: None,
         }));
         let shared = state.clone();
         let endpoint = make(move |request: Request| {
@@ -78,6 +85,11 @@ impl Receiver {
     pub fn always(&self, status: u16) {
         let mut state = self.state.lock().unwrap();
         state.script = std::iter::repeat_n(status, 10_000).collect();
+    }
+
+    /// Sends `Retry-After: value` with every 429 and 503 from now on.
+    pub fn retry_after(&self, value: &str) {
+        self.state.lock().unwrap().retry_after = Some(value.to_owned());
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -117,8 +129,11 @@ async fn answer(state: Arc<Mutex<State>>, mut request: Request) -> Response {
         signature,
         body,
         status,
+        at: Instant::now(),
     });
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
-        .body("thanks")
+    let mut response = Response::builder().status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
+    if let (429 | 503, Some(retry_after)) = (status, state.retry_after.as_deref()) {
+        response = response.header("Retry-After", retry_after);
+    }
+    response.body("thanks")
 }

@@ -1,6 +1,7 @@
 //! Webhooks end to end, with a receiver inside the test: signed deliveries of new articles, retries until a
-//! success, dead deliveries and redelivery, a webhook disabled by fifty dead deliveries, refusals of private
-//! addresses and bad input, and another user's webhooks staying out of reach.
+//! success, `Retry-After` honoured, dead deliveries and redelivery, a webhook disabled by fifty dead deliveries,
+//! the cap of 100 per user, refusals of private addresses and bad input, and another user's webhooks staying out
+//! of reach.
 
 use serde_json::{json, Value};
 use syndic_testkit::documents::titled::rss;
@@ -232,6 +233,64 @@ async fn fifty_dead_deliveries_in_a_row_disable_the_webhook_and_the_event_stream
     );
 }
 
+async fn a_user_has_at_most_a_hundred_webhooks(backend: Backend) {
+    let app = app(backend).await;
+    let token = app.user("alice").await;
+    let receiver = Receiver::start(&[]).await;
+    let mut first = None;
+    for _ in 0..100 {
+        let (id, _) = create(&app, &token, &receiver.url, &["feed.status"]).await;
+        first.get_or_insert(id);
+    }
+    let refused = app
+        .post_json(
+            "/v1/webhooks",
+            Some(&token),
+            &json!({ "url": receiver.url, "events": ["feed.status"] }),
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let error: Value = refused.json().await.unwrap();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("100")),
+        "{error}"
+    );
+    // Another user is not counted against alice, and a deleted webhook frees its place.
+    let bob = app.user("bob").await;
+    create(&app, &bob, &receiver.url, &["feed.status"]).await;
+    let first = first.expect("a webhook was made");
+    let deleted = app.delete(&format!("/v1/webhooks/{first}"), &token).await;
+    assert_eq!(deleted.status(), 204);
+    create(&app, &token, &receiver.url, &["feed.status"]).await;
+}
+
+async fn retry_after_on_429_and_503_is_honoured(backend: Backend) {
+    // The retry base is 1 ms: without the receiver's Retry-After, the retries would follow within milliseconds.
+    let app = app(backend).await;
+    let token = app.user("alice").await;
+    let receiver = Receiver::start(&[503, 429]).await;
+    receiver.retry_after("2");
+    create(&app, &token, &receiver.url, &["article.new"]).await;
+    let _server = subscribe_to_news(&app, &token, 1).await;
+
+    eventually(30, "the delivery succeeds after two refusals", || async {
+        receiver.accepted().len() == 1
+    })
+    .await;
+    let received = receiver.received();
+    let statuses: Vec<u16> = received.iter().map(|received| received.status).collect();
+    assert_eq!(statuses, [503, 429, 200]);
+    for pair in received.windows(2) {
+        let waited = pair[1].at - pair[0].at;
+        assert!(
+            waited >= std::time::Duration::from_millis(1_800),
+            "the retry came {waited:?} after a Retry-After of 2 s"
+        );
+    }
+}
+
 async fn private_address_webhooks_are_refused(backend: Backend) {
     // The tests' default allows loopback for their servers; this app refuses private addresses, as production does.
     let app = spawn_app_configured(backend, TestSettings::default(), |config| {
@@ -405,6 +464,8 @@ crate::on_both_backends!(
     three_failures_then_one_successful_delivery,
     an_always_failing_receiver_ends_dead_and_can_be_redelivered,
     fifty_dead_deliveries_in_a_row_disable_the_webhook_and_the_event_stream_says_so,
+    a_user_has_at_most_a_hundred_webhooks,
+    retry_after_on_429_and_503_is_honoured,
     private_address_webhooks_are_refused,
     route_errors_name_their_field_and_other_users_webhooks_are_not_found,
     a_rotated_secret_signs_the_next_deliveries,
