@@ -87,29 +87,26 @@ impl EventsApi {
             None => last_event_id.0,
         };
         let user = auth.user();
-        // Open before reading the log, so that nothing stored meanwhile falls between the two; a replay opens
-        // behind, so that the live side waits in the log until the replay reaches it.
-        let streams = engine.events().streams();
-        let live = match after {
-            Some(_) => streams.open_behind(user),
-            None => streams.open(user),
-        }
-        .map_err(refused)?;
+        // Every stream starts after an id: the client's, or else the user's latest event, so that a fresh stream
+        // starts live and no catch-up ever reads history the client did not ask for. The log's bounds are read
+        // first and the stream opens behind: it reads the log after that id (what was stored meanwhile), then
+        // resumes the live side, so nothing falls between the two.
+        let bounds = engine.event_log_bounds(user).await?;
+        let live = engine.events().streams().open_behind(user).map_err(refused)?;
         let mut state = StreamState {
             engine: engine.0.clone(),
             user,
             filter,
             live,
-            reading_log: after.is_some(),
+            reading_log: true,
             resumed: false,
             behind_since: None,
             page: VecDeque::new(),
-            last_id: after.unwrap_or(0),
+            last_id: after.unwrap_or(bounds.last_id),
             first: None,
             ended: false,
         };
         if let Some(after) = after {
-            let bounds = engine.event_log_bounds(user).await?;
             if bounds.has_gap_after(after) || after > bounds.last_id {
                 state.first = Some(WireEvent::resync("gap"));
                 state.last_id = after.min(bounds.last_id);

@@ -240,6 +240,29 @@ async fn a_gap_older_than_the_log_gets_resync_first(backend: Backend) {
     assert_eq!(ids(&stream.take(1).await), [stored[4].id]);
 }
 
+async fn a_fresh_stream_starts_live_and_a_lagging_dispatcher_replays_no_history(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.user("alice").await;
+    app.user("bob").await;
+    let (alice, bob) = (user_id(&app, "alice").await, user_id(&app, "bob").await);
+    let history: Vec<NewEvent> = (1..=5).map(|job| job_done(alice, job)).collect();
+    app.database.store.append_events(&history).await.unwrap();
+    let mut stream = open(&app, &token, "", None).await;
+    wait_for_streams(&app, 1).await;
+
+    // Bob's burst is larger than the broadcast holds: the dispatcher lags and every stream reads the log. A
+    // fresh stream reads it from where it started, not from the beginning.
+    app.engine()
+        .events()
+        .publish((0..10_000).map(|job| job_done(bob, job)).collect());
+    app.engine().events().publish(vec![job_done(alice, 99)]);
+    assert_eq!(
+        stream.expect().await.data["job_id"],
+        99,
+        "no event from before the stream opened"
+    );
+}
+
 async fn a_slow_reader_is_cut_off_with_resync_while_others_keep_flowing(backend: Backend) {
     let mut app = spawn_app(backend).await;
     app.config.event_stream_buffer = 16;
@@ -400,6 +423,7 @@ crate::on_both_backends!(
     reconnecting_with_last_event_id_replays_exactly_what_was_missed_even_after_a_restart,
     a_gap_older_than_the_log_gets_resync_first,
     a_burst_larger_than_the_buffer_reaches_a_fast_reader_whole_and_in_order,
+    a_fresh_stream_starts_live_and_a_lagging_dispatcher_replays_no_history,
     a_slow_reader_is_cut_off_with_resync_while_others_keep_flowing,
     streams_refuse_bad_input_and_unauthenticated_clients_and_count_per_user,
     an_idle_stream_gets_heartbeat_comments,
