@@ -13,6 +13,7 @@ use syndic_actors::job::{Job, JobId, JobKind, JobStatus};
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
 use crate::error_responses::{ById, Failure, JobAction, ListFeeds, StartJob};
+use crate::id_pages::{self, bounded, next_page};
 use crate::nullable::Nullable;
 use crate::ApiTags;
 
@@ -145,15 +146,9 @@ impl JobsApi {
         engine: Data<&Engine>,
     ) -> Result<Json<JobsBody>, Failure<ListFeeds>> {
         let limit = bounded("limit", limit.0, JOBS_DEFAULT_LIMIT, JOBS_MAX_LIMIT)?;
-        let before = cursor
-            .0
-            .map(|cursor| cursor.parse::<JobId>())
-            .transpose()
-            .map_err(|_| ApiError::validation("cursor", "not a cursor from this listing"))?;
+        let before = id_pages::cursor::<JobId>(cursor.0)?;
         let jobs = engine.list_jobs(auth.0, limit, before).await?;
-        let next_cursor = (jobs.len() == limit as usize)
-            .then(|| jobs.last().map(|job| job.id.to_string()))
-            .flatten();
+        let next_cursor = next_page(&jobs, limit, |job| job.id.to_string());
         Ok(Json(JobsBody {
             jobs: jobs.into_iter().map(job_body).collect(),
             next_cursor: next_cursor.into(),
@@ -188,9 +183,7 @@ impl JobsApi {
     ) -> Result<Json<JobItemsBody>, Failure<JobAction>> {
         let limit = bounded("limit", limit.0, ITEMS_DEFAULT_LIMIT, ITEMS_MAX_LIMIT)?;
         let items = engine.job_items(auth.0, id.0, after.0, limit).await?;
-        let next_after = (items.len() == limit as usize)
-            .then(|| items.last().map(|item| item.position))
-            .flatten();
+        let next_after = next_page(&items, limit, |item| item.position);
         let items = items
             .into_iter()
             .map(|item| JobItemBody {
@@ -256,15 +249,6 @@ impl JobsApi {
     async fn refresh_all(&self, auth: BearerAuth, engine: Data<&Engine>) -> Result<JobAccepted, Failure<StartJob>> {
         Ok(JobAccepted::Accepted(Json(job_body(engine.refresh_all(auth.0).await?))))
     }
-}
-
-/// A page size within bounds, or a 422 naming the parameter.
-pub(crate) fn bounded(field: &'static str, value: Option<i64>, default: i64, max: i64) -> Result<u32, ApiError> {
-    let value = value.unwrap_or(default);
-    if !(1..=max).contains(&value) {
-        return Err(ApiError::validation(field, format!("must be between 1 and {max}")));
-    }
-    Ok(value as u32)
 }
 
 pub(crate) fn job_body(job: Job) -> JobBody {

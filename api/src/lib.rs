@@ -15,6 +15,7 @@ pub mod events;
 mod examples;
 pub mod feeds;
 pub mod health;
+mod id_pages;
 pub mod jobs;
 pub mod login_throttle;
 pub mod nullable;

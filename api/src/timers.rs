@@ -13,7 +13,7 @@ use syndic_actors::timer_schedule::{Schedule, ScheduleError};
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
 use crate::error_responses::{ById, CreateTimer, Failure, ListFeeds, PatchTimer};
-use crate::jobs::bounded;
+use crate::id_pages::{self, bounded, next_page};
 use crate::timer_bodies::{
     name, payload, timer_body, CreatedTimerBody, NewTimerBody, TargetBody, TimerBody, TimerPatchBody, TimersBody,
 };
@@ -78,15 +78,9 @@ impl TimersApi {
         engine: Data<&Engine>,
     ) -> Result<Json<TimersBody>, Failure<ListFeeds>> {
         let limit = bounded("limit", limit.0, TIMERS_DEFAULT_LIMIT, TIMERS_MAX_LIMIT)?;
-        let before = cursor
-            .0
-            .map(|cursor| cursor.parse::<TimerId>())
-            .transpose()
-            .map_err(|_| ApiError::validation("cursor", "not a cursor from this listing"))?;
+        let before = id_pages::cursor::<TimerId>(cursor.0)?;
         let timers = engine.list_timers(auth.0, limit, before).await?;
-        let next_cursor = (timers.len() == limit as usize)
-            .then(|| timers.last().map(|timer| timer.id.to_string()))
-            .flatten();
+        let next_cursor = next_page(&timers, limit, |timer| timer.id.to_string());
         let now = engine.timer_clock();
         Ok(Json(TimersBody {
             timers: timers.into_iter().map(|timer| timer_body(timer, now)).collect(),

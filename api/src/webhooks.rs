@@ -11,9 +11,8 @@ use syndic_actors::engine_webhooks::WebhookRequest;
 use syndic_actors::webhook::{DeliveryId, DeliveryQuery, WebhookId, WebhookPatch};
 
 use crate::auth::BearerAuth;
-use crate::error::ApiError;
 use crate::error_responses::{ById, Failure, JobAction, ListFeeds, PatchArticle, Subscribe};
-use crate::jobs::bounded;
+use crate::id_pages::{self, bounded, next_page};
 use crate::webhook_bodies::{
     delivery_body, delivery_status, status_body, webhook_body, CreateWebhookRequest, CreateWebhookResponse,
     CreatedWebhookBody, DeleteWebhookResponse, DeliveriesBody, DeliveryStatusBody, RedeliverResponse, RedeliveryBody,
@@ -69,15 +68,9 @@ impl WebhooksApi {
         engine: Data<&Engine>,
     ) -> Result<Json<WebhooksBody>, Failure<ListFeeds>> {
         let limit = bounded("limit", limit.0, WEBHOOKS_DEFAULT_LIMIT, WEBHOOKS_MAX_LIMIT)?;
-        let before = cursor
-            .0
-            .map(|cursor| cursor.parse::<WebhookId>())
-            .transpose()
-            .map_err(|_| ApiError::validation("cursor", "not a cursor from this listing"))?;
+        let before = id_pages::cursor::<WebhookId>(cursor.0)?;
         let webhooks = engine.list_webhooks(auth.0, limit, before).await?;
-        let next_cursor = (webhooks.len() == limit as usize)
-            .then(|| webhooks.last().map(|webhook| webhook.id.to_string()))
-            .flatten();
+        let next_cursor = next_page(&webhooks, limit, |webhook| webhook.id.to_string());
         Ok(Json(WebhooksBody {
             webhooks: webhooks.into_iter().map(webhook_body).collect(),
             next_cursor: next_cursor.into(),
@@ -166,20 +159,14 @@ impl WebhooksApi {
         engine: Data<&Engine>,
     ) -> Result<Json<DeliveriesBody>, Failure<JobAction>> {
         let limit = bounded("limit", limit.0, WEBHOOKS_DEFAULT_LIMIT, WEBHOOKS_MAX_LIMIT)?;
-        let before = cursor
-            .0
-            .map(|cursor| cursor.parse::<DeliveryId>())
-            .transpose()
-            .map_err(|_| ApiError::validation("cursor", "not a cursor from this listing"))?;
+        let before = id_pages::cursor::<DeliveryId>(cursor.0)?;
         let query = DeliveryQuery {
             status: status.0.map(delivery_status),
             limit,
             before,
         };
         let records = engine.list_deliveries(auth.0, id.0, &query).await?;
-        let next_cursor = (records.len() == limit as usize)
-            .then(|| records.last().map(|record| record.delivery.id.to_string()))
-            .flatten();
+        let next_cursor = next_page(&records, limit, |record| record.delivery.id.to_string());
         Ok(Json(DeliveriesBody {
             deliveries: records.into_iter().map(delivery_body).collect(),
             next_cursor: next_cursor.into(),
