@@ -92,7 +92,7 @@ impl EventsApi {
         // first and the stream opens behind: it reads the log after that id (what was stored meanwhile), then
         // resumes the live side, so nothing falls between the two.
         let bounds = engine.event_log_bounds(user).await?;
-        let live = engine.events().streams().open_behind(user).map_err(refused)?;
+        let live = engine.events().streams().open(user).map_err(refused)?;
         let mut state = StreamState {
             engine: engine.0.clone(),
             user,

@@ -195,21 +195,13 @@ impl EventStreams {
         streams
     }
 
-    /// Opens a live stream for `user`, within the limits.
+    /// Opens a stream for `user`, within the limits. It starts behind: it reads the log first (what was stored
+    /// since the id it starts after), and its buffer fills only once it resumes, so a long replay cannot
+    /// overflow it.
     pub fn open(&self, user: UserId) -> Result<LiveEvents, StreamRefused> {
-        self.open_with(user, StreamShared::default())
-    }
-
-    /// Opens a stream for `user` that starts behind: it reads the log first (a replay), and its buffer fills
-    /// only once it resumes, so a long replay cannot overflow it.
-    pub fn open_behind(&self, user: UserId) -> Result<LiveEvents, StreamRefused> {
+        let (sender, receiver) = mpsc::channel(self.limits.buffer.max(1));
         let shared = StreamShared::default();
         shared.fall_behind();
-        self.open_with(user, shared)
-    }
-
-    fn open_with(&self, user: UserId, shared: StreamShared) -> Result<LiveEvents, StreamRefused> {
-        let (sender, receiver) = mpsc::channel(self.limits.buffer.max(1));
         let shared = Arc::new(shared);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         {

@@ -37,6 +37,13 @@ async fn is_behind(stream: &mut LiveEvents) -> bool {
     matches!(stream.recv().await, LiveEvent::Behind { .. })
 }
 
+/// A stream that has read the log and is live: what the API's streams are once their replay is done.
+fn open_live(streams: &EventStreams, user: UserId) -> LiveEvents {
+    let stream = streams.open(user).expect("opens");
+    stream.resume();
+    stream
+}
+
 #[tokio::test]
 async fn streams_are_limited_per_user_and_in_all_and_give_their_place_back() {
     let (_sender, receiver) = broadcast::channel(16);
@@ -58,8 +65,8 @@ async fn a_full_buffer_puts_only_its_stream_behind_after_what_it_holds_until_it_
     let (sender, receiver) = broadcast::channel(16);
     let streams = EventStreams::start(limits(), receiver);
     let (alice, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
-    let mut behind = streams.open(alice).expect("alice's");
-    let mut other = streams.open(bob).expect("bob's");
+    let mut behind = open_live(&streams, alice);
+    let mut other = open_live(&streams, bob);
     for id in 1..=4 {
         sender.send(event(alice, id)).unwrap();
     }
@@ -80,11 +87,11 @@ async fn a_full_buffer_puts_only_its_stream_behind_after_what_it_holds_until_it_
 }
 
 #[tokio::test]
-async fn a_stream_opened_behind_buffers_nothing_until_it_resumes() {
+async fn a_stream_opens_behind_and_buffers_nothing_until_it_resumes() {
     let (sender, receiver) = broadcast::channel(16);
     let streams = EventStreams::start(limits(), receiver);
     let alice = Uuid::from_u128(1);
-    let mut replaying = streams.open_behind(alice).expect("opens");
+    let mut replaying = streams.open(alice).expect("opens");
     for id in 1..=5 {
         sender.send(event(alice, id)).unwrap();
     }
@@ -103,7 +110,7 @@ async fn a_lagging_dispatcher_puts_every_stream_behind_and_wakes_a_waiting_one()
     let (sender, receiver) = broadcast::channel(1);
     let streams = EventStreams::start(limits(), receiver);
     let (alice, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
-    let mut waiting = streams.open(alice).expect("alice's");
+    let mut waiting = open_live(&streams, alice);
     let reader = tokio::spawn(async move { is_behind(&mut waiting).await });
     tokio::task::yield_now().await;
     // Bob's events overrun the broadcast before the dispatcher reads them: it lags.
@@ -122,7 +129,7 @@ async fn closing_ends_streams_after_what_they_hold() {
     let (sender, receiver) = broadcast::channel(16);
     let streams = EventStreams::start(limits(), receiver);
     let alice = Uuid::from_u128(1);
-    let mut stream = streams.open(alice).expect("opens");
+    let mut stream = open_live(&streams, alice);
     sender.send(event(alice, 1)).unwrap();
     tokio::task::yield_now().await;
     streams.close();
