@@ -166,7 +166,6 @@ impl Engine {
         })
         .await
         .map_err(unavailable)?;
-        events.attach_webhooks(webhooks.clone());
         let persistence = PersistenceActor::spawn_with_webhooks(
             store.clone(),
             settings.persistence,

@@ -9,6 +9,7 @@ use crate::engine::{Engine, EngineError};
 use crate::events::{EventKind, NewEvent};
 use crate::job::{Job, JobId, JobItem, JobKind, JobStatus, NewJob};
 use crate::opml::{ExportedFeed, OpmlFeed};
+use crate::webhook::job_done_data;
 
 /// Subscriptions read per page while gathering a user's feeds.
 const LISTING_PAGE: u32 = 500;
@@ -125,11 +126,13 @@ impl Engine {
         if let Some(runner) = self.job_runner() {
             let _ = runner.send_message(JobRunnerMsg::Cancel(job));
         }
+        // The cancelling transaction put the `job.done` webhook deliveries in the outbox.
+        self.webhook_deliveries().sweep();
         self.events().publish(vec![NewEvent {
             user,
             kind: EventKind::JobDone,
             feed: None,
-            data: serde_json::json!({ "job_id": job, "status": JobStatus::Cancelled.as_str() }),
+            data: job_done_data(job, JobStatus::Cancelled),
         }]);
         Ok(self.job_store().get_job(user, job).await?)
     }

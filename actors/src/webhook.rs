@@ -81,13 +81,39 @@ pub fn article_new_data(
     })
 }
 
-/// Whose webhooks an event goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    /// One user's (a job's owner); webhooks filtered to a feed do not get it.
-    User(UserId),
-    /// Every subscriber's of a feed (unfiltered, or filtered to that feed).
-    FeedSubscribers(FeedId),
+/// The `data` of a `feed.status` delivery: the feed, its new status and, for `error`, `dead` and `failed`, the
+/// last error.
+pub fn feed_status_data(change: &crate::events::FeedStatusChange) -> serde_json::Value {
+    serde_json::json!({
+        "feed_id": change.feed,
+        "status": change.status.as_str(),
+        "error": change.error,
+    })
+}
+
+/// One `feed.status` delivery per webhook matched to a changed feed, given the (feed, webhook) pairs.
+pub fn status_deliveries(
+    changes: &[crate::events::FeedStatusChange],
+    matched: &[(FeedId, WebhookId)],
+) -> Vec<NewDelivery> {
+    let data: std::collections::HashMap<FeedId, serde_json::Value> = changes
+        .iter()
+        .map(|change| (change.feed, feed_status_data(change)))
+        .collect();
+    matched
+        .iter()
+        .filter_map(|(feed, webhook)| Some(NewDelivery::new(*webhook, "feed.status", data.get(feed)?.clone())))
+        .collect()
+}
+
+/// The `data` of a `job.progress` event and delivery.
+pub fn job_progress_data(job: crate::job::JobId, done: i64, total: i64) -> serde_json::Value {
+    serde_json::json!({ "job_id": job, "done": done, "total": total.max(done) })
+}
+
+/// The `data` of a `job.done` event and delivery: the status the job ended in.
+pub fn job_done_data(job: crate::job::JobId, status: crate::job::JobStatus) -> serde_json::Value {
+    serde_json::json!({ "job_id": job, "status": status.as_str() })
 }
 
 /// A fresh signing secret: 32 random bytes, hex.

@@ -2,7 +2,7 @@
 //! transaction committed, numbers and stores them a batch per transaction, and only then broadcasts them, so
 //! that nothing on a wire can be undone by a crash and ids never go backwards. It also prunes the log.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::concurrency::JoinHandle;
@@ -11,12 +11,9 @@ use tokio::sync::broadcast;
 
 use super::feed_events::{address, FeedEvent};
 use super::streams::{EventStreams, StreamLimits};
-use super::EventKind;
 use super::{Event, FeedStatusChange, NewArticles, NewEvent};
-use crate::actors::webhooks::WebhookDeliveries;
 use crate::instruments;
 use crate::store::EventStore;
-use crate::webhook::Audience;
 
 /// How the bus keeps the log and paces its work.
 #[derive(Debug, Clone)]
@@ -72,8 +69,6 @@ pub struct EventBus {
     actor: ActorRef<EventBusMsg>,
     broadcast: broadcast::Sender<Arc<Event>>,
     streams: EventStreams,
-    /// Webhook delivery, attached once it is started (it publishes `webhook.disabled` on this bus).
-    webhooks: Arc<OnceLock<WebhookDeliveries>>,
 }
 
 impl EventBus {
@@ -91,13 +86,7 @@ impl EventBus {
             actor,
             broadcast,
             streams,
-            webhooks: Arc::default(),
         })
-    }
-
-    /// From now on, `feed.status` and the job events published here also go to the webhooks subscribed to them.
-    pub fn attach_webhooks(&self, webhooks: WebhookDeliveries) {
-        let _ = self.webhooks.set(webhooks);
     }
 
     /// Hands events over, without waiting. Call it only after the transaction that caused them committed.
@@ -105,13 +94,6 @@ impl EventBus {
     pub fn publish(&self, events: Vec<NewEvent>) {
         if events.is_empty() {
             return;
-        }
-        if let Some(webhooks) = self.webhooks.get() {
-            for event in &events {
-                if matches!(event.kind, EventKind::JobProgress | EventKind::JobDone) {
-                    webhooks.announce(event.kind.as_str(), Audience::User(event.user), event.data.clone());
-                }
-            }
         }
         let count = events.len();
         if self.actor.send_message(EventBusMsg::Publish(events)).is_err() {
@@ -125,18 +107,9 @@ impl EventBus {
         self.publish_about_feeds(new.into_iter().map(FeedEvent::from).collect());
     }
 
-    /// Feeds' stored status changed (committed): one `feed.status` per subscriber per feed.
+    /// Feeds' stored status changed (committed): one `feed.status` per subscriber per feed. Their webhook
+    /// deliveries were put in the outbox by the transaction that stored the change.
     pub fn feed_status_changed(&self, changes: Vec<FeedStatusChange>) {
-        if let Some(webhooks) = self.webhooks.get() {
-            for change in &changes {
-                let data = serde_json::json!({
-                    "feed_id": change.feed,
-                    "status": change.status.as_str(),
-                    "error": change.error,
-                });
-                webhooks.announce("feed.status", Audience::FeedSubscribers(change.feed), data);
-            }
-        }
         self.publish_about_feeds(changes.into_iter().map(FeedEvent::from).collect());
     }
 

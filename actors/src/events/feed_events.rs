@@ -28,6 +28,17 @@ pub struct FeedStatusChange {
     pub error: Option<String>,
 }
 
+impl FeedStatusChange {
+    /// The feed is back to `ok`.
+    pub fn ok(feed: FeedId) -> Self {
+        FeedStatusChange {
+            feed,
+            status: FeedStatus::Ok,
+            error: None,
+        }
+    }
+}
+
 /// What a feed event says, before it is addressed to each subscriber.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct FeedEvent {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{FeedBatch, FeedMove, StoreError, StoredBatch, SubscribedFeed, UnchangedPoll};
 use crate::domain::{ArticleId, Feed, FeedId, FeedStatus, UserId};
+use crate::webhook::WebhookId;
 
 #[async_trait]
 pub trait EngineStore: Send + Sync + 'static {
@@ -42,7 +43,8 @@ pub trait EngineStore: Send + Sync + 'static {
     async fn get_feed(&self, feed: FeedId) -> Result<Feed, StoreError>;
     /// Records `failed_polls` consecutive failed polls, as the last of them left the feed: the status (`error`, or
     /// `dead` when the feed is given up), the message, `failed_polls` more consecutive errors, and the next attempt
-    /// (none for a dead feed). `dead_since` is set when it dies.
+    /// (none for a dead feed). `dead_since` is set when it dies. When the status changes, a `feed.status`
+    /// delivery goes to each webhook subscribed to it in the same transaction; returns those webhooks.
     async fn record_poll_errors(
         &self,
         feed: FeedId,
@@ -50,7 +52,7 @@ pub trait EngineStore: Send + Sync + 'static {
         status: FeedStatus,
         next_poll_at: Option<DateTime<Utc>>,
         failed_polls: u32,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Vec<WebhookId>, StoreError>;
     /// [`EngineStore::record_poll_errors`] for one failed poll.
     async fn record_poll_error(
         &self,
@@ -58,11 +60,12 @@ pub trait EngineStore: Send + Sync + 'static {
         error: &str,
         status: FeedStatus,
         next_poll_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<WebhookId>, StoreError> {
         self.record_poll_errors(feed, error, status, next_poll_at, 1).await
     }
-    /// Parks a feed whose actor crashed too often: status `failed`, with the crash message.
-    async fn record_feed_failed(&self, feed: FeedId, message: &str) -> Result<(), StoreError>;
+    /// Parks a feed whose actor crashed too often: status `failed`, with the crash message, and a `feed.status`
+    /// delivery when that changes its status, in one transaction. Returns the webhooks that got one.
+    async fn record_feed_failed(&self, feed: FeedId, message: &str) -> Result<Vec<WebhookId>, StoreError>;
     /// Feeds with a subscriber not polled since `polled_before` (or never), least recently polled first.
     async fn stale_feeds(&self, polled_before: DateTime<Utc>, limit: u32) -> Result<Vec<Feed>, StoreError>;
     /// A permanent redirect: the feed now lives at `url`. When another feed already has that URL, this feed's
@@ -72,8 +75,9 @@ pub trait EngineStore: Send + Sync + 'static {
     // Writing polls.
     /// Records polls that found nothing new (304) in one transaction: status `ok`, errors cleared, and the
     /// timestamps. A poll older than the feed's recorded last poll changes nothing, so a late write never
-    /// rolls a feed back.
-    async fn record_polls_unchanged(&self, polls: &[UnchangedPoll]) -> Result<(), StoreError>;
+    /// rolls a feed back. A feed brought back to `ok` gets its `feed.status` deliveries in the same
+    /// transaction; returns the webhooks that got one.
+    async fn record_polls_unchanged(&self, polls: &[UnchangedPoll]) -> Result<Vec<WebhookId>, StoreError>;
     /// Stores several feeds' entries and poll state in one transaction, numbering each feed's new articles.
     async fn persist_batches(&self, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError>;
     /// How many [`EngineStore::persist_batches`] calls the persistence actor runs at once, for batches of

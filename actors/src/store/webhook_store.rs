@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::domain::UserId;
-use crate::webhook::Audience;
 use crate::webhook::{
     CreatedWebhook, Delivery, DeliveryAttempt, DeliveryId, DeliveryQuery, DeliveryRecord, NewDelivery, NewWebhook,
     Webhook, WebhookId, WebhookPatch, WebhookTarget,
@@ -19,14 +18,6 @@ pub trait WebhookStore: Send + Sync + 'static {
     async fn create_webhook(&self, webhook: &NewWebhook) -> Result<CreatedWebhook, StoreError>;
     /// Puts deliveries in the outbox, due at once, in one transaction.
     async fn enqueue_deliveries(&self, deliveries: &[NewDelivery]) -> Result<(), StoreError>;
-    /// Puts an event in the outbox for each enabled webhook of `audience` subscribed to it, in one transaction;
-    /// returns those webhooks.
-    async fn enqueue_event_deliveries(
-        &self,
-        event: &str,
-        audience: Audience,
-        data: &serde_json::Value,
-    ) -> Result<Vec<WebhookId>, StoreError>;
     /// Up to `limit` of the webhook's deliveries due at `now` (pending, or failed and due for a retry), oldest first.
     async fn due_deliveries(
         &self,

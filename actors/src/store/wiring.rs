@@ -238,7 +238,7 @@ macro_rules! wire_store {
                 status: $crate::domain::FeedStatus,
                 next_poll_at: Option<chrono::DateTime<chrono::Utc>>,
                 failed_polls: u32,
-            ) -> Result<(), $crate::store::StoreError> {
+            ) -> Result<Vec<$crate::webhook::WebhookId>, $crate::store::StoreError> {
                 feeds::record_poll_errors(self, feed, error, status, next_poll_at, failed_polls).await
             }
 
@@ -247,7 +247,7 @@ macro_rules! wire_store {
                 &self,
                 feed: $crate::domain::FeedId,
                 message: &str,
-            ) -> Result<(), $crate::store::StoreError> {
+            ) -> Result<Vec<$crate::webhook::WebhookId>, $crate::store::StoreError> {
                 feeds::record_feed_failed(self, feed, message).await
             }
 
@@ -278,7 +278,7 @@ macro_rules! wire_store {
             async fn record_polls_unchanged(
                 &self,
                 polls: &[$crate::store::UnchangedPoll],
-            ) -> Result<(), $crate::store::StoreError> {
+            ) -> Result<Vec<$crate::webhook::WebhookId>, $crate::store::StoreError> {
                 feeds::record_polls_unchanged(self, polls).await
             }
 

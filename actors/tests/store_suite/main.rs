@@ -69,6 +69,7 @@ for_each_backend!(
     list_feeds_filters_by_status_most_errors_first,
     stale_feeds_are_subscribed_feeds_not_polled_since,
     a_permanent_redirect_renames_or_merges_the_feed,
+    status_changes_put_their_deliveries_in_the_outbox_in_the_same_transaction,
     // Timeline.
     list_articles_newest_first_ties_by_id,
     list_articles_pages_by_keyset_without_gaps_or_overlaps,
@@ -92,6 +93,7 @@ for_each_backend!(
     a_cancelled_job_takes_no_more_steps_and_jobs_are_private,
     jobs_list_newest_first_a_page_at_a_time,
     an_import_keeps_each_subscriptions_folder,
+    job_changes_put_their_deliveries_in_the_outbox_in_the_same_transaction,
     the_event_counter_is_exported_with_its_user,
     // Webhooks.
     enqueued_deliveries_are_due_in_order_with_their_envelope,

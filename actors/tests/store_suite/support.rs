@@ -1,4 +1,5 @@
-//! Builders shared by the cases: users, entries, polls, batches, times and timeline queries.
+//! Builders shared by the cases: users, entries, polls, batches, times, timeline queries, webhooks and what
+//! their outbox holds.
 
 use std::sync::Arc;
 
@@ -6,6 +7,7 @@ use chrono::{DateTime, Utc};
 use syndic_actors::domain::{Article, ArticleQuery, Enclosure, FeedId, NewUser, ReadFilter, User, UserId};
 use syndic_actors::parse::Entry;
 use syndic_actors::store::{FeedBatch, PollRecord, Store, StoredBatch, UnchangedPoll};
+use syndic_actors::webhook::{NewWebhook, WebhookId};
 
 pub type SharedStore = Arc<dyn Store>;
 
@@ -138,4 +140,30 @@ pub fn newest_first(articles: &[Article]) -> Vec<i64> {
     let mut sorted: Vec<&Article> = articles.iter().collect();
     sorted.sort_by_key(|article| std::cmp::Reverse((article.published_at, article.id)));
     sorted.iter().map(|article| article.id).collect()
+}
+
+/// A webhook of `user`'s for `events`, filtered to `feed` when given.
+pub async fn webhook(store: &SharedStore, user: &User, events: &[&str], feed: Option<FeedId>) -> WebhookId {
+    let webhook = NewWebhook {
+        user_id: user.id,
+        url: "https://hooks.example/receive".to_owned(),
+        events: events.iter().map(|event| (*event).to_owned()).collect(),
+        feed_id: feed,
+        timer_id: None,
+    };
+    store.create_webhook(&webhook).await.expect("create a webhook").id
+}
+
+/// The webhook's deliveries waiting in the outbox, oldest first: each one's event and `data`.
+pub async fn outbox(store: &SharedStore, webhook: WebhookId) -> Vec<(String, serde_json::Value)> {
+    store
+        .due_deliveries(webhook, now() + chrono::Duration::seconds(1), 1_000)
+        .await
+        .expect("due deliveries")
+        .into_iter()
+        .map(|delivery| {
+            let envelope: serde_json::Value = serde_json::from_str(&delivery.payload).expect("a JSON payload");
+            (delivery.event, envelope["data"].clone())
+        })
+        .collect()
 }

@@ -22,6 +22,7 @@ use crate::engine::Engine;
 use crate::events::{EventKind, NewEvent};
 use crate::job::{Job, JobId, JobStatus};
 use crate::store::Store;
+use crate::webhook::job_done_data;
 
 /// How the runner paces and bounds jobs.
 #[derive(Debug, Clone)]
@@ -66,8 +67,10 @@ pub struct JobContext {
 }
 
 impl JobContext {
-    /// Announces a job's progress or end on its owner's event stream; called after the commit it reports.
+    /// Announces a job's progress or end on its owner's event stream, and sends the webhook deliveries the
+    /// same commit put in the outbox; called after the commit it reports.
     pub(crate) fn publish(&self, job: &Job, kind: EventKind, data: serde_json::Value) {
+        self.engine.webhook_deliveries().sweep();
         self.engine.events().publish(vec![NewEvent {
             user: job.user_id,
             kind,
@@ -77,11 +80,7 @@ impl JobContext {
     }
 
     pub(crate) fn publish_done(&self, job: &Job, status: JobStatus) {
-        self.publish(
-            job,
-            EventKind::JobDone,
-            serde_json::json!({ "job_id": job.id, "status": status.as_str() }),
-        );
+        self.publish(job, EventKind::JobDone, job_done_data(job.id, status));
     }
 }
 

@@ -14,6 +14,7 @@ use crate::events::EventKind;
 use crate::job::{Job, JobItem, JobKind, JobStatus};
 use crate::opml::{self, OpmlFeed};
 use crate::store::StoreError;
+use crate::webhook::job_progress_data;
 
 /// Why an attempt failed; the runner records it as the job's error.
 #[derive(Debug, thiserror::Error)]
@@ -150,12 +151,7 @@ async fn commit_step(context: &JobContext, job: &Job, done: i64, items: &[JobIte
         tracing::info!(job_id = job.id, "the job was cancelled; its worker stops");
         return Ok(false);
     }
-    let total = job.total.max(done);
-    context.publish(
-        job,
-        EventKind::JobProgress,
-        serde_json::json!({ "job_id": job.id, "done": done, "total": total }),
-    );
+    context.publish(job, EventKind::JobProgress, job_progress_data(job.id, done, job.total));
     if !context.settings.step_pause.is_zero() {
         tokio::time::sleep(context.settings.step_pause).await;
     }

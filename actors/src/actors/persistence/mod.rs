@@ -305,7 +305,14 @@ impl Actor for PersistenceActor {
         }
         // The updates last: one that waited for its feed's batch is newer than it.
         let updates = state.updates.take_ready(|_| false);
-        let unwritten = writer::write_updates(state.store.as_ref(), &state.events, &mut state.recovered, updates).await;
+        let unwritten = writer::write_updates(
+            state.store.as_ref(),
+            &state.events,
+            state.webhooks.as_ref(),
+            &mut state.recovered,
+            updates,
+        )
+        .await;
         if !unwritten.is_empty() {
             tracing::warn!(feeds = unwritten.len(), "could not record the last feed states");
         }
@@ -459,7 +466,14 @@ impl PersistenceState {
         if ready.is_empty() {
             return true;
         }
-        let unwritten = writer::write_updates(self.store.as_ref(), &self.events, &mut self.recovered, ready).await;
+        let unwritten = writer::write_updates(
+            self.store.as_ref(),
+            &self.events,
+            self.webhooks.as_ref(),
+            &mut self.recovered,
+            ready,
+        )
+        .await;
         let written = unwritten.is_empty();
         self.updates.put_back(unwritten);
         written

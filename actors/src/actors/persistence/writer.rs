@@ -11,10 +11,10 @@ use super::PendingBatch;
 use crate::actors::feed::FeedMsg;
 use crate::actors::webhooks::WebhookDeliveries;
 use crate::domain::FeedId;
-use crate::domain::FeedStatus;
 use crate::events::{EventBus, FeedStatusChange, NewArticles};
 use crate::instruments;
 use crate::store::{EngineStore, StoreError, StoredBatch, UnchangedPoll};
+use crate::webhook::WebhookId;
 
 /// What a flush did with its batches.
 pub struct FlushOutcome {
@@ -141,15 +141,22 @@ fn report_rejected(waiting: Vec<PendingBatch>, error: StoreError) {
 }
 
 /// Writes feed-state updates, each feed's in the order given: the unchanged polls in one statement first (per
-/// feed, one can only come first), then the errors and failures one by one. Returns those not written because
-/// the database is unavailable, in order; an update the database refuses is dropped, since it would be refused
-/// again.
+/// feed, one can only come first), then the errors and failures one by one. The store puts each status change's
+/// `feed.status` deliveries in the outbox in the same transaction; they are nudged after the commit, and the
+/// change goes to the event bus. Returns those not written because the database is unavailable, in order; an
+/// update the database refuses is dropped, since it would be refused again.
 pub(super) async fn write_updates(
     store: &dyn EngineStore,
     events: &EventBus,
+    webhooks: Option<&WebhookDeliveries>,
     recovered: &mut HashSet<FeedId>,
     updates: Vec<FeedUpdate>,
 ) -> Vec<FeedUpdate> {
+    let nudge = |nudged: Vec<WebhookId>| {
+        if let Some(webhooks) = webhooks {
+            nudged.into_iter().for_each(|webhook| webhooks.nudge(webhook));
+        }
+    };
     let unchanged: Vec<UnchangedPoll> = updates
         .iter()
         .filter_map(|update| match update {
@@ -159,15 +166,12 @@ pub(super) async fn write_updates(
         .collect();
     if !unchanged.is_empty() {
         match store.record_polls_unchanged(&unchanged).await {
-            Ok(()) => {
+            Ok(nudged) => {
+                nudge(nudged);
                 let back_to_ok: Vec<FeedStatusChange> = unchanged
                     .iter()
                     .filter(|poll| recovered.remove(&poll.feed_id))
-                    .map(|poll| FeedStatusChange {
-                        feed: poll.feed_id,
-                        status: FeedStatus::Ok,
-                        error: None,
-                    })
+                    .map(|poll| FeedStatusChange::ok(poll.feed_id))
                     .collect();
                 events.feed_status_changed(back_to_ok);
             }
@@ -182,7 +186,7 @@ pub(super) async fn write_updates(
         .filter(|update| !matches!(update, FeedUpdate::Unchanged(_)));
     while let Some(update) = rest.next() {
         let written = match &update {
-            FeedUpdate::Unchanged(_) => Ok(()),
+            FeedUpdate::Unchanged(_) => Ok(Vec::new()),
             FeedUpdate::PollFailed(failure) => {
                 store
                     .record_poll_errors(
@@ -197,7 +201,8 @@ pub(super) async fn write_updates(
             FeedUpdate::ActorFailed { feed_id, message } => store.record_feed_failed(*feed_id, message).await,
         };
         match written {
-            Ok(()) => {
+            Ok(nudged) => {
+                nudge(nudged);
                 if let Some(change) = update.status_change() {
                     events.feed_status_changed(vec![change]);
                 }

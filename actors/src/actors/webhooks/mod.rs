@@ -20,7 +20,7 @@ use self::endpoint::{EndpointArgs, EndpointMsg, WebhookEndpoint};
 use crate::events::EventBus;
 use crate::fetch::Fetcher;
 use crate::store::Store;
-use crate::webhook::{Audience, WebhookId};
+use crate::webhook::WebhookId;
 
 /// How deliveries are sent and retried.
 #[derive(Debug, Clone)]
@@ -67,39 +67,23 @@ pub enum DispatcherMsg {
     Idle { webhook: WebhookId, handled: u64 },
 }
 
-/// The cheap, fire-and-forget door other actors use: `nudge` after committing a delivery, or `announce` an
-/// event whose cause has committed.
+/// The cheap, fire-and-forget door other actors use: `nudge` after committing a delivery.
 #[derive(Clone)]
 pub struct WebhookDeliveries {
     dispatcher: ActorRef<DispatcherMsg>,
-    store: Arc<dyn Store>,
 }
 
 impl WebhookDeliveries {
     /// Starts the dispatcher, which sweeps the store at once: deliveries left by the last run go out.
     pub async fn spawn(context: DeliveryContext) -> Result<WebhookDeliveries, ractor::SpawnErr> {
-        let store = context.store.clone();
         let (dispatcher, _) = Actor::spawn(None, WebhookDispatcher, Arc::new(context)).await?;
-        Ok(WebhookDeliveries { dispatcher, store })
+        Ok(WebhookDeliveries { dispatcher })
     }
 
     /// Sends the webhook's due deliveries now rather than at the next sweep. Never blocks; a stopped
     /// dispatcher is ignored (the deliveries wait in the store for the next start).
     pub fn nudge(&self, webhook: WebhookId) {
         let _ = self.dispatcher.send_message(DispatcherMsg::Nudge(webhook));
-    }
-
-    /// Puts an event whose cause has committed in the outbox of every webhook of `audience` subscribed to it,
-    /// then nudges them; without waiting. Used for `feed.status` and the job events, which are stored after
-    /// their own commit, as the event stream's are: a crash in between loses them from both.
-    pub fn announce(&self, event: &'static str, audience: Audience, data: serde_json::Value) {
-        let deliveries = self.clone();
-        tokio::spawn(async move {
-            match deliveries.store.enqueue_event_deliveries(event, audience, &data).await {
-                Ok(webhooks) => webhooks.into_iter().for_each(|webhook| deliveries.nudge(webhook)),
-                Err(error) => tracing::warn!(event, %error, "could not put an event in the webhook outbox"),
-            }
-        });
     }
 
     /// Looks for due deliveries now (after a redelivery, or a commit whose webhooks are not known).

@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
-use super::webhooks::insert_article_deliveries;
+use super::webhooks::{insert_article_deliveries, insert_status_deliveries};
 use super::PostgresStore;
 use crate::domain::{Enclosure, FeedId};
+use crate::events::FeedStatusChange;
 use crate::parse::Entry;
 use crate::store::flush_result::{attach_webhooks, first_of_each_key, number_new_entries, ArticleKey, Resolved};
 use crate::store::rows::categories_json;
@@ -72,13 +73,18 @@ pub(super) async fn persist_batches(
     let mut feed_ids: Vec<FeedId> = batches.iter().map(|batch| batch.feed_id).collect();
     feed_ids.sort_unstable();
     feed_ids.dedup();
-    let mut last_seq: HashMap<FeedId, i64> =
-        sqlx::query_as("SELECT id, last_seq FROM feeds WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+    let locked: Vec<(FeedId, i64, String)> =
+        sqlx::query_as("SELECT id, last_seq, status FROM feeds WHERE id = ANY($1) ORDER BY id FOR UPDATE")
             .bind(&feed_ids)
             .fetch_all(&mut *transaction)
-            .await?
-            .into_iter()
-            .collect();
+            .await?;
+    // The feeds this flush brings back to ok: a `feed.status` goes out in this transaction.
+    let recovered: Vec<FeedStatusChange> = locked
+        .iter()
+        .filter(|(_, _, status)| status != "ok")
+        .map(|(feed, ..)| FeedStatusChange::ok(*feed))
+        .collect();
+    let mut last_seq: HashMap<FeedId, i64> = locked.into_iter().map(|(feed, seq, _)| (feed, seq)).collect();
     // Entries stored by an earlier poll: their ids are for the cache entry, and they are not written again.
     let mut resolved = Resolved::default();
     let existing: Vec<ArticleKey> = sqlx::query_as(
@@ -132,7 +138,8 @@ pub(super) async fn persist_batches(
     }
 
     record_poll_state(&mut transaction, batches, &last_seq).await?;
-    let webhooks = insert_article_deliveries(&mut transaction, &resolved.new_article_ids()).await?;
+    let mut webhooks = insert_article_deliveries(&mut transaction, &resolved.new_article_ids()).await?;
+    webhooks.extend(insert_status_deliveries(&mut transaction, &recovered).await?);
     transaction.commit().await?;
     let mut stored = resolved.into_stored(batches, &unique);
     attach_webhooks(&mut stored, &webhooks);

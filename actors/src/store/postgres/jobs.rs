@@ -3,15 +3,34 @@
 
 use chrono::{DateTime, Utc};
 
+use sqlx::PgConnection;
+
 use super::rows::JobRow;
+use super::webhooks::insert_user_event_deliveries;
 use super::PostgresStore;
 use crate::domain::{FeedId, UserId};
 use crate::job::{Job, JobId, JobItem, JobStatus, NewJob};
 use crate::store::job_rows::{self, JOB_COLUMNS};
 use crate::store::job_store::{CANCELLABLE, RETRIABLE};
 use crate::store::StoreError;
+use crate::webhook::{job_done_data, job_progress_data};
 
 const QUEUED: [&str; 3] = ["pending", "running", "failed"];
+
+/// Inside the transaction that ended a job (`owner` is `None` when it was no longer running): its `job.done`
+/// deliveries. Returns whether the job ended.
+async fn ended(
+    conn: &mut PgConnection,
+    job: JobId,
+    owner: Option<UserId>,
+    status: JobStatus,
+) -> Result<bool, StoreError> {
+    let Some(owner) = owner else {
+        return Ok(false);
+    };
+    insert_user_event_deliveries(conn, owner, "job.done", &job_done_data(job, status)).await?;
+    Ok(true)
+}
 
 fn names(statuses: &[JobStatus]) -> Vec<&'static str> {
     statuses.iter().map(|status| status.as_str()).collect()
@@ -143,14 +162,16 @@ pub(super) async fn record_job_step(
     items: &[JobItem],
 ) -> Result<bool, StoreError> {
     let mut transaction = store.pool.begin().await?;
-    let updated = sqlx::query("UPDATE jobs SET done = $2, updated_at = now() WHERE id = $1 AND status = 'running'")
-        .bind(job)
-        .bind(done)
-        .execute(&mut *transaction)
-        .await?;
-    if updated.rows_affected() == 0 {
+    let updated: Option<(UserId, i64)> = sqlx::query_as(
+        "UPDATE jobs SET done = $2, updated_at = now() WHERE id = $1 AND status = 'running' RETURNING user_id, total",
+    )
+    .bind(job)
+    .bind(done)
+    .fetch_optional(&mut *transaction)
+    .await?;
+    let Some((user, total)) = updated else {
         return Ok(false);
-    }
+    };
     let positions: Vec<i64> = items.iter().map(|item| item.position).collect();
     let data: Vec<&str> = items.iter().map(|item| item.data.as_str()).collect();
     sqlx::query(
@@ -162,6 +183,8 @@ pub(super) async fn record_job_step(
     .bind(&data)
     .execute(&mut *transaction)
     .await?;
+    let progress = job_progress_data(job, done, total);
+    insert_user_event_deliveries(&mut transaction, user, "job.progress", &progress).await?;
     transaction.commit().await?;
     Ok(true)
 }
@@ -172,16 +195,19 @@ pub(super) async fn finish_job(
     result: &serde_json::Value,
     output: Option<&str>,
 ) -> Result<bool, StoreError> {
-    let updated = sqlx::query(
+    let mut transaction = store.pool.begin().await?;
+    let owner: Option<UserId> = sqlx::query_scalar(
         "UPDATE jobs SET status = 'done', result = $2, output = $3, error = NULL, updated_at = now(), \
-         finished_at = now() WHERE id = $1 AND status = 'running'",
+         finished_at = now() WHERE id = $1 AND status = 'running' RETURNING user_id",
     )
     .bind(job)
     .bind(result.to_string())
     .bind(output)
-    .execute(&store.pool)
+    .fetch_optional(&mut *transaction)
     .await?;
-    Ok(updated.rows_affected() == 1)
+    let ended = ended(&mut transaction, job, owner, JobStatus::Done).await?;
+    transaction.commit().await?;
+    Ok(ended)
 }
 
 pub(super) async fn fail_job_attempt(
@@ -190,18 +216,24 @@ pub(super) async fn fail_job_attempt(
     error: &str,
     retry_at: Option<DateTime<Utc>>,
 ) -> Result<bool, StoreError> {
-    let updated = sqlx::query(
+    let mut transaction = store.pool.begin().await?;
+    let owner: Option<UserId> = sqlx::query_scalar(
         "UPDATE jobs SET status = CASE WHEN $3::timestamptz IS NULL THEN 'dead' ELSE 'failed' END, error = $2, \
          next_attempt_at = COALESCE($3, next_attempt_at), updated_at = now(), \
          finished_at = CASE WHEN $3::timestamptz IS NULL THEN now() END \
-         WHERE id = $1 AND status = 'running'",
+         WHERE id = $1 AND status = 'running' RETURNING user_id",
     )
     .bind(job)
     .bind(error)
     .bind(retry_at)
-    .execute(&store.pool)
+    .fetch_optional(&mut *transaction)
     .await?;
-    Ok(updated.rows_affected() == 1)
+    let updated = match retry_at {
+        None => ended(&mut transaction, job, owner, JobStatus::Dead).await?,
+        Some(_) => owner.is_some(),
+    };
+    transaction.commit().await?;
+    Ok(updated)
 }
 
 pub(super) async fn requeue_running_jobs(
@@ -209,17 +241,22 @@ pub(super) async fn requeue_running_jobs(
     now: DateTime<Utc>,
     max_attempts: i32,
 ) -> Result<u64, StoreError> {
-    let updated = sqlx::query(
+    let mut transaction = store.pool.begin().await?;
+    let requeued: Vec<(JobId, UserId, bool)> = sqlx::query_as(
         "UPDATE jobs SET status = CASE WHEN attempts >= $2 THEN 'dead' ELSE 'failed' END, \
          error = 'the engine stopped while the job was running', next_attempt_at = $1, updated_at = $1, \
          finished_at = CASE WHEN attempts >= $2 THEN $1 END \
-         WHERE status = 'running'",
+         WHERE status = 'running' RETURNING id, user_id, status = 'dead'",
     )
     .bind(now)
     .bind(max_attempts)
-    .execute(&store.pool)
+    .fetch_all(&mut *transaction)
     .await?;
-    Ok(updated.rows_affected())
+    for (job, owner, _) in requeued.iter().filter(|(_, _, dead)| *dead) {
+        ended(&mut transaction, *job, Some(*owner), JobStatus::Dead).await?;
+    }
+    transaction.commit().await?;
+    Ok(requeued.len() as u64)
 }
 
 pub(super) async fn retry_job(store: &PostgresStore, user: UserId, job: JobId) -> Result<Job, StoreError> {
@@ -264,6 +301,7 @@ pub(super) async fn cancel_job(store: &PostgresStore, user: UserId, job: JobId) 
         .bind(job)
         .execute(&mut *transaction)
         .await?;
+    ended(&mut transaction, job, Some(user), JobStatus::Cancelled).await?;
     transaction.commit().await?;
     Ok(before)
 }

@@ -86,16 +86,6 @@ impl super::WebhookStore for PostgresStore {
         webhooks::enqueue_deliveries(self, deliveries).await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(event = event), err(level = "debug"))]
-    async fn enqueue_event_deliveries(
-        &self,
-        event: &str,
-        audience: crate::webhook::Audience,
-        data: &serde_json::Value,
-    ) -> Result<Vec<crate::webhook::WebhookId>, StoreError> {
-        webhooks::enqueue_event_deliveries(self, event, audience, data).await
-    }
-
     #[tracing::instrument(level = "debug", skip_all, fields(webhook_id = webhook), err(level = "debug"))]
     async fn due_deliveries(
         &self,

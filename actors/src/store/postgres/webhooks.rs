@@ -6,11 +6,12 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use crate::domain::{ArticleId, FeedId};
+use crate::domain::{ArticleId, FeedId, UserId};
+use crate::events::FeedStatusChange;
 use crate::store::StoreError;
-use crate::webhook::Audience;
 use crate::webhook::{
-    article_new_data, new_secret, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook, WebhookId,
+    article_new_data, new_secret, status_deliveries, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook,
+    WebhookId,
 };
 
 pub(super) const DELIVERY_COLUMNS: &str =
@@ -198,41 +199,50 @@ pub(super) async fn insert_article_deliveries(
         .collect())
 }
 
-pub(super) async fn enqueue_event_deliveries(
-    store: &PostgresStore,
+/// Inside the caller's transaction: a delivery of one of `user`'s own events (a job's) to each of their
+/// enabled webhooks subscribed to it and not filtered to a feed. Returns the webhooks that got one.
+pub(crate) async fn insert_user_event_deliveries(
+    conn: &mut PgConnection,
+    user: UserId,
     event: &str,
-    audience: Audience,
     data: &serde_json::Value,
 ) -> Result<Vec<WebhookId>, StoreError> {
-    let mut transaction = store.pool.begin().await?;
-    let webhooks: Vec<WebhookId> = match audience {
-        Audience::User(user) => {
-            sqlx::query_scalar(
-                "SELECT id FROM webhooks WHERE user_id = $1 AND enabled AND timer_id IS NULL AND feed_id IS NULL \
-                 AND $2 = ANY (events) ORDER BY id",
-            )
-            .bind(user)
-            .bind(event)
-            .fetch_all(&mut *transaction)
-            .await?
-        }
-        Audience::FeedSubscribers(feed) => {
-            sqlx::query_scalar(
-                "SELECT w.id FROM subscriptions s JOIN webhooks w ON w.user_id = s.user_id AND w.enabled \
-                   AND w.timer_id IS NULL AND (w.feed_id IS NULL OR w.feed_id = $1) AND $2 = ANY (w.events) \
-                 WHERE s.feed_id = $1 ORDER BY w.id",
-            )
-            .bind(feed)
-            .bind(event)
-            .fetch_all(&mut *transaction)
-            .await?
-        }
-    };
+    let webhooks: Vec<WebhookId> = sqlx::query_scalar(
+        "SELECT id FROM webhooks WHERE user_id = $1 AND enabled AND timer_id IS NULL AND feed_id IS NULL \
+         AND $2 = ANY (events) ORDER BY id",
+    )
+    .bind(user)
+    .bind(event)
+    .fetch_all(&mut *conn)
+    .await?;
     let deliveries: Vec<NewDelivery> = webhooks
         .iter()
         .map(|webhook| NewDelivery::new(*webhook, event, data.clone()))
         .collect();
-    insert_deliveries(&mut transaction, &deliveries).await?;
-    transaction.commit().await?;
+    insert_deliveries(conn, &deliveries).await?;
     Ok(webhooks)
+}
+
+/// Inside the transaction that stored feeds' new statuses: a `feed.status` delivery of each change to each
+/// enabled webhook of the feed's subscribers that subscribes to it (unfiltered, or filtered to that feed).
+/// Returns which webhooks got a delivery about which feed.
+pub(crate) async fn insert_status_deliveries(
+    conn: &mut PgConnection,
+    changes: &[FeedStatusChange],
+) -> Result<Vec<(FeedId, WebhookId)>, StoreError> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let feeds: Vec<FeedId> = changes.iter().map(|change| change.feed).collect();
+    let matched: Vec<(FeedId, WebhookId)> = sqlx::query_as(
+        "SELECT s.feed_id, w.id FROM subscriptions s JOIN webhooks w ON w.user_id = s.user_id AND w.enabled \
+           AND w.timer_id IS NULL AND (w.feed_id IS NULL OR w.feed_id = s.feed_id) \
+           AND 'feed.status' = ANY (w.events) \
+         WHERE s.feed_id = ANY ($1) ORDER BY s.feed_id, w.id",
+    )
+    .bind(&feeds)
+    .fetch_all(&mut *conn)
+    .await?;
+    insert_deliveries(conn, &status_deliveries(changes, &matched)).await?;
+    Ok(matched)
 }

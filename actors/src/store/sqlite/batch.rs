@@ -7,8 +7,9 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{json, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::feeds::feeds_not_ok;
 use super::rows::{micros, now_micros};
-use super::webhooks::insert_article_deliveries;
+use super::webhooks::{insert_article_deliveries, insert_status_deliveries};
 use super::SqliteStore;
 use crate::domain::{Enclosure, FeedId};
 use crate::parse::Entry;
@@ -32,10 +33,14 @@ pub(super) async fn persist_batches(
 
     let mut transaction = store.begin_write().await?;
     let resolved = store_entries(&mut transaction, batches, &unique, fetched_at).await?;
+    // The feeds this flush brings back to ok: a `feed.status` goes out in this transaction.
+    let feeds: Vec<FeedId> = batches.iter().map(|batch| batch.feed_id).collect();
+    let recovered = feeds_not_ok(&mut transaction, &feeds).await?;
     for batch in batches {
         record_poll_state(&mut transaction, batch).await?;
     }
-    let webhooks = insert_article_deliveries(&mut transaction, &resolved.new_article_ids()).await?;
+    let mut webhooks = insert_article_deliveries(&mut transaction, &resolved.new_article_ids()).await?;
+    webhooks.extend(insert_status_deliveries(&mut transaction, &recovered).await?);
     transaction.commit().await.map_err(sqlite_error)?;
 
     let mut stored = resolved.into_stored(batches, &unique);

@@ -3,14 +3,34 @@
 
 use chrono::{DateTime, Utc};
 
+use sqlx::SqliteConnection;
+use uuid::fmt::Hyphenated;
+
 use super::rows::{micros, now_micros, JobRow};
+use super::webhooks::insert_user_event_deliveries;
 use super::SqliteStore;
 use crate::domain::{FeedId, UserId};
-use crate::job::{Job, JobId, JobItem, NewJob};
+use crate::job::{Job, JobId, JobItem, JobStatus, NewJob};
 use crate::store::error::sqlite_error;
 use crate::store::job_rows::{self, JOB_COLUMNS};
 use crate::store::job_store::{CANCELLABLE, RETRIABLE};
 use crate::store::StoreError;
+use crate::webhook::{job_done_data, job_progress_data};
+
+/// Inside the transaction that ended a job (`owner` is `None` when it was no longer running): its `job.done`
+/// deliveries. Returns whether the job ended.
+async fn ended(
+    conn: &mut SqliteConnection,
+    job: JobId,
+    owner: Option<Hyphenated>,
+    status: JobStatus,
+) -> Result<bool, StoreError> {
+    let Some(owner) = owner else {
+        return Ok(false);
+    };
+    insert_user_event_deliveries(conn, owner.into_uuid(), "job.done", &job_done_data(job, status)).await?;
+    Ok(true)
+}
 
 /// The users as a JSON array, which `json_each` reads as a set.
 fn user_set(users: &[UserId]) -> String {
@@ -158,16 +178,18 @@ pub(super) async fn record_job_step(
     items: &[JobItem],
 ) -> Result<bool, StoreError> {
     let mut transaction = store.begin_write().await?;
-    let updated = sqlx::query("UPDATE jobs SET done = $2, updated_at = $3 WHERE id = $1 AND status = 'running'")
-        .bind(job)
-        .bind(done)
-        .bind(now_micros())
-        .execute(&mut *transaction)
-        .await
-        .map_err(sqlite_error)?;
-    if updated.rows_affected() == 0 {
+    let updated: Option<(Hyphenated, i64)> = sqlx::query_as(
+        "UPDATE jobs SET done = $2, updated_at = $3 WHERE id = $1 AND status = 'running' RETURNING user_id, total",
+    )
+    .bind(job)
+    .bind(done)
+    .bind(now_micros())
+    .fetch_optional(&mut *transaction)
+    .await
+    .map_err(sqlite_error)?;
+    let Some((user, total)) = updated else {
         return Ok(false);
-    }
+    };
     for item in items {
         sqlx::query("INSERT INTO job_items (job_id, position, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(job)
@@ -177,6 +199,8 @@ pub(super) async fn record_job_step(
             .await
             .map_err(sqlite_error)?;
     }
+    let progress = job_progress_data(job, done, total);
+    insert_user_event_deliveries(&mut transaction, user.into_uuid(), "job.progress", &progress).await?;
     transaction.commit().await.map_err(sqlite_error)?;
     Ok(true)
 }
@@ -187,18 +211,21 @@ pub(super) async fn finish_job(
     result: &serde_json::Value,
     output: Option<&str>,
 ) -> Result<bool, StoreError> {
-    let updated = sqlx::query(
+    let mut transaction = store.begin_write().await?;
+    let owner: Option<Hyphenated> = sqlx::query_scalar(
         "UPDATE jobs SET status = 'done', result = $2, output = $3, error = NULL, updated_at = $4, \
-         finished_at = $4 WHERE id = $1 AND status = 'running'",
+         finished_at = $4 WHERE id = $1 AND status = 'running' RETURNING user_id",
     )
     .bind(job)
     .bind(result.to_string())
     .bind(output)
     .bind(now_micros())
-    .execute(&store.pool)
+    .fetch_optional(&mut *transaction)
     .await
     .map_err(sqlite_error)?;
-    Ok(updated.rows_affected() == 1)
+    let ended = ended(&mut transaction, job, owner, JobStatus::Done).await?;
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(ended)
 }
 
 pub(super) async fn fail_job_attempt(
@@ -207,20 +234,26 @@ pub(super) async fn fail_job_attempt(
     error: &str,
     retry_at: Option<DateTime<Utc>>,
 ) -> Result<bool, StoreError> {
-    let updated = sqlx::query(
+    let mut transaction = store.begin_write().await?;
+    let owner: Option<Hyphenated> = sqlx::query_scalar(
         "UPDATE jobs SET status = CASE WHEN $3 IS NULL THEN 'dead' ELSE 'failed' END, error = $2, \
          next_attempt_at = COALESCE($3, next_attempt_at), updated_at = $4, \
          finished_at = CASE WHEN $3 IS NULL THEN $4 END \
-         WHERE id = $1 AND status = 'running'",
+         WHERE id = $1 AND status = 'running' RETURNING user_id",
     )
     .bind(job)
     .bind(error)
     .bind(retry_at.map(micros))
     .bind(now_micros())
-    .execute(&store.pool)
+    .fetch_optional(&mut *transaction)
     .await
     .map_err(sqlite_error)?;
-    Ok(updated.rows_affected() == 1)
+    let updated = match retry_at {
+        None => ended(&mut transaction, job, owner, JobStatus::Dead).await?,
+        Some(_) => owner.is_some(),
+    };
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(updated)
 }
 
 pub(super) async fn requeue_running_jobs(
@@ -228,18 +261,23 @@ pub(super) async fn requeue_running_jobs(
     now: DateTime<Utc>,
     max_attempts: i32,
 ) -> Result<u64, StoreError> {
-    let updated = sqlx::query(
+    let mut transaction = store.begin_write().await?;
+    let requeued: Vec<(JobId, Hyphenated, bool)> = sqlx::query_as(
         "UPDATE jobs SET status = CASE WHEN attempts >= $2 THEN 'dead' ELSE 'failed' END, \
          error = 'the engine stopped while the job was running', next_attempt_at = $1, updated_at = $1, \
          finished_at = CASE WHEN attempts >= $2 THEN $1 END \
-         WHERE status = 'running'",
+         WHERE status = 'running' RETURNING id, user_id, status = 'dead'",
     )
     .bind(micros(now))
     .bind(max_attempts)
-    .execute(&store.pool)
+    .fetch_all(&mut *transaction)
     .await
     .map_err(sqlite_error)?;
-    Ok(updated.rows_affected())
+    for (job, owner, _) in requeued.iter().filter(|(_, _, dead)| *dead) {
+        ended(&mut transaction, *job, Some(*owner), JobStatus::Dead).await?;
+    }
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(requeued.len() as u64)
 }
 
 pub(super) async fn retry_job(store: &SqliteStore, user: UserId, job: JobId) -> Result<Job, StoreError> {
@@ -292,6 +330,7 @@ pub(super) async fn cancel_job(store: &SqliteStore, user: UserId, job: JobId) ->
         .execute(&mut *transaction)
         .await
         .map_err(sqlite_error)?;
+    ended(&mut transaction, job, Some(user.hyphenated()), JobStatus::Cancelled).await?;
     transaction.commit().await.map_err(sqlite_error)?;
     Ok(before)
 }

@@ -8,13 +8,14 @@ use uuid::Uuid;
 
 use super::rows::{micros, now_micros};
 use super::SqliteStore;
-use crate::domain::{ArticleId, FeedId};
+use crate::domain::{ArticleId, FeedId, UserId};
+use crate::events::FeedStatusChange;
 use crate::store::error::sqlite_error;
 use crate::store::rows::{decode_error, Decoded};
 use crate::store::StoreError;
-use crate::webhook::Audience;
 use crate::webhook::{
-    article_new_data, new_secret, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook, WebhookId,
+    article_new_data, new_secret, status_deliveries, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook,
+    WebhookId,
 };
 
 pub(super) const DELIVERY_COLUMNS: &str =
@@ -195,40 +196,53 @@ pub(super) async fn insert_article_deliveries(
         .collect())
 }
 
-pub(super) async fn enqueue_event_deliveries(
-    store: &SqliteStore,
+/// Inside the caller's transaction: a delivery of one of `user`'s own events (a job's) to each of their
+/// enabled webhooks subscribed to it and not filtered to a feed. Returns the webhooks that got one.
+pub(crate) async fn insert_user_event_deliveries(
+    conn: &mut SqliteConnection,
+    user: UserId,
     event: &str,
-    audience: Audience,
     data: &serde_json::Value,
 ) -> Result<Vec<WebhookId>, StoreError> {
-    let mut transaction = store.begin_write().await?;
-    let subscribed = "EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = $2)";
-    let webhooks: Vec<WebhookId> = match audience {
-        Audience::User(user) => sqlx::query_scalar(&format!(
-            "SELECT w.id FROM webhooks w WHERE w.user_id = $1 AND w.enabled = 1 AND w.timer_id IS NULL \
-             AND w.feed_id IS NULL AND {subscribed} ORDER BY w.id"
-        ))
-        .bind(user.hyphenated())
-        .bind(event)
-        .fetch_all(&mut *transaction)
-        .await
-        .map_err(sqlite_error)?,
-        Audience::FeedSubscribers(feed) => sqlx::query_scalar(&format!(
-            "SELECT w.id FROM subscriptions s JOIN webhooks w ON w.user_id = s.user_id AND w.enabled = 1 \
-               AND w.timer_id IS NULL AND (w.feed_id IS NULL OR w.feed_id = $1) AND {subscribed} \
-             WHERE s.feed_id = $1 ORDER BY w.id"
-        ))
-        .bind(feed)
-        .bind(event)
-        .fetch_all(&mut *transaction)
-        .await
-        .map_err(sqlite_error)?,
-    };
+    let webhooks: Vec<WebhookId> = sqlx::query_scalar(
+        "SELECT w.id FROM webhooks w WHERE w.user_id = $1 AND w.enabled = 1 AND w.timer_id IS NULL \
+         AND w.feed_id IS NULL AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = $2) ORDER BY w.id",
+    )
+    .bind(user.hyphenated())
+    .bind(event)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(sqlite_error)?;
     let deliveries: Vec<NewDelivery> = webhooks
         .iter()
         .map(|webhook| NewDelivery::new(*webhook, event, data.clone()))
         .collect();
-    insert_deliveries(&mut transaction, &deliveries).await?;
-    transaction.commit().await.map_err(sqlite_error)?;
+    insert_deliveries(conn, &deliveries).await?;
     Ok(webhooks)
+}
+
+/// Inside the transaction that stored feeds' new statuses: a `feed.status` delivery of each change to each
+/// enabled webhook of the feed's subscribers that subscribes to it (unfiltered, or filtered to that feed).
+/// Returns which webhooks got a delivery about which feed.
+pub(crate) async fn insert_status_deliveries(
+    conn: &mut SqliteConnection,
+    changes: &[FeedStatusChange],
+) -> Result<Vec<(FeedId, WebhookId)>, StoreError> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let feeds = serde_json::Value::from(changes.iter().map(|change| change.feed).collect::<Vec<_>>()).to_string();
+    let matched: Vec<(FeedId, WebhookId)> = sqlx::query_as(
+        "SELECT s.feed_id, w.id FROM json_each($1) k JOIN subscriptions s ON s.feed_id = k.value \
+         JOIN webhooks w ON w.user_id = s.user_id AND w.enabled = 1 AND w.timer_id IS NULL \
+           AND (w.feed_id IS NULL OR w.feed_id = s.feed_id) \
+           AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = 'feed.status') \
+         GROUP BY s.feed_id, w.id ORDER BY s.feed_id, w.id",
+    )
+    .bind(feeds)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(sqlite_error)?;
+    insert_deliveries(conn, &status_deliveries(changes, &matched)).await?;
+    Ok(matched)
 }

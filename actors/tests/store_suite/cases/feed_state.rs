@@ -3,7 +3,9 @@
 use syndic_actors::domain::FeedStatus;
 use syndic_actors::store::{FeedMove, UnchangedPoll};
 
-use crate::support::{at, batch, dated_entries, now, persist_one, subscribe, unchanged, user, SharedStore};
+use crate::support::{
+    at, batch, dated_entries, now, outbox, persist_one, subscribe, unchanged, user, webhook, SharedStore,
+};
 
 const URL: &str = "https://example.com/feed.xml";
 const OTHER_URL: &str = "https://example.org/atom.xml";
@@ -233,4 +235,88 @@ pub async fn unchanged_polls_are_recorded_together_and_never_roll_a_feed_back(st
     unchanged(&store, first, older, at("2026-11-23T09:30:00Z")).await;
     let a = store.get_feed(first).await.expect("a");
     assert_eq!((a.last_polled_at, a.next_poll_at), (Some(polled_at), Some(next)));
+}
+
+pub async fn status_changes_put_their_deliveries_in_the_outbox_in_the_same_transaction(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    let other = subscribe(&store, &alice, OTHER_URL).await;
+    let statuses = webhook(&store, &alice, &["feed.status"], None).await;
+    let other_feeds = webhook(&store, &alice, &["feed.status"], Some(other)).await;
+    let articles_only = webhook(&store, &alice, &["article.new"], None).await;
+    let not_subscribed = webhook(&store, &bob, &["feed.status"], None).await;
+    let status_of = |status: &str, error: Option<&str>| {
+        (
+            "feed.status".to_owned(),
+            serde_json::json!({ "feed_id": feed, "status": status, "error": error }),
+        )
+    };
+
+    // A change of status is announced, in the call that stores it; the same status again is not.
+    let nudged = store
+        .record_poll_error(feed, "HTTP 500", FeedStatus::Error, Some(now()))
+        .await
+        .expect("error");
+    assert_eq!(nudged, [statuses]);
+    let again = store
+        .record_poll_error(feed, "HTTP 502", FeedStatus::Error, Some(now()))
+        .await
+        .expect("error");
+    assert!(again.is_empty(), "still in error: no change to announce");
+    store
+        .record_poll_errors(feed, "HTTP 500 for days", FeedStatus::Dead, None, 2)
+        .await
+        .expect("dead");
+    let back = store
+        .record_polls_unchanged(&[UnchangedPoll {
+            feed_id: feed,
+            polled_at: now(),
+            next_poll_at: now(),
+        }])
+        .await
+        .expect("unchanged");
+    assert_eq!(back, [statuses], "a 304 brings the feed back to ok");
+    unchanged(&store, feed, now(), now()).await;
+    assert_eq!(
+        store
+            .record_feed_failed(feed, "the actor crashed")
+            .await
+            .expect("failed"),
+        [statuses]
+    );
+    let stored = persist_one(
+        &store,
+        batch(feed, dated_entries("a", 1, at("2026-11-01T00:00:00Z")), now()),
+    )
+    .await;
+    assert!(
+        stored.webhooks.contains(&statuses),
+        "a flush brings the feed back to ok and says so"
+    );
+    persist_one(
+        &store,
+        batch(feed, dated_entries("b", 1, at("2026-11-02T00:00:00Z")), now()),
+    )
+    .await;
+
+    assert_eq!(
+        outbox(&store, statuses).await,
+        [
+            status_of("error", Some("HTTP 500")),
+            status_of("dead", Some("HTTP 500 for days")),
+            status_of("ok", None),
+            status_of("failed", Some("the actor crashed")),
+            status_of("ok", None),
+        ]
+    );
+    assert_eq!(outbox(&store, other_feeds).await, [], "filtered to another feed");
+    assert_eq!(outbox(&store, not_subscribed).await, [], "bob does not follow the feed");
+    assert!(
+        outbox(&store, articles_only)
+            .await
+            .iter()
+            .all(|(event, _)| event == "article.new"),
+        "a webhook gets only the events it subscribed to"
+    );
 }

@@ -6,7 +6,7 @@ use syndic_actors::domain::UserId;
 use syndic_actors::job::{Job, JobItem, JobKind, JobStatus, NewJob};
 use syndic_actors::store::StoreError;
 
-use crate::support::{now, subscribe, user, SharedStore};
+use crate::support::{now, outbox, subscribe, user, webhook, SharedStore};
 
 async fn create(store: &SharedStore, user: UserId, total: i64) -> Job {
     store
@@ -252,4 +252,77 @@ pub async fn an_import_keeps_each_subscriptions_folder(store: SharedStore) {
         Some("News & Views")
     );
     assert_eq!(store.get_subscription(bob.id, other).await.expect("sub").folder, None);
+}
+
+pub async fn job_changes_put_their_deliveries_in_the_outbox_in_the_same_transaction(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let feed = subscribe(&store, &alice, "https://example.com/feed.xml").await;
+    let jobs = webhook(&store, &alice, &["job.progress", "job.done"], None).await;
+    let done_only = webhook(&store, &alice, &["job.done"], None).await;
+    // A webhook filtered to a feed gets only that feed's events; a job is no feed's.
+    let one_feed = webhook(&store, &alice, &["job.progress", "job.done"], Some(feed)).await;
+    let bobs = webhook(&store, &bob, &["job.progress", "job.done"], None).await;
+
+    let finished = create(&store, alice.id, 3).await;
+    claim(&store, &[]).await.expect("claimed");
+    assert!(store
+        .record_job_step(finished.id, 2, &[item(0, "{}"), item(1, "{}")])
+        .await
+        .expect("step"));
+    assert!(store
+        .finish_job(finished.id, &serde_json::json!({}), None)
+        .await
+        .expect("finish"));
+    assert!(
+        !store.record_job_step(finished.id, 3, &[]).await.expect("step"),
+        "it is over"
+    );
+
+    let dead = create(&store, alice.id, 1).await;
+    claim(&store, &[]).await.expect("claimed");
+    assert!(store
+        .fail_job_attempt(dead.id, "boom", Some(now()))
+        .await
+        .expect("failed"));
+    claim(&store, &[]).await.expect("claimed again");
+    assert!(store.fail_job_attempt(dead.id, "boom", None).await.expect("dead"));
+
+    let cancelled = create(&store, alice.id, 1).await;
+    store.cancel_job(alice.id, cancelled.id).await.expect("cancel");
+
+    let interrupted = create(&store, alice.id, 1).await;
+    claim(&store, &[]).await.expect("claimed");
+    assert_eq!(store.requeue_running_jobs(now(), 1).await.expect("requeue"), 1);
+
+    let progress = |job: &Job, done: i64, total: i64| {
+        (
+            "job.progress".to_owned(),
+            serde_json::json!({ "job_id": job.id, "done": done, "total": total }),
+        )
+    };
+    let ended = |job: &Job, status: &str| {
+        (
+            "job.done".to_owned(),
+            serde_json::json!({ "job_id": job.id, "status": status }),
+        )
+    };
+    assert_eq!(
+        outbox(&store, jobs).await,
+        [
+            progress(&finished, 2, 3),
+            ended(&finished, "done"),
+            ended(&dead, "dead"),
+            ended(&cancelled, "cancelled"),
+            ended(&interrupted, "dead"),
+        ],
+        "a failed attempt with a retry left is no end"
+    );
+    assert_eq!(outbox(&store, done_only).await.len(), 4);
+    assert_eq!(outbox(&store, one_feed).await, []);
+    assert_eq!(
+        outbox(&store, bobs).await,
+        [],
+        "bob's webhooks never hear of alice's jobs"
+    );
 }
