@@ -31,6 +31,7 @@ pub mod timers;
 pub mod users;
 pub mod validation;
 pub mod webhook_bodies;
+pub mod webhook_payloads;
 pub mod webhooks;
 
 use poem::endpoint::make_sync;

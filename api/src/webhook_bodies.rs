@@ -7,6 +7,7 @@ use syndic_actors::domain::FeedId;
 use syndic_actors::webhook::{DeliveryId, DeliveryRecord, DeliveryStatus, Webhook, WebhookId};
 
 use crate::nullable::Nullable;
+use crate::webhook_payloads::StoredPayload;
 
 /// Which events reach the webhook.
 #[derive(Debug, Clone, Default, Object)]
@@ -119,8 +120,8 @@ pub struct DeliveryBody {
     pub id: DeliveryId,
     pub event: String,
     pub status: DeliveryStatusBody,
-    /// The body POSTed: `{id, event, created_at, data}`.
-    pub payload: serde_json::Value,
+    /// The body POSTed, as it was sent.
+    pub payload: StoredPayload,
     pub created_at: DateTime<Utc>,
     /// When a pending or failed delivery is tried next.
     #[oai(nullable)]
@@ -211,7 +212,7 @@ pub(crate) fn delivery_body(record: DeliveryRecord) -> DeliveryBody {
         id: delivery.id,
         event: delivery.event,
         status: status_body(delivery.status),
-        payload: serde_json::from_str(&delivery.payload).unwrap_or(serde_json::Value::Null),
+        payload: StoredPayload(serde_json::from_str(&delivery.payload).unwrap_or(serde_json::Value::Null)),
         created_at: delivery.created_at,
         next_attempt_at: waiting.then_some(delivery.next_attempt_at).into(),
         delivered_at: delivery.delivered_at.into(),

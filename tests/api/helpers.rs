@@ -381,3 +381,11 @@ where
 pub async fn feed_server() -> FeedServer {
     FeedServer::start().await
 }
+
+/// Panics unless a webhook delivery's body has its event's shape in the contract (`WebhookPayload`).
+pub fn assert_payload_matches_contract(body: &Value) {
+    use poem_openapi::types::ParseFromJSON;
+    if let Err(error) = syndic_api::webhook_payloads::WebhookPayload::parse_from_json(Some(body.clone())) {
+        panic!("{body} does not match the contract: {}", error.into_message());
+    }
+}

@@ -11,7 +11,7 @@ use poem::{handler, EndpointExt, Route};
 use serde_json::{json, Value};
 use syndic_testkit::documents::titled::rss;
 
-use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp};
+use crate::helpers::{assert_payload_matches_contract, eventually, feed_server, spawn_app, Backend, TestApp};
 
 /// One POST the receiver got, and when.
 #[derive(Debug, Clone)]
@@ -103,6 +103,7 @@ async fn a_one_shot_timer_fires_within_a_second_of_its_instant_through_a_restart
         "fired {lateness} after its instant"
     );
     let body = &received[0].body;
+    assert_payload_matches_contract(body);
     assert_eq!(body["event"], "timer.fired");
     assert_eq!(body["data"]["id"], timer["id"]);
     assert_eq!(body["data"]["late"], false);
@@ -158,6 +159,7 @@ async fn a_digest_timer_delivers_the_callers_unread_articles_of_its_feed(backend
     .await;
     assert_eq!(timer["payload"]["kind"], "digest");
     let received = receiver.wait_for(1, 10).await;
+    assert_payload_matches_contract(&received[0].body);
     let digest = &received[0].body["data"]["digest"];
     let mut delivered: Vec<i64> = digest["articles"]
         .as_array()

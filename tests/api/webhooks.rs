@@ -6,7 +6,10 @@
 use serde_json::{json, Value};
 use syndic_testkit::documents::titled::rss;
 
-use crate::helpers::{eventually, feed_server, spawn_app_configured, Backend, FeedServer, TestApp, TestSettings};
+use crate::helpers::{
+    assert_payload_matches_contract, eventually, feed_server, spawn_app_configured, Backend, FeedServer, TestApp,
+    TestSettings,
+};
 use crate::sse::SseReader;
 use crate::webhook_receiver::Receiver;
 
@@ -74,6 +77,7 @@ async fn new_articles_are_delivered_signed(backend: Backend) {
         assert!(received.signed_with(&secret), "the signature verifies with the secret");
         assert!(!received.signed_with("whsec_other"), "and with no other secret");
         let body = received.json();
+        assert_payload_matches_contract(&body);
         assert_eq!(
             body["id"].as_str(),
             received.delivery.as_deref(),
@@ -429,6 +433,7 @@ async fn feed_status_and_job_events_are_delivered(backend: Backend) {
     })
     .await;
     let status = receiver.accepted()[0].clone();
+    assert_payload_matches_contract(&status.json());
     assert!(status.signed_with(&secret));
     assert_eq!(status.json()["data"]["status"], "error");
     assert!(status.json()["data"]["feed_id"].is_i64());
@@ -448,6 +453,7 @@ async fn feed_status_and_job_events_are_delivered(backend: Backend) {
         .into_iter()
         .find(|received| received.event.as_deref() == Some("job.done"))
         .unwrap();
+    assert_payload_matches_contract(&done.json());
     assert_eq!(done.json()["data"]["job_id"], job);
     assert!(
         receiver
