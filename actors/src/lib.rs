@@ -22,6 +22,7 @@ pub mod politeness;
 mod resolver;
 pub mod sanitize;
 pub mod schedule;
+pub mod search_query;
 pub mod store;
 pub mod timer;
 pub mod timer_schedule;
