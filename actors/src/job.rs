@@ -115,6 +115,14 @@ pub struct NewJob {
     pub total: i64,
 }
 
+/// A job that was running when the engine stopped, as a restart left it: `failed` and due again, or `dead`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequeuedJob {
+    pub job: JobId,
+    pub user: UserId,
+    pub dead: bool,
+}
+
 /// One step's results: per-item JSON at its position in the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobItem {

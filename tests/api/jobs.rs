@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::helpers::{eventually, feed_server, spawn_app_configured, Backend, TestDatabase, TestSettings};
 use crate::job_client::{all_feeds, document, import, items, post_opml, wait_for_status};
 use crate::process::{free_port, register_and_login, Syndic};
+use crate::sse::SseReader;
 
 async fn a_job_that_always_fails_ends_dead_and_can_be_retried(backend: Backend) {
     let app = spawn_app_configured(backend, TestSettings::default(), |config| {
@@ -172,6 +173,7 @@ crate::on_both_backends!(
     jobs_are_private_cancellable_while_queued_and_capped_per_user,
     refresh_all_polls_each_feed_once_per_gap_as_a_job,
     a_kill_9_mid_import_resumes_and_subscribes_every_feed_once,
+    a_job_out_of_attempts_at_a_kill_9_ends_dead_on_its_owners_stream,
 );
 
 const CRASH_FEEDS: usize = 300;
@@ -189,6 +191,41 @@ fn crash_settings(database: &TestDatabase) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Posts an import of `CRASH_FEEDS` unreachable feeds and kills the engine once 50 are done; returns the job's id.
+async fn import_then_kill(client: &reqwest::Client, syndic: &mut Syndic, token: &str) -> i64 {
+    let urls: Vec<String> = (0..CRASH_FEEDS)
+        .map(|index| format!("http://127.0.0.1:9/crash/{index}"))
+        .collect();
+    let job: Value = client
+        .post(syndic.url("/v1/opml"))
+        .bearer_auth(token)
+        .header("content-type", "text/x-opml")
+        .body(document(&urls, Some("Crash")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = job["id"].as_i64().expect("a job");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let job = job_of(client, syndic, token, id).await;
+        let done = job["done"].as_i64().unwrap();
+        if done >= 50 {
+            syndic.kill_hard();
+            assert!(done < CRASH_FEEDS as i64, "the kill landed mid-import ({done} done)");
+            return id;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the import never got going: {job}\n{}",
+            syndic.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 async fn job_of(client: &reqwest::Client, syndic: &Syndic, token: &str, id: i64) -> Value {
     client
         .get(syndic.url(&format!("/v1/jobs/{id}")))
@@ -204,45 +241,11 @@ async fn job_of(client: &reqwest::Client, syndic: &Syndic, token: &str, id: i64)
 async fn a_kill_9_mid_import_resumes_and_subscribes_every_feed_once(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let client = reqwest::Client::new();
-    let urls: Vec<String> = (0..CRASH_FEEDS)
-        .map(|index| format!("http://127.0.0.1:9/crash/{index}"))
-        .collect();
-
     let mut syndic = Syndic::spawn(free_port(), &crash_settings(&database));
     syndic.wait_until_healthy().await;
     let token = register_and_login(&client, &syndic, "alice").await;
-    let job: Value = client
-        .post(syndic.url("/v1/opml"))
-        .bearer_auth(&token)
-        .header("content-type", "text/x-opml")
-        .body(document(&urls, Some("Crash")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = job["id"].as_i64().expect("a job");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let done_at_kill = loop {
-        let job = job_of(&client, &syndic, &token, id).await;
-        let done = job["done"].as_i64().unwrap();
-        if done >= 50 {
-            syndic.kill_hard();
-            break done;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the import never got going: {job}\n{}",
-            syndic.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    let id = import_then_kill(&client, &mut syndic, &token).await;
     drop(syndic);
-    assert!(
-        done_at_kill < CRASH_FEEDS as i64,
-        "the kill landed mid-import ({done_at_kill} done)"
-    );
 
     let mut syndic = Syndic::spawn(free_port(), &crash_settings(&database));
     syndic.wait_until_healthy().await;
@@ -291,4 +294,43 @@ async fn a_kill_9_mid_import_resumes_and_subscribes_every_feed_once(backend: Bac
         }
     }
     assert_eq!(seen.len(), CRASH_FEEDS, "every feed is subscribed once");
+}
+
+/// A job whose only attempt a `kill -9` interrupts is dead at the next start, and its owner's event stream says
+/// so: the replay after the restart holds its `job.done` with status `dead`.
+async fn a_job_out_of_attempts_at_a_kill_9_ends_dead_on_its_owners_stream(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let client = reqwest::Client::new();
+    let mut settings = crash_settings(&database);
+    settings.push(("SYNDIC_JOB_MAX_ATTEMPTS", "1".into()));
+    let mut syndic = Syndic::spawn(free_port(), &settings);
+    syndic.wait_until_healthy().await;
+    let token = register_and_login(&client, &syndic, "alice").await;
+    let id = import_then_kill(&client, &mut syndic, &token).await;
+    drop(syndic);
+
+    let mut syndic = Syndic::spawn(free_port(), &settings);
+    syndic.wait_until_healthy().await;
+    let dead = job_of(&client, &syndic, &token, id).await;
+    assert_eq!(
+        (&dead["status"], &dead["attempts"]),
+        (&Value::from("dead"), &Value::from(1)),
+        "{dead}"
+    );
+    let response = client
+        .get(syndic.url("/v1/events?last_event_id=0"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let mut stream = SseReader::new(response);
+    // The import's progress and its feeds' statuses come first.
+    loop {
+        let message = stream.expect().await;
+        if message.event == "job.done" {
+            assert_eq!(message.data["job_id"], id);
+            assert_eq!(message.data["status"], "dead");
+            break;
+        }
+    }
 }

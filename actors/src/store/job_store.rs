@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::domain::{FeedId, UserId};
-use crate::job::{Job, JobId, JobItem, JobStatus, NewJob};
+use crate::job::{Job, JobId, JobItem, JobStatus, NewJob, RequeuedJob};
 
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
@@ -49,8 +49,9 @@ pub trait JobStore: Send + Sync + 'static {
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError>;
     /// After a restart: every job left `running` has failed its attempt. It is due again at `now`, or `dead`
-    /// when it has used `max_attempts`. Returns how many were running.
-    async fn requeue_running_jobs(&self, now: DateTime<Utc>, max_attempts: i32) -> Result<u64, StoreError>;
+    /// when it has used `max_attempts`, with its `job.done` deliveries in the same transaction. Returns them.
+    async fn requeue_running_jobs(&self, now: DateTime<Utc>, max_attempts: i32)
+        -> Result<Vec<RequeuedJob>, StoreError>;
     /// Runs a failed or dead job again from where it stopped, with its attempts reset; `Rejected` for a job in
     /// any other status.
     async fn retry_job(&self, user: UserId, job: JobId) -> Result<Job, StoreError>;

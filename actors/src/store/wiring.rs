@@ -438,7 +438,7 @@ macro_rules! wire_store {
                 &self,
                 now: chrono::DateTime<chrono::Utc>,
                 max_attempts: i32,
-            ) -> Result<u64, $crate::store::StoreError> {
+            ) -> Result<Vec<$crate::job::RequeuedJob>, $crate::store::StoreError> {
                 jobs::requeue_running_jobs(self, now, max_attempts).await
             }
 

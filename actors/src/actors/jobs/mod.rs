@@ -70,9 +70,13 @@ impl JobContext {
     /// Announces a job's progress or end on its owner's event stream, and sends the webhook deliveries the
     /// same commit put in the outbox; called after the commit it reports.
     pub(crate) fn publish(&self, job: &Job, kind: EventKind, data: serde_json::Value) {
+        self.publish_event(job.user_id, kind, data);
+    }
+
+    fn publish_event(&self, user: UserId, kind: EventKind, data: serde_json::Value) {
         self.engine.webhook_deliveries().sweep();
         self.engine.events().publish(vec![NewEvent {
-            user: job.user_id,
+            user,
             kind,
             feed: None,
             data,
@@ -132,8 +136,16 @@ impl Actor for JobRunner {
             .store
             .requeue_running_jobs(Utc::now(), context.settings.max_attempts)
             .await?;
-        if requeued > 0 {
-            tracing::info!(jobs = requeued, "jobs interrupted by the last stop go back in line");
+        if !requeued.is_empty() {
+            tracing::info!(
+                jobs = requeued.len(),
+                "jobs interrupted by the last stop go back in line"
+            );
+        }
+        // Those out of attempts ended: their owners' streams hear of it (their webhooks' deliveries were
+        // written by the same transaction).
+        for dead in requeued.iter().filter(|requeued| requeued.dead) {
+            context.publish_event(dead.user, EventKind::JobDone, job_done_data(dead.job, JobStatus::Dead));
         }
         myself.send_message(JobRunnerMsg::Wake)?;
         Ok(JobRunnerState {

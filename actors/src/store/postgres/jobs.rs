@@ -9,7 +9,7 @@ use super::rows::JobRow;
 use super::webhooks::insert_user_event_deliveries;
 use super::PostgresStore;
 use crate::domain::{FeedId, UserId};
-use crate::job::{Job, JobId, JobItem, JobStatus, NewJob};
+use crate::job::{Job, JobId, JobItem, JobStatus, NewJob, RequeuedJob};
 use crate::store::job_rows::{self, JOB_COLUMNS};
 use crate::store::job_store::{CANCELLABLE, RETRIABLE};
 use crate::store::StoreError;
@@ -240,7 +240,7 @@ pub(super) async fn requeue_running_jobs(
     store: &PostgresStore,
     now: DateTime<Utc>,
     max_attempts: i32,
-) -> Result<u64, StoreError> {
+) -> Result<Vec<RequeuedJob>, StoreError> {
     let mut transaction = store.pool.begin().await?;
     let requeued: Vec<(JobId, UserId, bool)> = sqlx::query_as(
         "UPDATE jobs SET status = CASE WHEN attempts >= $2 THEN 'dead' ELSE 'failed' END, \
@@ -256,7 +256,10 @@ pub(super) async fn requeue_running_jobs(
         ended(&mut transaction, *job, Some(*owner), JobStatus::Dead).await?;
     }
     transaction.commit().await?;
-    Ok(requeued.len() as u64)
+    Ok(requeued
+        .into_iter()
+        .map(|(job, user, dead)| RequeuedJob { job, user, dead })
+        .collect())
 }
 
 pub(super) async fn retry_job(store: &PostgresStore, user: UserId, job: JobId) -> Result<Job, StoreError> {

@@ -10,7 +10,7 @@ use super::rows::{micros, now_micros, JobRow};
 use super::webhooks::insert_user_event_deliveries;
 use super::SqliteStore;
 use crate::domain::{FeedId, UserId};
-use crate::job::{Job, JobId, JobItem, JobStatus, NewJob};
+use crate::job::{Job, JobId, JobItem, JobStatus, NewJob, RequeuedJob};
 use crate::store::error::sqlite_error;
 use crate::store::job_rows::{self, JOB_COLUMNS};
 use crate::store::job_store::{CANCELLABLE, RETRIABLE};
@@ -260,7 +260,7 @@ pub(super) async fn requeue_running_jobs(
     store: &SqliteStore,
     now: DateTime<Utc>,
     max_attempts: i32,
-) -> Result<u64, StoreError> {
+) -> Result<Vec<RequeuedJob>, StoreError> {
     let mut transaction = store.begin_write().await?;
     let requeued: Vec<(JobId, Hyphenated, bool)> = sqlx::query_as(
         "UPDATE jobs SET status = CASE WHEN attempts >= $2 THEN 'dead' ELSE 'failed' END, \
@@ -277,7 +277,14 @@ pub(super) async fn requeue_running_jobs(
         ended(&mut transaction, *job, Some(*owner), JobStatus::Dead).await?;
     }
     transaction.commit().await.map_err(sqlite_error)?;
-    Ok(requeued.len() as u64)
+    Ok(requeued
+        .into_iter()
+        .map(|(job, user, dead)| RequeuedJob {
+            job,
+            user: user.into_uuid(),
+            dead,
+        })
+        .collect())
 }
 
 pub(super) async fn retry_job(store: &SqliteStore, user: UserId, job: JobId) -> Result<Job, StoreError> {
