@@ -4,7 +4,9 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH, LOCATION};
+use reqwest::header::{
+    HeaderValue, ACCEPT, CONTENT_ENCODING, CONTENT_TYPE, IF_MODIFIED_SINCE, IF_NONE_MATCH, LOCATION,
+};
 use reqwest::{redirect, StatusCode};
 use url::Url;
 
@@ -88,6 +90,10 @@ pub enum FetchOutcome {
 #[derive(Debug)]
 pub struct FetchedDocument {
     pub body: Bytes,
+    /// Where the document was fetched from, after redirects: relative links in it resolve against this.
+    pub url: Url,
+    /// The `Content-Type` the server sent, if any.
+    pub content_type: Option<String>,
     pub validators: Validators,
     pub hints: PublisherHints,
     /// The final URL when every redirect on the way was permanent (301 or 308); None when there was no
@@ -289,9 +295,15 @@ impl Fetcher {
         }
         let validators = read_validators(headers);
         let hints = read_hints(headers, now);
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         let body = self.read_body(response).await?;
         Ok(Step::Done(FetchOutcome::Fetched(FetchedDocument {
             body,
+            url: url.clone(),
+            content_type,
             validators,
             hints,
             permanent_redirect: None,

@@ -3,9 +3,11 @@
 pub mod actors;
 pub mod cache;
 pub mod dedupe;
+pub mod discovery;
 pub mod domain;
 pub mod engine;
 mod engine_api;
+mod engine_discovery;
 mod engine_jobs;
 pub mod engine_timers;
 pub mod engine_webhooks;

@@ -9,6 +9,7 @@ pub mod connection_deadlines;
 pub mod connection_limits;
 pub mod cors;
 pub mod dashboard;
+pub mod discovery;
 pub mod error;
 pub mod error_responses;
 pub mod events;
@@ -43,6 +44,7 @@ use crate::admin::AdminApi;
 use crate::admin_actors::AdminActorsApi;
 use crate::articles::ArticlesApi;
 use crate::events::{EventStreamSettings, EventsApi};
+use crate::discovery::DiscoveryApi;
 use crate::feeds::FeedsApi;
 use crate::health::HealthApi;
 use crate::jobs::JobsApi;
@@ -118,6 +120,7 @@ const TAG_ORDER: [ApiTags; 9] = [
 type Apis = (
     UsersApi,
     FeedsApi,
+    DiscoveryApi,
     ArticlesApi,
     EventsApi,
     HealthApi,
@@ -135,6 +138,7 @@ fn service() -> OpenApiService<Apis, ()> {
         (
             UsersApi,
             FeedsApi,
+            DiscoveryApi,
             ArticlesApi,
             EventsApi,
             HealthApi,

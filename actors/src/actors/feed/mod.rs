@@ -28,7 +28,7 @@ use crate::cache::FeedCache;
 use crate::domain::{Feed, FeedId, FeedStatus};
 use crate::events::EventBus;
 use crate::feed_url::FeedUrl;
-use crate::fetch::{Fetcher, Validators};
+use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
 use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
 use crate::store::{EngineStore, StoreError, StoredBatch};
 
@@ -38,6 +38,9 @@ pub enum FeedMsg {
     /// Poll as soon as possible: a subscriber is waiting. While a poll is in flight this is dropped: that
     /// poll's flush links its entries to every subscriber there is by then.
     PollNow,
+    /// The feed's first poll, whose fetch the subscribe request already made while it looked for the feed.
+    /// Dropped, like `PollNow`, while a poll is in flight.
+    FirstPoll(Box<Result<FetchOutcome, FetchError>>),
     /// A person's refresh, admitted by the supervisor (at most once a minute): poll now, or right after the poll
     /// in flight, even if the feed is parked.
     Refresh,
@@ -218,7 +221,7 @@ impl Actor for FeedActor {
                 return Ok(());
             }
             FeedMsg::Poll(generation) if generation != state.timer_generation => {}
-            FeedMsg::Poll(_) | FeedMsg::PollNow if state.in_flight.is_some() => {}
+            FeedMsg::Poll(_) | FeedMsg::PollNow | FeedMsg::FirstPoll(_) if state.in_flight.is_some() => {}
             // The work is boxed: an idle actor's task is as large as the largest future it could await, and
             // with 100k actors an inline fetch future in every one of them costs gigabytes.
             FeedMsg::Poll(_) | FeedMsg::PollNow => {
@@ -227,6 +230,12 @@ impl Actor for FeedActor {
                     return Ok(());
                 };
                 Box::pin(state.poll()).instrument(span).await
+            }
+            FeedMsg::FirstPoll(outcome) => {
+                let Some(_poll) = state.context.polls.enter() else {
+                    return Ok(());
+                };
+                Box::pin(state.poll_fetched(*outcome)).instrument(span).await
             }
             FeedMsg::Refresh => {
                 // Refused once the engine shuts down.

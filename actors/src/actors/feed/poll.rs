@@ -37,7 +37,27 @@ impl FeedState {
         let polled_at = Utc::now();
         let started = Instant::now();
         let (outcome, waited) = self.context.fetcher.fetch_timed(&self.url, &self.validators).await;
-        let timing = PollTiming { started, waited };
+        self.on_fetched(outcome, polled_at, PollTiming { started, waited })
+            .await
+    }
+
+    /// A poll whose fetch the subscribe request already made, while it looked for the feed: the feed is
+    /// fetched once, not twice.
+    pub(super) async fn poll_fetched(&mut self, outcome: Result<FetchOutcome, FetchError>) {
+        self.cancel_timer();
+        let timing = PollTiming {
+            started: Instant::now(),
+            waited: Duration::ZERO,
+        };
+        self.on_fetched(outcome, Utc::now(), timing).await
+    }
+
+    async fn on_fetched(
+        &mut self,
+        outcome: Result<FetchOutcome, FetchError>,
+        polled_at: DateTime<Utc>,
+        timing: PollTiming,
+    ) {
         match outcome {
             Ok(FetchOutcome::NotModified { hints }) => {
                 self.note_answer(timing, "not_modified", Some(304));
