@@ -25,9 +25,12 @@ use crate::domain::{FeedId, UserId};
 use crate::events::{EventBus, EventBusSettings};
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
+use crate::icons::IconFinder;
 use crate::instruments;
 use crate::network_policy;
-use crate::store::{ApiStore, EngineStore, EventStore, JobStore, Store, StoreError, TimerStore, WebhookStore};
+use crate::store::{
+    ApiStore, EngineStore, EventStore, IconStore, JobStore, Store, StoreError, TimerStore, WebhookStore,
+};
 
 /// How one URL of a subscribe request turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +200,7 @@ impl Engine {
             registry: registry.clone(),
             polls: polls.clone(),
             timers: PollTimers::start(),
+            icons: IconFinder::new(fetcher.clone(), store.clone()),
         });
         let (supervisor, _) = Actor::spawn(None, FeedSupervisor, SupervisorArgs { context })
             .await
@@ -274,6 +278,10 @@ impl Engine {
 
     pub(crate) fn job_settings(&self) -> &JobSettings {
         &self.inner.job_settings
+    }
+
+    pub(crate) fn icon_store(&self) -> &dyn IconStore {
+        self.inner.store.as_ref()
     }
 
     pub(crate) fn timer_store(&self) -> &dyn TimerStore {

@@ -218,14 +218,23 @@ impl Fetcher {
         validators: &Validators,
     ) -> (Result<FetchOutcome, FetchError>, Duration) {
         let mut waited = Duration::ZERO;
-        let result = self.follow(url, validators, &mut waited).await;
+        let limit = self.settings.max_body_bytes;
+        let result = self.follow(url, validators, limit, &mut waited).await;
         (result, waited)
+    }
+
+    /// [`Fetcher::fetch`] unconditionally, with a smaller cap on the body than a feed's (an icon's).
+    pub async fn fetch_small(&self, url: &FeedUrl, max_body_bytes: usize) -> Result<FetchOutcome, FetchError> {
+        let limit = max_body_bytes.min(self.settings.max_body_bytes);
+        let mut waited = Duration::ZERO;
+        self.follow(url, &Validators::default(), limit, &mut waited).await
     }
 
     async fn follow(
         &self,
         url: &FeedUrl,
         validators: &Validators,
+        limit: usize,
         waited: &mut Duration,
     ) -> Result<FetchOutcome, FetchError> {
         if !self.settings.allow_private_networks {
@@ -245,7 +254,7 @@ impl Fetcher {
                 .map_err(|closed| FetchError::Request(closed.to_string()))?;
             let started = tokio::time::Instant::now();
             *waited += started - queued;
-            let step = tokio::time::timeout(budget, self.request(&current, validators)).await;
+            let step = tokio::time::timeout(budget, self.request(&current, validators, limit)).await;
             budget = budget.saturating_sub(started.elapsed());
             drop(permit);
             let (status, location) = match step.map_err(|_| FetchError::Timeout)?? {
@@ -262,7 +271,7 @@ impl Fetcher {
     }
 
     /// One request to one URL, body included when it is the document.
-    async fn request(&self, url: &Url, validators: &Validators) -> Result<Step, FetchError> {
+    async fn request(&self, url: &Url, validators: &Validators, limit: usize) -> Result<Step, FetchError> {
         let mut request = self.client.get(url.as_str()).header(ACCEPT, ACCEPT_FEEDS);
         if let Some(etag) = &validators.etag {
             request = request.header(IF_NONE_MATCH, etag);
@@ -299,7 +308,7 @@ impl Fetcher {
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        let body = self.read_body(response).await?;
+        let body = read_body(response, limit).await?;
         Ok(Step::Done(FetchOutcome::Fetched(FetchedDocument {
             body,
             url: url.clone(),
@@ -309,24 +318,23 @@ impl Fetcher {
             permanent_redirect: None,
         })))
     }
+}
 
-    /// Reads the decompressed body, stopping as soon as it passes the cap.
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, FetchError> {
-        let limit = self.settings.max_body_bytes;
-        // A declared length is only the length on the wire; with an encoding the decoded body decides.
-        let encoded = response.headers().contains_key(CONTENT_ENCODING);
-        if !encoded && response.content_length().is_some_and(|length| length > limit as u64) {
+/// Reads the decompressed body, stopping as soon as it passes the cap.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Bytes, FetchError> {
+    // A declared length is only the length on the wire; with an encoding the decoded body decides.
+    let encoded = response.headers().contains_key(CONTENT_ENCODING);
+    if !encoded && response.content_length().is_some_and(|length| length > limit as u64) {
+        return Err(FetchError::TooLarge(limit));
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        if body.len() + chunk.len() > limit {
             return Err(FetchError::TooLarge(limit));
         }
-        let mut body = BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            if body.len() + chunk.len() > limit {
-                return Err(FetchError::TooLarge(limit));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body.freeze())
+        body.extend_from_slice(&chunk);
     }
+    Ok(body.freeze())
 }
 
 fn with_redirect(outcome: FetchOutcome, permanent: bool, last: &Url) -> FetchOutcome {

@@ -15,6 +15,7 @@ pub mod events;
 pub mod feed_url;
 pub mod fetch;
 pub mod fetch_headers;
+pub mod icons;
 pub mod instruments;
 pub mod job;
 pub mod network_policy;

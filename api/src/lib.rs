@@ -16,6 +16,7 @@ pub mod events;
 mod examples;
 pub mod feeds;
 pub mod health;
+pub mod icons;
 mod id_pages;
 pub mod jobs;
 pub mod login_throttle;
@@ -43,10 +44,11 @@ use syndic_actors::engine::Engine;
 use crate::admin::AdminApi;
 use crate::admin_actors::AdminActorsApi;
 use crate::articles::ArticlesApi;
-use crate::events::{EventStreamSettings, EventsApi};
 use crate::discovery::DiscoveryApi;
+use crate::events::{EventStreamSettings, EventsApi};
 use crate::feeds::FeedsApi;
 use crate::health::HealthApi;
+use crate::icons::IconsApi;
 use crate::jobs::JobsApi;
 use crate::login_throttle::{LoginThrottle, ThrottleRules};
 use crate::opml::OpmlApi;
@@ -120,6 +122,7 @@ const TAG_ORDER: [ApiTags; 9] = [
 type Apis = (
     UsersApi,
     FeedsApi,
+    IconsApi,
     DiscoveryApi,
     ArticlesApi,
     EventsApi,
@@ -138,6 +141,7 @@ fn service() -> OpenApiService<Apis, ()> {
         (
             UsersApi,
             FeedsApi,
+            IconsApi,
             DiscoveryApi,
             ArticlesApi,
             EventsApi,

@@ -96,7 +96,11 @@ impl Actor for SubscriptionRouter {
 impl RouterState {
     /// Subscribes the user to every URL in one store transaction, then gives each feed what it needs: a new
     /// feed is polled now; a known one shows the new subscriber what the cache (or else the store) has, unread.
-    async fn subscribe(&self, user: UserId, targets: Vec<SubscribeTarget>) -> Result<Vec<SubscribeOutcome>, EngineError> {
+    async fn subscribe(
+        &self,
+        user: UserId,
+        targets: Vec<SubscribeTarget>,
+    ) -> Result<Vec<SubscribeOutcome>, EngineError> {
         let normalised: Vec<&str> = targets.iter().map(|target| target.url.as_str()).collect();
         let subscribed = self.store.subscribe_many(user, &normalised).await?;
         let mut outcomes = Vec::with_capacity(targets.len());

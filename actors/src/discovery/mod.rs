@@ -156,7 +156,11 @@ pub fn linked_candidates(page: &Url, links: &PageLinks) -> Vec<Candidate> {
         .unwrap_or_else(|| page.clone());
     let mut candidates: Vec<Candidate> = Vec::new();
     for link in &links.feeds {
-        let Some(url) = base.join(&link.href).ok().and_then(|url| FeedUrl::parse(url.as_str()).ok()) else {
+        let Some(url) = base
+            .join(&link.href)
+            .ok()
+            .and_then(|url| FeedUrl::parse(url.as_str()).ok())
+        else {
             continue;
         };
         if candidates.iter().all(|known| known.url != url) {
@@ -223,9 +227,8 @@ mod tests {
     #[test]
     fn a_base_element_moves_relative_links() {
         let page = Url::parse("https://example.com/a/b").unwrap();
-        let links = read_page_links(
-            r#"<base href="/static/"><link rel="alternate" type="application/rss+xml" href="rss">"#,
-        );
+        let links =
+            read_page_links(r#"<base href="/static/"><link rel="alternate" type="application/rss+xml" href="rss">"#);
         assert_eq!(
             urls(&linked_candidates(&page, &links)),
             vec!["https://example.com/static/rss"]

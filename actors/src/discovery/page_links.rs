@@ -5,10 +5,8 @@
 use std::cell::RefCell;
 
 use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::{
-    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
-};
 use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
 
 use crate::parse::FeedKind;
 
@@ -85,9 +83,7 @@ impl TokenSink for LinkCollector {
             }
             // Their text is not markup: a `<link>` inside a script is not one.
             "script" => return TokenSinkResult::RawData(RawKind::ScriptData),
-            "style" | "xmp" | "iframe" | "noembed" | "noframes" => {
-                return TokenSinkResult::RawData(RawKind::Rawtext)
-            }
+            "style" | "xmp" | "iframe" | "noembed" | "noframes" => return TokenSinkResult::RawData(RawKind::Rawtext),
             "title" | "textarea" => return TokenSinkResult::RawData(RawKind::Rcdata),
             _ => {}
         }

@@ -29,6 +29,7 @@ use crate::domain::{Feed, FeedId, FeedStatus};
 use crate::events::EventBus;
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
+use crate::icons::{IconFinder, IconLeads};
 use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
 use crate::store::{EngineStore, StoreError, StoredBatch};
 
@@ -96,6 +97,8 @@ pub struct FeedContext {
     pub polls: PollsInProgress,
     /// The one task that keeps every actor's poll timer.
     pub timers: PollTimers,
+    /// Looks for a feed's icon after its first successful poll.
+    pub icons: IconFinder,
 }
 
 pub struct FeedActor;
@@ -127,6 +130,9 @@ pub struct FeedState {
     in_flight: Option<InFlightPoll>,
     /// A refresh was asked for while a batch was in flight: poll again right after the ack.
     poll_requested: bool,
+    /// Whether this actor asked for the feed's icon yet: once per actor, after its first stored poll; the
+    /// finder skips a feed whose icon was looked for before.
+    icon_requested: bool,
     /// The stored `next_poll_at` the actor was started with, used once to resume the schedule.
     resume_at: Option<DateTime<Utc>>,
     /// The interval in force now, and why (hints and backoff included).
@@ -148,6 +154,8 @@ struct InFlightPoll {
     next_delay: Duration,
     /// Where every redirect on the way said, permanently, the feed now lives.
     permanent_redirect: Option<String>,
+    /// Where the feed's icon may be, when this actor has not asked for it yet.
+    icon_leads: Option<IconLeads>,
 }
 
 impl Actor for FeedActor {
@@ -175,6 +183,7 @@ impl Actor for FeedActor {
             timer_generation: 0,
             in_flight: None,
             poll_requested: false,
+            icon_requested: false,
             resume_at: feed.next_poll_at,
             interval: measured,
             next_poll_at: feed.next_poll_at,

@@ -13,6 +13,7 @@ use crate::domain::FeedStatus;
 use crate::events::FeedStatusChange;
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchError, FetchOutcome, PublisherHints, Validators};
+use crate::icons::IconLeads;
 use crate::instruments;
 use crate::parse::{parse_feed, ParsedFeed};
 use crate::schedule::{IntervalReason, PollInterval};
@@ -149,6 +150,12 @@ impl FeedState {
             .with_hints(measured, &header_hints(&poll.hints));
         let delay = self.context.rules.schedule.delay(interval.interval, &mut rand::rng());
         self.interval = interval;
+        let icon_leads = (!self.icon_requested).then(|| IconLeads {
+            feed_id: self.feed_id,
+            feed_url: self.url.as_url().clone(),
+            icon_url: feed.icon_url,
+            site_url: feed.site_url.clone(),
+        });
         let batch = FeedBatch {
             feed_id: self.feed_id,
             entries: feed.entries,
@@ -166,6 +173,7 @@ impl FeedState {
             measured,
             next_delay: delay,
             permanent_redirect: poll.permanent_redirect,
+            icon_leads,
         });
         if let Err(error) = self.context.persistence.submit(batch, self.handle.clone()).await {
             self.in_flight = None;
@@ -199,6 +207,10 @@ impl FeedState {
             tracing::debug!(feed_id = self.feed_id, %error, "cache unavailable");
         }
         tracing::debug!(feed_id = self.feed_id, new = stored.new_count, "poll stored");
+        if let Some(leads) = in_flight.icon_leads {
+            self.icon_requested = true;
+            self.context.icons.look_for(leads);
+        }
         if let Some(target) = in_flight.permanent_redirect {
             if self.follow_permanent_redirect(&target).await {
                 return;
