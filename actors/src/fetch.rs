@@ -91,7 +91,8 @@ pub enum FetchOutcome {
 pub struct FetchedDocument {
     pub body: Bytes,
     /// Where the document was fetched from, after redirects: relative links in it resolve against this.
-    pub url: Url,
+    /// Boxed, so that the outcome of a 304 stays small.
+    pub url: Box<Url>,
     /// The `Content-Type` the server sent, if any.
     pub content_type: Option<String>,
     pub validators: Validators,
@@ -311,7 +312,7 @@ impl Fetcher {
         let body = read_body(response, limit).await?;
         Ok(Step::Done(FetchOutcome::Fetched(FetchedDocument {
             body,
-            url: url.clone(),
+            url: Box::new(url.clone()),
             content_type,
             validators,
             hints,

@@ -121,7 +121,7 @@ impl IconFinder {
             .base
             .as_deref()
             .and_then(|base| page.url.join(base).ok())
-            .unwrap_or(page.url);
+            .unwrap_or(*page.url);
         links
             .icons
             .iter()
