@@ -4,11 +4,14 @@
 use std::time::Duration;
 
 use crate::actors::router::SubscribeTarget;
-use crate::discovery::{self, DiscoveredFeed, FetchBudget, Found, CANDIDATE_FETCHES_PER_REQUEST};
+use crate::discovery::{self, DiscoveredFeed, FetchBudget, FirstFetch, CANDIDATE_FETCHES_PER_REQUEST};
 use crate::engine::{Engine, EngineError, SubscribeOutcome, SubscribeStatus};
 
-/// How long a subscribe request looks for one URL's feed. Past it, the URL is subscribed to as sent, as before
-/// discovery: its actor fetches it and records what it finds.
+/// How long a subscribe request waits for a URL's own fetch. Past it, the URL is subscribed to as sent, as
+/// before discovery, and its actor takes the fetch under way as its first poll: a slow or hanging feed holds up
+/// neither the request nor anyone's refresh.
+const FIRST_FETCH_WAIT: Duration = Duration::from_secs(1);
+/// How long a subscribe request looks through an HTML page's candidates.
 const FIND_FEED_TIMEOUT: Duration = Duration::from_secs(20);
 /// The most candidates one discovery lists.
 const LISTED_MAX: usize = 50;
@@ -42,18 +45,45 @@ impl Engine {
                 first_fetch: None,
             }));
         }
-        let found = tokio::time::timeout(FIND_FEED_TIMEOUT, discovery::find_feed(self.fetcher(), &url, budget)).await;
-        let (url, first_fetch) = match found {
-            Err(_elapsed) => (url, None),
-            Ok(Found::TheUrl(fetched)) => (url, Some(fetched)),
-            Ok(Found::Linked { url, fetched }) => (url, Some(Ok(fetched))),
-            Ok(Found::Nothing) => return Ok(Err(refused(requested, NO_FEED_FOUND.to_owned()))),
+        let fetcher = self.fetcher().clone();
+        let probed_url = url.clone();
+        let mut first = tokio::spawn(async move { discovery::probe(&fetcher, &probed_url).await });
+        let probed = match tokio::time::timeout(FIRST_FETCH_WAIT, &mut first).await {
+            Ok(Ok(probed)) => probed,
+            Ok(Err(join_error)) => {
+                tracing::warn!(%join_error, "the subscribe-time fetch failed; the feed's actor polls instead");
+                return Ok(Ok(SubscribeTarget {
+                    requested,
+                    url,
+                    first_fetch: None,
+                }));
+            }
+            // A slow server: the URL is taken as the feed, and its actor takes the fetch over where it is.
+            Err(_elapsed) => {
+                return Ok(Ok(SubscribeTarget {
+                    requested,
+                    url,
+                    first_fetch: Some(FirstFetch::Underway(first)),
+                }))
+            }
         };
-        Ok(Ok(SubscribeTarget {
-            requested,
-            url,
-            first_fetch,
-        }))
+        let Some(page) = probed.html_page() else {
+            return Ok(Ok(SubscribeTarget {
+                requested,
+                url,
+                first_fetch: Some(FirstFetch::Done(probed)),
+            }));
+        };
+        let found =
+            tokio::time::timeout(FIND_FEED_TIMEOUT, discovery::find_in_page(self.fetcher(), page, budget)).await;
+        match found {
+            Ok(Some((url, fetched))) => Ok(Ok(SubscribeTarget {
+                requested,
+                url,
+                first_fetch: Some(FirstFetch::Done(fetched)),
+            })),
+            Ok(None) | Err(_) => Ok(Err(refused(requested, NO_FEED_FOUND.to_owned()))),
+        }
     }
 
     /// Every feed a URL leads to, without subscribing: the URL itself when it is a feed; else the feeds its page

@@ -7,10 +7,10 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use super::supervisor::SupervisorMsg;
 use crate::cache::FeedCache;
+use crate::discovery::FirstFetch;
 use crate::domain::{FeedId, UserId};
 use crate::engine::{EngineError, SubscribeOutcome, SubscribeStatus};
 use crate::feed_url::FeedUrl;
-use crate::fetch::{FetchError, FetchOutcome};
 use crate::instruments;
 use crate::store::EngineStore;
 
@@ -25,7 +25,7 @@ pub struct SubscribeTarget {
     /// The feed to subscribe to: the URL sent, or the feed its page led to.
     pub url: FeedUrl,
     /// The fetch of `url` made while looking for the feed: a new feed takes it as its first poll.
-    pub first_fetch: Option<Result<FetchOutcome, FetchError>>,
+    pub first_fetch: Option<FirstFetch>,
 }
 
 pub enum RouterMsg {

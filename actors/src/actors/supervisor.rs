@@ -12,8 +12,8 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPo
 use super::feed::{FeedActor, FeedArgs, FeedContext, FeedMsg, RefreshOutcome};
 use super::feed_handle::FeedHandle;
 use super::manual_refreshes::ManualRefreshes;
+use crate::discovery::FirstFetch;
 use crate::domain::{Feed, FeedId};
-use crate::fetch::{FetchError, FetchOutcome};
 use crate::instruments;
 
 pub enum SupervisorMsg {
@@ -28,10 +28,7 @@ pub enum SupervisorMsg {
     Ensure { feed_id: FeedId, poll_now: bool },
     /// A new feed whose first fetch the subscribe request already made: make sure it has a running actor and
     /// hand it that fetch as its first poll.
-    FirstPoll {
-        feed_id: FeedId,
-        fetched: Box<Result<FetchOutcome, FetchError>>,
-    },
+    FirstPoll { feed_id: FeedId, fetched: Box<FirstFetch> },
     /// A manual refresh: at most one per feed per gap, answered here at once; an admitted one starts the
     /// feed's actor if it has none (a failed feed gets a fresh start) and passes the request on.
     Refresh {

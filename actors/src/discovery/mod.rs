@@ -5,8 +5,11 @@
 pub mod page_links;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::feed_url::FeedUrl;
@@ -55,38 +58,66 @@ pub struct DiscoveredFeed {
     pub kind: FeedKind,
 }
 
-/// What looking for the feed behind a URL found, for a subscription.
+/// One fetch of a URL, timed as a poll's is: made by a subscribe request, it becomes the feed's first poll.
 #[derive(Debug)]
-pub enum Found {
-    /// Not an HTML page: the URL is the feed, or fails as a feed's poll would. Here is how its fetch went.
-    TheUrl(Result<FetchOutcome, FetchError>),
-    /// An HTML page; this is the first feed it led to that reads as one, with its fetch.
-    Linked { url: FeedUrl, fetched: FetchOutcome },
-    /// An HTML page that leads to no feed that could be read.
-    Nothing,
+pub struct ProbedFetch {
+    pub outcome: Result<FetchOutcome, FetchError>,
+    pub polled_at: DateTime<Utc>,
+    pub started: Instant,
+    /// Time spent waiting for politeness slots, which is not the server's.
+    pub waited: Duration,
 }
 
-/// Fetches the URL and, when it is an HTML page, its candidates in order until one reads as a feed.
-pub async fn find_feed(fetcher: &Fetcher, url: &FeedUrl, budget: &FetchBudget) -> Found {
-    let page = match fetcher.fetch(url, &Validators::default()).await {
-        Ok(FetchOutcome::Fetched(document)) if looks_like_html(&document.body) => document,
-        other => return Found::TheUrl(other),
-    };
-    for candidate in page_candidates(&page) {
+impl ProbedFetch {
+    /// The fetched document when it is an HTML page rather than a feed (or an error).
+    pub fn html_page(&self) -> Option<&FetchedDocument> {
+        match &self.outcome {
+            Ok(FetchOutcome::Fetched(document)) if looks_like_html(&document.body) => Some(document),
+            _ => None,
+        }
+    }
+}
+
+/// The fetch a subscribe request made of a new feed, handed to the feed's actor as its first poll: done, or
+/// still under way when the request stopped waiting for it.
+#[derive(Debug)]
+pub enum FirstFetch {
+    Done(ProbedFetch),
+    Underway(JoinHandle<ProbedFetch>),
+}
+
+/// Fetches a URL unconditionally, timing it as a poll.
+pub async fn probe(fetcher: &Fetcher, url: &FeedUrl) -> ProbedFetch {
+    let polled_at = Utc::now();
+    let started = Instant::now();
+    let (outcome, waited) = fetcher.fetch_timed(url, &Validators::default()).await;
+    ProbedFetch {
+        outcome,
+        polled_at,
+        started,
+        waited,
+    }
+}
+
+/// The first of an HTML page's candidates that reads as a feed, with its fetch, trying them in order while the
+/// request's budget lasts.
+pub async fn find_in_page(
+    fetcher: &Fetcher,
+    page: &FetchedDocument,
+    budget: &FetchBudget,
+) -> Option<(FeedUrl, ProbedFetch)> {
+    for candidate in page_candidates(page) {
         if !budget.take() {
             break;
         }
-        if let Ok(FetchOutcome::Fetched(document)) = fetcher.fetch(&candidate.url, &Validators::default()).await {
+        let fetched = probe(fetcher, &candidate.url).await;
+        if let Ok(FetchOutcome::Fetched(document)) = &fetched.outcome {
             if read_feed(document.body.clone()).await.is_some() {
-                let fetched = FetchOutcome::Fetched(document);
-                return Found::Linked {
-                    url: candidate.url,
-                    fetched,
-                };
+                return Some((candidate.url, fetched));
             }
         }
     }
-    Found::Nothing
+    None
 }
 
 /// Every feed a URL leads to: the URL itself when it reads as a feed; else the feeds its page announces, as

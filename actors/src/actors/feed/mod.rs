@@ -25,10 +25,11 @@ use super::polls_in_progress::PollsInProgress;
 use super::snapshot::{ActorRegistry, ActorSnapshot};
 use super::supervisor::SupervisorMsg;
 use crate::cache::FeedCache;
+use crate::discovery::FirstFetch;
 use crate::domain::{Feed, FeedId, FeedStatus};
 use crate::events::EventBus;
 use crate::feed_url::FeedUrl;
-use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
+use crate::fetch::{Fetcher, Validators};
 use crate::icons::{IconFinder, IconLeads};
 use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
 use crate::store::{EngineStore, StoreError, StoredBatch};
@@ -41,7 +42,7 @@ pub enum FeedMsg {
     PollNow,
     /// The feed's first poll, whose fetch the subscribe request already made while it looked for the feed.
     /// Dropped, like `PollNow`, while a poll is in flight.
-    FirstPoll(Box<Result<FetchOutcome, FetchError>>),
+    FirstPoll(Box<FirstFetch>),
     /// A person's refresh, admitted by the supervisor (at most once a minute): poll now, or right after the poll
     /// in flight, even if the feed is parked.
     Refresh,

@@ -9,6 +9,7 @@ use super::report::PollTiming;
 use super::{FeedMsg, FeedState, InFlightPoll};
 use crate::actors::supervisor::SupervisorMsg;
 use crate::cache::CachedFeed;
+use crate::discovery::FirstFetch;
 use crate::domain::FeedStatus;
 use crate::events::FeedStatusChange;
 use crate::feed_url::FeedUrl;
@@ -42,15 +43,25 @@ impl FeedState {
             .await
     }
 
-    /// A poll whose fetch the subscribe request already made, while it looked for the feed: the feed is
+    /// A poll whose fetch the subscribe request made, or started, while it looked for the feed: the feed is
     /// fetched once, not twice.
-    pub(super) async fn poll_fetched(&mut self, outcome: Result<FetchOutcome, FetchError>) {
+    pub(super) async fn poll_fetched(&mut self, first: FirstFetch) {
         self.cancel_timer();
-        let timing = PollTiming {
-            started: Instant::now(),
-            waited: Duration::ZERO,
+        let probed = match first {
+            FirstFetch::Done(probed) => probed,
+            FirstFetch::Underway(fetch) => match fetch.await {
+                Ok(probed) => probed,
+                Err(join_error) => {
+                    tracing::warn!(feed_id = self.feed_id, %join_error, "the subscribe-time fetch failed; polling");
+                    return self.poll().await;
+                }
+            },
         };
-        self.on_fetched(outcome, Utc::now(), timing).await
+        let timing = PollTiming {
+            started: probed.started,
+            waited: probed.waited,
+        };
+        self.on_fetched(probed.outcome, probed.polled_at, timing).await
     }
 
     async fn on_fetched(
