@@ -71,7 +71,7 @@ impl Engine {
             return Ok(Ok(SubscribeTarget {
                 requested,
                 url,
-                first_fetch: Some(FirstFetch::Done(probed)),
+                first_fetch: Some(FirstFetch::Done(Box::new(probed))),
             }));
         };
         let found =
@@ -80,7 +80,7 @@ impl Engine {
             Ok(Some((url, fetched))) => Ok(Ok(SubscribeTarget {
                 requested,
                 url,
-                first_fetch: Some(FirstFetch::Done(fetched)),
+                first_fetch: Some(FirstFetch::Done(Box::new(fetched))),
             })),
             Ok(None) | Err(_) => Ok(Err(refused(requested, NO_FEED_FOUND.to_owned()))),
         }

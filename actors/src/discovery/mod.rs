@@ -82,7 +82,7 @@ impl ProbedFetch {
 /// still under way when the request stopped waiting for it.
 #[derive(Debug)]
 pub enum FirstFetch {
-    Done(ProbedFetch),
+    Done(Box<ProbedFetch>),
     Underway(JoinHandle<ProbedFetch>),
 }
 

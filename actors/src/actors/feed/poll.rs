@@ -48,7 +48,7 @@ impl FeedState {
     pub(super) async fn poll_fetched(&mut self, first: FirstFetch) {
         self.cancel_timer();
         let probed = match first {
-            FirstFetch::Done(probed) => probed,
+            FirstFetch::Done(probed) => *probed,
             FirstFetch::Underway(fetch) => match fetch.await {
                 Ok(probed) => probed,
                 Err(join_error) => {
