@@ -379,3 +379,15 @@ mod tests {
         assert_eq!(ArticleCursor::decode(&no_colon), Err(InvalidCursor));
     }
 }
+
+/// A feed's favicon, as stored and served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedIcon {
+    /// The image's media type, read from its bytes (`image/png`, `image/x-icon`, …).
+    pub content_type: String,
+    pub image: Vec<u8>,
+    /// A strong validator of the image: a quoted hash of its bytes.
+    pub etag: String,
+    /// Where it was fetched from.
+    pub source_url: String,
+}

@@ -19,14 +19,18 @@ use crate::actors::timer_wheel::{Nudge, TimerSettings, TimerWheel, TimerWheelArg
 use crate::actors::webhooks::{DeliveryContext, WebhookDeliveries, WebhookSettings};
 use crate::cache::timeline::{self, TimelineCache, TimelineSettings};
 use crate::cache::FeedCache;
+use crate::discovery::{FetchBudget, CANDIDATE_FETCHES_PER_REQUEST};
 use crate::domain::FeedStatus;
 use crate::domain::{FeedId, UserId};
 use crate::events::{EventBus, EventBusSettings};
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
+use crate::icons::IconFinder;
 use crate::instruments;
 use crate::network_policy;
-use crate::store::{ApiStore, EngineStore, EventStore, JobStore, Store, StoreError, TimerStore, WebhookStore};
+use crate::store::{
+    ApiStore, EngineStore, EventStore, IconStore, JobStore, Store, StoreError, TimerStore, WebhookStore,
+};
 
 /// How one URL of a subscribe request turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +57,8 @@ impl SubscribeStatus {
 pub struct SubscribeOutcome {
     /// The URL as the user sent it.
     pub url: String,
+    /// The feed subscribed to: the URL sent (normalised), or the feed its page led to.
+    pub feed_url: Option<String>,
     pub feed_id: Option<FeedId>,
     pub status: SubscribeStatus,
     pub error: Option<String>,
@@ -128,6 +134,8 @@ struct EngineInner {
     webhooks: WebhookDeliveries,
     registry: ActorRegistry,
     polls: PollsInProgress,
+    /// The fetcher the feed actors share, which discovery uses too.
+    fetcher: Fetcher,
     allow_private_networks: bool,
     /// Set once, right after the engine is built: the runner's workers use the engine itself.
     jobs: std::sync::OnceLock<ActorRef<JobRunnerMsg>>,
@@ -182,7 +190,7 @@ impl Engine {
         timeline::invalidate_on_new_articles(events.watch(), timeline.clone());
         instruments::describe();
         let context = Arc::new(FeedContext {
-            fetcher,
+            fetcher: fetcher.clone(),
             store: store.clone(),
             cache: cache.clone(),
             persistence: persistence.clone(),
@@ -191,6 +199,7 @@ impl Engine {
             registry: registry.clone(),
             polls: polls.clone(),
             timers: PollTimers::start(),
+            icons: IconFinder::new(fetcher.clone(), store.clone()),
         });
         let (supervisor, _) = Actor::spawn(None, FeedSupervisor, SupervisorArgs { context })
             .await
@@ -218,6 +227,7 @@ impl Engine {
                 webhooks,
                 registry,
                 polls,
+                fetcher,
                 allow_private_networks,
                 jobs: std::sync::OnceLock::new(),
                 job_settings: job_settings.clone(),
@@ -269,6 +279,10 @@ impl Engine {
         &self.inner.job_settings
     }
 
+    pub(crate) fn icon_store(&self) -> &dyn IconStore {
+        self.inner.store.as_ref()
+    }
+
     pub(crate) fn timer_store(&self) -> &dyn TimerStore {
         self.inner.store.as_ref()
     }
@@ -286,6 +300,10 @@ impl Engine {
     fn delivery_nudge(&self) -> Nudge {
         let deliveries = self.webhook_deliveries().clone();
         std::sync::Arc::new(move |webhook| deliveries.nudge(webhook))
+    }
+
+    pub(crate) fn fetcher(&self) -> &Fetcher {
+        &self.inner.fetcher
     }
 
     pub(crate) fn timeline(&self) -> &TimelineCache {
@@ -306,33 +324,30 @@ impl Engine {
         &self.inner.webhooks
     }
 
-    /// Subscribes a user to each URL; one bad URL does not fail the others.
+    /// Subscribes a user to each URL; one bad URL does not fail the others. A URL that is not a known feed is
+    /// fetched here: an HTML page is replaced by the first feed it leads to (`engine_discovery.rs`), and a
+    /// feed's fetch becomes its first poll.
     pub async fn subscribe(&self, user: UserId, urls: Vec<String>) -> Result<Vec<SubscribeOutcome>, EngineError> {
-        let checks = futures::future::join_all(urls.iter().map(|url| self.check_url(url))).await;
-        let mut outcomes: Vec<Option<SubscribeOutcome>> = vec![None; urls.len()];
+        let budget = FetchBudget::new(CANDIDATE_FETCHES_PER_REQUEST);
+        let found = futures::future::join_all(urls.into_iter().map(|url| self.subscribe_target(url, &budget))).await;
+        let mut outcomes: Vec<Option<SubscribeOutcome>> = Vec::with_capacity(found.len());
         let mut accepted = Vec::new();
         let mut positions = Vec::new();
-        for (index, (requested, check)) in urls.into_iter().zip(checks).enumerate() {
-            match check {
-                Ok(url) => {
-                    accepted.push((requested, url));
+        for (index, target) in found.into_iter().enumerate() {
+            match target? {
+                Ok(target) => {
+                    accepted.push(target);
                     positions.push(index);
+                    outcomes.push(None);
                 }
-                Err(reason) => {
-                    outcomes[index] = Some(SubscribeOutcome {
-                        url: requested,
-                        feed_id: None,
-                        status: SubscribeStatus::Invalid,
-                        error: Some(reason),
-                    });
-                }
+                Err(refused) => outcomes.push(Some(refused)),
             }
         }
         if !accepted.is_empty() {
             let routed = self
                 .call_router(|reply| RouterMsg::Subscribe {
                     user,
-                    urls: accepted,
+                    targets: accepted,
                     reply,
                 })
                 .await;

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::cache::timeline::{Lookup, TimelineShape};
 use crate::domain::{
-    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedId, FeedStatus, NewUser, Subscription,
-    SubscriptionCursor, SubscriptionPage, User, UserCredentials, UserId,
+    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, Feed, FeedIcon, FeedId, FeedStatus, NewUser,
+    Subscription, SubscriptionCursor, SubscriptionPage, User, UserCredentials, UserId,
 };
 use crate::engine::Engine;
 use crate::events::{Event, EventLogBounds};
@@ -23,6 +23,11 @@ impl Engine {
     /// A user's credentials by username or email, for login.
     pub async fn find_credentials(&self, identifier: &str) -> Result<Option<UserCredentials>, StoreError> {
         self.api_store().find_credentials(identifier).await
+    }
+
+    /// The icon of a feed the user is subscribed to; `NotFound` when they are not, or it has none.
+    pub async fn feed_icon(&self, user: UserId, feed: FeedId) -> Result<FeedIcon, StoreError> {
+        self.icon_store().feed_icon(user, feed).await
     }
 
     pub async fn get_user(&self, user: UserId) -> Result<User, StoreError> {

@@ -4,7 +4,9 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH, LOCATION};
+use reqwest::header::{
+    HeaderValue, ACCEPT, CONTENT_ENCODING, CONTENT_TYPE, IF_MODIFIED_SINCE, IF_NONE_MATCH, LOCATION,
+};
 use reqwest::{redirect, StatusCode};
 use url::Url;
 
@@ -88,6 +90,11 @@ pub enum FetchOutcome {
 #[derive(Debug)]
 pub struct FetchedDocument {
     pub body: Bytes,
+    /// Where the document was fetched from, after redirects: relative links in it resolve against this.
+    /// Boxed, so that the outcome of a 304 stays small.
+    pub url: Box<Url>,
+    /// The `Content-Type` the server sent, if any.
+    pub content_type: Option<String>,
     pub validators: Validators,
     pub hints: PublisherHints,
     /// The final URL when every redirect on the way was permanent (301 or 308); None when there was no
@@ -212,14 +219,23 @@ impl Fetcher {
         validators: &Validators,
     ) -> (Result<FetchOutcome, FetchError>, Duration) {
         let mut waited = Duration::ZERO;
-        let result = self.follow(url, validators, &mut waited).await;
+        let limit = self.settings.max_body_bytes;
+        let result = self.follow(url, validators, limit, &mut waited).await;
         (result, waited)
+    }
+
+    /// [`Fetcher::fetch`] unconditionally, with a smaller cap on the body than a feed's (an icon's).
+    pub async fn fetch_small(&self, url: &FeedUrl, max_body_bytes: usize) -> Result<FetchOutcome, FetchError> {
+        let limit = max_body_bytes.min(self.settings.max_body_bytes);
+        let mut waited = Duration::ZERO;
+        self.follow(url, &Validators::default(), limit, &mut waited).await
     }
 
     async fn follow(
         &self,
         url: &FeedUrl,
         validators: &Validators,
+        limit: usize,
         waited: &mut Duration,
     ) -> Result<FetchOutcome, FetchError> {
         if !self.settings.allow_private_networks {
@@ -239,7 +255,7 @@ impl Fetcher {
                 .map_err(|closed| FetchError::Request(closed.to_string()))?;
             let started = tokio::time::Instant::now();
             *waited += started - queued;
-            let step = tokio::time::timeout(budget, self.request(&current, validators)).await;
+            let step = tokio::time::timeout(budget, self.request(&current, validators, limit)).await;
             budget = budget.saturating_sub(started.elapsed());
             drop(permit);
             let (status, location) = match step.map_err(|_| FetchError::Timeout)?? {
@@ -256,7 +272,7 @@ impl Fetcher {
     }
 
     /// One request to one URL, body included when it is the document.
-    async fn request(&self, url: &Url, validators: &Validators) -> Result<Step, FetchError> {
+    async fn request(&self, url: &Url, validators: &Validators, limit: usize) -> Result<Step, FetchError> {
         let mut request = self.client.get(url.as_str()).header(ACCEPT, ACCEPT_FEEDS);
         if let Some(etag) = &validators.etag {
             request = request.header(IF_NONE_MATCH, etag);
@@ -289,32 +305,37 @@ impl Fetcher {
         }
         let validators = read_validators(headers);
         let hints = read_hints(headers, now);
-        let body = self.read_body(response).await?;
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body = read_body(response, limit).await?;
         Ok(Step::Done(FetchOutcome::Fetched(FetchedDocument {
             body,
+            url: Box::new(url.clone()),
+            content_type,
             validators,
             hints,
             permanent_redirect: None,
         })))
     }
+}
 
-    /// Reads the decompressed body, stopping as soon as it passes the cap.
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, FetchError> {
-        let limit = self.settings.max_body_bytes;
-        // A declared length is only the length on the wire; with an encoding the decoded body decides.
-        let encoded = response.headers().contains_key(CONTENT_ENCODING);
-        if !encoded && response.content_length().is_some_and(|length| length > limit as u64) {
+/// Reads the decompressed body, stopping as soon as it passes the cap.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Bytes, FetchError> {
+    // A declared length is only the length on the wire; with an encoding the decoded body decides.
+    let encoded = response.headers().contains_key(CONTENT_ENCODING);
+    if !encoded && response.content_length().is_some_and(|length| length > limit as u64) {
+        return Err(FetchError::TooLarge(limit));
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        if body.len() + chunk.len() > limit {
             return Err(FetchError::TooLarge(limit));
         }
-        let mut body = BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            if body.len() + chunk.len() > limit {
-                return Err(FetchError::TooLarge(limit));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body.freeze())
+        body.extend_from_slice(&chunk);
     }
+    Ok(body.freeze())
 }
 
 fn with_redirect(outcome: FetchOutcome, permanent: bool, last: &Url) -> FetchOutcome {

@@ -124,6 +124,8 @@ error_statuses! {
     Authenticated => [401, 500, 503];
     /// `POST /v1/feeds`.
     Subscribe => [400, 401, 413, 422, 500, 503];
+    /// `POST /v1/discover`.
+    Discover => [400, 401, 413, 422, 500, 503];
     /// Authenticated operations on one resource by id.
     ById => [400, 401, 404, 500, 503];
     /// `GET /v1/feeds`.

@@ -3,6 +3,7 @@
 use poem_openapi::types::Example;
 
 use crate::articles::ArticlePatchRequest;
+use crate::discovery::DiscoverRequest;
 use crate::feeds::SubscribeRequest;
 use crate::users::{LoginRequest, RegisterRequest};
 
@@ -39,6 +40,14 @@ impl Example for ArticlePatchRequest {
         ArticlePatchRequest {
             read: Some(true),
             starred: None,
+        }
+    }
+}
+
+impl Example for DiscoverRequest {
+    fn example() -> Self {
+        DiscoverRequest {
+            url: "https://example.com/".to_owned(),
         }
     }
 }

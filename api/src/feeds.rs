@@ -26,7 +26,9 @@ pub struct FeedsApi;
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct SubscribeRequest {
-    /// 1–100 feed URLs (RSS, Atom or JSON Feed).
+    /// 1–100 feed URLs (RSS, Atom or JSON Feed), or web pages: a page is replaced by the first feed it
+    /// announces (`<link rel="alternate">`), else by one at the usual paths (`/feed`, `/rss.xml`, `/atom.xml`,
+    /// `/index.xml`); a page with none is `invalid` with the error `no feed found`.
     #[oai(
         deserialize_with = "crate::strict_json::urls",
         validator(min_items = 1, max_items = 100)
@@ -49,6 +51,9 @@ pub enum SubscribeStatusBody {
 pub struct SubscribeResult {
     /// The URL as sent.
     pub url: String,
+    /// The feed subscribed to: `url` normalised, or the feed found on the page `url` points to.
+    #[oai(nullable)]
+    pub feed_url: Nullable<String>,
     #[oai(nullable)]
     pub feed_id: Nullable<FeedId>,
     pub status: SubscribeStatusBody,
@@ -312,6 +317,7 @@ impl From<SubscribeOutcome> for SubscribeResult {
         };
         SubscribeResult {
             url: outcome.url,
+            feed_url: outcome.feed_url.into(),
             feed_id: outcome.feed_id.into(),
             status,
             error: outcome.error.into(),
@@ -433,12 +439,14 @@ mod tests {
     fn outcomes_keep_their_fields() {
         let outcome = SubscribeOutcome {
             url: "nope".to_owned(),
+            feed_url: None,
             feed_id: None,
             status: SubscribeStatus::Invalid,
             error: Some("not a URL".to_owned()),
         };
         let expected = SubscribeResult {
             url: "nope".to_owned(),
+            feed_url: Nullable(None),
             feed_id: Nullable(None),
             status: SubscribeStatusBody::Invalid,
             error: Nullable(Some("not a URL".to_owned())),

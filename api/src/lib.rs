@@ -9,12 +9,14 @@ pub mod connection_deadlines;
 pub mod connection_limits;
 pub mod cors;
 pub mod dashboard;
+pub mod discovery;
 pub mod error;
 pub mod error_responses;
 pub mod events;
 mod examples;
 pub mod feeds;
 pub mod health;
+pub mod icons;
 mod id_pages;
 pub mod jobs;
 pub mod login_throttle;
@@ -43,9 +45,11 @@ use syndic_actors::engine::Engine;
 use crate::admin::AdminApi;
 use crate::admin_actors::AdminActorsApi;
 use crate::articles::ArticlesApi;
+use crate::discovery::DiscoveryApi;
 use crate::events::{EventStreamSettings, EventsApi};
 use crate::feeds::FeedsApi;
 use crate::health::HealthApi;
+use crate::icons::IconsApi;
 use crate::jobs::JobsApi;
 use crate::login_throttle::{LoginThrottle, ThrottleRules};
 use crate::opml::OpmlApi;
@@ -119,6 +123,8 @@ const TAG_ORDER: [ApiTags; 9] = [
 type Apis = (
     UsersApi,
     FeedsApi,
+    IconsApi,
+    DiscoveryApi,
     ArticlesApi,
     EventsApi,
     HealthApi,
@@ -136,6 +142,8 @@ fn service() -> OpenApiService<Apis, ()> {
         (
             UsersApi,
             FeedsApi,
+            IconsApi,
+            DiscoveryApi,
             ArticlesApi,
             EventsApi,
             HealthApi,

@@ -87,6 +87,7 @@ field_readers! {
     identifier: string -> String;
     invite: optional_string -> Option<String>;
     urls: strings -> Vec<String>;
+    url: string -> String;
     read: optional_bool -> Option<bool>;
     starred: optional_bool -> Option<bool>;
 }

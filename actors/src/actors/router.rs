@@ -7,6 +7,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use super::supervisor::SupervisorMsg;
 use crate::cache::FeedCache;
+use crate::discovery::FirstFetch;
 use crate::domain::{FeedId, UserId};
 use crate::engine::{EngineError, SubscribeOutcome, SubscribeStatus};
 use crate::feed_url::FeedUrl;
@@ -16,11 +17,22 @@ use crate::store::EngineStore;
 /// How many of a known feed's most recently stored articles a new subscriber sees unread when the cache has none.
 const RECENT_ARTICLES_FOR_NEW_SUBSCRIBER: i64 = 200;
 
+/// One URL of a subscribe request, normalised and checked, and the feed found for it.
+#[derive(Debug)]
+pub struct SubscribeTarget {
+    /// The URL as the user sent it.
+    pub requested: String,
+    /// The feed to subscribe to: the URL sent, or the feed its page led to.
+    pub url: FeedUrl,
+    /// The fetch of `url` made while looking for the feed: a new feed takes it as its first poll.
+    pub first_fetch: Option<FirstFetch>,
+}
+
 pub enum RouterMsg {
-    /// Subscribe a user to URLs that are already normalised and checked.
+    /// Subscribe a user to feeds.
     Subscribe {
         user: UserId,
-        urls: Vec<(String, FeedUrl)>,
+        targets: Vec<SubscribeTarget>,
         reply: RpcReplyPort<Result<Vec<SubscribeOutcome>, EngineError>>,
     },
     Unsubscribe {
@@ -70,8 +82,8 @@ impl Actor for SubscriptionRouter {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            RouterMsg::Subscribe { user, urls, reply } => {
-                let _ = reply.send(state.subscribe(user, urls).await);
+            RouterMsg::Subscribe { user, targets, reply } => {
+                let _ = reply.send(state.subscribe(user, targets).await);
             }
             RouterMsg::Unsubscribe { user, feed, reply } => {
                 let _ = reply.send(state.unsubscribe(user, feed).await);
@@ -87,25 +99,34 @@ impl RouterState {
     async fn subscribe(
         &self,
         user: UserId,
-        urls: Vec<(String, FeedUrl)>,
+        targets: Vec<SubscribeTarget>,
     ) -> Result<Vec<SubscribeOutcome>, EngineError> {
-        let normalised: Vec<&str> = urls.iter().map(|(_, url)| url.as_str()).collect();
+        let normalised: Vec<&str> = targets.iter().map(|target| target.url.as_str()).collect();
         let subscribed = self.store.subscribe_many(user, &normalised).await?;
-        let mut outcomes = Vec::with_capacity(urls.len());
-        for ((requested, url), feed) in urls.into_iter().zip(subscribed) {
+        let mut outcomes = Vec::with_capacity(targets.len());
+        for (target, feed) in targets.into_iter().zip(subscribed) {
             let status = if feed.created {
                 SubscribeStatus::Pending
             } else {
-                self.show_known_feed(user, &url, feed.feed_id).await?
+                self.show_known_feed(user, &target.url, feed.feed_id).await?
             };
-            self.supervisor
-                .send_message(SupervisorMsg::Ensure {
+            let message = match target.first_fetch {
+                // Its fetch was made already: the feed's first poll takes it rather than fetching again.
+                Some(fetched) if feed.created => SupervisorMsg::FirstPoll {
+                    feed_id: feed.feed_id,
+                    fetched: Box::new(fetched),
+                },
+                _ => SupervisorMsg::Ensure {
                     feed_id: feed.feed_id,
                     poll_now: status == SubscribeStatus::Pending,
-                })
+                },
+            };
+            self.supervisor
+                .send_message(message)
                 .map_err(|error| EngineError::Unavailable(error.to_string().into()))?;
             outcomes.push(SubscribeOutcome {
-                url: requested,
+                url: target.requested,
+                feed_url: Some(target.url.as_str().to_owned()),
                 feed_id: Some(feed.feed_id),
                 status,
                 error: None,

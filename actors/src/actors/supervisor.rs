@@ -12,6 +12,7 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPo
 use super::feed::{FeedActor, FeedArgs, FeedContext, FeedMsg, RefreshOutcome};
 use super::feed_handle::FeedHandle;
 use super::manual_refreshes::ManualRefreshes;
+use crate::discovery::FirstFetch;
 use crate::domain::{Feed, FeedId};
 use crate::instruments;
 
@@ -25,6 +26,9 @@ pub enum SupervisorMsg {
     StopAll,
     /// Make sure the feed has a running actor, and optionally poll it now.
     Ensure { feed_id: FeedId, poll_now: bool },
+    /// A new feed whose first fetch the subscribe request already made: make sure it has a running actor and
+    /// hand it that fetch as its first poll.
+    FirstPoll { feed_id: FeedId, fetched: Box<FirstFetch> },
     /// A manual refresh: at most one per feed per gap, answered here at once; an admitted one starts the
     /// feed's actor if it has none (a failed feed gets a fresh start) and passes the request on.
     Refresh {
@@ -118,6 +122,11 @@ impl Actor for FeedSupervisor {
                 let actor = state.running_or_spawned(&myself, feed_id).await;
                 if let (Some(actor), true) = (actor, poll_now) {
                     let _ = actor.send_message(FeedMsg::PollNow);
+                }
+            }
+            SupervisorMsg::FirstPoll { feed_id, fetched } => {
+                if let Some(actor) = state.running_or_spawned(&myself, feed_id).await {
+                    let _ = actor.send_message(FeedMsg::FirstPoll(fetched));
                 }
             }
             SupervisorMsg::Refresh { feed_id, reply } => {

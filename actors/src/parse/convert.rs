@@ -2,12 +2,25 @@
 
 use feed_rs::model;
 
-use super::{Entry, ParsedFeed};
+use super::{Entry, FeedKind, ParsedFeed};
 use crate::dedupe::dedupe_key;
 use crate::domain::Enclosure;
 
 pub(super) fn feed(feed: model::Feed) -> ParsedFeed {
+    let kind = match feed.feed_type {
+        model::FeedType::Atom => FeedKind::Atom,
+        model::FeedType::JSON => FeedKind::Json,
+        model::FeedType::RSS0 | model::FeedType::RSS1 | model::FeedType::RSS2 => FeedKind::Rss,
+    };
+    // A square icon reads better beside a feed's name than a wide logo.
+    let icon_url = [&feed.icon, &feed.logo]
+        .into_iter()
+        .flatten()
+        .map(|image| image.uri.trim().to_owned())
+        .find(|uri| !uri.is_empty());
     ParsedFeed {
+        kind,
+        icon_url,
         title: feed
             .title
             .map(|text| clean(text.content))

@@ -37,9 +37,41 @@ pub struct Entry {
     pub published_at: Option<DateTime<Utc>>,
 }
 
+/// The format a feed is published in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedKind {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl FeedKind {
+    /// The kind a media type (a `<link type>`, a `Content-Type`) names, if it names a feed.
+    pub fn from_media_type(media_type: &str) -> Option<FeedKind> {
+        let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match essence.as_str() {
+            "application/rss+xml" | "application/rdf+xml" => Some(FeedKind::Rss),
+            "application/atom+xml" => Some(FeedKind::Atom),
+            "application/feed+json" | "application/json" => Some(FeedKind::Json),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedKind::Rss => "rss",
+            FeedKind::Atom => "atom",
+            FeedKind::Json => "json",
+        }
+    }
+}
+
 /// A parsed feed document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedFeed {
+    pub kind: FeedKind,
+    /// The feed's own icon, else its logo, as written (maybe relative).
+    pub icon_url: Option<String>,
     pub title: Option<String>,
     pub site_url: Option<String>,
     /// RSS `<ttl>`, in minutes: the publisher's hint of how often to poll.

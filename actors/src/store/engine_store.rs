@@ -41,6 +41,8 @@ pub trait EngineStore: Send + Sync + 'static {
     /// Every feed with at least one subscriber: the feeds that need an actor.
     async fn feeds_with_subscribers(&self) -> Result<Vec<Feed>, StoreError>;
     async fn get_feed(&self, feed: FeedId) -> Result<Feed, StoreError>;
+    /// The feed stored at this normalised URL, if there is one: a known feed needs no fetch to subscribe to.
+    async fn feed_id_by_url(&self, url: &str) -> Result<Option<FeedId>, StoreError>;
     /// Records `failed_polls` consecutive failed polls, as the last of them left the feed: the status (`error`, or
     /// `dead` when the feed is given up), the message, `failed_polls` more consecutive errors, and the next attempt
     /// (none for a dead feed). `dead_since` is set when it dies. When the status changes, a `feed.status`

@@ -8,6 +8,7 @@ mod event_log;
 mod event_store;
 mod feed_move;
 mod flush_result;
+mod icon_store;
 mod job_rows;
 mod job_store;
 mod postgres;
@@ -35,6 +36,7 @@ pub use api_store::ApiStore;
 pub use engine_store::EngineStore;
 pub use error::StoreError;
 pub use event_store::EventStore;
+pub use icon_store::IconStore;
 pub use job_store::JobStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -46,10 +48,16 @@ pub use webhook_store::WebhookStore;
 /// The API reaches the database only through the engine, which holds the [`ApiStore`] part for it; the actors
 /// use [`EngineStore`]; `syndic copy` uses [`TransferStore`]; the event bus uses [`EventStore`]; the job runner
 /// uses [`JobStore`]; webhook delivery uses [`WebhookStore`]; the timer wheel and the timer routes use
-/// [`TimerStore`].
-pub trait Store: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore {}
+/// [`TimerStore`]; the icon finder and the icon route use [`IconStore`].
+pub trait Store:
+    ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore + IconStore
+{
+}
 
-impl<T: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore> Store for T {}
+impl<T> Store for T where
+    T: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore + IconStore
+{
+}
 
 /// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`), creating and migrating the
 /// database as needed. The one place that dispatches on the backend; everything downstream sees `dyn Store`.

@@ -217,6 +217,14 @@ macro_rules! wire_store {
                 feeds::feeds_with_subscribers(self).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+            async fn feed_id_by_url(
+                &self,
+                url: &str,
+            ) -> Result<Option<$crate::domain::FeedId>, $crate::store::StoreError> {
+                feeds::feed_id_by_url(self, url).await
+            }
+
             #[::tracing::instrument(level = "debug", skip_all, fields(feed_id = feed), err(level = "debug"))]
             async fn get_feed(
                 &self,

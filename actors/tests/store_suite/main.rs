@@ -65,6 +65,7 @@ for_each_backend!(
     // Feed state.
     a_dead_feed_keeps_its_first_dead_since_until_a_good_poll,
     a_meltdown_parks_the_feed_as_failed,
+    a_feed_is_found_by_its_url_and_its_icon_is_recorded_once_and_served_to_subscribers,
     unchanged_polls_are_recorded_together_and_never_roll_a_feed_back,
     list_feeds_filters_by_status_most_errors_first,
     stale_feeds_are_subscribed_feeds_not_polled_since,

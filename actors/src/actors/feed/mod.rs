@@ -25,10 +25,12 @@ use super::polls_in_progress::PollsInProgress;
 use super::snapshot::{ActorRegistry, ActorSnapshot};
 use super::supervisor::SupervisorMsg;
 use crate::cache::FeedCache;
+use crate::discovery::FirstFetch;
 use crate::domain::{Feed, FeedId, FeedStatus};
 use crate::events::EventBus;
 use crate::feed_url::FeedUrl;
 use crate::fetch::{Fetcher, Validators};
+use crate::icons::{IconFinder, IconLeads};
 use crate::schedule::{IntervalReason, PollInterval, ScheduleSettings};
 use crate::store::{EngineStore, StoreError, StoredBatch};
 
@@ -38,6 +40,9 @@ pub enum FeedMsg {
     /// Poll as soon as possible: a subscriber is waiting. While a poll is in flight this is dropped: that
     /// poll's flush links its entries to every subscriber there is by then.
     PollNow,
+    /// The feed's first poll, whose fetch the subscribe request already made while it looked for the feed.
+    /// Dropped, like `PollNow`, while a poll is in flight.
+    FirstPoll(Box<FirstFetch>),
     /// A person's refresh, admitted by the supervisor (at most once a minute): poll now, or right after the poll
     /// in flight, even if the feed is parked.
     Refresh,
@@ -93,6 +98,8 @@ pub struct FeedContext {
     pub polls: PollsInProgress,
     /// The one task that keeps every actor's poll timer.
     pub timers: PollTimers,
+    /// Looks for a feed's icon after its first successful poll.
+    pub icons: IconFinder,
 }
 
 pub struct FeedActor;
@@ -124,6 +131,9 @@ pub struct FeedState {
     in_flight: Option<InFlightPoll>,
     /// A refresh was asked for while a batch was in flight: poll again right after the ack.
     poll_requested: bool,
+    /// Whether this actor asked for the feed's icon yet: once per actor, after its first stored poll; the
+    /// finder skips a feed whose icon was looked for before.
+    icon_requested: bool,
     /// The stored `next_poll_at` the actor was started with, used once to resume the schedule.
     resume_at: Option<DateTime<Utc>>,
     /// The interval in force now, and why (hints and backoff included).
@@ -145,6 +155,8 @@ struct InFlightPoll {
     next_delay: Duration,
     /// Where every redirect on the way said, permanently, the feed now lives.
     permanent_redirect: Option<String>,
+    /// Where the feed's icon may be, when this actor has not asked for it yet.
+    icon_leads: Option<IconLeads>,
 }
 
 impl Actor for FeedActor {
@@ -172,6 +184,7 @@ impl Actor for FeedActor {
             timer_generation: 0,
             in_flight: None,
             poll_requested: false,
+            icon_requested: false,
             resume_at: feed.next_poll_at,
             interval: measured,
             next_poll_at: feed.next_poll_at,
@@ -218,7 +231,7 @@ impl Actor for FeedActor {
                 return Ok(());
             }
             FeedMsg::Poll(generation) if generation != state.timer_generation => {}
-            FeedMsg::Poll(_) | FeedMsg::PollNow if state.in_flight.is_some() => {}
+            FeedMsg::Poll(_) | FeedMsg::PollNow | FeedMsg::FirstPoll(_) if state.in_flight.is_some() => {}
             // The work is boxed: an idle actor's task is as large as the largest future it could await, and
             // with 100k actors an inline fetch future in every one of them costs gigabytes.
             FeedMsg::Poll(_) | FeedMsg::PollNow => {
@@ -227,6 +240,12 @@ impl Actor for FeedActor {
                     return Ok(());
                 };
                 Box::pin(state.poll()).instrument(span).await
+            }
+            FeedMsg::FirstPoll(outcome) => {
+                let Some(_poll) = state.context.polls.enter() else {
+                    return Ok(());
+                };
+                Box::pin(state.poll_fetched(*outcome)).instrument(span).await
             }
             FeedMsg::Refresh => {
                 // Refused once the engine shuts down.

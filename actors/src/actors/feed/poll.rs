@@ -9,10 +9,12 @@ use super::report::PollTiming;
 use super::{FeedMsg, FeedState, InFlightPoll};
 use crate::actors::supervisor::SupervisorMsg;
 use crate::cache::CachedFeed;
+use crate::discovery::FirstFetch;
 use crate::domain::FeedStatus;
 use crate::events::FeedStatusChange;
 use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchError, FetchOutcome, PublisherHints, Validators};
+use crate::icons::IconLeads;
 use crate::instruments;
 use crate::parse::{parse_feed, ParsedFeed};
 use crate::schedule::{IntervalReason, PollInterval};
@@ -37,7 +39,37 @@ impl FeedState {
         let polled_at = Utc::now();
         let started = Instant::now();
         let (outcome, waited) = self.context.fetcher.fetch_timed(&self.url, &self.validators).await;
-        let timing = PollTiming { started, waited };
+        self.on_fetched(outcome, polled_at, PollTiming { started, waited })
+            .await
+    }
+
+    /// A poll whose fetch the subscribe request made, or started, while it looked for the feed: the feed is
+    /// fetched once, not twice.
+    pub(super) async fn poll_fetched(&mut self, first: FirstFetch) {
+        self.cancel_timer();
+        let probed = match first {
+            FirstFetch::Done(probed) => *probed,
+            FirstFetch::Underway(fetch) => match fetch.await {
+                Ok(probed) => probed,
+                Err(join_error) => {
+                    tracing::warn!(feed_id = self.feed_id, %join_error, "the subscribe-time fetch failed; polling");
+                    return self.poll().await;
+                }
+            },
+        };
+        let timing = PollTiming {
+            started: probed.started,
+            waited: probed.waited,
+        };
+        self.on_fetched(probed.outcome, probed.polled_at, timing).await
+    }
+
+    async fn on_fetched(
+        &mut self,
+        outcome: Result<FetchOutcome, FetchError>,
+        polled_at: DateTime<Utc>,
+        timing: PollTiming,
+    ) {
         match outcome {
             Ok(FetchOutcome::NotModified { hints }) => {
                 self.note_answer(timing, "not_modified", Some(304));
@@ -129,6 +161,12 @@ impl FeedState {
             .with_hints(measured, &header_hints(&poll.hints));
         let delay = self.context.rules.schedule.delay(interval.interval, &mut rand::rng());
         self.interval = interval;
+        let icon_leads = (!self.icon_requested).then(|| IconLeads {
+            feed_id: self.feed_id,
+            feed_url: self.url.as_url().clone(),
+            icon_url: feed.icon_url,
+            site_url: feed.site_url.clone(),
+        });
         let batch = FeedBatch {
             feed_id: self.feed_id,
             entries: feed.entries,
@@ -146,6 +184,7 @@ impl FeedState {
             measured,
             next_delay: delay,
             permanent_redirect: poll.permanent_redirect,
+            icon_leads,
         });
         if let Err(error) = self.context.persistence.submit(batch, self.handle.clone()).await {
             self.in_flight = None;
@@ -179,6 +218,10 @@ impl FeedState {
             tracing::debug!(feed_id = self.feed_id, %error, "cache unavailable");
         }
         tracing::debug!(feed_id = self.feed_id, new = stored.new_count, "poll stored");
+        if let Some(leads) = in_flight.icon_leads {
+            self.icon_requested = true;
+            self.context.icons.look_for(leads);
+        }
         if let Some(target) = in_flight.permanent_redirect {
             if self.follow_permanent_redirect(&target).await {
                 return;

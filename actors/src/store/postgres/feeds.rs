@@ -31,6 +31,14 @@ pub(super) async fn get_feed(store: &PostgresStore, feed: FeedId) -> Result<Feed
     row.into_feed()
 }
 
+pub(super) async fn feed_id_by_url(store: &PostgresStore, url: &str) -> Result<Option<FeedId>, StoreError> {
+    let id: Option<FeedId> = sqlx::query_scalar("SELECT id FROM feeds WHERE url = $1")
+        .bind(url)
+        .fetch_optional(&store.pool)
+        .await?;
+    Ok(id)
+}
+
 /// Stores a feed's failed polls and, when its status changes, a `feed.status` delivery to each webhook
 /// subscribed to it, in one transaction. Returns those webhooks.
 pub(super) async fn record_poll_errors(

@@ -3,6 +3,7 @@
 mod batch;
 mod events;
 mod feeds;
+mod icons;
 mod jobs;
 mod rows;
 mod subscriptions;
@@ -213,3 +214,4 @@ impl super::WebhookStore for PostgresStore {
 }
 
 super::timer_store::wire_timer_store!(PostgresStore);
+super::icon_store::wire_icon_store!(PostgresStore);

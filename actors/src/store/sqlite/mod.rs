@@ -4,6 +4,7 @@
 mod batch;
 mod events;
 mod feeds;
+mod icons;
 mod jobs;
 mod rows;
 mod subscriptions;
@@ -242,3 +243,4 @@ impl super::WebhookStore for SqliteStore {
 }
 
 super::timer_store::wire_timer_store!(SqliteStore);
+super::icon_store::wire_icon_store!(SqliteStore);

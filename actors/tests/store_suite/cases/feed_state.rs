@@ -1,7 +1,7 @@
 //! Cases for feed state beyond polls: dead letters, meltdowns, operator listings and permanent redirects.
 
-use syndic_actors::domain::FeedStatus;
-use syndic_actors::store::{FeedMove, UnchangedPoll};
+use syndic_actors::domain::{FeedIcon, FeedStatus};
+use syndic_actors::store::{FeedMove, StoreError, UnchangedPoll};
 
 use crate::support::{
     at, batch, dated_entries, now, outbox, persist_one, subscribe, unchanged, user, webhook, SharedStore,
@@ -318,5 +318,39 @@ pub async fn status_changes_put_their_deliveries_in_the_outbox_in_the_same_trans
             .iter()
             .all(|(event, _)| event == "article.new"),
         "a webhook gets only the events it subscribed to"
+    );
+}
+
+pub async fn a_feed_is_found_by_its_url_and_its_icon_is_recorded_once_and_served_to_subscribers(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    assert_eq!(store.feed_id_by_url(URL).await.expect("look up"), None);
+    let feed = subscribe(&store, &alice, URL).await;
+    assert_eq!(store.feed_id_by_url(URL).await.expect("look up"), Some(feed));
+
+    assert!(!store.icon_looked_for(feed).await.expect("looked for"));
+    assert!(matches!(
+        store.feed_icon(alice.id, feed).await,
+        Err(StoreError::NotFound)
+    ));
+    // Looked for, nothing found: the feed is not searched again, and there is nothing to serve.
+    store.record_feed_icon(feed, None).await.expect("record none");
+    assert!(store.icon_looked_for(feed).await.expect("looked for"));
+    assert!(matches!(
+        store.feed_icon(alice.id, feed).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let icon = FeedIcon {
+        content_type: "image/png".to_owned(),
+        image: vec![0x89, b'P', b'N', b'G', 0, 255],
+        etag: "\"abc\"".to_owned(),
+        source_url: "https://example.com/favicon.png".to_owned(),
+    };
+    store.record_feed_icon(feed, Some(&icon)).await.expect("record");
+    assert_eq!(store.feed_icon(alice.id, feed).await.expect("served"), icon);
+    assert!(
+        matches!(store.feed_icon(bob.id, feed).await, Err(StoreError::NotFound)),
+        "only to a subscriber"
     );
 }
