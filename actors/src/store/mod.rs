@@ -13,6 +13,7 @@ mod job_store;
 mod postgres;
 mod read_state;
 mod rows;
+mod session_store;
 mod sqlite;
 mod timeline_page;
 mod timeline_query;
@@ -37,6 +38,7 @@ pub use error::StoreError;
 pub use event_store::EventStore;
 pub use job_store::JobStore;
 pub use postgres::PostgresStore;
+pub use session_store::SessionStore;
 pub use sqlite::SqliteStore;
 pub use timer_store::TimerStore;
 pub use transfer_store::TransferStore;
@@ -46,10 +48,16 @@ pub use webhook_store::WebhookStore;
 /// The API reaches the database only through the engine, which holds the [`ApiStore`] part for it; the actors
 /// use [`EngineStore`]; `syndic copy` uses [`TransferStore`]; the event bus uses [`EventStore`]; the job runner
 /// uses [`JobStore`]; webhook delivery uses [`WebhookStore`]; the timer wheel and the timer routes use
-/// [`TimerStore`].
-pub trait Store: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore {}
+/// [`TimerStore`]; sign-in, sessions, API keys and account deletion use [`SessionStore`].
+pub trait Store:
+    ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore + SessionStore
+{
+}
 
-impl<T: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore> Store for T {}
+impl<T> Store for T where
+    T: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore + SessionStore
+{
+}
 
 /// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`), creating and migrating the
 /// database as needed. The one place that dispatches on the backend; everything downstream sees `dyn Store`.

@@ -5,6 +5,7 @@ mod events;
 mod feeds;
 mod jobs;
 mod rows;
+mod sessions;
 mod subscriptions;
 mod timeline;
 mod timers;
@@ -223,3 +224,4 @@ impl super::WebhookStore for PostgresStore {
 }
 
 super::timer_store::wire_timer_store!(PostgresStore);
+super::session_store::wire_session_store!(PostgresStore);

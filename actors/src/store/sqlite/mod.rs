@@ -6,6 +6,7 @@ mod events;
 mod feeds;
 mod jobs;
 mod rows;
+mod sessions;
 mod subscriptions;
 mod timeline;
 mod timers;
@@ -252,3 +253,4 @@ impl super::WebhookStore for SqliteStore {
 }
 
 super::timer_store::wire_timer_store!(SqliteStore);
+super::session_store::wire_session_store!(SqliteStore);
