@@ -204,6 +204,7 @@ fn api_config(config: &Config) -> ApiConfig {
     ApiConfig {
         jwt_secret: jwt_secret(config),
         token_ttl: config.token_ttl(),
+        session_ttl: config.session_ttl(),
         registration: match config.registration {
             RegistrationMode::Open => Registration::Open,
             RegistrationMode::Closed => Registration::Closed,

@@ -152,9 +152,14 @@ pub struct Config {
     #[arg(global = true, long, env = "SYNDIC_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
-    /// How long a login token is valid, in seconds.
-    #[arg(global = true, long, env = "SYNDIC_TOKEN_TTL_SECS", default_value_t = 24 * 60 * 60)]
+    /// How long an access token is valid, in seconds. Short, because a client refreshes it with its refresh
+    /// token; a revoked session's access tokens are refused at once anyway.
+    #[arg(global = true, long, env = "SYNDIC_TOKEN_TTL_SECS", default_value_t = 15 * 60)]
     pub token_ttl_secs: u64,
+
+    /// How long a session lasts without a refresh, in seconds; each refresh starts it again.
+    #[arg(global = true, long, env = "SYNDIC_SESSION_TTL_SECS", default_value_t = 30 * 24 * 60 * 60)]
+    pub session_ttl_secs: u64,
 
     /// Time between two polls of a feed whose publishing frequency cannot be measured yet (no dated entries),
     /// in seconds. Otherwise the interval adapts to the feed, within the minimum and maximum (±10% jitter).
@@ -296,6 +301,10 @@ impl Config {
 
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_secs)
+    }
+
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_ttl_secs)
     }
 }
 

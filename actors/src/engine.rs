@@ -29,7 +29,7 @@ use crate::icons::IconFinder;
 use crate::instruments;
 use crate::network_policy;
 use crate::store::{
-    ApiStore, EngineStore, EventStore, IconStore, JobStore, Store, StoreError, TimerStore, WebhookStore,
+    ApiStore, EngineStore, EventStore, IconStore, JobStore, SessionStore, Store, StoreError, TimerStore, WebhookStore,
 };
 
 /// How one URL of a subscribe request turned out.
@@ -284,6 +284,10 @@ impl Engine {
     }
 
     pub(crate) fn timer_store(&self) -> &dyn TimerStore {
+        self.inner.store.as_ref()
+    }
+
+    pub(crate) fn session_store(&self) -> &dyn SessionStore {
         self.inner.store.as_ref()
     }
 

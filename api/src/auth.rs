@@ -1,4 +1,9 @@
-//! Authentication: HS256 access tokens and the bearer security scheme. Passwords are in `passwords`.
+//! Authentication: HS256 access tokens, API keys, and the bearer security scheme. Passwords are in `passwords`.
+//!
+//! An access token carries its session's id (`sid`), and every request checks that the session is still
+//! there: one indexed lookup, which replaces the user lookup each request made before sessions. So revoking a
+//! session (logout, a password change, theft detection) stops its access tokens at once, on every engine
+//! sharing the database, with no revocation list to keep in step.
 
 use std::time::Duration;
 
@@ -8,7 +13,7 @@ use poem_openapi::auth::{ApiKey, Bearer};
 use poem_openapi::SecurityScheme;
 use syndic_actors::domain::UserId;
 use syndic_actors::engine::Engine;
-use syndic_actors::store::StoreError;
+use syndic_actors::session::{SessionId, API_KEY_PREFIX};
 
 use crate::error::ApiError;
 use crate::ApiConfig;
@@ -18,9 +23,15 @@ const INVALID_TOKEN: &str = "the bearer token is missing, invalid or expired";
 /// How far the clocks of the issuer and the verifier may disagree, for `exp`, `nbf` and `iat`.
 pub const CLOCK_LEEWAY_SECONDS: u64 = 5;
 
-/// The bearer token of a request, checked: it yields the id of the user it was issued to, who still exists.
+/// The bearer token of a request, checked: an access token of a live session, or an API key. It yields the id of
+/// the user it stands for.
 #[derive(SecurityScheme)]
-#[oai(rename = "bearer", ty = "bearer", bearer_format = "JWT", checker = "authenticate")]
+#[oai(
+    rename = "bearer",
+    ty = "bearer",
+    bearer_format = "JWT, or an API key starting with syk_",
+    checker = "authenticate"
+)]
 pub struct BearerAuth(pub UserId);
 
 async fn authenticate(request: &Request, bearer: Bearer) -> poem::Result<UserId> {
@@ -62,33 +73,72 @@ async fn check_token(request: &Request, token: &str) -> poem::Result<UserId> {
     let config = request
         .data::<ApiConfig>()
         .ok_or_else(|| ApiError::Internal("ApiConfig is not attached to the app".into()))?;
-    let user = verify_token(&config.jwt_secret, token, chrono::Utc::now().timestamp())?;
-    // A valid signature is not enough: the user may have been deleted since. Checking here makes that a 401 on
-    // every route, instead of whatever each query does with a missing user. Without an engine (the routing
-    // tests) no handler can run anyway: each asks for the engine and fails.
-    if let Some(engine) = request.data::<Engine>() {
-        match engine.get_user(user).await {
-            Ok(_) => {}
-            Err(StoreError::NotFound) => return Err(ApiError::Unauthorized("the token's user no longer exists").into()),
-            Err(error) => return Err(ApiError::from(error).into()),
+    // Without an engine (the routing tests) no handler can run anyway: each asks for the engine and fails.
+    let engine = request.data::<Engine>();
+    if token.starts_with(API_KEY_PREFIX) {
+        let Some(engine) = engine else {
+            return Err(ApiError::Unauthorized(INVALID_TOKEN).into());
+        };
+        return match engine.api_key_user(token).await.map_err(ApiError::from)? {
+            Some(user) => Ok(user),
+            None => Err(ApiError::Unauthorized(INVALID_TOKEN).into()),
+        };
+    }
+    let access = verify_token(&config.jwt_secret, token, chrono::Utc::now().timestamp())?;
+    if let Some(engine) = engine {
+        // Deleting a user deletes their sessions: this also refuses a deleted user's tokens.
+        if !engine
+            .session_exists(access.user, access.session)
+            .await
+            .map_err(ApiError::from)?
+        {
+            return Err(ApiError::Unauthorized("the session has ended: sign in again").into());
         }
     }
-    Ok(user)
+    Ok(access.user)
+}
+
+/// The session of the request's bearer token, when it is an access token (an API key has none). Call it in a
+/// handler that `BearerAuth` already let through.
+pub fn current_session(request: &Request, config: &ApiConfig) -> Option<SessionId> {
+    let header = request.headers().get("authorization")?.to_str().ok()?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))?;
+    verify_token(&config.jwt_secret, token.trim(), chrono::Utc::now().timestamp())
+        .ok()
+        .map(|access| access.session)
+}
+
+/// What a valid access token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub user: UserId,
+    pub session: SessionId,
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Claims {
     sub: String,
+    /// The session the token was issued for. Tokens from before sessions have none, and are refused.
+    sid: String,
     iat: i64,
     nbf: i64,
     exp: i64,
 }
 
-/// Issues a token for `user`, valid from `issued_at` (Unix seconds) for `ttl`.
-pub fn issue_token(secret: &str, user: UserId, issued_at: i64, ttl: Duration) -> Result<String, ApiError> {
+/// Issues a token for `user`'s `session`, valid from `issued_at` (Unix seconds) for `ttl`.
+pub fn issue_token(
+    secret: &str,
+    user: UserId,
+    session: SessionId,
+    issued_at: i64,
+    ttl: Duration,
+) -> Result<String, ApiError> {
     let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
     let claims = Claims {
         sub: user.to_string(),
+        sid: session.to_string(),
         iat: issued_at,
         nbf: issued_at,
         exp: issued_at.saturating_add(ttl),
@@ -99,8 +149,8 @@ pub fn issue_token(secret: &str, user: UserId, issued_at: i64, ttl: Duration) ->
 }
 
 /// Checks a token's signature (HS256 only), `exp`, `nbf` and `iat` against `now` (Unix seconds) with a small
-/// leeway, and returns the user it was issued to.
-pub fn verify_token(secret: &str, token: &str, now: i64) -> Result<UserId, ApiError> {
+/// leeway, and returns the user and session it was issued to.
+pub fn verify_token(secret: &str, token: &str, now: i64) -> Result<Access, ApiError> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = CLOCK_LEEWAY_SECONDS;
     validation.validate_exp = true;
@@ -116,7 +166,9 @@ pub fn verify_token(secret: &str, token: &str, now: i64) -> Result<UserId, ApiEr
     if claims.exp < now - leeway || claims.nbf > now + leeway || claims.iat > now + leeway {
         return Err(ApiError::Unauthorized(INVALID_TOKEN));
     }
-    UserId::parse_str(&claims.sub).map_err(|_| ApiError::Unauthorized(INVALID_TOKEN))
+    let user = UserId::parse_str(&claims.sub).map_err(|_| ApiError::Unauthorized(INVALID_TOKEN))?;
+    let session = SessionId::parse_str(&claims.sid).map_err(|_| ApiError::Unauthorized(INVALID_TOKEN))?;
+    Ok(Access { user, session })
 }
 
 #[cfg(test)]
@@ -134,40 +186,65 @@ mod tests {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key).expect("signs")
     }
 
-    fn rejected(result: Result<UserId, ApiError>) -> bool {
+    fn rejected(result: Result<Access, ApiError>) -> bool {
         matches!(result, Err(ApiError::Unauthorized(_)))
     }
 
     #[test]
     fn a_token_verifies_to_its_user() {
         let user = UserId::new_v4();
-        let token = issue_token(SECRET, user, now(), Duration::from_secs(60)).expect("signs");
-        assert_eq!(verify_token(SECRET, &token, now()).expect("verifies"), user);
+        let session = SessionId::new_v4();
+        let token = issue_token(SECRET, user, session, now(), Duration::from_secs(60)).expect("signs");
+        assert_eq!(
+            verify_token(SECRET, &token, now()).expect("verifies"),
+            Access { user, session }
+        );
     }
 
     #[test]
     fn an_expired_token_is_rejected() {
-        let token = issue_token(SECRET, UserId::new_v4(), now() - 7200, Duration::from_secs(3600)).expect("signs");
+        let token = issue_token(
+            SECRET,
+            UserId::new_v4(),
+            SessionId::new_v4(),
+            now() - 7200,
+            Duration::from_secs(3600),
+        )
+        .expect("signs");
         assert!(rejected(verify_token(SECRET, &token, now())));
     }
 
     #[test]
     fn expiry_has_a_small_leeway_and_no_more() {
-        let token = issue_token(SECRET, UserId::new_v4(), now() - 62, Duration::from_secs(60)).expect("signs");
+        let token = issue_token(
+            SECRET,
+            UserId::new_v4(),
+            SessionId::new_v4(),
+            now() - 62,
+            Duration::from_secs(60),
+        )
+        .expect("signs");
         assert!(
             verify_token(SECRET, &token, now()).is_ok(),
             "2 s past exp is within the leeway"
         );
-        let token = issue_token(SECRET, UserId::new_v4(), now() - 70, Duration::from_secs(60)).expect("signs");
+        let token = issue_token(
+            SECRET,
+            UserId::new_v4(),
+            SessionId::new_v4(),
+            now() - 70,
+            Duration::from_secs(60),
+        )
+        .expect("signs");
         assert!(rejected(verify_token(SECRET, &token, now())), "10 s past exp is not");
     }
 
     #[test]
     fn a_token_not_valid_yet_is_rejected() {
         let user = UserId::new_v4();
-        let claims = serde_json::json!({"sub": user.to_string(), "iat": now(), "nbf": now() + 60, "exp": now() + 600});
+        let claims = serde_json::json!({"sub": user.to_string(), "sid": SessionId::new_v4().to_string(), "iat": now(), "nbf": now() + 60, "exp": now() + 600});
         assert!(rejected(verify_token(SECRET, &signed(&claims), now())));
-        let claims = serde_json::json!({"sub": user.to_string(), "iat": now(), "nbf": now() + 3, "exp": now() + 600});
+        let claims = serde_json::json!({"sub": user.to_string(), "sid": SessionId::new_v4().to_string(), "iat": now(), "nbf": now() + 3, "exp": now() + 600});
         assert!(
             verify_token(SECRET, &signed(&claims), now()).is_ok(),
             "within the leeway"
@@ -177,22 +254,31 @@ mod tests {
     #[test]
     fn a_token_issued_in_the_future_is_rejected() {
         let user = UserId::new_v4();
-        let claims = serde_json::json!({"sub": user.to_string(), "iat": now() + 60, "nbf": now(), "exp": now() + 600});
+        let claims = serde_json::json!({"sub": user.to_string(), "sid": SessionId::new_v4().to_string(), "iat": now() + 60, "nbf": now(), "exp": now() + 600});
         assert!(rejected(verify_token(SECRET, &signed(&claims), now())));
     }
 
     #[test]
     fn a_token_without_nbf_or_iat_is_rejected() {
         let user = UserId::new_v4().to_string();
-        let without_nbf = serde_json::json!({"sub": user, "iat": now(), "exp": now() + 600});
+        let without_nbf =
+            serde_json::json!({"sub": user, "sid": SessionId::new_v4().to_string(), "iat": now(), "exp": now() + 600});
         assert!(rejected(verify_token(SECRET, &signed(&without_nbf), now())));
-        let without_iat = serde_json::json!({"sub": user, "nbf": now(), "exp": now() + 600});
+        let without_iat =
+            serde_json::json!({"sub": user, "sid": SessionId::new_v4().to_string(), "nbf": now(), "exp": now() + 600});
         assert!(rejected(verify_token(SECRET, &signed(&without_iat), now())));
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_rejected() {
-        let token = issue_token("other secret", UserId::new_v4(), now(), Duration::from_secs(60)).expect("signs");
+        let token = issue_token(
+            "other secret",
+            UserId::new_v4(),
+            SessionId::new_v4(),
+            now(),
+            Duration::from_secs(60),
+        )
+        .expect("signs");
         assert!(rejected(verify_token(SECRET, &token, now())));
     }
 
@@ -203,8 +289,20 @@ mod tests {
             |value: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string());
         let user = UserId::new_v4().to_string();
         let header = encode(serde_json::json!({"alg": "none", "typ": "JWT"}));
-        let payload = encode(serde_json::json!({"sub": user, "iat": now(), "nbf": now(), "exp": now() + 600}));
+        let payload = encode(
+            serde_json::json!({"sub": user, "sid": SessionId::new_v4().to_string(), "iat": now(), "nbf": now(), "exp": now() + 600}),
+        );
         assert!(rejected(verify_token(SECRET, &format!("{header}.{payload}."), now())));
+    }
+
+    #[test]
+    fn a_token_without_a_session_is_rejected() {
+        let user = UserId::new_v4().to_string();
+        let before_sessions = serde_json::json!({"sub": user, "iat": now(), "nbf": now(), "exp": now() + 600});
+        assert!(rejected(verify_token(SECRET, &signed(&before_sessions), now())));
+        let not_a_session =
+            serde_json::json!({"sub": user, "sid": "x", "iat": now(), "nbf": now(), "exp": now() + 600});
+        assert!(rejected(verify_token(SECRET, &signed(&not_a_session), now())));
     }
 
     #[test]
@@ -215,7 +313,7 @@ mod tests {
 
     #[test]
     fn a_token_whose_subject_is_not_a_uuid_is_rejected() {
-        let claims = serde_json::json!({"sub": "admin", "iat": now(), "nbf": now(), "exp": now() + 60});
+        let claims = serde_json::json!({"sub": "admin", "sid": SessionId::new_v4().to_string(), "iat": now(), "nbf": now(), "exp": now() + 60});
         assert!(rejected(verify_token(SECRET, &signed(&claims), now())));
     }
 }

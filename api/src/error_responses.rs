@@ -150,4 +150,12 @@ error_statuses! {
     CreateTimer => [400, 401, 413, 422, 500, 503];
     /// `PATCH /v1/timers/{id}`.
     PatchTimer => [400, 401, 404, 413, 422, 500, 503];
+    /// `POST /v1/auth/refresh`.
+    RefreshSession => [400, 401, 413, 422, 500, 503];
+    /// `POST /v1/auth/logout`: an API key has no session (403).
+    Logout => [401, 403, 500, 503];
+    /// `PATCH /v1/me/password` and `DELETE /v1/me`: a wrong password is a 422, and repeated ones a 429.
+    ProvePassword => [400, 401, 413, 422, 429, 500, 503];
+    /// `POST /v1/api-keys`.
+    CreateApiKey => [400, 401, 413, 422, 500, 503];
 }

@@ -1,7 +1,9 @@
 //! syndic's HTTP layer: builds the poem app (API, spec, docs) around an engine handle.
 
+pub mod account;
 pub mod admin;
 pub mod admin_actors;
+pub mod api_keys;
 pub mod articles;
 pub mod auth;
 pub mod body_limit;
@@ -26,6 +28,7 @@ pub mod parse_errors;
 pub mod passwords;
 pub mod request_log;
 pub mod server;
+pub mod sessions;
 mod sse_messages;
 pub mod strict_json;
 pub mod timer_bodies;
@@ -42,8 +45,10 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::{OpenApiService, Tags};
 use syndic_actors::engine::Engine;
 
+use crate::account::AccountApi;
 use crate::admin::AdminApi;
 use crate::admin_actors::AdminActorsApi;
+use crate::api_keys::ApiKeysApi;
 use crate::articles::ArticlesApi;
 use crate::discovery::DiscoveryApi;
 use crate::events::{EventStreamSettings, EventsApi};
@@ -54,6 +59,7 @@ use crate::jobs::JobsApi;
 use crate::login_throttle::{LoginThrottle, ThrottleRules};
 use crate::opml::OpmlApi;
 use crate::passwords::{HashingSettings, Passwords};
+use crate::sessions::SessionsApi;
 use crate::timers::TimersApi;
 use crate::users::UsersApi;
 use crate::webhooks::WebhooksApi;
@@ -62,7 +68,10 @@ use crate::webhooks::WebhooksApi;
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub jwt_secret: String,
+    /// How long an access token is valid.
     pub token_ttl: std::time::Duration,
+    /// How long a session lasts without a refresh.
+    pub session_ttl: std::time::Duration,
     /// Whether anyone may register, or only holders of an invite.
     pub registration: Registration,
     pub login_throttle: ThrottleRules,
@@ -122,6 +131,9 @@ const TAG_ORDER: [ApiTags; 9] = [
 /// In the tags' order: the spec lists paths in the order the APIs are given.
 type Apis = (
     UsersApi,
+    SessionsApi,
+    AccountApi,
+    ApiKeysApi,
     FeedsApi,
     IconsApi,
     DiscoveryApi,
@@ -141,6 +153,9 @@ fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             UsersApi,
+            SessionsApi,
+            AccountApi,
+            ApiKeysApi,
             FeedsApi,
             IconsApi,
             DiscoveryApi,

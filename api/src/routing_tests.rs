@@ -20,6 +20,7 @@ async fn send(request: Request) -> (StatusCode, String, String) {
     let config = ApiConfig {
         jwt_secret: SECRET.to_owned(),
         token_ttl: Duration::from_secs(600),
+        session_ttl: Duration::from_secs(3600),
         registration: crate::Registration::Open,
         login_throttle: Default::default(),
         hashing: Default::default(),
@@ -56,6 +57,7 @@ fn bearer() -> String {
     let token = issue_token(
         SECRET,
         UserId::new_v4(),
+        uuid::Uuid::new_v4(),
         chrono::Utc::now().timestamp(),
         Duration::from_secs(600),
     );

@@ -85,6 +85,10 @@ field_readers! {
     email: string -> String;
     password: string -> String;
     identifier: string -> String;
+    refresh_token: string -> String;
+    old_password: string -> String;
+    new_password: string -> String;
+    name: string -> String;
     invite: optional_string -> Option<String>;
     urls: strings -> Vec<String>;
     url: string -> String;

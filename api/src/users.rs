@@ -1,4 +1,4 @@
-//! Accounts: `POST /v1/auth/register`, `POST /v1/auth/login` and `GET /v1/me`.
+//! Accounts: `POST /v1/auth/register` and `POST /v1/auth/login`.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -9,13 +9,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use syndic_actors::domain::{invite_code_hash, NewUser, Role, User, UserId};
 use syndic_actors::engine::Engine;
-use syndic_actors::store::StoreError;
 
-use crate::auth::{issue_token, BearerAuth};
 use crate::error::ApiError;
-use crate::error_responses::{Authenticated, Failure, Login, Register};
+use crate::error_responses::{Failure, Login, Register};
 use crate::login_throttle::{Attempt, LoginThrottle};
 use crate::passwords::Passwords;
+use crate::sessions::{client_info, token_pair};
 use crate::validation::{normalize_email, normalize_identifier, normalize_username, validate_password, PASSWORD_MAX};
 use crate::{ApiConfig, ApiTags, Registration};
 
@@ -106,8 +105,10 @@ pub struct TokenBody {
     // No doc comment: poem-openapi would wrap the enum's $ref in an allOf to carry it, which generated
     // clients (openapi-python-client) cannot read back; the enum documents itself.
     pub token_type: TokenType,
-    /// Seconds until the token expires.
+    /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// Exchanges for a new pair at `POST /v1/auth/refresh`, once; keep it secret.
+    pub refresh_token: String,
 }
 
 /// How to send the token: always `Bearer`.
@@ -160,8 +161,9 @@ impl UsersApi {
         Ok(RegisterResponse::Created(Json(user.into())))
     }
 
-    /// Exchanges a username or email and a password for an access token. Repeated failures are slowed down:
-    /// a 429 with `Retry-After` says when the next attempt will be heard.
+    /// Exchanges a username or email and a password for an access token and a refresh token, starting a
+    /// session (a user keeps 5; the oldest goes). Repeated failures are slowed down: a 429 with `Retry-After`
+    /// says when the next attempt will be heard.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
@@ -204,28 +206,16 @@ impl UsersApi {
             _ => return Err(ApiError::Unauthorized(WRONG_CREDENTIALS).into()),
         };
         throttle.succeeded(&attempt);
-        let access_token = issue_token(&config.jwt_secret, user.id, Utc::now().timestamp(), config.token_ttl)?;
-        Ok(Json(TokenBody {
-            access_token,
-            token_type: TokenType::Bearer,
-            expires_in: config.token_ttl.as_secs(),
-        }))
-    }
-
-    /// The account the token belongs to.
-    #[oai(path = "/me", method = "get", operation_id = "get_me")]
-    async fn me(&self, auth: BearerAuth, engine: Data<&Engine>) -> Result<Json<UserBody>, Failure<Authenticated>> {
-        match engine.get_user(auth.0).await {
-            Ok(user) => Ok(Json(user.into())),
-            Err(StoreError::NotFound) => Err(ApiError::Unauthorized("the token's user no longer exists").into()),
-            Err(error) => Err(error.into()),
-        }
+        let issued = engine
+            .start_session(user.id, client_info(http, &config), config.session_ttl)
+            .await?;
+        Ok(Json(token_pair(&config, issued)?))
     }
 }
 
 /// The client's address: the connection's peer, or behind a trusted reverse proxy the last `X-Forwarded-For`
 /// entry (the one that proxy appended; earlier ones are whatever the client claimed).
-fn client_address(request: &Request, trust_forwarded_for: bool) -> IpAddr {
+pub(crate) fn client_address(request: &Request, trust_forwarded_for: bool) -> IpAddr {
     let peer = request.remote_addr().as_socket_addr().map(|address| address.ip());
     let forwarded_for = request
         .headers()

@@ -242,6 +242,8 @@ fn engine_config(base: &Config, database_url: &str) -> Config {
     config.max_poll_interval_secs = config.max_poll_interval_secs.max(3600);
     config.registration = RegistrationMode::Open;
     config.jwt_secret = Some(hex::encode(rand::random::<[u8; 32]>()));
+    // A run (the sustained one above all) outlives a 15-minute access token, and the harness does not refresh.
+    config.token_ttl_secs = config.token_ttl_secs.max(24 * 60 * 60);
     config
 }
 

@@ -84,7 +84,8 @@ async fn login_works_with_username_or_email_and_returns_a_bearer_token(backend: 
         assert_eq!(response.status(), 200, "{identifier}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["token_type"], "Bearer");
-        assert_eq!(body["expires_in"], 86400);
+        assert_eq!(body["expires_in"], 900, "15 minutes: the refresh token renews it");
+        assert!(body["refresh_token"].as_str().is_some_and(|token| token.len() == 43));
         let token = body["access_token"].as_str().unwrap();
         let me: Value = app.get("/v1/me", Some(token)).await.json().await.unwrap();
         assert_eq!(me["username"], "alice");

@@ -96,12 +96,19 @@ async fn a_sqlite_database_copied_to_postgres_serves_the_same_data() {
     let again = copy_between(embedded.database.store.as_ref(), target.store.as_ref()).await;
     assert!(again.unwrap_err().to_string().contains("empty database"));
 
-    // The same tokens work (same user ids), and everything reads the same on Postgres.
+    // Sessions are not copied, so signing in again is needed; the same password works (same hash, same user
+    // id), and everything reads the same on Postgres.
     let mut moved = spawn_app(Backend::Postgres).await;
     moved.stop().await;
     moved.database = target;
     moved.config.database_url = Some(moved.database.url.clone());
     moved.restart().await;
+    assert_eq!(
+        moved.get("/v1/me", Some(&token)).await.status(),
+        401,
+        "the session stayed behind"
+    );
+    let token = moved.login("alice").await;
     assert_eq!(snapshot(&moved, &token).await, before);
     let me: serde_json::Value = moved.get("/v1/me", Some(&token)).await.json().await.unwrap();
     assert_eq!(me["role"], "admin", "the role comes along: {me}");

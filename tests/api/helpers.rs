@@ -94,6 +94,43 @@ impl TestDatabase {
         assert_eq!(deleted, 1, "{name} existed");
     }
 
+    /// Every table with a `user_id` column, found in the catalog, with how many of its rows belong to `user`:
+    /// what account deletion must leave at zero.
+    pub async fn rows_of_user(&self, user: &str) -> Vec<(String, i64)> {
+        let mut counts = Vec::new();
+        match &self.fresh.store {
+            BackendStore::Postgres(store) => {
+                let tables: Vec<(String,)> = sqlx::query_as(
+                    "SELECT table_name::text FROM information_schema.columns \
+                     WHERE table_schema = 'public' AND column_name = 'user_id' ORDER BY 1",
+                )
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+                for (table,) in tables {
+                    let query = format!("SELECT count(*) FROM {table} WHERE user_id::text = $1");
+                    let (count,): (i64,) = sqlx::query_as(&query).bind(user).fetch_one(store.pool()).await.unwrap();
+                    counts.push((table, count));
+                }
+            }
+            BackendStore::Sqlite(store) => {
+                let tables: Vec<(String,)> = sqlx::query_as(
+                    "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND p.name = 'user_id' ORDER BY 1",
+                )
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+                for (table,) in tables {
+                    let query = format!("SELECT count(*) FROM {table} WHERE user_id = $1");
+                    let (count,): (i64,) = sqlx::query_as(&query).bind(user).fetch_one(store.pool()).await.unwrap();
+                    counts.push((table, count));
+                }
+            }
+        }
+        counts
+    }
+
     /// Renames every stored article behind the engine's back, as an operator's SQL would: what a cached page
     /// cannot know about.
     pub async fn retitle_articles(&self, title: &str) {

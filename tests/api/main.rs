@@ -1,5 +1,6 @@
 //! End-to-end tests: the real app on port 0, real Postgres and Redis, and a real HTTP feed server.
 
+mod account_security;
 mod accounts;
 mod admin_cli;
 mod articles;
@@ -27,6 +28,7 @@ mod outages;
 mod polling;
 mod process;
 mod resilience;
+mod sessions;
 mod sse;
 mod timeline_cache;
 mod timers;

@@ -18,9 +18,19 @@ async fn quick_user(app: &TestApp, name: &str) -> String {
         })
         .await
         .unwrap();
+    let session = syndic_actors::session::NewSession {
+        id: uuid::Uuid::new_v4(),
+        user_id: user.id,
+        refresh_hash: syndic_actors::session::secret_hash(&uuid::Uuid::new_v4().to_string()),
+        now: chrono::Utc::now(),
+        expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+        client: Default::default(),
+    };
+    app.database.store.create_session(&session, 5).await.unwrap();
     syndic_api::auth::issue_token(
         "test-secret",
         user.id,
+        session.id,
         chrono::Utc::now().timestamp(),
         std::time::Duration::from_secs(600),
     )

@@ -14,6 +14,7 @@ mod job_store;
 mod postgres;
 mod read_state;
 mod rows;
+mod session_store;
 mod sqlite;
 mod timeline_page;
 mod timeline_query;
@@ -39,6 +40,7 @@ pub use event_store::EventStore;
 pub use icon_store::IconStore;
 pub use job_store::JobStore;
 pub use postgres::PostgresStore;
+pub use session_store::SessionStore;
 pub use sqlite::SqliteStore;
 pub use timer_store::TimerStore;
 pub use transfer_store::TransferStore;
@@ -48,14 +50,23 @@ pub use webhook_store::WebhookStore;
 /// The API reaches the database only through the engine, which holds the [`ApiStore`] part for it; the actors
 /// use [`EngineStore`]; `syndic copy` uses [`TransferStore`]; the event bus uses [`EventStore`]; the job runner
 /// uses [`JobStore`]; webhook delivery uses [`WebhookStore`]; the timer wheel and the timer routes use
-/// [`TimerStore`]; the icon finder and the icon route use [`IconStore`].
+/// [`TimerStore`]; the icon finder and the icon route use [`IconStore`]; sign-in, sessions, API keys and account
+/// deletion use [`SessionStore`].
 pub trait Store:
-    ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore + IconStore
+    ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore + IconStore + SessionStore
 {
 }
 
 impl<T> Store for T where
-    T: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore + IconStore
+    T: ApiStore
+        + EngineStore
+        + TransferStore
+        + EventStore
+        + JobStore
+        + WebhookStore
+        + TimerStore
+        + IconStore
+        + SessionStore
 {
 }
 

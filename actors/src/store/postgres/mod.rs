@@ -6,6 +6,7 @@ mod feeds;
 mod icons;
 mod jobs;
 mod rows;
+mod sessions;
 mod subscriptions;
 mod timeline;
 mod timers;
@@ -215,3 +216,4 @@ impl super::WebhookStore for PostgresStore {
 
 super::timer_store::wire_timer_store!(PostgresStore);
 super::icon_store::wire_icon_store!(PostgresStore);
+super::session_store::wire_session_store!(PostgresStore);

@@ -7,6 +7,7 @@ mod feeds;
 mod icons;
 mod jobs;
 mod rows;
+mod sessions;
 mod subscriptions;
 mod timeline;
 mod timers;
@@ -244,3 +245,4 @@ impl super::WebhookStore for SqliteStore {
 
 super::timer_store::wire_timer_store!(SqliteStore);
 super::icon_store::wire_icon_store!(SqliteStore);
+super::session_store::wire_session_store!(SqliteStore);
