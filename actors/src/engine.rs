@@ -26,7 +26,9 @@ use crate::feed_url::FeedUrl;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::instruments;
 use crate::network_policy;
-use crate::store::{ApiStore, EngineStore, EventStore, JobStore, Store, StoreError, TimerStore, WebhookStore};
+use crate::store::{
+    ApiStore, EngineStore, EventStore, JobStore, OrganiseStore, Store, StoreError, TimerStore, WebhookStore,
+};
 
 /// How one URL of a subscribe request turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,6 +273,10 @@ impl Engine {
     }
 
     pub(crate) fn timer_store(&self) -> &dyn TimerStore {
+        self.inner.store.as_ref()
+    }
+
+    pub(crate) fn organise_store(&self) -> &dyn OrganiseStore {
         self.inner.store.as_ref()
     }
 

@@ -10,6 +10,8 @@ mod feed_move;
 mod flush_result;
 mod job_rows;
 mod job_store;
+mod organise_sql;
+mod organise_store;
 mod postgres;
 mod read_state;
 mod rows;
@@ -36,6 +38,7 @@ pub use engine_store::EngineStore;
 pub use error::StoreError;
 pub use event_store::EventStore;
 pub use job_store::JobStore;
+pub use organise_store::OrganiseStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use timer_store::TimerStore;
@@ -46,10 +49,16 @@ pub use webhook_store::WebhookStore;
 /// The API reaches the database only through the engine, which holds the [`ApiStore`] part for it; the actors
 /// use [`EngineStore`]; `syndic copy` uses [`TransferStore`]; the event bus uses [`EventStore`]; the job runner
 /// uses [`JobStore`]; webhook delivery uses [`WebhookStore`]; the timer wheel and the timer routes use
-/// [`TimerStore`].
-pub trait Store: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore {}
+/// [`TimerStore`]; the routes that organise subscriptions and the OPML import use [`OrganiseStore`].
+pub trait Store:
+    ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore + OrganiseStore
+{
+}
 
-impl<T: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore> Store for T {}
+impl<T> Store for T where
+    T: ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore + OrganiseStore
+{
+}
 
 /// Opens the store a URL names (`postgres://`, `postgresql://` or `sqlite:`), creating and migrating the
 /// database as needed. The one place that dispatches on the backend; everything downstream sees `dyn Store`.

@@ -4,6 +4,7 @@ mod batch;
 mod events;
 mod feeds;
 mod jobs;
+mod organise;
 mod rows;
 mod subscriptions;
 mod timeline;
@@ -223,3 +224,4 @@ impl super::WebhookStore for PostgresStore {
 }
 
 super::timer_store::wire_timer_store!(PostgresStore);
+super::organise_store::wire_organise_store!(PostgresStore);

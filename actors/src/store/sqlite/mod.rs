@@ -5,6 +5,7 @@ mod batch;
 mod events;
 mod feeds;
 mod jobs;
+mod organise;
 mod rows;
 mod subscriptions;
 mod timeline;
@@ -252,3 +253,4 @@ impl super::WebhookStore for SqliteStore {
 }
 
 super::timer_store::wire_timer_store!(SqliteStore);
+super::organise_store::wire_organise_store!(SqliteStore);
