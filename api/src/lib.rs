@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_actors;
+mod article_filter;
 pub mod articles;
 pub mod auth;
 pub mod body_limit;
@@ -20,6 +21,7 @@ pub mod jobs;
 pub mod login_throttle;
 pub mod nullable;
 pub mod opml;
+pub mod organise;
 pub mod parse_errors;
 pub mod passwords;
 pub mod request_log;
@@ -48,6 +50,7 @@ use crate::health::HealthApi;
 use crate::jobs::JobsApi;
 use crate::login_throttle::{LoginThrottle, ThrottleRules};
 use crate::opml::OpmlApi;
+use crate::organise::OrganiseApi;
 use crate::passwords::{HashingSettings, Passwords};
 use crate::timers::TimersApi;
 use crate::users::UsersApi;
@@ -118,6 +121,7 @@ const TAG_ORDER: [ApiTags; 9] = [
 type Apis = (
     UsersApi,
     FeedsApi,
+    OrganiseApi,
     ArticlesApi,
     EventsApi,
     HealthApi,
@@ -135,6 +139,7 @@ fn service() -> OpenApiService<Apis, ()> {
         (
             UsersApi,
             FeedsApi,
+            OrganiseApi,
             ArticlesApi,
             EventsApi,
             HealthApi,

@@ -21,6 +21,7 @@ mod limits;
 mod newcomer;
 mod operators;
 mod opml;
+mod organise;
 mod outages;
 mod polling;
 mod process;
