@@ -4,7 +4,7 @@
 
 use crate::domain::{FeedId, Subscription, UserId};
 use crate::engine::Engine;
-use crate::organise::{Category, CategoryId, Counters, Name, SubscriptionPatch, TagCount};
+use crate::organise::{Category, CategoryId, Counters, Name, ReadSelection, SubscriptionPatch, TagCount};
 use crate::store::StoreError;
 
 impl Engine {
@@ -53,6 +53,13 @@ impl Engine {
 
     pub async fn list_tags(&self, user: UserId, limit: u32, after: Option<&str>) -> Result<Vec<TagCount>, StoreError> {
         self.organise_store().list_tags(user, limit, after).await
+    }
+
+    /// Marks every article of the selected subscriptions read; answers how many were unread.
+    pub async fn mark_all_read(&self, user: UserId, selection: &ReadSelection) -> Result<u64, StoreError> {
+        let marked = self.organise_store().mark_all_read(user, selection).await;
+        self.timeline().invalidate(user).await;
+        marked
     }
 
     pub async fn counters(&self, user: UserId) -> Result<Counters, StoreError> {

@@ -111,6 +111,14 @@ pub struct SubscriptionPatch {
     pub tags: Option<Vec<Name>>,
 }
 
+/// Which of a user's subscriptions a bulk mark-read takes: every one, one feed, a category's, or both narrowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadSelection {
+    pub feed_id: Option<FeedId>,
+    /// A category by name; one the user does not have selects nothing.
+    pub category: Option<String>,
+}
+
 /// Unread counts per feed and per category, for badges.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {

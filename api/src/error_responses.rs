@@ -154,6 +154,8 @@ error_statuses! {
     CreateCategory => [400, 401, 409, 413, 422, 500, 503];
     /// `PATCH /v1/categories/{id}`.
     RenameCategory => [400, 401, 404, 409, 413, 422, 500, 503];
+    /// `POST /v1/articles/mark`.
+    MarkArticles => [400, 401, 413, 422, 500, 503];
     /// `GET /v1/categories`, `GET /v1/tags`.
     ListNamed => [400, 401, 422, 500, 503];
 }

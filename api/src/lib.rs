@@ -6,6 +6,7 @@ mod article_filter;
 pub mod articles;
 pub mod auth;
 pub mod body_limit;
+pub mod bulk_mark;
 pub mod connection_deadlines;
 pub mod connection_limits;
 pub mod cors;
@@ -44,6 +45,7 @@ use syndic_actors::engine::Engine;
 use crate::admin::AdminApi;
 use crate::admin_actors::AdminActorsApi;
 use crate::articles::ArticlesApi;
+use crate::bulk_mark::BulkMarkApi;
 use crate::events::{EventStreamSettings, EventsApi};
 use crate::feeds::FeedsApi;
 use crate::health::HealthApi;
@@ -123,6 +125,7 @@ type Apis = (
     FeedsApi,
     OrganiseApi,
     ArticlesApi,
+    BulkMarkApi,
     EventsApi,
     HealthApi,
     AdminApi,
@@ -141,6 +144,7 @@ fn service() -> OpenApiService<Apis, ()> {
             FeedsApi,
             OrganiseApi,
             ArticlesApi,
+            BulkMarkApi,
             EventsApi,
             HealthApi,
             AdminApi,

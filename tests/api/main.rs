@@ -4,6 +4,7 @@ mod accounts;
 mod admin_cli;
 mod articles;
 mod auth;
+mod bulk_mark;
 mod chromium;
 mod connections;
 mod contract;

@@ -39,18 +39,18 @@ fn authored(title: &str, count: usize) -> String {
     .atom()
 }
 
-async fn patch_feed(app: &TestApp, token: &str, feed: i64, body: Value) -> reqwest::Response {
+pub(crate) async fn patch_feed(app: &TestApp, token: &str, feed: i64, body: Value) -> reqwest::Response {
     app.patch_json(&format!("/v1/feeds/{feed}"), token, &body).await
 }
 
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
+pub(crate) async fn json_of(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status(), status, "{:?}", response.url().path());
     response.json().await.unwrap()
 }
 
 /// Three feeds of ten articles each, `a` and `b` in the category Tech, `a` and `c` tagged rust; `c`'s articles
 /// have authors. Answers the token and the feeds' ids.
-async fn organised(app: &TestApp) -> (String, [i64; 3]) {
+pub(crate) async fn organised(app: &TestApp) -> (String, [i64; 3]) {
     let server = feed_server().await;
     server.set("/a.xml", titled::rss("a", 0, 10), "application/rss+xml");
     server.set("/b.xml", titled::rss("b", 0, 10), "application/rss+xml");
@@ -79,7 +79,7 @@ async fn organised(app: &TestApp) -> (String, [i64; 3]) {
 }
 
 /// Every article a query lists, three at a time through the keyset cursor, as titles.
-async fn paged_titles(app: &TestApp, token: &str, query: &str) -> Vec<String> {
+pub(crate) async fn paged_titles(app: &TestApp, token: &str, query: &str) -> Vec<String> {
     let mut titles = Vec::new();
     let mut cursor = String::new();
     loop {
@@ -381,7 +381,7 @@ async fn a_filtered_first_page_neither_comes_from_nor_goes_into_the_timeline_cac
     );
 }
 
-async fn unread(app: &TestApp, token: &str, feed: i64) -> i64 {
+pub(crate) async fn unread(app: &TestApp, token: &str, feed: i64) -> i64 {
     json_of(app.get(&format!("/v1/feeds/{feed}"), Some(token)).await, 200).await["unread_count"]
         .as_i64()
         .unwrap()

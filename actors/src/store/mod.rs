@@ -10,6 +10,7 @@ mod feed_move;
 mod flush_result;
 mod job_rows;
 mod job_store;
+mod mark_all_read;
 mod organise_sql;
 mod organise_store;
 mod postgres;

@@ -4,7 +4,10 @@
 use super::subscriptions::get_subscription;
 use super::PostgresStore;
 use crate::domain::{FeedId, Subscription, UserId};
-use crate::organise::{Category, CategoryId, Counters, Name, SubscriptionPatch, TagCount};
+use crate::organise::{Category, CategoryId, Counters, Name, ReadSelection, SubscriptionPatch, TagCount};
+use crate::store::mark_all_read::{
+    clear_read_marks_sql, drop_empty_marks_sql, lock_sql, move_cutoffs_sql, unread_count_sql,
+};
 use crate::store::organise_sql::{
     all_categories_sql, feed_counters_sql, get_category_sql, list_categories_sql, name_taken, CategoryRow, TagRow,
     ENSURE_CATEGORY, LIST_TAGS, SET_CATEGORY_BY_NAME,
@@ -222,6 +225,38 @@ pub(super) async fn counters(store: &PostgresStore, user: UserId) -> Result<Coun
             .map(|category| (category.id, category.unread_count))
             .collect(),
     })
+}
+
+pub(super) async fn mark_all_read(
+    store: &PostgresStore,
+    user: UserId,
+    selection: &ReadSelection,
+) -> Result<u64, StoreError> {
+    let category = selection.category.as_deref();
+    let mut transaction = store.pool.begin().await?;
+    // Held to the commit: a mark on one article of these feeds waits, and so counts against the new cutoff.
+    sqlx::query(&lock_sql())
+        .bind(user)
+        .bind(selection.feed_id)
+        .bind(category)
+        .fetch_all(&mut *transaction)
+        .await?;
+    let unread: i64 = sqlx::query_scalar(&unread_count_sql())
+        .bind(user)
+        .bind(selection.feed_id)
+        .bind(category)
+        .fetch_one(&mut *transaction)
+        .await?;
+    for statement in [move_cutoffs_sql(), clear_read_marks_sql(), drop_empty_marks_sql()] {
+        sqlx::query(&statement)
+            .bind(user)
+            .bind(selection.feed_id)
+            .bind(category)
+            .execute(&mut *transaction)
+            .await?;
+    }
+    transaction.commit().await?;
+    Ok(u64::try_from(unread).unwrap_or(0))
 }
 
 fn conflict_on_name(error: sqlx::Error) -> StoreError {

@@ -4,8 +4,9 @@
 use super::subscriptions::get_subscription;
 use super::SqliteStore;
 use crate::domain::{FeedId, Subscription, UserId};
-use crate::organise::{Category, CategoryId, Counters, Name, SubscriptionPatch, TagCount};
+use crate::organise::{Category, CategoryId, Counters, Name, ReadSelection, SubscriptionPatch, TagCount};
 use crate::store::error::sqlite_error;
+use crate::store::mark_all_read::{clear_read_marks_sql, drop_empty_marks_sql, move_cutoffs_sql, unread_count_sql};
 use crate::store::organise_sql::{
     all_categories_sql, feed_counters_sql, get_category_sql, list_categories_sql, name_taken, CategoryRow, TagRow,
     ENSURE_CATEGORY, ENSURE_CATEGORY_FOR_FEED, LIST_TAGS, SET_CATEGORY_BY_NAME,
@@ -223,6 +224,34 @@ pub(super) async fn counters(store: &SqliteStore, user: UserId) -> Result<Counte
             .map(|category| (category.id, category.unread_count))
             .collect(),
     })
+}
+
+pub(super) async fn mark_all_read(
+    store: &SqliteStore,
+    user: UserId,
+    selection: &ReadSelection,
+) -> Result<u64, StoreError> {
+    let category = selection.category.as_deref();
+    // The writer's lock, held to the commit, keeps a mark on one article out until the cutoffs moved.
+    let mut transaction = store.begin_write().await?;
+    let unread: i64 = sqlx::query_scalar(&unread_count_sql())
+        .bind(user.hyphenated())
+        .bind(selection.feed_id)
+        .bind(category)
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(sqlite_error)?;
+    for statement in [move_cutoffs_sql(), clear_read_marks_sql(), drop_empty_marks_sql()] {
+        sqlx::query(&statement)
+            .bind(user.hyphenated())
+            .bind(selection.feed_id)
+            .bind(category)
+            .execute(&mut *transaction)
+            .await
+            .map_err(sqlite_error)?;
+    }
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(u64::try_from(unread).unwrap_or(0))
 }
 
 fn conflict_on_name(error: sqlx::Error) -> StoreError {
