@@ -71,7 +71,11 @@ async fn prepare_postgres(count: usize) -> (PostgresDatabase, PostgresStore, Use
 }
 
 async fn reset_postgres(store: &PostgresStore, user: UserId) {
-    sqlx::query(RESET_CUTOFFS).bind(user).execute(store.pool()).await.unwrap();
+    sqlx::query(RESET_CUTOFFS)
+        .bind(user)
+        .execute(store.pool())
+        .await
+        .unwrap();
     sqlx::query(
         "INSERT INTO article_marks (user_id, article_id, feed_id, published_at, read_mark, read_at) \
          SELECT $1, a.id, a.feed_id, a.published_at, true, now() FROM articles a WHERE a.seq % 10 = 0",
@@ -164,9 +168,13 @@ fn mark_all_read(criterion: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
     let count = feeds();
     let (_database, postgres, user) = runtime.block_on(prepare_postgres(count));
-    bench_backend(criterion, &runtime, "postgres", &postgres, user, || reset_postgres(&postgres, user));
+    bench_backend(criterion, &runtime, "postgres", &postgres, user, || {
+        reset_postgres(&postgres, user)
+    });
     let (_file, sqlite, user) = runtime.block_on(prepare_sqlite(count));
-    bench_backend(criterion, &runtime, "sqlite", &sqlite, user, || reset_sqlite(&sqlite, user));
+    bench_backend(criterion, &runtime, "sqlite", &sqlite, user, || {
+        reset_sqlite(&sqlite, user)
+    });
 }
 
 criterion_group!(benches, mark_all_read);
