@@ -157,8 +157,18 @@ pub struct Subscription {
     pub feed: Feed,
     pub unread_count: i64,
     pub subscribed_at: DateTime<Utc>,
-    /// The folder an OPML import found the feed in, if any.
-    pub folder: Option<String>,
+    /// The user's own title for the feed, shown instead of the feed's.
+    pub title: Option<String>,
+    pub category: Option<crate::organise::CategoryRef>,
+    /// The user's tags on the subscription, in name order.
+    pub tags: Vec<String>,
+}
+
+impl Subscription {
+    /// The title the user sees: their own, else the feed's.
+    pub fn shown_title(&self) -> Option<&str> {
+        self.title.as_deref().or(self.feed.title.as_deref())
+    }
 }
 
 /// A position in a user's list of subscriptions: the keyset (subscribed_at, feed id) of the last one shown.
@@ -273,6 +283,35 @@ pub struct ArticleQuery {
     pub starred: Option<bool>,
     pub limit: u32,
     pub cursor: Option<ArticleCursor>,
+    pub filter: ArticleFilter,
+}
+
+/// Which articles of the user's feeds a timeline request keeps, beyond read state and stars. Every field narrows
+/// the timeline; together they all apply. A text search (`q=`) would be one more field here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArticleFilter {
+    /// Only the feeds in the user's category of that name.
+    pub category: Option<String>,
+    /// Only the feeds the user tagged with that name.
+    pub tag: Option<String>,
+    /// Only articles published at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only articles published before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only articles by this author (the whole name, any case).
+    pub author: Option<String>,
+}
+
+impl ArticleFilter {
+    /// Whether the filter keeps every article.
+    pub fn is_empty(&self) -> bool {
+        *self == ArticleFilter::default()
+    }
+
+    /// Whether the filter narrows which subscriptions count, as opposed to which of their articles.
+    pub fn narrows_subscriptions(&self) -> bool {
+        self.category.is_some() || self.tag.is_some()
+    }
 }
 
 /// A file attached to an article, as podcasts attach their episodes: RSS `<enclosure>`, Atom

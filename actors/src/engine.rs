@@ -29,7 +29,8 @@ use crate::icons::IconFinder;
 use crate::instruments;
 use crate::network_policy;
 use crate::store::{
-    ApiStore, EngineStore, EventStore, IconStore, JobStore, SessionStore, Store, StoreError, TimerStore, WebhookStore,
+    ApiStore, EngineStore, EventStore, IconStore, JobStore, OrganiseStore, SessionStore, Store, StoreError, TimerStore,
+    WebhookStore,
 };
 
 /// How one URL of a subscribe request turned out.
@@ -288,6 +289,10 @@ impl Engine {
     }
 
     pub(crate) fn session_store(&self) -> &dyn SessionStore {
+        self.inner.store.as_ref()
+    }
+
+    pub(crate) fn organise_store(&self) -> &dyn OrganiseStore {
         self.inner.store.as_ref()
     }
 

@@ -63,14 +63,17 @@ impl Engine {
         loop {
             let page = self.list_subscriptions(user, LISTING_PAGE, after).await?;
             feeds.extend(page.subscriptions.into_iter().map(|subscription| {
+                // The user's own title and their category, which an import reads back as the feed's folder.
+                let title = subscription.shown_title().map(str::to_owned);
+                let folder = subscription.category.map(|category| category.name);
                 let feed = subscription.feed;
                 (
                     feed.id,
                     ExportedFeed {
                         url: feed.url,
-                        title: feed.title,
+                        title,
                         site_url: feed.site_url,
-                        folder: subscription.folder,
+                        folder,
                     },
                 )
             }));

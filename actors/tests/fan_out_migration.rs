@@ -190,6 +190,7 @@ fn filter(status: ReadFilter, starred: Option<bool>) -> ArticleQuery {
         starred,
         limit: 100,
         cursor: None,
+        filter: Default::default(),
     }
 }
 

@@ -6,11 +6,12 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 use syndic_actors::domain::{
-    Article, ArticleCursor, ArticleId, ArticlePatch, ArticleQuery, Enclosure, FeedId, ReadFilter,
+    Article, ArticleCursor, ArticleFilter, ArticleId, ArticlePatch, ArticleQuery, Enclosure, FeedId, ReadFilter,
 };
 use syndic_actors::engine::Engine;
 use syndic_actors::sanitize;
 
+use crate::article_filter::{article_filter, FilterParams};
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
 use crate::error_responses::{ById, Failure, ListArticles, PatchArticle};
@@ -124,9 +125,26 @@ impl ArticlesApi {
         limit: Query<Option<i64>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
+        /// Only the feeds in your category of this name.
+        category: Query<Option<String>>,
+        /// Only the feeds you tagged with this name.
+        tag: Query<Option<String>>,
+        /// Only articles published at or after this time (RFC 3339).
+        since: Query<Option<DateTime<Utc>>>,
+        /// Only articles published before this time (RFC 3339); later than `since`.
+        until: Query<Option<DateTime<Utc>>>,
+        /// Only articles by this author: the whole name, in any case (ASCII letters).
+        author: Query<Option<String>>,
         engine: Data<&Engine>,
     ) -> Result<Json<ArticlesBody>, Failure<ListArticles>> {
-        let query = article_query(feed_id.0, status.0, starred.0, limit.0, cursor.0.as_deref())?;
+        let mut query = article_query(feed_id.0, status.0, starred.0, limit.0, cursor.0.as_deref())?;
+        query.filter = article_filter(FilterParams {
+            category: category.0,
+            tag: tag.0,
+            since: since.0,
+            until: until.0,
+            author: author.0,
+        })?;
         let page = engine.list_articles(auth.0, &query).await?;
         Ok(Json(ArticlesBody {
             articles: bodies(page.articles).await?,
@@ -191,6 +209,7 @@ fn article_query(
         starred,
         limit,
         cursor,
+        filter: ArticleFilter::default(),
     })
 }
 

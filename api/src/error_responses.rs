@@ -158,4 +158,14 @@ error_statuses! {
     ProvePassword => [400, 401, 413, 422, 429, 500, 503];
     /// `POST /v1/api-keys`.
     CreateApiKey => [400, 401, 413, 422, 500, 503];
+    /// `PATCH /v1/feeds/{id}`.
+    PatchFeed => [400, 401, 404, 413, 422, 500, 503];
+    /// `POST /v1/categories`.
+    CreateCategory => [400, 401, 409, 413, 422, 500, 503];
+    /// `PATCH /v1/categories/{id}`.
+    RenameCategory => [400, 401, 404, 409, 413, 422, 500, 503];
+    /// `POST /v1/articles/mark`.
+    MarkArticles => [400, 401, 413, 422, 500, 503];
+    /// `GET /v1/categories`, `GET /v1/tags`.
+    ListNamed => [400, 401, 422, 500, 503];
 }

@@ -1,4 +1,5 @@
-//! Subscriptions: `POST/GET /v1/feeds`, `GET/DELETE /v1/feeds/{id}`.
+//! Subscriptions: `POST/GET /v1/feeds`, `GET/PATCH/DELETE /v1/feeds/{id}`; what a patch may hold is in
+//! `organise`.
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
@@ -8,10 +9,11 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use syndic_actors::actors::feed::RefreshOutcome;
 use syndic_actors::domain::{FeedId, FeedStatus, Subscription, SubscriptionCursor};
 use syndic_actors::engine::{Engine, EngineError, SubscribeOutcome, SubscribeStatus};
+use syndic_actors::organise::CategoryId;
 
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
-use crate::error_responses::{ById, Failure, ListFeeds, Refresh, Subscribe};
+use crate::error_responses::{ById, Failure, ListFeeds, PatchFeed, Refresh, Subscribe};
 use crate::nullable::Nullable;
 use crate::ApiTags;
 
@@ -113,8 +115,12 @@ impl From<FeedStatus> for FeedStatusBody {
 pub struct FeedBody {
     pub id: FeedId,
     pub url: String,
+    /// The title you gave the feed (`PATCH /v1/feeds/{id}`), else the feed's own.
     #[oai(nullable)]
     pub title: Nullable<String>,
+    /// The title the feed gives itself.
+    #[oai(nullable)]
+    pub feed_title: Nullable<String>,
     #[oai(nullable)]
     pub site_url: Nullable<String>,
     pub status: FeedStatusBody,
@@ -134,9 +140,14 @@ pub struct FeedBody {
     pub dead_since: Nullable<DateTime<Utc>>,
     pub unread_count: i64,
     pub subscribed_at: DateTime<Utc>,
-    /// The folder an OPML import found the feed in, if any.
+    /// The id of your category the feed is in, if any.
     #[oai(nullable)]
-    pub folder: Nullable<String>,
+    pub category_id: Nullable<CategoryId>,
+    /// The name of that category (an OPML import makes one of each folder).
+    #[oai(nullable)]
+    pub category: Nullable<String>,
+    /// Your tags on the feed, in name order.
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Object)]
@@ -242,6 +253,21 @@ impl FeedsApi {
         Ok(Json(feed_body(subscription, Utc::now())))
     }
 
+    /// Gives a subscription your own title, puts it in a category, or sets its tags.
+    #[oai(path = "/feeds/:id", method = "patch", operation_id = "update_feed")]
+    async fn update_feed(
+        &self,
+        auth: BearerAuth,
+        /// The feed's id.
+        id: Path<FeedId>,
+        body: Json<crate::organise::FeedPatchRequest>,
+        engine: Data<&Engine>,
+    ) -> Result<Json<FeedBody>, Failure<PatchFeed>> {
+        let patch = crate::organise::subscription_patch(body.0)?;
+        let subscription = engine.update_subscription(auth.0, id.0, &patch).await?;
+        Ok(Json(feed_body(subscription, Utc::now())))
+    }
+
     /// Polls the feed now, at most once a minute per feed; brings a dead or failed feed back.
     #[oai(path = "/feeds/:id/refresh", method = "post", operation_id = "refresh_feed")]
     async fn refresh(
@@ -325,14 +351,20 @@ impl From<SubscribeOutcome> for SubscribeResult {
     }
 }
 
-fn feed_body(subscription: Subscription, now: DateTime<Utc>) -> FeedBody {
+pub(crate) fn feed_body(subscription: Subscription, now: DateTime<Utc>) -> FeedBody {
+    let title = subscription.shown_title().map(str::to_owned);
+    let (category_id, category) = match subscription.category {
+        Some(category) => (Some(category.id), Some(category.name)),
+        None => (None, None),
+    };
     let feed = subscription.feed;
     let status = FeedStatusBody::from(feed.status);
     let next_poll_in_seconds = feed.next_poll_at.map(|next| (next - now).num_seconds().max(0));
     FeedBody {
         id: feed.id,
         url: feed.url,
-        title: feed.title.into(),
+        title: title.into(),
+        feed_title: feed.title.into(),
         site_url: feed.site_url.into(),
         status,
         last_polled_at: feed.last_polled_at.into(),
@@ -343,7 +375,9 @@ fn feed_body(subscription: Subscription, now: DateTime<Utc>) -> FeedBody {
         dead_since: feed.dead_since.into(),
         unread_count: subscription.unread_count,
         subscribed_at: subscription.subscribed_at,
-        folder: subscription.folder.into(),
+        category_id: category_id.into(),
+        category: category.into(),
+        tags: subscription.tags,
     }
 }
 
@@ -371,7 +405,9 @@ mod tests {
             },
             unread_count: 5,
             subscribed_at: DateTime::UNIX_EPOCH,
-            folder: None,
+            title: None,
+            category: None,
+            tags: Vec::new(),
         }
     }
 

@@ -39,24 +39,26 @@ async fn a_sqlite_database_copied_to_postgres_serves_the_same_data() {
         )
         .await;
     embedded.make_admin("alice").await;
-    // An OPML import's folder on one subscription: the copy must carry the column.
-    let me: serde_json::Value = embedded.get("/v1/me", Some(&token)).await.json().await.unwrap();
-    let alice: uuid::Uuid = me["id"].as_str().unwrap().parse().unwrap();
+    // A category, an own title and tags on one subscription: the copy must carry them.
     let first_feed = articles[0]["feed_id"].as_i64().unwrap();
-    embedded
-        .database
-        .store
-        .set_subscription_folders(alice, &[(first_feed, "Imported".to_owned())])
-        .await
-        .unwrap();
+    let patched = embedded
+        .patch_json(
+            &format!("/v1/feeds/{first_feed}"),
+            &token,
+            &json!({"category": "Imported", "title": "Mine", "tags": ["kept", "also"]}),
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
     let before = snapshot(&embedded, &token).await;
     assert!(
         before.0["feeds"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|feed| feed["folder"] == "Imported"),
-        "the snapshot covers a folder"
+            .any(|feed| feed["category"] == "Imported"
+                && feed["title"] == "Mine"
+                && feed["tags"] == json!(["also", "kept"])),
+        "the snapshot covers a category, a title and tags"
     );
     assert!(
         before

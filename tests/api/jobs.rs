@@ -282,7 +282,7 @@ async fn a_kill_9_mid_import_resumes_and_subscribes_every_feed_once(backend: Bac
             .await
             .unwrap();
         for feed in page["feeds"].as_array().unwrap() {
-            assert_eq!(feed["folder"], "Crash");
+            assert_eq!(feed["category"], "Crash");
             assert!(
                 seen.insert(feed["url"].as_str().unwrap().to_owned()),
                 "subscribed twice: {feed}"

@@ -10,14 +10,14 @@ use crate::helpers::{eventually, feed_server, spawn_app, spawn_app_configured, B
 use crate::job_client::{all_feeds, document, fixture, import, items, post_opml, wait_for_status};
 use crate::sse::SseReader;
 
-/// Each feed's folder, by URL.
+/// Each feed's category (its OPML folder), by URL.
 fn folders(feeds: &[Value]) -> BTreeMap<String, Option<String>> {
     feeds
         .iter()
         .map(|feed| {
             (
                 feed["url"].as_str().unwrap().to_owned(),
-                feed["folder"].as_str().map(str::to_owned),
+                feed["category"].as_str().map(str::to_owned),
             )
         })
         .collect()
@@ -257,7 +257,7 @@ async fn five_thousand_feeds_import_in_one_request_with_live_progress(backend: B
     assert_eq!(done["result"]["counts"]["pending"], MANY);
     let feeds = all_feeds(&app, &token).await;
     assert_eq!(feeds.len(), MANY);
-    assert!(feeds.iter().all(|feed| feed["folder"] == "Big"));
+    assert!(feeds.iter().all(|feed| feed["category"] == "Big"));
 }
 
 crate::on_both_backends!(

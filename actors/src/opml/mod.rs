@@ -4,5 +4,5 @@
 mod parse;
 mod write;
 
-pub use parse::{parse, OpmlError, OpmlFeed, MAX_FEEDS};
+pub use parse::{parse, OpmlError, OpmlFeed, MAX_FEEDS, MAX_FOLDER_BYTES};
 pub use write::{write, ExportedFeed};

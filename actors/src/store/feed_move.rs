@@ -30,10 +30,19 @@ where
     };
     sqlx::query::<DB>(
         // The moved subscribers start with the other feed's stored articles read, as a new subscriber would
-        // before linking; the old feed's articles stay with the old feed.
-        "INSERT INTO subscriptions (user_id, feed_id, created_at, read_through_seq) \
-         SELECT s.user_id, $2, s.created_at, f.last_seq FROM subscriptions s JOIN feeds f ON f.id = $2 \
+        // before linking; the old feed's articles stay with the old feed. Their category and title come along.
+        "INSERT INTO subscriptions (user_id, feed_id, created_at, read_through_seq, category_id, title) \
+         SELECT s.user_id, $2, s.created_at, f.last_seq, s.category_id, s.title \
+         FROM subscriptions s JOIN feeds f ON f.id = $2 \
          WHERE s.feed_id = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind(feed)
+    .bind(into)
+    .execute(&mut *connection)
+    .await?;
+    sqlx::query::<DB>(
+        "INSERT INTO subscription_tags (user_id, feed_id, name) \
+         SELECT user_id, $2, name FROM subscription_tags WHERE feed_id = $1 ON CONFLICT DO NOTHING",
     )
     .bind(feed)
     .bind(into)

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::domain::{FeedId, UserId};
+use crate::domain::UserId;
 use crate::job::{Job, JobId, JobItem, JobStatus, NewJob, RequeuedJob};
 
 #[async_trait]
@@ -57,9 +57,6 @@ pub trait JobStore: Send + Sync + 'static {
     async fn retry_job(&self, user: UserId, job: JobId) -> Result<Job, StoreError>;
     /// Cancels a pending, failed or running job; `Rejected` for one that is over. Returns the job as it was.
     async fn cancel_job(&self, user: UserId, job: JobId) -> Result<Job, StoreError>;
-
-    /// Puts each subscription in a folder (an OPML outline's parent); a feed the user does not follow is skipped.
-    async fn set_subscription_folders(&self, user: UserId, folders: &[(FeedId, String)]) -> Result<(), StoreError>;
 }
 
 /// The statuses [`JobStore::retry_job`] accepts.

@@ -11,6 +11,9 @@ mod flush_result;
 mod icon_store;
 mod job_rows;
 mod job_store;
+mod mark_all_read;
+mod organise_sql;
+mod organise_store;
 mod postgres;
 mod read_state;
 mod rows;
@@ -39,6 +42,7 @@ pub use error::StoreError;
 pub use event_store::EventStore;
 pub use icon_store::IconStore;
 pub use job_store::JobStore;
+pub use organise_store::OrganiseStore;
 pub use postgres::PostgresStore;
 pub use session_store::SessionStore;
 pub use sqlite::SqliteStore;
@@ -51,9 +55,18 @@ pub use webhook_store::WebhookStore;
 /// use [`EngineStore`]; `syndic copy` uses [`TransferStore`]; the event bus uses [`EventStore`]; the job runner
 /// uses [`JobStore`]; webhook delivery uses [`WebhookStore`]; the timer wheel and the timer routes use
 /// [`TimerStore`]; the icon finder and the icon route use [`IconStore`]; sign-in, sessions, API keys and account
-/// deletion use [`SessionStore`].
+/// deletion use [`SessionStore`]; the routes that organise subscriptions and the OPML import use [`OrganiseStore`].
 pub trait Store:
-    ApiStore + EngineStore + TransferStore + EventStore + JobStore + WebhookStore + TimerStore + IconStore + SessionStore
+    ApiStore
+    + EngineStore
+    + TransferStore
+    + EventStore
+    + JobStore
+    + WebhookStore
+    + TimerStore
+    + IconStore
+    + SessionStore
+    + OrganiseStore
 {
 }
 
@@ -67,6 +80,7 @@ impl<T> Store for T where
         + TimerStore
         + IconStore
         + SessionStore
+        + OrganiseStore
 {
 }
 

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use crate::domain::{Article, Enclosure, Feed, FeedStatus, Role, Subscription, User, UserCredentials};
+use crate::organise::CategoryRef;
 
 /// The columns a [`FeedRow`] reads, from `feeds f`.
 pub(super) const FEED_COLUMNS: &str =
@@ -15,7 +16,7 @@ pub(super) const FEED_COLUMNS: &str =
 /// The columns an [`ArticleRow`] reads, from `articles a`, its feed `f`, the reader's subscription `s` and their
 /// mark `m` (left-joined): [`ARTICLE_JOINS`]. The read state is [`super::read_state::READ`].
 pub(super) const ARTICLE_COLUMNS: &str =
-    "a.id, a.feed_id, f.title AS feed_title, a.title, a.url, a.summary, a.content, a.author, a.categories, \
+    "a.id, a.feed_id, COALESCE(s.title, f.title) AS feed_title, a.title, a.url, a.summary, a.content, a.author, a.categories, \
      a.enclosures, a.published_at, COALESCE(m.read_mark, a.seq <= s.read_through_seq) AS read, \
      m.starred_at IS NOT NULL AS starred";
 
@@ -136,29 +137,45 @@ pub(super) fn feeds<Time: Decoded<DateTime<Utc>>>(rows: Vec<FeedRow<Time>>) -> R
     rows.into_iter().map(FeedRow::into_feed).collect()
 }
 
+/// What a [`SubscriptionRow`] reads besides the feed's columns, the times and the tags, from `subscriptions s` and
+/// its category `c`, left-joined by [`CATEGORY_JOIN`].
+pub(super) const ORGANISE_COLUMNS: &str = "s.title AS own_title, s.category_id, c.name AS category_name";
+
+/// Joins a subscription `s` to its category `c`, if it has one.
+pub(super) const CATEGORY_JOIN: &str = "LEFT JOIN categories c ON c.id = s.category_id";
+
 #[derive(sqlx::FromRow)]
-pub(super) struct SubscriptionRow<Time> {
+pub(super) struct SubscriptionRow<Time, Tags> {
     #[sqlx(flatten)]
     feed: FeedRow<Time>,
     subscribed_at: Time,
     unread_count: i64,
-    folder: Option<String>,
+    own_title: Option<String>,
+    category_id: Option<i64>,
+    category_name: Option<String>,
+    tags: Tags,
 }
 
-impl<Time: Decoded<DateTime<Utc>>> SubscriptionRow<Time> {
+impl<Time: Decoded<DateTime<Utc>>, Tags: Decoded<Vec<String>>> SubscriptionRow<Time, Tags> {
     pub(super) fn into_subscription(self) -> Result<Subscription, StoreError> {
+        let category = match (self.category_id, self.category_name) {
+            (Some(id), Some(name)) => Some(CategoryRef { id, name }),
+            _ => None,
+        };
         Ok(Subscription {
             feed: self.feed.into_feed()?,
             unread_count: self.unread_count,
             subscribed_at: self.subscribed_at.decoded()?,
-            folder: self.folder,
+            title: self.own_title,
+            category,
+            tags: self.tags.decoded()?,
         })
     }
 }
 
 /// Converts every row, failing on the first that does not decode.
-pub(super) fn subscriptions<Time: Decoded<DateTime<Utc>>>(
-    rows: Vec<SubscriptionRow<Time>>,
+pub(super) fn subscriptions<Time: Decoded<DateTime<Utc>>, Tags: Decoded<Vec<String>>>(
+    rows: Vec<SubscriptionRow<Time, Tags>>,
 ) -> Result<Vec<Subscription>, StoreError> {
     rows.into_iter().map(SubscriptionRow::into_subscription).collect()
 }

@@ -38,7 +38,7 @@ fn push_subscription_and_where<'args, DB, User>(
         Lateral::Available => {
             builder
                 .push(
-                    " CROSS JOIN LATERAL (SELECT s.user_id, s.feed_id, s.read_through_seq FROM subscriptions s \
+                    " CROSS JOIN LATERAL (SELECT s.user_id, s.feed_id, s.read_through_seq, s.title FROM subscriptions s \
                      WHERE s.user_id = ",
                 )
                 .push_bind(user)
@@ -63,7 +63,7 @@ fn push_subscription_and_where<'args, DB, User>(
 pub(super) fn page_keys_query<'args, DB, User, Time>(
     user: User,
     query: &ArticleQuery,
-    encode_time: impl FnOnce(DateTime<Utc>) -> Time,
+    encode_time: impl Fn(DateTime<Utc>) -> Time + Copy,
     lateral: Lateral,
     keys_per_feed: i64,
 ) -> QueryBuilder<'args, DB>
@@ -73,6 +73,7 @@ where
     User: 'args + Encode<'args, DB> + Type<DB>,
     Time: 'args + Encode<'args, DB> + Type<DB>,
     i64: 'args + Encode<'args, DB> + Type<DB>,
+    String: 'args + Encode<'args, DB> + Type<DB>,
 {
     let mut builder = QueryBuilder::new("SELECT s.feed_id, p.published_at, p.id FROM subscriptions s ");
     builder.push("JOIN feeds f ON f.id = s.feed_id ");
@@ -85,6 +86,7 @@ where
     };
     push_cursor(&mut builder, "AND", "q.published_at, q.id", query, encode_time);
     push_state_filters(&mut builder, query);
+    push_article_filters(&mut builder, "q", query, encode_time);
     builder
         .push(" ORDER BY q.published_at DESC, q.id DESC LIMIT ")
         .push_bind(keys_per_feed)
@@ -96,6 +98,7 @@ where
     if let Some(feed) = query.feed_id {
         builder.push(" AND s.feed_id = ").push_bind(feed);
     }
+    push_subscription_filters(&mut builder, query);
     if query.status == ReadFilter::Unread {
         // A feed with nothing unread is not searched at all.
         builder.push(format!(" AND {UNREAD_COUNT} > 0"));
@@ -110,11 +113,12 @@ fn push_cursor<'args, DB, Time>(
     keyword: &str,
     columns: &str,
     query: &ArticleQuery,
-    encode_time: impl FnOnce(DateTime<Utc>) -> Time,
+    encode_time: impl Fn(DateTime<Utc>) -> Time + Copy,
 ) where
     DB: Database,
     Time: 'args + Encode<'args, DB> + Type<DB>,
     i64: 'args + Encode<'args, DB> + Type<DB>,
+    String: 'args + Encode<'args, DB> + Type<DB>,
 {
     if let Some(cursor) = query.cursor {
         builder
@@ -144,13 +148,71 @@ fn push_state_filters<DB: Database>(builder: &mut QueryBuilder<'_, DB>, query: &
     }
 }
 
+/// The filter's conditions on the subscription `s` (its user and feed): the category and the tag. Each is a
+/// lookup on an index of the user's own rows.
+fn push_subscription_filters<'args, DB>(builder: &mut QueryBuilder<'args, DB>, query: &ArticleQuery)
+where
+    DB: Database,
+    String: 'args + Encode<'args, DB> + Type<DB>,
+{
+    if let Some(category) = &query.filter.category {
+        builder
+            .push(
+                " AND s.feed_id IN (SELECT sc.feed_id FROM subscriptions sc JOIN categories c ON c.id = sc.category_id \
+                 WHERE sc.user_id = s.user_id AND c.user_id = s.user_id AND c.name = ",
+            )
+            .push_bind(category.clone())
+            .push(")");
+    }
+    if let Some(tag) = &query.filter.tag {
+        builder
+            .push(
+                " AND EXISTS (SELECT 1 FROM subscription_tags t \
+                 WHERE t.user_id = s.user_id AND t.feed_id = s.feed_id AND t.name = ",
+            )
+            .push_bind(tag.clone())
+            .push(")");
+    }
+}
+
+/// The filter's conditions on an article aliased `article`: its publication time and its author. A text
+/// search would add its condition here.
+fn push_article_filters<'args, DB, Time>(
+    builder: &mut QueryBuilder<'args, DB>,
+    article: &str,
+    query: &ArticleQuery,
+    encode_time: impl Fn(DateTime<Utc>) -> Time,
+) where
+    DB: Database,
+    Time: 'args + Encode<'args, DB> + Type<DB>,
+    String: 'args + Encode<'args, DB> + Type<DB>,
+{
+    let filter = &query.filter;
+    if let Some(since) = filter.since {
+        builder
+            .push(format!(" AND {article}.published_at >= "))
+            .push_bind(encode_time(since));
+    }
+    if let Some(until) = filter.until {
+        builder
+            .push(format!(" AND {article}.published_at < "))
+            .push_bind(encode_time(until));
+    }
+    if let Some(author) = &filter.author {
+        builder
+            .push(format!(" AND lower({article}.author) = lower("))
+            .push_bind(author.clone())
+            .push(")");
+    }
+}
+
 /// The keys of the first `rows` articles the user sees among the `scan` newest of the whole database below the
 /// cursor (from `articles_recent`). When `rows` come back they are the page; fewer prove nothing, as older
 /// articles were not looked at.
 pub(super) fn recent_keys_query<'args, DB, User, Time>(
     user: User,
     query: &ArticleQuery,
-    encode_time: impl FnOnce(DateTime<Utc>) -> Time,
+    encode_time: impl Fn(DateTime<Utc>) -> Time + Copy,
     lateral: Lateral,
     scan: i64,
     rows: i64,
@@ -161,9 +223,10 @@ where
     User: 'args + Encode<'args, DB> + Type<DB>,
     Time: 'args + Encode<'args, DB> + Type<DB>,
     i64: 'args + Encode<'args, DB> + Type<DB>,
+    String: 'args + Encode<'args, DB> + Type<DB>,
 {
     let mut builder = QueryBuilder::new(
-        "SELECT q.feed_id, q.published_at, q.id FROM (SELECT p.id, p.feed_id, p.published_at, p.seq ",
+        "SELECT q.feed_id, q.published_at, q.id FROM (SELECT p.id, p.feed_id, p.published_at, p.seq, p.author ",
     );
     builder.push("FROM articles p");
     push_cursor(&mut builder, "WHERE", "p.published_at, p.id", query, encode_time);
@@ -173,6 +236,8 @@ where
         .push(") q");
     push_subscription_and_where(&mut builder, lateral, "q", user, "");
     push_state_filters(&mut builder, query);
+    push_subscription_filters(&mut builder, query);
+    push_article_filters(&mut builder, "q", query, encode_time);
     builder
         .push(" ORDER BY q.published_at DESC, q.id DESC LIMIT ")
         .push_bind(rows);
@@ -225,7 +290,7 @@ where
 pub(super) fn starred_query<'args, DB, User, Time>(
     user: User,
     query: &ArticleQuery,
-    encode_time: impl FnOnce(DateTime<Utc>) -> Time,
+    encode_time: impl Fn(DateTime<Utc>) -> Time + Copy,
 ) -> QueryBuilder<'args, DB>
 where
     DB: Database,
@@ -233,6 +298,7 @@ where
     User: 'args + Encode<'args, DB> + Type<DB>,
     Time: 'args + Encode<'args, DB> + Type<DB>,
     i64: 'args + Encode<'args, DB> + Type<DB>,
+    String: 'args + Encode<'args, DB> + Type<DB>,
 {
     let rows = i64::from(query.limit) + 1;
     let mut builder = QueryBuilder::new(format!(
@@ -244,6 +310,8 @@ where
     if let Some(feed) = query.feed_id {
         builder.push(" AND a.feed_id = ").push_bind(feed);
     }
+    push_subscription_filters(&mut builder, query);
+    push_article_filters(&mut builder, "a", query, encode_time);
     match query.status {
         ReadFilter::Unread => builder.push(format!(" AND NOT {READ}")),
         ReadFilter::Read => builder.push(format!(" AND {READ}")),

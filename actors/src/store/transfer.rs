@@ -77,8 +77,11 @@ pub struct SubscriptionRecord {
     pub read_through_seq: i64,
     pub marked_read: i64,
     pub marked_unread: i64,
-    /// The folder an OPML import put the subscription in.
-    pub folder: Option<String>,
+    /// The name of the user's category the subscription is in. A category with no feeds is not carried.
+    pub category: Option<String>,
+    /// The user's own title for the feed.
+    pub title: Option<String>,
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -87,17 +87,21 @@ impl<Time: Decoded<DateTime<Utc>>> IntoRecord for FeedExportRow<Time> {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct SubscriptionExportRow<Id, Time> {
+pub(super) struct SubscriptionExportRow<Id, Time, Tags> {
     user_id: Id,
     feed_id: i64,
     created_at: Time,
     read_through_seq: i64,
     marked_read: i64,
     marked_unread: i64,
-    folder: Option<String>,
+    category: Option<String>,
+    title: Option<String>,
+    tags: Tags,
 }
 
-impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for SubscriptionExportRow<Id, Time> {
+impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>, Tags: Decoded<Vec<String>>> IntoRecord
+    for SubscriptionExportRow<Id, Time, Tags>
+{
     type Record = SubscriptionRecord;
 
     fn into_record(self) -> Result<SubscriptionRecord, StoreError> {
@@ -108,7 +112,9 @@ impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for Subscriptio
             read_through_seq: self.read_through_seq,
             marked_read: self.marked_read,
             marked_unread: self.marked_unread,
-            folder: self.folder,
+            category: self.category,
+            title: self.title,
+            tags: self.tags.decoded()?,
         })
     }
 }

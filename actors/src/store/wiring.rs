@@ -467,15 +467,6 @@ macro_rules! wire_store {
             ) -> Result<$crate::job::Job, $crate::store::StoreError> {
                 jobs::cancel_job(self, user, job).await
             }
-
-            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, folders = folders.len()), err(level = "debug"))]
-            async fn set_subscription_folders(
-                &self,
-                user: $crate::domain::UserId,
-                folders: &[($crate::domain::FeedId, String)],
-            ) -> Result<(), $crate::store::StoreError> {
-                jobs::set_subscription_folders(self, user, folders).await
-            }
         }
 
         #[async_trait::async_trait]

@@ -93,9 +93,12 @@ for_each_backend!(
     running_jobs_go_back_in_line_after_a_restart_or_die_out_of_attempts,
     a_cancelled_job_takes_no_more_steps_and_jobs_are_private,
     jobs_list_newest_first_a_page_at_a_time,
-    an_import_keeps_each_subscriptions_folder,
     job_changes_put_their_deliveries_in_the_outbox_in_the_same_transaction,
     the_event_counter_is_exported_with_its_user,
+    // Organising subscriptions.
+    an_import_puts_each_subscription_in_its_category_by_name,
+    a_patch_sets_title_category_and_tags_and_null_clears_them,
+    a_category_name_is_unique_per_user_and_deleting_one_keeps_its_feeds,
     // Webhooks.
     enqueued_deliveries_are_due_in_order_with_their_envelope,
     fifty_dead_deliveries_in_a_row_disable_the_webhook_once,

@@ -117,6 +117,7 @@ pub fn query(status: ReadFilter) -> ArticleQuery {
         starred: None,
         limit: 100,
         cursor: None,
+        filter: Default::default(),
     }
 }
 

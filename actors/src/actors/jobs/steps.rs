@@ -13,6 +13,7 @@ use crate::engine::{EngineError, SubscribeOutcome};
 use crate::events::EventKind;
 use crate::job::{Job, JobItem, JobKind, JobStatus};
 use crate::opml::{self, OpmlFeed};
+use crate::organise::Name;
 use crate::store::StoreError;
 use crate::webhook::job_progress_data;
 
@@ -60,13 +61,17 @@ async fn import(context: &JobContext, job: &Job) -> Result<(), JobError> {
         crash_on_request(chunk);
         let urls = chunk.iter().map(|feed| feed.url.clone()).collect();
         let outcomes = context.engine.subscribe(job.user_id, urls).await?;
-        let folders: Vec<(FeedId, String)> = chunk
+        // A feed's folder becomes its category; the parser bounds a folder path as a category name is bounded.
+        let categories: Vec<(FeedId, Name)> = chunk
             .iter()
             .zip(&outcomes)
-            .filter_map(|(feed, outcome)| Some((outcome.feed_id?, feed.folder.clone()?)))
+            .filter_map(|(feed, outcome)| Some((outcome.feed_id?, Name::category(feed.folder.as_deref()?).ok()?)))
             .collect();
-        if !folders.is_empty() {
-            context.store.set_subscription_folders(job.user_id, &folders).await?;
+        if !categories.is_empty() {
+            context
+                .store
+                .set_subscription_categories(job.user_id, &categories)
+                .await?;
         }
         let items: Vec<JobItem> = outcomes
             .iter()

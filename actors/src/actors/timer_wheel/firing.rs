@@ -55,6 +55,7 @@ async fn digest(store: &dyn Store, timer: &Timer) -> Result<Value, StoreError> {
         starred: None,
         limit: DIGEST_LIMIT,
         cursor: None,
+        filter: Default::default(),
     };
     let page = store.list_articles(timer.user_id, &query).await?;
     let since = timer.last_fired_at;

@@ -48,8 +48,11 @@ pub enum TimelineShape {
 impl TimelineShape {
     /// The shape of a query that is cached, or `None` when the query goes to the database.
     pub fn of(query: &ArticleQuery) -> Option<TimelineShape> {
-        let default_page =
-            query.cursor.is_none() && query.feed_id.is_none() && query.starred.is_none() && query.limit == CACHED_LIMIT;
+        let default_page = query.cursor.is_none()
+            && query.feed_id.is_none()
+            && query.starred.is_none()
+            && query.filter.is_empty()
+            && query.limit == CACHED_LIMIT;
         match query.status {
             ReadFilter::All if default_page => Some(TimelineShape::All),
             ReadFilter::Unread if default_page => Some(TimelineShape::Unread),

@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use super::rows::JobRow;
 use super::webhooks::insert_user_event_deliveries;
 use super::PostgresStore;
-use crate::domain::{FeedId, UserId};
+use crate::domain::UserId;
 use crate::job::{Job, JobId, JobItem, JobStatus, NewJob, RequeuedJob};
 use crate::store::job_rows::{self, JOB_COLUMNS};
 use crate::store::job_store::{CANCELLABLE, RETRIABLE};
@@ -307,23 +307,4 @@ pub(super) async fn cancel_job(store: &PostgresStore, user: UserId, job: JobId) 
     ended(&mut transaction, job, Some(user), JobStatus::Cancelled).await?;
     transaction.commit().await?;
     Ok(before)
-}
-
-pub(super) async fn set_subscription_folders(
-    store: &PostgresStore,
-    user: UserId,
-    folders: &[(FeedId, String)],
-) -> Result<(), StoreError> {
-    let feeds: Vec<FeedId> = folders.iter().map(|(feed, _)| *feed).collect();
-    let names: Vec<&str> = folders.iter().map(|(_, folder)| folder.as_str()).collect();
-    sqlx::query(
-        "UPDATE subscriptions s SET folder = t.folder FROM UNNEST($2::bigint[], $3::text[]) AS t(feed_id, folder) \
-         WHERE s.user_id = $1 AND s.feed_id = t.feed_id",
-    )
-    .bind(user)
-    .bind(&feeds)
-    .bind(&names)
-    .execute(&store.pool)
-    .await?;
-    Ok(())
 }

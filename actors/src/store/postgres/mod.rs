@@ -5,6 +5,7 @@ mod events;
 mod feeds;
 mod icons;
 mod jobs;
+mod organise;
 mod rows;
 mod sessions;
 mod subscriptions;
@@ -217,3 +218,4 @@ impl super::WebhookStore for PostgresStore {
 super::timer_store::wire_timer_store!(PostgresStore);
 super::icon_store::wire_icon_store!(PostgresStore);
 super::session_store::wire_session_store!(PostgresStore);
+super::organise_store::wire_organise_store!(PostgresStore);

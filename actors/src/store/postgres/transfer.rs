@@ -1,8 +1,10 @@
 //! The Postgres side of `syndic copy`: whole tables out and in, page by page, ids kept.
 
+use super::rows::TAGS_COLUMN;
 use super::rows::{ArticleExportRow, ArticleMarkExportRow, FeedExportRow, SubscriptionExportRow, UserExportRow};
 use super::PostgresStore;
-use crate::store::rows::categories_json;
+use crate::store::organise_sql::ENSURE_CATEGORY;
+use crate::store::rows::{categories_json, CATEGORY_JOIN};
 use crate::store::transfer::{ArticleRecord, Table, TransferPage, TransferPosition};
 use crate::store::transfer_rows::records;
 use crate::store::StoreError;
@@ -47,11 +49,11 @@ pub(super) async fn export_page(
             TransferPage::Feeds(records(rows)?)
         }
         Table::Subscriptions => {
-            let rows: Vec<SubscriptionExportRow> = sqlx::query_as(
-                "SELECT user_id, feed_id, created_at, read_through_seq, marked_read, marked_unread, folder \
-                 FROM subscriptions \
-                 WHERE $1::uuid IS NULL OR (user_id, feed_id) > ($1, $2) ORDER BY user_id, feed_id LIMIT $3",
-            )
+            let rows: Vec<SubscriptionExportRow> = sqlx::query_as(&format!(
+                "SELECT s.user_id, s.feed_id, s.created_at, s.read_through_seq, s.marked_read, s.marked_unread, \
+                   c.name AS category, s.title, {TAGS_COLUMN} FROM subscriptions s {CATEGORY_JOIN} \
+                 WHERE $1::uuid IS NULL OR (s.user_id, s.feed_id) > ($1, $2) ORDER BY s.user_id, s.feed_id LIMIT $3"
+            ))
             .bind(user)
             .bind(id)
             .bind(limit)
@@ -132,9 +134,16 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
         }
         TransferPage::Subscriptions(rows) => {
             for row in rows {
+                if let Some(category) = &row.category {
+                    sqlx::query(ENSURE_CATEGORY)
+                        .bind(row.user_id)
+                        .bind(category)
+                        .execute(&mut *transaction)
+                        .await?;
+                }
                 sqlx::query(
                     "INSERT INTO subscriptions (user_id, feed_id, created_at, read_through_seq, marked_read, \
-                       marked_unread, folder) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                       marked_unread, category_id, title) VALUES ($1, $2, $3, $4, $5, $6, (SELECT id FROM categories WHERE user_id = $1 AND name = $7), $8)",
                 )
                 .bind(row.user_id)
                 .bind(row.feed_id)
@@ -142,9 +151,18 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
                 .bind(row.read_through_seq)
                 .bind(row.marked_read)
                 .bind(row.marked_unread)
-                .bind(&row.folder)
+                .bind(&row.category)
+                .bind(&row.title)
                 .execute(&mut *transaction)
                 .await?;
+                for tag in &row.tags {
+                    sqlx::query("INSERT INTO subscription_tags (user_id, feed_id, name) VALUES ($1, $2, $3)")
+                        .bind(row.user_id)
+                        .bind(row.feed_id)
+                        .bind(tag)
+                        .execute(&mut *transaction)
+                        .await?;
+                }
             }
         }
         TransferPage::Articles(rows) => import_articles(&mut transaction, rows).await?,

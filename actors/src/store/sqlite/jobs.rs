@@ -9,7 +9,7 @@ use uuid::fmt::Hyphenated;
 use super::rows::{micros, now_micros, JobRow};
 use super::webhooks::insert_user_event_deliveries;
 use super::SqliteStore;
-use crate::domain::{FeedId, UserId};
+use crate::domain::UserId;
 use crate::job::{Job, JobId, JobItem, JobStatus, NewJob, RequeuedJob};
 use crate::store::error::sqlite_error;
 use crate::store::job_rows::{self, JOB_COLUMNS};
@@ -340,23 +340,4 @@ pub(super) async fn cancel_job(store: &SqliteStore, user: UserId, job: JobId) ->
     ended(&mut transaction, job, Some(user.hyphenated()), JobStatus::Cancelled).await?;
     transaction.commit().await.map_err(sqlite_error)?;
     Ok(before)
-}
-
-pub(super) async fn set_subscription_folders(
-    store: &SqliteStore,
-    user: UserId,
-    folders: &[(FeedId, String)],
-) -> Result<(), StoreError> {
-    let mut transaction = store.begin_write().await?;
-    for (feed, folder) in folders {
-        sqlx::query("UPDATE subscriptions SET folder = $3 WHERE user_id = $1 AND feed_id = $2")
-            .bind(user.hyphenated())
-            .bind(feed)
-            .bind(folder)
-            .execute(&mut *transaction)
-            .await
-            .map_err(sqlite_error)?;
-    }
-    transaction.commit().await.map_err(sqlite_error)?;
-    Ok(())
 }

@@ -6,6 +6,7 @@ mod events;
 mod feeds;
 mod icons;
 mod jobs;
+mod organise;
 mod rows;
 mod sessions;
 mod subscriptions;
@@ -246,3 +247,4 @@ impl super::WebhookStore for SqliteStore {
 super::timer_store::wire_timer_store!(SqliteStore);
 super::icon_store::wire_icon_store!(SqliteStore);
 super::session_store::wire_session_store!(SqliteStore);
+super::organise_store::wire_organise_store!(SqliteStore);

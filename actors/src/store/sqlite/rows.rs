@@ -40,13 +40,17 @@ type Time = i64;
 
 pub(super) type UserRow = rows::UserRow<Hyphenated, Time>;
 pub(super) type FeedRow = rows::FeedRow<Time>;
-pub(super) type SubscriptionRow = rows::SubscriptionRow<Time>;
+pub(super) type SubscriptionRow = rows::SubscriptionRow<Time, String>;
+
+/// A subscription `s`'s tags as a [`SubscriptionRow`] reads them: a JSON array in name order.
+pub(super) const TAGS_COLUMN: &str = "(SELECT json_group_array(name) FROM (SELECT t.name FROM subscription_tags t \
+     WHERE t.user_id = s.user_id AND t.feed_id = s.feed_id ORDER BY t.name)) AS tags";
 pub(super) type PageKeyRow = timeline_page::PageKeyRow<Time>;
 pub(super) type ArticleRow = rows::ArticleRow<Time, String>;
 
 pub(super) type UserExportRow = transfer_rows::UserExportRow<Hyphenated, Time>;
 pub(super) type FeedExportRow = transfer_rows::FeedExportRow<Time>;
-pub(super) type SubscriptionExportRow = transfer_rows::SubscriptionExportRow<Hyphenated, Time>;
+pub(super) type SubscriptionExportRow = transfer_rows::SubscriptionExportRow<Hyphenated, Time, String>;
 pub(super) type ArticleExportRow = transfer_rows::ArticleExportRow<Time, String>;
 pub(super) type ArticleMarkExportRow = transfer_rows::ArticleMarkExportRow<Hyphenated, Time>;
 pub(super) type JobRow = crate::store::job_rows::JobRow<Hyphenated, Time>;

@@ -3,12 +3,12 @@
 
 use sqlx::Sqlite;
 
-use super::rows::{micros, now_micros, SubscriptionRow};
+use super::rows::{micros, now_micros, SubscriptionRow, TAGS_COLUMN};
 use super::SqliteStore;
 use crate::domain::{ArticleId, FeedId, Subscription, SubscriptionCursor, SubscriptionPage, UserId};
 use crate::store::error::sqlite_error;
 use crate::store::read_state::{lower_cutoff, UNREAD_COUNT};
-use crate::store::rows::{self, FEED_COLUMNS};
+use crate::store::rows::{self, CATEGORY_JOIN, FEED_COLUMNS, ORGANISE_COLUMNS};
 use crate::store::{StoreError, SubscribedFeed};
 
 pub(super) async fn subscribe_many(
@@ -159,9 +159,10 @@ pub(super) async fn list_subscriptions(
         "WITH page AS ( \
            SELECT s.user_id, s.feed_id, s.created_at FROM subscriptions s WHERE s.user_id = $1{after_filter} \
            ORDER BY s.created_at, s.feed_id LIMIT $2) \
-         SELECT {FEED_COLUMNS}, page.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count, s.folder \
+         SELECT {FEED_COLUMNS}, page.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count, \
+           {ORGANISE_COLUMNS}, {TAGS_COLUMN} \
          FROM page JOIN feeds f ON f.id = page.feed_id \
-         JOIN subscriptions s ON s.user_id = page.user_id AND s.feed_id = page.feed_id \
+         JOIN subscriptions s ON s.user_id = page.user_id AND s.feed_id = page.feed_id {CATEGORY_JOIN} \
          ORDER BY page.created_at, page.feed_id"
     );
     // One extra row says whether there is a next page.
@@ -180,8 +181,9 @@ pub(super) async fn get_subscription(
     feed: FeedId,
 ) -> Result<Subscription, StoreError> {
     let row: SubscriptionRow = sqlx::query_as(&format!(
-        "SELECT {FEED_COLUMNS}, s.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count, s.folder \
-         FROM subscriptions s JOIN feeds f ON f.id = s.feed_id WHERE s.user_id = $1 AND s.feed_id = $2"
+        "SELECT {FEED_COLUMNS}, s.created_at AS subscribed_at, {UNREAD_COUNT} AS unread_count, \
+           {ORGANISE_COLUMNS}, {TAGS_COLUMN} \
+         FROM subscriptions s JOIN feeds f ON f.id = s.feed_id {CATEGORY_JOIN} WHERE s.user_id = $1 AND s.feed_id = $2"
     ))
     .bind(user.hyphenated())
     .bind(feed)

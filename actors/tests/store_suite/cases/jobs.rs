@@ -1,5 +1,5 @@
 //! Jobs: claiming in order with per-user exclusion, steps that commit once, failed attempts, dead jobs and
-//! retries, requeueing after a crash, cancelling, and the folder an import puts a subscription in.
+//! retries, requeueing after a crash, cancelling.
 
 use chrono::Duration;
 use syndic_actors::domain::UserId;
@@ -231,30 +231,6 @@ pub async fn jobs_list_newest_first_a_page_at_a_time(store: SharedStore) {
         .map(|job| job.id)
         .collect();
     assert_eq!(rest, [ids[0]]);
-}
-
-pub async fn an_import_keeps_each_subscriptions_folder(store: SharedStore) {
-    let alice = user(&store, "alice").await;
-    let bob = user(&store, "bob").await;
-    let feed = subscribe(&store, &alice, "https://example.com/a").await;
-    let other = subscribe(&store, &bob, "https://example.com/b").await;
-    store
-        .set_subscription_folders(
-            alice.id,
-            &[(feed, "News & Views".to_owned()), (other, "not hers".to_owned())],
-        )
-        .await
-        .expect("folders");
-    assert_eq!(
-        store
-            .get_subscription(alice.id, feed)
-            .await
-            .expect("sub")
-            .folder
-            .as_deref(),
-        Some("News & Views")
-    );
-    assert_eq!(store.get_subscription(bob.id, other).await.expect("sub").folder, None);
 }
 
 pub async fn job_changes_put_their_deliveries_in_the_outbox_in_the_same_transaction(store: SharedStore) {

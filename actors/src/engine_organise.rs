@@ -1,0 +1,68 @@
+//! The engine's door for organising a user's subscriptions: categories, tags, a subscription's own title, and
+//! the unread counters. A change that shows on the timeline (a title, a category) drops the user's cached
+//! timeline before it answers.
+
+use crate::domain::{FeedId, Subscription, UserId};
+use crate::engine::Engine;
+use crate::organise::{Category, CategoryId, Counters, Name, ReadSelection, SubscriptionPatch, TagCount};
+use crate::store::StoreError;
+
+impl Engine {
+    /// See [`OrganiseStore::update_subscription`](crate::store::OrganiseStore::update_subscription).
+    pub async fn update_subscription(
+        &self,
+        user: UserId,
+        feed: FeedId,
+        patch: &SubscriptionPatch,
+    ) -> Result<Subscription, StoreError> {
+        let updated = self.organise_store().update_subscription(user, feed, patch).await;
+        // Articles carry the feed's title as the user sees it.
+        self.timeline().invalidate(user).await;
+        updated
+    }
+
+    pub async fn list_categories(
+        &self,
+        user: UserId,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Vec<Category>, StoreError> {
+        self.organise_store().list_categories(user, limit, after).await
+    }
+
+    pub async fn get_category(&self, user: UserId, category: CategoryId) -> Result<Category, StoreError> {
+        self.organise_store().get_category(user, category).await
+    }
+
+    pub async fn create_category(&self, user: UserId, name: &Name) -> Result<Category, StoreError> {
+        self.organise_store().create_category(user, name).await
+    }
+
+    pub async fn rename_category(
+        &self,
+        user: UserId,
+        category: CategoryId,
+        name: &Name,
+    ) -> Result<Category, StoreError> {
+        self.organise_store().rename_category(user, category, name).await
+    }
+
+    pub async fn delete_category(&self, user: UserId, category: CategoryId) -> Result<(), StoreError> {
+        self.organise_store().delete_category(user, category).await
+    }
+
+    pub async fn list_tags(&self, user: UserId, limit: u32, after: Option<&str>) -> Result<Vec<TagCount>, StoreError> {
+        self.organise_store().list_tags(user, limit, after).await
+    }
+
+    /// Marks every article of the selected subscriptions read; answers how many were unread.
+    pub async fn mark_all_read(&self, user: UserId, selection: &ReadSelection) -> Result<u64, StoreError> {
+        let marked = self.organise_store().mark_all_read(user, selection).await;
+        self.timeline().invalidate(user).await;
+        marked
+    }
+
+    pub async fn counters(&self, user: UserId) -> Result<Counters, StoreError> {
+        self.organise_store().counters(user).await
+    }
+}

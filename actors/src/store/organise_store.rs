@@ -1,0 +1,150 @@
+//! What the API asks of the store to organise a user's subscriptions: their categories and tags, a
+//! subscription's own title, category and tags, and the unread counters by feed and by category.
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::domain::{FeedId, Subscription, UserId};
+use crate::organise::{Category, CategoryId, Counters, Name, ReadSelection, SubscriptionPatch, TagCount};
+
+#[async_trait]
+pub trait OrganiseStore: Send + Sync + 'static {
+    /// Applies the patch to one of the user's subscriptions in one transaction and returns it as it is now. A
+    /// category named that the user does not have is created. `NotFound` when the user does not follow the feed.
+    async fn update_subscription(
+        &self,
+        user: UserId,
+        feed: FeedId,
+        patch: &SubscriptionPatch,
+    ) -> Result<Subscription, StoreError>;
+
+    /// Up to `limit` of the user's categories named after `after`, in name order, with their counts.
+    async fn list_categories(&self, user: UserId, limit: u32, after: Option<&str>)
+        -> Result<Vec<Category>, StoreError>;
+    /// One of the user's categories with its counts; `NotFound` for another user's.
+    async fn get_category(&self, user: UserId, category: CategoryId) -> Result<Category, StoreError>;
+    /// `Conflict { field: "name" }` when the user has a category of that name already.
+    async fn create_category(&self, user: UserId, name: &Name) -> Result<Category, StoreError>;
+    /// Renames one of the user's categories; `Conflict { field: "name" }` when the name is another's.
+    async fn rename_category(&self, user: UserId, category: CategoryId, name: &Name) -> Result<Category, StoreError>;
+    /// Deletes one of the user's categories; its feeds are left in none.
+    async fn delete_category(&self, user: UserId, category: CategoryId) -> Result<(), StoreError>;
+    /// Puts each of the user's subscriptions in the category of that name, creating the categories missing, in
+    /// one transaction (an OPML import's folders); a feed the user does not follow is skipped.
+    async fn set_subscription_categories(&self, user: UserId, categories: &[(FeedId, Name)]) -> Result<(), StoreError>;
+
+    /// Up to `limit` of the user's tags named after `after`, in name order, with how many feeds carry each.
+    async fn list_tags(&self, user: UserId, limit: u32, after: Option<&str>) -> Result<Vec<TagCount>, StoreError>;
+
+    /// The unread count of each of the user's feeds and each of their categories.
+    async fn counters(&self, user: UserId) -> Result<Counters, StoreError>;
+
+    /// Marks every article of the selected subscriptions read, in one transaction of set-based statements
+    /// (`store::mark_all_read`); answers how many were unread.
+    async fn mark_all_read(&self, user: UserId, selection: &ReadSelection) -> Result<u64, StoreError>;
+}
+
+/// Implements [`OrganiseStore`] for a backend's store by calling its `organise` module, as
+/// [`wire_store!`](super::wiring::wire_store) does for the other traits.
+#[rustfmt::skip]
+macro_rules! wire_organise_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::OrganiseStore for $store {
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, feed_id = feed), err(level = "debug"))]
+            async fn update_subscription(
+                &self,
+                user: $crate::domain::UserId,
+                feed: $crate::domain::FeedId,
+                patch: &$crate::organise::SubscriptionPatch,
+            ) -> Result<$crate::domain::Subscription, $crate::store::StoreError> {
+                organise::update_subscription(self, user, feed, patch).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, limit = limit), err(level = "debug"))]
+            async fn list_categories(
+                &self,
+                user: $crate::domain::UserId,
+                limit: u32,
+                after: Option<&str>,
+            ) -> Result<Vec<$crate::organise::Category>, $crate::store::StoreError> {
+                organise::list_categories(self, user, limit, after).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, category_id = category), err(level = "debug"))]
+            async fn get_category(
+                &self,
+                user: $crate::domain::UserId,
+                category: $crate::organise::CategoryId,
+            ) -> Result<$crate::organise::Category, $crate::store::StoreError> {
+                organise::get_category(self, user, category).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]
+            async fn create_category(
+                &self,
+                user: $crate::domain::UserId,
+                name: &$crate::organise::Name,
+            ) -> Result<$crate::organise::Category, $crate::store::StoreError> {
+                organise::create_category(self, user, name).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, category_id = category), err(level = "debug"))]
+            async fn rename_category(
+                &self,
+                user: $crate::domain::UserId,
+                category: $crate::organise::CategoryId,
+                name: &$crate::organise::Name,
+            ) -> Result<$crate::organise::Category, $crate::store::StoreError> {
+                organise::rename_category(self, user, category, name).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, category_id = category), err(level = "debug"))]
+            async fn delete_category(
+                &self,
+                user: $crate::domain::UserId,
+                category: $crate::organise::CategoryId,
+            ) -> Result<(), $crate::store::StoreError> {
+                organise::delete_category(self, user, category).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, count = categories.len()), err(level = "debug"))]
+            async fn set_subscription_categories(
+                &self,
+                user: $crate::domain::UserId,
+                categories: &[($crate::domain::FeedId, $crate::organise::Name)],
+            ) -> Result<(), $crate::store::StoreError> {
+                organise::set_subscription_categories(self, user, categories).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, limit = limit), err(level = "debug"))]
+            async fn list_tags(
+                &self,
+                user: $crate::domain::UserId,
+                limit: u32,
+                after: Option<&str>,
+            ) -> Result<Vec<$crate::organise::TagCount>, $crate::store::StoreError> {
+                organise::list_tags(self, user, limit, after).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]
+            async fn counters(
+                &self,
+                user: $crate::domain::UserId,
+            ) -> Result<$crate::organise::Counters, $crate::store::StoreError> {
+                organise::counters(self, user).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, feed_id = ?selection.feed_id), err(level = "debug"))]
+            async fn mark_all_read(
+                &self,
+                user: $crate::domain::UserId,
+                selection: &$crate::organise::ReadSelection,
+            ) -> Result<u64, $crate::store::StoreError> {
+                organise::mark_all_read(self, user, selection).await
+            }
+        }
+    };
+}
+
+pub(super) use wire_organise_store;
