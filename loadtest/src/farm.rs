@@ -333,9 +333,11 @@ fn serve_feed(state: &FarmState, request: &Request, feed: usize, format: Format)
 
 async fn serve_broken(kind: FeedKind, stall: Duration) -> Response {
     match kind {
+        // Not HTML: a page would be looked through for feeds at subscribe time and refused with "no feed found";
+        // a broken document is subscribed to, and its polls fail.
         FeedKind::Garbage => Response::builder()
-            .content_type("text/html")
-            .body("<html><body>This is not a feed.</body></html>"),
+            .content_type("application/rss+xml")
+            .body("This is not a feed."),
         FeedKind::Stalling => {
             tokio::time::sleep(stall).await;
             Response::builder()
