@@ -129,15 +129,20 @@ impl Engine {
         if let Some(runner) = self.job_runner() {
             let _ = runner.send_message(JobRunnerMsg::Cancel(job));
         }
-        // The cancelling transaction put the `job.done` webhook deliveries in the outbox.
+        self.job_event_committed(user, EventKind::JobDone, job_done_data(job, JobStatus::Cancelled));
+        Ok(self.job_store().get_job(user, job).await?)
+    }
+
+    /// After a commit that changed one of `user`'s jobs: sends the webhook deliveries that transaction put in
+    /// the outbox, and tells the user's event stream.
+    pub(crate) fn job_event_committed(&self, user: UserId, kind: EventKind, data: serde_json::Value) {
         self.webhook_deliveries().sweep();
         self.events().publish(vec![NewEvent {
             user,
-            kind: EventKind::JobDone,
+            kind,
             feed: None,
-            data: job_done_data(job, JobStatus::Cancelled),
+            data,
         }]);
-        Ok(self.job_store().get_job(user, job).await?)
     }
 
     async fn enqueue_job(&self, user: UserId, kind: JobKind, input: String, total: i64) -> Result<Job, EngineError> {

@@ -19,7 +19,7 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, Supervisio
 use self::worker::{JobWorker, WorkerArgs};
 use crate::domain::UserId;
 use crate::engine::Engine;
-use crate::events::{EventKind, NewEvent};
+use crate::events::EventKind;
 use crate::job::{Job, JobId, JobStatus};
 use crate::store::Store;
 use crate::webhook::job_done_data;
@@ -70,17 +70,7 @@ impl JobContext {
     /// Announces a job's progress or end on its owner's event stream, and sends the webhook deliveries the
     /// same commit put in the outbox; called after the commit it reports.
     pub(crate) fn publish(&self, job: &Job, kind: EventKind, data: serde_json::Value) {
-        self.publish_event(job.user_id, kind, data);
-    }
-
-    fn publish_event(&self, user: UserId, kind: EventKind, data: serde_json::Value) {
-        self.engine.webhook_deliveries().sweep();
-        self.engine.events().publish(vec![NewEvent {
-            user,
-            kind,
-            feed: None,
-            data,
-        }]);
+        self.engine.job_event_committed(job.user_id, kind, data);
     }
 
     pub(crate) fn publish_done(&self, job: &Job, status: JobStatus) {
@@ -145,7 +135,9 @@ impl Actor for JobRunner {
         // Those out of attempts ended: their owners' streams hear of it (their webhooks' deliveries were
         // written by the same transaction).
         for dead in requeued.iter().filter(|requeued| requeued.dead) {
-            context.publish_event(dead.user, EventKind::JobDone, job_done_data(dead.job, JobStatus::Dead));
+            context
+                .engine
+                .job_event_committed(dead.user, EventKind::JobDone, job_done_data(dead.job, JobStatus::Dead));
         }
         myself.send_message(JobRunnerMsg::Wake)?;
         Ok(JobRunnerState {
