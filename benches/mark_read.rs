@@ -1,4 +1,4 @@
-//! Marking everything read at 100,000 unread articles (issue #16): `OrganiseStore::mark_all_read` for one user
+//! Marking everything read at 100,000 unread articles (issue #16): `OrganiseStore::mark_articles` with `read: true` and no selector for one user
 //! following 1,000 feeds of 100 articles each, none read but every tenth article marked read one by one, on
 //! Postgres and on the embedded SQLite store. Each timed call starts from the same state: the set-up (not timed)
 //! puts every cutoff back at 0 and the marks back.
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use syndic_actors::domain::UserId;
-use syndic_actors::organise::ReadSelection;
+use syndic_actors::organise::{MarkSelection, Marking};
 use syndic_actors::store::{PostgresStore, SqliteStore, Store};
 use syndic_testkit::database::{bench_admin_url, PostgresDatabase, SqliteFile};
 use syndic_testkit::users::store_user;
@@ -153,7 +153,14 @@ fn bench_backend<Reset, ResetFuture>(
                 runtime.block_on(reset());
                 let started = Instant::now();
                 let marked = runtime
-                    .block_on(store.mark_all_read(user, &ReadSelection::default()))
+                    .block_on(store.mark_articles(
+                        user,
+                        Marking {
+                            read: Some(true),
+                            starred: None,
+                        },
+                        &MarkSelection::default(),
+                    ))
                     .unwrap();
                 total += started.elapsed();
                 assert_eq!(marked, unread);

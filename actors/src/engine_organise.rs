@@ -4,7 +4,7 @@
 
 use crate::domain::{FeedId, Subscription, UserId};
 use crate::engine::Engine;
-use crate::organise::{Category, CategoryId, Counters, Name, ReadSelection, SubscriptionPatch, TagCount};
+use crate::organise::{Category, CategoryId, Counters, MarkSelection, Marking, Name, SubscriptionPatch, TagCount};
 use crate::store::StoreError;
 
 impl Engine {
@@ -55,9 +55,15 @@ impl Engine {
         self.organise_store().list_tags(user, limit, after).await
     }
 
-    /// Marks every article of the selected subscriptions read; answers how many were unread.
-    pub async fn mark_all_read(&self, user: UserId, selection: &ReadSelection) -> Result<u64, StoreError> {
-        let marked = self.organise_store().mark_all_read(user, selection).await;
+    /// Marks the selected articles as `marking` asks; answers how many changed state. The cached timeline goes
+    /// whatever the outcome, as the read state and stars show on it.
+    pub async fn mark_articles(
+        &self,
+        user: UserId,
+        marking: Marking,
+        selection: &MarkSelection,
+    ) -> Result<u64, StoreError> {
+        let marked = self.organise_store().mark_articles(user, marking, selection).await;
         self.timeline().invalidate(user).await;
         marked
     }

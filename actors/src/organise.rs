@@ -1,7 +1,9 @@
 //! How a user organises their subscriptions: categories (one folder per subscription, at most), tags (any number),
 //! a title of their own, and the names those take, which parse rather than validate.
 
-use crate::domain::FeedId;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{ArticleId, FeedId};
 
 pub type CategoryId = i64;
 
@@ -111,12 +113,34 @@ pub struct SubscriptionPatch {
     pub tags: Option<Vec<Name>>,
 }
 
-/// Which of a user's subscriptions a bulk mark-read takes: every one, one feed, a category's, or both narrowed.
+/// The most article ids one bulk mark may name.
+pub const MARK_IDS_MAX: usize = 1_000;
+
+/// Which of a user's articles a bulk mark takes: those of the feeds they follow, narrowed by every selector given
+/// (an intersection); none given selects every article of every feed they follow.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReadSelection {
+pub struct MarkSelection {
     pub feed_id: Option<FeedId>,
     /// A category by name; one the user does not have selects nothing.
     pub category: Option<String>,
+    /// Only these articles; ids of articles the user cannot see select nothing. At most [`MARK_IDS_MAX`].
+    pub ids: Option<Vec<ArticleId>>,
+    /// Only the articles published before this instant.
+    pub before: Option<DateTime<Utc>>,
+}
+
+impl MarkSelection {
+    /// Whether the selection takes whole subscriptions, which marking read can do by moving their cutoffs.
+    pub fn is_whole_feeds(&self) -> bool {
+        self.ids.is_none() && self.before.is_none()
+    }
+}
+
+/// What a bulk mark changes: `None` leaves that state alone. At least one is given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Marking {
+    pub read: Option<bool>,
+    pub starred: Option<bool>,
 }
 
 /// Unread counts per feed and per category, for badges.

@@ -1,13 +1,12 @@
-//! Bulk marking: `POST /v1/articles/mark`. Marking whole feeds read (all of them, one, or a category's) is
-//! served now; marking by article ids, by date (`before`) or starring in bulk is refused with a 422 naming the
-//! field, until the store can do those without a statement per article.
+//! Bulk marking: `POST /v1/articles/mark` marks the selected articles read or unread, starred or unstarred, in
+//! one request whatever their number.
 
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use syndic_actors::domain::{ArticleId, FeedId};
 use syndic_actors::engine::Engine;
-use syndic_actors::organise::{Name, ReadSelection};
+use syndic_actors::organise::{MarkSelection, Marking, Name, MARK_IDS_MAX};
 
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
@@ -16,22 +15,22 @@ use crate::ApiTags;
 
 pub struct BulkMarkApi;
 
-/// Which articles to mark, and how. Today: `read: true`, with `feed_id`, `category`, both or neither (every
-/// feed you follow).
+/// What to mark (`read`, `starred`, at least one) and which articles: those of the feeds you follow, narrowed by
+/// every selector given (`ids`, `feed_id`, `category`, `before`); none given takes every feed you follow.
 #[derive(Debug, Object)]
 #[oai(rename = "MarkRequest")]
 pub struct MarkRequest {
-    /// `true` marks the selected articles read. `false` is not supported yet (422).
+    /// `true` marks the selected articles read, `false` unread; absent leaves the read state alone.
     pub read: Option<bool>,
-    /// Not supported yet (422).
+    /// `true` stars the selected articles, `false` unstars them; absent leaves stars alone.
     pub starred: Option<bool>,
-    /// Not supported yet (422).
+    /// Only these articles, at most 1,000; ids of articles you cannot see are ignored.
     pub ids: Option<Vec<ArticleId>>,
     /// Only this feed's articles.
     pub feed_id: Option<FeedId>,
     /// Only the articles of the feeds in your category of this name.
     pub category: Option<String>,
-    /// Not supported yet (422).
+    /// Only the articles published before this instant.
     pub before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -44,7 +43,8 @@ pub struct MarkBody {
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Articles")]
 impl BulkMarkApi {
-    /// Marks every article of the selected feeds read, in one request whatever their number.
+    /// Marks the selected articles read or unread, starred or unstarred, in one request whatever their number;
+    /// answers how many articles changed state.
     #[oai(path = "/articles/mark", method = "post", operation_id = "mark_articles")]
     async fn mark(
         &self,
@@ -52,36 +52,39 @@ impl BulkMarkApi {
         body: Json<MarkRequest>,
         engine: Data<&Engine>,
     ) -> Result<Json<MarkBody>, Failure<MarkArticles>> {
-        let selection = read_selection(body.0)?;
-        let marked = engine.mark_all_read(auth.0, &selection).await?;
+        let (marking, selection) = parse_request(body.0)?;
+        let marked = engine.mark_articles(auth.0, marking, &selection).await?;
         Ok(Json(MarkBody {
             marked: i64::try_from(marked).unwrap_or(i64::MAX),
         }))
     }
 }
 
-fn read_selection(request: MarkRequest) -> Result<ReadSelection, ApiError> {
-    let not_yet = |field| ApiError::validation(field, "not supported yet: mark whole feeds read with `read: true`");
-    if request.starred.is_some() {
-        return Err(not_yet("starred"));
+fn parse_request(request: MarkRequest) -> Result<(Marking, MarkSelection), ApiError> {
+    if request.read.is_none() && request.starred.is_none() {
+        return Err(ApiError::validation("read", "give `read`, `starred` or both"));
     }
-    if request.ids.is_some() {
-        return Err(not_yet("ids"));
-    }
-    if request.before.is_some() {
-        return Err(not_yet("before"));
-    }
-    if request.read != Some(true) {
-        return Err(not_yet("read"));
+    if request.ids.as_ref().is_some_and(|ids| ids.len() > MARK_IDS_MAX) {
+        return Err(ApiError::validation(
+            "ids",
+            format!("must hold at most {MARK_IDS_MAX} ids"),
+        ));
     }
     let category = request
         .category
         .map(|name| Name::category(&name).map_err(|invalid| ApiError::validation("category", invalid.to_string())))
         .transpose()?;
-    Ok(ReadSelection {
+    let marking = Marking {
+        read: request.read,
+        starred: request.starred,
+    };
+    let selection = MarkSelection {
         feed_id: request.feed_id,
         category: category.map(Name::into_string),
-    })
+        ids: request.ids,
+        before: request.before,
+    };
+    Ok((marking, selection))
 }
 
 #[cfg(test)]
@@ -99,7 +102,7 @@ mod tests {
         }
     }
 
-    fn field_of(result: Result<ReadSelection, ApiError>) -> &'static str {
+    fn field_of(result: Result<(Marking, MarkSelection), ApiError>) -> &'static str {
         match result {
             Err(ApiError::Validation { field, .. }) => field,
             other => panic!("expected a validation error, got {other:?}"),
@@ -107,38 +110,59 @@ mod tests {
     }
 
     #[test]
-    fn only_marking_whole_feeds_read_is_taken_and_the_rest_is_named() {
-        assert_eq!(read_selection(request()).unwrap(), ReadSelection::default());
+    fn every_selector_is_taken_as_given() {
+        let before = chrono::Utc::now();
+        let (marking, selection) = parse_request(MarkRequest {
+            read: Some(false),
+            starred: Some(true),
+            ids: Some(vec![1, 2]),
+            feed_id: Some(7),
+            category: Some(" News ".to_owned()),
+            before: Some(before),
+        })
+        .unwrap();
         assert_eq!(
-            field_of(read_selection(MarkRequest {
+            marking,
+            Marking {
                 read: Some(false),
-                ..request()
-            })),
-            "read"
+                starred: Some(true)
+            }
         );
         assert_eq!(
-            field_of(read_selection(MarkRequest {
+            selection,
+            MarkSelection {
+                feed_id: Some(7),
+                category: Some("News".to_owned()),
+                ids: Some(vec![1, 2]),
+                before: Some(before),
+            }
+        );
+        assert_eq!(parse_request(request()).unwrap().1, MarkSelection::default());
+    }
+
+    #[test]
+    fn a_request_that_marks_nothing_or_too_much_names_the_field() {
+        assert_eq!(
+            field_of(parse_request(MarkRequest {
                 read: None,
                 ..request()
             })),
             "read"
         );
         assert_eq!(
-            field_of(read_selection(MarkRequest {
-                starred: Some(true),
-                ..request()
-            })),
-            "starred"
-        );
-        assert_eq!(
-            field_of(read_selection(MarkRequest {
-                ids: Some(vec![1]),
+            field_of(parse_request(MarkRequest {
+                ids: Some(vec![1; MARK_IDS_MAX + 1]),
                 ..request()
             })),
             "ids"
         );
+        assert!(parse_request(MarkRequest {
+            ids: Some(vec![1; MARK_IDS_MAX]),
+            ..request()
+        })
+        .is_ok());
         assert_eq!(
-            field_of(read_selection(MarkRequest {
+            field_of(parse_request(MarkRequest {
                 category: Some(" ".to_owned()),
                 ..request()
             })),

@@ -2,6 +2,7 @@
 //! depends on a backend. Each backend is a folder with the same files, one per concern; what is not SQL is here.
 
 mod api_store;
+mod bulk_mark;
 mod engine_store;
 mod error;
 mod event_log;
@@ -11,7 +12,6 @@ mod flush_result;
 mod icon_store;
 mod job_rows;
 mod job_store;
-mod mark_all_read;
 mod organise_sql;
 mod organise_store;
 mod postgres;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use crate::domain::{FeedId, Subscription, UserId};
-use crate::organise::{Category, CategoryId, Counters, Name, ReadSelection, SubscriptionPatch, TagCount};
+use crate::organise::{Category, CategoryId, Counters, MarkSelection, Marking, Name, SubscriptionPatch, TagCount};
 
 #[async_trait]
 pub trait OrganiseStore: Send + Sync + 'static {
@@ -39,9 +39,10 @@ pub trait OrganiseStore: Send + Sync + 'static {
     /// The unread count of each of the user's feeds and each of their categories.
     async fn counters(&self, user: UserId) -> Result<Counters, StoreError>;
 
-    /// Marks every article of the selected subscriptions read, in one transaction of set-based statements
-    /// (`store::mark_all_read`); answers how many were unread.
-    async fn mark_all_read(&self, user: UserId, selection: &ReadSelection) -> Result<u64, StoreError>;
+    /// Marks the selected articles read, unread, starred or unstarred as `marking` asks, in one transaction of a
+    /// bounded number of set-based statements (`store::bulk_mark`); answers how many articles changed state.
+    async fn mark_articles(&self, user: UserId, marking: Marking, selection: &MarkSelection)
+        -> Result<u64, StoreError>;
 }
 
 /// Implements [`OrganiseStore`] for a backend's store by calling its `organise` module, as
@@ -136,12 +137,13 @@ macro_rules! wire_organise_store {
             }
 
             #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, feed_id = ?selection.feed_id), err(level = "debug"))]
-            async fn mark_all_read(
+            async fn mark_articles(
                 &self,
                 user: $crate::domain::UserId,
-                selection: &$crate::organise::ReadSelection,
+                marking: $crate::organise::Marking,
+                selection: &$crate::organise::MarkSelection,
             ) -> Result<u64, $crate::store::StoreError> {
-                organise::mark_all_read(self, user, selection).await
+                organise::mark_articles(self, user, marking, selection).await
             }
         }
     };

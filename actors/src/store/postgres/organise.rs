@@ -4,9 +4,10 @@
 use super::subscriptions::get_subscription;
 use super::PostgresStore;
 use crate::domain::{FeedId, Subscription, UserId};
-use crate::organise::{Category, CategoryId, Counters, Name, ReadSelection, SubscriptionPatch, TagCount};
-use crate::store::mark_all_read::{
-    clear_read_marks_sql, drop_empty_marks_sql, lock_sql, move_cutoffs_sql, unread_count_sql,
+use crate::organise::{Category, CategoryId, Counters, MarkSelection, Marking, Name, SubscriptionPatch, TagCount};
+use crate::store::bulk_mark::{
+    changing_count_sql, clear_read_marks_sql, drop_empty_marks_sql, lock_sql, move_cutoffs_sql, recount_marks_sql,
+    unread_count_sql, write_marks_sql,
 };
 use crate::store::organise_sql::{
     all_categories_sql, feed_counters_sql, get_category_sql, list_categories_sql, name_taken, CategoryRow, TagRow,
@@ -227,36 +228,76 @@ pub(super) async fn counters(store: &PostgresStore, user: UserId) -> Result<Coun
     })
 }
 
-pub(super) async fn mark_all_read(
+/// How Postgres tests an article against the bound list of ids.
+const IN_IDS: &str = "a.id = ANY($4)";
+
+pub(super) async fn mark_articles(
     store: &PostgresStore,
     user: UserId,
-    selection: &ReadSelection,
+    marking: Marking,
+    selection: &MarkSelection,
 ) -> Result<u64, StoreError> {
     let category = selection.category.as_deref();
     let mut transaction = store.pool.begin().await?;
-    // Held to the commit: a mark on one article of these feeds waits, and so counts against the new cutoff.
+    // Held to the commit: a mark on one article of these feeds waits, and so counts against the new state.
     sqlx::query(&lock_sql())
         .bind(user)
         .bind(selection.feed_id)
         .bind(category)
         .fetch_all(&mut *transaction)
         .await?;
-    let unread: i64 = sqlx::query_scalar(&unread_count_sql())
-        .bind(user)
-        .bind(selection.feed_id)
-        .bind(category)
-        .fetch_one(&mut *transaction)
-        .await?;
-    for statement in [move_cutoffs_sql(), clear_read_marks_sql(), drop_empty_marks_sql()] {
-        sqlx::query(&statement)
+    let marked: i64 = if marking.read == Some(true) && marking.starred.is_none() && selection.is_whole_feeds() {
+        let unread: i64 = sqlx::query_scalar(&unread_count_sql())
             .bind(user)
             .bind(selection.feed_id)
             .bind(category)
+            .fetch_one(&mut *transaction)
+            .await?;
+        for statement in [move_cutoffs_sql(), clear_read_marks_sql(), drop_empty_marks_sql()] {
+            sqlx::query(&statement)
+                .bind(user)
+                .bind(selection.feed_id)
+                .bind(category)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        unread
+    } else {
+        let now = chrono::Utc::now();
+        let changing: i64 = sqlx::query_scalar(&changing_count_sql(IN_IDS))
+            .bind(user)
+            .bind(selection.feed_id)
+            .bind(category)
+            .bind(selection.ids.as_deref())
+            .bind(selection.before)
+            .bind(now)
+            .bind(marking.read)
+            .bind(marking.starred)
+            .fetch_one(&mut *transaction)
+            .await?;
+        sqlx::query(&write_marks_sql(IN_IDS))
+            .bind(user)
+            .bind(selection.feed_id)
+            .bind(category)
+            .bind(selection.ids.as_deref())
+            .bind(selection.before)
+            .bind(now)
+            .bind(marking.read)
+            .bind(marking.starred)
             .execute(&mut *transaction)
             .await?;
-    }
+        for statement in [drop_empty_marks_sql(), recount_marks_sql()] {
+            sqlx::query(&statement)
+                .bind(user)
+                .bind(selection.feed_id)
+                .bind(category)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        changing
+    };
     transaction.commit().await?;
-    Ok(u64::try_from(unread).unwrap_or(0))
+    Ok(u64::try_from(marked).unwrap_or(0))
 }
 
 fn conflict_on_name(error: sqlx::Error) -> StoreError {

@@ -1,12 +1,16 @@
 //! Categories, tags, a subscription's own title and the unread counters on SQLite; the statements are in
 //! `store::organise_sql`.
 
+use super::rows::{micros, now_micros};
 use super::subscriptions::get_subscription;
 use super::SqliteStore;
 use crate::domain::{FeedId, Subscription, UserId};
-use crate::organise::{Category, CategoryId, Counters, Name, ReadSelection, SubscriptionPatch, TagCount};
+use crate::organise::{Category, CategoryId, Counters, MarkSelection, Marking, Name, SubscriptionPatch, TagCount};
+use crate::store::bulk_mark::{
+    changing_count_sql, clear_read_marks_sql, drop_empty_marks_sql, move_cutoffs_sql, recount_marks_sql,
+    unread_count_sql, write_marks_sql,
+};
 use crate::store::error::sqlite_error;
-use crate::store::mark_all_read::{clear_read_marks_sql, drop_empty_marks_sql, move_cutoffs_sql, unread_count_sql};
 use crate::store::organise_sql::{
     all_categories_sql, feed_counters_sql, get_category_sql, list_categories_sql, name_taken, CategoryRow, TagRow,
     ENSURE_CATEGORY, ENSURE_CATEGORY_FOR_FEED, LIST_TAGS, SET_CATEGORY_BY_NAME,
@@ -226,32 +230,80 @@ pub(super) async fn counters(store: &SqliteStore, user: UserId) -> Result<Counte
     })
 }
 
-pub(super) async fn mark_all_read(
+/// How SQLite tests an article against the bound list of ids, which it takes as a JSON array.
+const IN_IDS: &str = "a.id IN (SELECT value FROM json_each($4))";
+
+pub(super) async fn mark_articles(
     store: &SqliteStore,
     user: UserId,
-    selection: &ReadSelection,
+    marking: Marking,
+    selection: &MarkSelection,
 ) -> Result<u64, StoreError> {
     let category = selection.category.as_deref();
-    // The writer's lock, held to the commit, keeps a mark on one article out until the cutoffs moved.
+    // The writer's lock, held to the commit, keeps a mark on one article out until the bulk mark is done.
     let mut transaction = store.begin_write().await?;
-    let unread: i64 = sqlx::query_scalar(&unread_count_sql())
-        .bind(user.hyphenated())
-        .bind(selection.feed_id)
-        .bind(category)
-        .fetch_one(&mut *transaction)
-        .await
-        .map_err(sqlite_error)?;
-    for statement in [move_cutoffs_sql(), clear_read_marks_sql(), drop_empty_marks_sql()] {
-        sqlx::query(&statement)
+    let marked: i64 = if marking.read == Some(true) && marking.starred.is_none() && selection.is_whole_feeds() {
+        let unread: i64 = sqlx::query_scalar(&unread_count_sql())
             .bind(user.hyphenated())
             .bind(selection.feed_id)
             .bind(category)
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(sqlite_error)?;
+        for statement in [move_cutoffs_sql(), clear_read_marks_sql(), drop_empty_marks_sql()] {
+            sqlx::query(&statement)
+                .bind(user.hyphenated())
+                .bind(selection.feed_id)
+                .bind(category)
+                .execute(&mut *transaction)
+                .await
+                .map_err(sqlite_error)?;
+        }
+        unread
+    } else {
+        let ids = selection
+            .ids
+            .as_ref()
+            .map(|ids| serde_json::Value::from(ids.as_slice()).to_string());
+        let before = selection.before.map(micros);
+        let now = now_micros();
+        let changing: i64 = sqlx::query_scalar(&changing_count_sql(IN_IDS))
+            .bind(user.hyphenated())
+            .bind(selection.feed_id)
+            .bind(category)
+            .bind(ids.as_deref())
+            .bind(before)
+            .bind(now)
+            .bind(marking.read)
+            .bind(marking.starred)
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(sqlite_error)?;
+        sqlx::query(&write_marks_sql(IN_IDS))
+            .bind(user.hyphenated())
+            .bind(selection.feed_id)
+            .bind(category)
+            .bind(ids.as_deref())
+            .bind(before)
+            .bind(now)
+            .bind(marking.read)
+            .bind(marking.starred)
             .execute(&mut *transaction)
             .await
             .map_err(sqlite_error)?;
-    }
+        for statement in [drop_empty_marks_sql(), recount_marks_sql()] {
+            sqlx::query(&statement)
+                .bind(user.hyphenated())
+                .bind(selection.feed_id)
+                .bind(category)
+                .execute(&mut *transaction)
+                .await
+                .map_err(sqlite_error)?;
+        }
+        changing
+    };
     transaction.commit().await.map_err(sqlite_error)?;
-    Ok(u64::try_from(unread).unwrap_or(0))
+    Ok(u64::try_from(marked).unwrap_or(0))
 }
 
 fn conflict_on_name(error: sqlx::Error) -> StoreError {

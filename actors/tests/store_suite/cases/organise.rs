@@ -1,10 +1,13 @@
 //! Organising subscriptions: categories by name from an import, a subscription's own title and tags, renames
-//! that collide, deletion that leaves feeds in none, and counters that agree with the listings.
+//! that collide, deletion that leaves feeds in none, counters that agree with the listings, and bulk marks.
 
-use syndic_actors::organise::{Name, SubscriptionPatch, Title};
-use syndic_actors::store::StoreError;
+use std::collections::BTreeMap;
 
-use crate::support::{subscribe, user, SharedStore};
+use syndic_actors::domain::{FeedId, ReadFilter, UserId};
+use syndic_actors::organise::{MarkSelection, Marking, Name, SubscriptionPatch, Title};
+use syndic_actors::store::{StoreError, StoredBatch};
+
+use crate::support::{at, batch, dated_entries, persist_one, query, subscribe, timeline, user, SharedStore};
 
 fn name(value: &str) -> Name {
     Name::category(value).expect("a valid name")
@@ -115,4 +118,97 @@ pub async fn a_category_name_is_unique_per_user_and_deleting_one_keeps_its_feeds
     store.delete_category(alice.id, news.id).await.expect("delete");
     let subscription = store.get_subscription(alice.id, feed).await.expect("still subscribed");
     assert_eq!(subscription.category, None);
+}
+
+/// The user's articles by id as (read, starred), and each of their feeds' unread counts as the counters say.
+type MarkState = (BTreeMap<i64, (bool, bool)>, BTreeMap<FeedId, i64>);
+
+async fn state(store: &SharedStore, user: UserId) -> MarkState {
+    let articles = timeline(store, user, &query(ReadFilter::All))
+        .await
+        .into_iter()
+        .map(|article| (article.id, (article.read, article.starred)))
+        .collect();
+    let counts = store
+        .counters(user)
+        .await
+        .expect("counters")
+        .feeds
+        .into_iter()
+        .collect();
+    (articles, counts)
+}
+
+/// Each feed's unread count agrees with its articles' read state.
+fn counted_unread(store_state: &MarkState, feeds: &[(FeedId, &[i64])]) {
+    for (feed, ids) in feeds {
+        let unread = ids.iter().filter(|id| !store_state.0[id].0).count() as i64;
+        assert_eq!(store_state.1[feed], unread, "feed {feed}");
+    }
+}
+
+pub async fn bulk_marks_change_the_selected_articles_once_and_keep_counts_exact(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let first = subscribe(&store, &alice, "https://example.com/a").await;
+    let second = subscribe(&store, &alice, "https://example.com/b").await;
+    let bobs = subscribe(&store, &bob, "https://example.com/c").await;
+    let polled = at("2026-03-01T12:00:00Z");
+    let ids = |batch: StoredBatch| batch.articles.iter().map(|article| article.id).collect::<Vec<_>>();
+    let a = ids(persist_one(&store, batch(first, dated_entries("a", 4, polled), polled)).await);
+    let b = ids(persist_one(&store, batch(second, dated_entries("b", 4, polled), polled)).await);
+    let c = ids(persist_one(&store, batch(bobs, dated_entries("c", 2, polled), polled)).await);
+    let feeds: [(FeedId, &[i64]); 2] = [(first, &a), (second, &b)];
+    let mark = |read, starred, selection: MarkSelection| {
+        let store = store.clone();
+        async move {
+            store
+                .mark_articles(alice.id, Marking { read, starred }, &selection)
+                .await
+                .expect("mark")
+        }
+    };
+    counted_unread(&state(&store, alice.id).await, &feeds);
+
+    // By ids: bob's article is not hers and is not counted; the second time nothing changes.
+    let by_ids = MarkSelection {
+        ids: Some(vec![a[0], b[1], c[0]]),
+        ..MarkSelection::default()
+    };
+    assert_eq!(mark(Some(true), None, by_ids.clone()).await, 2);
+    assert_eq!(mark(Some(true), None, by_ids.clone()).await, 0);
+    let after = state(&store, alice.id).await;
+    counted_unread(&after, &feeds);
+    assert!(after.0[&a[0]].0 && after.0[&b[1]].0 && !after.0[&a[1]].0);
+    assert!(!state(&store, bob.id).await.0[&c[0]].0, "bob's article stays unread");
+
+    // Before a date, within one feed: the first two of a, of which a[0] is read already.
+    let early = MarkSelection {
+        feed_id: Some(first),
+        before: Some(polled + chrono::Duration::minutes(2)),
+        ..MarkSelection::default()
+    };
+    assert_eq!(mark(Some(true), None, early.clone()).await, 1);
+    counted_unread(&state(&store, alice.id).await, &feeds);
+
+    // Starring and unreading at once counts each article once; unstarring counts only the starred.
+    assert_eq!(mark(Some(false), Some(true), by_ids.clone()).await, 2);
+    let after = state(&store, alice.id).await;
+    counted_unread(&after, &feeds);
+    assert_eq!((after.0[&a[0]], after.0[&b[1]]), ((false, true), (false, true)));
+    assert_eq!(mark(None, Some(false), MarkSelection::default()).await, 2);
+    assert!(state(&store, alice.id).await.0.values().all(|(_, starred)| !starred));
+
+    // Everything read through the cutoffs, then everything unread again, then a feed read by date.
+    let unread: i64 = state(&store, alice.id).await.1.values().sum();
+    assert_eq!(mark(Some(true), None, MarkSelection::default()).await, unread as u64);
+    counted_unread(&state(&store, alice.id).await, &feeds);
+    assert_eq!(mark(Some(false), None, MarkSelection::default()).await, 8);
+    let after = state(&store, alice.id).await;
+    counted_unread(&after, &feeds);
+    assert_eq!(after.1.values().sum::<i64>(), 8);
+    assert_eq!(mark(Some(true), None, early).await, 2);
+    counted_unread(&state(&store, alice.id).await, &feeds);
+    assert_eq!(mark(Some(false), None, MarkSelection::default()).await, 2);
+    assert_eq!(store.counters(bob.id).await.expect("counters").feeds, [(bobs, 2)]);
 }
