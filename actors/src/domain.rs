@@ -4,6 +4,8 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::search_query::SearchQuery;
+
 pub type UserId = Uuid;
 pub type FeedId = i64;
 pub type ArticleId = i64;
@@ -231,11 +233,15 @@ pub enum ReadFilter {
     All,
 }
 
-/// A position in the timeline: the keyset (published_at, id) of the last article shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// A position in the timeline: the keyset (published_at, id) of the last article shown; in a search by relevance,
+/// (rank, id).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ArticleCursor {
     pub published_at: DateTime<Utc>,
     pub article_id: ArticleId,
+    /// The last article's rank, in a search by relevance; always finite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -245,19 +251,39 @@ pub struct InvalidCursor;
 impl ArticleCursor {
     /// An opaque, URL-safe token. Clients must not build it themselves.
     pub fn encode(&self) -> String {
-        encode_keyset(self.published_at, self.article_id)
+        match self.rank {
+            None => encode_keyset(self.published_at, self.article_id),
+            // Rust prints the shortest text that parses back to the same f64, so the next page starts exactly.
+            Some(rank) => {
+                let raw = format!("{}:{}:{rank}", self.published_at.timestamp_micros(), self.article_id);
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+            }
+        }
     }
 
     pub fn decode(token: &str) -> Result<Self, InvalidCursor> {
-        let (published_at, article_id) = decode_keyset(token)?;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| InvalidCursor)?;
+        let raw = std::str::from_utf8(&raw).map_err(|_| InvalidCursor)?;
+        let (keyset, rank) = match raw.match_indices(':').nth(1) {
+            None => (raw, None),
+            Some((at, _)) => {
+                let rank: f64 = raw[at + 1..].parse().map_err(|_| InvalidCursor)?;
+                (&raw[..at], Some(rank.is_finite().then_some(rank).ok_or(InvalidCursor)?))
+            }
+        };
+        let (published_at, article_id) = parse_keyset(keyset)?;
         Ok(ArticleCursor {
             published_at,
             article_id,
+            rank,
         })
     }
 }
 
-/// A (time, id) keyset as `base64url("micros:id")`, the shape of every cursor this server issues.
+/// A (time, id) keyset as `base64url("micros:id")`, the shape of every cursor this server issues (a relevance
+/// cursor adds `:rank`).
 fn encode_keyset(at: DateTime<Utc>, id: i64) -> String {
     let raw = format!("{}:{}", at.timestamp_micros(), id);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
@@ -268,6 +294,11 @@ fn decode_keyset(token: &str) -> Result<(DateTime<Utc>, i64), InvalidCursor> {
         .decode(token)
         .map_err(|_| InvalidCursor)?;
     let raw = std::str::from_utf8(&raw).map_err(|_| InvalidCursor)?;
+    parse_keyset(raw)
+}
+
+/// `micros:id`, the text inside a keyset cursor.
+fn parse_keyset(raw: &str) -> Result<(DateTime<Utc>, i64), InvalidCursor> {
     let (micros, id) = raw.split_once(':').ok_or(InvalidCursor)?;
     let micros: i64 = micros.parse().map_err(|_| InvalidCursor)?;
     let id: i64 = id.parse().map_err(|_| InvalidCursor)?;
@@ -287,7 +318,7 @@ pub struct ArticleQuery {
 }
 
 /// Which articles of the user's feeds a timeline request keeps, beyond read state and stars. Every field narrows
-/// the timeline; together they all apply. A text search (`q=`) would be one more field here.
+/// the timeline; together they all apply.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArticleFilter {
     /// Only the feeds in the user's category of that name.
@@ -300,6 +331,25 @@ pub struct ArticleFilter {
     pub until: Option<DateTime<Utc>>,
     /// Only articles by this author (the whole name, any case).
     pub author: Option<String>,
+    /// Only articles whose title, summary or content match this search.
+    pub search: Option<ArticleSearch>,
+}
+
+/// A text search of the timeline: which articles match, and the order they come in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleSearch {
+    pub query: SearchQuery,
+    pub order: SearchOrder,
+}
+
+/// The order of a search's results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchOrder {
+    /// Best match first (a title hit weighs most, then the summary, then the content), ties by id, larger first;
+    /// the cursor carries the rank.
+    Relevance,
+    /// Newest first, as the timeline.
+    Date,
 }
 
 impl ArticleFilter {
@@ -375,6 +425,7 @@ impl ArticlePage {
         let (articles, next_cursor) = cut_page(articles, limit, |last| ArticleCursor {
             published_at: last.published_at,
             article_id: last.id,
+            rank: None,
         });
         ArticlePage { articles, next_cursor }
     }
@@ -396,8 +447,23 @@ mod tests {
         let cursor = ArticleCursor {
             published_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
             article_id: 42,
+            rank: None,
         };
         assert_eq!(ArticleCursor::decode(&cursor.encode()), Ok(cursor));
+    }
+
+    #[test]
+    fn a_relevance_cursor_round_trips_its_rank_exactly() {
+        for rank in [0.1 + 0.2, -7.25e-7, 0.0, 1e300] {
+            let cursor = ArticleCursor {
+                published_at: DateTime::from_timestamp_micros(-5).unwrap(),
+                article_id: 9,
+                rank: Some(rank),
+            };
+            assert_eq!(ArticleCursor::decode(&cursor.encode()), Ok(cursor), "{rank}");
+        }
+        let infinite = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("1:2:inf");
+        assert_eq!(ArticleCursor::decode(&infinite), Err(InvalidCursor));
     }
 
     #[test]

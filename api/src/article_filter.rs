@@ -1,9 +1,11 @@
-//! The timeline's narrowing parameters (`category`, `tag`, `since`, `until`, `author`) read into the engine's
-//! [`ArticleFilter`], each checked here with a 422 naming it. A text search (`q`) would be read here too.
+//! The timeline's narrowing parameters (`category`, `tag`, `since`, `until`, `author`, the search `q` and its
+//! `order`) read into the engine's [`ArticleFilter`], each checked here with a 422 naming it.
 
 use chrono::{DateTime, Utc};
-use syndic_actors::domain::ArticleFilter;
+use poem_openapi::Enum;
+use syndic_actors::domain::{ArticleCursor, ArticleFilter, ArticleSearch, SearchOrder};
 use syndic_actors::organise::{Name, Title};
+use syndic_actors::search_query::SearchQuery;
 
 use crate::error::ApiError;
 
@@ -15,6 +17,17 @@ pub(crate) struct FilterParams {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub author: Option<String>,
+    pub q: Option<String>,
+    pub order: Option<ArticleOrder>,
+}
+
+/// The order of the timeline: `relevance` (best match first; only with `q`, and its default) or `date` (newest
+/// first; the default without `q`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ArticleOrder {
+    Relevance,
+    Date,
 }
 
 pub(crate) fn article_filter(params: FilterParams) -> Result<ArticleFilter, ApiError> {
@@ -31,6 +44,7 @@ pub(crate) fn article_filter(params: FilterParams) -> Result<ArticleFilter, ApiE
         .author
         .map(|author| Title::parse(&author).map_err(|invalid| ApiError::validation("author", invalid.to_string())))
         .transpose()?;
+    let search = article_search(params.q.as_deref(), params.order)?;
     if let (Some(since), Some(until)) = (params.since, params.until) {
         if since >= until {
             return Err(ApiError::validation("until", "must be later than `since`"));
@@ -42,7 +56,32 @@ pub(crate) fn article_filter(params: FilterParams) -> Result<ArticleFilter, ApiE
         since: params.since,
         until: params.until,
         author: author.map(|author| author.as_str().to_owned()),
+        search,
     })
+}
+
+fn article_search(q: Option<&str>, order: Option<ArticleOrder>) -> Result<Option<ArticleSearch>, ApiError> {
+    let Some(q) = q else {
+        return match order {
+            Some(ArticleOrder::Relevance) => Err(ApiError::validation("order", "`relevance` needs a search `q`")),
+            _ => Ok(None),
+        };
+    };
+    let query = SearchQuery::parse(q).map_err(|invalid| ApiError::validation("q", invalid.to_string()))?;
+    let order = match order.unwrap_or(ArticleOrder::Relevance) {
+        ArticleOrder::Relevance => SearchOrder::Relevance,
+        ArticleOrder::Date => SearchOrder::Date,
+    };
+    Ok(Some(ArticleSearch { query, order }))
+}
+
+/// Whether a cursor was issued for a timeline in this order: a relevance cursor carries a rank, a date one not.
+pub(crate) fn cursor_fits(cursor: &ArticleCursor, filter: &ArticleFilter) -> bool {
+    let by_relevance = filter
+        .search
+        .as_ref()
+        .is_some_and(|search| search.order == SearchOrder::Relevance);
+    cursor.rank.is_some() == by_relevance
 }
 
 #[cfg(test)]
@@ -59,6 +98,24 @@ mod tests {
     #[test]
     fn no_parameter_keeps_everything() {
         assert!(article_filter(FilterParams::default()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_search_is_by_relevance_unless_told_and_date_needs_no_search() {
+        let search = |q: Option<&str>, order| {
+            article_filter(FilterParams {
+                q: q.map(str::to_owned),
+                order,
+                ..Default::default()
+            })
+            .expect("valid")
+            .search
+            .map(|search| search.order)
+        };
+        assert_eq!(search(Some("rust"), None), Some(SearchOrder::Relevance));
+        assert_eq!(search(Some("rust"), Some(ArticleOrder::Date)), Some(SearchOrder::Date));
+        assert_eq!(search(None, Some(ArticleOrder::Date)), None);
+        assert_eq!(search(None, None), None);
     }
 
     #[test]
@@ -86,6 +143,19 @@ mod tests {
             "author"
         );
         let now = Utc::now();
+        for (q, order, field) in [
+            (Some("\"unclosed"), None, "q"),
+            (Some("-only -excluded"), None, "q"),
+            (Some("a OR"), Some(ArticleOrder::Date), "q"),
+            (None, Some(ArticleOrder::Relevance), "order"),
+        ] {
+            let params = FilterParams {
+                q: q.map(str::to_owned),
+                order,
+                ..Default::default()
+            };
+            assert_eq!(field_of(article_filter(params)), field, "{q:?} {order:?}");
+        }
         let backwards = FilterParams {
             since: Some(now),
             until: Some(now),

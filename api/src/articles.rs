@@ -11,7 +11,7 @@ use syndic_actors::domain::{
 use syndic_actors::engine::Engine;
 use syndic_actors::sanitize;
 
-use crate::article_filter::{article_filter, FilterParams};
+use crate::article_filter::{article_filter, cursor_fits, ArticleOrder, FilterParams};
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
 use crate::error_responses::{ById, Failure, ListArticles, PatchArticle};
@@ -89,7 +89,7 @@ impl From<Enclosure> for EnclosureBody {
 #[derive(Debug, Object)]
 #[oai(rename = "ArticlePage")]
 pub struct ArticlesBody {
-    /// Newest first.
+    /// Newest first; best match first in a search by relevance.
     pub articles: Vec<ArticleBody>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     #[oai(nullable)]
@@ -108,7 +108,7 @@ pub struct ArticlePatchRequest {
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Articles")]
 impl ArticlesApi {
-    /// The user's timeline, newest first, one page at a time.
+    /// The user's timeline, newest first, one page at a time; with `q`, the articles that match a search.
     #[oai(path = "/articles", method = "get", operation_id = "list_articles")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -135,6 +135,17 @@ impl ArticlesApi {
         until: Query<Option<DateTime<Utc>>>,
         /// Only articles by this author: the whole name, in any case (ASCII letters).
         author: Query<Option<String>>,
+        /// Only articles whose title, summary or content match this search, at most 256 characters and 16 terms.
+        /// Words match whole, in any case; a word is a run of letters and digits, so punctuation only separates
+        /// words (`rust-lang` is the phrase `"rust lang"`). Every term must match: `rust async` finds articles with
+        /// both words. `"a phrase"` matches those words next to each other, in that order. `-word` or
+        /// `-"a phrase"` excludes the articles that have it. `OR` between two terms matches either, and binds
+        /// tighter than the implicit AND: `rust OR go async` is (rust or go) and async. A title match weighs more
+        /// than a summary match, which weighs more than a content match. HTML tags in the text are not searched.
+        q: Query<Option<String>>,
+        /// `relevance` (best match first; only with `q`, and the default with it) or `date` (newest first; the
+        /// default without `q`). A cursor only continues the order it was issued for.
+        order: Query<Option<ArticleOrder>>,
         engine: Data<&Engine>,
     ) -> Result<Json<ArticlesBody>, Failure<ListArticles>> {
         let mut query = article_query(feed_id.0, status.0, starred.0, limit.0, cursor.0.as_deref())?;
@@ -144,7 +155,12 @@ impl ArticlesApi {
             since: since.0,
             until: until.0,
             author: author.0,
+            q: q.0,
+            order: order.0,
         })?;
+        if query.cursor.is_some_and(|cursor| !cursor_fits(&cursor, &query.filter)) {
+            return Err(ApiError::validation("cursor", "the cursor was issued for another order").into());
+        }
         let page = engine.list_articles(auth.0, &query).await?;
         Ok(Json(ArticlesBody {
             articles: bodies(page.articles).await?,
@@ -317,6 +333,7 @@ mod tests {
         let cursor = ArticleCursor {
             published_at: DateTime::UNIX_EPOCH,
             article_id: 9,
+            rank: None,
         };
         let query = article_query(None, None, None, None, Some(&cursor.encode())).expect("valid");
         assert_eq!(query.cursor, Some(cursor));

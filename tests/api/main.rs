@@ -30,6 +30,7 @@ mod outages;
 mod polling;
 mod process;
 mod resilience;
+mod search;
 mod sessions;
 mod sse;
 mod timeline_cache;

@@ -21,6 +21,7 @@ mod session_store;
 mod sqlite;
 mod timeline_page;
 mod timeline_query;
+mod timeline_search;
 mod timer_rows;
 mod timer_store;
 pub mod transfer;

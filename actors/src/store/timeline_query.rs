@@ -108,7 +108,7 @@ where
 
 /// `{keyword} ({columns}) < (time, id)` of the query's cursor, when it has one: the keyset bound that starts the
 /// next page.
-fn push_cursor<'args, DB, Time>(
+pub(super) fn push_cursor<'args, DB, Time>(
     builder: &mut QueryBuilder<'args, DB>,
     keyword: &str,
     columns: &str,
@@ -131,7 +131,7 @@ fn push_cursor<'args, DB, Time>(
 }
 
 /// The read and starred filters of the query on an article `q` of the subscription `s`.
-fn push_state_filters<DB: Database>(builder: &mut QueryBuilder<'_, DB>, query: &ArticleQuery) {
+pub(super) fn push_state_filters<DB: Database>(builder: &mut QueryBuilder<'_, DB>, query: &ArticleQuery) {
     // The read state of `q`, as READ has it for `a`.
     let read = "COALESCE((SELECT qm.read_mark FROM article_marks qm \
                 WHERE qm.user_id = s.user_id AND qm.article_id = q.id), q.seq <= s.read_through_seq)";
@@ -150,7 +150,7 @@ fn push_state_filters<DB: Database>(builder: &mut QueryBuilder<'_, DB>, query: &
 
 /// The filter's conditions on the subscription `s` (its user and feed): the category and the tag. Each is a
 /// lookup on an index of the user's own rows.
-fn push_subscription_filters<'args, DB>(builder: &mut QueryBuilder<'args, DB>, query: &ArticleQuery)
+pub(super) fn push_subscription_filters<'args, DB>(builder: &mut QueryBuilder<'args, DB>, query: &ArticleQuery)
 where
     DB: Database,
     String: 'args + Encode<'args, DB> + Type<DB>,
@@ -175,9 +175,9 @@ where
     }
 }
 
-/// The filter's conditions on an article aliased `article`: its publication time and its author. A text
-/// search would add its condition here.
-fn push_article_filters<'args, DB, Time>(
+/// The filter's conditions on an article aliased `article`: its publication time and its author. A text search
+/// is not one of them: it changes the whole statement (`timeline_search`).
+pub(super) fn push_article_filters<'args, DB, Time>(
     builder: &mut QueryBuilder<'args, DB>,
     article: &str,
     query: &ArticleQuery,

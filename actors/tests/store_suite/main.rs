@@ -75,6 +75,8 @@ for_each_backend!(
     list_articles_newest_first_ties_by_id,
     list_articles_pages_by_keyset_without_gaps_or_overlaps,
     pages_over_many_feeds_match_one_sorted_timeline,
+    search_ranks_title_matches_first_and_reads_text_not_markup,
+    search_pages_by_rank_or_date_return_each_match_once,
     list_articles_filters_by_read_starred_and_feed,
     get_and_update_article,
     text_round_trips,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::store::{rows, timeline_page, transfer_rows};
+use crate::store::{rows, timeline_page, timeline_search, transfer_rows};
 
 type Time = DateTime<Utc>;
 
@@ -15,6 +15,7 @@ pub(super) type SubscriptionRow = rows::SubscriptionRow<Time, Vec<String>>;
 pub(super) const TAGS_COLUMN: &str = "ARRAY(SELECT t.name FROM subscription_tags t \
      WHERE t.user_id = s.user_id AND t.feed_id = s.feed_id ORDER BY t.name) AS tags";
 pub(super) type PageKeyRow = timeline_page::PageKeyRow<Time>;
+pub(super) type SearchKeyRow = timeline_search::SearchKeyRow<Time>;
 pub(super) type ArticleRow = rows::ArticleRow<Time, Vec<String>>;
 
 pub(super) type UserExportRow = transfer_rows::UserExportRow<Uuid, Time>;

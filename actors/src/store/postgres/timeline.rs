@@ -1,14 +1,15 @@
 //! A user's timeline on Postgres: keyset-paged listing, one article, and its read and starred state.
 
-use super::rows::{ArticleRow, PageKeyRow};
+use super::rows::{ArticleRow, PageKeyRow, SearchKeyRow};
 use super::PostgresStore;
-use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, FeedId, UserId};
+use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ArticleSearch, FeedId, UserId};
 use crate::store::read_state::{settle_mark, ReadChange};
 use crate::store::rows;
 use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, PageKey, RECENT_SCAN_PER_ROW};
 use crate::store::timeline_query::{
     articles_by_key_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, Lateral,
 };
+use crate::store::timeline_search::{search_keys_query, search_page, SearchIndex, SearchKey};
 use crate::store::StoreError;
 
 pub(super) async fn list_articles(
@@ -16,6 +17,9 @@ pub(super) async fn list_articles(
     user: UserId,
     query: &ArticleQuery,
 ) -> Result<ArticlePage, StoreError> {
+    if let Some(search) = &query.filter.search {
+        return search_articles(store, user, query, search).await;
+    }
     let rows: Vec<ArticleRow> = if query.starred == Some(true) {
         starred_query(user, query, |time| time)
             .build_query_as()
@@ -29,6 +33,33 @@ pub(super) async fn list_articles(
             .await?
     };
     Ok(ArticlePage::from_rows(rows::articles(rows)?, query.limit))
+}
+
+/// A page of the articles that match a text search.
+async fn search_articles(
+    store: &PostgresStore,
+    user: UserId,
+    query: &ArticleQuery,
+    search: &ArticleSearch,
+) -> Result<ArticlePage, StoreError> {
+    let rows: Vec<SearchKeyRow> = search_keys_query(
+        user,
+        query,
+        search,
+        search.query.to_tsquery(),
+        |time| time,
+        SearchIndex::Vector,
+    )
+    .build_query_as()
+    .fetch_all(&store.pool)
+    .await?;
+    let keys = SearchKey::of_rows(rows)?;
+    let page_keys: Vec<PageKey> = keys.iter().map(|key| key.key).collect();
+    let rows: Vec<ArticleRow> = articles_by_key_query(user, &page_keys, Lateral::Available)
+        .build_query_as()
+        .fetch_all(&store.pool)
+        .await?;
+    Ok(search_page(&keys, rows::articles(rows)?, query.limit, search.order))
 }
 
 /// The keys of the page, and one more when there is a next page: from the store's newest articles when the page

@@ -9,6 +9,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::feeds::feeds_not_ok;
 use super::rows::{micros, now_micros};
+use super::search_index::{index_articles, SearchableArticle};
 use super::webhooks::{insert_article_deliveries, insert_status_deliveries};
 use super::SqliteStore;
 use crate::domain::{Enclosure, FeedId};
@@ -124,6 +125,23 @@ async fn store_entries(
             .fetch_all(&mut *connection)
             .await
             .map_err(sqlite_error)?;
+        let entries: HashMap<(FeedId, &str), &Entry> = chunk
+            .iter()
+            .map(|(batch, entry, _)| ((batch.feed_id, entry.dedupe_key.as_str()), *entry))
+            .collect();
+        let searchable: Vec<SearchableArticle> = inserted
+            .iter()
+            .filter_map(|article| {
+                let entry = entries.get(&(article.feed_id, article.dedupe_key.as_str()))?;
+                Some(SearchableArticle {
+                    id: article.id,
+                    title: entry.title.as_deref(),
+                    summary: entry.summary.as_deref(),
+                    content: entry.content.as_deref(),
+                })
+            })
+            .collect();
+        index_articles(connection, &searchable).await?;
         for article in inserted {
             resolved.inserted(article);
         }

@@ -7,7 +7,7 @@ use uuid::fmt::Hyphenated;
 use uuid::Uuid;
 
 use crate::store::rows::{self, decode_error, Decoded};
-use crate::store::{timeline_page, transfer_rows, StoreError};
+use crate::store::{timeline_page, timeline_search, transfer_rows, StoreError};
 
 /// A time as stored.
 pub(super) fn micros(time: DateTime<Utc>) -> i64 {
@@ -46,6 +46,7 @@ pub(super) type SubscriptionRow = rows::SubscriptionRow<Time, String>;
 pub(super) const TAGS_COLUMN: &str = "(SELECT json_group_array(name) FROM (SELECT t.name FROM subscription_tags t \
      WHERE t.user_id = s.user_id AND t.feed_id = s.feed_id ORDER BY t.name)) AS tags";
 pub(super) type PageKeyRow = timeline_page::PageKeyRow<Time>;
+pub(super) type SearchKeyRow = timeline_search::SearchKeyRow<Time>;
 pub(super) type ArticleRow = rows::ArticleRow<Time, String>;
 
 pub(super) type UserExportRow = transfer_rows::UserExportRow<Hyphenated, Time>;

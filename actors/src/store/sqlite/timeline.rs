@@ -2,9 +2,9 @@
 
 use sqlx::Sqlite;
 
-use super::rows::{micros, now_micros, ArticleRow, PageKeyRow};
+use super::rows::{micros, now_micros, ArticleRow, PageKeyRow, SearchKeyRow};
 use super::SqliteStore;
-use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, FeedId, UserId};
+use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ArticleSearch, FeedId, UserId};
 use crate::store::error::sqlite_error;
 use crate::store::read_state::{settle_mark, ReadChange};
 use crate::store::rows;
@@ -12,6 +12,7 @@ use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, PageKey,
 use crate::store::timeline_query::{
     articles_by_key_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, Lateral,
 };
+use crate::store::timeline_search::{search_keys_query, search_page, SearchIndex, SearchKey};
 use crate::store::StoreError;
 
 pub(super) async fn list_articles(
@@ -19,6 +20,9 @@ pub(super) async fn list_articles(
     user: UserId,
     query: &ArticleQuery,
 ) -> Result<ArticlePage, StoreError> {
+    if let Some(search) = &query.filter.search {
+        return search_articles(store, user, query, search).await;
+    }
     let mut builder = if query.starred == Some(true) {
         starred_query(user.hyphenated(), query, micros)
     } else {
@@ -31,6 +35,35 @@ pub(super) async fn list_articles(
         .await
         .map_err(sqlite_error)?;
     Ok(ArticlePage::from_rows(rows::articles(rows)?, query.limit))
+}
+
+/// A page of the articles that match a text search.
+async fn search_articles(
+    store: &SqliteStore,
+    user: UserId,
+    query: &ArticleQuery,
+    search: &ArticleSearch,
+) -> Result<ArticlePage, StoreError> {
+    let rows: Vec<SearchKeyRow> = search_keys_query(
+        user.hyphenated(),
+        query,
+        search,
+        search.query.to_fts5(),
+        micros,
+        SearchIndex::Fts5,
+    )
+    .build_query_as()
+    .fetch_all(&store.pool)
+    .await
+    .map_err(sqlite_error)?;
+    let keys = SearchKey::of_rows(rows)?;
+    let page_keys: Vec<PageKey> = keys.iter().map(|key| key.key).collect();
+    let rows: Vec<ArticleRow> = articles_by_key_query(user.hyphenated(), &page_keys, Lateral::Missing)
+        .build_query_as()
+        .fetch_all(&store.pool)
+        .await
+        .map_err(sqlite_error)?;
+    Ok(search_page(&keys, rows::articles(rows)?, query.limit, search.order))
 }
 
 /// The keys of the page, and one more when there is a next page: from the store's newest articles when the page

@@ -4,6 +4,7 @@ use super::rows::TAGS_COLUMN;
 use super::rows::{
     micros, ArticleExportRow, ArticleMarkExportRow, FeedExportRow, SubscriptionExportRow, UserExportRow,
 };
+use super::search_index::{index_articles, SearchableArticle};
 use super::SqliteStore;
 use crate::store::organise_sql::ENSURE_CATEGORY;
 use crate::store::rows::{categories_json, CATEGORY_JOIN};
@@ -193,6 +194,16 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
                 .execute(&mut *transaction)
                 .await?;
             }
+            let searchable: Vec<SearchableArticle> = rows
+                .iter()
+                .map(|row| SearchableArticle {
+                    id: row.id,
+                    title: row.title.as_deref(),
+                    summary: row.summary.as_deref(),
+                    content: row.content.as_deref(),
+                })
+                .collect();
+            index_articles(&mut transaction, &searchable).await?;
         }
         TransferPage::ArticleMarks(rows) => {
             for row in rows {

@@ -1,0 +1,162 @@
+//! A text search of the timeline (`ArticleFilter::search`): one statement picks the keys of a page of matching
+//! articles, best match or newest first, then the page is read by key as any timeline page is. The index differs
+//! by backend (Postgres: the `search_vector` column and its GIN index; SQLite: the FTS5 table `articles_search`),
+//! the filters and the paging do not.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::rows::Decoded;
+use super::timeline_page::PageKey;
+use super::timeline_query::{push_article_filters, push_state_filters, push_subscription_filters};
+use super::StoreError;
+use crate::domain::{Article, ArticleCursor, ArticleId, ArticlePage, ArticleQuery, ArticleSearch, FeedId, SearchOrder};
+
+/// Which full-text index the backend has.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SearchIndex {
+    /// Postgres: `articles.search_vector`, ranked by `ts_rank` with its default weights, which are title (A) 1.0,
+    /// summary (B) 0.4 and content (C) 0.2.
+    Vector,
+    /// SQLite: FTS5's `articles_search`, ranked by `bm25` with title 10, summary 4 and content 1, negated so
+    /// that, as on Postgres, a larger rank is a better match.
+    Fts5,
+}
+
+/// A matching article's key, with its rank.
+#[derive(sqlx::FromRow)]
+pub(super) struct SearchKeyRow<Time> {
+    feed_id: FeedId,
+    published_at: Time,
+    id: ArticleId,
+    rank: f64,
+}
+
+/// A matching article: where it goes on the page.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SearchKey {
+    pub(super) key: PageKey,
+    rank: f64,
+}
+
+impl SearchKey {
+    pub(super) fn of_rows<Time: Decoded<DateTime<Utc>>>(
+        rows: Vec<SearchKeyRow<Time>>,
+    ) -> Result<Vec<Self>, StoreError> {
+        rows.into_iter()
+            .map(|row| {
+                Ok(SearchKey {
+                    key: PageKey {
+                        published_at: row.published_at.decoded()?,
+                        id: row.id,
+                        feed_id: row.feed_id,
+                    },
+                    rank: row.rank,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The keys of the matching articles the user sees, in the search's order, after the cursor: one more than the
+/// page when there is a next page. `text` is the query as the index reads it (`SearchQuery::to_tsquery` or
+/// `to_fts5`).
+pub(super) fn search_keys_query<'args, DB, User, Time>(
+    user: User,
+    query: &ArticleQuery,
+    search: &ArticleSearch,
+    text: String,
+    encode_time: impl Fn(DateTime<Utc>) -> Time + Copy,
+    index: SearchIndex,
+) -> QueryBuilder<'args, DB>
+where
+    DB: Database,
+    DB::Arguments<'args>: Default,
+    User: 'args + Encode<'args, DB> + Type<DB>,
+    Time: 'args + Encode<'args, DB> + Type<DB>,
+    i64: 'args + Encode<'args, DB> + Type<DB>,
+    f64: 'args + Encode<'args, DB> + Type<DB>,
+    String: 'args + Encode<'args, DB> + Type<DB>,
+{
+    let mut builder = QueryBuilder::new("SELECT r.feed_id, r.published_at, r.id, r.rank FROM (");
+    match index {
+        SearchIndex::Vector => {
+            builder
+                .push(
+                    "SELECT q.feed_id, q.published_at, q.id, ts_rank(q.search_vector, m.query)::float8 AS rank \
+                     FROM (SELECT to_tsquery('simple', ",
+                )
+                .push_bind(text)
+                .push(
+                    ") AS query) m JOIN articles q ON q.search_vector @@ m.query \
+                     JOIN subscriptions s ON s.feed_id = q.feed_id AND s.user_id = ",
+                )
+                .push_bind(user)
+                .push(" WHERE true");
+        }
+        SearchIndex::Fts5 => {
+            // CROSS JOIN keeps the index outside: each match is then a row-id and a primary-key lookup.
+            builder
+                .push(
+                    "SELECT q.feed_id, q.published_at, q.id, -bm25(articles_search, 10.0, 4.0, 1.0) AS rank \
+                     FROM articles_search CROSS JOIN articles q ON q.id = articles_search.rowid \
+                     CROSS JOIN subscriptions s ON s.feed_id = q.feed_id AND s.user_id = ",
+                )
+                .push_bind(user)
+                .push(" WHERE articles_search MATCH ")
+                .push_bind(text);
+        }
+    }
+    if let Some(feed) = query.feed_id {
+        builder.push(" AND q.feed_id = ").push_bind(feed);
+    }
+    if query.starred == Some(true) {
+        builder.push(
+            " AND EXISTS (SELECT 1 FROM article_marks qm \
+             WHERE qm.user_id = s.user_id AND qm.article_id = q.id AND qm.starred_at IS NOT NULL)",
+        );
+    }
+    push_state_filters(&mut builder, query);
+    push_subscription_filters(&mut builder, query);
+    push_article_filters(&mut builder, "q", query, encode_time);
+    builder.push(") r");
+    let order = match search.order {
+        SearchOrder::Relevance => "r.rank DESC, r.id DESC",
+        SearchOrder::Date => "r.published_at DESC, r.id DESC",
+    };
+    if let Some(cursor) = query.cursor {
+        match (search.order, cursor.rank) {
+            (SearchOrder::Relevance, Some(rank)) => builder.push(" WHERE (r.rank, r.id) < (").push_bind(rank),
+            _ => builder
+                .push(" WHERE (r.published_at, r.id) < (")
+                .push_bind(encode_time(cursor.published_at)),
+        };
+        builder.push(", ").push_bind(cursor.article_id).push(")");
+    }
+    builder
+        .push(format!(" ORDER BY {order} LIMIT "))
+        .push_bind(i64::from(query.limit) + 1);
+    builder
+}
+
+/// The page from the matching keys (in the search's order, one more than the page when there is a next one) and
+/// their articles (in any order). A key whose article is gone since is skipped.
+pub(super) fn search_page(keys: &[SearchKey], articles: Vec<Article>, limit: u32, order: SearchOrder) -> ArticlePage {
+    let next_cursor = (keys.len() > limit as usize).then(|| {
+        let last = keys[limit as usize - 1];
+        ArticleCursor {
+            published_at: last.key.published_at,
+            article_id: last.key.id,
+            rank: (order == SearchOrder::Relevance).then_some(last.rank),
+        }
+    });
+    let mut by_id: HashMap<ArticleId, Article> = articles.into_iter().map(|article| (article.id, article)).collect();
+    let articles = keys
+        .iter()
+        .take(limit as usize)
+        .filter_map(|key| by_id.remove(&key.key.id))
+        .collect();
+    ArticlePage { articles, next_cursor }
+}
