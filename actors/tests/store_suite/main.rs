@@ -99,6 +99,9 @@ for_each_backend!(
     an_import_puts_each_subscription_in_its_category_by_name,
     a_patch_sets_title_category_and_tags_and_null_clears_them,
     a_category_name_is_unique_per_user_and_deleting_one_keeps_its_feeds,
+    // Profiles and friends.
+    crossing_requests_befriend_and_unfriending_ends_both_sides,
+    the_search_ranks_prefixes_then_suffixes_and_matches_only_visible_display_names,
     // Webhooks.
     enqueued_deliveries_are_due_in_order_with_their_envelope,
     fifty_dead_deliveries_in_a_row_disable_the_webhook_once,
