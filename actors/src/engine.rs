@@ -29,8 +29,8 @@ use crate::icons::IconFinder;
 use crate::instruments;
 use crate::network_policy;
 use crate::store::{
-    ApiStore, EngineStore, EventStore, IconStore, JobStore, OrganiseStore, SessionStore, Store, StoreError, TimerStore,
-    WebhookStore,
+    ApiStore, EngineStore, EventStore, IconStore, JobStore, OrganiseStore, SessionStore, SocialStore, Store,
+    StoreError, TimerStore, WebhookStore,
 };
 
 /// How one URL of a subscribe request turned out.
@@ -293,6 +293,10 @@ impl Engine {
     }
 
     pub(crate) fn organise_store(&self) -> &dyn OrganiseStore {
+        self.inner.store.as_ref()
+    }
+
+    pub(crate) fn social_store(&self) -> &dyn SocialStore {
         self.inner.store.as_ref()
     }
 

@@ -1,22 +1,27 @@
-//! The account: `GET /v1/me`, and, each proved with the current password, `PATCH /v1/me/password` and
-//! `DELETE /v1/me`.
+//! The account: `GET /v1/me`, the profile's display name and who sees what of it (`PATCH /v1/me`), and, each
+//! proved with the current password, `PATCH /v1/me/password` and `DELETE /v1/me`.
 
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use syndic_actors::domain::UserId;
 use syndic_actors::engine::Engine;
+use syndic_actors::social::{OwnProfile, ProfilePatch, Visibility};
 use syndic_actors::store::StoreError;
 
 use crate::auth::{current_session, BearerAuth};
 use crate::error::ApiError;
-use crate::error_responses::{Authenticated, Failure, ProvePassword};
+use crate::error_responses::{Authenticated, Failure, PatchProfile, ProvePassword};
 use crate::login_throttle::{Attempt, LoginThrottle};
+use crate::nullable::Nullable;
 use crate::passwords::Passwords;
 use crate::users::{client_address, UserBody};
 use crate::validation::{validate_password, PASSWORD_MAX};
 use crate::{ApiConfig, ApiTags};
+
+const DISPLAY_NAME_MAX: usize = 64;
 
 pub struct AccountApi;
 
@@ -38,6 +43,109 @@ pub struct DeleteAccountRequest {
     /// The account's password.
     #[oai(deserialize_with = "crate::strict_json::password", validator(max_length = 1024))]
     pub password: String,
+}
+
+/// Who sees a profile field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "Visibility", rename_all = "lowercase")]
+pub enum VisibilityBody {
+    Everyone,
+    Friends,
+    Nobody,
+}
+
+impl From<VisibilityBody> for Visibility {
+    fn from(visibility: VisibilityBody) -> Self {
+        match visibility {
+            VisibilityBody::Everyone => Visibility::Everyone,
+            VisibilityBody::Friends => Visibility::Friends,
+            VisibilityBody::Nobody => Visibility::Nobody,
+        }
+    }
+}
+
+impl From<Visibility> for VisibilityBody {
+    fn from(visibility: Visibility) -> Self {
+        match visibility {
+            Visibility::Everyone => VisibilityBody::Everyone,
+            Visibility::Friends => VisibilityBody::Friends,
+            Visibility::Nobody => VisibilityBody::Nobody,
+        }
+    }
+}
+
+/// Who sees each profile field; a field left out keeps its setting.
+#[derive(Debug, Object)]
+#[oai(rename = "ProfileVisibility")]
+pub struct VisibilityRequest {
+    /// `everyone` by default.
+    pub display_name: Option<VisibilityBody>,
+    /// `friends` or `nobody` (the default): an email is never shown to everyone.
+    pub email: Option<VisibilityBody>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "ProfilePatch")]
+pub struct ProfilePatchRequest {
+    /// 1–64 characters, trimmed; `null` clears it.
+    pub display_name: MaybeUndefined<String>,
+    pub visibility: Option<VisibilityRequest>,
+}
+
+/// Your profile settings.
+#[derive(Debug, Object)]
+#[oai(rename = "OwnProfile")]
+pub struct OwnProfileBody {
+    pub username: String,
+    #[oai(nullable)]
+    pub display_name: Nullable<String>,
+    pub display_name_visibility: VisibilityBody,
+    pub email_visibility: VisibilityBody,
+}
+
+impl From<OwnProfile> for OwnProfileBody {
+    fn from(profile: OwnProfile) -> Self {
+        OwnProfileBody {
+            username: profile.username,
+            display_name: profile.display_name.into(),
+            display_name_visibility: profile.display_name_visibility.into(),
+            email_visibility: profile.email_visibility.into(),
+        }
+    }
+}
+
+/// The patch a request asks for, or a 422 naming the field at fault.
+fn profile_patch(request: ProfilePatchRequest) -> Result<ProfilePatch, ApiError> {
+    let display_name = match request.display_name {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(name) => {
+            let name = name.trim().to_owned();
+            if name.is_empty() || name.chars().count() > DISPLAY_NAME_MAX || name.chars().any(char::is_control) {
+                return Err(ApiError::validation(
+                    "display_name",
+                    "must be 1–64 characters, with no control characters",
+                ));
+            }
+            Some(Some(name))
+        }
+    };
+    let visibility = request.visibility;
+    let email_visibility = visibility.as_ref().and_then(|visibility| visibility.email);
+    if email_visibility == Some(VisibilityBody::Everyone) {
+        return Err(ApiError::validation(
+            "visibility.email",
+            "an email is shown to friends at most: use friends or nobody",
+        ));
+    }
+    Ok(ProfilePatch {
+        display_name,
+        display_name_visibility: visibility
+            .as_ref()
+            .and_then(|visibility| visibility.display_name)
+            .map(Visibility::from),
+        email_visibility: email_visibility.map(Visibility::from),
+    })
 }
 
 #[derive(ApiResponse)]
@@ -104,6 +212,18 @@ impl AccountApi {
             Err(StoreError::NotFound) => Err(ApiError::Unauthorized("the token's user no longer exists").into()),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Sets your display name and who sees each profile field.
+    #[oai(path = "/me", method = "patch", operation_id = "update_profile")]
+    async fn update_profile(
+        &self,
+        auth: BearerAuth,
+        body: Json<ProfilePatchRequest>,
+        engine: Data<&Engine>,
+    ) -> Result<Json<OwnProfileBody>, Failure<PatchProfile>> {
+        let patch = profile_patch(body.0)?;
+        Ok(Json(engine.update_profile(auth.0, &patch).await?.into()))
     }
 
     /// Changes the password; the old one is required. Every other session is revoked; the one asking stays.

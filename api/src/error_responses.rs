@@ -166,6 +166,10 @@ error_statuses! {
     RenameCategory => [400, 401, 404, 409, 413, 422, 500, 503];
     /// `POST /v1/articles/mark`.
     MarkArticles => [400, 401, 413, 422, 500, 503];
-    /// `GET /v1/categories`, `GET /v1/tags`.
+    /// `GET /v1/categories`, `GET /v1/tags`, the friend listings and the user search.
     ListNamed => [400, 401, 422, 500, 503];
+    /// `POST /v1/friends/requests`: an unknown user is a 404, a request to yourself a 422, a repeated one a 409.
+    SendFriendRequest => [400, 401, 404, 409, 413, 422, 500, 503];
+    /// `PATCH /v1/me`.
+    PatchProfile => [400, 401, 413, 422, 500, 503];
 }

@@ -19,6 +19,7 @@ pub mod error_responses;
 pub mod events;
 mod examples;
 pub mod feeds;
+pub mod friends;
 pub mod health;
 pub mod icons;
 mod id_pages;
@@ -57,6 +58,7 @@ use crate::bulk_mark::BulkMarkApi;
 use crate::discovery::DiscoveryApi;
 use crate::events::{EventStreamSettings, EventsApi};
 use crate::feeds::FeedsApi;
+use crate::friends::FriendsApi;
 use crate::health::HealthApi;
 use crate::icons::IconsApi;
 use crate::jobs::JobsApi;
@@ -118,10 +120,12 @@ pub enum ApiTags {
     Webhooks,
     /// Timers that fire at an exact time, delivering through a webhook.
     Timers,
+    /// Profiles, friends and the user search.
+    Social,
 }
 
 /// The tags as `/docs` shows them. poem-openapi lists them by name; Swagger UI shows groups in the listed order.
-const TAG_ORDER: [ApiTags; 9] = [
+const TAG_ORDER: [ApiTags; 10] = [
     ApiTags::Auth,
     ApiTags::Feeds,
     ApiTags::Articles,
@@ -131,6 +135,7 @@ const TAG_ORDER: [ApiTags; 9] = [
     ApiTags::Jobs,
     ApiTags::Webhooks,
     ApiTags::Timers,
+    ApiTags::Social,
 ];
 
 /// In the tags' order: the spec lists paths in the order the APIs are given.
@@ -151,6 +156,7 @@ type Apis = (
     JobsApi,
     WebhooksApi,
     TimersApi,
+    FriendsApi,
 );
 
 /// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
@@ -172,6 +178,7 @@ fn service() -> OpenApiService<Apis, ()> {
             JobsApi,
             WebhooksApi,
             TimersApi,
+            FriendsApi,
         ),
         "syndic",
         env!("CARGO_PKG_VERSION"),

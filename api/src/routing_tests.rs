@@ -304,7 +304,7 @@ async fn the_spec_and_the_docs_list_tags_in_reading_order() {
         .collect();
     assert_eq!(
         names,
-        ["auth", "feeds", "articles", "events", "health", "admin", "jobs", "webhooks", "timers"]
+        ["auth", "feeds", "articles", "events", "health", "admin", "jobs", "webhooks", "timers", "social"]
     );
     let (status, _, page) = send(get("/docs")).await;
     assert_eq!(status, StatusCode::OK);

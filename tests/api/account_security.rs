@@ -178,6 +178,15 @@ async fn deleting_the_account_leaves_no_row_behind(backend: Backend) {
         .post_json("/v1/api-keys", Some(&token), &json!({"name": "script"}))
         .await;
     assert_eq!(key.status(), 201);
+    // Friends with bob, a request sent to carol and one received from dave.
+    let carol = app.user("carol").await;
+    let dave = app.user("dave").await;
+    for (from, to) in [(&token, "bob"), (&bob, "alice"), (&token, "carol"), (&dave, "alice")] {
+        let asked = app
+            .post_json("/v1/friends/requests", Some(from), &json!({"username": to}))
+            .await;
+        assert_eq!(asked.status(), 201);
+    }
     let export = app.post_json("/v1/feeds/refresh", Some(&token), &Value::Null).await;
     assert!(export.status().is_success(), "a job: {}", export.status());
     let user: Value = app.get("/v1/me", Some(&token)).await.json().await.unwrap();
@@ -196,6 +205,8 @@ async fn deleting_the_account_leaves_no_row_behind(backend: Backend) {
         "api_keys",
         "jobs",
         "article_marks",
+        "friendships",
+        "friend_requests",
     ] {
         assert!(
             owned.contains(&table),
@@ -219,6 +230,20 @@ async fn deleting_the_account_leaves_no_row_behind(backend: Backend) {
     .await;
     assert!(app.engine().feed_actor(shared).await.unwrap().is_some());
     assert_eq!(app.get("/v1/me", Some(&bob)).await.status(), 200);
+    // The other sides of alice's friendship and requests went with her.
+    for (other, listing) in [
+        (&bob, "/v1/friends"),
+        (&carol, "/v1/friends/requests?direction=received"),
+        (&dave, "/v1/friends/requests?direction=sent"),
+    ] {
+        let listed: Value = app.get(listing, Some(other)).await.json().await.unwrap();
+        let key = if listing == "/v1/friends" {
+            "friends"
+        } else {
+            "requests"
+        };
+        assert_eq!(listed[key], json!([]), "{listing}");
+    }
 }
 
 /// The Mann-Whitney U statistic's z-score for two samples (ties get the mean rank): how many standard deviations

@@ -15,6 +15,7 @@ mod discovery;
 mod embedded;
 mod events;
 mod feeds;
+mod friends;
 mod fuzz_findings;
 mod health;
 mod helpers;

@@ -18,6 +18,8 @@ mod postgres;
 mod read_state;
 mod rows;
 mod session_store;
+mod social_sql;
+mod social_store;
 mod sqlite;
 mod timeline_page;
 mod timeline_query;
@@ -46,6 +48,7 @@ pub use job_store::JobStore;
 pub use organise_store::OrganiseStore;
 pub use postgres::PostgresStore;
 pub use session_store::SessionStore;
+pub use social_store::SocialStore;
 pub use sqlite::SqliteStore;
 pub use timer_store::TimerStore;
 pub use transfer_store::TransferStore;
@@ -56,7 +59,8 @@ pub use webhook_store::WebhookStore;
 /// use [`EngineStore`]; `syndic copy` uses [`TransferStore`]; the event bus uses [`EventStore`]; the job runner
 /// uses [`JobStore`]; webhook delivery uses [`WebhookStore`]; the timer wheel and the timer routes use
 /// [`TimerStore`]; the icon finder and the icon route use [`IconStore`]; sign-in, sessions, API keys and account
-/// deletion use [`SessionStore`]; the routes that organise subscriptions and the OPML import use [`OrganiseStore`].
+/// deletion use [`SessionStore`]; the routes that organise subscriptions and the OPML import use [`OrganiseStore`];
+/// profiles, friends and user search use [`SocialStore`].
 pub trait Store:
     ApiStore
     + EngineStore
@@ -68,6 +72,7 @@ pub trait Store:
     + IconStore
     + SessionStore
     + OrganiseStore
+    + SocialStore
 {
 }
 
@@ -82,6 +87,7 @@ impl<T> Store for T where
         + IconStore
         + SessionStore
         + OrganiseStore
+        + SocialStore
 {
 }
 

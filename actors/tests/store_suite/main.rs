@@ -102,6 +102,9 @@ for_each_backend!(
     a_patch_sets_title_category_and_tags_and_null_clears_them,
     a_category_name_is_unique_per_user_and_deleting_one_keeps_its_feeds,
     bulk_marks_change_the_selected_articles_once_and_keep_counts_exact,
+    // Profiles and friends.
+    crossing_requests_befriend_and_unfriending_ends_both_sides,
+    the_search_ranks_prefixes_then_suffixes_and_matches_only_visible_display_names,
     // Webhooks.
     enqueued_deliveries_are_due_in_order_with_their_envelope,
     fifty_dead_deliveries_in_a_row_disable_the_webhook_once,
