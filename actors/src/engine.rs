@@ -319,6 +319,11 @@ impl Engine {
         &self.inner.fetcher
     }
 
+    /// The polls under way, which a shutdown waits for.
+    pub(crate) fn polls(&self) -> &PollsInProgress {
+        &self.inner.polls
+    }
+
     pub(crate) fn timeline(&self) -> &TimelineCache {
         &self.inner.timeline
     }

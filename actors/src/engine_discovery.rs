@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::actors::router::SubscribeTarget;
+use crate::actors::router::{StartedFetch, SubscribeTarget};
 use crate::discovery::{self, DiscoveredFeed, FetchBudget, FirstFetch, CANDIDATE_FETCHES_PER_REQUEST};
 use crate::engine::{Engine, EngineError, SubscribeOutcome, SubscribeStatus};
 
@@ -45,6 +45,10 @@ impl Engine {
                 first_fetch: None,
             }));
         }
+        // Counted as a poll under way from here until the feed's actor stores it (or it comes to nothing).
+        let Some(poll) = self.polls().enter() else {
+            return Err(EngineError::Unavailable("the engine is shutting down".into()));
+        };
         let fetcher = self.fetcher().clone();
         let probed_url = url.clone();
         let mut first = tokio::spawn(async move { discovery::probe(&fetcher, &probed_url).await });
@@ -63,7 +67,10 @@ impl Engine {
                 return Ok(Ok(SubscribeTarget {
                     requested,
                     url,
-                    first_fetch: Some(FirstFetch::Underway(first)),
+                    first_fetch: Some(StartedFetch {
+                        fetch: FirstFetch::Underway(first),
+                        poll,
+                    }),
                 }))
             }
         };
@@ -71,7 +78,10 @@ impl Engine {
             return Ok(Ok(SubscribeTarget {
                 requested,
                 url,
-                first_fetch: Some(FirstFetch::Done(Box::new(probed))),
+                first_fetch: Some(StartedFetch {
+                    fetch: FirstFetch::Done(Box::new(probed)),
+                    poll,
+                }),
             }));
         };
         let found =
@@ -80,7 +90,10 @@ impl Engine {
             Ok(Some((url, fetched))) => Ok(Ok(SubscribeTarget {
                 requested,
                 url,
-                first_fetch: Some(FirstFetch::Done(Box::new(fetched))),
+                first_fetch: Some(StartedFetch {
+                    fetch: FirstFetch::Done(Box::new(fetched)),
+                    poll,
+                }),
             })),
             Ok(None) | Err(_) => Ok(Err(refused(requested, NO_FEED_FOUND.to_owned()))),
         }

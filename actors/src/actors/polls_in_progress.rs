@@ -68,6 +68,12 @@ impl PollsInProgress {
     }
 }
 
+impl std::fmt::Debug for PollGuard {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("PollGuard")
+    }
+}
+
 impl Drop for PollGuard {
     fn drop(&mut self) {
         if self.inner.running.fetch_sub(1, Ordering::SeqCst) == 1 {

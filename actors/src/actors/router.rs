@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
+use super::polls_in_progress::PollGuard;
 use super::supervisor::SupervisorMsg;
 use crate::cache::FeedCache;
 use crate::discovery::FirstFetch;
@@ -25,7 +26,15 @@ pub struct SubscribeTarget {
     /// The feed to subscribe to: the URL sent, or the feed its page led to.
     pub url: FeedUrl,
     /// The fetch of `url` made while looking for the feed: a new feed takes it as its first poll.
-    pub first_fetch: Option<FirstFetch>,
+    pub first_fetch: Option<StartedFetch>,
+}
+
+/// A subscribe request's fetch of a feed, counted as a poll under way from the moment it started: a shutdown
+/// waits for it to reach the feed's actor and be stored, rather than dropping it on the way.
+#[derive(Debug)]
+pub struct StartedFetch {
+    pub fetch: FirstFetch,
+    pub poll: PollGuard,
 }
 
 pub enum RouterMsg {

@@ -12,7 +12,7 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPo
 use super::feed::{FeedActor, FeedArgs, FeedContext, FeedMsg, RefreshOutcome};
 use super::feed_handle::FeedHandle;
 use super::manual_refreshes::ManualRefreshes;
-use crate::discovery::FirstFetch;
+use super::router::StartedFetch;
 use crate::domain::{Feed, FeedId};
 use crate::instruments;
 
@@ -28,7 +28,10 @@ pub enum SupervisorMsg {
     Ensure { feed_id: FeedId, poll_now: bool },
     /// A new feed whose first fetch the subscribe request already made: make sure it has a running actor and
     /// hand it that fetch as its first poll.
-    FirstPoll { feed_id: FeedId, fetched: Box<FirstFetch> },
+    FirstPoll {
+        feed_id: FeedId,
+        fetched: Box<StartedFetch>,
+    },
     /// A manual refresh: at most one per feed per gap, answered here at once; an admitted one starts the
     /// feed's actor if it has none (a failed feed gets a fresh start) and passes the request on.
     Refresh {

@@ -22,10 +22,10 @@ use super::feed_handle::FeedHandle;
 use super::persistence::PersistenceHandle;
 use super::poll_timers::PollTimers;
 use super::polls_in_progress::PollsInProgress;
+use super::router::StartedFetch;
 use super::snapshot::{ActorRegistry, ActorSnapshot};
 use super::supervisor::SupervisorMsg;
 use crate::cache::FeedCache;
-use crate::discovery::FirstFetch;
 use crate::domain::{Feed, FeedId, FeedStatus};
 use crate::events::EventBus;
 use crate::feed_url::FeedUrl;
@@ -41,8 +41,9 @@ pub enum FeedMsg {
     /// poll's flush links its entries to every subscriber there is by then.
     PollNow,
     /// The feed's first poll, whose fetch the subscribe request already made while it looked for the feed.
-    /// Dropped, like `PollNow`, while a poll is in flight.
-    FirstPoll(Box<FirstFetch>),
+    /// Dropped, like `PollNow`, while a poll is in flight. It carries its own place among the polls under way,
+    /// so that a shutdown begun while it was on its way still waits for it.
+    FirstPoll(Box<StartedFetch>),
     /// A person's refresh, admitted by the supervisor (at most once a minute): poll now, or right after the poll
     /// in flight, even if the feed is parked.
     Refresh,
@@ -241,11 +242,9 @@ impl Actor for FeedActor {
                 };
                 Box::pin(state.poll()).instrument(span).await
             }
-            FeedMsg::FirstPoll(outcome) => {
-                let Some(_poll) = state.context.polls.enter() else {
-                    return Ok(());
-                };
-                Box::pin(state.poll_fetched(*outcome)).instrument(span).await
+            FeedMsg::FirstPoll(started) => {
+                let StartedFetch { fetch, poll: _poll } = *started;
+                Box::pin(state.poll_fetched(fetch)).instrument(span).await
             }
             FeedMsg::Refresh => {
                 // Refused once the engine shuts down.
