@@ -3,7 +3,7 @@
 //! timeline before it answers.
 
 use crate::domain::{FeedId, Subscription, UserId};
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 use crate::organise::{Category, CategoryId, Counters, MarkSelection, Marking, Name, SubscriptionPatch, TagCount};
 use crate::store::StoreError;
 
@@ -36,6 +36,21 @@ impl Engine {
 
     pub async fn create_category(&self, user: UserId, name: &Name) -> Result<Category, StoreError> {
         self.organise_store().create_category(user, name).await
+    }
+
+    /// A filter's category name, checked (`field` names it in the refusal): one of the user's categories.
+    pub(crate) async fn users_category(
+        &self,
+        field: &'static str,
+        user: UserId,
+        name: &str,
+    ) -> Result<String, EngineError> {
+        let invalid = |message: String| EngineError::Invalid { field, message };
+        let name = Name::category(name).map_err(|error| invalid(error.to_string()))?;
+        match self.organise_store().find_category(user, &name).await? {
+            Some(_) => Ok(name.into_string()),
+            None => Err(invalid("you have no category of this name".to_owned())),
+        }
     }
 
     pub async fn rename_category(

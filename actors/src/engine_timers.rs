@@ -44,7 +44,7 @@ impl Engine {
 
     /// Creates a timer; see [`TimerStore::create_timer`](crate::store::TimerStore::create_timer).
     pub async fn create_timer(&self, user: UserId, mut request: TimerRequest) -> Result<CreatedTimer, EngineError> {
-        self.check_payload(user, request.payload).await?;
+        request.payload = self.checked_payload(user, request.payload).await?;
         if let TimerTarget::Url(url) = &request.target {
             // The same rules as a feed URL: http(s), and no private address unless the server allows them.
             let checked = self.check_url(url).await.map_err(|message| EngineError::Invalid {
@@ -92,9 +92,9 @@ impl Engine {
     }
 
     /// Edits a timer. A firing committed meanwhile is kept: the edit is made again on the timer as it fired.
-    pub async fn update_timer(&self, user: UserId, timer: TimerId, edit: TimerEdit) -> Result<Timer, EngineError> {
-        if let Some(payload) = edit.payload {
-            self.check_payload(user, payload).await?;
+    pub async fn update_timer(&self, user: UserId, timer: TimerId, mut edit: TimerEdit) -> Result<Timer, EngineError> {
+        if let Some(payload) = edit.payload.take() {
+            edit.payload = Some(self.checked_payload(user, payload).await?);
         }
         for _ in 0..EDIT_ATTEMPTS {
             let current = self.timer_store().get_timer(user, timer).await?;
@@ -116,27 +116,39 @@ impl Engine {
         Ok(())
     }
 
-    /// A digest's feed filter must be one of the user's feeds.
-    async fn check_payload(&self, user: UserId, payload: TimerPayload) -> Result<(), EngineError> {
-        let Some(feed) = payload.feed_id else {
-            return Ok(());
-        };
+    /// Only a digest is filtered: by one of the user's feeds, and by one of their categories, named as stored.
+    async fn checked_payload(&self, user: UserId, mut payload: TimerPayload) -> Result<TimerPayload, EngineError> {
         if payload.kind != PayloadKind::Digest {
-            return Err(StoreError::Rejected {
-                field: "payload.feed_id",
-                reason: "only a digest is filtered by feed",
+            for (field, set) in [
+                ("payload.feed_id", payload.feed_id.is_some()),
+                ("payload.category", payload.category.is_some()),
+            ] {
+                if set {
+                    return Err(StoreError::Rejected {
+                        field,
+                        reason: "only a digest is filtered",
+                    }
+                    .into());
+                }
             }
-            .into());
         }
-        match self.api_store().get_subscription(user, feed as FeedId).await {
-            Ok(_) => Ok(()),
-            Err(StoreError::NotFound) => Err(StoreError::Rejected {
-                field: "payload.feed_id",
-                reason: "is not one of your feeds",
+        if let Some(feed) = payload.feed_id {
+            match self.api_store().get_subscription(user, feed as FeedId).await {
+                Ok(_) => {}
+                Err(StoreError::NotFound) => {
+                    return Err(StoreError::Rejected {
+                        field: "payload.feed_id",
+                        reason: "is not one of your feeds",
+                    }
+                    .into())
+                }
+                Err(error) => return Err(error.into()),
             }
-            .into()),
-            Err(error) => Err(error.into()),
         }
+        if let Some(name) = payload.category.take() {
+            payload.category = Some(self.users_category("payload.category", user, &name).await?);
+        }
+        Ok(payload)
     }
 
     fn tell_timer_wheel(&self, message: TimerWheelMsg) {
@@ -151,7 +163,7 @@ fn edited(current: &Timer, edit: &TimerEdit, now: DateTime<Utc>) -> TimerUpdate 
     let mut update = TimerUpdate {
         name: edit.name.clone().unwrap_or_else(|| current.name.clone()),
         schedule: current.schedule.clone(),
-        payload: edit.payload.unwrap_or(current.payload),
+        payload: edit.payload.clone().unwrap_or_else(|| current.payload.clone()),
         status: current.status,
         next_fire_at: current.next_fire_at,
         expected_next_fire_at: current.next_fire_at,

@@ -16,7 +16,7 @@ pub struct WebhookRequest {
     pub url: String,
     pub events: Vec<String>,
     pub feed_id: Option<FeedId>,
-    /// Accepted by the API's shape, refused until categories exist.
+    /// The name of one of the user's categories: only its feeds' events.
     pub category: Option<String>,
 }
 
@@ -28,9 +28,6 @@ impl Engine {
         request: WebhookRequest,
     ) -> Result<(Webhook, String), EngineError> {
         let events = checked_events(&request.events)?;
-        if request.category.is_some() {
-            return Err(invalid("filter.category", "filtering by category is not supported yet"));
-        }
         let url = self.checked_webhook_url(&request.url).await?;
         if let Some(feed) = request.feed_id {
             match self.api_store().get_subscription(user, feed).await {
@@ -42,6 +39,10 @@ impl Engine {
                 }
             }
         }
+        let category = match &request.category {
+            Some(name) => Some(self.users_category("filter.category", user, name).await?),
+            None => None,
+        };
         if self.webhook_store().count_webhooks(user).await? >= MAX_WEBHOOKS_PER_USER {
             return Err(invalid(
                 "url",
@@ -55,6 +56,7 @@ impl Engine {
                 url,
                 events,
                 feed_id: request.feed_id,
+                category,
                 timer_id: None,
             })
             .await?;

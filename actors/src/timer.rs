@@ -68,11 +68,13 @@ impl TimerStatus {
 }
 
 /// What a firing sends, and to which webhook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimerPayload {
     pub kind: PayloadKind,
     /// A digest's feed filter.
     pub feed_id: Option<FeedId>,
+    /// A digest's category filter: the name of one of the owner's categories.
+    pub category: Option<String>,
 }
 
 /// A timer as stored.

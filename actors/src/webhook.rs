@@ -18,6 +18,8 @@ pub struct NewWebhook {
     pub url: String,
     pub events: Vec<String>,
     pub feed_id: Option<FeedId>,
+    /// Only articles and statuses of feeds in the owner's category of this name.
+    pub category: Option<String>,
     pub timer_id: Option<i64>,
 }
 
@@ -216,6 +218,8 @@ pub struct Webhook {
     pub url: String,
     pub events: Vec<String>,
     pub feed_id: Option<FeedId>,
+    /// The name of the owner's category whose feeds it is about, if it is filtered to one.
+    pub category: Option<String>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub consecutive_dead: i32,

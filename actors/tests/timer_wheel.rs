@@ -68,6 +68,7 @@ impl Wheel {
             payload: TimerPayload {
                 kind: PayloadKind::Id,
                 feed_id: None,
+                category: None,
             },
             next_fire_at: schedule.first_fire(now).unwrap(),
         };

@@ -33,17 +33,21 @@ pub enum PayloadKindBody {
     /// `{id, name, scheduled_for, fired_at, late}`.
     Id,
     /// The same, with `digest`: the caller's unread articles since the last firing (at most 100, newest first,
-    /// with `count` and `more`), optionally of one feed.
+    /// with `count` and `more`), optionally of one feed or one category.
     Digest,
 }
 
 /// What a firing delivers; `{kind: "id"}` when absent.
-#[derive(Debug, Clone, Copy, Object)]
+#[derive(Debug, Clone, Object)]
 #[oai(rename = "TimerPayload")]
 pub struct PayloadBody {
     pub kind: PayloadKindBody,
     /// A digest's feed: one the caller follows.
     pub feed_id: Option<i64>,
+    /// A digest's category: the name of one of the caller's. Renaming the category carries the filter along;
+    /// deleting it leaves a digest that lists nothing.
+    #[oai(skip_serializing_if_is_none)]
+    pub category: Option<String>,
 }
 
 /// The schedule fields: exactly one of `at`, `in`, `every` and `cron`. `at_time` goes with an `every` in whole
@@ -183,6 +187,7 @@ pub fn payload(body: Option<PayloadBody>) -> TimerPayload {
         return TimerPayload {
             kind: PayloadKind::Id,
             feed_id: None,
+            category: None,
         };
     };
     TimerPayload {
@@ -191,6 +196,7 @@ pub fn payload(body: Option<PayloadBody>) -> TimerPayload {
             PayloadKindBody::Digest => PayloadKind::Digest,
         },
         feed_id: body.feed_id,
+        category: body.category,
     }
 }
 
@@ -217,6 +223,7 @@ pub fn timer_body(timer: Timer, now: DateTime<Utc>) -> TimerBody {
             PayloadKind::Digest => PayloadKindBody::Digest,
         },
         feed_id: timer.payload.feed_id,
+        category: timer.payload.category,
     };
     TimerBody {
         id: timer.id,

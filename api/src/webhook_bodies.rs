@@ -16,7 +16,9 @@ pub struct WebhookFilterBody {
     /// Only this feed's events (it must be one of yours).
     #[oai(skip_serializing_if_is_none)]
     pub feed_id: Option<FeedId>,
-    /// Reserved for categories; refused (422) until they exist.
+    /// Only events of feeds in your category of this name (`article.new`, `feed.status`; events about no feed,
+    /// such as `job.done`, do not reach a filtered webhook). It must exist when the webhook is made; renaming the
+    /// category carries the filter along, and deleting it leaves a filter that matches nothing.
     #[oai(skip_serializing_if_is_none)]
     pub category: Option<String>,
 }
@@ -177,7 +179,7 @@ pub(crate) fn webhook_body(webhook: Webhook) -> WebhookBody {
         events: webhook.events,
         filter: WebhookFilterBody {
             feed_id: webhook.feed_id,
-            category: None,
+            category: webhook.category,
         },
         enabled: webhook.enabled,
         disabled_reason: webhook.disabled_reason.into(),

@@ -137,6 +137,9 @@ pub struct DigestData {
     /// The feed the digest is limited to, if any.
     #[oai(nullable)]
     pub feed_id: Nullable<FeedId>,
+    /// The category the digest is limited to, if any.
+    #[oai(nullable)]
+    pub category: Nullable<String>,
     /// Articles listed.
     pub count: i64,
     /// Whether there were more than the digest lists.

@@ -6,6 +6,7 @@ mod admin_cli;
 mod articles;
 mod auth;
 mod bulk_mark;
+mod category_filters;
 mod chromium;
 mod connections;
 mod contract;

@@ -58,6 +58,22 @@ pub(super) const SET_CATEGORY_BY_NAME: &str = "UPDATE subscriptions SET category
        (SELECT c.id FROM categories c WHERE c.user_id = $1 AND c.name = $3) \
      WHERE user_id = $1 AND feed_id = $2";
 
+/// Whether a webhook `w` takes events of the subscription `s`: unfiltered by category, or filtered to the
+/// subscriber's category that `s` is in. A filter naming a category that no longer exists matches nothing.
+pub(super) const WEBHOOK_TAKES_CATEGORY: &str = "(w.category IS NULL OR EXISTS (SELECT 1 FROM categories c \
+     WHERE c.id = s.category_id AND c.user_id = s.user_id AND c.name = w.category))";
+
+/// The user's ($1) category named $2, if they have one.
+pub(super) const FIND_CATEGORY: &str = "SELECT id FROM categories WHERE user_id = $1 AND name = $2";
+
+/// Before the user's ($1) category $2 is renamed to $3: the webhooks filtered to it follow it.
+pub(super) const RENAME_WEBHOOK_FILTERS: &str = "UPDATE webhooks SET category = $3 \
+     WHERE user_id = $1 AND category = (SELECT name FROM categories WHERE user_id = $1 AND id = $2)";
+
+/// Before the user's ($1) category $2 is renamed to $3: the digests filtered to it follow it.
+pub(super) const RENAME_DIGEST_FILTERS: &str = "UPDATE timers SET digest_category = $3 \
+     WHERE user_id = $1 AND digest_category = (SELECT name FROM categories WHERE user_id = $1 AND id = $2)";
+
 /// Up to $3 of the user's ($1) tags named after $2, with how many of their feeds carry each.
 pub(super) const LIST_TAGS: &str = "SELECT name, count(*) AS feed_count FROM subscription_tags \
      WHERE user_id = $1 AND ($2 IS NULL OR name > $2) GROUP BY name ORDER BY name LIMIT $3";

@@ -23,9 +23,12 @@ pub trait OrganiseStore: Send + Sync + 'static {
         -> Result<Vec<Category>, StoreError>;
     /// One of the user's categories with its counts; `NotFound` for another user's.
     async fn get_category(&self, user: UserId, category: CategoryId) -> Result<Category, StoreError>;
+    /// The id of the user's category of that name, if they have one.
+    async fn find_category(&self, user: UserId, name: &Name) -> Result<Option<CategoryId>, StoreError>;
     /// `Conflict { field: "name" }` when the user has a category of that name already.
     async fn create_category(&self, user: UserId, name: &Name) -> Result<Category, StoreError>;
-    /// Renames one of the user's categories; `Conflict { field: "name" }` when the name is another's.
+    /// Renames one of the user's categories, and the webhooks' and digests' filters naming it with it, in one
+    /// transaction; `Conflict { field: "name" }` when the name is another's.
     async fn rename_category(&self, user: UserId, category: CategoryId, name: &Name) -> Result<Category, StoreError>;
     /// Deletes one of the user's categories; its feeds are left in none.
     async fn delete_category(&self, user: UserId, category: CategoryId) -> Result<(), StoreError>;
@@ -79,6 +82,15 @@ macro_rules! wire_organise_store {
                 category: $crate::organise::CategoryId,
             ) -> Result<$crate::organise::Category, $crate::store::StoreError> {
                 organise::get_category(self, user, category).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]
+            async fn find_category(
+                &self,
+                user: $crate::domain::UserId,
+                name: &$crate::organise::Name,
+            ) -> Result<Option<$crate::organise::CategoryId>, $crate::store::StoreError> {
+                organise::find_category(self, user, name).await
             }
 
             #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]

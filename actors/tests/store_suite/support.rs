@@ -150,6 +150,7 @@ pub async fn webhook(store: &SharedStore, user: &User, events: &[&str], feed: Op
         url: "https://hooks.example/receive".to_owned(),
         events: events.iter().map(|event| (*event).to_owned()).collect(),
         feed_id: feed,
+        category: None,
         timer_id: None,
     };
     store.create_webhook(&webhook).await.expect("create a webhook").id

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use crate::domain::{Article, ArticleQuery, ReadFilter};
+use crate::domain::{Article, ArticleFilter, ArticleQuery, ReadFilter};
 use crate::store::{Store, StoreError};
 use crate::timer::{PayloadKind, Timer, TimerFiring, DIGEST_LIMIT};
 
@@ -55,7 +55,10 @@ async fn digest(store: &dyn Store, timer: &Timer) -> Result<Value, StoreError> {
         starred: None,
         limit: DIGEST_LIMIT,
         cursor: None,
-        filter: Default::default(),
+        filter: ArticleFilter {
+            category: timer.payload.category.clone(),
+            ..ArticleFilter::default()
+        },
     };
     let page = store.list_articles(timer.user_id, &query).await?;
     let since = timer.last_fired_at;
@@ -70,6 +73,7 @@ async fn digest(store: &dyn Store, timer: &Timer) -> Result<Value, StoreError> {
     Ok(json!({
         "since": since,
         "feed_id": timer.payload.feed_id,
+        "category": timer.payload.category,
         "count": articles.len(),
         "more": more,
         "articles": articles,

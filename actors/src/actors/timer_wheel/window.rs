@@ -125,6 +125,7 @@ mod tests {
             payload: TimerPayload {
                 kind: PayloadKind::Id,
                 feed_id: None,
+                category: None,
             },
             status: TimerStatus::Active,
             next_fire_at: seconds.map(at),

@@ -11,7 +11,7 @@ use crate::store::bulk_mark::{
 };
 use crate::store::organise_sql::{
     all_categories_sql, feed_counters_sql, get_category_sql, list_categories_sql, name_taken, CategoryRow, TagRow,
-    ENSURE_CATEGORY, LIST_TAGS, SET_CATEGORY_BY_NAME,
+    ENSURE_CATEGORY, FIND_CATEGORY, LIST_TAGS, RENAME_DIGEST_FILTERS, RENAME_WEBHOOK_FILTERS, SET_CATEGORY_BY_NAME,
 };
 use crate::store::StoreError;
 
@@ -107,6 +107,18 @@ pub(super) async fn get_category(
     Ok(row.into())
 }
 
+pub(super) async fn find_category(
+    store: &PostgresStore,
+    user: UserId,
+    name: &Name,
+) -> Result<Option<CategoryId>, StoreError> {
+    Ok(sqlx::query_scalar(FIND_CATEGORY)
+        .bind(user)
+        .bind(name.as_str())
+        .fetch_optional(&store.pool)
+        .await?)
+}
+
 pub(super) async fn create_category(store: &PostgresStore, user: UserId, name: &Name) -> Result<Category, StoreError> {
     let id: CategoryId = sqlx::query_scalar("INSERT INTO categories (user_id, name) VALUES ($1, $2) RETURNING id")
         .bind(user)
@@ -123,16 +135,27 @@ pub(super) async fn rename_category(
     category: CategoryId,
     name: &Name,
 ) -> Result<Category, StoreError> {
+    let mut transaction = store.pool.begin().await?;
+    // The filters follow the category first: the subquery finds it by its old name.
+    for statement in [RENAME_WEBHOOK_FILTERS, RENAME_DIGEST_FILTERS] {
+        sqlx::query(statement)
+            .bind(user)
+            .bind(category)
+            .bind(name.as_str())
+            .execute(&mut *transaction)
+            .await?;
+    }
     let renamed = sqlx::query("UPDATE categories SET name = $3 WHERE user_id = $1 AND id = $2")
         .bind(user)
         .bind(category)
         .bind(name.as_str())
-        .execute(&store.pool)
+        .execute(&mut *transaction)
         .await
         .map_err(conflict_on_name)?;
     if renamed.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
+    transaction.commit().await?;
     get_category(store, user, category).await
 }
 

@@ -39,8 +39,8 @@ pub(super) async fn create_timer(
     let schedule = &timer.schedule;
     let id: TimerId = sqlx::query_scalar(
         "INSERT INTO timers (user_id, name, schedule_kind, schedule_spec, at_time, timezone, anchor_at, \
-         webhook_id, owns_webhook, payload_kind, digest_feed_id, next_fire_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11) RETURNING id",
+         webhook_id, owns_webhook, payload_kind, digest_feed_id, next_fire_at, digest_category) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(timer.user_id)
     .bind(&timer.name)
@@ -53,6 +53,7 @@ pub(super) async fn create_timer(
     .bind(timer.payload.kind.as_str())
     .bind(timer.payload.feed_id)
     .bind(timer.next_fire_at)
+    .bind(&timer.payload.category)
     .fetch_one(&mut *transaction)
     .await?;
     let (webhook, secret) = attach_webhook(&mut transaction, timer.user_id, id, &timer.target).await?;
@@ -100,6 +101,7 @@ async fn attach_webhook(
                 url: url.clone(),
                 events: vec![TIMER_EVENT.to_owned()],
                 feed_id: None,
+                category: None,
                 timer_id: Some(timer),
             };
             let created = insert_webhook(connection, &webhook).await?;
@@ -146,7 +148,7 @@ pub(super) async fn update_timer(
     let row: Option<TimerRow> = sqlx::query_as(&format!(
         "UPDATE timers SET name = $3, schedule_kind = $4, schedule_spec = $5, at_time = $6, timezone = $7, \
          anchor_at = $8, payload_kind = $9, digest_feed_id = $10, status = $11, next_fire_at = $12, \
-         updated_at = now() \
+         digest_category = $14, updated_at = now() \
          WHERE id = $1 AND user_id = $2 AND next_fire_at IS NOT DISTINCT FROM $13 RETURNING {TIMER_COLUMNS}"
     ))
     .bind(timer)
@@ -162,6 +164,7 @@ pub(super) async fn update_timer(
     .bind(update.status.as_str())
     .bind(update.next_fire_at)
     .bind(update.expected_next_fire_at)
+    .bind(&update.payload.category)
     .fetch_optional(&store.pool)
     .await?;
     row.map(TimerRow::into_timer).transpose()

@@ -15,13 +15,14 @@ use crate::webhook::{
 };
 
 const WEBHOOK_COLUMNS: &str =
-    "id, url, events, feed_id, enabled, disabled_reason, consecutive_dead, created_at, updated_at";
+    "id, url, events, feed_id, category, enabled, disabled_reason, consecutive_dead, created_at, updated_at";
 
 type WebhookRow = (
     WebhookId,
     String,
     Vec<String>,
     Option<FeedId>,
+    Option<String>,
     bool,
     Option<String>,
     i32,
@@ -33,12 +34,13 @@ type WebhookRow = (
 type AttemptRow = (Uuid, i32, DateTime<Utc>, Option<i32>, i64, Option<String>);
 
 fn webhook(row: WebhookRow) -> Webhook {
-    let (id, url, events, feed_id, enabled, disabled_reason, consecutive_dead, created_at, updated_at) = row;
+    let (id, url, events, feed_id, category, enabled, disabled_reason, consecutive_dead, created_at, updated_at) = row;
     Webhook {
         id,
         url,
         events,
         feed_id,
+        category,
         enabled,
         disabled_reason,
         consecutive_dead,

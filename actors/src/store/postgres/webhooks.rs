@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::PostgresStore;
 use crate::domain::{ArticleId, FeedId, UserId};
 use crate::events::FeedStatusChange;
+use crate::store::organise_sql::WEBHOOK_TAKES_CATEGORY;
 use crate::store::StoreError;
 use crate::webhook::{
     article_new_data, new_secret, status_deliveries, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook,
@@ -70,8 +71,8 @@ pub(crate) async fn insert_webhook(
 ) -> Result<CreatedWebhook, StoreError> {
     let secret = new_secret();
     let id: WebhookId = sqlx::query_scalar(
-        "INSERT INTO webhooks (user_id, url, events, feed_id, secret, timer_id) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO webhooks (user_id, url, events, feed_id, secret, timer_id, category) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(webhook.user_id)
     .bind(&webhook.url)
@@ -79,6 +80,7 @@ pub(crate) async fn insert_webhook(
     .bind(webhook.feed_id)
     .bind(&secret)
     .bind(webhook.timer_id)
+    .bind(&webhook.category)
     .fetch_one(&mut *conn)
     .await?;
     Ok(CreatedWebhook { id, secret })
@@ -175,13 +177,14 @@ pub(super) async fn insert_article_deliveries(
     if articles.is_empty() {
         return Ok(Vec::new());
     }
-    let matched: Vec<ArticleMatch> = sqlx::query_as(
+    let matched: Vec<ArticleMatch> = sqlx::query_as(&format!(
         "SELECT w.id, a.id, a.feed_id, a.title, a.url, a.published_at FROM articles a \
              JOIN subscriptions s ON s.feed_id = a.feed_id \
              JOIN webhooks w ON w.user_id = s.user_id AND w.enabled AND w.timer_id IS NULL \
                AND 'article.new' = ANY (w.events) AND (w.feed_id IS NULL OR w.feed_id = a.feed_id) \
+               AND {WEBHOOK_TAKES_CATEGORY} \
              WHERE a.id = ANY ($1) ORDER BY a.id, w.id",
-    )
+    ))
     .bind(articles)
     .fetch_all(&mut *conn)
     .await?;
@@ -200,7 +203,7 @@ pub(super) async fn insert_article_deliveries(
 }
 
 /// Inside the caller's transaction: a delivery of one of `user`'s own events (a job's) to each of their
-/// enabled webhooks subscribed to it and not filtered to a feed. Returns the webhooks that got one.
+/// enabled webhooks subscribed to it and not filtered to a feed or a category. Returns the webhooks that got one.
 pub(crate) async fn insert_user_event_deliveries(
     conn: &mut PgConnection,
     user: UserId,
@@ -209,7 +212,7 @@ pub(crate) async fn insert_user_event_deliveries(
 ) -> Result<Vec<WebhookId>, StoreError> {
     let webhooks: Vec<WebhookId> = sqlx::query_scalar(
         "SELECT id FROM webhooks WHERE user_id = $1 AND enabled AND timer_id IS NULL AND feed_id IS NULL \
-         AND $2 = ANY (events) ORDER BY id",
+         AND category IS NULL AND $2 = ANY (events) ORDER BY id",
     )
     .bind(user)
     .bind(event)
@@ -234,12 +237,12 @@ pub(crate) async fn insert_status_deliveries(
         return Ok(Vec::new());
     }
     let feeds: Vec<FeedId> = changes.iter().map(|change| change.feed).collect();
-    let matched: Vec<(FeedId, WebhookId)> = sqlx::query_as(
+    let matched: Vec<(FeedId, WebhookId)> = sqlx::query_as(&format!(
         "SELECT s.feed_id, w.id FROM subscriptions s JOIN webhooks w ON w.user_id = s.user_id AND w.enabled \
            AND w.timer_id IS NULL AND (w.feed_id IS NULL OR w.feed_id = s.feed_id) \
-           AND 'feed.status' = ANY (w.events) \
+           AND 'feed.status' = ANY (w.events) AND {WEBHOOK_TAKES_CATEGORY} \
          WHERE s.feed_id = ANY ($1) ORDER BY s.feed_id, w.id",
-    )
+    ))
     .bind(&feeds)
     .fetch_all(&mut *conn)
     .await?;

@@ -13,7 +13,8 @@ use crate::store::bulk_mark::{
 use crate::store::error::sqlite_error;
 use crate::store::organise_sql::{
     all_categories_sql, feed_counters_sql, get_category_sql, list_categories_sql, name_taken, CategoryRow, TagRow,
-    ENSURE_CATEGORY, ENSURE_CATEGORY_FOR_FEED, LIST_TAGS, SET_CATEGORY_BY_NAME,
+    ENSURE_CATEGORY, ENSURE_CATEGORY_FOR_FEED, FIND_CATEGORY, LIST_TAGS, RENAME_DIGEST_FILTERS, RENAME_WEBHOOK_FILTERS,
+    SET_CATEGORY_BY_NAME,
 };
 use crate::store::StoreError;
 
@@ -119,6 +120,19 @@ pub(super) async fn get_category(
     Ok(row.into())
 }
 
+pub(super) async fn find_category(
+    store: &SqliteStore,
+    user: UserId,
+    name: &Name,
+) -> Result<Option<CategoryId>, StoreError> {
+    sqlx::query_scalar(FIND_CATEGORY)
+        .bind(user.hyphenated())
+        .bind(name.as_str())
+        .fetch_optional(&store.pool)
+        .await
+        .map_err(sqlite_error)
+}
+
 pub(super) async fn create_category(store: &SqliteStore, user: UserId, name: &Name) -> Result<Category, StoreError> {
     let id: CategoryId = sqlx::query_scalar("INSERT INTO categories (user_id, name) VALUES ($1, $2) RETURNING id")
         .bind(user.hyphenated())
@@ -135,16 +149,28 @@ pub(super) async fn rename_category(
     category: CategoryId,
     name: &Name,
 ) -> Result<Category, StoreError> {
+    let mut transaction = store.begin_write().await?;
+    // The filters follow the category first: the subquery finds it by its old name.
+    for statement in [RENAME_WEBHOOK_FILTERS, RENAME_DIGEST_FILTERS] {
+        sqlx::query(statement)
+            .bind(user.hyphenated())
+            .bind(category)
+            .bind(name.as_str())
+            .execute(&mut *transaction)
+            .await
+            .map_err(sqlite_error)?;
+    }
     let renamed = sqlx::query("UPDATE categories SET name = $3 WHERE user_id = $1 AND id = $2")
         .bind(user.hyphenated())
         .bind(category)
         .bind(name.as_str())
-        .execute(&store.pool)
+        .execute(&mut *transaction)
         .await
         .map_err(conflict_on_name)?;
     if renamed.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
+    transaction.commit().await.map_err(sqlite_error)?;
     get_category(store, user, category).await
 }
 

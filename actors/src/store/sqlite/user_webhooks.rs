@@ -18,13 +18,14 @@ use crate::webhook::{
 };
 
 const WEBHOOK_COLUMNS: &str =
-    "id, url, events, feed_id, enabled, disabled_reason, consecutive_dead, created_at, updated_at";
+    "id, url, events, feed_id, category, enabled, disabled_reason, consecutive_dead, created_at, updated_at";
 
 type WebhookRow = (
     WebhookId,
     String,
     String,
     Option<FeedId>,
+    Option<String>,
     bool,
     Option<String>,
     i32,
@@ -36,12 +37,13 @@ type WebhookRow = (
 type AttemptRow = (Hyphenated, i32, i64, Option<i32>, i64, Option<String>);
 
 fn webhook(row: WebhookRow) -> Result<Webhook, StoreError> {
-    let (id, url, events, feed_id, enabled, disabled_reason, consecutive_dead, created_at, updated_at) = row;
+    let (id, url, events, feed_id, category, enabled, disabled_reason, consecutive_dead, created_at, updated_at) = row;
     Ok(Webhook {
         id,
         url,
         events: serde_json::from_str(&events).map_err(|error| decode_error(format!("events: {error}")))?,
         feed_id,
+        category,
         enabled,
         disabled_reason,
         consecutive_dead,

@@ -11,6 +11,7 @@ use super::SqliteStore;
 use crate::domain::{ArticleId, FeedId, UserId};
 use crate::events::FeedStatusChange;
 use crate::store::error::sqlite_error;
+use crate::store::organise_sql::WEBHOOK_TAKES_CATEGORY;
 use crate::store::rows::{decode_error, Decoded};
 use crate::store::StoreError;
 use crate::webhook::{
@@ -74,8 +75,8 @@ pub(crate) async fn insert_webhook(
     let secret = new_secret();
     let events = serde_json::to_string(&webhook.events).map_err(|error| decode_error(format!("events: {error}")))?;
     let id: WebhookId = sqlx::query_scalar(
-        "INSERT INTO webhooks (user_id, url, events, feed_id, secret, timer_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        "INSERT INTO webhooks (user_id, url, events, feed_id, secret, timer_id, created_at, updated_at, category) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id",
     )
     .bind(webhook.user_id.hyphenated())
     .bind(&webhook.url)
@@ -84,6 +85,7 @@ pub(crate) async fn insert_webhook(
     .bind(&secret)
     .bind(webhook.timer_id)
     .bind(now_micros())
+    .bind(&webhook.category)
     .fetch_one(&mut *conn)
     .await
     .map_err(sqlite_error)?;
@@ -171,15 +173,15 @@ pub(super) async fn insert_article_deliveries(
         return Ok(Vec::new());
     }
     let ids = serde_json::Value::from(articles.to_vec()).to_string();
-    let matched: Vec<ArticleMatch> = sqlx::query_as(
+    let matched: Vec<ArticleMatch> = sqlx::query_as(&format!(
         "SELECT w.id, a.id, a.feed_id, a.title, a.url, a.published_at FROM json_each($1) k \
          JOIN articles a ON a.id = k.value \
          JOIN subscriptions s ON s.feed_id = a.feed_id \
          JOIN webhooks w ON w.user_id = s.user_id AND w.enabled = 1 AND w.timer_id IS NULL \
-           AND (w.feed_id IS NULL OR w.feed_id = a.feed_id) \
+           AND (w.feed_id IS NULL OR w.feed_id = a.feed_id) AND {WEBHOOK_TAKES_CATEGORY} \
            AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = 'article.new') \
          ORDER BY a.id, w.id",
-    )
+    ))
     .bind(ids)
     .fetch_all(&mut *conn)
     .await
@@ -197,7 +199,7 @@ pub(super) async fn insert_article_deliveries(
 }
 
 /// Inside the caller's transaction: a delivery of one of `user`'s own events (a job's) to each of their
-/// enabled webhooks subscribed to it and not filtered to a feed. Returns the webhooks that got one.
+/// enabled webhooks subscribed to it and not filtered to a feed or a category. Returns the webhooks that got one.
 pub(crate) async fn insert_user_event_deliveries(
     conn: &mut SqliteConnection,
     user: UserId,
@@ -206,7 +208,8 @@ pub(crate) async fn insert_user_event_deliveries(
 ) -> Result<Vec<WebhookId>, StoreError> {
     let webhooks: Vec<WebhookId> = sqlx::query_scalar(
         "SELECT w.id FROM webhooks w WHERE w.user_id = $1 AND w.enabled = 1 AND w.timer_id IS NULL \
-         AND w.feed_id IS NULL AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = $2) ORDER BY w.id",
+         AND w.feed_id IS NULL AND w.category IS NULL \
+         AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = $2) ORDER BY w.id",
     )
     .bind(user.hyphenated())
     .bind(event)
@@ -232,13 +235,13 @@ pub(crate) async fn insert_status_deliveries(
         return Ok(Vec::new());
     }
     let feeds = serde_json::Value::from(changes.iter().map(|change| change.feed).collect::<Vec<_>>()).to_string();
-    let matched: Vec<(FeedId, WebhookId)> = sqlx::query_as(
+    let matched: Vec<(FeedId, WebhookId)> = sqlx::query_as(&format!(
         "SELECT s.feed_id, w.id FROM json_each($1) k JOIN subscriptions s ON s.feed_id = k.value \
          JOIN webhooks w ON w.user_id = s.user_id AND w.enabled = 1 AND w.timer_id IS NULL \
-           AND (w.feed_id IS NULL OR w.feed_id = s.feed_id) \
+           AND (w.feed_id IS NULL OR w.feed_id = s.feed_id) AND {WEBHOOK_TAKES_CATEGORY} \
            AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = 'feed.status') \
          GROUP BY s.feed_id, w.id ORDER BY s.feed_id, w.id",
-    )
+    ))
     .bind(feeds)
     .fetch_all(&mut *conn)
     .await

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use syndic_actors::domain::{FeedId, ReadFilter, UserId};
 use syndic_actors::organise::{MarkSelection, Marking, Name, SubscriptionPatch, Title};
 use syndic_actors::store::{StoreError, StoredBatch};
+use syndic_actors::timer::{NewTimer, PayloadKind, TimerPayload, TimerTarget};
+use syndic_actors::timer_schedule::StoredSchedule;
+use syndic_actors::webhook::NewWebhook;
 
 use crate::support::{at, batch, dated_entries, persist_one, query, subscribe, timeline, user, SharedStore};
 
@@ -118,6 +121,94 @@ pub async fn a_category_name_is_unique_per_user_and_deleting_one_keeps_its_feeds
     store.delete_category(alice.id, news.id).await.expect("delete");
     let subscription = store.get_subscription(alice.id, feed).await.expect("still subscribed");
     assert_eq!(subscription.category, None);
+}
+
+pub async fn renaming_a_category_carries_its_webhook_and_digest_filters_along(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let tech = store.create_category(alice.id, &name("Tech")).await.expect("create");
+    store.create_category(alice.id, &name("News")).await.expect("create");
+    store.create_category(bob.id, &name("Tech")).await.expect("create");
+    let webhook = |owner: UserId, category: &str| NewWebhook {
+        user_id: owner,
+        url: "https://receiver.example/hook".to_owned(),
+        events: vec!["article.new".to_owned()],
+        feed_id: None,
+        category: Some(category.to_owned()),
+        timer_id: None,
+    };
+    let alices_tech = store
+        .create_webhook(&webhook(alice.id, "Tech"))
+        .await
+        .expect("create")
+        .id;
+    let alices_news = store
+        .create_webhook(&webhook(alice.id, "News"))
+        .await
+        .expect("create")
+        .id;
+    let bobs_tech = store.create_webhook(&webhook(bob.id, "Tech")).await.expect("create").id;
+    let at = chrono::Utc::now() + chrono::Duration::hours(1);
+    let digest = store
+        .create_timer(
+            &NewTimer {
+                user_id: alice.id,
+                name: None,
+                schedule: StoredSchedule {
+                    kind: "once".into(),
+                    spec: None,
+                    at_time: None,
+                    timezone: "UTC".into(),
+                    anchor: at,
+                },
+                target: TimerTarget::Webhook(alices_news),
+                payload: TimerPayload {
+                    kind: PayloadKind::Digest,
+                    feed_id: None,
+                    category: Some("Tech".to_owned()),
+                },
+                next_fire_at: at,
+            },
+            10,
+        )
+        .await
+        .expect("create")
+        .timer
+        .id;
+    let filters = || async {
+        (
+            store.get_webhook(alice.id, alices_tech).await.unwrap().category,
+            store.get_webhook(alice.id, alices_news).await.unwrap().category,
+            store.get_webhook(bob.id, bobs_tech).await.unwrap().category,
+            store.get_timer(alice.id, digest).await.unwrap().payload.category,
+        )
+    };
+    let named = |value: &str| Some(value.to_owned());
+
+    // A rename refused for its name changes no filter either.
+    assert!(matches!(
+        store.rename_category(alice.id, tech.id, &name("News")).await,
+        Err(StoreError::Conflict { field: "name" })
+    ));
+    assert_eq!(
+        filters().await,
+        (named("Tech"), named("News"), named("Tech"), named("Tech"))
+    );
+
+    store
+        .rename_category(alice.id, tech.id, &name("Dev"))
+        .await
+        .expect("rename");
+    assert_eq!(
+        filters().await,
+        (named("Dev"), named("News"), named("Tech"), named("Dev")),
+        "only Alice's filters of that category follow it"
+    );
+    assert_eq!(
+        store.find_category(alice.id, &name("Dev")).await.unwrap(),
+        Some(tech.id)
+    );
+    assert_eq!(store.find_category(alice.id, &name("Tech")).await.unwrap(), None);
 }
 
 /// The user's articles by id as (read, starred), and each of their feeds' unread counts as the counters say.

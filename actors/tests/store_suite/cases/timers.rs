@@ -25,6 +25,7 @@ fn one_shot(user: UserId, at: DateTime<Utc>, target: TimerTarget) -> NewTimer {
         payload: TimerPayload {
             kind: PayloadKind::Id,
             feed_id: None,
+            category: None,
         },
         next_fire_at: at,
     }
@@ -138,6 +139,7 @@ pub async fn timers_are_private_limited_and_take_their_own_webhook_with_them(sto
             url: "https://bob.example/hook".into(),
             events: vec!["article.new".into()],
             feed_id: None,
+            category: None,
             timer_id: None,
         })
         .await

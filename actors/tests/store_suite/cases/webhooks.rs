@@ -12,6 +12,7 @@ pub async fn enqueued_deliveries_are_due_in_order_with_their_envelope(store: Sha
         url: url.to_owned(),
         events: vec!["article.new".to_owned()],
         feed_id: None,
+        category: None,
         timer_id: None,
     };
     let first = store
@@ -81,6 +82,7 @@ pub async fn fifty_dead_deliveries_in_a_row_disable_the_webhook_once(store: Shar
             url: "https://a.example/hook".to_owned(),
             events: vec!["article.new".to_owned()],
             feed_id: None,
+            category: None,
             timer_id: None,
         })
         .await
