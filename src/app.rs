@@ -210,6 +210,7 @@ fn api_config(config: &Config) -> ApiConfig {
             RegistrationMode::Closed => Registration::Closed,
         },
         login_throttle: Default::default(),
+        token_throttle: Default::default(),
         hashing: match config.password_hashing_threads {
             Some(threads) => HashingSettings::with_threads(threads),
             None => HashingSettings::default(),

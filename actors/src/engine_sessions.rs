@@ -9,7 +9,7 @@ use crate::domain::{SubscriptionCursor, UserId};
 use crate::engine::{Engine, EngineError};
 use crate::session::{
     new_api_key, new_secret, secret_hash, ApiKey, ApiKeyId, ClientInfo, NewApiKey, NewSession, Rotation,
-    RotationOutcome, Session, SessionId, MAX_API_KEYS_PER_USER, MAX_SESSIONS_PER_USER,
+    RotationOutcome, Session, SessionId, API_KEY_USE_PRECISION, MAX_API_KEYS_PER_USER, MAX_SESSIONS_PER_USER,
 };
 use crate::store::StoreError;
 
@@ -150,7 +150,10 @@ impl Engine {
 
     /// The user an API key belongs to, if it is one.
     pub async fn api_key_user(&self, secret: &str) -> Result<Option<UserId>, StoreError> {
-        self.session_store().api_key_user(&secret_hash(secret)).await
+        let now = Utc::now();
+        self.session_store()
+            .use_api_key(&secret_hash(secret), now, now - API_KEY_USE_PRECISION)
+            .await
     }
 
     /// Deletes an account: first each subscription, through the router as an unsubscribe would, so that a feed

@@ -74,7 +74,13 @@ pub struct ApiKey {
     pub user_id: UserId,
     pub name: String,
     pub created_at: DateTime<Utc>,
+    /// Its last use, to within [`API_KEY_USE_PRECISION`]; `None` until its first use.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
+
+/// How stale an API key's recorded last use may be: a use is recorded only when the recorded one is older, so a
+/// busy key costs one write per this much time.
+pub const API_KEY_USE_PRECISION: chrono::Duration = chrono::Duration::minutes(1);
 
 /// An API key to store.
 #[derive(Debug, Clone)]

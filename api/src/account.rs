@@ -14,6 +14,7 @@ use syndic_actors::store::StoreError;
 use crate::auth::{current_session, BearerAuth};
 use crate::error::ApiError;
 use crate::error_responses::{Authenticated, Failure, PatchProfile, ProvePassword};
+use crate::failure_counts::retry_after_seconds;
 use crate::login_throttle::{Attempt, LoginThrottle};
 use crate::nullable::Nullable;
 use crate::passwords::Passwords;
@@ -193,7 +194,7 @@ async fn prove_password(proof: Proof<'_>, user: UserId, password: String, field:
     let attempt = Attempt::new(user.to_string(), client_address(request, config.trust_forwarded_for));
     throttle.begin(&attempt).map_err(|wait| ApiError::RateLimited {
         message: "too many wrong passwords; retry later".to_owned(),
-        retry_after_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        retry_after_seconds: retry_after_seconds(wait),
     })?;
     if !passwords.verify(password, hash).await? {
         return Err(ApiError::validation(field, "the password is wrong"));

@@ -34,6 +34,9 @@ pub struct ApiKeyBody {
     pub id: ApiKeyId,
     pub name: String,
     pub created_at: DateTime<Utc>,
+    /// Its last use, to within a minute; `null` until it is first used.
+    #[oai(nullable)]
+    pub last_used_at: Nullable<DateTime<Utc>>,
 }
 
 #[derive(Debug, Object)]
@@ -75,6 +78,7 @@ fn api_key_body(key: ApiKey) -> ApiKeyBody {
         id: key.id,
         name: key.name,
         created_at: key.created_at,
+        last_used_at: key.last_used_at.into(),
     }
 }
 

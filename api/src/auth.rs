@@ -16,6 +16,9 @@ use syndic_actors::engine::Engine;
 use syndic_actors::session::{SessionId, API_KEY_PREFIX};
 
 use crate::error::ApiError;
+use crate::failure_counts::retry_after_seconds;
+use crate::token_throttle::{Token, TokenThrottle};
+use crate::users::client_address;
 use crate::ApiConfig;
 
 const INVALID_TOKEN: &str = "the bearer token is missing, invalid or expired";
@@ -76,14 +79,9 @@ async fn check_token(request: &Request, token: &str) -> poem::Result<UserId> {
     // Without an engine (the routing tests) no handler can run anyway: each asks for the engine and fails.
     let engine = request.data::<Engine>();
     if token.starts_with(API_KEY_PREFIX) {
-        let Some(engine) = engine else {
-            return Err(ApiError::Unauthorized(INVALID_TOKEN).into());
-        };
-        return match engine.api_key_user(token).await.map_err(ApiError::from)? {
-            Some(user) => Ok(user),
-            None => Err(ApiError::Unauthorized(INVALID_TOKEN).into()),
-        };
+        return check_api_key(request, config, engine, token).await;
     }
+    // A signature check, with no I/O: a flood of made-up tokens costs one HMAC each and touches no store.
     let access = verify_token(&config.jwt_secret, token, chrono::Utc::now().timestamp())?;
     if let Some(engine) = engine {
         // Deleting a user deletes their sessions: this also refuses a deleted user's tokens.
@@ -96,6 +94,49 @@ async fn check_token(request: &Request, token: &str) -> poem::Result<UserId> {
         }
     }
     Ok(access.user)
+}
+
+/// An API key costs a store lookup, so an address that keeps presenting bad ones is refused for a while
+/// (`token_throttle`) before its next one is looked up; a key that cannot be one of ours is not looked up.
+async fn check_api_key(
+    request: &Request,
+    config: &ApiConfig,
+    engine: Option<&Engine>,
+    key: &str,
+) -> poem::Result<UserId> {
+    let throttle = request.data::<TokenThrottle>();
+    let address = client_address(request, config.trust_forwarded_for);
+    if let Some(throttle) = throttle {
+        throttle
+            .check(Token::ApiKey, address)
+            .map_err(|wait| ApiError::RateLimited {
+                message: "too many bad API keys from this address; retry later".to_owned(),
+                retry_after_seconds: retry_after_seconds(wait),
+            })?;
+    }
+    let user = match engine {
+        Some(engine) if could_be_api_key(key) => engine.api_key_user(key).await.map_err(ApiError::from)?,
+        _ => None,
+    };
+    match user {
+        Some(user) => Ok(user),
+        None => {
+            if let Some(throttle) = throttle {
+                throttle.failed(Token::ApiKey, address);
+            }
+            Err(ApiError::Unauthorized(INVALID_TOKEN).into())
+        }
+    }
+}
+
+/// Whether `key` has the shape of the keys we issue: the prefix, then 43 URL-safe base64 characters.
+fn could_be_api_key(key: &str) -> bool {
+    key.strip_prefix(API_KEY_PREFIX).is_some_and(|secret| {
+        secret.len() == 43
+            && secret
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+    })
 }
 
 /// The session of the request's bearer token, when it is an access token (an API key has none). Call it in a
@@ -303,6 +344,16 @@ mod tests {
         let not_a_session =
             serde_json::json!({"sub": user, "sid": "x", "iat": now(), "nbf": now(), "exp": now() + 600});
         assert!(rejected(verify_token(SECRET, &signed(&not_a_session), now())));
+    }
+
+    #[test]
+    fn only_keys_of_our_shape_are_looked_up() {
+        let key = syndic_actors::session::new_api_key().expect("the OS has randomness");
+        assert!(could_be_api_key(&key));
+        assert!(!could_be_api_key("syk_"));
+        assert!(!could_be_api_key(&format!("{key}x")));
+        assert!(!could_be_api_key(&key.replace(&key[10..11], "!")));
+        assert!(!could_be_api_key(&"syk_é".repeat(20)));
     }
 
     #[test]

@@ -95,7 +95,7 @@ fn describe(status: u16) -> &'static str {
         409 => "A unique value is already taken; `field` names it (`conflict`).",
         413 => "The request body is larger than this operation allows (`payload_too_large`).",
         422 => "Well-formed but invalid input; `field` names it (`validation_failed`).",
-        429 => "Too many requests (too many failed sign-ins, or too soon again); the `Retry-After` header says when to come back (`rate_limited`).",
+        429 => "Too many requests (too many failed sign-ins, too many bad refresh tokens or API keys from one address, or too soon again); the `Retry-After` header says when to come back (`rate_limited`).",
         500 => "Unexpected server error; details are logged, not returned (`internal`).",
         503 => "A dependency is unavailable; retry later (`unavailable`).",
         _ => "Error.",
@@ -121,55 +121,55 @@ error_statuses! {
     /// `POST /v1/auth/login`.
     Login => [400, 401, 413, 422, 429, 500, 503];
     /// Authenticated operations without path, query or body input.
-    Authenticated => [401, 500, 503];
+    Authenticated => [401, 429, 500, 503];
     /// `POST /v1/feeds`.
-    Subscribe => [400, 401, 413, 422, 500, 503];
+    Subscribe => [400, 401, 413, 422, 429, 500, 503];
     /// `POST /v1/discover`.
-    Discover => [400, 401, 413, 422, 500, 503];
+    Discover => [400, 401, 413, 422, 429, 500, 503];
     /// Authenticated operations on one resource by id.
-    ById => [400, 401, 404, 500, 503];
+    ById => [400, 401, 404, 429, 500, 503];
     /// `GET /v1/feeds`.
-    ListFeeds => [400, 401, 422, 500, 503];
+    ListFeeds => [400, 401, 422, 429, 500, 503];
     /// `GET /v1/articles`.
-    ListArticles => [400, 401, 422, 500, 503];
+    ListArticles => [400, 401, 422, 429, 500, 503];
     /// `PATCH /v1/articles/{id}`.
-    PatchArticle => [400, 401, 404, 413, 422, 500, 503];
+    PatchArticle => [400, 401, 404, 413, 422, 429, 500, 503];
     /// `POST /v1/feeds/{id}/refresh`.
     Refresh => [400, 401, 404, 429, 500, 503];
     /// The operator routes under `/v1/admin`.
-    Admin => [400, 401, 403, 422, 500, 503];
+    Admin => [400, 401, 403, 422, 429, 500, 503];
     /// Operator routes on one resource by id.
-    AdminById => [400, 401, 403, 404, 500, 503];
+    AdminById => [400, 401, 403, 404, 429, 500, 503];
     /// Starting a job: `POST /v1/opml`, `GET /v1/opml`, `POST /v1/feeds/refresh`.
     StartJob => [400, 401, 413, 422, 429, 500, 503];
     /// Acting on one job: retrying, cancelling, reading its items.
-    JobAction => [400, 401, 404, 422, 500, 503];
+    JobAction => [400, 401, 404, 422, 429, 500, 503];
     /// `GET /v1/events`.
     Events => [400, 401, 422, 429, 500, 503];
     /// `POST /v1/timers`.
-    CreateTimer => [400, 401, 413, 422, 500, 503];
+    CreateTimer => [400, 401, 413, 422, 429, 500, 503];
     /// `PATCH /v1/timers/{id}`.
-    PatchTimer => [400, 401, 404, 413, 422, 500, 503];
+    PatchTimer => [400, 401, 404, 413, 422, 429, 500, 503];
     /// `POST /v1/auth/refresh`.
-    RefreshSession => [400, 401, 413, 422, 500, 503];
+    RefreshSession => [400, 401, 413, 422, 429, 500, 503];
     /// `POST /v1/auth/logout`: an API key has no session (403).
-    Logout => [401, 403, 500, 503];
+    Logout => [401, 403, 429, 500, 503];
     /// `PATCH /v1/me/password` and `DELETE /v1/me`: a wrong password is a 422, and repeated ones a 429.
     ProvePassword => [400, 401, 413, 422, 429, 500, 503];
     /// `POST /v1/api-keys`.
-    CreateApiKey => [400, 401, 413, 422, 500, 503];
+    CreateApiKey => [400, 401, 413, 422, 429, 500, 503];
     /// `PATCH /v1/feeds/{id}`.
-    PatchFeed => [400, 401, 404, 413, 422, 500, 503];
+    PatchFeed => [400, 401, 404, 413, 422, 429, 500, 503];
     /// `POST /v1/categories`.
-    CreateCategory => [400, 401, 409, 413, 422, 500, 503];
+    CreateCategory => [400, 401, 409, 413, 422, 429, 500, 503];
     /// `PATCH /v1/categories/{id}`.
-    RenameCategory => [400, 401, 404, 409, 413, 422, 500, 503];
+    RenameCategory => [400, 401, 404, 409, 413, 422, 429, 500, 503];
     /// `POST /v1/articles/mark`.
-    MarkArticles => [400, 401, 413, 422, 500, 503];
+    MarkArticles => [400, 401, 413, 422, 429, 500, 503];
     /// `GET /v1/categories`, `GET /v1/tags`, the friend listings and the user search.
-    ListNamed => [400, 401, 422, 500, 503];
+    ListNamed => [400, 401, 422, 429, 500, 503];
     /// `POST /v1/friends/requests`: an unknown user is a 404, a request to yourself a 422, a repeated one a 409.
-    SendFriendRequest => [400, 401, 404, 409, 413, 422, 500, 503];
+    SendFriendRequest => [400, 401, 404, 409, 413, 422, 429, 500, 503];
     /// `PATCH /v1/me`.
-    PatchProfile => [400, 401, 413, 422, 500, 503];
+    PatchProfile => [400, 401, 413, 422, 429, 500, 503];
 }

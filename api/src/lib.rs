@@ -18,6 +18,7 @@ pub mod error;
 pub mod error_responses;
 pub mod events;
 mod examples;
+pub mod failure_counts;
 pub mod feeds;
 pub mod friends;
 pub mod health;
@@ -37,6 +38,7 @@ mod sse_messages;
 pub mod strict_json;
 pub mod timer_bodies;
 pub mod timers;
+pub mod token_throttle;
 pub mod users;
 pub mod validation;
 pub mod webhook_bodies;
@@ -68,6 +70,7 @@ use crate::organise::OrganiseApi;
 use crate::passwords::{HashingSettings, Passwords};
 use crate::sessions::SessionsApi;
 use crate::timers::TimersApi;
+use crate::token_throttle::{TokenThrottle, TokenThrottleRules};
 use crate::users::UsersApi;
 use crate::webhooks::WebhooksApi;
 
@@ -82,6 +85,8 @@ pub struct ApiConfig {
     /// Whether anyone may register, or only holders of an invite.
     pub registration: Registration,
     pub login_throttle: ThrottleRules,
+    /// When bad refresh tokens and API keys from one address are refused for a while.
+    pub token_throttle: TokenThrottleRules,
     pub hashing: HashingSettings,
     /// Take the client's address from the last `X-Forwarded-For` entry (behind a reverse proxy that sets it)
     /// instead of the connection's peer.
@@ -217,11 +222,13 @@ fn docs_page(service: &OpenApiService<Apis, ()>) -> String {
 pub fn app(engine: Engine, config: ApiConfig, cors_origins: cors::CorsOrigins) -> impl Endpoint + 'static {
     let passwords = Passwords::new(config.hashing);
     let throttle = LoginThrottle::new(config.login_throttle);
+    let token_throttle = TokenThrottle::new(config.token_throttle);
     routes()
         .with(body_limit::BodyLimit)
         .data(engine)
         .data(passwords)
         .data(throttle)
+        .data(token_throttle)
         .data(config)
         .catch_all_error(error::render)
         .with(cors_origins)

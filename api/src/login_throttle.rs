@@ -10,9 +10,8 @@
 //!   stranger cannot lock the owner out; only new addresses are slowed while the account is under attack.
 //!
 //! An attempt counts as a failure when it starts, so that concurrent attempts cannot all slip through before
-//! the first failure is recorded; a success takes it back. Every map is bounded (`max_records`), so
-//! unauthenticated traffic cannot grow memory without limit. IPv6 clients are counted by /64, the block one
-//! host is usually given.
+//! the first failure is recorded; a success takes it back. The counts live in [`FailureCounts`], bounded by
+//! `max_records`; IPv6 clients are counted by /64.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use moka::ops::compute::Op;
 use moka::sync::Cache;
+
+use crate::failure_counts::{address_key, FailureCounts};
 
 /// The throttle's numbers; the defaults suit a public server.
 #[derive(Debug, Clone, Copy)]
@@ -62,34 +63,11 @@ impl Attempt {
     }
 }
 
-/// An IPv4 address as it is; an IPv6 address by its /64; an IPv4-mapped IPv6 address as IPv4.
-fn address_key(address: IpAddr) -> String {
-    match address {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let segments = v6.segments();
-                format!(
-                    "{:x}:{:x}:{:x}:{:x}::/64",
-                    segments[0], segments[1], segments[2], segments[3]
-                )
-            }
-        },
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Counter {
     Pair(Attempt),
     Address(String),
     Account(String),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    last: Instant,
 }
 
 /// How many addresses are remembered per account as ones it logged in from.
@@ -101,7 +79,7 @@ const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 #[derive(Clone)]
 pub struct LoginThrottle {
     rules: ThrottleRules,
-    failures: Cache<Counter, Failures>,
+    failures: FailureCounts<Counter>,
     known_addresses: Cache<String, Arc<Vec<String>>>,
 }
 
@@ -109,10 +87,7 @@ impl LoginThrottle {
     pub fn new(rules: ThrottleRules) -> Self {
         LoginThrottle {
             rules,
-            failures: Cache::builder()
-                .max_capacity(rules.max_records)
-                .time_to_idle(rules.forget_after)
-                .build(),
+            failures: FailureCounts::new(rules.max_records, rules.forget_after, rules.max_delay),
             known_addresses: Cache::builder()
                 .max_capacity(rules.max_records)
                 .time_to_idle(KNOWN_FOR)
@@ -130,19 +105,13 @@ impl LoginThrottle {
         let counters = self.counters(attempt);
         let wait = counters
             .iter()
-            .filter_map(|(counter, free)| self.wait(counter, *free, now))
+            .filter_map(|(counter, free)| self.failures.wait(counter, *free, now))
             .max();
         if let Some(wait) = wait {
             return Err(wait);
         }
         for (counter, _) in counters {
-            self.failures.entry(counter).and_compute_with(|entry| {
-                let count = entry.map_or(0, |entry| entry.into_value().count);
-                Op::Put(Failures {
-                    count: count.saturating_add(1),
-                    last: now,
-                })
-            });
+            self.failures.add(counter, now);
         }
         Ok(())
     }
@@ -150,22 +119,9 @@ impl LoginThrottle {
     /// The password was right: forget this pair's failures, take back the attempt from the other counters, and
     /// remember the address as one the account logs in from.
     pub fn succeeded(&self, attempt: &Attempt) {
-        self.failures.invalidate(&Counter::Pair(attempt.clone()));
-        for counter in [
-            Counter::Address(attempt.address.clone()),
-            Counter::Account(attempt.account.clone()),
-        ] {
-            self.failures.entry(counter).and_compute_with(|entry| match entry {
-                Some(entry) => {
-                    let failures = entry.into_value();
-                    Op::Put(Failures {
-                        count: failures.count.saturating_sub(1),
-                        ..failures
-                    })
-                }
-                None => Op::Nop,
-            });
-        }
+        self.failures.forget(&Counter::Pair(attempt.clone()));
+        self.failures.take_back(Counter::Address(attempt.address.clone()));
+        self.failures.take_back(Counter::Account(attempt.account.clone()));
         self.known_addresses
             .entry(attempt.account.clone())
             .and_compute_with(|entry| {
@@ -192,23 +148,6 @@ impl LoginThrottle {
         }
         counters
     }
-
-    /// How long the counter still blocks attempts, if it does.
-    fn wait(&self, counter: &Counter, free: u32, now: Instant) -> Option<Duration> {
-        let failures = self.failures.get(counter)?;
-        if failures.count < free {
-            return None;
-        }
-        let delay = delay_after(failures.count - free, self.rules.max_delay);
-        let until = failures.last + delay;
-        (until > now).then(|| until - now)
-    }
-}
-
-/// The wait after `excess` failures beyond the free ones: 1 s, then doubling, up to `max`.
-fn delay_after(excess: u32, max: Duration) -> Duration {
-    let seconds = 1u64.checked_shl(excess.min(63)).unwrap_or(u64::MAX);
-    Duration::from_secs(seconds).min(max)
 }
 
 #[cfg(test)]
@@ -226,14 +165,6 @@ mod tests {
 
     fn attempt(account: &str, address: &str) -> Attempt {
         Attempt::new(account.to_owned(), address.parse().unwrap())
-    }
-
-    #[test]
-    fn delays_double_up_to_the_maximum() {
-        let max = Duration::from_secs(900);
-        let delays: Vec<u64> = (0..12).map(|excess| delay_after(excess, max).as_secs()).collect();
-        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]);
-        assert_eq!(delay_after(u32::MAX, max), max);
     }
 
     #[test]
@@ -312,6 +243,5 @@ mod tests {
         }
         assert!(throttle.begin_at(&attempt("bob", "2001:db8:1:2:ffff::1"), now).is_err());
         assert_eq!(throttle.begin_at(&attempt("bob", "2001:db8:1:3::1"), now), Ok(()));
-        assert_eq!(address_key("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
     }
 }

@@ -23,6 +23,7 @@ async fn send(request: Request) -> (StatusCode, String, String) {
         session_ttl: Duration::from_secs(3600),
         registration: crate::Registration::Open,
         login_throttle: Default::default(),
+        token_throttle: Default::default(),
         hashing: Default::default(),
         trust_forwarded_for: false,
         events: Default::default(),

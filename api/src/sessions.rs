@@ -14,6 +14,8 @@ use syndic_actors::session::{ClientInfo, Session, SessionId};
 use crate::auth::{current_session, issue_token, BearerAuth};
 use crate::error::ApiError;
 use crate::error_responses::{Authenticated, ById, Failure, Logout, RefreshSession};
+use crate::failure_counts::retry_after_seconds;
+use crate::token_throttle::{Token, TokenThrottle};
 use crate::users::{client_address, TokenBody, TokenType};
 use crate::{ApiConfig, ApiTags};
 
@@ -102,22 +104,34 @@ fn session_body(session: Session, current: Option<SessionId>) -> SessionBody {
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Auth")]
 impl SessionsApi {
     /// Exchanges a refresh token for a new access token and a new refresh token. Each refresh token works once:
-    /// presenting one again revokes its whole session, as only a stolen copy would be presented twice.
+    /// presenting one again revokes its whole session, as only a stolen copy would be presented twice. An
+    /// address that keeps presenting refresh tokens that do not work gets a 429 with `Retry-After` for a while.
     #[oai(path = "/auth/refresh", method = "post", operation_id = "refresh_session")]
     async fn refresh(
         &self,
         body: Json<RefreshRequest>,
         http: &Request,
         config: Data<&ApiConfig>,
+        throttle: Data<&TokenThrottle>,
         engine: Data<&Engine>,
     ) -> Result<Json<TokenBody>, Failure<RefreshSession>> {
+        let address = client_address(http, config.trust_forwarded_for);
+        throttle
+            .check(Token::RefreshToken, address)
+            .map_err(|wait| ApiError::RateLimited {
+                message: "too many bad refresh tokens from this address; retry later".to_owned(),
+                retry_after_seconds: retry_after_seconds(wait),
+            })?;
         let client = client_info(http, &config);
         match engine
             .refresh_session(&body.0.refresh_token, client, config.session_ttl)
             .await?
         {
             Some(issued) => Ok(Json(token_pair(&config, issued)?)),
-            None => Err(ApiError::Unauthorized("the refresh token is invalid, expired or already used").into()),
+            None => {
+                throttle.failed(Token::RefreshToken, address);
+                Err(ApiError::Unauthorized("the refresh token is invalid, expired or already used").into())
+            }
         }
     }
 

@@ -12,6 +12,7 @@ use syndic_actors::engine::Engine;
 
 use crate::error::ApiError;
 use crate::error_responses::{Failure, Login, Register};
+use crate::failure_counts::retry_after_seconds;
 use crate::login_throttle::{Attempt, LoginThrottle};
 use crate::passwords::Passwords;
 use crate::sessions::{client_info, token_pair};
@@ -194,7 +195,7 @@ impl UsersApi {
         let attempt = Attempt::new(account, client_address(http, config.trust_forwarded_for));
         throttle.begin(&attempt).map_err(|wait| ApiError::RateLimited {
             message: "too many failed sign-ins; retry later".to_owned(),
-            retry_after_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            retry_after_seconds: retry_after_seconds(wait),
         })?;
         let (user, hash) = match credentials {
             Some(found) => (Some(found.user), Some(found.password_hash)),

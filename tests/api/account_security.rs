@@ -135,6 +135,51 @@ async fn an_api_key_works_everywhere_until_it_is_deleted(backend: Backend) {
     assert_eq!(app.get("/v1/me", Some(&forged)).await.status(), 401);
 }
 
+async fn an_api_key_listing_shows_when_each_key_was_last_used(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.user("alice").await;
+    let mut keys = Vec::new();
+    for name in ["used", "idle"] {
+        let created = app
+            .post_json("/v1/api-keys", Some(&token), &json!({ "name": name }))
+            .await;
+        let created: Value = created.json().await.unwrap();
+        keys.push(created["key"].as_str().unwrap().to_owned());
+    }
+    let last_uses = || async {
+        let listed: Value = app.get("/v1/api-keys", Some(&token)).await.json().await.unwrap();
+        let by_name = |name: &str| {
+            listed["api_keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|key| key["name"] == name)
+                .expect("listed")["last_used_at"]
+                .clone()
+        };
+        (by_name("used"), by_name("idle"))
+    };
+    assert_eq!(last_uses().await, (Value::Null, Value::Null), "never used yet");
+
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    assert_eq!(app.get("/v1/me", Some(&keys[0])).await.status(), 200);
+    let (used, idle) = last_uses().await;
+    let used: chrono::DateTime<chrono::Utc> = used.as_str().expect("a time").parse().unwrap();
+    assert!(used >= before && used <= chrono::Utc::now(), "{used}");
+    assert_eq!(idle, Value::Null, "the other key was not used");
+    // Within the minute, more uses do not write again.
+    assert_eq!(app.get("/v1/feeds", Some(&keys[0])).await.status(), 200);
+    let (again, _) = last_uses().await;
+    assert_eq!(
+        again
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+        used
+    );
+}
+
 async fn deleting_the_account_leaves_no_row_behind(backend: Backend) {
     let app = spawn_app(backend).await;
     let server = feed_server().await;
@@ -349,6 +394,7 @@ async fn login_takes_as_long_whether_the_account_exists_or_not(backend: Backend)
 crate::on_both_backends!(
     changing_the_password_revokes_every_other_session,
     an_api_key_works_everywhere_until_it_is_deleted,
+    an_api_key_listing_shows_when_each_key_was_last_used,
     deleting_the_account_leaves_no_row_behind,
     login_takes_as_long_whether_the_account_exists_or_not,
 );

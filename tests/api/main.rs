@@ -37,6 +37,7 @@ mod sessions;
 mod sse;
 mod timeline_cache;
 mod timers;
+mod token_attacks;
 mod webhook_crash;
 mod webhook_receiver;
 mod webhooks;

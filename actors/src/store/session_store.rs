@@ -3,6 +3,7 @@
 //! deleting an account.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::domain::UserId;
@@ -41,8 +42,14 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> Result<Vec<ApiKey>, StoreError>;
     /// Deletes one of the user's API keys; `NotFound` for another user's.
     async fn delete_api_key(&self, user: UserId, key: ApiKeyId) -> Result<(), StoreError>;
-    /// The user an API key belongs to, by its hash.
-    async fn api_key_user(&self, key_hash: &str) -> Result<Option<UserId>, StoreError>;
+    /// The user an API key belongs to, by its hash; records `at` as the key's last use unless the recorded one is
+    /// at or after `recorded_since`, so most uses only read.
+    async fn use_api_key(
+        &self,
+        key_hash: &str,
+        at: DateTime<Utc>,
+        recorded_since: DateTime<Utc>,
+    ) -> Result<Option<UserId>, StoreError>;
 
     /// Deletes the user and, through the schema's cascades, everything they own.
     async fn delete_user(&self, user: UserId) -> Result<(), StoreError>;
@@ -137,11 +144,13 @@ macro_rules! wire_session_store {
             }
 
             #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
-            async fn api_key_user(
+            async fn use_api_key(
                 &self,
                 key_hash: &str,
+                at: ::chrono::DateTime<::chrono::Utc>,
+                recorded_since: ::chrono::DateTime<::chrono::Utc>,
             ) -> Result<Option<$crate::domain::UserId>, $crate::store::StoreError> {
-                sessions::api_key_user(self, key_hash).await
+                sessions::use_api_key(self, key_hash, at, recorded_since).await
             }
 
             #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]

@@ -40,6 +40,8 @@ for_each_backend!(
     an_invite_registers_exactly_one_user,
     an_expired_or_unknown_invite_stores_nothing,
     roles_are_granted_and_revoked_by_name,
+    // API keys.
+    an_api_key_records_its_last_use_at_most_once_per_interval,
     // Subscriptions.
     subscribe_creates_the_feed_once_and_is_idempotent,
     subscribe_many_answers_in_request_order_in_one_go,

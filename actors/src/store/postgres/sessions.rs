@@ -9,7 +9,7 @@ use crate::session::{ApiKey, ApiKeyId, NewApiKey, NewSession, Rotation, Rotation
 use crate::store::StoreError;
 
 type SessionRow = (Uuid, Uuid, DateTime<Utc>, DateTime<Utc>, Option<String>, Option<String>);
-type ApiKeyRow = (i64, Uuid, String, DateTime<Utc>);
+type ApiKeyRow = (i64, Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>);
 
 fn session((id, user_id, created_at, last_used_at, user_agent, ip): SessionRow) -> Session {
     Session {
@@ -22,12 +22,13 @@ fn session((id, user_id, created_at, last_used_at, user_agent, ip): SessionRow) 
     }
 }
 
-fn api_key((id, user_id, name, created_at): ApiKeyRow) -> ApiKey {
+fn api_key((id, user_id, name, created_at, last_used_at): ApiKeyRow) -> ApiKey {
     ApiKey {
         id,
         user_id,
         name,
         created_at,
+        last_used_at,
     }
 }
 
@@ -205,7 +206,7 @@ pub(super) async fn create_api_key(store: &PostgresStore, key: &NewApiKey, limit
     }
     let row: ApiKeyRow = sqlx::query_as(
         "INSERT INTO api_keys (user_id, name, key_hash, created_at) VALUES ($1, $2, $3, now()) \
-         RETURNING id, user_id, name, created_at",
+         RETURNING id, user_id, name, created_at, last_used_at",
     )
     .bind(key.user_id)
     .bind(&key.name)
@@ -223,7 +224,7 @@ pub(super) async fn list_api_keys(
     before: Option<ApiKeyId>,
 ) -> Result<Vec<ApiKey>, StoreError> {
     let rows: Vec<ApiKeyRow> = sqlx::query_as(
-        "SELECT id, user_id, name, created_at FROM api_keys WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        "SELECT id, user_id, name, created_at, last_used_at FROM api_keys WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
     )
     .bind(user)
     .bind(before.unwrap_or(i64::MAX))
@@ -245,12 +246,32 @@ pub(super) async fn delete_api_key(store: &PostgresStore, user: UserId, key: Api
     Ok(())
 }
 
-pub(super) async fn api_key_user(store: &PostgresStore, key_hash: &str) -> Result<Option<UserId>, StoreError> {
-    let found: Option<(Uuid,)> = sqlx::query_as("SELECT user_id FROM api_keys WHERE key_hash = $1")
-        .bind(key_hash)
-        .fetch_optional(&store.pool)
+pub(super) async fn use_api_key(
+    store: &PostgresStore,
+    key_hash: &str,
+    at: DateTime<Utc>,
+    recorded_since: DateTime<Utc>,
+) -> Result<Option<UserId>, StoreError> {
+    let found: Option<(i64, Uuid, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT id, user_id, last_used_at FROM api_keys WHERE key_hash = $1")
+            .bind(key_hash)
+            .fetch_optional(&store.pool)
+            .await?;
+    let Some((id, user, last_used_at)) = found else {
+        return Ok(None);
+    };
+    if last_used_at.is_none_or(|last| last < recorded_since) {
+        // The condition again, so that concurrent uses that all read the old value write once.
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(recorded_since)
+        .execute(&store.pool)
         .await?;
-    Ok(found.map(|(user,)| user))
+    }
+    Ok(Some(user))
 }
 
 pub(super) async fn delete_user(store: &PostgresStore, user: UserId) -> Result<(), StoreError> {

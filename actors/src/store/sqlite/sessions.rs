@@ -1,6 +1,7 @@
 //! Sessions, refresh tokens, API keys, password changes and account deletion on SQLite. Mirrors `postgres/sessions.rs`; a write
 //! transaction here holds the only writer's lock, which is what the row locks are for there.
 
+use chrono::{DateTime, Utc};
 use uuid::fmt::Hyphenated;
 
 use super::rows::{micros, now_micros};
@@ -12,7 +13,7 @@ use crate::store::rows::Decoded;
 use crate::store::StoreError;
 
 type SessionRow = (Hyphenated, Hyphenated, i64, i64, Option<String>, Option<String>);
-type ApiKeyRow = (i64, Hyphenated, String, i64);
+type ApiKeyRow = (i64, Hyphenated, String, i64, Option<i64>);
 
 fn session((id, user_id, created_at, last_used_at, user_agent, ip): SessionRow) -> Result<Session, StoreError> {
     Ok(Session {
@@ -25,12 +26,13 @@ fn session((id, user_id, created_at, last_used_at, user_agent, ip): SessionRow) 
     })
 }
 
-fn api_key((id, user_id, name, created_at): ApiKeyRow) -> Result<ApiKey, StoreError> {
+fn api_key((id, user_id, name, created_at, last_used_at): ApiKeyRow) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
         id,
         user_id: user_id.into_uuid(),
         name,
         created_at: created_at.decoded()?,
+        last_used_at: last_used_at.map(Decoded::decoded).transpose()?,
     })
 }
 
@@ -209,7 +211,7 @@ pub(super) async fn create_api_key(store: &SqliteStore, key: &NewApiKey, limit: 
     }
     let row: ApiKeyRow = sqlx::query_as(
         "INSERT INTO api_keys (user_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4) \
-         RETURNING id, user_id, name, created_at",
+         RETURNING id, user_id, name, created_at, last_used_at",
     )
     .bind(key.user_id.hyphenated())
     .bind(&key.name)
@@ -229,7 +231,7 @@ pub(super) async fn list_api_keys(
     before: Option<ApiKeyId>,
 ) -> Result<Vec<ApiKey>, StoreError> {
     let rows: Vec<ApiKeyRow> = sqlx::query_as(
-        "SELECT id, user_id, name, created_at FROM api_keys WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        "SELECT id, user_id, name, created_at, last_used_at FROM api_keys WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
     )
     .bind(user.hyphenated())
     .bind(before.unwrap_or(i64::MAX))
@@ -253,13 +255,34 @@ pub(super) async fn delete_api_key(store: &SqliteStore, user: UserId, key: ApiKe
     Ok(())
 }
 
-pub(super) async fn api_key_user(store: &SqliteStore, key_hash: &str) -> Result<Option<UserId>, StoreError> {
-    let found: Option<(Hyphenated,)> = sqlx::query_as("SELECT user_id FROM api_keys WHERE key_hash = $1")
-        .bind(key_hash)
-        .fetch_optional(&store.pool)
+pub(super) async fn use_api_key(
+    store: &SqliteStore,
+    key_hash: &str,
+    at: DateTime<Utc>,
+    recorded_since: DateTime<Utc>,
+) -> Result<Option<UserId>, StoreError> {
+    let found: Option<(i64, Hyphenated, Option<i64>)> =
+        sqlx::query_as("SELECT id, user_id, last_used_at FROM api_keys WHERE key_hash = $1")
+            .bind(key_hash)
+            .fetch_optional(&store.pool)
+            .await
+            .map_err(sqlite_error)?;
+    let Some((id, user, last_used_at)) = found else {
+        return Ok(None);
+    };
+    // Most uses stop here: an UPDATE would take the only writer's lock even when it changed nothing.
+    if last_used_at.is_none_or(|last| last < micros(recorded_since)) {
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(id)
+        .bind(micros(at))
+        .bind(micros(recorded_since))
+        .execute(&store.pool)
         .await
         .map_err(sqlite_error)?;
-    Ok(found.map(|(user,)| user.into_uuid()))
+    }
+    Ok(Some(user.into_uuid()))
 }
 
 pub(super) async fn delete_user(store: &SqliteStore, user: UserId) -> Result<(), StoreError> {

@@ -1,5 +1,6 @@
 //! The behaviour every backend must show, one `pub async fn` per case, each given a fresh store.
 
+mod api_keys;
 mod batches;
 mod events;
 mod feed_state;
@@ -14,6 +15,7 @@ mod transfer;
 mod users;
 mod webhooks;
 
+pub use api_keys::*;
 pub use batches::*;
 pub use events::*;
 pub use feed_state::*;
