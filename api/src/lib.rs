@@ -33,6 +33,8 @@ pub mod passwords;
 pub mod request_log;
 pub mod server;
 pub mod sessions;
+pub mod share_bodies;
+pub mod shares;
 mod sse_messages;
 pub mod strict_json;
 pub mod timer_bodies;
@@ -67,6 +69,7 @@ use crate::opml::OpmlApi;
 use crate::organise::OrganiseApi;
 use crate::passwords::{HashingSettings, Passwords};
 use crate::sessions::SessionsApi;
+use crate::shares::SharesApi;
 use crate::timers::TimersApi;
 use crate::users::UsersApi;
 use crate::webhooks::WebhooksApi;
@@ -120,7 +123,7 @@ pub enum ApiTags {
     Webhooks,
     /// Timers that fire at an exact time, delivering through a webhook.
     Timers,
-    /// Profiles, friends and the user search.
+    /// Profiles, friends, the user search, and the links friends share.
     Social,
 }
 
@@ -156,7 +159,7 @@ type Apis = (
     JobsApi,
     WebhooksApi,
     TimersApi,
-    FriendsApi,
+    (FriendsApi, SharesApi),
 );
 
 /// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
@@ -178,7 +181,7 @@ fn service() -> OpenApiService<Apis, ()> {
             JobsApi,
             WebhooksApi,
             TimersApi,
-            FriendsApi,
+            (FriendsApi, SharesApi),
         ),
         "syndic",
         env!("CARGO_PKG_VERSION"),
