@@ -29,8 +29,8 @@ use crate::icons::IconFinder;
 use crate::instruments;
 use crate::network_policy;
 use crate::store::{
-    ApiStore, EngineStore, EventStore, IconStore, JobStore, OrganiseStore, SessionStore, SocialStore, Store,
-    StoreError, TimerStore, WebhookStore,
+    ApiStore, EngineStore, EventStore, IconStore, JobStore, OrganiseStore, SessionStore, ShareStore, SocialStore,
+    Store, StoreError, TimerStore, WebhookStore,
 };
 
 /// How one URL of a subscribe request turned out.
@@ -297,6 +297,10 @@ impl Engine {
     }
 
     pub(crate) fn social_store(&self) -> &dyn SocialStore {
+        self.inner.store.as_ref()
+    }
+
+    pub(crate) fn share_store(&self) -> &dyn ShareStore {
         self.inner.store.as_ref()
     }
 

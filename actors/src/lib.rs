@@ -11,6 +11,7 @@ mod engine_discovery;
 mod engine_jobs;
 mod engine_organise;
 pub mod engine_sessions;
+mod engine_shares;
 mod engine_social;
 pub mod engine_timers;
 pub mod engine_webhooks;

@@ -157,7 +157,7 @@ pub enum RequestOutcome {
     Accepted,
 }
 
-/// A share to store, its link resolved (an article's is copied by the engine).
+/// A share to store: an article's (its url and title are copied from the article), or a link of the sender's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewShare {
     pub user_id: UserId,
@@ -175,6 +175,8 @@ pub struct Share {
     pub id: ShareId,
     /// The sender's username.
     pub sender: String,
+    /// The sender's display name, where the viewer may see it.
+    pub sender_display_name: Option<String>,
     pub article_id: Option<ArticleId>,
     pub url: Option<String>,
     pub title: Option<String>,
@@ -210,6 +212,7 @@ pub fn share_new_data(share: &Share) -> serde_json::Value {
     serde_json::json!({
         "share_id": share.id,
         "from": share.sender,
+        "from_display_name": share.sender_display_name,
         "article_id": share.article_id,
         "url": share.url,
         "title": share.title,

@@ -9,7 +9,7 @@ pub type WebhookId = i64;
 pub type DeliveryId = Uuid;
 
 /// Which events a webhook may subscribe to. `webhook.disabled` goes to the owner's event stream, never to a webhook.
-pub const SUBSCRIBABLE_EVENTS: [&str; 4] = ["article.new", "feed.status", "job.progress", "job.done"];
+pub const SUBSCRIBABLE_EVENTS: [&str; 5] = ["article.new", "feed.status", "job.progress", "job.done", "share.new"];
 
 /// A webhook to store: the user's own (`timer: None`), or one a timer owns for its bare `{url}` target.
 #[derive(Debug, Clone, PartialEq, Eq)]

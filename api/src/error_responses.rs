@@ -172,4 +172,8 @@ error_statuses! {
     SendFriendRequest => [400, 401, 404, 409, 413, 422, 429, 500, 503];
     /// `PATCH /v1/me`.
     PatchProfile => [400, 401, 413, 422, 429, 500, 503];
+    /// `POST /v1/shares`: an article you cannot see, or a name that is no friend's, is a 422.
+    CreateShare => [400, 401, 413, 422, 429, 500, 503];
+    /// `POST /v1/notifications/seen`.
+    MarkSeen => [400, 401, 413, 422, 429, 500, 503];
 }

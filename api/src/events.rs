@@ -24,6 +24,7 @@ use crate::error_responses::{Events, Failure};
 use crate::feeds::FeedStatusBody;
 use crate::jobs::JobStatusBody;
 use crate::sse_messages::SseMessages;
+use crate::webhook_payloads::ShareNewData;
 use crate::{ApiConfig, ApiTags};
 
 /// Events read from the log per query while replaying or catching up: what one stream holds at most while it
@@ -361,6 +362,8 @@ pub enum EventPayload {
     JobDone(JobDoneEvent),
     #[oai(mapping = "webhook.disabled")]
     WebhookDisabled(WebhookDisabledEvent),
+    #[oai(mapping = "share.new")]
+    ShareNew(ShareNewEvent),
     #[oai(mapping = "resync")]
     Resync(ResyncEvent),
 }
@@ -423,6 +426,15 @@ pub struct WebhookDisabledEvent {
     /// The webhook, as `GET /v1/webhooks/{id}` names it.
     pub webhook_id: i64,
     pub reason: String,
+}
+
+/// A friend shared a link with you; it is in `GET /v1/notifications` too.
+#[derive(Debug, Object)]
+pub struct ShareNewEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    #[oai(flatten)]
+    pub share: ShareNewData,
 }
 
 /// Events were missed: `gap` (no longer kept), `slow_client` (the client fell behind; the stream ends) or

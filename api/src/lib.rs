@@ -34,6 +34,8 @@ pub mod passwords;
 pub mod request_log;
 pub mod server;
 pub mod sessions;
+pub mod share_bodies;
+pub mod shares;
 mod sse_messages;
 pub mod strict_json;
 pub mod timer_bodies;
@@ -69,6 +71,7 @@ use crate::opml::OpmlApi;
 use crate::organise::OrganiseApi;
 use crate::passwords::{HashingSettings, Passwords};
 use crate::sessions::SessionsApi;
+use crate::shares::SharesApi;
 use crate::timers::TimersApi;
 use crate::token_throttle::{TokenThrottle, TokenThrottleRules};
 use crate::users::UsersApi;
@@ -125,7 +128,7 @@ pub enum ApiTags {
     Webhooks,
     /// Timers that fire at an exact time, delivering through a webhook.
     Timers,
-    /// Profiles, friends and the user search.
+    /// Profiles, friends, the user search, and the links friends share.
     Social,
 }
 
@@ -161,7 +164,7 @@ type Apis = (
     JobsApi,
     WebhooksApi,
     TimersApi,
-    FriendsApi,
+    (FriendsApi, SharesApi),
 );
 
 /// The OpenAPI service; it needs no engine, so the spec can be built anywhere.
@@ -183,7 +186,7 @@ fn service() -> OpenApiService<Apis, ()> {
             JobsApi,
             WebhooksApi,
             TimersApi,
-            FriendsApi,
+            (FriendsApi, SharesApi),
         ),
         "syndic",
         env!("CARGO_PKG_VERSION"),

@@ -62,12 +62,13 @@ impl Stream for WithHeartbeats {
 }
 
 /// The event types a message's `event:` can name.
-const EVENT_TYPES: [EventKind; 6] = [
+const EVENT_TYPES: [EventKind; 7] = [
     EventKind::ArticleNew,
     EventKind::FeedStatus,
     EventKind::JobProgress,
     EventKind::JobDone,
     EventKind::WebhookDisabled,
+    EventKind::ShareNew,
     EventKind::Resync,
 ];
 

@@ -29,7 +29,7 @@ pub struct CreateWebhookRequest {
     /// Where deliveries are POSTed: http or https, under the same rules as feed URLs (no private addresses).
     #[oai(validator(max_length = 2048))]
     pub url: String,
-    /// Event kinds to deliver: `article.new`, `feed.status`, `job.progress`, `job.done`.
+    /// Event kinds to deliver: `article.new`, `feed.status`, `job.progress`, `job.done`, `share.new`.
     #[oai(validator(min_items = 1, max_items = 10))]
     pub events: Vec<String>,
     pub filter: Option<WebhookFilterBody>,

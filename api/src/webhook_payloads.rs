@@ -31,6 +31,8 @@ pub enum WebhookPayload {
     JobDone(JobDoneDelivery),
     #[oai(mapping = "timer.fired")]
     TimerFired(TimerFiredDelivery),
+    #[oai(mapping = "share.new")]
+    ShareNew(ShareNewDelivery),
 }
 
 /// One new article of a subscribed feed (one delivery per article).
@@ -102,6 +104,35 @@ pub struct JobDoneDelivery {
 pub struct JobDoneData {
     pub job_id: i64,
     pub status: JobStatusBody,
+}
+
+/// A friend shared a link with the webhook's owner.
+#[derive(Debug, Object)]
+pub struct ShareNewDelivery {
+    pub id: DeliveryId,
+    pub created_at: DateTime<Utc>,
+    pub data: ShareNewData,
+}
+
+/// The share, as `GET /v1/notifications` lists it.
+#[derive(Debug, Object)]
+pub struct ShareNewData {
+    /// The share; what `POST /v1/notifications/seen` takes.
+    pub share_id: i64,
+    /// The sender's username.
+    pub from: String,
+    /// The sender's display name, `null` when they hide it from friends.
+    #[oai(nullable)]
+    pub from_display_name: Nullable<String>,
+    #[oai(nullable)]
+    pub article_id: Nullable<ArticleId>,
+    #[oai(nullable)]
+    pub url: Nullable<String>,
+    #[oai(nullable)]
+    pub title: Nullable<String>,
+    #[oai(nullable)]
+    pub note: Nullable<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A timer fired (sent to its target only).

@@ -232,6 +232,14 @@ async fn deleting_the_account_leaves_no_row_behind(backend: Backend) {
             .await;
         assert_eq!(asked.status(), 201);
     }
+    // A share each way with bob: alice's own share, and bob's notification to her.
+    for (from, url) in [
+        (&token, "https://example.com/from-alice"),
+        (&bob, "https://example.com/from-bob"),
+    ] {
+        let shared = app.post_json("/v1/shares", Some(from), &json!({ "url": url })).await;
+        assert_eq!(shared.status(), 201);
+    }
     let export = app.post_json("/v1/feeds/refresh", Some(&token), &Value::Null).await;
     assert!(export.status().is_success(), "a job: {}", export.status());
     let user: Value = app.get("/v1/me", Some(&token)).await.json().await.unwrap();
@@ -252,6 +260,8 @@ async fn deleting_the_account_leaves_no_row_behind(backend: Backend) {
         "article_marks",
         "friendships",
         "friend_requests",
+        "shares",
+        "notifications",
     ] {
         assert!(
             owned.contains(&table),
@@ -289,6 +299,14 @@ async fn deleting_the_account_leaves_no_row_behind(backend: Backend) {
         };
         assert_eq!(listed[key], json!([]), "{listing}");
     }
+    // Her share went with her, and bob's notification of it; bob's share to her stays, with no recipient left.
+    let notified: Value = app.get("/v1/notifications", Some(&bob)).await.json().await.unwrap();
+    assert_eq!(notified["notifications"], json!([]));
+    let sent: Value = app.get("/v1/shares/sent", Some(&bob)).await.json().await.unwrap();
+    assert_eq!(
+        (&sent["shares"][0]["recipients"], &sent["shares"][0]["not_seen_count"]),
+        (&json!(0), &json!(0))
+    );
 }
 
 /// The Mann-Whitney U statistic's z-score for two samples (ties get the mean rank): how many standard deviations

@@ -34,6 +34,7 @@ mod process;
 mod resilience;
 mod search;
 mod sessions;
+mod shares;
 mod sse;
 mod timeline_cache;
 mod timers;

@@ -329,7 +329,7 @@ async fn route_errors_name_their_field_and_other_users_webhooks_are_not_found(ba
     let bob = app.user("bob").await;
     let receiver = Receiver::start(&[]).await;
     for (body, field) in [
-        (json!({ "url": receiver.url, "events": ["share.new"] }), "events"),
+        (json!({ "url": receiver.url, "events": ["share.deleted"] }), "events"),
         (
             json!({ "url": receiver.url, "events": ["article.new", "webhook.disabled"] }),
             "events",

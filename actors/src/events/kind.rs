@@ -13,17 +13,20 @@ pub enum EventKind {
     JobDone,
     /// One of the user's webhooks was disabled after too many dead deliveries (never sent to a webhook).
     WebhookDisabled,
+    /// A friend shared a link with the user.
+    ShareNew,
     /// The client missed events that are no longer kept, or fell too far behind: reload state, then go on.
     Resync,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::ArticleNew,
         EventKind::FeedStatus,
         EventKind::JobProgress,
         EventKind::JobDone,
         EventKind::WebhookDisabled,
+        EventKind::ShareNew,
         EventKind::Resync,
     ];
 
@@ -34,6 +37,7 @@ impl EventKind {
             EventKind::JobProgress => "job.progress",
             EventKind::JobDone => "job.done",
             EventKind::WebhookDisabled => "webhook.disabled",
+            EventKind::ShareNew => "share.new",
             EventKind::Resync => "resync",
         }
     }
@@ -73,6 +77,7 @@ mod tests {
             assert_eq!(kind.as_str().parse::<EventKind>(), Ok(kind));
         }
         assert_eq!(EventKind::parse("article.New"), None);
-        assert!("share.new".parse::<EventKind>().is_err());
+        assert_eq!("share.new".parse::<EventKind>(), Ok(EventKind::ShareNew));
+        assert!("share.sent".parse::<EventKind>().is_err());
     }
 }

@@ -18,6 +18,8 @@ mod postgres;
 mod read_state;
 mod rows;
 mod session_store;
+mod share_sql;
+mod share_store;
 mod social_sql;
 mod social_store;
 mod sqlite;
@@ -48,6 +50,7 @@ pub use job_store::JobStore;
 pub use organise_store::OrganiseStore;
 pub use postgres::PostgresStore;
 pub use session_store::SessionStore;
+pub use share_store::ShareStore;
 pub use social_store::SocialStore;
 pub use sqlite::SqliteStore;
 pub use timer_store::TimerStore;
@@ -60,7 +63,7 @@ pub use webhook_store::WebhookStore;
 /// uses [`JobStore`]; webhook delivery uses [`WebhookStore`]; the timer wheel and the timer routes use
 /// [`TimerStore`]; the icon finder and the icon route use [`IconStore`]; sign-in, sessions, API keys and account
 /// deletion use [`SessionStore`]; the routes that organise subscriptions and the OPML import use [`OrganiseStore`];
-/// profiles, friends and user search use [`SocialStore`].
+/// profiles, friends and user search use [`SocialStore`]; shares and notifications use [`ShareStore`].
 pub trait Store:
     ApiStore
     + EngineStore
@@ -73,6 +76,7 @@ pub trait Store:
     + SessionStore
     + OrganiseStore
     + SocialStore
+    + ShareStore
 {
 }
 
@@ -88,6 +92,7 @@ impl<T> Store for T where
         + SessionStore
         + OrganiseStore
         + SocialStore
+        + ShareStore
 {
 }
 

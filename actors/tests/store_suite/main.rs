@@ -108,6 +108,8 @@ for_each_backend!(
     // Profiles and friends.
     crossing_requests_befriend_and_unfriending_ends_both_sides,
     the_search_ranks_prefixes_then_suffixes_and_matches_only_visible_display_names,
+    // Shares.
+    a_share_writes_its_notifications_and_deliveries_together_or_nothing,
     // Webhooks.
     enqueued_deliveries_are_due_in_order_with_their_envelope,
     fifty_dead_deliveries_in_a_row_disable_the_webhook_once,
