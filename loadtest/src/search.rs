@@ -37,6 +37,10 @@ pub struct SearchSettings {
     /// search: clients asking at once (each query is asked once, by one of them).
     #[arg(long, default_value_t = 1)]
     pub search_clients: usize,
+    /// search: after the timed queries, keep the database this long before removing it (its URL is printed),
+    /// to look at query plans by hand.
+    #[arg(long, default_value_t = 0)]
+    pub search_hold_secs: u64,
 }
 
 /// The latencies of one set of queries.
@@ -154,6 +158,14 @@ async fn measure(
     }
     let answered = ask_all(&client, &asked, settings.search_clients).await?;
     engine.stop().await?;
+    if settings.search_hold_secs > 0 {
+        eprintln!(
+            "search: holding {} (user {USERNAME}) for {} s",
+            database.url(),
+            settings.search_hold_secs
+        );
+        tokio::time::sleep(Duration::from_secs(settings.search_hold_secs)).await;
+    }
 
     let mut by_set: HashMap<usize, Vec<(Duration, usize)>> = HashMap::new();
     for (set, latency, articles) in &answered {
