@@ -13,6 +13,9 @@ pub mod lateness;
 pub mod million;
 pub mod popular_feed;
 pub mod report;
+pub mod search;
+pub mod search_seed;
+pub mod search_text;
 pub mod seed;
 pub mod streams;
 pub mod sustained;
@@ -70,6 +73,8 @@ pub enum Scenario {
     Streams,
     /// Many pending timers and some due in the same second, each to its own webhook: lateness at a receiver.
     Timers,
+    /// One user following every feed of many articles with written text: two-word searches of the timeline.
+    Search,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -89,6 +94,8 @@ pub struct LoadSettings {
     pub streams: streams::StreamsSettings,
     #[command(flatten)]
     pub timers: timers::TimersSettings,
+    #[command(flatten)]
+    pub search: search::SearchSettings,
     /// Feeds in the farm.
     #[arg(long, default_value_t = 10_000)]
     pub feeds: usize,
@@ -169,6 +176,10 @@ pub async fn execute(base: &Config, settings: &LoadSettings) -> anyhow::Result<(
         }
         Scenario::Timers => {
             let report = timers::run(base, &settings.timers, deadline).await?;
+            (report.table(), report.to_json())
+        }
+        Scenario::Search => {
+            let report = search::run(base, &settings.search).await?;
             (report.table(), report.to_json())
         }
     };

@@ -107,7 +107,7 @@ mod tests {
         assert_eq!(cli.settings.sustained.sustain_secs, 6);
         assert_eq!(cli.settings.sustained.changing_share, 0.1);
         assert_eq!(cli.settings.sustained.lateness_sample, 30);
-        for scenario in ["rounds", "timeline-read", "million", "sustained"] {
+        for scenario in ["rounds", "timeline-read", "million", "sustained", "search"] {
             assert!(Cli::try_parse_from(["syndic-loadtest", "--scenario", scenario]).is_ok());
         }
     }
