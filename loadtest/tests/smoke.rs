@@ -5,6 +5,7 @@ use clap::Parser;
 use syndic::Cli;
 use syndic_loadtest::million::MillionSettings;
 use syndic_loadtest::popular_feed::PopularFeedSettings;
+use syndic_loadtest::search::SearchSettings;
 use syndic_loadtest::streams::StreamsSettings;
 use syndic_loadtest::sustained::SustainedSettings;
 use syndic_loadtest::timeline_read::TimelineReadSettings;
@@ -48,6 +49,13 @@ async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm()
             pending_timers: 10,
             due_timers: 5,
             due_after_secs: 3,
+        },
+        search: SearchSettings {
+            search_feeds: 1,
+            search_articles: 1,
+            search_queries: 1,
+            search_clients: 1,
+            search_hold_secs: 0,
         },
         feeds: 20,
         entries: 10,
