@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::{optional, Decoded};
+use super::social_sql::SHOWN_DISPLAY_NAME;
 use super::StoreError;
 use crate::domain::ArticleId;
 use crate::social::{Notification, SentShare, Share, ShareId};
@@ -29,19 +30,19 @@ pub(super) const INSERT_SHARE: &str = "INSERT INTO shares (user_id, article_id, 
 pub(super) const INSERT_NOTIFICATION: &str = "INSERT INTO notifications (user_id, share_id) VALUES ($1, $2)";
 
 /// A share's columns, from `shares s` and its sender `users u`, the display name as viewer $1 sees it.
-const SHARE_COLUMNS: &str = "s.id, u.username, CASE WHEN u.id = $1 OR u.display_name_visibility = 'everyone' \
-       OR (u.display_name_visibility = 'friends' \
-           AND EXISTS (SELECT 1 FROM friendships f WHERE f.user_id = $1 AND f.friend_id = u.id)) \
-     THEN u.display_name END, s.article_id, s.url, s.title, s.note, s.created_at";
+fn share_columns() -> String {
+    format!("s.id, u.username, {SHOWN_DISPLAY_NAME}, s.article_id, s.url, s.title, s.note, s.created_at")
+}
 
 /// Up to $4 of the shares user $1 received before share $3 (none: from the newest), seen or not as $2 says
 /// (none: both), newest first.
 pub(super) fn notifications_sql() -> String {
     format!(
-        "SELECT {SHARE_COLUMNS}, n.seen_at FROM notifications n JOIN shares s ON s.id = n.share_id \
+        "SELECT {columns}, n.seen_at FROM notifications n JOIN shares s ON s.id = n.share_id \
          JOIN users u ON u.id = s.user_id \
          WHERE n.user_id = $1 AND ($2 IS NULL OR (n.seen_at IS NOT NULL) = $2) AND ($3 IS NULL OR n.share_id < $3) \
-         ORDER BY n.share_id DESC LIMIT $4"
+         ORDER BY n.share_id DESC LIMIT $4",
+        columns = share_columns(),
     )
 }
 
@@ -49,11 +50,12 @@ pub(super) fn notifications_sql() -> String {
 /// recipients and how many have not seen it.
 pub(super) fn sent_sql() -> String {
     format!(
-        "SELECT {SHARE_COLUMNS}, \
+        "SELECT {columns}, \
            (SELECT count(*) FROM notifications n WHERE n.share_id = s.id), \
            (SELECT count(*) FROM notifications n WHERE n.share_id = s.id AND n.seen_at IS NULL) \
          FROM shares s JOIN users u ON u.id = s.user_id \
-         WHERE s.user_id = $1 AND ($2 IS NULL OR s.id < $2) ORDER BY s.id DESC LIMIT $3"
+         WHERE s.user_id = $1 AND ($2 IS NULL OR s.id < $2) ORDER BY s.id DESC LIMIT $3",
+        columns = share_columns(),
     )
 }
 

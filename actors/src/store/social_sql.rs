@@ -84,12 +84,15 @@ fn match_rank(text: &str) -> String {
     )
 }
 
+/// The display name of user `u` as viewer $1 may see it: their own always, another's as its visibility allows.
+pub(super) const SHOWN_DISPLAY_NAME: &str = "CASE WHEN u.id = $1 OR u.display_name_visibility = 'everyone' \
+       OR (u.display_name_visibility = 'friends' \
+           AND EXISTS (SELECT 1 FROM friendships f WHERE f.user_id = $1 AND f.friend_id = u.id)) \
+     THEN u.display_name END";
+
 /// Up to $5 users other than viewer $1 whose username, or display name where the viewer may see it, holds the
 /// search: prefixes first, then suffixes, then the rest, each in username order.
 pub(super) fn search_sql() -> String {
-    let shown_name = "CASE WHEN u.display_name_visibility = 'everyone' OR (u.display_name_visibility = 'friends' \
-         AND EXISTS (SELECT 1 FROM friendships f WHERE f.user_id = $1 AND f.friend_id = u.id)) \
-         THEN u.display_name END";
     format!(
         "SELECT id, username, display_name, display_name_visibility, email, email_visibility, friendship FROM ( \
            SELECT {columns}, {name_rank} AS name_rank, {display_rank} AS display_rank FROM users u WHERE u.id <> $1 \
@@ -97,7 +100,7 @@ pub(super) fn search_sql() -> String {
          ORDER BY CASE WHEN name_rank < display_rank THEN name_rank ELSE display_rank END, lower(username) LIMIT $5",
         columns = profile_columns(),
         name_rank = match_rank("u.username"),
-        display_rank = match_rank(shown_name),
+        display_rank = match_rank(SHOWN_DISPLAY_NAME),
     )
 }
 
