@@ -8,6 +8,9 @@
 //! hyper buffers at most [`CONNECTION_BUFFER`] per connection (HTTP/2: per connection's send buffer) and stops
 //! polling a body beyond it, so a reader that stalls holds its socket's kernel buffers and about one message.
 //!
+//! A connection whose first request opens an event stream is not hyper's: it is answered past hyper, holding
+//! nothing but the stream's own state while idle (`event_stream_connection`).
+//!
 //! Shutdown is poem's: stop accepting, let each connection finish what it is answering, and after `grace` drop
 //! the ones still open.
 
@@ -26,9 +29,12 @@ use poem::endpoint::BoxEndpoint;
 use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Response};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, RequestParts, Response};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::event_stream_connection::{self, Opening};
+use crate::prefixed_io::PrefixedIo;
 
 /// Most bytes hyper holds for one connection, written or read: responses wait in it until the socket takes
 /// them, and a request head must fit in it (a longer head is refused). hyper's own floor is 8 KiB.
@@ -100,14 +106,44 @@ where
     Ok(())
 }
 
-/// Serves one connection, HTTP/1 or HTTP/2, with bounded buffers; `_alive` is dropped when it ends.
+/// Serves one connection; `_alive` is dropped when it ends. A connection whose first request opens an event
+/// stream is answered past hyper (see [`event_stream_connection`]); any other goes to hyper.
+///
+/// Each way is boxed on its own, so that the task of an idle event stream holds no room for hyper's connection.
 async fn serve_connection<Io>(
-    io: Io,
+    mut io: Io,
     peer: Peer,
     endpoint: SharedEndpoint,
     stopping: Stopping,
     _alive: mpsc::Sender<()>,
 ) where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let opening = tokio::select! {
+        opening = event_stream_connection::read_opening(&mut io, CONNECTION_BUFFER) => opening,
+        () = stopping.closing.cancelled() => return,
+    };
+    match opening {
+        Opening::EventStream(head) => {
+            let parts = RequestParts::from((*head, peer.local, peer.remote, peer.scheme));
+            let request = poem::Request::from_parts(parts, poem::Body::empty());
+            let response = Box::pin(endpoint.get_response(request)).await;
+            drop(endpoint);
+            // Like hyper's, a response under way is finished when the server starts closing, and cut when the
+            // grace period is over.
+            tokio::select! {
+                () = Box::pin(event_stream_connection::answer(io, response)) => {}
+                () = stopping.out_of_time.cancelled() => {}
+            }
+        }
+        Opening::Other(read) => Box::pin(serve_http(PrefixedIo::new(read, io), peer, endpoint, stopping)).await,
+        Opening::Closed => {}
+    }
+}
+
+/// Serves one connection, HTTP/1 or HTTP/2, with bounded buffers.
+async fn serve_http<Io>(io: Io, peer: Peer, endpoint: SharedEndpoint, stopping: Stopping)
+where
     Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {

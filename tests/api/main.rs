@@ -14,6 +14,7 @@ mod copy;
 mod crash;
 mod discovery;
 mod embedded;
+mod event_stream_connections;
 mod events;
 mod feeds;
 mod friends;
