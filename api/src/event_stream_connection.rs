@@ -128,34 +128,69 @@ pub async fn answer<Io: AsyncRead + AsyncWrite + Unpin>(mut io: Io, response: Re
         return;
     }
     loop {
-        let frame = poll_fn(|context| {
+        let mut batch = Vec::new();
+        let mut end = None;
+        let hung_up = poll_fn(|context| {
             if poll_hang_up(&mut io, context, &mut probe).is_ready() {
-                return Poll::Ready(None);
+                return Poll::Ready(true);
             }
-            Pin::new(&mut body).poll_frame(context).map(Some)
+            end = poll_batch(&mut body, context, &mut batch);
+            if end.is_none() && batch.is_empty() {
+                return Poll::Pending;
+            }
+            Poll::Ready(false)
         })
         .await;
-        let data = match frame {
-            None => return,
-            Some(None) => {
-                if send(&mut io, LAST_CHUNK, &mut probe).await {
-                    let _ = io.shutdown().await;
-                }
-                return;
-            }
-            Some(Some(Ok(frame))) => match frame.into_data() {
-                Ok(data) if !data.is_empty() => data,
-                _ => continue,
-            },
-            Some(Some(Err(error))) => {
-                tracing::debug!(%error, "an event stream's body failed");
-                return;
-            }
-        };
-        if !send(&mut io, &chunk(&data), &mut probe).await {
+        if hung_up {
             return;
         }
+        let mut bytes = if batch.is_empty() { Vec::new() } else { chunk(&batch) };
+        if end == Some(BodyEnd::Complete) {
+            bytes.extend_from_slice(LAST_CHUNK);
+        }
+        if !send(&mut io, &bytes, &mut probe).await {
+            return;
+        }
+        match end {
+            Some(BodyEnd::Complete) => {
+                let _ = io.shutdown().await;
+                return;
+            }
+            // Closed without the last chunk: the client sees the stream cut.
+            Some(BodyEnd::Failed) => return,
+            None => {}
+        }
     }
+}
+
+/// How a body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyEnd {
+    Complete,
+    Failed,
+}
+
+/// Most bytes of messages sent in one chunk (one write): a burst of events goes out in few writes.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// Appends to `batch` every message the body has ready, up to [`BATCH_BYTES`]; says whether the body ended.
+fn poll_batch(body: &mut BoxBody<Bytes, io::Error>, context: &mut Context<'_>, batch: &mut Vec<u8>) -> Option<BodyEnd> {
+    while batch.len() < BATCH_BYTES {
+        match Pin::new(&mut *body).poll_frame(context) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    batch.extend_from_slice(&data);
+                }
+            }
+            Poll::Ready(Some(Err(error))) => {
+                tracing::debug!(%error, "an event stream's body failed");
+                return Some(BodyEnd::Failed);
+            }
+            Poll::Ready(None) => return Some(BodyEnd::Complete),
+            Poll::Pending => return None,
+        }
+    }
+    None
 }
 
 /// The status line and headers: the response's own, but for the framing, which is this module's.

@@ -112,7 +112,8 @@ async fn the_response_is_chunked_and_closes_the_connection() {
     assert!(head.contains("\r\nconnection: close"), "{head}");
     assert!(head.contains("\r\ndate: "), "{head}");
     assert!(!head.contains("content-length"), "the framing is chunked: {head}");
-    assert_eq!(body, "7\r\n: one\n\n\r\nb\r\ndata: two\n\n\r\n0\r\n\r\n");
+    // Both messages were ready at once: one chunk (0x12 = 18 bytes), then the last chunk.
+    assert_eq!(body, "12\r\n: one\n\ndata: two\n\n\r\n0\r\n\r\n");
 }
 
 #[tokio::test]
@@ -132,4 +133,19 @@ async fn a_client_that_hangs_up_ends_a_stream_that_has_nothing_to_send() {
         .await
         .expect("the hang-up ended the answer")
         .unwrap();
+}
+
+#[tokio::test]
+async fn messages_ready_together_go_out_in_one_chunk_and_a_failed_body_ends_without_the_last_chunk() {
+    let (mut client, server) = tokio::io::duplex(4096);
+    let body = futures::stream::iter([
+        Ok(Bytes::from_static(b"data: 1\n\n")),
+        Ok(Bytes::from_static(b"data: 2\n\n")),
+        Err(io::Error::other("the stream broke")),
+    ]);
+    answer(server, Response::builder().body(poem::Body::from_bytes_stream(body))).await;
+    let mut written = String::new();
+    client.read_to_string(&mut written).await.unwrap();
+    let (_, body) = written.split_once("\r\n\r\n").unwrap();
+    assert_eq!(body, "12\r\ndata: 1\n\ndata: 2\n\n\r\n");
 }
