@@ -121,12 +121,16 @@ fn head_parts(request: &httparse::Request<'_, '_>) -> Option<Box<Parts>> {
 /// Writes `response` on the connection, its body in chunks as they come, and closes it. Ends early, without the
 /// last chunk, when the client hangs up, the connection's deadline passes, or the body fails.
 pub async fn answer<Io: AsyncRead + AsyncWrite + Unpin>(mut io: Io, response: Response) {
-    let (head, mut body) = hyper::Response::<BoxBody<Bytes, io::Error>>::from(response).into_parts();
+    let (parts, mut body) = hyper::Response::<BoxBody<Bytes, io::Error>>::from(response).into_parts();
+    let head = response_head(&parts);
+    // Neither the headers nor their bytes are kept for the stream's life.
+    drop(parts);
     // Reads while streaming only notice a hang-up or a passed deadline.
     let mut probe = [0u8; 1];
-    if !send(&mut io, &response_head(&head), &mut probe).await {
+    if !send(&mut io, &head, &mut probe).await {
         return;
     }
+    drop(head);
     loop {
         let mut batch = Vec::new();
         let mut end = None;
