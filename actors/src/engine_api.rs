@@ -20,7 +20,7 @@ impl Engine {
         self.api_store().create_user(user).await
     }
 
-    /// A user's credentials by username or email, for login.
+    /// A user's credentials by username, for login.
     pub async fn find_credentials(&self, identifier: &str) -> Result<Option<UserCredentials>, StoreError> {
         self.api_store().find_credentials(identifier).await
     }

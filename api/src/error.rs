@@ -292,11 +292,11 @@ mod tests {
 
     #[tokio::test]
     async fn store_conflict_is_409_naming_the_field() {
-        let (status, body) = rendered_api(StoreError::Conflict { field: "email" }.into()).await;
+        let (status, body) = rendered_api(StoreError::Conflict { field: "username" }.into()).await;
         assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(
             body,
-            json!({"error": {"code": "conflict", "message": "email is already taken", "field": "email"}})
+            json!({"error": {"code": "conflict", "message": "username is already taken", "field": "username"}})
         );
     }
 

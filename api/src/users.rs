@@ -19,7 +19,7 @@ use crate::sessions::{client_info, token_pair};
 use crate::validation::{normalize_email, normalize_identifier, normalize_username, validate_password, PASSWORD_MAX};
 use crate::{ApiConfig, ApiTags, Registration};
 
-const WRONG_CREDENTIALS: &str = "wrong username, email or password";
+const WRONG_CREDENTIALS: &str = "wrong username or password";
 
 pub struct UsersApi;
 
@@ -32,8 +32,9 @@ pub struct RegisterRequest {
         validator(min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]*$")
     )]
     pub username: String,
-    /// Stored NFKC-normalised, trimmed and lowercased; invisible characters and mixed-script look-alikes are
-    /// refused.
+    /// Private contact data, not an account key: several accounts may give the same address, and an email does not
+    /// sign in. Stored NFKC-normalised, trimmed and lowercased; invisible characters and mixed-script look-alikes
+    /// are refused.
     #[oai(deserialize_with = "crate::strict_json::email", validator(max_length = 254))]
     pub email: String,
     /// 8–1024 characters.
@@ -54,7 +55,8 @@ pub struct RegisterRequest {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct LoginRequest {
-    /// The user's email or username; no control characters.
+    /// The user's username, in any case; no control characters. An email does not sign in: it fails as a wrong
+    /// password does.
     #[oai(
         deserialize_with = "crate::strict_json::identifier",
         validator(max_length = 254, pattern = r"^[^\x00-\x1F\x7F]*$")
@@ -127,7 +129,9 @@ pub enum RegisterResponse {
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Auth")]
 impl UsersApi {
-    /// Creates an account. While registration is closed (the default), an `invite` is required.
+    /// Creates an account. While registration is closed (the default), an `invite` is required. Only a taken
+    /// username is a conflict: an email another account gave is accepted like any other, so registering tells
+    /// nothing about who has an account.
     #[oai(path = "/auth/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
@@ -162,7 +166,7 @@ impl UsersApi {
         Ok(RegisterResponse::Created(Json(user.into())))
     }
 
-    /// Exchanges a username or email and a password for an access token and a refresh token, starting a
+    /// Exchanges a username and a password for an access token and a refresh token, starting a
     /// session (a user keeps 5; the oldest goes). Repeated failures are slowed down: a 429 with `Retry-After`
     /// says when the next attempt will be heard.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]

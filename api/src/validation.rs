@@ -78,8 +78,7 @@ pub fn normalize_email(email: &str) -> Result<String, ApiError> {
     Ok(email)
 }
 
-/// The form a login identifier (username or email) is looked up in: NFKC and trimmed. Case is folded by the
-/// store, for usernames and emails alike.
+/// The form a login identifier (a username) is looked up in: NFKC and trimmed. Case is folded by the store.
 pub fn normalize_identifier(identifier: &str) -> String {
     identifier.nfkc().collect::<String>().trim().to_owned()
 }

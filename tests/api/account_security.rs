@@ -1,5 +1,5 @@
-//! Account security over HTTP: changing the password, API keys, deleting an account, and login answers that do
-//! not tell whether an account exists.
+//! Account security over HTTP: changing the password, API keys, deleting an account, and login and registration
+//! answers that do not tell whether an account exists, by their body or their time.
 
 use serde_json::{json, Value};
 use syndic_testkit::api_client::PASSWORD;
@@ -409,10 +409,93 @@ async fn login_takes_as_long_whether_the_account_exists_or_not(backend: Backend)
     assert!(z.abs() < 4.4, "z = {z:.2}: known {known:?}, unknown {unknown:?}");
 }
 
+/// Registers `username` with `email` from its own address (so that no limit slows one attempt down), and times
+/// the answer.
+async fn timed_registration(app: &TestApp, username: String, email: String, n: usize) -> (f64, u16) {
+    let request = app
+        .client
+        .post(app.url("/v1/auth/register"))
+        .header("x-forwarded-for", format!("10.{}.{}.2", n / 200, n % 200))
+        .json(&json!({"username": username, "email": email, "password": "correct horse battery"}));
+    let started = std::time::Instant::now();
+    let response = request.send().await.unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    (elapsed, response.status().as_u16())
+}
+
+/// Times `ATTEMPTS` pairs of registrations, each pair in a random order (as the login test above does, and for
+/// its reasons), checking each answer's status; returns the rank test's z of the first kind against the second.
+async fn registration_z(
+    app: &TestApp,
+    first: impl Fn(usize) -> (String, String, u16),
+    second: impl Fn(usize) -> (String, String, u16),
+    offset: usize,
+) -> f64 {
+    const ATTEMPTS: usize = 30;
+    let (mut first_times, mut second_times) = (Vec::new(), Vec::new());
+    for n in 0..ATTEMPTS {
+        let first_first = rand::random::<bool>();
+        for first_turn in [first_first, !first_first] {
+            let ((username, email, expected), times) = if first_turn {
+                (first(n), &mut first_times)
+            } else {
+                (second(n), &mut second_times)
+            };
+            let (elapsed, status) = timed_registration(app, username.clone(), email, offset + 2 * n).await;
+            assert_eq!(status, expected, "{username}");
+            times.push(elapsed);
+        }
+    }
+    let z = rank_test_z(&first_times, &second_times);
+    assert!(
+        z.abs() < 4.4,
+        "z = {z:.2}: first {first_times:?}, second {second_times:?}"
+    );
+    z
+}
+
+/// Registration tells nothing about who has an account, by its time either: an email another account gave
+/// registers as fast as a fresh one (both are plain inserts), and a taken username's 409 costs what a success
+/// does, since the password is hashed before the insert finds the name taken. Same method and bound as
+/// `login_takes_as_long_whether_the_account_exists_or_not`.
+async fn registration_takes_as_long_whatever_is_already_taken(backend: Backend) {
+    let app = spawn_app_configured(backend, TestSettings::default(), |config| {
+        config.trust_forwarded_for = true;
+    })
+    .await;
+    for n in 0..30 {
+        app.user(&format!("taken{n}")).await;
+    }
+    // One of each first, unmeasured: the first hash of a thread and the first query of a connection are slow.
+    let warm_up = [
+        ("warm1".to_owned(), "taken0@example.com".to_owned(), 201),
+        ("warm2".to_owned(), "warm2@example.com".to_owned(), 201),
+        ("taken0".to_owned(), "warm3@example.com".to_owned(), 409),
+    ];
+    for (n, (username, email, expected)) in warm_up.into_iter().enumerate() {
+        assert_eq!(timed_registration(&app, username, email, 1000 + n).await.1, expected);
+    }
+    registration_z(
+        &app,
+        |n| (format!("again{n}"), format!("taken{n}@example.com"), 201),
+        |n| (format!("fresh{n}"), format!("fresh{n}@example.com"), 201),
+        0,
+    )
+    .await;
+    registration_z(
+        &app,
+        |n| (format!("TAKEN{n}"), format!("other{n}@example.com"), 409),
+        |n| (format!("new{n}"), format!("new{n}@example.com"), 201),
+        100,
+    )
+    .await;
+}
+
 crate::on_both_backends!(
     changing_the_password_revokes_every_other_session,
     an_api_key_works_everywhere_until_it_is_deleted,
     an_api_key_listing_shows_when_each_key_was_last_used,
     deleting_the_account_leaves_no_row_behind,
     login_takes_as_long_whether_the_account_exists_or_not,
+    registration_takes_as_long_whatever_is_already_taken,
 );

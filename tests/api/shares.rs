@@ -390,10 +390,80 @@ async fn only_recipients_see_a_share_and_unfriending_stops_only_future_ones(back
     assert_eq!(notifications(&app, &mallory, "").await.0.len(), 1);
 }
 
+/// What user search shows `viewer` of the user named `name`: `(display_name, email)`.
+async fn searched(app: &TestApp, viewer: &str, name: &str) -> (Value, Value) {
+    let (status, body) = status_and_body(app.get(&format!("/v1/users?q={name}"), Some(viewer)).await).await;
+    assert_eq!(status, 200, "{body}");
+    let found = body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|user| user["username"] == name)
+        .unwrap_or_else(|| panic!("{name} is found by name: {body}"));
+    (found["display_name"].clone(), found["email"].clone())
+}
+
+/// A sender's display name on a notification follows the profile rules exactly as user search does: shown to
+/// everyone, to friends only, or to nobody, as the sender set it now, and to a former friend only what anyone
+/// else would see. No share or notification ever carries an email, even to a friend the sender shows it to.
+async fn a_senders_display_name_on_notifications_follows_the_search_rules_also_after_unfriending(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    befriend(&app, ("alice", &alice), ("bob", &bob)).await;
+    befriend(&app, ("alice", &alice), ("carol", &carol)).await;
+    let profile =
+        json!({ "display_name": "Alice A.", "visibility": { "display_name": "friends", "email": "friends" } });
+    assert_eq!(app.patch_json("/v1/me", &alice, &profile).await.status(), 200);
+    let (status, created) = share(&app, &alice, json!({ "url": "https://example.com/a", "note": "hi" })).await;
+    assert_eq!((status, &created["recipients"]), (201, &json!(2)), "{created}");
+    assert_eq!(
+        searched(&app, &bob, "alice").await,
+        (json!("Alice A."), json!("alice@example.com")),
+        "a friend finds the email by search, so a share that carried it would leak"
+    );
+    let unfriended = app
+        .client
+        .delete(app.url("/v1/friends/carol"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unfriended.status(), 204);
+
+    for (visibility, to_bob, to_carol) in [
+        ("everyone", json!("Alice A."), json!("Alice A.")),
+        ("friends", json!("Alice A."), Value::Null),
+        ("nobody", Value::Null, Value::Null),
+    ] {
+        let profile = json!({ "visibility": { "display_name": visibility } });
+        assert_eq!(app.patch_json("/v1/me", &alice, &profile).await.status(), 200);
+        for (viewer, token, expected) in [("bob", &bob, &to_bob), ("carol", &carol, &to_carol)] {
+            let (ids, page) = notifications(&app, token, "").await;
+            assert_eq!(ids.len(), 1, "{viewer} keeps the past share");
+            let shown = &page["notifications"][0]["share"]["from"]["display_name"];
+            assert_eq!(shown, expected, "{viewer} with the display name shown to {visibility}");
+            let (by_search, _) = searched(&app, token, "alice").await;
+            assert_eq!(shown, &by_search, "{viewer}: as search shows it, with {visibility}");
+            assert!(!page.to_string().contains("@example.com"), "{viewer}: {page}");
+        }
+        let (status, sent) = status_and_body(app.get("/v1/shares/sent", Some(&alice)).await).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            sent["shares"][0]["share"]["from"]["display_name"], "Alice A.",
+            "her own name, always"
+        );
+        assert!(!sent.to_string().contains("@example.com"), "{sent}");
+    }
+    assert!(!created.to_string().contains("@example.com"), "{created}");
+}
+
 crate::on_both_backends!(
     a_share_reaches_each_friend_once_and_the_seen_counts_follow,
     bad_shares_are_refused_naming_their_field,
     a_shared_article_must_be_one_the_sharer_can_see,
     share_new_reaches_the_recipients_stream_and_webhook,
     only_recipients_see_a_share_and_unfriending_stops_only_future_ones,
+    a_senders_display_name_on_notifications_follows_the_search_rules_also_after_unfriending,
 );

@@ -19,9 +19,11 @@ pub trait ApiStore: Send + Sync + 'static {
     // Users.
     /// Creates a user with the `user` role, spending `user.invite_hash` (if any) in the same transaction. A
     /// username that differs from a taken one only by case is taken (`Conflict { field: "username" }`). An
-    /// invite that is unknown, spent or expired is `Rejected { field: "invite" }`, and nothing is stored.
+    /// invite that is unknown, spent or expired is `Rejected { field: "invite" }`, and nothing is stored. An
+    /// email is not a key: any number of users may give the same one.
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
-    /// Finds a user by username or email, both case-insensitive, for login.
+    /// Finds a user by username (any case), for login. Never by email: emails are not unique, and a sign-in that
+    /// took one would tell whether an address has an account.
     async fn find_credentials(&self, identifier: &str) -> Result<Option<UserCredentials>, StoreError>;
     async fn get_user(&self, user: UserId) -> Result<User, StoreError>;
     /// Stores an invite to register while registration is closed.

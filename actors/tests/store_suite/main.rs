@@ -34,9 +34,9 @@ for_each_backend!(
     // Tracing.
     // Users.
     ping_answers,
-    create_user_then_find_by_username_email_and_id,
+    create_user_then_find_by_username_and_id_never_by_email,
     duplicate_username_is_a_username_conflict,
-    duplicate_email_is_an_email_conflict,
+    an_email_another_user_gave_is_accepted,
     an_invite_registers_exactly_one_user,
     an_expired_or_unknown_invite_stores_nothing,
     roles_are_granted_and_revoked_by_name,

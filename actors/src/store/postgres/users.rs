@@ -13,7 +13,6 @@ fn conflict_field(error: &sqlx::Error) -> Option<&'static str> {
     let constraint = error.as_database_error()?.constraint()?;
     match constraint {
         "users_username_key" | "users_username_folded" => Some("username"),
-        "users_email_key" => Some("email"),
         _ => None,
     }
 }
@@ -60,7 +59,7 @@ pub(super) async fn find_credentials(
     identifier: &str,
 ) -> Result<Option<UserCredentials>, StoreError> {
     let row: Option<UserRow> = sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1) OR email = lower($1) LIMIT 1"
+        "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"
     ))
     .bind(identifier.trim())
     .fetch_optional(&store.pool)

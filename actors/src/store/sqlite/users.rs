@@ -20,7 +20,6 @@ fn conflict_field(error: &sqlx::Error) -> Option<&'static str> {
     let columns = database.message().strip_prefix("UNIQUE constraint failed: ")?;
     match columns {
         "users.username" | "index 'users_username_folded'" => Some("username"),
-        "users.email" => Some("email"),
         _ => None,
     }
 }
@@ -71,14 +70,11 @@ pub(super) async fn find_credentials(
     store: &SqliteStore,
     identifier: &str,
 ) -> Result<Option<UserCredentials>, StoreError> {
-    let identifier = identifier.trim();
-    // SQLite's lower() folds ASCII only: enough for usernames, which are ASCII. Emails may not be, so they are
-    // folded here, by Rust, as Postgres' lower() does.
+    // SQLite's lower() folds ASCII only: enough for usernames, which are ASCII.
     let row: Option<UserRow> = sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1) OR email = $2 LIMIT 1"
+        "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"
     ))
-    .bind(identifier)
-    .bind(identifier.to_lowercase())
+    .bind(identifier.trim())
     .fetch_optional(&store.pool)
     .await
     .map_err(sqlite_error)?;

