@@ -80,7 +80,7 @@ pub struct UserRecord {
     pub role: String,
     pub created_at: DateTime<Utc>,
     /// The user's event counter: the copy's event ids go on from it, so a client's `Last-Event-ID` never
-    /// points past the copy's log. The log itself is not copied: a client that reconnects gets `resync`.
+    /// points past the copy's log (copied too, as the `events` table).
     pub last_event_id: i64,
     pub display_name: Option<String>,
     /// `everyone`, `friends` or `nobody`, as stored.
