@@ -22,6 +22,13 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<CopyReport> {
 }
 
 pub async fn copy_between(source: &dyn TransferStore, target: &dyn TransferStore) -> anyhow::Result<CopyReport> {
+    let unhandled = Table::unhandled(&source.table_names().await?);
+    if !unhandled.is_empty() {
+        bail!(
+            "the source holds tables this copy does not know ({}); copying would lose them",
+            unhandled.join(", ")
+        );
+    }
     if !target.is_empty().await? {
         bail!("the target database already holds users or feeds; copy only into an empty database");
     }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp};
 
 /// A GIF as far as its bytes go (its magic number), and text as far as the feed server goes.
-fn gif(marker: &str) -> String {
+pub(crate) fn gif(marker: &str) -> String {
     format!("GIF89a{marker}")
 }
 
@@ -16,7 +16,7 @@ fn ico(marker: &str) -> String {
     format!("\u{0}\u{0}\u{1}\u{0}{marker}")
 }
 
-fn atom_with_icon(icon: &str) -> String {
+pub(crate) fn atom_with_icon(icon: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>With icon</title><id>urn:icon</id>

@@ -11,6 +11,7 @@ mod chromium;
 mod connections;
 mod contract;
 mod copy;
+mod copy_all_tables;
 mod crash;
 mod discovery;
 mod embedded;

@@ -31,6 +31,7 @@ mod timer_store;
 pub mod transfer;
 mod transfer_rows;
 mod transfer_store;
+pub mod transfer_tables;
 mod webhook_store;
 mod wiring;
 

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{ArticleId, FeedId, UserId};
 
-/// The tables, in the order a copy must write them (each refers only to those before it).
+use super::transfer_tables::{self as tables, PlainTable, Value, NOT_COPIED};
+
+/// The tables, in the order a copy must write them (each refers only to those before it). The first five need
+/// conversions of their own; the others are copied column by column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Users,
@@ -13,15 +16,33 @@ pub enum Table {
     Subscriptions,
     Articles,
     ArticleMarks,
+    Plain(&'static PlainTable),
 }
 
 impl Table {
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 22] = [
         Table::Users,
+        Table::Plain(&tables::INVITES),
+        Table::Plain(&tables::CATEGORIES),
         Table::Feeds,
+        Table::Plain(&tables::FEED_ICONS),
         Table::Subscriptions,
         Table::Articles,
         Table::ArticleMarks,
+        Table::Plain(&tables::EVENTS),
+        Table::Plain(&tables::JOBS),
+        Table::Plain(&tables::JOB_ITEMS),
+        Table::Plain(&tables::WEBHOOKS),
+        Table::Plain(&tables::WEBHOOK_DELIVERIES),
+        Table::Plain(&tables::WEBHOOK_DELIVERY_ATTEMPTS),
+        Table::Plain(&tables::TIMERS),
+        Table::Plain(&tables::SESSIONS),
+        Table::Plain(&tables::REFRESH_TOKENS),
+        Table::Plain(&tables::API_KEYS),
+        Table::Plain(&tables::FRIEND_REQUESTS),
+        Table::Plain(&tables::FRIENDSHIPS),
+        Table::Plain(&tables::SHARES),
+        Table::Plain(&tables::NOTIFICATIONS),
     ];
 
     pub fn name(self) -> &'static str {
@@ -31,7 +52,21 @@ impl Table {
             Table::Subscriptions => "subscriptions",
             Table::Articles => "articles",
             Table::ArticleMarks => "article_marks",
+            Table::Plain(table) => table.name,
         }
+    }
+
+    /// The tables of a schema that are neither copied nor known to be left out for a reason: a copy of a
+    /// database holding any would lose them.
+    pub fn unhandled(schema: &[String]) -> Vec<String> {
+        schema
+            .iter()
+            .filter(|name| {
+                !Table::ALL.iter().any(|table| table.name() == name.as_str())
+                    && !NOT_COPIED.iter().any(|(skipped, _)| skipped == name)
+            })
+            .cloned()
+            .collect()
     }
 }
 
@@ -45,8 +80,13 @@ pub struct UserRecord {
     pub role: String,
     pub created_at: DateTime<Utc>,
     /// The user's event counter: the copy's event ids go on from it, so a client's `Last-Event-ID` never
-    /// points past the copy's log. The log itself is not copied: a client that reconnects gets `resync`.
+    /// points past the copy's log (copied too, as the `events` table).
     pub last_event_id: i64,
+    pub display_name: Option<String>,
+    /// `everyone`, `friends` or `nobody`, as stored.
+    pub display_name_visibility: String,
+    /// `friends` or `nobody`, as stored.
+    pub email_visibility: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +164,8 @@ pub enum TransferPage {
     Subscriptions(Vec<SubscriptionRecord>),
     Articles(Vec<ArticleRecord>),
     ArticleMarks(Vec<ArticleMarkRecord>),
+    /// Rows of a plain table, each value in the table's column order.
+    Rows(&'static PlainTable, Vec<Vec<Value>>),
 }
 
 /// Where the next page of a table starts: the key of the last row read.
@@ -134,6 +176,8 @@ pub enum TransferPosition {
     Subscription(UserId, FeedId),
     Article(ArticleId),
     ArticleMark(UserId, ArticleId),
+    /// The key columns of a plain table's last row.
+    Row(Vec<Value>),
 }
 
 impl TransferPosition {
@@ -146,7 +190,7 @@ impl TransferPosition {
             Some(TransferPosition::Subscription(user, id)) | Some(TransferPosition::ArticleMark(user, id)) => {
                 (Some(*user), *id)
             }
-            None => (None, 0),
+            Some(TransferPosition::Row(_)) | None => (None, 0),
         }
     }
 }
@@ -159,6 +203,7 @@ impl TransferPage {
             TransferPage::Subscriptions(rows) => rows.len(),
             TransferPage::Articles(rows) => rows.len(),
             TransferPage::ArticleMarks(rows) => rows.len(),
+            TransferPage::Rows(_, rows) => rows.len(),
         }
     }
 
@@ -178,6 +223,9 @@ impl TransferPage {
             TransferPage::ArticleMarks(rows) => rows
                 .last()
                 .map(|row| TransferPosition::ArticleMark(row.user_id, row.article_id)),
+            TransferPage::Rows(table, rows) => rows
+                .last()
+                .map(|row| TransferPosition::Row(row[..table.key_columns].to_vec())),
         }
     }
 }

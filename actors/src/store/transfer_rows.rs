@@ -27,6 +27,9 @@ pub(super) struct UserExportRow<Id, Time> {
     role: String,
     created_at: Time,
     last_event_id: i64,
+    display_name: Option<String>,
+    display_name_visibility: String,
+    email_visibility: String,
 }
 
 impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for UserExportRow<Id, Time> {
@@ -41,6 +44,9 @@ impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> IntoRecord for UserExportR
             role: self.role,
             created_at: self.created_at.decoded()?,
             last_event_id: self.last_event_id,
+            display_name: self.display_name,
+            display_name_visibility: self.display_name_visibility,
+            email_visibility: self.email_visibility,
         })
     }
 }

@@ -9,6 +9,8 @@ use super::StoreError;
 pub trait TransferStore: Send + Sync + 'static {
     /// Whether the database holds no users and no feeds: the only state an import starts from.
     async fn is_empty(&self) -> Result<bool, StoreError>;
+    /// The names of every table in the database, to check that a copy handles each.
+    async fn table_names(&self) -> Result<Vec<String>, StoreError>;
     /// Up to `limit` rows of `table` after `after`, in key order.
     async fn export_page(
         &self,

@@ -310,6 +310,11 @@ macro_rules! wire_store {
                 transfer::is_empty(self).await
             }
 
+            #[::tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+            async fn table_names(&self) -> Result<Vec<String>, $crate::store::StoreError> {
+                transfer::table_names(self).await
+            }
+
             #[::tracing::instrument(
                 level = "debug",
                 skip_all,

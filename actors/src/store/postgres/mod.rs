@@ -14,6 +14,7 @@ mod subscriptions;
 mod timeline;
 mod timers;
 mod transfer;
+mod transfer_plain;
 mod user_webhooks;
 mod users;
 mod webhook_delivery;

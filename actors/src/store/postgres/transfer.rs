@@ -2,8 +2,8 @@
 
 use super::rows::TAGS_COLUMN;
 use super::rows::{ArticleExportRow, ArticleMarkExportRow, FeedExportRow, SubscriptionExportRow, UserExportRow};
+use super::transfer_plain::{export_rows, import_rows};
 use super::PostgresStore;
-use crate::store::organise_sql::ENSURE_CATEGORY;
 use crate::store::rows::{categories_json, CATEGORY_JOIN};
 use crate::store::transfer::{ArticleRecord, Table, TransferPage, TransferPosition};
 use crate::store::transfer_rows::records;
@@ -14,6 +14,15 @@ pub(super) async fn is_empty(store: &PostgresStore) -> Result<bool, StoreError> 
         .fetch_one(&store.pool)
         .await?;
     Ok(rows == 0)
+}
+
+pub(super) async fn table_names(store: &PostgresStore) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",
+    )
+    .fetch_all(&store.pool)
+    .await?)
 }
 
 pub(super) async fn export_page(
@@ -28,7 +37,8 @@ pub(super) async fn export_page(
     Ok(match table {
         Table::Users => {
             let rows: Vec<UserExportRow> = sqlx::query_as(
-                "SELECT id, username, email, password_hash, role, created_at, last_event_id FROM users \
+                "SELECT id, username, email, password_hash, role, created_at, last_event_id, display_name, \
+                        display_name_visibility, email_visibility FROM users \
                  WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2",
             )
             .bind(user)
@@ -84,6 +94,13 @@ pub(super) async fn export_page(
             .await?;
             TransferPage::ArticleMarks(records(rows)?)
         }
+        Table::Plain(table) => {
+            let after = match after {
+                Some(TransferPosition::Row(key)) => Some(key.as_slice()),
+                _ => None,
+            };
+            TransferPage::Rows(table, export_rows(pool, table, after, limit).await?)
+        }
     })
 }
 
@@ -93,8 +110,9 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
         TransferPage::Users(rows) => {
             for row in rows {
                 sqlx::query(
-                    "INSERT INTO users (id, username, email, password_hash, role, created_at, last_event_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO users (id, username, email, password_hash, role, created_at, last_event_id, \
+                       display_name, display_name_visibility, email_visibility) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(row.id)
                 .bind(&row.username)
@@ -103,6 +121,9 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
                 .bind(&row.role)
                 .bind(row.created_at)
                 .bind(row.last_event_id)
+                .bind(&row.display_name)
+                .bind(&row.display_name_visibility)
+                .bind(&row.email_visibility)
                 .execute(&mut *transaction)
                 .await?;
             }
@@ -134,13 +155,6 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
         }
         TransferPage::Subscriptions(rows) => {
             for row in rows {
-                if let Some(category) = &row.category {
-                    sqlx::query(ENSURE_CATEGORY)
-                        .bind(row.user_id)
-                        .bind(category)
-                        .execute(&mut *transaction)
-                        .await?;
-                }
                 sqlx::query(
                     "INSERT INTO subscriptions (user_id, feed_id, created_at, read_through_seq, marked_read, \
                        marked_unread, category_id, title) VALUES ($1, $2, $3, $4, $5, $6, (SELECT id FROM categories WHERE user_id = $1 AND name = $7), $8)",
@@ -182,6 +196,7 @@ pub(super) async fn import_page(store: &PostgresStore, page: &TransferPage) -> R
             .execute(&mut *transaction)
             .await?;
         }
+        TransferPage::Rows(table, rows) => import_rows(&mut transaction, table, rows).await?,
     }
     transaction.commit().await?;
     Ok(())
@@ -225,9 +240,14 @@ async fn import_articles(
 
 /// Identity columns do not see explicitly inserted ids; move them past the highest one.
 pub(super) async fn finish_import(store: &PostgresStore) -> Result<(), StoreError> {
-    for table in ["feeds", "articles"] {
+    let plain = Table::ALL.into_iter().filter_map(|table| match table {
+        Table::Plain(plain) => plain.sequence.map(|column| (plain.name, column)),
+        _ => None,
+    });
+    for (table, column) in [("feeds", "id"), ("articles", "id")].into_iter().chain(plain) {
         sqlx::query(&format!(
-            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
+            "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \
+               COALESCE((SELECT max({column}) FROM {table}), 0) + 1, false)"
         ))
         .execute(&store.pool)
         .await?;

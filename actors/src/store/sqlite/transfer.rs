@@ -5,8 +5,8 @@ use super::rows::{
     micros, ArticleExportRow, ArticleMarkExportRow, FeedExportRow, SubscriptionExportRow, UserExportRow,
 };
 use super::search_index::{index_articles, SearchableArticle};
+use super::transfer_plain::{export_rows, import_rows};
 use super::SqliteStore;
-use crate::store::organise_sql::ENSURE_CATEGORY;
 use crate::store::rows::{categories_json, CATEGORY_JOIN};
 use crate::store::transfer::{Table, TransferPage, TransferPosition};
 use crate::store::transfer_rows::records;
@@ -17,6 +17,14 @@ pub(super) async fn is_empty(store: &SqliteStore) -> Result<bool, StoreError> {
         .fetch_one(&store.pool)
         .await?;
     Ok(rows == 0)
+}
+
+pub(super) async fn table_names(store: &SqliteStore) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(&store.pool)
+            .await?,
+    )
 }
 
 pub(super) async fn export_page(
@@ -33,7 +41,8 @@ pub(super) async fn export_page(
     Ok(match table {
         Table::Users => {
             let rows: Vec<UserExportRow> = sqlx::query_as(
-                "SELECT id, username, email, password_hash, role, created_at, last_event_id FROM users \
+                "SELECT id, username, email, password_hash, role, created_at, last_event_id, display_name, \
+                        display_name_visibility, email_visibility FROM users \
                  WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
             )
             .bind(user)
@@ -89,6 +98,13 @@ pub(super) async fn export_page(
             .await?;
             TransferPage::ArticleMarks(records(rows)?)
         }
+        Table::Plain(table) => {
+            let after = match after {
+                Some(TransferPosition::Row(key)) => Some(key.as_slice()),
+                _ => None,
+            };
+            TransferPage::Rows(table, export_rows(pool, table, after, limit).await?)
+        }
     })
 }
 
@@ -98,8 +114,9 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
         TransferPage::Users(rows) => {
             for row in rows {
                 sqlx::query(
-                    "INSERT INTO users (id, username, email, password_hash, role, created_at, last_event_id) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO users (id, username, email, password_hash, role, created_at, last_event_id, \
+                       display_name, display_name_visibility, email_visibility) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .bind(row.id.to_string())
                 .bind(&row.username)
@@ -108,6 +125,9 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
                 .bind(&row.role)
                 .bind(micros(row.created_at))
                 .bind(row.last_event_id)
+                .bind(&row.display_name)
+                .bind(&row.display_name_visibility)
+                .bind(&row.email_visibility)
                 .execute(&mut *transaction)
                 .await?;
             }
@@ -139,13 +159,6 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
         }
         TransferPage::Subscriptions(rows) => {
             for row in rows {
-                if let Some(category) = &row.category {
-                    sqlx::query(ENSURE_CATEGORY)
-                        .bind(row.user_id.to_string())
-                        .bind(category)
-                        .execute(&mut *transaction)
-                        .await?;
-                }
                 sqlx::query(
                     "INSERT INTO subscriptions (user_id, feed_id, created_at, read_through_seq, marked_read, \
                        marked_unread, category_id, title) VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT id FROM categories WHERE user_id = ?1 AND name = ?7), ?8)",
@@ -222,6 +235,7 @@ pub(super) async fn import_page(store: &SqliteStore, page: &TransferPage) -> Res
                 .await?;
             }
         }
+        TransferPage::Rows(table, rows) => import_rows(&mut transaction, table, rows).await?,
     }
     transaction.commit().await?;
     Ok(())
