@@ -32,6 +32,7 @@ pub mod organise;
 pub mod parse_errors;
 pub mod passwords;
 pub mod request_log;
+pub mod saved_filters;
 pub mod server;
 pub mod sessions;
 pub mod share_bodies;
@@ -70,6 +71,7 @@ use crate::login_throttle::{LoginThrottle, ThrottleRules};
 use crate::opml::OpmlApi;
 use crate::organise::OrganiseApi;
 use crate::passwords::{HashingSettings, Passwords};
+use crate::saved_filters::SavedFiltersApi;
 use crate::sessions::SessionsApi;
 use crate::shares::SharesApi;
 use crate::timers::TimersApi;
@@ -153,7 +155,7 @@ type Apis = (
     FeedsApi,
     IconsApi,
     DiscoveryApi,
-    OrganiseApi,
+    (OrganiseApi, SavedFiltersApi),
     ArticlesApi,
     BulkMarkApi,
     EventsApi,
@@ -175,7 +177,7 @@ fn service() -> OpenApiService<Apis, ()> {
             FeedsApi,
             IconsApi,
             DiscoveryApi,
-            OrganiseApi,
+            (OrganiseApi, SavedFiltersApi),
             ArticlesApi,
             BulkMarkApi,
             EventsApi,
