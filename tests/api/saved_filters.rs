@@ -362,6 +362,14 @@ async fn a_webhook_with_a_saved_filter_gets_only_matching_articles_until_the_fil
         delivered_titles(&everything).len() == 5
     })
     .await;
+    // Deliveries are stored in the flush that stored the article: the filtered webhook's outbox is final now.
+    let outbox = json_of(
+        app.get(&format!("/v1/webhooks/{}/deliveries", webhook["id"]), Some(&token))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(outbox["deliveries"].as_array().unwrap().len(), 1, "{outbox}");
     assert_eq!(delivered_titles(&filtered), ["tech 1"]);
 }
 
