@@ -122,6 +122,7 @@ impl Engine {
             for (field, set) in [
                 ("payload.feed_id", payload.feed_id.is_some()),
                 ("payload.category", payload.category.is_some()),
+                ("payload.filter", payload.filter.is_some()),
             ] {
                 if set {
                     return Err(StoreError::Rejected {
@@ -144,6 +145,16 @@ impl Engine {
                 }
                 Err(error) => return Err(error.into()),
             }
+        }
+        if let Some(filter) = payload.filter {
+            if payload.category.is_some() {
+                return Err(StoreError::Rejected {
+                    field: "payload.filter",
+                    reason: "a digest takes a category or a saved filter, not both",
+                }
+                .into());
+            }
+            self.users_saved_filter("payload.filter", user, filter).await?;
         }
         if let Some(name) = payload.category.take() {
             payload.category = Some(self.users_category("payload.category", user, &name).await?);

@@ -18,6 +18,8 @@ pub struct WebhookRequest {
     pub feed_id: Option<FeedId>,
     /// The name of one of the user's categories: only its feeds' events.
     pub category: Option<String>,
+    /// One of the user's saved filters: only the new articles it keeps.
+    pub saved_filter: Option<crate::saved_filter::SavedFilterId>,
 }
 
 impl Engine {
@@ -43,6 +45,10 @@ impl Engine {
             Some(name) => Some(self.users_category("filter.category", user, name).await?),
             None => None,
         };
+        let saved_filter = match request.saved_filter {
+            Some(filter) => Some(self.users_saved_filter("filter.saved_filter", user, filter).await?),
+            None => None,
+        };
         if self.webhook_store().count_webhooks(user).await? >= MAX_WEBHOOKS_PER_USER {
             return Err(invalid(
                 "url",
@@ -57,6 +63,7 @@ impl Engine {
                 events,
                 feed_id: request.feed_id,
                 category,
+                saved_filter,
                 timer_id: None,
             })
             .await?;

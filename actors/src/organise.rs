@@ -43,6 +43,11 @@ impl Name {
         parse_text(value, TAG_MAX_CHARS).map(Name)
     }
 
+    /// A saved filter's name, at most [`TAG_MAX_CHARS`] characters, as a tag.
+    pub fn saved_filter(value: &str) -> Result<Name, InvalidName> {
+        parse_text(value, TAG_MAX_CHARS).map(Name)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

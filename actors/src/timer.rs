@@ -75,6 +75,8 @@ pub struct TimerPayload {
     pub feed_id: Option<FeedId>,
     /// A digest's category filter: the name of one of the owner's categories.
     pub category: Option<String>,
+    /// A digest's saved filter: one of the owner's saved filters, by id. Deleted, it matches nothing.
+    pub filter: Option<crate::saved_filter::SavedFilterId>,
 }
 
 /// A timer as stored.

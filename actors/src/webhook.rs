@@ -20,6 +20,8 @@ pub struct NewWebhook {
     pub feed_id: Option<FeedId>,
     /// Only articles and statuses of feeds in the owner's category of this name.
     pub category: Option<String>,
+    /// Only new articles that the owner's saved filter of this id keeps.
+    pub saved_filter: Option<crate::saved_filter::SavedFilterId>,
     pub timer_id: Option<i64>,
 }
 
@@ -220,6 +222,8 @@ pub struct Webhook {
     pub feed_id: Option<FeedId>,
     /// The name of the owner's category whose feeds it is about, if it is filtered to one.
     pub category: Option<String>,
+    /// The owner's saved filter its new articles must match, if it is filtered by one.
+    pub saved_filter: Option<crate::saved_filter::SavedFilterId>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub consecutive_dead: i32,

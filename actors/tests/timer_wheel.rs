@@ -69,6 +69,7 @@ impl Wheel {
                 kind: PayloadKind::Id,
                 feed_id: None,
                 category: None,
+                filter: None,
             },
             next_fire_at: schedule.first_fire(now).unwrap(),
         };

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use poem_openapi::Enum;
 use syndic_actors::domain::{ArticleCursor, ArticleFilter, ArticleSearch, SearchOrder};
 use syndic_actors::organise::{Name, Title};
+use syndic_actors::saved_filter::FilterQuery;
 use syndic_actors::search_query::SearchQuery;
 
 use crate::error::ApiError;
@@ -58,6 +59,26 @@ pub(crate) fn article_filter(params: FilterParams) -> Result<ArticleFilter, ApiE
         author: author.map(|author| author.as_str().to_owned()),
         search,
     })
+}
+
+/// Adds a saved filter's members to the parameters, to be checked with them. A member the request gives too is
+/// refused (422 naming it) rather than guessed at: the two would narrow to their intersection, or one replace the
+/// other, and neither is what every client means.
+pub(crate) fn with_saved_filter(mut params: FilterParams, saved: &FilterQuery) -> Result<FilterParams, ApiError> {
+    for (field, given, saved) in [
+        ("q", &mut params.q, saved.q()),
+        ("category", &mut params.category, saved.category()),
+        ("tag", &mut params.tag, saved.tag()),
+        ("author", &mut params.author, saved.author()),
+    ] {
+        if let Some(saved) = saved {
+            if given.is_some() {
+                return Err(ApiError::validation(field, "the saved `filter` sets it already"));
+            }
+            *given = Some(saved.to_owned());
+        }
+    }
+    Ok(params)
 }
 
 fn article_search(q: Option<&str>, order: Option<ArticleOrder>) -> Result<Option<ArticleSearch>, ApiError> {
@@ -162,5 +183,29 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(field_of(article_filter(backwards)), "until");
+    }
+
+    #[test]
+    fn a_saved_filter_adds_its_members_and_refuses_one_given_twice() {
+        let saved = FilterQuery::parse(Some("rust"), None, Some("lang"), None).unwrap();
+        let merged = with_saved_filter(
+            FilterParams {
+                author: Some("Ann".to_owned()),
+                ..Default::default()
+            },
+            &saved,
+        )
+        .unwrap();
+        assert_eq!(merged.q.as_deref(), Some("rust"));
+        assert_eq!(merged.tag.as_deref(), Some("lang"));
+        assert_eq!(merged.author.as_deref(), Some("Ann"));
+        let twice = with_saved_filter(
+            FilterParams {
+                tag: Some("other".to_owned()),
+                ..Default::default()
+            },
+            &saved,
+        );
+        assert!(matches!(twice, Err(ApiError::Validation { field: "tag", .. })));
     }
 }

@@ -10,8 +10,10 @@ use syndic_actors::domain::{
 };
 use syndic_actors::engine::Engine;
 use syndic_actors::sanitize;
+use syndic_actors::saved_filter::SavedFilterId;
+use syndic_actors::store::StoreError;
 
-use crate::article_filter::{article_filter, cursor_fits, ArticleOrder, FilterParams};
+use crate::article_filter::{article_filter, cursor_fits, with_saved_filter, ArticleOrder, FilterParams};
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
 use crate::error_responses::{ById, Failure, ListArticles, PatchArticle};
@@ -146,10 +148,14 @@ impl ArticlesApi {
         /// `relevance` (best match first; only with `q`, and the default with it) or `date` (newest first; the
         /// default without `q`). A cursor only continues the order it was issued for.
         order: Query<Option<ArticleOrder>>,
+        /// The id of one of your saved filters (`/v1/filters`): its members apply as if given here. A member
+        /// given both ways is a 422 naming it; an id that is not one of your filters is a 422 naming `filter`.
+        #[oai(validator(minimum(value = 1.0)))]
+        filter: Query<Option<SavedFilterId>>,
         engine: Data<&Engine>,
     ) -> Result<Json<ArticlesBody>, Failure<ListArticles>> {
         let mut query = article_query(feed_id.0, status.0, starred.0, limit.0, cursor.0.as_deref())?;
-        query.filter = article_filter(FilterParams {
+        let mut params = FilterParams {
             category: category.0,
             tag: tag.0,
             since: since.0,
@@ -157,7 +163,18 @@ impl ArticlesApi {
             author: author.0,
             q: q.0,
             order: order.0,
-        })?;
+        };
+        if let Some(filter) = filter.0 {
+            let saved = match engine.get_saved_filter(auth.0, filter).await {
+                Ok(saved) => saved,
+                Err(StoreError::NotFound) => {
+                    return Err(ApiError::validation("filter", "you have no saved filter of this id").into())
+                }
+                Err(error) => return Err(error.into()),
+            };
+            params = with_saved_filter(params, &saved.query)?;
+        }
+        query.filter = article_filter(params)?;
         if query.cursor.is_some_and(|cursor| !cursor_fits(&cursor, &query.filter)) {
             return Err(ApiError::validation("cursor", "the cursor was issued for another order").into());
         }

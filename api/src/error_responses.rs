@@ -164,6 +164,10 @@ error_statuses! {
     CreateCategory => [400, 401, 409, 413, 422, 429, 500, 503];
     /// `PATCH /v1/categories/{id}`.
     RenameCategory => [400, 401, 404, 409, 413, 422, 429, 500, 503];
+    /// `POST /v1/filters`: a taken name is a 409, a bad query or one filter too many a 422.
+    CreateSavedFilter => [400, 401, 409, 413, 422, 429, 500, 503];
+    /// `PATCH /v1/filters/{id}`.
+    PatchSavedFilter => [400, 401, 404, 409, 413, 422, 429, 500, 503];
     /// `POST /v1/articles/mark`.
     MarkArticles => [400, 401, 413, 422, 429, 500, 503];
     /// `GET /v1/categories`, `GET /v1/tags`, the friend listings and the user search.

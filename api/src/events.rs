@@ -16,6 +16,7 @@ use syndic_actors::domain::{ArticleId, FeedId, UserId};
 use syndic_actors::engine::Engine;
 use syndic_actors::events::{Event, EventKind, LiveEvent, LiveEvents, StreamRefused};
 use syndic_actors::instruments;
+use syndic_actors::saved_filter::SavedFilterId;
 use tokio::time::Instant;
 
 use crate::auth::StreamAuth;
@@ -59,7 +60,10 @@ impl EventsApi {
     /// after that id, in order; if some were no longer kept (the log keeps each user's last 24 h, at most
     /// 10,000 events), a `resync` comes first. A burst larger than the stream's buffer is read from the log, in
     /// order; a client that stays behind for longer than the allowed lag (10 s: it does not read) gets `resync`
-    /// and the stream ends: reload state, then reconnect.
+    /// and the stream ends: reload state, then reconnect. With `filter`, an `article.new` comes only when some of
+    /// the articles it lists match the saved filter, and then lists only those (`count` is how many); an article
+    /// matches when `GET /v1/articles?filter=` would list it. Other event types are not filtered by it (`types`
+    /// picks them). A filter deleted while the stream is open matches nothing from then on.
     #[oai(path = "/events", method = "get", operation_id = "stream_events")]
     // One argument per documented input: poem-openapi builds the spec from them.
     #[allow(clippy::too_many_arguments)]
@@ -73,6 +77,10 @@ impl EventsApi {
         /// Only events about this feed (and `resync`).
         #[oai(validator(minimum(value = 1.0)))]
         feed_id: Query<Option<i64>>,
+        /// Only the new articles that your saved filter of this id keeps (see above); 422 when it is not one of
+        /// yours.
+        #[oai(name = "filter", validator(minimum(value = 1.0)))]
+        filter_id: Query<Option<SavedFilterId>>,
         /// The last event id seen, for clients that cannot send the `Last-Event-ID` header.
         #[oai(validator(minimum(value = 0.0)))]
         last_event_id: Query<Option<i64>>,
@@ -82,7 +90,10 @@ impl EventsApi {
         engine: Data<&Engine>,
         config: Data<&ApiConfig>,
     ) -> Result<SseMessages, Failure<Events>> {
-        let filter = EventFilter::parse(types.0.as_deref(), feed_id.0)?;
+        let mut filter = EventFilter::parse(types.0.as_deref(), feed_id.0)?;
+        if let Some(saved) = filter_id.0 {
+            filter.saved = Some(engine.users_saved_filter("filter", auth.user(), saved).await?);
+        }
         let after = match last_event_id_header.0.as_deref() {
             Some(header) => Some(parse_last_event_id(header)?),
             None => last_event_id.0,
@@ -147,6 +158,8 @@ fn parse_last_event_id(header: &str) -> Result<i64, ApiError> {
 struct EventFilter {
     types: Option<HashSet<EventKind>>,
     feed: Option<FeedId>,
+    /// The saved filter that `article.new` events are matched against, when the stream names one.
+    saved: Option<SavedFilterId>,
 }
 
 impl EventFilter {
@@ -174,12 +187,17 @@ impl EventFilter {
                 Some(kinds)
             }
         };
-        Ok(EventFilter { types, feed })
+        Ok(EventFilter {
+            types,
+            feed,
+            saved: None,
+        })
     }
 
     fn wants(&self, event: &Event) -> bool {
         self.types.as_ref().is_none_or(|types| types.contains(&event.kind))
             && self.feed.is_none_or(|feed| event.feed == Some(feed))
+            && (self.saved.is_none() || event.kind != EventKind::ArticleNew || !article_ids(event).is_empty())
     }
 }
 
@@ -223,11 +241,27 @@ impl StreamState {
                 if let Err(reason) = self.read_log().await {
                     return self.end_with_resync(reason);
                 }
+                if let Err(reason) = self.match_page().await {
+                    return self.end_with_resync(reason);
+                }
                 continue;
             }
             match self.live.recv().await {
                 LiveEvent::Event(event) => {
                     if event.id <= self.last_id {
+                        continue;
+                    }
+                    if self.filter.saved.is_some() {
+                        // The burst this event came in is matched at once, in one query.
+                        self.page.push_back(Event::clone(&event));
+                        while let Some(more) = self.live.try_recv() {
+                            if more.id > self.last_id {
+                                self.page.push_back(Event::clone(&more));
+                            }
+                        }
+                        if let Err(reason) = self.match_page().await {
+                            return self.end_with_resync(reason);
+                        }
                         continue;
                     }
                     if let Some(wire) = self.pass(&event) {
@@ -292,6 +326,46 @@ impl StreamState {
         Ok(())
     }
 
+    /// With a saved filter: keeps in each `article.new` of the page only the articles the filter matches, asking
+    /// the store once for the whole page (a log page, or a live burst), whatever the number of events in it.
+    async fn match_page(&mut self) -> Result<(), &'static str> {
+        let Some(saved) = self.filter.saved else {
+            return Ok(());
+        };
+        let candidates = |event: &Event| event.kind == EventKind::ArticleNew && event.id > self.last_id;
+        let mut articles: Vec<ArticleId> = self
+            .page
+            .iter()
+            .filter(|event| candidates(event))
+            .flat_map(article_ids)
+            .collect();
+        if articles.is_empty() {
+            return Ok(());
+        }
+        articles.sort_unstable();
+        articles.dedup();
+        let matched: HashSet<ArticleId> = match self.engine.saved_filter_matches(self.user, saved, &articles).await {
+            Ok(matched) => matched.into_iter().collect(),
+            Err(error) => {
+                tracing::warn!(user_id = %self.user, %error, "could not match new articles to a saved filter");
+                return Err("unavailable");
+            }
+        };
+        let last_id = self.last_id;
+        for event in self.page.iter_mut() {
+            if event.kind != EventKind::ArticleNew || event.id <= last_id {
+                continue;
+            }
+            let kept: Vec<ArticleId> = article_ids(event)
+                .into_iter()
+                .filter(|article| matched.contains(article))
+                .collect();
+            event.data["count"] = json!(kept.len());
+            event.data["article_ids"] = json!(kept);
+        }
+        Ok(())
+    }
+
     fn pass(&mut self, event: &Event) -> Option<WireEvent> {
         self.last_id = event.id;
         self.filter.wants(event).then(|| WireEvent::from_event(event))
@@ -302,6 +376,14 @@ impl StreamState {
         self.ended = true;
         Some(WireEvent::resync(reason))
     }
+}
+
+/// The article ids an `article.new` lists.
+fn article_ids(event: &Event) -> Vec<ArticleId> {
+    event.data["article_ids"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default()
 }
 
 /// One SSE message, before it goes on the wire; its `data:` is described by [`EventPayload`].

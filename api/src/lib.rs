@@ -34,6 +34,7 @@ pub mod parse_errors;
 pub mod passwords;
 mod prefixed_io;
 pub mod request_log;
+pub mod saved_filters;
 pub mod server;
 pub mod sessions;
 pub mod share_bodies;
@@ -72,6 +73,7 @@ use crate::login_throttle::{LoginThrottle, ThrottleRules};
 use crate::opml::OpmlApi;
 use crate::organise::OrganiseApi;
 use crate::passwords::{HashingSettings, Passwords};
+use crate::saved_filters::SavedFiltersApi;
 use crate::sessions::SessionsApi;
 use crate::shares::SharesApi;
 use crate::timers::TimersApi;
@@ -155,7 +157,7 @@ type Apis = (
     FeedsApi,
     IconsApi,
     DiscoveryApi,
-    OrganiseApi,
+    (OrganiseApi, SavedFiltersApi),
     ArticlesApi,
     BulkMarkApi,
     EventsApi,
@@ -177,7 +179,7 @@ fn service() -> OpenApiService<Apis, ()> {
             FeedsApi,
             IconsApi,
             DiscoveryApi,
-            OrganiseApi,
+            (OrganiseApi, SavedFiltersApi),
             ArticlesApi,
             BulkMarkApi,
             EventsApi,

@@ -33,7 +33,7 @@ pub enum PayloadKindBody {
     /// `{id, name, scheduled_for, fired_at, late}`.
     Id,
     /// The same, with `digest`: the caller's unread articles since the last firing (at most 100, newest first,
-    /// with `count` and `more`), optionally of one feed or one category.
+    /// with `count` and `more`), optionally of one feed, one category or one saved filter.
     Digest,
 }
 
@@ -48,6 +48,11 @@ pub struct PayloadBody {
     /// deleting it leaves a digest that lists nothing.
     #[oai(skip_serializing_if_is_none)]
     pub category: Option<String>,
+    /// A digest's saved filter: the id of one of the caller's (not with `category`). The digest lists the unread
+    /// articles it keeps, newest first; an edit of the filter shows at the next firing, and deleting it leaves a
+    /// digest that lists nothing.
+    #[oai(skip_serializing_if_is_none)]
+    pub filter: Option<i64>,
 }
 
 /// The schedule fields: exactly one of `at`, `in`, `every` and `cron`. `at_time` goes with an `every` in whole
@@ -188,6 +193,7 @@ pub fn payload(body: Option<PayloadBody>) -> TimerPayload {
             kind: PayloadKind::Id,
             feed_id: None,
             category: None,
+            filter: None,
         };
     };
     TimerPayload {
@@ -197,6 +203,7 @@ pub fn payload(body: Option<PayloadBody>) -> TimerPayload {
         },
         feed_id: body.feed_id,
         category: body.category,
+        filter: body.filter,
     }
 }
 
@@ -224,6 +231,7 @@ pub fn timer_body(timer: Timer, now: DateTime<Utc>) -> TimerBody {
         },
         feed_id: timer.payload.feed_id,
         category: timer.payload.category,
+        filter: timer.payload.filter,
     };
     TimerBody {
         id: timer.id,

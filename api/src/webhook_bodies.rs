@@ -21,6 +21,11 @@ pub struct WebhookFilterBody {
     /// category carries the filter along, and deleting it leaves a filter that matches nothing.
     #[oai(skip_serializing_if_is_none)]
     pub category: Option<String>,
+    /// Only the new articles (`article.new`) that your saved filter of this id keeps: an article is delivered
+    /// when `GET /v1/articles?filter=` would list it. Other events are filtered by `feed_id` and `category` only.
+    /// It must exist when the webhook is made; deleting it leaves a filter that matches nothing.
+    #[oai(skip_serializing_if_is_none)]
+    pub saved_filter: Option<i64>,
 }
 
 #[derive(Debug, Object)]
@@ -180,6 +185,7 @@ pub(crate) fn webhook_body(webhook: Webhook) -> WebhookBody {
         filter: WebhookFilterBody {
             feed_id: webhook.feed_id,
             category: webhook.category,
+            saved_filter: webhook.saved_filter,
         },
         enabled: webhook.enabled,
         disabled_reason: webhook.disabled_reason.into(),

@@ -171,6 +171,9 @@ pub struct DigestData {
     /// The category the digest is limited to, if any.
     #[oai(nullable)]
     pub category: Nullable<String>,
+    /// The saved filter the digest is limited to, if any.
+    #[oai(nullable)]
+    pub filter: Nullable<i64>,
     /// Articles listed.
     pub count: i64,
     /// Whether there were more than the digest lists.

@@ -46,6 +46,7 @@ impl WebhooksApi {
                     events: request.events,
                     feed_id: filter.feed_id,
                     category: filter.category,
+                    saved_filter: filter.saved_filter,
                 },
             )
             .await?;

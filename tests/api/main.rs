@@ -34,6 +34,7 @@ mod outages;
 mod polling;
 mod process;
 mod resilience;
+mod saved_filters;
 mod search;
 mod sessions;
 mod shares;

@@ -145,6 +145,11 @@ impl LiveEvents {
         }
     }
 
+    /// The next buffered event if one is there now, without waiting: how a stream takes a burst at once.
+    pub fn try_recv(&mut self) -> Option<Arc<Event>> {
+        self.receiver.try_recv().ok()
+    }
+
     /// Live events flow into the buffer again. Call it after reading the log up to now, then read the log once
     /// more: what was stored between that read and this call went to neither.
     pub fn resume(&self) {

@@ -17,6 +17,7 @@ mod organise_store;
 mod postgres;
 mod read_state;
 mod rows;
+mod saved_filter_sql;
 mod session_store;
 mod share_sql;
 mod share_store;

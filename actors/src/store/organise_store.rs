@@ -1,11 +1,12 @@
 //! What the API asks of the store to organise a user's subscriptions: their categories and tags, a
-//! subscription's own title, category and tags, and the unread counters by feed and by category.
+//! subscription's own title, category and tags, the unread counters by feed and by category, and saved filters.
 
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::domain::{FeedId, Subscription, UserId};
+use crate::domain::{ArticleId, FeedId, Subscription, UserId};
 use crate::organise::{Category, CategoryId, Counters, MarkSelection, Marking, Name, SubscriptionPatch, TagCount};
+use crate::saved_filter::{FilterQuery, SavedFilter, SavedFilterEdit, SavedFilterId};
 
 #[async_trait]
 pub trait OrganiseStore: Send + Sync + 'static {
@@ -46,6 +47,37 @@ pub trait OrganiseStore: Send + Sync + 'static {
     /// bounded number of set-based statements (`store::bulk_mark`); answers how many articles changed state.
     async fn mark_articles(&self, user: UserId, marking: Marking, selection: &MarkSelection)
         -> Result<u64, StoreError>;
+
+    /// The user's saved filters, in name order (at most [`MAX_SAVED_FILTERS`](crate::saved_filter::MAX_SAVED_FILTERS)).
+    async fn list_saved_filters(&self, user: UserId) -> Result<Vec<SavedFilter>, StoreError>;
+    /// One of the user's saved filters; `NotFound` for another user's or a deleted one.
+    async fn get_saved_filter(&self, user: UserId, filter: SavedFilterId) -> Result<SavedFilter, StoreError>;
+    async fn count_saved_filters(&self, user: UserId) -> Result<u64, StoreError>;
+    /// `Conflict { field: "name" }` when the user has a saved filter of that name already.
+    async fn create_saved_filter(
+        &self,
+        user: UserId,
+        name: &Name,
+        query: &FilterQuery,
+    ) -> Result<SavedFilter, StoreError>;
+    /// Renames one of the user's saved filters and/or changes its query; `NotFound`, or `Conflict { field:
+    /// "name" }` when the name is another's.
+    async fn update_saved_filter(
+        &self,
+        user: UserId,
+        filter: SavedFilterId,
+        edit: &SavedFilterEdit,
+    ) -> Result<SavedFilter, StoreError>;
+    /// Deletes one of the user's saved filters; what names it then matches nothing.
+    async fn delete_saved_filter(&self, user: UserId, filter: SavedFilterId) -> Result<(), StoreError>;
+    /// Which of `articles` the user's timeline with the saved filter would list, ascending: none when the
+    /// filter is not (or no longer) one of theirs. Two statements per 500 ids, whatever the filter.
+    async fn saved_filter_matches(
+        &self,
+        user: UserId,
+        filter: SavedFilterId,
+        articles: &[ArticleId],
+    ) -> Result<Vec<ArticleId>, StoreError>;
 }
 
 /// Implements [`OrganiseStore`] for a backend's store by calling its `organise` module, as
@@ -156,6 +188,67 @@ macro_rules! wire_organise_store {
                 selection: &$crate::organise::MarkSelection,
             ) -> Result<u64, $crate::store::StoreError> {
                 organise::mark_articles(self, user, marking, selection).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]
+            async fn list_saved_filters(
+                &self,
+                user: $crate::domain::UserId,
+            ) -> Result<Vec<$crate::saved_filter::SavedFilter>, $crate::store::StoreError> {
+                saved_filters::list_saved_filters(self, user).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, filter_id = filter), err(level = "debug"))]
+            async fn get_saved_filter(
+                &self,
+                user: $crate::domain::UserId,
+                filter: $crate::saved_filter::SavedFilterId,
+            ) -> Result<$crate::saved_filter::SavedFilter, $crate::store::StoreError> {
+                saved_filters::get_saved_filter(self, user, filter).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]
+            async fn count_saved_filters(&self, user: $crate::domain::UserId) -> Result<u64, $crate::store::StoreError> {
+                saved_filters::count_saved_filters(self, user).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]
+            async fn create_saved_filter(
+                &self,
+                user: $crate::domain::UserId,
+                name: &$crate::organise::Name,
+                query: &$crate::saved_filter::FilterQuery,
+            ) -> Result<$crate::saved_filter::SavedFilter, $crate::store::StoreError> {
+                saved_filters::create_saved_filter(self, user, name, query).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, filter_id = filter), err(level = "debug"))]
+            async fn update_saved_filter(
+                &self,
+                user: $crate::domain::UserId,
+                filter: $crate::saved_filter::SavedFilterId,
+                edit: &$crate::saved_filter::SavedFilterEdit,
+            ) -> Result<$crate::saved_filter::SavedFilter, $crate::store::StoreError> {
+                saved_filters::update_saved_filter(self, user, filter, edit).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, filter_id = filter), err(level = "debug"))]
+            async fn delete_saved_filter(
+                &self,
+                user: $crate::domain::UserId,
+                filter: $crate::saved_filter::SavedFilterId,
+            ) -> Result<(), $crate::store::StoreError> {
+                saved_filters::delete_saved_filter(self, user, filter).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, filter_id = filter, articles = articles.len()), err(level = "debug"))]
+            async fn saved_filter_matches(
+                &self,
+                user: $crate::domain::UserId,
+                filter: $crate::saved_filter::SavedFilterId,
+                articles: &[$crate::domain::ArticleId],
+            ) -> Result<Vec<$crate::domain::ArticleId>, $crate::store::StoreError> {
+                saved_filters::saved_filter_matches(self, user, filter, articles).await
             }
         }
     };

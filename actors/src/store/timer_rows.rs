@@ -11,7 +11,7 @@ use crate::timer_schedule::StoredSchedule;
 /// The columns a [`TimerRow`] reads, from `timers`.
 pub(super) const TIMER_COLUMNS: &str =
     "id, user_id, name, schedule_kind, schedule_spec, at_time, timezone, anchor_at, webhook_id, owns_webhook, \
-     payload_kind, digest_feed_id, digest_category, status, next_fire_at, last_fired_at, fire_count, created_at, \
+     payload_kind, digest_feed_id, digest_category, digest_filter_id, status, next_fire_at, last_fired_at, fire_count, created_at, \
      updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -29,6 +29,7 @@ pub(super) struct TimerRow<Id, Time> {
     payload_kind: String,
     digest_feed_id: Option<i64>,
     digest_category: Option<String>,
+    digest_filter_id: Option<i64>,
     status: String,
     next_fire_at: Option<Time>,
     last_fired_at: Option<Time>,
@@ -62,6 +63,7 @@ impl<Id: Decoded<Uuid>, Time: Decoded<DateTime<Utc>>> TimerRow<Id, Time> {
                 kind,
                 feed_id: self.digest_feed_id,
                 category: self.digest_category,
+                filter: self.digest_filter_id,
             },
             status,
             next_fire_at: optional(self.next_fire_at)?,

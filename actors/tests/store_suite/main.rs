@@ -104,6 +104,7 @@ for_each_backend!(
     a_patch_sets_title_category_and_tags_and_null_clears_them,
     a_category_name_is_unique_per_user_and_deleting_one_keeps_its_feeds,
     renaming_a_category_carries_its_webhook_and_digest_filters_along,
+    a_saved_filter_matches_what_the_timeline_with_it_lists,
     bulk_marks_change_the_selected_articles_once_and_keep_counts_exact,
     // Profiles and friends.
     crossing_requests_befriend_and_unfriending_ends_both_sides,

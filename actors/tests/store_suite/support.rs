@@ -151,6 +151,7 @@ pub async fn webhook(store: &SharedStore, user: &User, events: &[&str], feed: Op
         events: events.iter().map(|event| (*event).to_owned()).collect(),
         feed_id: feed,
         category: None,
+        saved_filter: None,
         timer_id: None,
     };
     store.create_webhook(&webhook).await.expect("create a webhook").id

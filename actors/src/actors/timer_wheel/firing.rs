@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use crate::domain::{Article, ArticleFilter, ArticleQuery, ReadFilter};
+use crate::domain::{Article, ArticleQuery, ReadFilter, SearchOrder};
 use crate::store::{Store, StoreError};
 use crate::timer::{PayloadKind, Timer, TimerFiring, DIGEST_LIMIT};
 
@@ -49,16 +49,30 @@ pub(super) async fn firing(
 /// Up to [`DIGEST_LIMIT`] of the owner's unread articles published since the last firing (all unread ones
 /// before the first), newest first; `more` says there were others.
 async fn digest(store: &dyn Store, timer: &Timer) -> Result<Value, StoreError> {
+    // A saved filter is read at each firing, so an edit shows in the next digest; a deleted one keeps nothing.
+    let saved = match timer.payload.filter {
+        Some(filter) => match store.get_saved_filter(timer.user_id, filter).await {
+            Ok(saved) => Some(saved.query.article_filter()),
+            Err(StoreError::NotFound) => return Ok(digest_data(timer, Vec::new(), false)),
+            Err(error) => return Err(error),
+        },
+        None => None,
+    };
+    let mut filter = saved.unwrap_or_default();
+    if let Some(search) = &mut filter.search {
+        // A digest is newest first, as without a search.
+        search.order = SearchOrder::Date;
+    }
+    if let Some(category) = &timer.payload.category {
+        filter.category = Some(category.clone());
+    }
     let query = ArticleQuery {
         feed_id: timer.payload.feed_id,
         status: ReadFilter::Unread,
         starred: None,
         limit: DIGEST_LIMIT,
         cursor: None,
-        filter: ArticleFilter {
-            category: timer.payload.category.clone(),
-            ..ArticleFilter::default()
-        },
+        filter,
     };
     let page = store.list_articles(timer.user_id, &query).await?;
     let since = timer.last_fired_at;
@@ -70,14 +84,19 @@ async fn digest(store: &dyn Store, timer: &Timer) -> Result<Value, StoreError> {
         .map(summary)
         .collect();
     let more = page.next_cursor.is_some() && page.articles.last().is_some_and(is_new);
-    Ok(json!({
-        "since": since,
+    Ok(digest_data(timer, articles, more))
+}
+
+fn digest_data(timer: &Timer, articles: Vec<Value>, more: bool) -> Value {
+    json!({
+        "since": timer.last_fired_at,
         "feed_id": timer.payload.feed_id,
         "category": timer.payload.category,
+        "filter": timer.payload.filter,
         "count": articles.len(),
         "more": more,
         "articles": articles,
-    }))
+    })
 }
 
 /// An article as a digest lists it: no content, so a digest stays small.

@@ -126,6 +126,7 @@ mod tests {
                 kind: PayloadKind::Id,
                 feed_id: None,
                 category: None,
+                filter: None,
             },
             status: TimerStatus::Active,
             next_fire_at: seconds.map(at),

@@ -7,6 +7,7 @@ mod icons;
 mod jobs;
 mod organise;
 mod rows;
+mod saved_filters;
 mod sessions;
 mod shares;
 mod social;

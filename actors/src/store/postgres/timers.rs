@@ -39,8 +39,8 @@ pub(super) async fn create_timer(
     let schedule = &timer.schedule;
     let id: TimerId = sqlx::query_scalar(
         "INSERT INTO timers (user_id, name, schedule_kind, schedule_spec, at_time, timezone, anchor_at, \
-         webhook_id, owns_webhook, payload_kind, digest_feed_id, next_fire_at, digest_category) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12) RETURNING id",
+         webhook_id, owns_webhook, payload_kind, digest_feed_id, next_fire_at, digest_category, digest_filter_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(timer.user_id)
     .bind(&timer.name)
@@ -54,6 +54,7 @@ pub(super) async fn create_timer(
     .bind(timer.payload.feed_id)
     .bind(timer.next_fire_at)
     .bind(&timer.payload.category)
+    .bind(timer.payload.filter)
     .fetch_one(&mut *transaction)
     .await?;
     let (webhook, secret) = attach_webhook(&mut transaction, timer.user_id, id, &timer.target).await?;
@@ -102,6 +103,7 @@ async fn attach_webhook(
                 events: vec![TIMER_EVENT.to_owned()],
                 feed_id: None,
                 category: None,
+                saved_filter: None,
                 timer_id: Some(timer),
             };
             let created = insert_webhook(connection, &webhook).await?;
@@ -148,7 +150,7 @@ pub(super) async fn update_timer(
     let row: Option<TimerRow> = sqlx::query_as(&format!(
         "UPDATE timers SET name = $3, schedule_kind = $4, schedule_spec = $5, at_time = $6, timezone = $7, \
          anchor_at = $8, payload_kind = $9, digest_feed_id = $10, status = $11, next_fire_at = $12, \
-         digest_category = $14, updated_at = now() \
+         digest_category = $14, digest_filter_id = $15, updated_at = now() \
          WHERE id = $1 AND user_id = $2 AND next_fire_at IS NOT DISTINCT FROM $13 RETURNING {TIMER_COLUMNS}"
     ))
     .bind(timer)
@@ -165,6 +167,7 @@ pub(super) async fn update_timer(
     .bind(update.next_fire_at)
     .bind(update.expected_next_fire_at)
     .bind(&update.payload.category)
+    .bind(update.payload.filter)
     .fetch_optional(&store.pool)
     .await?;
     row.map(TimerRow::into_timer).transpose()

@@ -15,7 +15,7 @@ use crate::webhook::{
 };
 
 const WEBHOOK_COLUMNS: &str =
-    "id, url, events, feed_id, category, enabled, disabled_reason, consecutive_dead, created_at, updated_at";
+    "id, url, events, feed_id, category, saved_filter_id, enabled, disabled_reason, consecutive_dead, created_at, updated_at";
 
 type WebhookRow = (
     WebhookId,
@@ -23,6 +23,7 @@ type WebhookRow = (
     Vec<String>,
     Option<FeedId>,
     Option<String>,
+    Option<i64>,
     bool,
     Option<String>,
     i32,
@@ -34,13 +35,26 @@ type WebhookRow = (
 type AttemptRow = (Uuid, i32, DateTime<Utc>, Option<i32>, i64, Option<String>);
 
 fn webhook(row: WebhookRow) -> Webhook {
-    let (id, url, events, feed_id, category, enabled, disabled_reason, consecutive_dead, created_at, updated_at) = row;
+    let (
+        id,
+        url,
+        events,
+        feed_id,
+        category,
+        saved_filter,
+        enabled,
+        disabled_reason,
+        consecutive_dead,
+        created_at,
+        updated_at,
+    ) = row;
     Webhook {
         id,
         url,
         events,
         feed_id,
         category,
+        saved_filter,
         enabled,
         disabled_reason,
         consecutive_dead,

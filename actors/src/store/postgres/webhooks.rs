@@ -1,14 +1,19 @@
 //! Webhooks and their delivery outbox on Postgres. The free functions take a connection, so that any
 //! transaction (a flush, a timer's firing) can insert what it announces in the same commit.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::saved_filters::matching_articles;
 use super::PostgresStore;
 use crate::domain::{ArticleId, FeedId, UserId};
 use crate::events::FeedStatusChange;
+use crate::saved_filter::SavedFilterId;
 use crate::store::organise_sql::WEBHOOK_TAKES_CATEGORY;
+use crate::store::saved_filter_sql::articles_per_filter;
 use crate::store::StoreError;
 use crate::webhook::{
     article_new_data, new_secret, status_deliveries, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook,
@@ -71,8 +76,8 @@ pub(crate) async fn insert_webhook(
 ) -> Result<CreatedWebhook, StoreError> {
     let secret = new_secret();
     let id: WebhookId = sqlx::query_scalar(
-        "INSERT INTO webhooks (user_id, url, events, feed_id, secret, timer_id, category) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO webhooks (user_id, url, events, feed_id, secret, timer_id, category, saved_filter_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(webhook.user_id)
     .bind(&webhook.url)
@@ -81,6 +86,7 @@ pub(crate) async fn insert_webhook(
     .bind(&secret)
     .bind(webhook.timer_id)
     .bind(&webhook.category)
+    .bind(webhook.saved_filter)
     .fetch_one(&mut *conn)
     .await?;
     Ok(CreatedWebhook { id, secret })
@@ -157,7 +163,8 @@ pub(super) async fn due_deliveries(
     rows.into_iter().map(delivery).collect()
 }
 
-/// A new article and a webhook it goes to: the webhook, the article's id, feed, title, URL and date.
+/// A new article and a webhook it goes to: the webhook, the article's id, feed, title, URL and date, and the
+/// webhook's owner and saved filter.
 type ArticleMatch = (
     WebhookId,
     ArticleId,
@@ -165,7 +172,33 @@ type ArticleMatch = (
     Option<String>,
     Option<String>,
     DateTime<Utc>,
+    UserId,
+    Option<SavedFilterId>,
 );
+
+/// The candidates whose webhook takes every new article, or whose saved filter keeps theirs: decided on the
+/// flush's own transaction by the matcher the timeline agrees with, one matching statement per saved filter
+/// (per 500 articles) named by a candidate, whatever the number of webhooks naming it.
+async fn keep_saved_filter_matches(
+    conn: &mut PgConnection,
+    matched: Vec<ArticleMatch>,
+) -> Result<Vec<ArticleMatch>, StoreError> {
+    let per_filter = articles_per_filter(matched.iter().map(|candidate| (candidate.6, candidate.7, candidate.1)));
+    let mut kept = HashSet::new();
+    for ((user, filter), articles) in per_filter {
+        for article in matching_articles(conn, user, filter, &articles).await? {
+            kept.insert((user, filter, article));
+        }
+    }
+    Ok(matched
+        .into_iter()
+        .filter(|candidate| {
+            candidate
+                .7
+                .is_none_or(|filter| kept.contains(&(candidate.6, filter, candidate.1)))
+        })
+        .collect())
+}
 
 /// Inside the flush's transaction: an `article.new` delivery of each new article to each enabled webhook of
 /// each of its feed's subscribers that subscribes to it (and to that feed, when it filters by feed). Timers'
@@ -178,8 +211,8 @@ pub(super) async fn insert_article_deliveries(
         return Ok(Vec::new());
     }
     let matched: Vec<ArticleMatch> = sqlx::query_as(&format!(
-        "SELECT w.id, a.id, a.feed_id, a.title, a.url, a.published_at FROM articles a \
-             JOIN subscriptions s ON s.feed_id = a.feed_id \
+        "SELECT w.id, a.id, a.feed_id, a.title, a.url, a.published_at, w.user_id, w.saved_filter_id \
+             FROM articles a JOIN subscriptions s ON s.feed_id = a.feed_id \
              JOIN webhooks w ON w.user_id = s.user_id AND w.enabled AND w.timer_id IS NULL \
                AND 'article.new' = ANY (w.events) AND (w.feed_id IS NULL OR w.feed_id = a.feed_id) \
                AND {WEBHOOK_TAKES_CATEGORY} \
@@ -188,9 +221,10 @@ pub(super) async fn insert_article_deliveries(
     .bind(articles)
     .fetch_all(&mut *conn)
     .await?;
+    let matched = keep_saved_filter_matches(conn, matched).await?;
     let deliveries: Vec<NewDelivery> = matched
         .iter()
-        .map(|(webhook, article, feed, title, url, published)| {
+        .map(|(webhook, article, feed, title, url, published, ..)| {
             let data = article_new_data(*article, *feed, title.as_deref(), url.as_deref(), *published);
             NewDelivery::new(*webhook, "article.new", data)
         })

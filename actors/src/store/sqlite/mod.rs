@@ -8,6 +8,7 @@ mod icons;
 mod jobs;
 mod organise;
 mod rows;
+mod saved_filters;
 mod search_index;
 mod sessions;
 mod shares;

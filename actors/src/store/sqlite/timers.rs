@@ -38,7 +38,8 @@ pub(super) async fn create_timer(
     let id: TimerId = sqlx::query_scalar(
         "INSERT INTO timers (user_id, name, schedule_kind, schedule_spec, at_time, timezone, anchor_at, \
          webhook_id, owns_webhook, payload_kind, digest_feed_id, next_fire_at, created_at, updated_at, \
-         digest_category) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12, $12, $13) RETURNING id",
+         digest_category, digest_filter_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12, $12, $13, $14) RETURNING id",
     )
     .bind(timer.user_id.hyphenated())
     .bind(&timer.name)
@@ -53,6 +54,7 @@ pub(super) async fn create_timer(
     .bind(micros(timer.next_fire_at))
     .bind(now)
     .bind(&timer.payload.category)
+    .bind(timer.payload.filter)
     .fetch_one(&mut *transaction)
     .await
     .map_err(sqlite_error)?;
@@ -104,6 +106,7 @@ async fn attach_webhook(
                 events: vec![TIMER_EVENT.to_owned()],
                 feed_id: None,
                 category: None,
+                saved_filter: None,
                 timer_id: Some(timer),
             };
             let created = insert_webhook(connection, &webhook).await?;
@@ -152,7 +155,7 @@ pub(super) async fn update_timer(
     let row: Option<TimerRow> = sqlx::query_as(&format!(
         "UPDATE timers SET name = $3, schedule_kind = $4, schedule_spec = $5, at_time = $6, timezone = $7, \
          anchor_at = $8, payload_kind = $9, digest_feed_id = $10, status = $11, next_fire_at = $12, \
-         updated_at = $14, digest_category = $15 \
+         updated_at = $14, digest_category = $15, digest_filter_id = $16 \
          WHERE id = $1 AND user_id = $2 AND next_fire_at IS $13 RETURNING {TIMER_COLUMNS}"
     ))
     .bind(timer)
@@ -170,6 +173,7 @@ pub(super) async fn update_timer(
     .bind(update.expected_next_fire_at.map(micros))
     .bind(now_micros())
     .bind(&update.payload.category)
+    .bind(update.payload.filter)
     .fetch_optional(&store.pool)
     .await
     .map_err(sqlite_error)?;

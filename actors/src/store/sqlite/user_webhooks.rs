@@ -18,7 +18,7 @@ use crate::webhook::{
 };
 
 const WEBHOOK_COLUMNS: &str =
-    "id, url, events, feed_id, category, enabled, disabled_reason, consecutive_dead, created_at, updated_at";
+    "id, url, events, feed_id, category, saved_filter_id, enabled, disabled_reason, consecutive_dead, created_at, updated_at";
 
 type WebhookRow = (
     WebhookId,
@@ -26,6 +26,7 @@ type WebhookRow = (
     String,
     Option<FeedId>,
     Option<String>,
+    Option<i64>,
     bool,
     Option<String>,
     i32,
@@ -37,13 +38,26 @@ type WebhookRow = (
 type AttemptRow = (Hyphenated, i32, i64, Option<i32>, i64, Option<String>);
 
 fn webhook(row: WebhookRow) -> Result<Webhook, StoreError> {
-    let (id, url, events, feed_id, category, enabled, disabled_reason, consecutive_dead, created_at, updated_at) = row;
+    let (
+        id,
+        url,
+        events,
+        feed_id,
+        category,
+        saved_filter,
+        enabled,
+        disabled_reason,
+        consecutive_dead,
+        created_at,
+        updated_at,
+    ) = row;
     Ok(Webhook {
         id,
         url,
         events: serde_json::from_str(&events).map_err(|error| decode_error(format!("events: {error}")))?,
         feed_id,
         category,
+        saved_filter,
         enabled,
         disabled_reason,
         consecutive_dead,

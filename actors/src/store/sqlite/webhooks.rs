@@ -1,18 +1,23 @@
 //! Webhooks and their delivery outbox on SQLite. The free functions take a connection, so that any
 //! transaction (a flush, a timer's firing) can insert what it announces in the same commit.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use uuid::fmt::Hyphenated;
 use uuid::Uuid;
 
 use super::rows::{micros, now_micros};
+use super::saved_filters::matching_articles;
 use super::SqliteStore;
 use crate::domain::{ArticleId, FeedId, UserId};
 use crate::events::FeedStatusChange;
+use crate::saved_filter::SavedFilterId;
 use crate::store::error::sqlite_error;
 use crate::store::organise_sql::WEBHOOK_TAKES_CATEGORY;
 use crate::store::rows::{decode_error, Decoded};
+use crate::store::saved_filter_sql::articles_per_filter;
 use crate::store::StoreError;
 use crate::webhook::{
     article_new_data, new_secret, status_deliveries, CreatedWebhook, Delivery, DeliveryStatus, NewDelivery, NewWebhook,
@@ -75,8 +80,8 @@ pub(crate) async fn insert_webhook(
     let secret = new_secret();
     let events = serde_json::to_string(&webhook.events).map_err(|error| decode_error(format!("events: {error}")))?;
     let id: WebhookId = sqlx::query_scalar(
-        "INSERT INTO webhooks (user_id, url, events, feed_id, secret, timer_id, created_at, updated_at, category) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id",
+        "INSERT INTO webhooks (user_id, url, events, feed_id, secret, timer_id, created_at, updated_at, category, \
+         saved_filter_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) RETURNING id",
     )
     .bind(webhook.user_id.hyphenated())
     .bind(&webhook.url)
@@ -86,6 +91,7 @@ pub(crate) async fn insert_webhook(
     .bind(webhook.timer_id)
     .bind(now_micros())
     .bind(&webhook.category)
+    .bind(webhook.saved_filter)
     .fetch_one(&mut *conn)
     .await
     .map_err(sqlite_error)?;
@@ -159,8 +165,46 @@ pub(super) async fn due_deliveries(
     rows.into_iter().map(delivery).collect()
 }
 
-/// A new article and a webhook it goes to: the webhook, the article's id, feed, title, URL and date.
-type ArticleMatch = (WebhookId, ArticleId, FeedId, Option<String>, Option<String>, i64);
+/// A new article and a webhook it goes to: the webhook, the article's id, feed, title, URL and date, and the
+/// webhook's owner and saved filter.
+type ArticleMatch = (
+    WebhookId,
+    ArticleId,
+    FeedId,
+    Option<String>,
+    Option<String>,
+    i64,
+    Hyphenated,
+    Option<SavedFilterId>,
+);
+
+/// The candidates whose webhook takes every new article, or whose saved filter keeps theirs: decided on the
+/// flush's own transaction by the matcher the timeline agrees with, one matching statement per saved filter
+/// (per 500 articles) named by a candidate, whatever the number of webhooks naming it.
+async fn keep_saved_filter_matches(
+    conn: &mut SqliteConnection,
+    matched: Vec<ArticleMatch>,
+) -> Result<Vec<ArticleMatch>, StoreError> {
+    let per_filter = articles_per_filter(
+        matched
+            .iter()
+            .map(|candidate| (candidate.6.into_uuid(), candidate.7, candidate.1)),
+    );
+    let mut kept = HashSet::new();
+    for ((user, filter), articles) in per_filter {
+        for article in matching_articles(conn, user, filter, &articles).await? {
+            kept.insert((user, filter, article));
+        }
+    }
+    Ok(matched
+        .into_iter()
+        .filter(|candidate| {
+            candidate
+                .7
+                .is_none_or(|filter| kept.contains(&(candidate.6.into_uuid(), filter, candidate.1)))
+        })
+        .collect())
+}
 
 /// Inside the flush's transaction: an `article.new` delivery of each new article to each enabled webhook of
 /// each of its feed's subscribers that subscribes to it (and to that feed, when it filters by feed). Timers'
@@ -174,7 +218,8 @@ pub(super) async fn insert_article_deliveries(
     }
     let ids = serde_json::Value::from(articles.to_vec()).to_string();
     let matched: Vec<ArticleMatch> = sqlx::query_as(&format!(
-        "SELECT w.id, a.id, a.feed_id, a.title, a.url, a.published_at FROM json_each($1) k \
+        "SELECT w.id, a.id, a.feed_id, a.title, a.url, a.published_at, w.user_id, w.saved_filter_id \
+         FROM json_each($1) k \
          JOIN articles a ON a.id = k.value \
          JOIN subscriptions s ON s.feed_id = a.feed_id \
          JOIN webhooks w ON w.user_id = s.user_id AND w.enabled = 1 AND w.timer_id IS NULL \
@@ -186,8 +231,9 @@ pub(super) async fn insert_article_deliveries(
     .fetch_all(&mut *conn)
     .await
     .map_err(sqlite_error)?;
+    let matched = keep_saved_filter_matches(conn, matched).await?;
     let mut deliveries = Vec::with_capacity(matched.len());
-    for (webhook, article, feed, title, url, published) in &matched {
+    for (webhook, article, feed, title, url, published, ..) in &matched {
         let data = article_new_data(*article, *feed, title.as_deref(), url.as_deref(), published.decoded()?);
         deliveries.push(NewDelivery::new(*webhook, "article.new", data));
     }

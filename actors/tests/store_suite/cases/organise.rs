@@ -135,6 +135,7 @@ pub async fn renaming_a_category_carries_its_webhook_and_digest_filters_along(st
         events: vec!["article.new".to_owned()],
         feed_id: None,
         category: Some(category.to_owned()),
+        saved_filter: None,
         timer_id: None,
     };
     let alices_tech = store
@@ -166,6 +167,7 @@ pub async fn renaming_a_category_carries_its_webhook_and_digest_filters_along(st
                     kind: PayloadKind::Digest,
                     feed_id: None,
                     category: Some("Tech".to_owned()),
+                    filter: None,
                 },
                 next_fire_at: at,
             },

@@ -26,6 +26,7 @@ fn one_shot(user: UserId, at: DateTime<Utc>, target: TimerTarget) -> NewTimer {
             kind: PayloadKind::Id,
             feed_id: None,
             category: None,
+            filter: None,
         },
         next_fire_at: at,
     }
@@ -140,6 +141,7 @@ pub async fn timers_are_private_limited_and_take_their_own_webhook_with_them(sto
             events: vec!["article.new".into()],
             feed_id: None,
             category: None,
+            saved_filter: None,
             timer_id: None,
         })
         .await

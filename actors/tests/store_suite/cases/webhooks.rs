@@ -13,6 +13,7 @@ pub async fn enqueued_deliveries_are_due_in_order_with_their_envelope(store: Sha
         events: vec!["article.new".to_owned()],
         feed_id: None,
         category: None,
+        saved_filter: None,
         timer_id: None,
     };
     let first = store
@@ -83,6 +84,7 @@ pub async fn fifty_dead_deliveries_in_a_row_disable_the_webhook_once(store: Shar
             events: vec!["article.new".to_owned()],
             feed_id: None,
             category: None,
+            saved_filter: None,
             timer_id: None,
         })
         .await
