@@ -45,6 +45,7 @@ pub struct FeedPatchRequest {
 #[oai(rename = "CategoryRequest")]
 pub struct CategoryRequest {
     /// 1–1024 characters, trimmed; unique among your categories.
+    #[oai(deserialize_with = "crate::strict_json::name")]
     pub name: String,
 }
 

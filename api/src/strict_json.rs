@@ -43,6 +43,19 @@ fn optional_string(field: &str, value: Option<Value>) -> ParseResult<Option<Stri
     }
 }
 
+/// A field the schema types as a string but does not require: absent is `None`, and `null` is refused like
+/// any other non-string, as the schema does not allow it.
+fn string_if_given(field: &str, value: Option<Value>) -> ParseResult<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(other) => Err(problem(
+            field,
+            &format!("must be a string (or left out), not {}", kind(&other)),
+        )),
+    }
+}
+
 fn strings(field: &str, value: Option<Value>) -> ParseResult<Vec<String>> {
     let items = match value {
         Some(Value::Array(items)) => items,
@@ -89,6 +102,7 @@ field_readers! {
     old_password: string -> String;
     new_password: string -> String;
     name: string -> String;
+    category: string_if_given -> Option<String>;
     invite: optional_string -> Option<String>;
     urls: strings -> Vec<String>;
     url: string -> String;
@@ -132,6 +146,16 @@ mod tests {
         assert_eq!(invite(None).unwrap(), None);
         assert_eq!(invite(Some(json!("abc"))).unwrap(), Some("abc".to_owned()));
         assert!(message(invite(Some(json!(7)))).contains("field `invite` must be a string or null, not a number"));
+    }
+
+    #[test]
+    fn a_string_if_given_is_absent_or_a_string_never_null() {
+        assert_eq!(category(None).unwrap(), None);
+        assert_eq!(category(Some(json!("News"))).unwrap(), Some("News".to_owned()));
+        assert!(
+            message(category(Some(Value::Null))).contains("field `category` must be a string (or left out), not null")
+        );
+        assert!(message(category(Some(json!(false)))).contains("not a boolean"));
     }
 
     #[test]
