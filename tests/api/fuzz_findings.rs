@@ -98,6 +98,33 @@ async fn a_boolean_is_not_a_category_name(backend: Backend) {
     assert_eq!(names, [&json!("News")], "nothing was created or renamed");
 }
 
+async fn a_boolean_is_not_a_feed_category_or_tag(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let server = feed_server().await;
+    server.set("/one.xml", rss("one", 0, 1), "application/rss+xml");
+    let token = app.user("alice").await;
+    let feed_id = app.subscribe(&token, &[server.url("/one.xml")]).await[0]["feed_id"].clone();
+    let path = format!("/v1/feeds/{feed_id}");
+    for (body, field) in [
+        (json!({"category": false}), "category"),
+        (json!({"tags": [false, true]}), "tags"),
+        (json!({"tags": "news"}), "tags"),
+    ] {
+        let response = app.patch_json(&path, &token, &body).await;
+        assert_eq!(field_error(response).await, (400, json!(field)), "{body}");
+    }
+    let feed: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+    assert_eq!(
+        (&feed["category"], &feed["tags"]),
+        (&Value::Null, &json!([])),
+        "nothing was changed"
+    );
+    let cleared = app
+        .patch_json(&path, &token, &json!({"category": null, "tags": []}))
+        .await;
+    assert_eq!(cleared.status(), 200, "null still clears the category");
+}
+
 async fn a_null_category_does_not_select_every_article_to_mark(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.user("alice").await;
@@ -146,5 +173,6 @@ crate::on_both_backends!(
     a_number_is_not_a_username,
     a_boolean_is_not_a_feed_url,
     a_boolean_is_not_a_category_name,
+    a_boolean_is_not_a_feed_category_or_tag,
     a_null_category_does_not_select_every_article_to_mark,
 );
