@@ -98,9 +98,9 @@ curl -fsS -H 'content-type: application/json' -o /dev/null "$API/v1/auth/registe
   -d '{"username":"fuzzer","email":"fuzzer@example.com","password":"fuzzing password"}'
 # Operator rights come from the CLI, as in production, so that the admin routes are fuzzed past their 403.
 DATABASE_URL="sqlite://$work/syndic.db" "$ENGINE" admin grant fuzzer >/dev/null
-token=$(curl -fsS -H 'content-type: application/json' "$API/v1/auth/login" \
-  -d '{"identifier":"fuzzer","password":"fuzzing password"}' |
-  "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+# The credential comes from a hook: an access token, replaced when a fuzzed logout ends it (scripts/fuzz_auth.py).
+export SCHEMATHESIS_HOOKS=scripts/fuzz_auth.py SYNDIC_FUZZ_API="$API" SYNDIC_FUZZ_USERNAME=fuzzer \
+  SYNDIC_FUZZ_PASSWORD="fuzzing password"
 # `timeout` is the hard stop should schemathesis overrun its own budget.
 status=0
 timeout --signal=INT --kill-after=30 $((FUZZ_SECONDS + 240)) \
@@ -111,8 +111,7 @@ timeout --signal=INT --kill-after=30 $((FUZZ_SECONDS + 240)) \
   --max-time "$FUZZ_SECONDS" \
   --request-timeout 20 \
   --workers 2 \
-  --suppress-health-check all \
-  --header "Authorization: Bearer $token" || status=$?
+  --suppress-health-check all || status=$?
 if [[ $status -ne 0 ]]; then
   echo "schemathesis failed (exit $status); the engine's log follows" >&2
   tail -n 100 "$work/engine.log" >&2

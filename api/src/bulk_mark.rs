@@ -29,6 +29,7 @@ pub struct MarkRequest {
     /// Only this feed's articles.
     pub feed_id: Option<FeedId>,
     /// Only the articles of the feeds in your category of this name.
+    #[oai(deserialize_with = "crate::strict_json::category")]
     pub category: Option<String>,
     /// Only the articles published before this instant.
     pub before: Option<chrono::DateTime<chrono::Utc>>,

@@ -35,8 +35,10 @@ pub struct FeedPatchRequest {
     pub title: MaybeUndefined<String>,
     /// The name of one of your categories, 1–1024 characters, created if you have none of that name; `null`
     /// takes the feed out of its category.
+    #[oai(deserialize_with = "crate::strict_json::patched_category")]
     pub category: MaybeUndefined<String>,
     /// Every tag the feed carries, replacing those it had: up to 50, each 1–100 characters; `[]` removes all.
+    #[oai(deserialize_with = "crate::strict_json::tags")]
     pub tags: Option<Vec<String>>,
 }
 
@@ -45,6 +47,7 @@ pub struct FeedPatchRequest {
 #[oai(rename = "CategoryRequest")]
 pub struct CategoryRequest {
     /// 1–1024 characters, trimmed; unique among your categories.
+    #[oai(deserialize_with = "crate::strict_json::name")]
     pub name: String,
 }
 

@@ -4,7 +4,7 @@
 //! Each reader is named for the field it reads, so `#[oai(deserialize_with = "crate::strict_json::username")]`
 //! is all a request object needs. `parse_errors` finds the field again in the message (`field `name` ...`).
 
-use poem_openapi::types::{ParseError, ParseResult, Type};
+use poem_openapi::types::{MaybeUndefined, ParseError, ParseResult, Type};
 use serde_json::Value;
 
 /// The error for one field; `parse_errors::field_problem` reads it back.
@@ -43,6 +43,40 @@ fn optional_string(field: &str, value: Option<Value>) -> ParseResult<Option<Stri
     }
 }
 
+/// A field the schema types as a string but does not require: absent is `None`, and `null` is refused like
+/// any other non-string, as the schema does not allow it.
+fn string_if_given(field: &str, value: Option<Value>) -> ParseResult<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(other) => Err(problem(
+            field,
+            &format!("must be a string (or left out), not {}", kind(&other)),
+        )),
+    }
+}
+
+/// A patch field that is left out, `null` (to clear it) or a string.
+fn string_or_null(field: &str, value: Option<Value>) -> ParseResult<MaybeUndefined<String>> {
+    match value {
+        None => Ok(MaybeUndefined::Undefined),
+        Some(Value::Null) => Ok(MaybeUndefined::Null),
+        Some(Value::String(text)) => Ok(MaybeUndefined::Value(text)),
+        Some(other) => Err(problem(
+            field,
+            &format!("must be a string or null, not {}", kind(&other)),
+        )),
+    }
+}
+
+/// A list of strings that may be left out.
+fn strings_if_given(field: &str, value: Option<Value>) -> ParseResult<Option<Vec<String>>> {
+    match value {
+        None => Ok(None),
+        given => strings(field, given).map(Some).map_err(ParseError::propagate),
+    }
+}
+
 fn strings(field: &str, value: Option<Value>) -> ParseResult<Vec<String>> {
     let items = match value {
         Some(Value::Array(items)) => items,
@@ -69,6 +103,12 @@ fn optional_bool(field: &str, value: Option<Value>) -> ParseResult<Option<bool>>
     }
 }
 
+/// The category of a feed's patch, where `null` takes the feed out of its category (a mark request's
+/// `category`, which has no `null`, is read by `category`).
+pub fn patched_category(value: Option<Value>) -> ParseResult<MaybeUndefined<String>> {
+    string_or_null("category", value)
+}
+
 /// One public reader per request-body field, named for it.
 macro_rules! field_readers {
     ($($field:ident: $reader:ident -> $value:ty;)+) => {
@@ -89,10 +129,12 @@ field_readers! {
     old_password: string -> String;
     new_password: string -> String;
     name: string -> String;
+    category: string_if_given -> Option<String>;
     invite: optional_string -> Option<String>;
     urls: strings -> Vec<String>;
     url: string -> String;
     read: optional_bool -> Option<bool>;
+    tags: strings_if_given -> Option<Vec<String>>;
     starred: optional_bool -> Option<bool>;
 }
 
@@ -132,6 +174,29 @@ mod tests {
         assert_eq!(invite(None).unwrap(), None);
         assert_eq!(invite(Some(json!("abc"))).unwrap(), Some("abc".to_owned()));
         assert!(message(invite(Some(json!(7)))).contains("field `invite` must be a string or null, not a number"));
+    }
+
+    #[test]
+    fn a_string_if_given_is_absent_or_a_string_never_null() {
+        assert_eq!(category(None).unwrap(), None);
+        assert_eq!(category(Some(json!("News"))).unwrap(), Some("News".to_owned()));
+        assert!(
+            message(category(Some(Value::Null))).contains("field `category` must be a string (or left out), not null")
+        );
+        assert!(message(category(Some(json!(false)))).contains("not a boolean"));
+    }
+
+    #[test]
+    fn a_patched_category_is_a_string_null_or_absent_and_tags_only_strings() {
+        assert!(patched_category(None).unwrap().is_undefined());
+        assert!(patched_category(Some(Value::Null)).unwrap().is_null());
+        assert_eq!(
+            patched_category(Some(json!("News"))).unwrap().value(),
+            Some(&"News".to_owned())
+        );
+        assert!(message(patched_category(Some(json!(false)))).contains("field `category` must be a string or null"));
+        assert_eq!(tags(None).unwrap(), None);
+        assert!(message(tags(Some(json!([false])))).contains("field `tags` must hold only strings, not a boolean"));
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! The JSON shapes of the webhook routes (`webhooks.rs`), and their conversions from the engine's types.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use poem_openapi::{ApiResponse, Enum, Object};
+use serde_json::Value;
 use syndic_actors::domain::FeedId;
-use syndic_actors::webhook::{DeliveryId, DeliveryRecord, DeliveryStatus, Webhook, WebhookId};
+use syndic_actors::webhook::{DeliveryId, DeliveryRecord, DeliveryStatus, Webhook, WebhookId, SUBSCRIBABLE_EVENTS};
 
 use crate::nullable::Nullable;
 use crate::webhook_payloads::StoredPayload;
@@ -28,6 +33,58 @@ pub struct WebhookFilterBody {
     pub saved_filter: Option<i64>,
 }
 
+/// An event kind in a webhook request. The schema lists the kinds a webhook may subscribe to; any string is
+/// read, so that the engine's check answers an unknown one with a 422 naming `events`, as it always has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEventName(pub String);
+
+impl WebhookEventName {
+    pub fn strings(names: Vec<WebhookEventName>) -> Vec<String> {
+        names.into_iter().map(|name| name.0).collect()
+    }
+}
+
+impl Type for WebhookEventName {
+    const IS_REQUIRED: bool = true;
+
+    type RawValueType = String;
+
+    type RawElementValueType = String;
+
+    fn name() -> Cow<'static, str> {
+        "WebhookEventName".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            enum_items: SUBSCRIBABLE_EVENTS.iter().map(|event| Value::from(*event)).collect(),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(std::iter::once(&self.0))
+    }
+}
+
+impl ParseFromJSON for WebhookEventName {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        String::parse_from_json(value)
+            .map(WebhookEventName)
+            .map_err(ParseError::propagate)
+    }
+}
+
+impl ToJSON for WebhookEventName {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.clone()))
+    }
+}
+
 #[derive(Debug, Object)]
 #[oai(rename = "WebhookRequest")]
 pub struct CreateWebhookRequest {
@@ -36,7 +93,7 @@ pub struct CreateWebhookRequest {
     pub url: String,
     /// Event kinds to deliver: `article.new`, `feed.status`, `job.progress`, `job.done`, `share.new`.
     #[oai(validator(min_items = 1, max_items = 10))]
-    pub events: Vec<String>,
+    pub events: Vec<WebhookEventName>,
     pub filter: Option<WebhookFilterBody>,
 }
 
@@ -46,7 +103,7 @@ pub struct WebhookPatchRequest {
     #[oai(validator(max_length = 2048))]
     pub url: Option<String>,
     #[oai(validator(min_items = 1, max_items = 10))]
-    pub events: Option<Vec<String>>,
+    pub events: Option<Vec<WebhookEventName>>,
     /// Enabling a webhook clears why it was disabled; its waiting deliveries go out.
     pub enabled: Option<bool>,
 }
@@ -235,5 +292,26 @@ pub(crate) fn delivery_body(record: DeliveryRecord) -> DeliveryBody {
                 error: attempt.error.into(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use syndic_actors::webhook::SUBSCRIBABLE_EVENTS;
+
+    #[test]
+    fn the_spec_lists_the_events_a_webhook_may_subscribe_to() {
+        let spec: serde_yaml::Value = serde_yaml::from_str(&crate::spec_yaml()).expect("YAML");
+        let schemas = &spec["components"]["schemas"];
+        for (schema, field) in [("WebhookRequest", "events"), ("WebhookPatch", "events")] {
+            let items = &schemas[schema]["properties"][field]["items"];
+            let listed: Vec<&str> = items["enum"]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{schema}.{field} has no enum: {items:?}"))
+                .iter()
+                .filter_map(serde_yaml::Value::as_str)
+                .collect();
+            assert_eq!(listed, SUBSCRIBABLE_EVENTS, "{schema}.{field}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use crate::id_pages::{self, bounded, next_page};
 use crate::webhook_bodies::{
     delivery_body, delivery_status, status_body, webhook_body, CreateWebhookRequest, CreateWebhookResponse,
     CreatedWebhookBody, DeleteWebhookResponse, DeliveriesBody, DeliveryStatusBody, RedeliverResponse, RedeliveryBody,
-    SecretBody, WebhookBody, WebhookPatchRequest, WebhooksBody,
+    SecretBody, WebhookBody, WebhookEventName, WebhookPatchRequest, WebhooksBody,
 };
 use crate::ApiTags;
 
@@ -43,7 +43,7 @@ impl WebhooksApi {
                 auth.0,
                 WebhookRequest {
                     url: request.url,
-                    events: request.events,
+                    events: WebhookEventName::strings(request.events),
                     feed_id: filter.feed_id,
                     category: filter.category,
                     saved_filter: filter.saved_filter,
@@ -103,7 +103,7 @@ impl WebhooksApi {
         let Json(request) = body;
         let patch = WebhookPatch {
             url: request.url,
-            events: request.events,
+            events: request.events.map(WebhookEventName::strings),
             enabled: request.enabled,
         };
         Ok(Json(webhook_body(engine.update_webhook(auth.0, id.0, patch).await?)))

@@ -1,6 +1,7 @@
 //! What schemathesis found: a NUL in the login identifier (a 500 on Postgres, which rejects NUL in text), JSON
-//! numbers or booleans taken as strings (now 4xx naming the field, nothing stored), and a refresh racing an
-//! unsubscribe of the same feed (a 503; now a 404).
+//! numbers or booleans taken as strings (now 4xx naming the field, nothing stored), `null` taken for a field
+//! the schema says is a string (now a 400 naming it), and a refresh racing an unsubscribe of the same feed (a
+//! 503; now a 404).
 
 use serde_json::{json, Value};
 
@@ -71,6 +72,76 @@ async fn a_boolean_is_not_a_feed_url(backend: Backend) {
     assert_eq!(feeds["feeds"], json!([]), "nothing was subscribed");
 }
 
+async fn a_boolean_is_not_a_category_name(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.user("alice").await;
+    let response = app
+        .post_json("/v1/categories", Some(&token), &json!({"name": false}))
+        .await;
+    assert_eq!(field_error(response).await, (400, json!("name")));
+    let created = app
+        .post_json("/v1/categories", Some(&token), &json!({"name": "News"}))
+        .await;
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"].clone();
+    let response = app
+        .patch_json(&format!("/v1/categories/{id}"), &token, &json!({"name": 7}))
+        .await;
+    assert_eq!(field_error(response).await, (400, json!("name")));
+    let categories: Value = app.get("/v1/categories", Some(&token)).await.json().await.unwrap();
+    let names: Vec<&Value> = categories["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["name"])
+        .collect();
+    assert_eq!(names, [&json!("News")], "nothing was created or renamed");
+}
+
+async fn a_boolean_is_not_a_feed_category_or_tag(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let server = feed_server().await;
+    server.set("/one.xml", rss("one", 0, 1), "application/rss+xml");
+    let token = app.user("alice").await;
+    let feed_id = app.subscribe(&token, &[server.url("/one.xml")]).await[0]["feed_id"].clone();
+    let path = format!("/v1/feeds/{feed_id}");
+    for (body, field) in [
+        (json!({"category": false}), "category"),
+        (json!({"tags": [false, true]}), "tags"),
+        (json!({"tags": "news"}), "tags"),
+    ] {
+        let response = app.patch_json(&path, &token, &body).await;
+        assert_eq!(field_error(response).await, (400, json!(field)), "{body}");
+    }
+    let feed: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+    assert_eq!(
+        (&feed["category"], &feed["tags"]),
+        (&Value::Null, &json!([])),
+        "nothing was changed"
+    );
+    let cleared = app
+        .patch_json(&path, &token, &json!({"category": null, "tags": []}))
+        .await;
+    assert_eq!(cleared.status(), 200, "null still clears the category");
+}
+
+async fn a_null_category_does_not_select_every_article_to_mark(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.user("alice").await;
+    let response = app
+        .post_json(
+            "/v1/articles/mark",
+            Some(&token),
+            &json!({"read": true, "category": null}),
+        )
+        .await;
+    assert_eq!(field_error(response).await, (400, json!("category")));
+    let without = app
+        .post_json("/v1/articles/mark", Some(&token), &json!({"read": true}))
+        .await;
+    assert_eq!(without.status(), 200, "left out, it selects nothing less");
+}
+
 /// Bounded: each round races one refresh against one unsubscribe; before the fix about a third gave a 503.
 const RACE_ROUNDS: usize = 20;
 
@@ -101,4 +172,7 @@ crate::on_both_backends!(
     a_nul_in_the_login_identifier_is_a_422_not_a_500,
     a_number_is_not_a_username,
     a_boolean_is_not_a_feed_url,
+    a_boolean_is_not_a_category_name,
+    a_boolean_is_not_a_feed_category_or_tag,
+    a_null_category_does_not_select_every_article_to_mark,
 );
