@@ -146,7 +146,9 @@ impl ArticlesApi {
         /// than a summary match, which weighs more than a content match. HTML tags in the text are not searched.
         q: Query<Option<String>>,
         /// `relevance` (best match first; only with `q`, and the default with it) or `date` (newest first; the
-        /// default without `q`). A cursor only continues the order it was issued for.
+        /// default without `q`). By relevance, the 500 most recently stored matches (after the other filters) are
+        /// ranked: a query with more matches, such as one of common words, does not rank older ones and leaves
+        /// them out; `date` still finds every match. A cursor only continues the order it was issued for.
         order: Query<Option<ArticleOrder>>,
         /// The id of one of your saved filters (`/v1/filters`): its members apply as if given here. A member
         /// given both ways is a 422 naming it; an id that is not one of your filters is a 422 naming `filter`.

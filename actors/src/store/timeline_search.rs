@@ -14,6 +14,11 @@ use super::timeline_query::{push_article_filters, push_state_filters, push_subsc
 use super::StoreError;
 use crate::domain::{Article, ArticleCursor, ArticleId, ArticlePage, ArticleQuery, ArticleSearch, FeedId, SearchOrder};
 
+/// How many matches a search by relevance ranks: the most recently stored ones the user sees, after the
+/// filters. A query with more matches than this (one of common words) ranks these and not the older ones, so
+/// that its cost does not grow with the store; one with fewer is ranked in full.
+pub(super) const RELEVANCE_CANDIDATES: i64 = 500;
+
 /// Which full-text index the backend has.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum SearchIndex {
@@ -80,14 +85,21 @@ where
     f64: 'args + Encode<'args, DB> + Type<DB>,
     String: 'args + Encode<'args, DB> + Type<DB>,
 {
+    let relevance = search.order == SearchOrder::Relevance;
     let mut builder = QueryBuilder::new("SELECT r.feed_id, r.published_at, r.id, r.rank FROM (");
     match index {
         SearchIndex::Vector => {
+            if relevance {
+                // The rank is computed outside the candidates' LIMIT, so only for them.
+                builder.push(
+                    "SELECT c.feed_id, c.published_at, c.id, ts_rank(c.search_vector, c.query)::float8 AS rank \
+                     FROM (SELECT q.feed_id, q.published_at, q.id, q.search_vector, m.query",
+                );
+            } else {
+                builder.push("SELECT q.feed_id, q.published_at, q.id, 0.0::float8 AS rank");
+            }
             builder
-                .push(
-                    "SELECT q.feed_id, q.published_at, q.id, ts_rank(q.search_vector, m.query)::float8 AS rank \
-                     FROM (SELECT to_tsquery('simple', ",
-                )
+                .push(" FROM (SELECT to_tsquery('simple', ")
                 .push_bind(text)
                 .push(
                     ") AS query) m JOIN articles q ON q.search_vector @@ m.query \
@@ -97,13 +109,20 @@ where
                 .push(" WHERE true");
         }
         SearchIndex::Fts5 => {
-            // CROSS JOIN keeps the index outside: each match is then a row-id and a primary-key lookup.
+            // CROSS JOIN keeps the index outside: each match is then a row-id and a primary-key lookup, and the
+            // candidates come from the index newest first (by row id) with no sort. `bm25` is computed only for
+            // the rows the statement returns.
+            let rank = if relevance {
+                "-bm25(articles_search, 10.0, 4.0, 1.0)"
+            } else {
+                "0.0"
+            };
             builder
-                .push(
-                    "SELECT q.feed_id, q.published_at, q.id, -bm25(articles_search, 10.0, 4.0, 1.0) AS rank \
+                .push(format!(
+                    "SELECT q.feed_id, q.published_at, q.id, {rank} AS rank \
                      FROM articles_search CROSS JOIN articles q ON q.id = articles_search.rowid \
-                     CROSS JOIN subscriptions s ON s.feed_id = q.feed_id AND s.user_id = ",
-                )
+                     CROSS JOIN subscriptions s ON s.feed_id = q.feed_id AND s.user_id = "
+                ))
                 .push_bind(user)
                 .push(" WHERE articles_search MATCH ")
                 .push_bind(text);
@@ -121,6 +140,18 @@ where
     push_state_filters(&mut builder, query);
     push_subscription_filters(&mut builder, query);
     push_article_filters(&mut builder, "q", query, encode_time);
+    if relevance {
+        let newest = match index {
+            SearchIndex::Vector => "q.id",
+            SearchIndex::Fts5 => "articles_search.rowid",
+        };
+        builder
+            .push(format!(" ORDER BY {newest} DESC LIMIT "))
+            .push_bind(RELEVANCE_CANDIDATES);
+        if let SearchIndex::Vector = index {
+            builder.push(") c");
+        }
+    }
     builder.push(") r");
     let order = match search.order {
         SearchOrder::Relevance => "r.rank DESC, r.id DESC",

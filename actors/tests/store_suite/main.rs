@@ -2,6 +2,7 @@
 
 mod backends;
 mod cases;
+mod postgres_only;
 mod sqlite_only;
 mod support;
 
@@ -79,6 +80,7 @@ for_each_backend!(
     pages_over_many_feeds_match_one_sorted_timeline,
     search_ranks_title_matches_first_and_reads_text_not_markup,
     search_pages_by_rank_or_date_return_each_match_once,
+    search_by_relevance_ranks_only_the_newest_matches_of_a_common_query,
     list_articles_filters_by_read_starred_and_feed,
     get_and_update_article,
     text_round_trips,

@@ -144,3 +144,42 @@ pub async fn search_pages_by_rank_or_date_return_each_match_once(store: SharedSt
         assert!(of_feed.iter().all(|title| title.contains(" a")), "{of_feed:?}");
     }
 }
+
+/// By relevance, a query with more matches than the search ranks (500) ranks the most recently stored ones only:
+/// an older title match is not among them, while by date every match is still found. With fewer matches, the
+/// title match is ranked first.
+pub async fn search_by_relevance_ranks_only_the_newest_matches_of_a_common_query(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let feed = subscribe(&store, &alice, URL).await;
+    let other = subscribe(&store, &alice, OTHER_URL).await;
+    let old = vec![written("old", 0, "Crab title", "", "")];
+    persist_one(&store, batch(feed, old, at("2026-01-02T00:00:00Z"))).await;
+    let newer: Vec<Entry> = (0..500)
+        .map(|index| {
+            written(
+                &format!("new{index}"),
+                1 + index,
+                &format!("Note {index}"),
+                "",
+                "a crab",
+            )
+        })
+        .collect();
+    persist_one(&store, batch(other, newer, at("2026-01-03T00:00:00Z"))).await;
+
+    let ranked = titles(&store, alice.id, search("crab", SearchOrder::Relevance)).await;
+    assert_eq!(ranked.len(), 500, "{:?}", &ranked[..5]);
+    assert!(!ranked.contains(&"Crab title".to_owned()), "{:?}", &ranked[..5]);
+    let dated = titles(&store, alice.id, search("crab", SearchOrder::Date)).await;
+    assert_eq!(dated.len(), 501);
+    assert_eq!(dated.last().map(String::as_str), Some("Crab title"));
+
+    let mut in_old_feed = search("crab", SearchOrder::Relevance);
+    in_old_feed.feed_id = Some(feed);
+    assert_eq!(
+        titles(&store, alice.id, in_old_feed).await,
+        vec!["Crab title".to_owned()]
+    );
+    let few = titles(&store, alice.id, search("crab title", SearchOrder::Relevance)).await;
+    assert_eq!(few, vec!["Crab title".to_owned()]);
+}
