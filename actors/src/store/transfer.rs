@@ -20,7 +20,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 22] = [
+    pub const ALL: [Table; 23] = [
         Table::Users,
         Table::Plain(&tables::INVITES),
         Table::Plain(&tables::CATEGORIES),
@@ -32,6 +32,7 @@ impl Table {
         Table::Plain(&tables::EVENTS),
         Table::Plain(&tables::JOBS),
         Table::Plain(&tables::JOB_ITEMS),
+        Table::Plain(&tables::SAVED_FILTERS),
         Table::Plain(&tables::WEBHOOKS),
         Table::Plain(&tables::WEBHOOK_DELIVERIES),
         Table::Plain(&tables::WEBHOOK_DELIVERY_ATTEMPTS),

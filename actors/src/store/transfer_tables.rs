@@ -125,6 +125,24 @@ pub const JOB_ITEMS: PlainTable = PlainTable {
     sequence: None,
 };
 
+/// Named timeline queries; webhooks and timers name them by id (no foreign key), so their ids are kept.
+pub const SAVED_FILTERS: PlainTable = PlainTable {
+    name: "saved_filters",
+    columns: &[
+        ("id", Integer),
+        ("user_id", Id),
+        ("name", Text),
+        ("q", Text),
+        ("category", Text),
+        ("tag", Text),
+        ("author", Text),
+        ("created_at", Time),
+        ("updated_at", Time),
+    ],
+    key_columns: 1,
+    sequence: Some("id"),
+};
+
 /// Before timers, which deliver through them (`webhooks.timer_id` has no foreign key).
 pub const WEBHOOKS: PlainTable = PlainTable {
     name: "webhooks",
@@ -142,6 +160,7 @@ pub const WEBHOOKS: PlainTable = PlainTable {
         ("timer_id", Integer),
         ("created_at", Time),
         ("updated_at", Time),
+        ("saved_filter_id", Integer),
     ],
     key_columns: 1,
     sequence: Some("id"),
@@ -197,6 +216,7 @@ pub const TIMERS: PlainTable = PlainTable {
         ("payload_kind", Text),
         ("digest_feed_id", Integer),
         ("digest_category", Text),
+        ("digest_filter_id", Integer),
         ("status", Text),
         ("next_fire_at", Time),
         ("last_fired_at", Time),
