@@ -140,7 +140,7 @@ pub async fn pages_import_as_they_are_into_an_empty_database(store: SharedStore)
     );
     assert_eq!(
         exported.iter().map(|pages| keys(pages).len()).collect::<Vec<_>>(),
-        vec![1, 0, 0, 1, 0, 1, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        vec![1, 0, 0, 1, 0, 1, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
         "{:?}",
         Table::ALL.map(Table::name)
     );
