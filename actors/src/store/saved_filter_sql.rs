@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::rows::Decoded;
-use super::timeline_query::{push_article_filters, push_subscription_filters};
+use super::timeline_query::{push_article_filters, push_in_list, push_subscription_filters};
 use super::timeline_search::SearchIndex;
 use super::StoreError;
 use crate::domain::{ArticleFilter, ArticleId, ArticleQuery, ReadFilter, UserId};
@@ -94,7 +94,7 @@ where
     let mut builder =
         QueryBuilder::new("SELECT q.id FROM articles q JOIN subscriptions s ON s.feed_id = q.feed_id AND s.user_id = ");
     builder.push_bind(user);
-    push_ids(&mut builder, " WHERE q.id IN (", ids);
+    push_in_list(&mut builder, " WHERE q.id IN (", ids);
     if let Some(search) = &filter.search {
         match index {
             SearchIndex::Vector => {
@@ -105,7 +105,7 @@ where
             }
             SearchIndex::Fts5 => {
                 // The row ids bound the index's work to the given articles.
-                push_ids(
+                push_in_list(
                     &mut builder,
                     " AND q.id IN (SELECT rowid FROM articles_search WHERE rowid IN (",
                     ids,
@@ -121,22 +121,6 @@ where
     push_article_filters(&mut builder, "q", &query, encode_time);
     builder.push(" ORDER BY q.id");
     builder
-}
-
-fn push_ids<'args, DB>(builder: &mut QueryBuilder<'args, DB>, prefix: &str, ids: &[ArticleId])
-where
-    DB: Database,
-    i64: 'args + Encode<'args, DB> + Type<DB>,
-{
-    builder.push(prefix);
-    let mut separated = builder.separated(", ");
-    for id in ids {
-        separated.push_bind(*id);
-    }
-    if ids.is_empty() {
-        separated.push("NULL");
-    }
-    builder.push(")");
 }
 
 /// A flush's candidate deliveries grouped by the saved filter that must keep them: each filter's article ids,

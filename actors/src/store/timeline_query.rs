@@ -269,7 +269,7 @@ where
 }
 
 /// `prefix`, then the values as binds separated by commas, then `)`; an empty list still makes valid SQL.
-fn push_in_list<'args, DB>(builder: &mut QueryBuilder<'args, DB>, prefix: &str, values: &[i64])
+pub(crate) fn push_in_list<'args, DB>(builder: &mut QueryBuilder<'args, DB>, prefix: &str, values: &[i64])
 where
     DB: Database,
     i64: 'args + Encode<'args, DB> + Type<DB>,
