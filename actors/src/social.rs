@@ -207,12 +207,13 @@ pub struct SentShare {
     pub not_seen_count: i64,
 }
 
-/// The `data` of a `share.new` event and delivery.
+/// The `data` of a `share.new` event and delivery. It names the sender by username only: events are kept in the
+/// recipient's log for 24 h and replayed from it, and a display name the sender has since hidden from that
+/// recipient (a former friend) must not come back with them. Where the name is shown, it is read at that time.
 pub fn share_new_data(share: &Share) -> serde_json::Value {
     serde_json::json!({
         "share_id": share.id,
         "from": share.sender,
-        "from_display_name": share.sender_display_name,
         "article_id": share.article_id,
         "url": share.url,
         "title": share.title,

@@ -114,16 +114,15 @@ pub struct ShareNewDelivery {
     pub data: ShareNewData,
 }
 
-/// The share, as `GET /v1/notifications` lists it.
+/// The share, as `GET /v1/notifications` lists it, but for the sender's display name: events are kept and
+/// replayed for 24 h, so they carry no name the sender may hide later. `GET /v1/notifications` and
+/// `GET /v1/users/{username}` show it as the caller may see it now.
 #[derive(Debug, Object)]
 pub struct ShareNewData {
     /// The share; what `POST /v1/notifications/seen` takes.
     pub share_id: i64,
     /// The sender's username.
     pub from: String,
-    /// The sender's display name, `null` when they hide it from friends.
-    #[oai(nullable)]
-    pub from_display_name: Nullable<String>,
     #[oai(nullable)]
     pub article_id: Nullable<ArticleId>,
     #[oai(nullable)]
