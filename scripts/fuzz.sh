@@ -53,6 +53,8 @@ cleanup() {
     kill "$engine_pid" 2>/dev/null || true
     wait "$engine_pid" 2>/dev/null || true
   fi
+  # The whole engine log outlives the run, for what a failure's tail does not show.
+  cp "$work/engine.log" "$TARGET_DIR/fuzz-engine.log" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
