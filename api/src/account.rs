@@ -89,6 +89,7 @@ pub struct VisibilityRequest {
 #[oai(rename = "ProfilePatch")]
 pub struct ProfilePatchRequest {
     /// 1–64 characters, trimmed; `null` clears it.
+    #[oai(deserialize_with = "crate::strict_json::display_name")]
     pub display_name: MaybeUndefined<String>,
     pub visibility: Option<VisibilityRequest>,
 }

@@ -79,7 +79,7 @@ impl From<Profile> for ProfileBody {
 #[derive(Debug, Object)]
 pub struct FriendRequestRequest {
     /// The user to ask, by username.
-    #[oai(validator(max_length = 64))]
+    #[oai(deserialize_with = "crate::strict_json::username", validator(max_length = 64))]
     pub username: String,
 }
 

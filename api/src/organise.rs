@@ -32,6 +32,7 @@ pub struct OrganiseApi;
 #[oai(rename = "FeedPatch")]
 pub struct FeedPatchRequest {
     /// Your own title for the feed, 1–300 characters; `null` shows the feed's own again.
+    #[oai(deserialize_with = "crate::strict_json::patched_title")]
     pub title: MaybeUndefined<String>,
     /// The name of one of your categories, 1–1024 characters, created if you have none of that name; `null`
     /// takes the feed out of its category.

@@ -24,16 +24,19 @@ pub struct SavedFiltersApi;
 #[oai(rename = "SavedFilterQuery")]
 pub struct FilterQueryBody {
     /// A search of title, summary and content, as the timeline's `q`.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, deserialize_with = "crate::strict_json::filter_q")]
     pub q: Option<String>,
     /// The name of one of your categories (it need not exist yet; while it does not, nothing matches).
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(
+        skip_serializing_if_is_none,
+        deserialize_with = "crate::strict_json::filter_category"
+    )]
     pub category: Option<String>,
     /// One of your tags.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, deserialize_with = "crate::strict_json::filter_tag")]
     pub tag: Option<String>,
     /// An author's whole name, any case.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, deserialize_with = "crate::strict_json::filter_author")]
     pub author: Option<String>,
 }
 
@@ -41,6 +44,7 @@ pub struct FilterQueryBody {
 #[oai(rename = "SavedFilterRequest")]
 pub struct SavedFilterRequest {
     /// 1–100 characters, trimmed; unique among your saved filters.
+    #[oai(deserialize_with = "crate::strict_json::name")]
     pub name: String,
     pub query: FilterQueryBody,
 }
@@ -49,6 +53,7 @@ pub struct SavedFilterRequest {
 #[derive(Debug, Object)]
 #[oai(rename = "SavedFilterPatch")]
 pub struct SavedFilterPatchRequest {
+    #[oai(deserialize_with = "crate::strict_json::name_if_given")]
     pub name: Option<String>,
     pub query: Option<FilterQueryBody>,
 }

@@ -22,13 +22,17 @@ pub struct ShareRequest {
     /// An article in a feed you follow; its url and title are copied into the share.
     pub article_id: Option<ArticleId>,
     /// An http or https URL, at most 2048 bytes.
+    #[oai(deserialize_with = "crate::strict_json::url_if_given")]
     pub url: Option<String>,
     /// The link's title, with `url` only; at most 300 characters.
+    #[oai(deserialize_with = "crate::strict_json::title")]
     pub title: Option<String>,
     /// A note to the recipients, at most 1000 characters.
+    #[oai(deserialize_with = "crate::strict_json::note")]
     pub note: Option<String>,
     /// Friends to share with, by username, at most 100; left out, every friend. A name that is not a friend's
     /// is a 422 naming `to`, and nothing is sent.
+    #[oai(deserialize_with = "crate::strict_json::to")]
     pub to: Option<Vec<String>>,
 }
 

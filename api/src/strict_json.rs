@@ -103,21 +103,18 @@ fn optional_bool(field: &str, value: Option<Value>) -> ParseResult<Option<bool>>
     }
 }
 
-/// The category of a feed's patch, where `null` takes the feed out of its category (a mark request's
-/// `category`, which has no `null`, is read by `category`).
-pub fn patched_category(value: Option<Value>) -> ParseResult<MaybeUndefined<String>> {
-    string_or_null("category", value)
-}
-
-/// One public reader per request-body field, named for it.
+/// One public reader per request-body field, named for it; `reader("path"): ...` names the field in errors
+/// where the reader's name cannot be the field's (a nested field, or one field name read two ways).
 macro_rules! field_readers {
-    ($($field:ident: $reader:ident -> $value:ty;)+) => {
+    ($($name:ident $(($field:literal))?: $reader:ident -> $value:ty;)+) => {
         $(
-            pub fn $field(value: Option<Value>) -> ParseResult<$value> {
-                $reader(stringify!($field), value)
+            pub fn $name(value: Option<Value>) -> ParseResult<$value> {
+                $reader(field_readers!(@field $name $($field)?), value)
             }
         )+
     };
+    (@field $name:ident $field:literal) => { $field };
+    (@field $name:ident) => { stringify!($name) };
 }
 
 field_readers! {
@@ -136,6 +133,33 @@ field_readers! {
     read: optional_bool -> Option<bool>;
     tags: strings_if_given -> Option<Vec<String>>;
     starred: optional_bool -> Option<bool>;
+    // Saved filters.
+    name_if_given("name"): string_if_given -> Option<String>;
+    filter_q("query.q"): string_if_given -> Option<String>;
+    filter_category("query.category"): string_if_given -> Option<String>;
+    filter_tag("query.tag"): string_if_given -> Option<String>;
+    filter_author("query.author"): string_if_given -> Option<String>;
+    // Shares.
+    url_if_given("url"): string_if_given -> Option<String>;
+    title: string_if_given -> Option<String>;
+    note: string_if_given -> Option<String>;
+    to: strings_if_given -> Option<Vec<String>>;
+    // Profiles, feeds and timers: `null` clears.
+    display_name: string_or_null -> MaybeUndefined<String>;
+    patched_title("title"): string_or_null -> MaybeUndefined<String>;
+    // A feed's category, where `null` takes the feed out of it (a mark request's has no `null`: `category`).
+    patched_category("category"): string_or_null -> MaybeUndefined<String>;
+    patched_name("name"): string_or_null -> MaybeUndefined<String>;
+    // Timers.
+    at: string_if_given -> Option<String>;
+    every: string_if_given -> Option<String>;
+    at_time: string_if_given -> Option<String>;
+    timezone: string_if_given -> Option<String>;
+    cron: string_if_given -> Option<String>;
+    target_url("target.url"): string_if_given -> Option<String>;
+    payload_category("payload.category"): string_if_given -> Option<String>;
+    // Webhooks.
+    filter_category_of_webhook("filter.category"): string_if_given -> Option<String>;
 }
 
 #[cfg(test)]
@@ -197,6 +221,14 @@ mod tests {
         assert!(message(patched_category(Some(json!(false)))).contains("field `category` must be a string or null"));
         assert_eq!(tags(None).unwrap(), None);
         assert!(message(tags(Some(json!([false])))).contains("field `tags` must hold only strings, not a boolean"));
+    }
+
+    #[test]
+    fn a_reader_named_apart_from_its_field_names_the_field() {
+        assert!(message(filter_q(Some(json!(false)))).contains("field `query.q` must be a string (or left out)"));
+        assert!(message(name_if_given(Some(json!(7)))).contains("field `name` must be a string (or left out)"));
+        assert!(message(patched_name(Some(json!(7)))).contains("field `name` must be a string or null"));
+        assert!(message(to(Some(json!("bob")))).contains("field `to` must be an array, not a string"));
     }
 
     #[test]

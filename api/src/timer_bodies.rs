@@ -24,6 +24,7 @@ pub struct CountdownBody {
 #[oai(rename = "TimerTarget")]
 pub struct TargetBody {
     pub webhook_id: Option<WebhookId>,
+    #[oai(deserialize_with = "crate::strict_json::target_url")]
     pub url: Option<String>,
 }
 
@@ -46,7 +47,10 @@ pub struct PayloadBody {
     pub feed_id: Option<i64>,
     /// A digest's category: the name of one of the caller's. Renaming the category carries the filter along;
     /// deleting it leaves a digest that lists nothing.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(
+        skip_serializing_if_is_none,
+        deserialize_with = "crate::strict_json::payload_category"
+    )]
     pub category: Option<String>,
     /// A digest's saved filter: the id of one of the caller's (not with `category`). The digest lists the unread
     /// articles it keeps, newest first; an edit of the filter shows at the next firing, and deleting it leaves a
@@ -63,16 +67,21 @@ pub struct PayloadBody {
 #[oai(rename = "TimerSchedule")]
 pub struct ScheduleBody {
     /// A one-shot instant, RFC 3339, in the future.
+    #[oai(deserialize_with = "crate::strict_json::at")]
     pub at: Option<String>,
     /// A one-shot countdown from now.
     #[oai(rename = "in")]
     pub countdown: Option<CountdownBody>,
     /// A period: a count and a unit, `d`, `h` or `m` (`1d`, `6h`, `30m`); at least one minute.
+    #[oai(deserialize_with = "crate::strict_json::every")]
     pub every: Option<String>,
     /// `HH:MM`, with an `every` in days: the local time of day it fires at.
+    #[oai(deserialize_with = "crate::strict_json::at_time")]
     pub at_time: Option<String>,
+    #[oai(deserialize_with = "crate::strict_json::timezone")]
     pub timezone: Option<String>,
     /// A five-field cron expression (minute, hour, day of month, month, day of week).
+    #[oai(deserialize_with = "crate::strict_json::cron")]
     pub cron: Option<String>,
 }
 
@@ -105,6 +114,7 @@ impl ScheduleBody {
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "NewTimerRequest")]
 pub struct NewTimerBody {
+    #[oai(deserialize_with = "crate::strict_json::name_if_given")]
     pub name: Option<String>,
     #[oai(flatten)]
     pub schedule: ScheduleBody,
@@ -117,6 +127,7 @@ pub struct NewTimerBody {
 #[oai(rename = "TimerPatchRequest")]
 pub struct TimerPatchBody {
     /// `null` removes the name.
+    #[oai(deserialize_with = "crate::strict_json::patched_name")]
     pub name: MaybeUndefined<String>,
     #[oai(flatten)]
     pub schedule: ScheduleBody,

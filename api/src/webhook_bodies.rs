@@ -24,7 +24,10 @@ pub struct WebhookFilterBody {
     /// Only events of feeds in your category of this name (`article.new`, `feed.status`; events about no feed,
     /// such as `job.done`, do not reach a filtered webhook). It must exist when the webhook is made; renaming the
     /// category carries the filter along, and deleting it leaves a filter that matches nothing.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(
+        skip_serializing_if_is_none,
+        deserialize_with = "crate::strict_json::filter_category_of_webhook"
+    )]
     pub category: Option<String>,
     /// Only the new articles (`article.new`) that your saved filter of this id keeps: an article is delivered
     /// when `GET /v1/articles?filter=` would list it. Other events are filtered by `feed_id` and `category` only.
@@ -89,7 +92,7 @@ impl ToJSON for WebhookEventName {
 #[oai(rename = "WebhookRequest")]
 pub struct CreateWebhookRequest {
     /// Where deliveries are POSTed: http or https, under the same rules as feed URLs (no private addresses).
-    #[oai(validator(max_length = 2048))]
+    #[oai(deserialize_with = "crate::strict_json::url", validator(max_length = 2048))]
     pub url: String,
     /// Event kinds to deliver: `article.new`, `feed.status`, `job.progress`, `job.done`, `share.new`.
     #[oai(validator(min_items = 1, max_items = 10))]
@@ -100,7 +103,7 @@ pub struct CreateWebhookRequest {
 #[derive(Debug, Object)]
 #[oai(rename = "WebhookPatch")]
 pub struct WebhookPatchRequest {
-    #[oai(validator(max_length = 2048))]
+    #[oai(deserialize_with = "crate::strict_json::url_if_given", validator(max_length = 2048))]
     pub url: Option<String>,
     #[oai(validator(min_items = 1, max_items = 10))]
     pub events: Option<Vec<WebhookEventName>>,

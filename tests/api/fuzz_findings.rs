@@ -142,6 +142,153 @@ async fn a_null_category_does_not_select_every_article_to_mark(backend: Backend)
     assert_eq!(without.status(), 200, "left out, it selects nothing less");
 }
 
+/// Every text field of every request body takes a JSON string only: a number or a boolean (found by the fuzzer on
+/// a saved filter's `query`, where `false` was stored as the search "false") is a 400 naming the field, and a
+/// create stores nothing. The ids in the edits need not exist: the body is read before anything is looked up.
+async fn a_number_or_boolean_is_never_taken_as_text(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.user("alice").await;
+    let target = json!({"url": "https://example.com/hook"});
+    let cases = [
+        ("POST", "/v1/filters", json!({"name": 7, "query": {"q": "x"}}), "name"),
+        (
+            "POST",
+            "/v1/filters",
+            json!({"name": "f", "query": {"q": false}}),
+            "query.q",
+        ),
+        (
+            "POST",
+            "/v1/filters",
+            json!({"name": "f", "query": {"category": 1}}),
+            "query.category",
+        ),
+        (
+            "POST",
+            "/v1/filters",
+            json!({"name": "f", "query": {"tag": true}}),
+            "query.tag",
+        ),
+        (
+            "POST",
+            "/v1/filters",
+            json!({"name": "f", "query": {"author": 0.0}}),
+            "query.author",
+        ),
+        ("PATCH", "/v1/filters/999", json!({"name": true}), "name"),
+        (
+            "PATCH",
+            "/v1/filters/999",
+            json!({"query": {"q": "x", "author": 0.0}}),
+            "query.author",
+        ),
+        ("POST", "/v1/shares", json!({"url": false}), "url"),
+        (
+            "POST",
+            "/v1/shares",
+            json!({"url": "https://example.com/a", "title": 1}),
+            "title",
+        ),
+        (
+            "POST",
+            "/v1/shares",
+            json!({"url": "https://example.com/a", "note": true}),
+            "note",
+        ),
+        (
+            "POST",
+            "/v1/shares",
+            json!({"url": "https://example.com/a", "to": [1]}),
+            "to",
+        ),
+        (
+            "POST",
+            "/v1/shares",
+            json!({"url": "https://example.com/a", "to": "bob"}),
+            "to",
+        ),
+        ("PATCH", "/v1/me", json!({"display_name": 5}), "display_name"),
+        ("PATCH", "/v1/feeds/999", json!({"title": false}), "title"),
+        ("POST", "/v1/friends/requests", json!({"username": 12}), "username"),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"name": 1, "in": {"hours": 1}, "target": target}),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"at": 1_900_000_000, "target": target}),
+            "at",
+        ),
+        ("POST", "/v1/timers", json!({"every": 5, "target": target}), "every"),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"every": "1d", "at_time": 9, "target": target}),
+            "at_time",
+        ),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"every": "1d", "timezone": true, "target": target}),
+            "timezone",
+        ),
+        ("POST", "/v1/timers", json!({"cron": false, "target": target}), "cron"),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"in": {"hours": 1}, "target": {"url": false}}),
+            "target.url",
+        ),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"in": {"hours": 1}, "target": target, "payload": {"kind": "digest", "category": 3}}),
+            "payload.category",
+        ),
+        ("PATCH", "/v1/timers/999", json!({"name": false}), "name"),
+        (
+            "POST",
+            "/v1/webhooks",
+            json!({"url": 1, "events": ["article.new"]}),
+            "url",
+        ),
+        (
+            "POST",
+            "/v1/webhooks",
+            json!({"url": "https://example.com/h", "events": ["article.new"], "filter": {"category": true}}),
+            "filter.category",
+        ),
+        ("PATCH", "/v1/webhooks/999", json!({"url": false}), "url"),
+    ];
+    for (method, path, body, field) in cases {
+        let request = match method {
+            "POST" => app.client.post(app.url(path)),
+            _ => app.client.patch(app.url(path)),
+        };
+        let response = request.bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(
+            field_error(response).await,
+            (400, json!(field)),
+            "{method} {path} {body}"
+        );
+    }
+    for (path, list) in [
+        ("/v1/filters", "filters"),
+        ("/v1/shares/sent", "shares"),
+        ("/v1/timers", "timers"),
+        ("/v1/webhooks", "webhooks"),
+        ("/v1/friends/requests?direction=sent", "requests"),
+    ] {
+        let listed: Value = app.get(path, Some(&token)).await.json().await.unwrap();
+        assert_eq!(listed[list], json!([]), "nothing was stored: {path} {listed}");
+    }
+    let me: Value = app.get("/v1/me", Some(&token)).await.json().await.unwrap();
+    assert_eq!(me["display_name"], Value::Null, "{me}");
+}
+
 /// Bounded: each round races one refresh against one unsubscribe; before the fix about a third gave a 503.
 const RACE_ROUNDS: usize = 20;
 
@@ -175,4 +322,5 @@ crate::on_both_backends!(
     a_boolean_is_not_a_category_name,
     a_boolean_is_not_a_feed_category_or_tag,
     a_null_category_does_not_select_every_article_to_mark,
+    a_number_or_boolean_is_never_taken_as_text,
 );
