@@ -81,6 +81,7 @@ for_each_backend!(
     search_ranks_title_matches_first_and_reads_text_not_markup,
     search_pages_by_rank_or_date_return_each_match_once,
     search_by_relevance_ranks_only_the_newest_matches_of_a_common_query,
+    search_by_date_lists_every_match_in_timeline_order_at_any_frequency_and_filter,
     list_articles_filters_by_read_starred_and_feed,
     get_and_update_article,
     text_round_trips,

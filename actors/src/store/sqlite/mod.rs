@@ -10,6 +10,7 @@ mod organise;
 mod rows;
 mod saved_filters;
 mod search_index;
+mod search_walk;
 mod sessions;
 mod shares;
 mod social;

@@ -3,8 +3,11 @@
 use sqlx::Sqlite;
 
 use super::rows::{micros, now_micros, ArticleRow, PageKeyRow, SearchKeyRow};
+use super::search_walk::walked_search_keys;
 use super::SqliteStore;
-use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ArticleSearch, FeedId, UserId};
+use crate::domain::{
+    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ArticleSearch, FeedId, SearchOrder, UserId,
+};
 use crate::store::error::sqlite_error;
 use crate::store::read_state::{settle_mark, ReadChange};
 use crate::store::rows;
@@ -37,26 +40,23 @@ pub(super) async fn list_articles(
     Ok(ArticlePage::from_rows(rows::articles(rows)?, query.limit))
 }
 
-/// A page of the articles that match a text search.
+/// A page of the articles that match a text search. By date, a walk of the timeline finds the page first
+/// (`search_walk`); when it cannot, and by relevance, every match is read.
 async fn search_articles(
     store: &SqliteStore,
     user: UserId,
     query: &ArticleQuery,
     search: &ArticleSearch,
 ) -> Result<ArticlePage, StoreError> {
-    let rows: Vec<SearchKeyRow> = search_keys_query(
-        user.hyphenated(),
-        query,
-        search,
-        search.query.to_fts5(),
-        micros,
-        SearchIndex::Fts5,
-    )
-    .build_query_as()
-    .fetch_all(&store.pool)
-    .await
-    .map_err(sqlite_error)?;
-    let keys = SearchKey::of_rows(rows)?;
+    let text = search.query.to_fts5();
+    let walked = match search.order {
+        SearchOrder::Date => walked_search_keys(store, user, query, &text).await?,
+        SearchOrder::Relevance => None,
+    };
+    let keys = match walked {
+        Some(keys) => keys,
+        None => matched_search_keys(store, user, query, search, text).await?,
+    };
     let page_keys: Vec<PageKey> = keys.iter().map(|key| key.key).collect();
     let rows: Vec<ArticleRow> = articles_by_key_query(user.hyphenated(), &page_keys, Lateral::Missing)
         .build_query_as()
@@ -64,6 +64,22 @@ async fn search_articles(
         .await
         .map_err(sqlite_error)?;
     Ok(search_page(&keys, rows::articles(rows)?, query.limit, search.order))
+}
+
+/// The keys of the page (one more when there is a next page) from every match of the search, sorted.
+async fn matched_search_keys(
+    store: &SqliteStore,
+    user: UserId,
+    query: &ArticleQuery,
+    search: &ArticleSearch,
+    text: String,
+) -> Result<Vec<SearchKey>, StoreError> {
+    let rows: Vec<SearchKeyRow> = search_keys_query(user.hyphenated(), query, search, text, micros, SearchIndex::Fts5)
+        .build_query_as()
+        .fetch_all(&store.pool)
+        .await
+        .map_err(sqlite_error)?;
+    SearchKey::of_rows(rows)
 }
 
 /// The keys of the page, and one more when there is a next page: from the store's newest articles when the page

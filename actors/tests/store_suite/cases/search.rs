@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use syndic_actors::domain::{ArticleQuery, ArticleSearch, ReadFilter, SearchOrder, UserId};
+use chrono::{DateTime, Utc};
+use syndic_actors::domain::{ArticlePatch, ArticleQuery, ArticleSearch, FeedId, ReadFilter, SearchOrder, UserId};
+use syndic_actors::organise::{Name, SubscriptionPatch};
 use syndic_actors::parse::Entry;
 use syndic_actors::search_query::SearchQuery;
 
@@ -35,7 +37,7 @@ fn search(q: &str, order: SearchOrder) -> ArticleQuery {
 /// The titles of the whole result, page by page.
 async fn titles(store: &SharedStore, user: UserId, mut request: ArticleQuery) -> Vec<String> {
     let mut titles = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..200 {
         let page = store.list_articles(user, &request).await.expect("search");
         titles.extend(
             page.articles
@@ -182,4 +184,170 @@ pub async fn search_by_relevance_ranks_only_the_newest_matches_of_a_common_query
     );
     let few = titles(&store, alice.id, search("crab title", SearchOrder::Relevance)).await;
     assert_eq!(few, vec!["Crab title".to_owned()]);
+}
+
+/// One of the articles of the date-order case, as the test expects the store to list it.
+struct Dated {
+    id: i64,
+    title: String,
+    published_at: DateTime<Utc>,
+    feed: FeedId,
+    content: String,
+    author: &'static str,
+}
+
+/// By date, a search returns every match once in timeline order, page after page, whatever share of the articles
+/// match (every one, 1 in 10, 1 in 50, a handful, none), combined with each filter, and whatever the page size:
+/// on SQLite that crosses between a walk of the timeline and reading every match, both ways, within one result.
+/// Ids do not follow the dates, times repeat, and another user's feed lies among the newest articles.
+pub async fn search_by_date_lists_every_match_in_timeline_order_at_any_frequency_and_filter(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let feeds = [
+        subscribe(&store, &alice, URL).await,
+        subscribe(&store, &alice, OTHER_URL).await,
+        subscribe(&store, &bob, "https://example.net/bob.xml").await,
+    ];
+    let patch = SubscriptionPatch {
+        title: None,
+        category: Some(Some(Name::category("News").unwrap())),
+        tags: Some(vec![Name::tag("daily").unwrap()]),
+    };
+    store
+        .update_subscription(alice.id, feeds[1], &patch)
+        .await
+        .expect("organise");
+
+    let mut articles = Vec::new();
+    for (slot, feed) in feeds.iter().enumerate() {
+        let indexes: Vec<i64> = (0..450).filter(|index| index % 3 == slot as i64).collect();
+        let entries = indexes
+            .iter()
+            .map(|index| {
+                let mut words = vec!["every"];
+                if index % 10 == 0 {
+                    words.push("tenth");
+                }
+                if index % 50 == 0 {
+                    words.push("sparse");
+                }
+                if [7, 8, 200].contains(index) {
+                    words.push("handful");
+                }
+                // Scrambled against the ids (a feed's articles are stored in turn), two at each minute.
+                let minute = (index * 37) % 450 / 2;
+                let mut entry = written(&format!("k{index}"), minute, &format!("N{index}"), "", &words.join(" "));
+                entry.author = Some(if index % 4 == 0 { "Ann" } else { "Bo" }.to_owned());
+                entry
+            })
+            .collect::<Vec<_>>();
+        let stored = persist_one(&store, batch(*feed, entries.clone(), at("2026-02-01T00:00:00Z"))).await;
+        for (entry, article) in entries.iter().zip(&stored.articles) {
+            articles.push(Dated {
+                id: article.id,
+                title: entry.title.clone().unwrap_or_default(),
+                published_at: entry.published_at.expect("dated"),
+                feed: *feed,
+                content: entry.content.clone().unwrap_or_default(),
+                author: if entry.author.as_deref() == Some("Ann") {
+                    "Ann"
+                } else {
+                    "Bo"
+                },
+            });
+        }
+    }
+    // Some read, some starred, among alice's newest.
+    let mut newest: Vec<&Dated> = articles.iter().filter(|article| article.feed != feeds[2]).collect();
+    newest.sort_by_key(|article| std::cmp::Reverse((article.published_at, article.id)));
+    let read: BTreeSet<i64> = newest.iter().step_by(3).take(40).map(|article| article.id).collect();
+    let starred: BTreeSet<i64> = newest
+        .iter()
+        .skip(1)
+        .step_by(5)
+        .take(20)
+        .map(|article| article.id)
+        .collect();
+    for (ids, patch) in [
+        (
+            &read,
+            ArticlePatch {
+                read: Some(true),
+                starred: None,
+            },
+        ),
+        (
+            &starred,
+            ArticlePatch {
+                read: None,
+                starred: Some(true),
+            },
+        ),
+    ] {
+        for id in ids {
+            store.update_article(alice.id, *id, patch).await.expect("mark");
+        }
+    }
+
+    let since = at("2026-01-01T00:00:00Z") + chrono::Duration::minutes(40);
+    let until = at("2026-01-01T00:00:00Z") + chrono::Duration::minutes(190);
+    for q in [
+        "every",
+        "tenth",
+        "sparse",
+        "handful",
+        "nowhere",
+        "tenth OR sparse",
+        "every -tenth",
+    ] {
+        let matches = |content: &str| match q {
+            "tenth OR sparse" => content.contains("tenth") || content.contains("sparse"),
+            "every -tenth" => !content.contains("tenth"),
+            word => content.split(' ').any(|found| found == word),
+        };
+        for filter in 0..9 {
+            let mut request = search(q, SearchOrder::Date);
+            match filter {
+                1 => request.feed_id = Some(feeds[0]),
+                2 => request.filter.since = Some(since),
+                3 => request.filter.until = Some(until),
+                4 => request.filter.author = Some("ann".to_owned()),
+                5 => request.status = ReadFilter::Unread,
+                6 => request.status = ReadFilter::Read,
+                7 => request.starred = Some(true),
+                8 => {
+                    request.starred = Some(false);
+                    request.filter.category = Some("News".to_owned());
+                    request.filter.tag = Some("daily".to_owned());
+                }
+                _ => {}
+            }
+            let kept = |article: &&Dated| -> bool {
+                article.feed != feeds[2]
+                    && matches(&article.content)
+                    && match filter {
+                        1 => article.feed == feeds[0],
+                        2 => article.published_at >= since,
+                        3 => article.published_at < until,
+                        4 => article.author == "Ann",
+                        5 => !read.contains(&article.id),
+                        6 => read.contains(&article.id),
+                        7 => starred.contains(&article.id),
+                        8 => !starred.contains(&article.id) && article.feed == feeds[1],
+                        _ => true,
+                    }
+            };
+            let mut expected: Vec<&Dated> = articles.iter().filter(kept).collect();
+            expected.sort_by_key(|article| std::cmp::Reverse((article.published_at, article.id)));
+            let expected: Vec<String> = expected.iter().map(|article| article.title.clone()).collect();
+            for limit in [3, 9, 100] {
+                request.limit = limit;
+                assert_eq!(
+                    titles(&store, alice.id, request.clone()).await,
+                    expected,
+                    "{q:?}, filter {filter}, pages of {limit}"
+                );
+            }
+        }
+    }
 }
