@@ -221,7 +221,7 @@ impl StreamState {
                         continue;
                     }
                     if self.filter.matches_in_store() {
-                        // The burst this event came in is matched at once, in one query.
+                        // The burst this event came in is matched at once: one query per filter that needs one.
                         self.page.push_back(Event::clone(&event));
                         while let Some(more) = self.live.try_recv() {
                             if more.id > self.last_id {
