@@ -45,12 +45,44 @@ impl Engine {
         user: UserId,
         name: &str,
     ) -> Result<String, EngineError> {
+        let (name, _) = self.checked_category(field, user, name).await?;
+        Ok(name.into_string())
+    }
+
+    /// The id of the user's category of that name, checked (`field` names it in the refusal): what an event
+    /// stream holds, so that it follows the category through a rename and matches nothing once it is deleted.
+    pub async fn users_category_id(
+        &self,
+        field: &'static str,
+        user: UserId,
+        name: &str,
+    ) -> Result<CategoryId, EngineError> {
+        let (_, id) = self.checked_category(field, user, name).await?;
+        Ok(id)
+    }
+
+    async fn checked_category(
+        &self,
+        field: &'static str,
+        user: UserId,
+        name: &str,
+    ) -> Result<(Name, CategoryId), EngineError> {
         let invalid = |message: String| EngineError::Invalid { field, message };
         let name = Name::category(name).map_err(|error| invalid(error.to_string()))?;
         match self.organise_store().find_category(user, &name).await? {
-            Some(_) => Ok(name.into_string()),
+            Some(id) => Ok((name, id)),
             None => Err(invalid("you have no category of this name".to_owned())),
         }
+    }
+
+    /// See [`OrganiseStore::feeds_in_category`](crate::store::OrganiseStore::feeds_in_category).
+    pub async fn feeds_in_category(
+        &self,
+        user: UserId,
+        category: CategoryId,
+        feeds: &[FeedId],
+    ) -> Result<Vec<FeedId>, StoreError> {
+        self.organise_store().feeds_in_category(user, category, feeds).await
     }
 
     pub async fn rename_category(

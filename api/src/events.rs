@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use crate::auth::StreamAuth;
 use crate::error::ApiError;
 use crate::error_responses::{Events, Failure};
+use crate::event_filter::{article_ids, EventFilter};
 use crate::feeds::FeedStatusBody;
 use crate::jobs::JobStatusBody;
 use crate::sse_messages::SseMessages;
@@ -63,7 +64,13 @@ impl EventsApi {
     /// and the stream ends: reload state, then reconnect. With `filter`, an `article.new` comes only when some of
     /// the articles it lists match the saved filter, and then lists only those (`count` is how many); an article
     /// matches when `GET /v1/articles?filter=` would list it. Other event types are not filtered by it (`types`
-    /// picks them). A filter deleted while the stream is open matches nothing from then on.
+    /// picks them). A filter deleted while the stream is open matches nothing from then on. With `category`,
+    /// an event about a feed (`article.new`, `feed.status`) comes only when that feed is, as the event is
+    /// sent, in your category of that name: moving a feed in or out while the stream is open counts from its
+    /// next event, renaming the category keeps the stream on it, and deleting it leaves a stream that gets no
+    /// feed's events. Events about no feed (`job.progress`, `job.done`, `webhook.disabled`, `share.new`) are not
+    /// filtered by it. A replay after `Last-Event-ID` is filtered the same way, by where the feeds are now. All
+    /// the filters given must hold.
     #[oai(path = "/events", method = "get", operation_id = "stream_events")]
     // One argument per documented input: poem-openapi builds the spec from them.
     #[allow(clippy::too_many_arguments)]
@@ -81,6 +88,10 @@ impl EventsApi {
         /// yours.
         #[oai(name = "filter", validator(minimum(value = 1.0)))]
         filter_id: Query<Option<SavedFilterId>>,
+        /// Only the events about feeds in your category of this name (see above); 422 when you have none of
+        /// this name: unlike `GET /v1/articles?category=`, which lists nothing, since a stream that can never
+        /// match is a mistake.
+        category: Query<Option<String>>,
         /// The last event id seen, for clients that cannot send the `Last-Event-ID` header.
         #[oai(validator(minimum(value = 0.0)))]
         last_event_id: Query<Option<i64>>,
@@ -93,6 +104,9 @@ impl EventsApi {
         let mut filter = EventFilter::parse(types.0.as_deref(), feed_id.0)?;
         if let Some(saved) = filter_id.0 {
             filter.saved = Some(engine.users_saved_filter("filter", auth.user(), saved).await?);
+        }
+        if let Some(name) = category.0.as_deref() {
+            filter.category = Some(engine.users_category_id("category", auth.user(), name).await?);
         }
         let after = match last_event_id_header.0.as_deref() {
             Some(header) => Some(parse_last_event_id(header)?),
@@ -114,6 +128,7 @@ impl EventsApi {
             resumed: false,
             behind_since: None,
             page: VecDeque::new(),
+            page_feeds_in_category: HashSet::new(),
             last_id: after.unwrap_or(bounds.last_id),
             first: None,
             ended: false,
@@ -153,54 +168,6 @@ fn parse_last_event_id(header: &str) -> Result<i64, ApiError> {
     }
 }
 
-/// Which events a stream wants.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct EventFilter {
-    types: Option<HashSet<EventKind>>,
-    feed: Option<FeedId>,
-    /// The saved filter that `article.new` events are matched against, when the stream names one.
-    saved: Option<SavedFilterId>,
-}
-
-impl EventFilter {
-    fn parse(types: Option<&str>, feed: Option<FeedId>) -> Result<EventFilter, ApiError> {
-        let types = match types {
-            None => None,
-            Some(list) => {
-                let mut kinds = HashSet::new();
-                for name in list.split(',').map(str::trim).filter(|name| !name.is_empty()) {
-                    match EventKind::parse(name) {
-                        Some(EventKind::Resync) | None => {
-                            return Err(ApiError::validation(
-                                "types",
-                                format!(
-                                "unknown event type {name:?}: use article.new, feed.status, job.progress, job.done or webhook.disabled"
-                            ),
-                            ))
-                        }
-                        Some(kind) => kinds.insert(kind),
-                    };
-                }
-                if kinds.is_empty() {
-                    return Err(ApiError::validation("types", "name at least one event type"));
-                }
-                Some(kinds)
-            }
-        };
-        Ok(EventFilter {
-            types,
-            feed,
-            saved: None,
-        })
-    }
-
-    fn wants(&self, event: &Event) -> bool {
-        self.types.as_ref().is_none_or(|types| types.contains(&event.kind))
-            && self.feed.is_none_or(|feed| event.feed == Some(feed))
-            && (self.saved.is_none() || event.kind != EventKind::ArticleNew || !article_ids(event).is_empty())
-    }
-}
-
 /// One stream's progress: reads from the log (a replay, or catching up after falling behind), then the live
 /// events.
 struct StreamState {
@@ -215,6 +182,8 @@ struct StreamState {
     /// Since when this stream has been behind the live events, while it is.
     behind_since: Option<Instant>,
     page: VecDeque<Event>,
+    /// With a category: the feeds of `page`'s events that were in it when the page was matched.
+    page_feeds_in_category: HashSet<FeedId>,
     /// The id of the last event this stream passed (sent or filtered out): live events up to it were read.
     last_id: i64,
     /// A `resync` to send before anything else.
@@ -251,8 +220,8 @@ impl StreamState {
                     if event.id <= self.last_id {
                         continue;
                     }
-                    if self.filter.saved.is_some() {
-                        // The burst this event came in is matched at once, in one query.
+                    if self.filter.matches_in_store() {
+                        // The burst this event came in is matched at once: one query per filter that needs one.
                         self.page.push_back(Event::clone(&event));
                         while let Some(more) = self.live.try_recv() {
                             if more.id > self.last_id {
@@ -326,9 +295,45 @@ impl StreamState {
         Ok(())
     }
 
-    /// With a saved filter: keeps in each `article.new` of the page only the articles the filter matches, asking
-    /// the store once for the whole page (a log page, or a live burst), whatever the number of events in it.
+    /// Matches the page (a log page, or a live burst) with the store, once for the whole page whatever the
+    /// number of events in it: one query for the saved filter, one for the category, none without them.
     async fn match_page(&mut self) -> Result<(), &'static str> {
+        self.match_saved_filter().await?;
+        self.match_category().await
+    }
+
+    /// With a category: which feeds of the page's events are in it now, asked once for the whole page.
+    async fn match_category(&mut self) -> Result<(), &'static str> {
+        let Some(category) = self.filter.category else {
+            return Ok(());
+        };
+        let last_id = self.last_id;
+        let mut feeds: Vec<FeedId> = self
+            .page
+            .iter()
+            .filter(|event| event.id > last_id)
+            .filter_map(|event| event.feed)
+            .collect();
+        feeds.sort_unstable();
+        feeds.dedup();
+        if feeds.is_empty() {
+            self.page_feeds_in_category.clear();
+            return Ok(());
+        }
+        match self.engine.feeds_in_category(self.user, category, &feeds).await {
+            Ok(found) => {
+                self.page_feeds_in_category = found.into_iter().collect();
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(user_id = %self.user, %error, "could not match events to a category");
+                Err("unavailable")
+            }
+        }
+    }
+
+    /// With a saved filter: keeps in each `article.new` of the page only the articles the filter matches.
+    async fn match_saved_filter(&mut self) -> Result<(), &'static str> {
         let Some(saved) = self.filter.saved else {
             return Ok(());
         };
@@ -368,7 +373,9 @@ impl StreamState {
 
     fn pass(&mut self, event: &Event) -> Option<WireEvent> {
         self.last_id = event.id;
-        self.filter.wants(event).then(|| WireEvent::from_event(event))
+        self.filter
+            .wants(event, &self.page_feeds_in_category)
+            .then(|| WireEvent::from_event(event))
     }
 
     fn end_with_resync(&mut self, reason: &'static str) -> Option<WireEvent> {
@@ -376,14 +383,6 @@ impl StreamState {
         self.ended = true;
         Some(WireEvent::resync(reason))
     }
-}
-
-/// The article ids an `article.new` lists.
-fn article_ids(event: &Event) -> Vec<ArticleId> {
-    event.data["article_ids"]
-        .as_array()
-        .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
-        .unwrap_or_default()
 }
 
 /// One SSE message, before it goes on the wire; its `data:` is described by [`EventPayload`].
@@ -530,27 +529,6 @@ pub struct ResyncEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn types_parse_from_a_comma_separated_list() {
-        let filter = EventFilter::parse(Some("article.new, feed.status"), Some(3)).expect("parses");
-        assert_eq!(
-            filter.types,
-            Some(HashSet::from([EventKind::ArticleNew, EventKind::FeedStatus]))
-        );
-        assert_eq!(filter.feed, Some(3));
-        assert_eq!(EventFilter::parse(None, None).expect("parses"), EventFilter::default());
-    }
-
-    #[test]
-    fn unknown_or_no_types_are_refused_naming_the_field() {
-        for bad in ["article.nope", "resync", "", " , "] {
-            match EventFilter::parse(Some(bad), None) {
-                Err(ApiError::Validation { field, .. }) => assert_eq!(field, "types"),
-                other => panic!("{bad:?} gave {other:?}"),
-            }
-        }
-    }
 
     #[test]
     fn a_last_event_id_is_a_non_negative_integer() {

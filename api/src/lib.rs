@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod discovery;
 pub mod error;
 pub mod error_responses;
+mod event_filter;
 mod event_stream_connection;
 pub mod events;
 mod examples;

@@ -15,6 +15,7 @@ mod copy_all_tables;
 mod crash;
 mod discovery;
 mod embedded;
+mod event_category_filter;
 mod event_stream_connections;
 mod events;
 mod feeds;

@@ -2,7 +2,12 @@
 //! ids, times) and maps its own errors. Counts are arithmetic on subscription and feed rows
 //! (`read_state::UNREAD_COUNT`), never a scan of articles.
 
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
 use super::read_state::UNREAD_COUNT;
+use super::timeline_query::push_in_list;
+use crate::domain::FeedId;
+use crate::organise::CategoryId;
 
 /// A category with its counts ($1 the user), grouped: the caller adds its conditions on `c`, then
 /// [`CATEGORY_GROUP`].
@@ -65,6 +70,32 @@ pub(super) const WEBHOOK_TAKES_CATEGORY: &str = "(w.category IS NULL OR EXISTS (
 
 /// The user's ($1) category named $2, if they have one.
 pub(super) const FIND_CATEGORY: &str = "SELECT id FROM categories WHERE user_id = $1 AND name = $2";
+
+/// Most feed ids one [`feeds_in_category_query`] takes; more are asked in several.
+pub(super) const FEED_CHUNK: usize = 500;
+
+/// Which of `feeds` (at most [`FEED_CHUNK`]) the user has in their category `category`, ascending. The join on
+/// `categories` makes another user's category, or a deleted one, hold none.
+pub(super) fn feeds_in_category_query<'args, DB, User>(
+    user: User,
+    category: CategoryId,
+    feeds: &[FeedId],
+) -> QueryBuilder<'args, DB>
+where
+    DB: Database,
+    DB::Arguments<'args>: Default,
+    User: 'args + Encode<'args, DB> + Type<DB>,
+    i64: 'args + Encode<'args, DB> + Type<DB>,
+{
+    let mut builder = QueryBuilder::new(
+        "SELECT s.feed_id FROM subscriptions s JOIN categories c ON c.id = s.category_id AND c.user_id = s.user_id \
+         WHERE s.user_id = ",
+    );
+    builder.push_bind(user).push(" AND c.id = ").push_bind(category);
+    push_in_list(&mut builder, " AND s.feed_id IN (", feeds);
+    builder.push(" ORDER BY s.feed_id");
+    builder
+}
 
 /// Before the user's ($1) category $2 is renamed to $3: the webhooks filtered to it follow it.
 pub(super) const RENAME_WEBHOOK_FILTERS: &str = "UPDATE webhooks SET category = $3 \

@@ -26,6 +26,14 @@ pub trait OrganiseStore: Send + Sync + 'static {
     async fn get_category(&self, user: UserId, category: CategoryId) -> Result<Category, StoreError>;
     /// The id of the user's category of that name, if they have one.
     async fn find_category(&self, user: UserId, name: &Name) -> Result<Option<CategoryId>, StoreError>;
+    /// Which of `feeds` the user has in their category `category`, ascending: none when the category is not (or
+    /// no longer) theirs. One statement per 500 feeds.
+    async fn feeds_in_category(
+        &self,
+        user: UserId,
+        category: CategoryId,
+        feeds: &[FeedId],
+    ) -> Result<Vec<FeedId>, StoreError>;
     /// `Conflict { field: "name" }` when the user has a category of that name already.
     async fn create_category(&self, user: UserId, name: &Name) -> Result<Category, StoreError>;
     /// Renames one of the user's categories, and the webhooks' and digests' filters naming it with it, in one
@@ -123,6 +131,16 @@ macro_rules! wire_organise_store {
                 name: &$crate::organise::Name,
             ) -> Result<Option<$crate::organise::CategoryId>, $crate::store::StoreError> {
                 organise::find_category(self, user, name).await
+            }
+
+            #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user, category_id = category, feeds = feeds.len()), err(level = "debug"))]
+            async fn feeds_in_category(
+                &self,
+                user: $crate::domain::UserId,
+                category: $crate::organise::CategoryId,
+                feeds: &[$crate::domain::FeedId],
+            ) -> Result<Vec<$crate::domain::FeedId>, $crate::store::StoreError> {
+                organise::feeds_in_category(self, user, category, feeds).await
             }
 
             #[::tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug"))]

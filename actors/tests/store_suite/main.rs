@@ -106,6 +106,7 @@ for_each_backend!(
     an_import_puts_each_subscription_in_its_category_by_name,
     a_patch_sets_title_category_and_tags_and_null_clears_them,
     a_category_name_is_unique_per_user_and_deleting_one_keeps_its_feeds,
+    feeds_in_a_category_follow_moves_and_renames_and_none_once_it_is_deleted,
     renaming_a_category_carries_its_webhook_and_digest_filters_along,
     a_saved_filter_matches_what_the_timeline_with_it_lists,
     bulk_marks_change_the_selected_articles_once_and_keep_counts_exact,

@@ -10,8 +10,9 @@ use crate::store::bulk_mark::{
     unread_count_sql, write_marks_sql,
 };
 use crate::store::organise_sql::{
-    all_categories_sql, feed_counters_sql, get_category_sql, list_categories_sql, name_taken, CategoryRow, TagRow,
-    ENSURE_CATEGORY, FIND_CATEGORY, LIST_TAGS, RENAME_DIGEST_FILTERS, RENAME_WEBHOOK_FILTERS, SET_CATEGORY_BY_NAME,
+    all_categories_sql, feed_counters_sql, feeds_in_category_query, get_category_sql, list_categories_sql, name_taken,
+    CategoryRow, TagRow, ENSURE_CATEGORY, FEED_CHUNK, FIND_CATEGORY, LIST_TAGS, RENAME_DIGEST_FILTERS,
+    RENAME_WEBHOOK_FILTERS, SET_CATEGORY_BY_NAME,
 };
 use crate::store::StoreError;
 
@@ -117,6 +118,23 @@ pub(super) async fn find_category(
         .bind(name.as_str())
         .fetch_optional(&store.pool)
         .await?)
+}
+
+pub(super) async fn feeds_in_category(
+    store: &PostgresStore,
+    user: UserId,
+    category: CategoryId,
+    feeds: &[FeedId],
+) -> Result<Vec<FeedId>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in feeds.chunks(FEED_CHUNK) {
+        let ids: Vec<FeedId> = feeds_in_category_query(user, category, chunk)
+            .build_query_scalar()
+            .fetch_all(&store.pool)
+            .await?;
+        found.extend(ids);
+    }
+    Ok(found)
 }
 
 pub(super) async fn create_category(store: &PostgresStore, user: UserId, name: &Name) -> Result<Category, StoreError> {

@@ -12,9 +12,9 @@ use crate::store::bulk_mark::{
 };
 use crate::store::error::sqlite_error;
 use crate::store::organise_sql::{
-    all_categories_sql, feed_counters_sql, get_category_sql, list_categories_sql, name_taken, CategoryRow, TagRow,
-    ENSURE_CATEGORY, ENSURE_CATEGORY_FOR_FEED, FIND_CATEGORY, LIST_TAGS, RENAME_DIGEST_FILTERS, RENAME_WEBHOOK_FILTERS,
-    SET_CATEGORY_BY_NAME,
+    all_categories_sql, feed_counters_sql, feeds_in_category_query, get_category_sql, list_categories_sql, name_taken,
+    CategoryRow, TagRow, ENSURE_CATEGORY, ENSURE_CATEGORY_FOR_FEED, FEED_CHUNK, FIND_CATEGORY, LIST_TAGS,
+    RENAME_DIGEST_FILTERS, RENAME_WEBHOOK_FILTERS, SET_CATEGORY_BY_NAME,
 };
 use crate::store::StoreError;
 
@@ -131,6 +131,24 @@ pub(super) async fn find_category(
         .fetch_optional(&store.pool)
         .await
         .map_err(sqlite_error)
+}
+
+pub(super) async fn feeds_in_category(
+    store: &SqliteStore,
+    user: UserId,
+    category: CategoryId,
+    feeds: &[FeedId],
+) -> Result<Vec<FeedId>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in feeds.chunks(FEED_CHUNK) {
+        let ids: Vec<FeedId> = feeds_in_category_query(user.hyphenated(), category, chunk)
+            .build_query_scalar()
+            .fetch_all(&store.pool)
+            .await
+            .map_err(sqlite_error)?;
+        found.extend(ids);
+    }
+    Ok(found)
 }
 
 pub(super) async fn create_category(store: &SqliteStore, user: UserId, name: &Name) -> Result<Category, StoreError> {

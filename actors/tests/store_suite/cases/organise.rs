@@ -1,5 +1,6 @@
 //! Organising subscriptions: categories by name from an import, a subscription's own title and tags, renames
-//! that collide, deletion that leaves feeds in none, counters that agree with the listings, and bulk marks.
+//! that collide, deletion that leaves feeds in none, which feeds a category holds (what an event stream asks),
+//! counters that agree with the listings, and bulk marks.
 
 use std::collections::BTreeMap;
 
@@ -121,6 +122,74 @@ pub async fn a_category_name_is_unique_per_user_and_deleting_one_keeps_its_feeds
     store.delete_category(alice.id, news.id).await.expect("delete");
     let subscription = store.get_subscription(alice.id, feed).await.expect("still subscribed");
     assert_eq!(subscription.category, None);
+}
+
+pub async fn feeds_in_a_category_follow_moves_and_renames_and_none_once_it_is_deleted(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let tech = store.create_category(alice.id, &name("Tech")).await.expect("create");
+    let a = subscribe(&store, &alice, "https://example.com/a").await;
+    let b = subscribe(&store, &alice, "https://example.com/b").await;
+    let c = subscribe(&store, &alice, "https://example.com/c").await;
+    subscribe(&store, &bob, "https://example.com/a").await;
+    store
+        .set_subscription_categories(alice.id, &[(a, name("Tech")), (b, name("Tech")), (c, name("News"))])
+        .await
+        .expect("assign");
+    store
+        .set_subscription_categories(bob.id, &[(a, name("Tech"))])
+        .await
+        .expect("bob has his own");
+    let bobs_tech = store
+        .find_category(bob.id, &name("Tech"))
+        .await
+        .expect("find")
+        .expect("bob's Tech");
+    let unknown_feed = c + 1000;
+
+    assert_eq!(
+        store
+            .feeds_in_category(alice.id, tech.id, &[c, b, a, unknown_feed])
+            .await
+            .unwrap(),
+        [a, b]
+    );
+    assert_eq!(
+        store.feeds_in_category(alice.id, tech.id, &[]).await.unwrap(),
+        Vec::<FeedId>::new()
+    );
+    // Another user's category holds none of alice's feeds, even one he has in his own.
+    assert_eq!(
+        store.feeds_in_category(alice.id, bobs_tech, &[a, b]).await.unwrap(),
+        Vec::<FeedId>::new()
+    );
+    assert_eq!(
+        store.feeds_in_category(bob.id, tech.id, &[a]).await.unwrap(),
+        Vec::<FeedId>::new()
+    );
+    assert_eq!(store.feeds_in_category(bob.id, bobs_tech, &[a, b]).await.unwrap(), [a]);
+
+    store
+        .set_subscription_categories(alice.id, &[(b, name("News")), (c, name("Tech"))])
+        .await
+        .expect("move");
+    assert_eq!(
+        store.feeds_in_category(alice.id, tech.id, &[a, b, c]).await.unwrap(),
+        [a, c]
+    );
+    store
+        .rename_category(alice.id, tech.id, &name("Technology"))
+        .await
+        .expect("rename");
+    assert_eq!(
+        store.feeds_in_category(alice.id, tech.id, &[a, b, c]).await.unwrap(),
+        [a, c]
+    );
+    store.delete_category(alice.id, tech.id).await.expect("delete");
+    assert_eq!(
+        store.feeds_in_category(alice.id, tech.id, &[a, b, c]).await.unwrap(),
+        Vec::<FeedId>::new()
+    );
 }
 
 pub async fn renaming_a_category_carries_its_webhook_and_digest_filters_along(store: SharedStore) {
