@@ -10,7 +10,7 @@
 //! the head) goes to hyper with the bytes read so far put back in front, and is served as before. A client that
 //! reuses a kept-alive connection for its stream is served by hyper, as before.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io::{self, Write};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -120,16 +120,27 @@ fn head_parts(request: &httparse::Request<'_, '_>) -> Option<Box<Parts>> {
 
 /// Writes `response` on the connection, its body in chunks as they come, and closes it. Ends early, without the
 /// last chunk, when the client hangs up, the connection's deadline passes, or the body fails.
-pub async fn answer<Io: AsyncRead + AsyncWrite + Unpin>(mut io: Io, response: Response) {
-    let (parts, mut body) = hyper::Response::<BoxBody<Bytes, io::Error>>::from(response).into_parts();
+///
+/// The head is built before the future is made, so that the future, which an idle stream holds for its
+/// whole life, keeps neither the response's headers nor room for them.
+pub fn answer<Io: AsyncRead + AsyncWrite + Unpin>(io: Io, response: Response) -> impl Future<Output = ()> {
+    let (parts, body) = hyper::Response::<BoxBody<Bytes, io::Error>>::from(response).into_parts();
     let head = response_head(&parts);
-    // Neither the headers nor their bytes are kept for the stream's life.
-    drop(parts);
+    write_response(io, head, body)
+}
+
+/// Writes the response's `head`, then its `body`: see [`answer`].
+async fn write_response<Io: AsyncRead + AsyncWrite + Unpin>(
+    mut io: Io,
+    head: Vec<u8>,
+    mut body: BoxBody<Bytes, io::Error>,
+) {
     // Reads while streaming only notice a hang-up or a passed deadline.
     let mut probe = [0u8; 1];
     if !send(&mut io, &head, &mut probe).await {
         return;
     }
+    // Not kept for the stream's life.
     drop(head);
     loop {
         let mut batch = Vec::new();

@@ -130,12 +130,12 @@ impl EventsApi {
             page: VecDeque::new(),
             page_feeds_in_category: HashSet::new(),
             last_id: after.unwrap_or(bounds.last_id),
-            first: None,
+            first_resync: None,
             ended: false,
         };
         if let Some(after) = after {
             if bounds.has_gap_after(after) || after > bounds.last_id {
-                state.first = Some(WireEvent::resync("gap"));
+                state.first_resync = Some("gap");
                 state.last_id = after.min(bounds.last_id);
             }
         }
@@ -186,15 +186,15 @@ struct StreamState {
     page_feeds_in_category: HashSet<FeedId>,
     /// The id of the last event this stream passed (sent or filtered out): live events up to it were read.
     last_id: i64,
-    /// A `resync` to send before anything else.
-    first: Option<WireEvent>,
+    /// The reason of a `resync` to send before anything else.
+    first_resync: Option<&'static str>,
     ended: bool,
 }
 
 impl StreamState {
     async fn next(&mut self) -> Option<WireEvent> {
-        if let Some(first) = self.first.take() {
-            return Some(first);
+        if let Some(reason) = self.first_resync.take() {
+            return Some(WireEvent::resync(reason));
         }
         if self.ended {
             return None;
@@ -206,11 +206,13 @@ impl StreamState {
                 }
                 continue;
             }
+            // The log and the saved filter are read in boxed futures: this future is what an idle stream holds
+            // while it waits for a live event, and it keeps no room for them.
             if self.reading_log {
-                if let Err(reason) = self.read_log().await {
+                if let Err(reason) = Box::pin(self.read_log()).await {
                     return self.end_with_resync(reason);
                 }
-                if let Err(reason) = self.match_page().await {
+                if let Err(reason) = Box::pin(self.match_page()).await {
                     return self.end_with_resync(reason);
                 }
                 continue;
@@ -228,7 +230,7 @@ impl StreamState {
                                 self.page.push_back(Event::clone(&more));
                             }
                         }
-                        if let Err(reason) = self.match_page().await {
+                        if let Err(reason) = Box::pin(self.match_page()).await {
                             return self.end_with_resync(reason);
                         }
                         continue;
@@ -238,7 +240,7 @@ impl StreamState {
                     }
                 }
                 LiveEvent::Behind { since } => {
-                    if let Err(reason) = self.start_catching_up(since).await {
+                    if let Err(reason) = Box::pin(self.start_catching_up(since)).await {
                         return self.end_with_resync(reason);
                     }
                 }

@@ -17,7 +17,9 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -31,7 +33,7 @@ use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, RequestParts, Response};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::event_stream_connection::{self, Opening};
 use crate::prefixed_io::PrefixedIo;
@@ -106,16 +108,14 @@ where
     Ok(())
 }
 
-/// Serves one connection; `_alive` is dropped when it ends. A connection whose first request opens an event
-/// stream is answered past hyper (see [`event_stream_connection`]); any other goes to hyper.
-///
-/// Each way is boxed on its own, so that the task of an idle event stream holds no room for hyper's connection.
+/// Serves one connection; `alive` is dropped when it ends. A connection whose first request opens an event
+/// stream is answered past hyper (see [`event_stream_connection`]), in a task of its own; any other goes to hyper.
 async fn serve_connection<Io>(
     mut io: Io,
     peer: Peer,
     endpoint: SharedEndpoint,
     stopping: Stopping,
-    _alive: mpsc::Sender<()>,
+    alive: mpsc::Sender<()>,
 ) where
     Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
@@ -128,16 +128,49 @@ async fn serve_connection<Io>(
             let parts = RequestParts::from((*head, peer.local, peer.remote, peer.scheme));
             let request = poem::Request::from_parts(parts, poem::Body::empty());
             let response = Box::pin(endpoint.get_response(request)).await;
-            drop(endpoint);
-            // Like hyper's, a response under way is finished when the server starts closing, and cut when the
-            // grace period is over.
-            tokio::select! {
-                () = Box::pin(event_stream_connection::answer(io, response)) => {}
-                () = stopping.out_of_time.cancelled() => {}
-            }
+            spawn_event_stream(io, response, stopping.out_of_time, alive);
         }
         Opening::Other(read) => Box::pin(serve_http(PrefixedIo::new(read, io), peer, endpoint, stopping)).await,
         Opening::Closed => {}
+    }
+}
+
+/// Answers an event stream in a task of its own, which holds the connection, the stream and the end of the grace
+/// period: nothing of the opening (the peer, the endpoint, room for the head or for hyper's connection) stays in
+/// memory for the stream's life.
+fn spawn_event_stream<Io>(io: Io, response: Response, out_of_time: CancellationToken, alive: mpsc::Sender<()>)
+where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    tokio::spawn(EventStreamTask {
+        answering: event_stream_connection::answer(io, response),
+        out_of_time: out_of_time.cancelled_owned(),
+        _alive: alive,
+    });
+}
+
+pin_project_lite::pin_project! {
+    /// An event stream's answer, cut when the grace period is over (like hyper's connections, a response under way
+    /// is finished when the server starts closing). A struct rather than an `async` block around `select!`: the
+    /// block would keep the answer's future twice, once captured and once being polled.
+    struct EventStreamTask<F> {
+        #[pin]
+        answering: F,
+        #[pin]
+        out_of_time: WaitForCancellationFutureOwned,
+        _alive: mpsc::Sender<()>,
+    }
+}
+
+impl<F: Future<Output = ()>> Future for EventStreamTask<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if this.out_of_time.poll(context).is_ready() {
+            return Poll::Ready(());
+        }
+        this.answering.poll(context)
     }
 }
 

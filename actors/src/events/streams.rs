@@ -4,12 +4,12 @@
 //! then resumes. A slow client therefore never slows the bus or anyone else, and a burst larger than the buffer
 //! costs a fast reader a read of the log, not a `resync`. The open streams are counted per user and in all.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, Notify};
+use tokio::sync::{broadcast, Notify};
 use tokio::time::Instant;
 
 use super::Event;
@@ -54,36 +54,85 @@ pub enum StreamRefused {
 
 type StreamId = u64;
 
-/// What the dispatcher and one stream share.
+/// What the dispatcher and one stream share: the stream's buffer, and whether it is behind or closed. A
+/// `VecDeque` under the stream's lock rather than a channel: a tokio channel allocates its cache-padded state
+/// and a 32-slot block up front, about 700 bytes that an idle stream would hold for its whole life, while an
+/// empty `VecDeque` holds nothing.
 #[derive(Default)]
 struct StreamShared {
-    /// Since when the stream has been behind (live events are left to the log for it), if it is.
-    behind_since: Mutex<Option<Instant>>,
-    /// Wakes a stream waiting on an empty buffer when it is marked behind without an event being sent.
+    state: Mutex<SharedState>,
+    /// Wakes a stream waiting on an empty buffer: an event arrived, it was marked behind, or it was closed.
     woken: Notify,
 }
 
-impl StreamShared {
-    fn behind_since(&self) -> Option<Instant> {
-        *lock(&self.behind_since)
-    }
+#[derive(Default)]
+struct SharedState {
+    /// Events handed to the stream and not read yet, in store order; at most the limits' `buffer`.
+    buffered: VecDeque<Arc<Event>>,
+    /// Since when the stream has been behind (live events are left to the log for it), if it is.
+    behind_since: Option<Instant>,
+    /// The server is closing the stream: it gets no more events, and ends once it read those it holds.
+    closed: bool,
+}
 
+/// Capacity a drained buffer keeps: a burst's room is given back, a trickle's is reused.
+const KEPT_CAPACITY: usize = 8;
+
+impl StreamShared {
     /// Marks the stream behind; returns whether it was not already.
     fn fall_behind(&self) -> bool {
-        let mut since = lock(&self.behind_since);
-        if since.is_some() {
+        let mut state = lock(&self.state);
+        if state.behind_since.is_some() {
             return false;
         }
-        *since = Some(Instant::now());
-        drop(since);
+        state.behind_since = Some(Instant::now());
+        drop(state);
         self.woken.notify_one();
         true
+    }
+
+    /// Hands `event` to the stream, unless it is behind or closed; a full buffer puts it behind. Returns whether
+    /// the stream fell behind now.
+    fn offer(&self, event: &Arc<Event>, capacity: usize) -> bool {
+        let mut state = lock(&self.state);
+        if state.behind_since.is_some() || state.closed {
+            return false;
+        }
+        if state.buffered.len() >= capacity {
+            state.behind_since = Some(Instant::now());
+        } else {
+            state.buffered.push_back(event.clone());
+        }
+        let fell_behind = state.behind_since.is_some();
+        drop(state);
+        self.woken.notify_one();
+        fell_behind
+    }
+
+    fn close(&self) {
+        lock(&self.state).closed = true;
+        self.woken.notify_one();
+    }
+
+    /// What the stream reads now, if anything: a buffered event, else whether it is closed or behind.
+    fn ready(&self) -> Option<LiveEvent> {
+        let mut state = lock(&self.state);
+        // Buffered events come first: they are older than any left to the log.
+        if let Some(event) = state.buffered.pop_front() {
+            if state.buffered.is_empty() {
+                state.buffered.shrink_to(KEPT_CAPACITY);
+            }
+            return Some(LiveEvent::Event(event));
+        }
+        if state.closed {
+            return Some(LiveEvent::Closed);
+        }
+        state.behind_since.map(|since| LiveEvent::Behind { since })
     }
 }
 
 struct Subscriber {
     id: StreamId,
-    sender: mpsc::Sender<Arc<Event>>,
     shared: Arc<StreamShared>,
 }
 
@@ -116,44 +165,35 @@ pub enum LiveEvent {
 
 /// One open stream's live events. Dropping it closes the stream.
 pub struct LiveEvents {
-    receiver: mpsc::Receiver<Arc<Event>>,
     shared: Arc<StreamShared>,
     max_lag: Duration,
     _slot: StreamSlot,
 }
 
 impl LiveEvents {
-    /// The next buffered event; once they are drained, whether the stream is behind; else waits.
+    /// The next buffered event; once they are drained, whether the stream is closed or behind; else waits.
     pub async fn recv(&mut self) -> LiveEvent {
         loop {
-            // Buffered events come first: they are older than any left to the log.
-            match self.receiver.try_recv() {
-                Ok(event) => return LiveEvent::Event(event),
-                Err(mpsc::error::TryRecvError::Disconnected) => return LiveEvent::Closed,
-                Err(mpsc::error::TryRecvError::Empty) => {}
+            if let Some(ready) = self.shared.ready() {
+                return ready;
             }
-            if let Some(since) = self.shared.behind_since() {
-                return LiveEvent::Behind { since };
-            }
-            tokio::select! {
-                received = self.receiver.recv() => return match received {
-                    Some(event) => LiveEvent::Event(event),
-                    None => LiveEvent::Closed,
-                },
-                () = self.shared.woken.notified() => {}
-            }
+            // An event, a mark or a close since the check left a permit: this returns at once.
+            self.shared.woken.notified().await;
         }
     }
 
     /// The next buffered event if one is there now, without waiting: how a stream takes a burst at once.
     pub fn try_recv(&mut self) -> Option<Arc<Event>> {
-        self.receiver.try_recv().ok()
+        match self.shared.ready() {
+            Some(LiveEvent::Event(event)) => Some(event),
+            _ => None,
+        }
     }
 
     /// Live events flow into the buffer again. Call it after reading the log up to now, then read the log once
     /// more: what was stored between that read and this call went to neither.
     pub fn resume(&self) {
-        *lock(&self.shared.behind_since) = None;
+        lock(&self.shared.state).behind_since = None;
     }
 
     /// How long this stream may stay behind before it is cut off.
@@ -204,7 +244,6 @@ impl EventStreams {
     /// since the id it starts after), and its buffer fills only once it resumes, so a long replay cannot
     /// overflow it.
     pub fn open(&self, user: UserId) -> Result<LiveEvents, StreamRefused> {
-        let (sender, receiver) = mpsc::channel(self.limits.buffer.max(1));
         let shared = StreamShared::default();
         shared.fall_behind();
         let shared = Arc::new(shared);
@@ -223,14 +262,12 @@ impl EventStreams {
             }
             of_user.push(Subscriber {
                 id,
-                sender,
                 shared: shared.clone(),
             });
             registry.open += 1;
             instruments::event_streams_open(registry.open);
         }
         Ok(LiveEvents {
-            receiver,
             shared,
             max_lag: self.limits.max_lag,
             _slot: StreamSlot {
@@ -251,28 +288,20 @@ impl EventStreams {
         let mut registry = self.lock();
         registry.closing = true;
         // The slots still count them until each stream is dropped.
-        for subscribers in registry.by_user.values_mut() {
-            for subscriber in subscribers.iter_mut() {
-                let (closed, _) = mpsc::channel(1);
-                subscriber.sender = closed;
-                subscriber.shared.woken.notify_one();
-            }
+        for subscriber in registry.by_user.values().flatten() {
+            subscriber.shared.close();
         }
     }
 
     fn dispatch(&self, event: Arc<Event>) {
-        let mut registry = self.lock();
-        let Some(subscribers) = registry.by_user.get_mut(&event.user) else {
+        let registry = self.lock();
+        let Some(subscribers) = registry.by_user.get(&event.user) else {
             return;
         };
-        for subscriber in subscribers.iter_mut() {
-            if subscriber.shared.behind_since().is_some() {
-                continue;
-            }
-            if let Err(mpsc::error::TrySendError::Full(_)) = subscriber.sender.try_send(event.clone()) {
-                if subscriber.shared.fall_behind() {
-                    instruments::event_stream_fell_behind();
-                }
+        let capacity = self.limits.buffer.max(1);
+        for subscriber in subscribers {
+            if subscriber.shared.offer(&event, capacity) {
+                instruments::event_stream_fell_behind();
             }
         }
     }

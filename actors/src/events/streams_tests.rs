@@ -136,3 +136,30 @@ async fn closing_ends_streams_after_what_they_hold() {
     assert_eq!(next_id(&mut stream).await, Some(1));
     assert!(matches!(stream.recv().await, LiveEvent::Closed));
 }
+
+#[tokio::test]
+async fn an_idle_stream_holds_no_buffer_and_a_drained_burst_gives_its_room_back() {
+    let (sender, receiver) = broadcast::channel(256);
+    let streams = EventStreams::start(
+        StreamLimits {
+            buffer: 200,
+            ..limits()
+        },
+        receiver,
+    );
+    let alice = Uuid::from_u128(1);
+    let mut stream = open_live(&streams, alice);
+    let capacity = |stream: &LiveEvents| lock(&stream.shared.state).buffered.capacity();
+    assert_eq!(capacity(&stream), 0, "an idle stream allocates no buffer");
+    for id in 1..=100 {
+        sender.send(event(alice, id)).unwrap();
+    }
+    for id in 1..=100 {
+        assert_eq!(next_id(&mut stream).await, Some(id));
+    }
+    assert!(
+        capacity(&stream) <= KEPT_CAPACITY,
+        "a drained buffer keeps {} slots",
+        capacity(&stream)
+    );
+}
