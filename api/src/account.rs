@@ -80,8 +80,10 @@ impl From<Visibility> for VisibilityBody {
 #[oai(rename = "ProfileVisibility")]
 pub struct VisibilityRequest {
     /// `everyone` by default.
+    #[oai(deserialize_with = "crate::strict_json::visibility_display_name")]
     pub display_name: Option<VisibilityBody>,
     /// `friends` or `nobody` (the default): an email is never shown to everyone.
+    #[oai(deserialize_with = "crate::strict_json::visibility_email")]
     pub email: Option<VisibilityBody>,
 }
 
@@ -89,8 +91,9 @@ pub struct VisibilityRequest {
 #[oai(rename = "ProfilePatch")]
 pub struct ProfilePatchRequest {
     /// 1–64 characters, trimmed; `null` clears it.
-    #[oai(deserialize_with = "crate::strict_json::display_name")]
+    #[oai(deserialize_with = "crate::strict_json::display_name", nullable)]
     pub display_name: MaybeUndefined<String>,
+    #[oai(deserialize_with = "crate::strict_json::visibility")]
     pub visibility: Option<VisibilityRequest>,
 }
 

@@ -21,17 +21,22 @@ pub struct BulkMarkApi;
 #[oai(rename = "MarkRequest")]
 pub struct MarkRequest {
     /// `true` marks the selected articles read, `false` unread; absent leaves the read state alone.
+    #[oai(deserialize_with = "crate::strict_json::mark_read")]
     pub read: Option<bool>,
     /// `true` stars the selected articles, `false` unstars them; absent leaves stars alone.
+    #[oai(deserialize_with = "crate::strict_json::mark_starred")]
     pub starred: Option<bool>,
     /// Only these articles, at most 1,000; ids of articles you cannot see are ignored.
+    #[oai(deserialize_with = "crate::strict_json::mark_ids")]
     pub ids: Option<Vec<ArticleId>>,
     /// Only this feed's articles.
+    #[oai(deserialize_with = "crate::strict_json::mark_feed_id")]
     pub feed_id: Option<FeedId>,
     /// Only the articles of the feeds in your category of this name.
     #[oai(deserialize_with = "crate::strict_json::category")]
     pub category: Option<String>,
     /// Only the articles published before this instant.
+    #[oai(deserialize_with = "crate::strict_json::mark_before")]
     pub before: Option<chrono::DateTime<chrono::Utc>>,
 }
 

@@ -32,11 +32,11 @@ pub struct OrganiseApi;
 #[oai(rename = "FeedPatch")]
 pub struct FeedPatchRequest {
     /// Your own title for the feed, 1–300 characters; `null` shows the feed's own again.
-    #[oai(deserialize_with = "crate::strict_json::patched_title")]
+    #[oai(deserialize_with = "crate::strict_json::patched_title", nullable)]
     pub title: MaybeUndefined<String>,
     /// The name of one of your categories, 1–1024 characters, created if you have none of that name; `null`
     /// takes the feed out of its category.
-    #[oai(deserialize_with = "crate::strict_json::patched_category")]
+    #[oai(deserialize_with = "crate::strict_json::patched_category", nullable)]
     pub category: MaybeUndefined<String>,
     /// Every tag the feed carries, replacing those it had: up to 50, each 1–100 characters; `[]` removes all.
     #[oai(deserialize_with = "crate::strict_json::tags")]

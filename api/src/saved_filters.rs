@@ -55,6 +55,7 @@ pub struct SavedFilterRequest {
 pub struct SavedFilterPatchRequest {
     #[oai(deserialize_with = "crate::strict_json::name_if_given")]
     pub name: Option<String>,
+    #[oai(deserialize_with = "crate::strict_json::query")]
     pub query: Option<FilterQueryBody>,
 }
 

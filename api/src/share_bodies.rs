@@ -20,6 +20,7 @@ pub(crate) const MAX_SEEN_IDS: usize = 1000;
 #[derive(Debug, Object)]
 pub struct ShareRequest {
     /// An article in a feed you follow; its url and title are copied into the share.
+    #[oai(deserialize_with = "crate::strict_json::article_id")]
     pub article_id: Option<ArticleId>,
     /// An http or https URL, at most 2048 bytes.
     #[oai(deserialize_with = "crate::strict_json::url_if_given")]

@@ -4,7 +4,7 @@
 //! Each reader is named for the field it reads, so `#[oai(deserialize_with = "crate::strict_json::username")]`
 //! is all a request object needs. `parse_errors` finds the field again in the message (`field `name` ...`).
 
-use poem_openapi::types::{MaybeUndefined, ParseError, ParseResult, Type};
+use poem_openapi::types::{MaybeUndefined, ParseError, ParseFromJSON, ParseResult, Type};
 use serde_json::Value;
 
 /// The error for one field; `parse_errors::field_problem` reads it back.
@@ -53,6 +53,16 @@ fn string_if_given(field: &str, value: Option<Value>) -> ParseResult<Option<Stri
             field,
             &format!("must be a string (or left out), not {}", kind(&other)),
         )),
+    }
+}
+
+/// A field of any other type that may be left out but, as the schema does not allow it, not `null`: poem-openapi
+/// reads `null` as left out, which for a mark request's `feed_id` would widen what it marks. Any other value is
+/// read as before.
+fn given<T: ParseFromJSON>(field: &str, value: Option<Value>) -> ParseResult<Option<T>> {
+    match value {
+        Some(Value::Null) => Err(problem(field, "must be left out rather than null")),
+        value => Option::<T>::parse_from_json(value).map_err(ParseError::propagate),
     }
 }
 
@@ -160,6 +170,44 @@ field_readers! {
     payload_category("payload.category"): string_if_given -> Option<String>;
     // Webhooks.
     filter_category_of_webhook("filter.category"): string_if_given -> Option<String>;
+}
+
+/// One public reader per field of another type that may be left out but is never `null` (see [`given`]): generic,
+/// so the field's own type is what is read.
+macro_rules! given_readers {
+    ($($name:ident $(($field:literal))?;)+) => {
+        $(
+            pub fn $name<T: ParseFromJSON>(value: Option<Value>) -> ParseResult<Option<T>> {
+                given(field_readers!(@field $name $($field)?), value)
+            }
+        )+
+    };
+}
+
+given_readers! {
+    mark_read("read");
+    mark_starred("starred");
+    mark_ids("ids");
+    mark_feed_id("feed_id");
+    mark_before("before");
+    countdown("in");
+    countdown_hours("in.hours");
+    countdown_minutes("in.minutes");
+    countdown_seconds("in.seconds");
+    target_webhook_id("target.webhook_id");
+    payload("payload");
+    payload_feed_id("payload.feed_id");
+    payload_filter("payload.filter");
+    enabled;
+    visibility;
+    visibility_display_name("visibility.display_name");
+    visibility_email("visibility.email");
+    query;
+    article_id;
+    events;
+    filter;
+    filter_feed_id("filter.feed_id");
+    filter_saved_filter("filter.saved_filter");
 }
 
 #[cfg(test)]

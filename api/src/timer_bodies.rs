@@ -13,8 +13,11 @@ use crate::nullable::Nullable;
 #[derive(Debug, Clone, Copy, Object)]
 #[oai(rename = "TimerCountdown")]
 pub struct CountdownBody {
+    #[oai(deserialize_with = "crate::strict_json::countdown_hours")]
     pub hours: Option<i64>,
+    #[oai(deserialize_with = "crate::strict_json::countdown_minutes")]
     pub minutes: Option<i64>,
+    #[oai(deserialize_with = "crate::strict_json::countdown_seconds")]
     pub seconds: Option<i64>,
 }
 
@@ -23,6 +26,7 @@ pub struct CountdownBody {
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "TimerTarget")]
 pub struct TargetBody {
+    #[oai(deserialize_with = "crate::strict_json::target_webhook_id")]
     pub webhook_id: Option<WebhookId>,
     #[oai(deserialize_with = "crate::strict_json::target_url")]
     pub url: Option<String>,
@@ -44,6 +48,7 @@ pub enum PayloadKindBody {
 pub struct PayloadBody {
     pub kind: PayloadKindBody,
     /// A digest's feed: one the caller follows.
+    #[oai(deserialize_with = "crate::strict_json::payload_feed_id")]
     pub feed_id: Option<i64>,
     /// A digest's category: the name of one of the caller's. Renaming the category carries the filter along;
     /// deleting it leaves a digest that lists nothing.
@@ -55,7 +60,7 @@ pub struct PayloadBody {
     /// A digest's saved filter: the id of one of the caller's (not with `category`). The digest lists the unread
     /// articles it keeps, newest first; an edit of the filter shows at the next firing, and deleting it leaves a
     /// digest that lists nothing.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, deserialize_with = "crate::strict_json::payload_filter")]
     pub filter: Option<i64>,
 }
 
@@ -70,7 +75,7 @@ pub struct ScheduleBody {
     #[oai(deserialize_with = "crate::strict_json::at")]
     pub at: Option<String>,
     /// A one-shot countdown from now.
-    #[oai(rename = "in")]
+    #[oai(rename = "in", deserialize_with = "crate::strict_json::countdown")]
     pub countdown: Option<CountdownBody>,
     /// A period: a count and a unit, `d`, `h` or `m` (`1d`, `6h`, `30m`); at least one minute.
     #[oai(deserialize_with = "crate::strict_json::every")]
@@ -119,6 +124,7 @@ pub struct NewTimerBody {
     #[oai(flatten)]
     pub schedule: ScheduleBody,
     pub target: TargetBody,
+    #[oai(deserialize_with = "crate::strict_json::payload")]
     pub payload: Option<PayloadBody>,
 }
 
@@ -127,12 +133,14 @@ pub struct NewTimerBody {
 #[oai(rename = "TimerPatchRequest")]
 pub struct TimerPatchBody {
     /// `null` removes the name.
-    #[oai(deserialize_with = "crate::strict_json::patched_name")]
+    #[oai(deserialize_with = "crate::strict_json::patched_name", nullable)]
     pub name: MaybeUndefined<String>,
     #[oai(flatten)]
     pub schedule: ScheduleBody,
+    #[oai(deserialize_with = "crate::strict_json::payload")]
     pub payload: Option<PayloadBody>,
     /// `false` pauses the timer, `true` resumes it.
+    #[oai(deserialize_with = "crate::strict_json::enabled")]
     pub enabled: Option<bool>,
 }
 

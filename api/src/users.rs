@@ -49,6 +49,7 @@ pub struct RegisterRequest {
         deserialize_with = "crate::strict_json::invite",
         validator(max_length = 64)
     )]
+    #[oai(nullable)]
     pub invite: Option<String>,
 }
 

@@ -19,7 +19,7 @@ use crate::webhook_payloads::StoredPayload;
 #[oai(rename = "WebhookFilter")]
 pub struct WebhookFilterBody {
     /// Only this feed's events (it must be one of yours).
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, deserialize_with = "crate::strict_json::filter_feed_id")]
     pub feed_id: Option<FeedId>,
     /// Only events of feeds in your category of this name (`article.new`, `feed.status`; events about no feed,
     /// such as `job.done`, do not reach a filtered webhook). It must exist when the webhook is made; renaming the
@@ -32,7 +32,10 @@ pub struct WebhookFilterBody {
     /// Only the new articles (`article.new`) that your saved filter of this id keeps: an article is delivered
     /// when `GET /v1/articles?filter=` would list it. Other events are filtered by `feed_id` and `category` only.
     /// It must exist when the webhook is made; deleting it leaves a filter that matches nothing.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(
+        skip_serializing_if_is_none,
+        deserialize_with = "crate::strict_json::filter_saved_filter"
+    )]
     pub saved_filter: Option<i64>,
 }
 
@@ -97,6 +100,7 @@ pub struct CreateWebhookRequest {
     /// Event kinds to deliver: `article.new`, `feed.status`, `job.progress`, `job.done`, `share.new`.
     #[oai(validator(min_items = 1, max_items = 10))]
     pub events: Vec<WebhookEventName>,
+    #[oai(deserialize_with = "crate::strict_json::filter")]
     pub filter: Option<WebhookFilterBody>,
 }
 
@@ -105,9 +109,13 @@ pub struct CreateWebhookRequest {
 pub struct WebhookPatchRequest {
     #[oai(deserialize_with = "crate::strict_json::url_if_given", validator(max_length = 2048))]
     pub url: Option<String>,
-    #[oai(validator(min_items = 1, max_items = 10))]
+    #[oai(
+        validator(min_items = 1, max_items = 10),
+        deserialize_with = "crate::strict_json::events"
+    )]
     pub events: Option<Vec<WebhookEventName>>,
     /// Enabling a webhook clears why it was disabled; its waiting deliveries go out.
+    #[oai(deserialize_with = "crate::strict_json::enabled")]
     pub enabled: Option<bool>,
 }
 

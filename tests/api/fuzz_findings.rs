@@ -289,6 +289,149 @@ async fn a_number_or_boolean_is_never_taken_as_text(backend: Backend) {
     assert_eq!(me["display_name"], Value::Null, "{me}");
 }
 
+/// A field the schema lets a client leave out, but does not mark nullable, refuses `null` with a 400 naming it
+/// (found by the fuzzer on `PATCH /v1/me` `{"visibility": {"display_name": null}}`, a 200): poem-openapi reads
+/// `null` as left out, which for a mark request's `feed_id` or `ids` would widen what it marks. The fields whose
+/// `null` clears them say so in the schema, and still take it.
+async fn a_null_is_refused_where_the_schema_has_none(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.user("alice").await;
+    let target = json!({"url": "https://example.com/hook"});
+    let cases = [
+        ("POST", "/v1/articles/mark", json!({"read": null, "ids": [1]}), "read"),
+        (
+            "POST",
+            "/v1/articles/mark",
+            json!({"read": true, "starred": null}),
+            "starred",
+        ),
+        ("POST", "/v1/articles/mark", json!({"read": true, "ids": null}), "ids"),
+        (
+            "POST",
+            "/v1/articles/mark",
+            json!({"read": true, "feed_id": null}),
+            "feed_id",
+        ),
+        (
+            "POST",
+            "/v1/articles/mark",
+            json!({"read": true, "before": null}),
+            "before",
+        ),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"in": null, "every": "1d", "target": target}),
+            "in",
+        ),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"in": {"hours": null, "minutes": 5}, "target": target}),
+            "in.hours",
+        ),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"in": {"minutes": null, "hours": 1}, "target": target}),
+            "in.minutes",
+        ),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"in": {"seconds": null, "hours": 1}, "target": target}),
+            "in.seconds",
+        ),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"in": {"hours": 1}, "target": {"webhook_id": null, "url": "https://example.com/h"}}),
+            "target.webhook_id",
+        ),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"in": {"hours": 1}, "target": target, "payload": null}),
+            "payload",
+        ),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"in": {"hours": 1}, "target": target, "payload": {"kind": "digest", "feed_id": null}}),
+            "payload.feed_id",
+        ),
+        (
+            "POST",
+            "/v1/timers",
+            json!({"in": {"hours": 1}, "target": target, "payload": {"kind": "digest", "filter": null}}),
+            "payload.filter",
+        ),
+        ("PATCH", "/v1/timers/999", json!({"enabled": null}), "enabled"),
+        ("PATCH", "/v1/timers/999", json!({"payload": null}), "payload"),
+        ("PATCH", "/v1/me", json!({"visibility": null}), "visibility"),
+        (
+            "PATCH",
+            "/v1/me",
+            json!({"visibility": {"display_name": null}}),
+            "visibility.display_name",
+        ),
+        (
+            "PATCH",
+            "/v1/me",
+            json!({"visibility": {"email": null}}),
+            "visibility.email",
+        ),
+        ("PATCH", "/v1/filters/999", json!({"query": null}), "query"),
+        (
+            "POST",
+            "/v1/shares",
+            json!({"article_id": null, "url": "https://example.com/a"}),
+            "article_id",
+        ),
+        ("PATCH", "/v1/webhooks/999", json!({"events": null}), "events"),
+        ("PATCH", "/v1/webhooks/999", json!({"enabled": null}), "enabled"),
+        (
+            "POST",
+            "/v1/webhooks",
+            json!({"url": "https://example.com/h", "events": ["article.new"], "filter": null}),
+            "filter",
+        ),
+        (
+            "POST",
+            "/v1/webhooks",
+            json!({"url": "https://example.com/h", "events": ["article.new"], "filter": {"feed_id": null}}),
+            "filter.feed_id",
+        ),
+        (
+            "POST",
+            "/v1/webhooks",
+            json!({"url": "https://example.com/h", "events": ["article.new"], "filter": {"saved_filter": null}}),
+            "filter.saved_filter",
+        ),
+    ];
+    for (method, path, body, field) in cases {
+        let request = match method {
+            "POST" => app.client.post(app.url(path)),
+            _ => app.client.patch(app.url(path)),
+        };
+        let response = request.bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(
+            field_error(response).await,
+            (400, json!(field)),
+            "{method} {path} {body}"
+        );
+    }
+    // Where the schema says null, null still clears.
+    let named = app
+        .patch_json("/v1/me", &token, &json!({"display_name": "Alice"}))
+        .await;
+    assert_eq!(named.json::<Value>().await.unwrap()["display_name"], "Alice");
+    let cleared = app.patch_json("/v1/me", &token, &json!({"display_name": null})).await;
+    assert_eq!(cleared.status(), 200);
+    let profile = cleared.json::<Value>().await.unwrap();
+    assert_eq!(profile["display_name"], Value::Null, "{profile}");
+}
+
 /// Bounded: each round races one refresh against one unsubscribe; before the fix about a third gave a 503.
 const RACE_ROUNDS: usize = 20;
 
@@ -323,4 +466,5 @@ crate::on_both_backends!(
     a_boolean_is_not_a_feed_category_or_tag,
     a_null_category_does_not_select_every_article_to_mark,
     a_number_or_boolean_is_never_taken_as_text,
+    a_null_is_refused_where_the_schema_has_none,
 );
