@@ -13,6 +13,7 @@ use syndic_actors::domain::UserId;
 use syndic_actors::events::{EventKind, NewEvent};
 use syndic_testkit::documents::titled::rss;
 
+use crate::events::{job_done, user_id};
 use crate::helpers::{eventually, feed_server, spawn_app_with, Backend, FeedServer, TestApp, TestSettings};
 use crate::sse::{Message, SseReader};
 
@@ -54,29 +55,9 @@ async fn wait_for_streams(app: &TestApp, count: usize) {
     .await;
 }
 
-async fn user_id(app: &TestApp, name: &str) -> UserId {
-    app.database
-        .store
-        .find_credentials(name)
-        .await
-        .unwrap()
-        .expect("the user exists")
-        .user
-        .id
-}
-
-fn marker(user: UserId, job: i64) -> NewEvent {
-    NewEvent {
-        user,
-        kind: EventKind::JobDone,
-        feed: None,
-        data: json!({ "job_id": job }),
-    }
-}
-
 /// Publishes marker `job` and reads `stream` up to it: the messages before it.
 async fn until_marker(app: &TestApp, user: UserId, stream: &mut SseReader, job: i64) -> Vec<Message> {
-    app.engine().events().publish(vec![marker(user, job)]);
+    app.engine().events().publish(vec![job_done(user, job)]);
     read_to_marker(stream, job).await
 }
 
@@ -182,7 +163,7 @@ async fn a_stream_with_a_category_gets_only_events_about_its_feeds(backend: Back
     wait_for_streams(&app, 6).await;
 
     new_articles(&server, &mut everything, &["tech", "news"], 2).await;
-    app.engine().events().publish(vec![marker(alice, 1)]);
+    app.engine().events().publish(vec![job_done(alice, 1)]);
     let mut got = Vec::new();
     let marker_id = loop {
         let message = in_tech.expect().await;
@@ -275,12 +256,12 @@ async fn a_replay_after_last_event_id_applies_the_category(backend: Backend) {
     let (server, _category, tech, _news) = tech_and_news(&app, &token, true).await;
     let mut everything = open(&app, &token, "?types=article.new,job.done").await;
     wait_for_streams(&app, 1).await;
-    app.engine().events().publish(vec![marker(alice, 1)]);
+    app.engine().events().publish(vec![job_done(alice, 1)]);
     let start = everything.expect().await;
     assert_eq!(start.data["job_id"], 1);
 
     new_articles(&server, &mut everything, &["tech", "news"], 2).await;
-    app.engine().events().publish(vec![marker(alice, 2)]);
+    app.engine().events().publish(vec![job_done(alice, 2)]);
     let got = read_to_marker(&mut everything, 2).await;
     assert!(got.is_empty(), "{got:?}");
 

@@ -23,7 +23,7 @@ async fn open(app: &TestApp, token: &str, query: &str, last_event_id: Option<i64
     SseReader::new(request.send().await.unwrap())
 }
 
-async fn user_id(app: &TestApp, name: &str) -> UserId {
+pub(crate) async fn user_id(app: &TestApp, name: &str) -> UserId {
     app.database
         .store
         .find_credentials(name)
@@ -34,7 +34,7 @@ async fn user_id(app: &TestApp, name: &str) -> UserId {
         .id
 }
 
-fn job_done(user: UserId, job: i64) -> NewEvent {
+pub(crate) fn job_done(user: UserId, job: i64) -> NewEvent {
     NewEvent {
         user,
         kind: EventKind::JobDone,
