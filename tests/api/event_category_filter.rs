@@ -13,7 +13,7 @@ use syndic_actors::domain::UserId;
 use syndic_actors::events::{EventKind, NewEvent};
 use syndic_testkit::documents::titled::rss;
 
-use crate::events::{job_done, user_id};
+use crate::events::{job_done, open_response, user_id};
 use crate::helpers::{eventually, feed_server, spawn_app_with, Backend, FeedServer, TestApp, TestSettings};
 use crate::sse::{Message, SseReader};
 
@@ -31,17 +31,6 @@ async fn json_of(response: reqwest::Response, status: u16) -> Value {
     let body: Value = response.json().await.unwrap();
     assert_eq!(actual, status, "{body}");
     body
-}
-
-async fn open_response(app: &TestApp, token: &str, query: &str, last_event_id: Option<i64>) -> reqwest::Response {
-    let mut request = app
-        .client
-        .get(app.url(&format!("/v1/events{query}")))
-        .bearer_auth(token);
-    if let Some(id) = last_event_id {
-        request = request.header("Last-Event-ID", id.to_string());
-    }
-    request.send().await.unwrap()
 }
 
 async fn open(app: &TestApp, token: &str, query: &str) -> SseReader {

@@ -12,7 +12,13 @@ use crate::chromium;
 use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp};
 use crate::sse::{Message, SseReader};
 
-async fn open(app: &TestApp, token: &str, query: &str, last_event_id: Option<i64>) -> SseReader {
+/// `GET /v1/events{query}`, with `Last-Event-ID` when given: the response, before it is read as a stream.
+pub(crate) async fn open_response(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    last_event_id: Option<i64>,
+) -> reqwest::Response {
     let mut request = app
         .client
         .get(app.url(&format!("/v1/events{query}")))
@@ -20,7 +26,11 @@ async fn open(app: &TestApp, token: &str, query: &str, last_event_id: Option<i64
     if let Some(id) = last_event_id {
         request = request.header("Last-Event-ID", id.to_string());
     }
-    SseReader::new(request.send().await.unwrap())
+    request.send().await.unwrap()
+}
+
+async fn open(app: &TestApp, token: &str, query: &str, last_event_id: Option<i64>) -> SseReader {
+    SseReader::new(open_response(app, token, query, last_event_id).await)
 }
 
 pub(crate) async fn user_id(app: &TestApp, name: &str) -> UserId {

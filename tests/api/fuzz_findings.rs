@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{feed_server, spawn_app, Backend};
+use crate::helpers::{feed_server, spawn_app, Backend, TestApp};
 use syndic_testkit::documents::titled::rss;
 
 async fn field_error(response: reqwest::Response) -> (u16, Value) {
@@ -142,6 +142,26 @@ async fn a_null_category_does_not_select_every_article_to_mark(backend: Backend)
     assert_eq!(without.status(), 200, "left out, it selects nothing less");
 }
 
+/// Sends each `(method, path, body, field)` (a POST or a PATCH) and expects a 400 naming `field`.
+async fn assert_each_refused_naming_its_field<const N: usize>(
+    app: &TestApp,
+    token: &str,
+    cases: [(&str, &str, Value, &str); N],
+) {
+    for (method, path, body, field) in cases {
+        let request = match method {
+            "POST" => app.client.post(app.url(path)),
+            _ => app.client.patch(app.url(path)),
+        };
+        let response = request.bearer_auth(token).json(&body).send().await.unwrap();
+        assert_eq!(
+            field_error(response).await,
+            (400, json!(field)),
+            "{method} {path} {body}"
+        );
+    }
+}
+
 /// Every text field of every request body takes a JSON string only: a number or a boolean (found by the fuzzer on
 /// a saved filter's `query`, where `false` was stored as the search "false") is a 400 naming the field, and a
 /// create stores nothing. The ids in the edits need not exist: the body is read before anything is looked up.
@@ -263,18 +283,7 @@ async fn a_number_or_boolean_is_never_taken_as_text(backend: Backend) {
         ),
         ("PATCH", "/v1/webhooks/999", json!({"url": false}), "url"),
     ];
-    for (method, path, body, field) in cases {
-        let request = match method {
-            "POST" => app.client.post(app.url(path)),
-            _ => app.client.patch(app.url(path)),
-        };
-        let response = request.bearer_auth(&token).json(&body).send().await.unwrap();
-        assert_eq!(
-            field_error(response).await,
-            (400, json!(field)),
-            "{method} {path} {body}"
-        );
-    }
+    assert_each_refused_naming_its_field(&app, &token, cases).await;
     for (path, list) in [
         ("/v1/filters", "filters"),
         ("/v1/shares/sent", "shares"),
@@ -409,18 +418,7 @@ async fn a_null_is_refused_where_the_schema_has_none(backend: Backend) {
             "filter.saved_filter",
         ),
     ];
-    for (method, path, body, field) in cases {
-        let request = match method {
-            "POST" => app.client.post(app.url(path)),
-            _ => app.client.patch(app.url(path)),
-        };
-        let response = request.bearer_auth(&token).json(&body).send().await.unwrap();
-        assert_eq!(
-            field_error(response).await,
-            (400, json!(field)),
-            "{method} {path} {body}"
-        );
-    }
+    assert_each_refused_naming_its_field(&app, &token, cases).await;
     // Where the schema says null, null still clears.
     let named = app
         .patch_json("/v1/me", &token, &json!({"display_name": "Alice"}))
