@@ -17,6 +17,7 @@ pub mod search;
 pub mod search_seed;
 pub mod search_text;
 pub mod seed;
+pub mod stream_clients;
 pub mod streams;
 pub mod sustained;
 pub mod sustained_report;
@@ -75,6 +76,9 @@ pub enum Scenario {
     Timers,
     /// One user following every feed of many articles with written text: two-word searches of the timeline.
     Search,
+    /// The streams scenario's idle clients, in a child process it starts (not run by hand).
+    #[value(hide = true)]
+    StreamClients,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -92,6 +96,8 @@ pub struct LoadSettings {
     pub sustained: sustained::SustainedSettings,
     #[command(flatten)]
     pub streams: streams::StreamsSettings,
+    #[command(flatten)]
+    pub stream_clients: stream_clients::StreamClientsSettings,
     #[command(flatten)]
     pub timers: timers::TimersSettings,
     #[command(flatten)]
@@ -182,6 +188,8 @@ pub async fn execute(base: &Config, settings: &LoadSettings) -> anyhow::Result<(
             let report = search::run(base, &settings.search).await?;
             (report.table(), report.to_json())
         }
+        // Its stdout is its answers to the harness that started it: no table.
+        Scenario::StreamClients => return stream_clients::serve(&settings.stream_clients).await,
     };
     print!("{table}");
     if let Some(path) = &settings.json {

@@ -2,34 +2,36 @@
 //! the cold round over the farm while they stay open, with one more stream reading: the time from an event's
 //! store to its arrival on that stream (p50, p99).
 //!
-//! The idle streams belong to a user with no subscriptions, so nothing is sent on them but heartbeats.
-//! Both ends of every stream live in this process, so the memory per stream is an upper bound: it includes the
-//! client's socket and its buffer. The latency is measured from the event's `at`, which the event bus stamps
-//! as it writes the event, after the flush that caused it committed and its subscribers were looked up.
+//! The idle streams belong to a user with no subscriptions, so nothing is sent on them but heartbeats. Their
+//! client ends live in a child process (`stream_clients`), so the memory and CPU read here are the engine's
+//! (with the farm's, idle by then). Memory is read twice: per stream over all of them, which counts what the
+//! opening requests left behind (freed blocks the allocator keeps between the streams'), and per stream
+//! beyond the first `--streams-first`, which is what one more idle stream costs once that is paid. The latency
+//! is measured from the event's `at`, which the event bus stamps as it writes the event, after the flush that
+//! caused it committed and its subscribers were looked up.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::database::LoadDatabase;
 use crate::driver::ApiClient;
 use crate::farm::Farm;
 use crate::report::{millis, quantile, resident_bytes, two_columns};
+use crate::stream_clients::StreamClients;
 use crate::{cold_round, cpu_time, engine_config, on_fresh_database, wait_until, RunningEngine};
-
-/// Streams opened at once while the idle streams open.
-const OPEN_CONCURRENCY: usize = 200;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct StreamsSettings {
-    /// streams: idle event streams held open (each takes two file descriptors in this process).
-    #[arg(long, default_value_t = 9_000)]
+    /// streams: idle event streams held open (their client ends are in a child process).
+    #[arg(long, default_value_t = 10_000)]
     pub streams: usize,
+    /// streams: the streams open at the first memory reading; the second figure is per stream beyond them.
+    #[arg(long, default_value_t = 1_000)]
+    pub streams_first: usize,
     /// streams: how long the idle streams are watched for CPU, in seconds (a heartbeat every 15 s).
     #[arg(long, default_value_t = 30)]
     pub streams_idle_secs: u64,
@@ -39,8 +41,10 @@ pub struct StreamsSettings {
 pub struct StreamsReport {
     pub database: String,
     pub streams: usize,
+    pub streams_first: usize,
     pub open_elapsed: Duration,
     pub resident_before: u64,
+    pub resident_first: u64,
     pub resident_open: u64,
     pub idle: Duration,
     pub idle_cpu: Duration,
@@ -57,6 +61,12 @@ impl StreamsReport {
         self.resident_open.saturating_sub(self.resident_before) as f64 / self.streams.max(1) as f64
     }
 
+    /// What each stream beyond the first reading added.
+    fn bytes_per_further_stream(&self) -> f64 {
+        self.resident_open.saturating_sub(self.resident_first) as f64
+            / self.streams.saturating_sub(self.streams_first).max(1) as f64
+    }
+
     fn cpu_share(&self) -> f64 {
         self.idle_cpu.as_secs_f64() / self.idle.as_secs_f64().max(f64::EPSILON)
     }
@@ -68,12 +78,17 @@ impl StreamsReport {
             ("opening them", format!("{:.0} ms", millis(self.open_elapsed))),
             ("resident before", format!("{:.1} MiB", mib(self.resident_before))),
             (
+                "resident with the first streams open",
+                format!("{:.1} MiB ({})", mib(self.resident_first), self.streams_first),
+            ),
+            (
                 "resident with the streams open",
                 format!("{:.1} MiB", mib(self.resident_open)),
             ),
+            ("per idle stream", format!("{:.0} bytes", self.bytes_per_stream())),
             (
-                "per idle stream (both ends)",
-                format!("{:.0} bytes", self.bytes_per_stream()),
+                "per idle stream beyond the first",
+                format!("{:.0} bytes", self.bytes_per_further_stream()),
             ),
             (
                 "CPU while idle",
@@ -96,10 +111,13 @@ impl StreamsReport {
         json!({
             "database": self.database,
             "streams": self.streams,
+            "streams_first": self.streams_first,
             "open_ms": millis(self.open_elapsed),
             "resident_before_bytes": self.resident_before,
+            "resident_first_bytes": self.resident_first,
             "resident_open_bytes": self.resident_open,
             "bytes_per_stream": self.bytes_per_stream(),
+            "bytes_per_stream_beyond_first": self.bytes_per_further_stream(),
             "idle_seconds": self.idle.as_secs_f64(),
             "idle_cpu_seconds": self.idle_cpu.as_secs_f64(),
             "cold_round_feeds": self.feeds,
@@ -151,23 +169,24 @@ async fn measure(
         ..StreamsReport::default()
     };
 
+    let first = settings.streams_first.min(settings.streams);
+    report.streams_first = first;
+    let mut idle = StreamClients::spawn(engine.application.address(), idle_user.token())?;
     report.resident_before = resident_bytes().unwrap_or(0);
     let started = Instant::now();
-    let address = engine.application.address();
-    let mut idle = Vec::with_capacity(settings.streams);
-    let mut opening = futures::stream::iter(0..settings.streams)
-        .map(|_| open_idle_stream(address, idle_user.token()))
-        .buffer_unordered(OPEN_CONCURRENCY);
-    while let Some(stream) = futures::StreamExt::next(&mut opening).await {
-        idle.push(stream?);
+    for (total, reading) in [
+        (first, &mut report.resident_first),
+        (settings.streams, &mut report.resident_open),
+    ] {
+        idle.open(total - handle.events().streams().open_count()).await?;
+        // A stream is registered before its head is written: the child's answer means they are all open.
+        let open = handle.events().streams().open_count();
+        if open != total {
+            bail!("{open} idle streams are open, not {total}");
+        }
+        *reading = resident_bytes().unwrap_or(0);
     }
-    drop(opening);
-    wait_until(deadline, "the idle streams to open", || async {
-        Ok(handle.events().streams().open_count() >= settings.streams)
-    })
-    .await?;
     report.open_elapsed = started.elapsed();
-    report.resident_open = resident_bytes().unwrap_or(0);
 
     report.idle = Duration::from_secs(settings.streams_idle_secs);
     let cpu_before = cpu_time::process().unwrap_or_default();
@@ -199,32 +218,9 @@ async fn measure(
     report.latency_p50 = quantile(&mut latencies, 0.5);
     report.latency_p99 = quantile(&mut latencies, 0.99);
     report.latency_max = latencies.iter().max().copied().unwrap_or_default();
-    drop(idle);
+    idle.close().await?;
     engine.stop().await?;
     Ok(report)
-}
-
-use futures::StreamExt as _;
-
-/// Opens a stream over a bare socket and reads only the response head: an idle client.
-async fn open_idle_stream(address: std::net::SocketAddr, token: &str) -> anyhow::Result<TcpStream> {
-    let mut socket = TcpStream::connect(address).await?;
-    let request = format!(
-        "GET /v1/events HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
-    );
-    socket.write_all(request.as_bytes()).await?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if socket.read(&mut byte).await? == 0 {
-            bail!("the stream closed before its head");
-        }
-        head.push(byte[0]);
-    }
-    if !head.starts_with(b"HTTP/1.1 200") {
-        bail!("the stream was refused: {}", String::from_utf8_lossy(&head));
-    }
-    Ok(socket)
 }
 
 /// Reads `article.new` events and sends, for each, the time from its `at` to its arrival.

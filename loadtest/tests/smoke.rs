@@ -6,6 +6,7 @@ use syndic::Cli;
 use syndic_loadtest::million::MillionSettings;
 use syndic_loadtest::popular_feed::PopularFeedSettings;
 use syndic_loadtest::search::SearchSettings;
+use syndic_loadtest::stream_clients::StreamClientsSettings;
 use syndic_loadtest::streams::StreamsSettings;
 use syndic_loadtest::sustained::SustainedSettings;
 use syndic_loadtest::timeline_read::TimelineReadSettings;
@@ -43,7 +44,11 @@ async fn the_harness_stores_every_healthy_entry_cold_and_sees_mostly_304s_warm()
         },
         streams: StreamsSettings {
             streams: 1,
+            streams_first: 1,
             streams_idle_secs: 1,
+        },
+        stream_clients: StreamClientsSettings {
+            stream_clients_address: None,
         },
         timers: TimersSettings {
             pending_timers: 10,
