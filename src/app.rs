@@ -20,7 +20,6 @@ use syndic_actors::store::{self, Store};
 use syndic_api::connection_deadlines::Deadlines;
 use syndic_api::connection_limits::{ConnectionLimits, LimitedAcceptor};
 use syndic_api::cors::CorsOrigins;
-use syndic_api::events::EventStreamSettings;
 use syndic_api::passwords::HashingSettings;
 use syndic_api::server;
 use syndic_api::{ApiConfig, Registration};
@@ -216,9 +215,6 @@ fn api_config(config: &Config) -> ApiConfig {
             None => HashingSettings::default(),
         },
         trust_forwarded_for: config.trust_forwarded_for,
-        events: EventStreamSettings {
-            heartbeat: Duration::from_millis(config.event_heartbeat_ms.max(1)),
-        },
     }
 }
 
@@ -257,6 +253,7 @@ fn engine_settings(config: &Config) -> EngineSettings {
                 max_lag: Duration::from_millis(config.event_stream_max_lag_ms),
                 per_user: config.event_streams_per_user,
                 total: config.event_streams_max,
+                heartbeat: Duration::from_millis(config.event_heartbeat_ms.max(1)),
             },
             ..EventBusSettings::default()
         },

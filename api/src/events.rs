@@ -3,10 +3,8 @@
 //! events; `resync` says that it missed events no longer kept, or stayed behind too long and is being cut off.
 
 use std::collections::{HashSet, VecDeque};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use poem::web::sse::Event as SseEvent;
 use poem::web::Data;
 use poem_openapi::param::{Header, Query};
@@ -25,9 +23,9 @@ use crate::error_responses::{Events, Failure};
 use crate::event_filter::{article_ids, EventFilter};
 use crate::feeds::FeedStatusBody;
 use crate::jobs::JobStatusBody;
-use crate::sse_messages::SseMessages;
+use crate::sse_messages::{SseItem, SseMessages};
 use crate::webhook_payloads::ShareNewData;
-use crate::{ApiConfig, ApiTags};
+use crate::ApiTags;
 
 /// Events read from the log per query while replaying or catching up: what one stream holds at most while it
 /// reads the log.
@@ -36,21 +34,6 @@ const LOG_PAGE: u32 = 100;
 const RETRY_AFTER_SECONDS: u64 = 5;
 
 pub struct EventsApi;
-
-/// The event stream's settings.
-#[derive(Debug, Clone, Copy)]
-pub struct EventStreamSettings {
-    /// How often an idle stream gets a comment line, so that proxies keep it open.
-    pub heartbeat: Duration,
-}
-
-impl Default for EventStreamSettings {
-    fn default() -> Self {
-        EventStreamSettings {
-            heartbeat: Duration::from_secs(15),
-        }
-    }
-}
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Events")]
 impl EventsApi {
@@ -99,7 +82,6 @@ impl EventsApi {
         #[oai(name = "Last-Event-ID")]
         last_event_id_header: Header<Option<String>>,
         engine: Data<&Engine>,
-        config: Data<&ApiConfig>,
     ) -> Result<SseMessages, Failure<Events>> {
         let mut filter = EventFilter::parse(types.0.as_deref(), feed_id.0)?;
         if let Some(saved) = filter_id.0 {
@@ -128,7 +110,7 @@ impl EventsApi {
             resumed: false,
             behind_since: None,
             page: VecDeque::new(),
-            page_feeds_in_category: HashSet::new(),
+            page_feeds_in_category: Vec::new(),
             last_id: after.unwrap_or(bounds.last_id),
             first_resync: None,
             ended: false,
@@ -139,12 +121,11 @@ impl EventsApi {
                 state.last_id = after.min(bounds.last_id);
             }
         }
-        let messages = futures::stream::unfold(state, |mut state| async move {
+        let items = futures::stream::unfold(state, |mut state| async move {
             let next = state.next().await?;
-            Some((next.into_sse(), state))
-        })
-        .boxed();
-        Ok(SseMessages::new(messages, config.events.heartbeat))
+            Some((next, state))
+        });
+        Ok(SseMessages::new(items))
     }
 }
 
@@ -182,8 +163,8 @@ struct StreamState {
     /// Since when this stream has been behind the live events, while it is.
     behind_since: Option<Instant>,
     page: VecDeque<Event>,
-    /// With a category: the feeds of `page`'s events that were in it when the page was matched.
-    page_feeds_in_category: HashSet<FeedId>,
+    /// With a category: the feeds of `page`'s events that were in it when the page was matched, sorted.
+    page_feeds_in_category: Vec<FeedId>,
     /// The id of the last event this stream passed (sent or filtered out): live events up to it were read.
     last_id: i64,
     /// The reason of a `resync` to send before anything else.
@@ -192,9 +173,9 @@ struct StreamState {
 }
 
 impl StreamState {
-    async fn next(&mut self) -> Option<WireEvent> {
+    async fn next(&mut self) -> Option<SseItem> {
         if let Some(reason) = self.first_resync.take() {
-            return Some(WireEvent::resync(reason));
+            return Some(WireEvent::resync(reason).into_sse());
         }
         if self.ended {
             return None;
@@ -202,7 +183,7 @@ impl StreamState {
         loop {
             if let Some(event) = self.page.pop_front() {
                 if let Some(wire) = self.pass(&event) {
-                    return Some(wire);
+                    return Some(wire.into_sse());
                 }
                 continue;
             }
@@ -236,7 +217,7 @@ impl StreamState {
                         continue;
                     }
                     if let Some(wire) = self.pass(&event) {
-                        return Some(wire);
+                        return Some(wire.into_sse());
                     }
                 }
                 LiveEvent::Behind { since } => {
@@ -245,6 +226,7 @@ impl StreamState {
                     }
                 }
                 LiveEvent::Closed => return None,
+                LiveEvent::Heartbeat => return Some(SseItem::Heartbeat),
             }
         }
     }
@@ -323,8 +305,9 @@ impl StreamState {
             return Ok(());
         }
         match self.engine.feeds_in_category(self.user, category, &feeds).await {
-            Ok(found) => {
-                self.page_feeds_in_category = found.into_iter().collect();
+            Ok(mut found) => {
+                found.sort_unstable();
+                self.page_feeds_in_category = found;
                 Ok(())
             }
             Err(error) => {
@@ -380,10 +363,10 @@ impl StreamState {
             .then(|| WireEvent::from_event(event))
     }
 
-    fn end_with_resync(&mut self, reason: &'static str) -> Option<WireEvent> {
+    fn end_with_resync(&mut self, reason: &'static str) -> Option<SseItem> {
         instruments::event_stream_cut_off(reason);
         self.ended = true;
-        Some(WireEvent::resync(reason))
+        Some(WireEvent::resync(reason).into_sse())
     }
 }
 
@@ -422,12 +405,12 @@ impl WireEvent {
         }
     }
 
-    fn into_sse(self) -> SseEvent {
+    fn into_sse(self) -> SseItem {
         let message = SseEvent::message(self.json.to_string()).event_type(self.kind.as_str());
-        match self.id {
+        SseItem::Message(match self.id {
             Some(id) => message.id(id.to_string()),
             None => message,
-        }
+        })
     }
 }
 

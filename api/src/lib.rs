@@ -64,7 +64,7 @@ use crate::api_keys::ApiKeysApi;
 use crate::articles::ArticlesApi;
 use crate::bulk_mark::BulkMarkApi;
 use crate::discovery::DiscoveryApi;
-use crate::events::{EventStreamSettings, EventsApi};
+use crate::events::EventsApi;
 use crate::feeds::FeedsApi;
 use crate::friends::FriendsApi;
 use crate::health::HealthApi;
@@ -99,7 +99,6 @@ pub struct ApiConfig {
     /// Take the client's address from the last `X-Forwarded-For` entry (behind a reverse proxy that sets it)
     /// instead of the connection's peer.
     pub trust_forwarded_for: bool,
-    pub events: EventStreamSettings,
 }
 
 /// Who may create an account.

@@ -26,7 +26,6 @@ async fn send(request: Request) -> (StatusCode, String, String) {
         token_throttle: Default::default(),
         hashing: Default::default(),
         trust_forwarded_for: false,
-        events: Default::default(),
     };
     let app = routes().data(config).catch_all_error(error::render);
     let response = app.get_response(request).await;

@@ -4,14 +4,10 @@
 //! which no parsed message can match.
 //!
 //! The body hands each message to hyper as one `Bytes` of its own size. poem's `SSE` response goes through an
-//! `AsyncRead` and a 4 KiB read buffer per stream instead, which an idle stream keeps for its whole life.
-
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Duration;
+//! `AsyncRead` and a 4 KiB read buffer per stream instead, which an idle stream keeps for its whole life, and a
+//! heartbeat timer of its own; here the engine's one ticker says when a heartbeat is due (`EventStreams`).
 
 use bytes::Bytes;
-use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use poem::web::sse::Event as SseEvent;
 use poem::{Body, IntoResponse, Response};
@@ -21,43 +17,39 @@ use poem_openapi::types::Type;
 use poem_openapi::ApiResponse;
 use serde_json::json;
 use syndic_actors::events::EventKind;
-use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::events::EventPayload;
 
 /// A heartbeat: a comment line, which clients ignore and proxies take as traffic.
 const HEARTBEAT: &[u8] = b":\n\n";
 
-/// Server-Sent Events whose `data:` is an [`EventPayload`] JSON object.
-pub struct SseMessages {
-    messages: BoxStream<'static, SseEvent>,
-    heartbeat: Duration,
+/// What an event stream sends: a message, or a heartbeat when the engine's ticker says one is due.
+pub enum SseItem {
+    Message(SseEvent),
+    Heartbeat,
 }
 
-impl SseMessages {
-    /// The messages, with a comment line every `heartbeat` (the first one `heartbeat` after the start).
-    pub fn new(messages: BoxStream<'static, SseEvent>, heartbeat: Duration) -> SseMessages {
-        SseMessages { messages, heartbeat }
+impl SseItem {
+    fn into_bytes(self) -> Bytes {
+        match self {
+            SseItem::Message(message) => Bytes::from(message.to_string()),
+            SseItem::Heartbeat => Bytes::from_static(HEARTBEAT),
+        }
     }
 }
 
-/// The body: each message, or a heartbeat when none is ready and the interval ticked.
-struct WithHeartbeats {
-    messages: BoxStream<'static, SseEvent>,
-    heartbeats: Interval,
+/// Server-Sent Events whose `data:` is an [`EventPayload`] JSON object.
+pub struct SseMessages {
+    body: Body,
 }
 
-impl Stream for WithHeartbeats {
-    type Item = Result<Bytes, std::io::Error>;
-
-    fn poll_next(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if let Poll::Ready(message) = this.messages.poll_next_unpin(context) {
-            return Poll::Ready(message.map(|message| Ok(Bytes::from(message.to_string()))));
+impl SseMessages {
+    /// The items, each encoded as it comes. The body boxes the stream once, with nothing beside it: an idle
+    /// stream holds this and its own state only.
+    pub fn new(items: impl Stream<Item = SseItem> + Send + 'static) -> SseMessages {
+        SseMessages {
+            body: Body::from_bytes_stream(items.map(|item| Ok::<_, std::io::Error>(item.into_bytes()))),
         }
-        this.heartbeats
-            .poll_tick(context)
-            .map(|_| Some(Ok(Bytes::from_static(HEARTBEAT))))
     }
 }
 
@@ -122,20 +114,12 @@ impl Payload for SseMessages {
 
 impl IntoResponse for SseMessages {
     fn into_response(self) -> Response {
-        let period = self.heartbeat.max(Duration::from_millis(1));
-        let mut heartbeats = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        // A stream busy with messages owes no heartbeats afterwards.
-        heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let body = WithHeartbeats {
-            messages: self.messages,
-            heartbeats,
-        };
         Response::builder()
             .content_type(Self::CONTENT_TYPE)
             // Tells nginx not to buffer the stream.
             .header("X-Accel-Buffering", "no")
             .header("Cache-Control", "no-cache")
-            .body(Body::from_bytes_stream(body))
+            .body(self.body)
     }
 }
 

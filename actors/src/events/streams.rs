@@ -3,14 +3,17 @@
 //! live events: the events are in the durable log already, so the stream reads what it missed from there and
 //! then resumes. A slow client therefore never slows the bus or anyone else, and a burst larger than the buffer
 //! costs a fast reader a read of the log, not a `resync`. The open streams are counted per user and in all.
+//!
+//! One more task ticks for all of them: each tick tells every stream that has had no event since the last one
+//! to send a heartbeat, so that an idle stream holds no timer of its own.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, Notify};
-use tokio::time::Instant;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Event;
 use crate::domain::UserId;
@@ -28,6 +31,9 @@ pub struct StreamLimits {
     pub per_user: usize,
     /// Open streams on this node.
     pub total: usize,
+    /// How often a stream with no event since the last tick is told to send a heartbeat, so that proxies keep
+    /// it open.
+    pub heartbeat: Duration,
 }
 
 impl Default for StreamLimits {
@@ -37,6 +43,7 @@ impl Default for StreamLimits {
             max_lag: Duration::from_secs(10),
             per_user: 16,
             total: 20_000,
+            heartbeat: Duration::from_secs(15),
         }
     }
 }
@@ -73,6 +80,8 @@ struct SharedState {
     behind_since: Option<Instant>,
     /// The server is closing the stream: it gets no more events, and ends once it read those it holds.
     closed: bool,
+    /// A heartbeat tick came and no event has been read since.
+    heartbeat_due: bool,
 }
 
 /// Capacity a drained buffer keeps: a burst's room is given back, a trickle's is reused.
@@ -114,7 +123,13 @@ impl StreamShared {
         self.woken.notify_one();
     }
 
-    /// What the stream reads now, if anything: a buffered event, else whether it is closed or behind.
+    fn heartbeat(&self) {
+        lock(&self.state).heartbeat_due = true;
+        self.woken.notify_one();
+    }
+
+    /// What the stream reads now, if anything: a buffered event, else whether it is closed or behind, else
+    /// whether a heartbeat is due.
     fn ready(&self) -> Option<LiveEvent> {
         let mut state = lock(&self.state);
         // Buffered events come first: they are older than any left to the log.
@@ -122,12 +137,17 @@ impl StreamShared {
             if state.buffered.is_empty() {
                 state.buffered.shrink_to(KEPT_CAPACITY);
             }
+            // The event is traffic enough.
+            state.heartbeat_due = false;
             return Some(LiveEvent::Event(event));
         }
         if state.closed {
             return Some(LiveEvent::Closed);
         }
-        state.behind_since.map(|since| LiveEvent::Behind { since })
+        if let Some(since) = state.behind_since {
+            return Some(LiveEvent::Behind { since });
+        }
+        std::mem::take(&mut state.heartbeat_due).then_some(LiveEvent::Heartbeat)
     }
 }
 
@@ -143,10 +163,12 @@ struct Registry {
     closing: bool,
 }
 
+type SharedRegistry = Arc<Mutex<Registry>>;
+
 /// The open streams; cheap to clone.
 #[derive(Clone)]
 pub struct EventStreams {
-    registry: Arc<Mutex<Registry>>,
+    registry: SharedRegistry,
     next_id: Arc<AtomicU64>,
     limits: StreamLimits,
 }
@@ -161,6 +183,8 @@ pub enum LiveEvent {
     Behind { since: Instant },
     /// The server is closing the stream.
     Closed,
+    /// No event came since the last heartbeat tick: send something, so that proxies keep the stream open.
+    Heartbeat,
 }
 
 /// One open stream's live events. Dropping it closes the stream.
@@ -182,7 +206,8 @@ impl LiveEvents {
         }
     }
 
-    /// The next buffered event if one is there now, without waiting: how a stream takes a burst at once.
+    /// The next buffered event if one is there now, without waiting: how a stream takes a burst at once. A
+    /// heartbeat due meanwhile is dropped: the burst is traffic.
     pub fn try_recv(&mut self) -> Option<Arc<Event>> {
         match self.shared.ready() {
             Some(LiveEvent::Event(event)) => Some(event),
@@ -202,21 +227,30 @@ impl LiveEvents {
     }
 }
 
-/// Gives the stream's place back when the stream is dropped.
+/// Gives the stream's place back when the stream is dropped. It holds the registry alone, not a clone of
+/// [`EventStreams`]: every idle stream keeps one.
 struct StreamSlot {
-    streams: EventStreams,
+    registry: SharedRegistry,
     user: UserId,
     id: StreamId,
 }
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        self.streams.remove(self.user, self.id);
+        let mut registry = lock(&self.registry);
+        if let Some(subscribers) = registry.by_user.get_mut(&self.user) {
+            subscribers.retain(|subscriber| subscriber.id != self.id);
+            if subscribers.is_empty() {
+                registry.by_user.remove(&self.user);
+            }
+        }
+        registry.open -= 1;
+        instruments::event_streams_open(registry.open);
     }
 }
 
 impl EventStreams {
-    /// Starts the task that hands each broadcast event to its user's streams.
+    /// Starts the task that hands each broadcast event to its user's streams, and the heartbeat ticker.
     pub(super) fn start(limits: StreamLimits, mut events: broadcast::Receiver<Arc<Event>>) -> EventStreams {
         let streams = EventStreams {
             registry: Arc::default(),
@@ -237,6 +271,7 @@ impl EventStreams {
                 }
             }
         });
+        tokio::spawn(tick_heartbeats(Arc::downgrade(&streams.registry), limits.heartbeat));
         streams
     }
 
@@ -271,7 +306,7 @@ impl EventStreams {
             shared,
             max_lag: self.limits.max_lag,
             _slot: StreamSlot {
-                streams: self.clone(),
+                registry: self.registry.clone(),
                 user,
                 id,
             },
@@ -315,20 +350,26 @@ impl EventStreams {
         }
     }
 
-    fn remove(&self, user: UserId, id: StreamId) {
-        let mut registry = self.lock();
-        if let Some(subscribers) = registry.by_user.get_mut(&user) {
-            subscribers.retain(|subscriber| subscriber.id != id);
-            if subscribers.is_empty() {
-                registry.by_user.remove(&user);
-            }
-        }
-        registry.open -= 1;
-        instruments::event_streams_open(registry.open);
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
         lock(&self.registry)
+    }
+}
+
+/// Every `period`, tells each open stream that a heartbeat is due: it sends one unless it reads an event first.
+/// Ends with the registry.
+async fn tick_heartbeats(registry: Weak<Mutex<Registry>>, period: Duration) {
+    let period = period.max(Duration::from_millis(1));
+    let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(registry) = registry.upgrade() else {
+            return;
+        };
+        let registry = lock(&registry);
+        for subscriber in registry.by_user.values().flatten() {
+            subscriber.shared.heartbeat();
+        }
     }
 }
 

@@ -23,6 +23,7 @@ fn limits() -> StreamLimits {
         max_lag: Duration::from_secs(10),
         per_user: 1,
         total: 2,
+        heartbeat: Duration::from_secs(3600),
     }
 }
 
@@ -162,4 +163,30 @@ async fn an_idle_stream_holds_no_buffer_and_a_drained_burst_gives_its_room_back(
         "a drained buffer keeps {} slots",
         capacity(&stream)
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_stream_is_told_to_send_a_heartbeat_each_tick_unless_it_read_an_event_since() {
+    let (sender, receiver) = broadcast::channel(16);
+    let streams = EventStreams::start(
+        StreamLimits {
+            heartbeat: Duration::from_secs(15),
+            ..limits()
+        },
+        receiver,
+    );
+    let alice = Uuid::from_u128(1);
+    let mut stream = open_live(&streams, alice);
+    let started = Instant::now();
+    for tick in [15, 30] {
+        assert!(matches!(stream.recv().await, LiveEvent::Heartbeat));
+        assert_eq!(started.elapsed(), Duration::from_secs(tick));
+    }
+    // The tick at 45 s comes while the stream waits; an event read at 50 s pays for it.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    sender.send(event(alice, 1)).unwrap();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(next_id(&mut stream).await, Some(1));
+    assert!(matches!(stream.recv().await, LiveEvent::Heartbeat));
+    assert_eq!(started.elapsed(), Duration::from_secs(60));
 }
