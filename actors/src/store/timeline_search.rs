@@ -25,8 +25,9 @@ pub(super) enum SearchIndex {
     /// Postgres: `articles.search_vector`, ranked by `ts_rank` with its default weights, which are title (A) 1.0,
     /// summary (B) 0.4 and content (C) 0.2.
     Vector,
-    /// SQLite: FTS5's `articles_search`, ranked by `bm25` with title 10, summary 4 and content 1, negated so
-    /// that, as on Postgres, a larger rank is a better match.
+    /// SQLite: FTS5's `articles_search`, ranked by `syndic_rank` (BM25 without its rarity factor, which reads
+    /// every match: `sqlite/search_rank.rs`) with title 10, summary 4 and content 1; as on Postgres, a larger
+    /// rank is a better match.
     Fts5,
 }
 
@@ -110,10 +111,10 @@ where
         }
         SearchIndex::Fts5 => {
             // CROSS JOIN keeps the index outside: each match is then a row-id and a primary-key lookup, and the
-            // candidates come from the index newest first (by row id) with no sort. `bm25` is computed only for
+            // candidates come from the index newest first (by row id) with no sort. The rank is computed only for
             // the rows the statement returns.
             let rank = if relevance {
-                "-bm25(articles_search, 10.0, 4.0, 1.0)"
+                "syndic_rank(articles_search, 10.0, 4.0, 1.0)"
             } else {
                 "0.0"
             };

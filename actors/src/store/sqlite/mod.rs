@@ -10,6 +10,7 @@ mod organise;
 mod rows;
 mod saved_filters;
 mod search_index;
+mod search_rank;
 mod search_walk;
 mod sessions;
 mod shares;
@@ -56,7 +57,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal);
         let mut pool_options = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(5));
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(|connection, _| Box::pin(search_rank::register_on(connection)));
         if is_in_memory(url) {
             // An in-memory database lives as long as one connection to it: keep exactly one, forever.
             // A single connection also avoids shared-cache table locks, which ignore the busy timeout.
@@ -72,7 +74,8 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// Wraps an existing pool; the caller is responsible for its options and for running `migrate`.
+    /// Wraps an existing pool; the caller is responsible for its options, for registering the search's rank on
+    /// each of its connections (as `connect` does), and for running `migrate`.
     pub fn from_pool(pool: SqlitePool) -> Self {
         SqliteStore { pool }
     }
