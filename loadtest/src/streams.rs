@@ -6,7 +6,8 @@
 //! client ends live in a child process (`stream_clients`), so the memory and CPU read here are the engine's
 //! (with the farm's, idle by then). Memory is read twice: per stream over all of them, which counts what the
 //! opening requests left behind (freed blocks the allocator keeps between the streams'), and per stream
-//! beyond the first `--streams-first`, which is what one more idle stream costs once that is paid. The latency
+//! beyond the first `--streams-first`. Where that second reading falls in the allocator's life moves the split
+//! between the two (BENCHMARKS.md), so the average over all of them is the figure to go by. The latency
 //! is measured from the event's `at`, which the event bus stamps as it writes the event, after the flush that
 //! caused it committed and its subscribers were looked up.
 
