@@ -222,6 +222,12 @@ pub struct Config {
     #[arg(global = true, long, env = "SYNDIC_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
+    /// How often memory freed inside malloc's heaps is handed back to the system, in seconds (glibc's
+    /// `malloc_trim`); 0 never. A burst of work leaves freed pages between blocks that stay in use, which malloc
+    /// keeps resident otherwise.
+    #[arg(global = true, long, env = "SYNDIC_MEMORY_TRIM_SECS", default_value_t = 30)]
+    pub memory_trim_secs: u64,
+
     /// How often an idle event stream (GET /v1/events) gets a comment line, in milliseconds.
     #[arg(global = true, long, env = "SYNDIC_EVENT_HEARTBEAT_MS", default_value_t = 15_000)]
     pub event_heartbeat_ms: u64,

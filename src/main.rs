@@ -30,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(config: syndic::Config) -> anyhow::Result<()> {
     let store = Application::connect_store(&config).await?;
     let listener = bind(config.bind)?;
+    let _trim = syndic::process_setup::trim_freed_memory_every(std::time::Duration::from_secs(config.memory_trim_secs));
     let app = Application::start(&config, store, listener, shutdown_signal()).await?;
     app.wait().await?;
     // Everything is written by now. Dropping a million idle actors, their timers and their memory one by one

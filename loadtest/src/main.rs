@@ -29,6 +29,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     syndic::telemetry::init(cli.config.log_format);
     syndic::process_setup::raise_open_file_limit();
+    let _trim =
+        syndic::process_setup::trim_freed_memory_every(std::time::Duration::from_secs(cli.config.memory_trim_secs));
     syndic_loadtest::execute(&cli.config, &cli.settings).await
 }
 

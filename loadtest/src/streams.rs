@@ -4,10 +4,12 @@
 //!
 //! The idle streams belong to a user with no subscriptions, so nothing is sent on them but heartbeats. Their
 //! client ends live in a child process (`stream_clients`), so the memory and CPU read here are the engine's
-//! (with the farm's, idle by then). Memory is read twice: per stream over all of them, which counts what the
-//! opening requests left behind (freed blocks the allocator keeps between the streams'), and per stream
-//! beyond the first `--streams-first`. Where that second reading falls in the allocator's life moves the split
-//! between the two (BENCHMARKS.md), so the average over all of them is the figure to go by. The latency
+//! (with the farm's, idle by then). Memory is read three times: just after the first `--streams-first` are
+//! open, just after all are, and after they idled (`--streams-idle-secs`), each against a reading taken after
+//! the engine idled as long before the first stream opened. The two early readings count what
+//! the opening requests left behind, freed blocks that malloc keeps between the streams' until the engine's
+//! next trim of its heaps (`SYNDIC_MEMORY_TRIM_SECS`); the last, per stream over all of them, is the figure for
+//! an idle stream. The latency
 //! is measured from the event's `at`, which the event bus stamps as it writes the event, after the flush that
 //! caused it committed and its subscribers were looked up.
 
@@ -33,8 +35,9 @@ pub struct StreamsSettings {
     /// streams: the streams open at the first memory reading; the second figure is per stream beyond them.
     #[arg(long, default_value_t = 1_000)]
     pub streams_first: usize,
-    /// streams: how long the idle streams are watched for CPU, in seconds (a heartbeat every 15 s).
-    #[arg(long, default_value_t = 30)]
+    /// streams: how long the idle streams are watched for CPU before the last memory reading, in seconds: long
+    /// enough for two heartbeats (every 15 s) and one trim of malloc's heaps (`SYNDIC_MEMORY_TRIM_SECS`, 30 s).
+    #[arg(long, default_value_t = 40)]
     pub streams_idle_secs: u64,
 }
 
@@ -47,6 +50,8 @@ pub struct StreamsReport {
     pub resident_before: u64,
     pub resident_first: u64,
     pub resident_open: u64,
+    /// After the streams idled for `idle`: what the allocator kept once the openings' garbage could be returned.
+    pub resident_idle: u64,
     pub idle: Duration,
     pub idle_cpu: Duration,
     pub feeds: usize,
@@ -60,6 +65,11 @@ pub struct StreamsReport {
 impl StreamsReport {
     fn bytes_per_stream(&self) -> f64 {
         self.resident_open.saturating_sub(self.resident_before) as f64 / self.streams.max(1) as f64
+    }
+
+    /// The same, read after the streams idled: the figure for an idle stream.
+    fn bytes_per_idle_stream(&self) -> f64 {
+        self.resident_idle.saturating_sub(self.resident_before) as f64 / self.streams.max(1) as f64
     }
 
     /// What each stream beyond the first reading added.
@@ -86,11 +96,16 @@ impl StreamsReport {
                 "resident with the streams open",
                 format!("{:.1} MiB", mib(self.resident_open)),
             ),
-            ("per idle stream", format!("{:.0} bytes", self.bytes_per_stream())),
+            (
+                "per stream, just opened",
+                format!("{:.0} bytes", self.bytes_per_stream()),
+            ),
             (
                 "per idle stream beyond the first",
                 format!("{:.0} bytes", self.bytes_per_further_stream()),
             ),
+            ("resident after idling", format!("{:.1} MiB", mib(self.resident_idle))),
+            ("per idle stream", format!("{:.0} bytes", self.bytes_per_idle_stream())),
             (
                 "CPU while idle",
                 format!(
@@ -119,6 +134,8 @@ impl StreamsReport {
             "resident_open_bytes": self.resident_open,
             "bytes_per_stream": self.bytes_per_stream(),
             "bytes_per_stream_beyond_first": self.bytes_per_further_stream(),
+            "resident_idle_bytes": self.resident_idle,
+            "bytes_per_idle_stream": self.bytes_per_idle_stream(),
             "idle_seconds": self.idle.as_secs_f64(),
             "idle_cpu_seconds": self.idle_cpu.as_secs_f64(),
             "cold_round_feeds": self.feeds,
@@ -173,6 +190,9 @@ async fn measure(
     let first = settings.streams_first.min(settings.streams);
     report.streams_first = first;
     let mut idle = StreamClients::spawn(engine.application.address(), idle_user.token())?;
+    // The engine idles first as it will with the streams open, so that both readings follow a trim of its heaps.
+    report.idle = Duration::from_secs(settings.streams_idle_secs);
+    tokio::time::sleep(report.idle).await;
     report.resident_before = resident_bytes().unwrap_or(0);
     let started = Instant::now();
     for (total, reading) in [
@@ -189,10 +209,10 @@ async fn measure(
     }
     report.open_elapsed = started.elapsed();
 
-    report.idle = Duration::from_secs(settings.streams_idle_secs);
     let cpu_before = cpu_time::process().unwrap_or_default();
     tokio::time::sleep(report.idle).await;
     report.idle_cpu = cpu_time::process().unwrap_or_default().saturating_sub(cpu_before);
+    report.resident_idle = resident_bytes().unwrap_or(0);
 
     // One stream that reads, as a client would, while the cold round runs beside the idle ones.
     let (arrivals, mut arrived) = mpsc::unbounded_channel();

@@ -40,4 +40,5 @@ fn the_idle_streams_open_in_a_child_process_and_the_reading_stream_gets_every_ar
     assert!(resident("resident_before_bytes") > 0, "{report}");
     assert!(resident("resident_first_bytes") > 0, "{report}");
     assert!(resident("resident_open_bytes") > 0, "{report}");
+    assert!(resident("resident_idle_bytes") > 0, "{report}");
 }
