@@ -18,6 +18,7 @@ mod postgres;
 mod read_state;
 mod rows;
 mod saved_filter_sql;
+mod search_walk;
 mod session_store;
 mod share_sql;
 mod share_store;

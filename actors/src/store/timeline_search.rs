@@ -31,6 +31,18 @@ pub(super) enum SearchIndex {
     Fts5,
 }
 
+/// What is known of how many articles a search matches, before its statement runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Matches {
+    /// Nothing: the planner chooses how to find them (on Postgres; SQLite's statement always reads every match
+    /// first, from the FTS5 index, which is newest first).
+    Unknown,
+    /// Few: a walk of the newest articles found too few to fill the page (`search_walk`). On Postgres the
+    /// statement then reads every match from the GIN index before it sorts them, rather than let the planner
+    /// walk the timeline testing every article until the page fills.
+    Few,
+}
+
 /// A matching article's key, with its rank.
 #[derive(sqlx::FromRow)]
 pub(super) struct SearchKeyRow<Time> {
@@ -76,6 +88,7 @@ pub(super) fn search_keys_query<'args, DB, User, Time>(
     text: String,
     encode_time: impl Fn(DateTime<Utc>) -> Time + Copy,
     index: SearchIndex,
+    matches: Matches,
 ) -> QueryBuilder<'args, DB>
 where
     DB: Database,
@@ -99,13 +112,24 @@ where
             } else {
                 builder.push("SELECT q.feed_id, q.published_at, q.id, 0.0::float8 AS rank");
             }
+            if matches == Matches::Few && !relevance {
+                // OFFSET 0 keeps the matches a subquery of their own: every one is read (a bitmap of the GIN
+                // index), then filtered and sorted.
+                builder
+                    .push(
+                        " FROM (SELECT a.id, a.feed_id, a.published_at, a.seq, a.author FROM articles a \
+                         WHERE a.search_vector @@ to_tsquery('simple', ",
+                    )
+                    .push_bind(text)
+                    .push(") OFFSET 0) q");
+            } else {
+                builder
+                    .push(" FROM (SELECT to_tsquery('simple', ")
+                    .push_bind(text)
+                    .push(") AS query) m JOIN articles q ON q.search_vector @@ m.query");
+            }
             builder
-                .push(" FROM (SELECT to_tsquery('simple', ")
-                .push_bind(text)
-                .push(
-                    ") AS query) m JOIN articles q ON q.search_vector @@ m.query \
-                     JOIN subscriptions s ON s.feed_id = q.feed_id AND s.user_id = ",
-                )
+                .push(" JOIN subscriptions s ON s.feed_id = q.feed_id AND s.user_id = ")
                 .push_bind(user)
                 .push(" WHERE true");
         }

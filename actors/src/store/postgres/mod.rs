@@ -8,6 +8,7 @@ mod jobs;
 mod organise;
 mod rows;
 mod saved_filters;
+mod search_walk;
 mod sessions;
 mod shares;
 mod social;

@@ -1,15 +1,19 @@
 //! A user's timeline on Postgres: keyset-paged listing, one article, and its read and starred state.
 
 use super::rows::{ArticleRow, PageKeyRow, SearchKeyRow};
+use super::search_walk::PostgresWalk;
 use super::PostgresStore;
-use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ArticleSearch, FeedId, UserId};
+use crate::domain::{
+    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ArticleSearch, FeedId, SearchOrder, UserId,
+};
 use crate::store::read_state::{settle_mark, ReadChange};
 use crate::store::rows;
+use crate::store::search_walk::walked_search_keys;
 use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, PageKey, RECENT_SCAN_PER_ROW};
 use crate::store::timeline_query::{
     articles_by_key_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, Lateral,
 };
-use crate::store::timeline_search::{search_keys_query, search_page, SearchIndex, SearchKey};
+use crate::store::timeline_search::{search_keys_query, search_page, Matches, SearchIndex, SearchKey};
 use crate::store::StoreError;
 
 pub(super) async fn list_articles(
@@ -35,29 +39,43 @@ pub(super) async fn list_articles(
     Ok(ArticlePage::from_rows(rows::articles(rows)?, query.limit))
 }
 
-/// A page of the articles that match a text search.
+/// A page of the articles that match a text search. By date, a walk of the timeline finds the page first
+/// (`search_walk`); when it cannot, every match is read and sorted. By relevance, the planner chooses.
 async fn search_articles(
     store: &PostgresStore,
     user: UserId,
     query: &ArticleQuery,
     search: &ArticleSearch,
 ) -> Result<ArticlePage, StoreError> {
-    let rows: Vec<SearchKeyRow> = search_keys_query(
-        user,
-        query,
-        search,
-        search.query.to_tsquery(),
-        |time| time,
-        SearchIndex::Vector,
-    )
-    .build_query_as()
-    // Not a named prepared statement: after five runs Postgres may keep one generic plan for it, made without
-    // knowing the words, which takes every query for a rare one (a bitmap of all matches, then a sort) and makes
-    // a query of common words, by date, 400 times slower than the plan its own words get.
-    .persistent(false)
-    .fetch_all(&store.pool)
-    .await?;
-    let keys = SearchKey::of_rows(rows)?;
+    let text = search.query.to_tsquery();
+    let walked = match search.order {
+        SearchOrder::Date => {
+            let walk = PostgresWalk {
+                store,
+                user,
+                query,
+                text: &text,
+            };
+            walked_search_keys(&walk, query).await?.ok_or(Matches::Few)
+        }
+        SearchOrder::Relevance => Err(Matches::Unknown),
+    };
+    let keys = match walked {
+        Ok(keys) => keys,
+        Err(matches) => {
+            let rows: Vec<SearchKeyRow> =
+                search_keys_query(user, query, search, text, |time| time, SearchIndex::Vector, matches)
+                    .build_query_as()
+                    // Not a named prepared statement: after five runs Postgres may keep one generic plan for it,
+                    // made without knowing the words, which takes every query for a rare one (a bitmap of all
+                    // matches, then a sort) and makes a query of common words, by date, 400 times slower than the
+                    // plan its own words get.
+                    .persistent(false)
+                    .fetch_all(&store.pool)
+                    .await?;
+            SearchKey::of_rows(rows)?
+        }
+    };
     let page_keys: Vec<PageKey> = keys.iter().map(|key| key.key).collect();
     let rows: Vec<ArticleRow> = articles_by_key_query(user, &page_keys, Lateral::Available)
         .build_query_as()

@@ -3,7 +3,7 @@
 use sqlx::Sqlite;
 
 use super::rows::{micros, now_micros, ArticleRow, PageKeyRow, SearchKeyRow};
-use super::search_walk::walked_search_keys;
+use super::search_walk::SqliteWalk;
 use super::SqliteStore;
 use crate::domain::{
     Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ArticleSearch, FeedId, SearchOrder, UserId,
@@ -11,11 +11,12 @@ use crate::domain::{
 use crate::store::error::sqlite_error;
 use crate::store::read_state::{settle_mark, ReadChange};
 use crate::store::rows;
+use crate::store::search_walk::walked_search_keys;
 use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, PageKey, RECENT_SCAN_PER_ROW};
 use crate::store::timeline_query::{
     articles_by_key_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, Lateral,
 };
-use crate::store::timeline_search::{search_keys_query, search_page, SearchIndex, SearchKey};
+use crate::store::timeline_search::{search_keys_query, search_page, Matches, SearchIndex, SearchKey};
 use crate::store::StoreError;
 
 pub(super) async fn list_articles(
@@ -50,7 +51,15 @@ async fn search_articles(
 ) -> Result<ArticlePage, StoreError> {
     let text = search.query.to_fts5();
     let walked = match search.order {
-        SearchOrder::Date => walked_search_keys(store, user, query, &text).await?,
+        SearchOrder::Date => {
+            let walk = SqliteWalk {
+                store,
+                user,
+                query,
+                text: &text,
+            };
+            walked_search_keys(&walk, query).await?
+        }
         SearchOrder::Relevance => None,
     };
     let keys = match walked {
@@ -74,11 +83,19 @@ async fn matched_search_keys(
     search: &ArticleSearch,
     text: String,
 ) -> Result<Vec<SearchKey>, StoreError> {
-    let rows: Vec<SearchKeyRow> = search_keys_query(user.hyphenated(), query, search, text, micros, SearchIndex::Fts5)
-        .build_query_as()
-        .fetch_all(&store.pool)
-        .await
-        .map_err(sqlite_error)?;
+    let rows: Vec<SearchKeyRow> = search_keys_query(
+        user.hyphenated(),
+        query,
+        search,
+        text,
+        micros,
+        SearchIndex::Fts5,
+        Matches::Unknown,
+    )
+    .build_query_as()
+    .fetch_all(&store.pool)
+    .await
+    .map_err(sqlite_error)?;
     SearchKey::of_rows(rows)
 }
 

@@ -198,7 +198,7 @@ struct Dated {
 
 /// By date, a search returns every match once in timeline order, page after page, whatever share of the articles
 /// match (every one, 1 in 10, 1 in 50, a handful, none), combined with each filter, and whatever the page size:
-/// on SQLite that crosses between a walk of the timeline and reading every match, both ways, within one result.
+/// that crosses between a walk of the timeline and reading every match, both ways, within one result.
 /// Ids do not follow the dates, times repeat, and another user's feed lies among the newest articles.
 pub async fn search_by_date_lists_every_match_in_timeline_order_at_any_frequency_and_filter(store: SharedStore) {
     let alice = user(&store, "alice").await;
