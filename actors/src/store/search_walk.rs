@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::timeline_query::{push_article_filters, push_cursor, push_state_filters, push_subscription_filters};
-use super::timeline_search::{SearchIndex, SearchKey};
+use super::timeline_search::{Matches, SearchIndex, SearchKey};
 use super::StoreError;
 use crate::domain::ArticleQuery;
 
@@ -33,31 +33,32 @@ pub(super) trait WindowWalk {
     async fn window_size(&self, window: i64) -> Result<i64, StoreError>;
 }
 
-/// The keys of the page (one more when there is a next page) from a walk of the timeline, or `None` when the
-/// walk cannot tell them and the match-first statement must.
+/// The keys of the page (one more when there is a next page) from a walk of the timeline, or, when the walk
+/// cannot tell them and the match-first statement must, what it learnt of the matches: few, or nothing when it
+/// did not walk.
 pub(super) async fn walked_search_keys(
     walk: &impl WindowWalk,
     query: &ArticleQuery,
-) -> Result<Option<Vec<SearchKey>>, StoreError> {
+) -> Result<Result<Vec<SearchKey>, Matches>, StoreError> {
     if query.starred == Some(true) {
         // Starred articles are few among the newest: a walk would rarely fill a page.
-        return Ok(None);
+        return Ok(Err(Matches::Unknown));
     }
     let rows = i64::from(query.limit) + 1;
     let first = rows * FIRST_WINDOW_PER_ROW;
     let found = match walk_window(walk, first, rows).await? {
-        Walked::Page(keys) => return Ok(Some(keys)),
+        Walked::Page(keys) => return Ok(Ok(keys)),
         Walked::Found(found) => found,
     };
     // The share of matches in the first window sizes the second, twice over for their spread.
     let needed = match (first * rows).checked_div(found) {
         Some(needed) if needed <= rows * LARGEST_WINDOW_PER_ROW => needed,
-        _ => return Ok(None),
+        _ => return Ok(Err(Matches::Few)),
     };
     let second = (2 * needed).min(rows * LARGEST_WINDOW_PER_ROW);
     Ok(match walk_window(walk, second, rows).await? {
-        Walked::Page(keys) => Some(keys),
-        Walked::Found(_) => None,
+        Walked::Page(keys) => Ok(keys),
+        Walked::Found(_) => Err(Matches::Few),
     })
 }
 

@@ -56,7 +56,7 @@ async fn search_articles(
                 query,
                 text: &text,
             };
-            walked_search_keys(&walk, query).await?.ok_or(Matches::Few)
+            walked_search_keys(&walk, query).await?
         }
         SearchOrder::Relevance => Err(Matches::Unknown),
     };

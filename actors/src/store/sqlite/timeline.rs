@@ -60,11 +60,12 @@ async fn search_articles(
             };
             walked_search_keys(&walk, query).await?
         }
-        SearchOrder::Relevance => None,
+        SearchOrder::Relevance => Err(Matches::Unknown),
     };
     let keys = match walked {
-        Some(keys) => keys,
-        None => matched_search_keys(store, user, query, search, text).await?,
+        Ok(keys) => keys,
+        // SQLite's statement reads every match first whatever is known of them.
+        Err(_) => matched_search_keys(store, user, query, search, text).await?,
     };
     let page_keys: Vec<PageKey> = keys.iter().map(|key| key.key).collect();
     let rows: Vec<ArticleRow> = articles_by_key_query(user.hyphenated(), &page_keys, Lateral::Missing)
