@@ -14,7 +14,7 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 use super::timeline_query::{push_article_filters, push_cursor, push_state_filters, push_subscription_filters};
 use super::timeline_search::{Matches, SearchIndex, SearchKey};
 use super::StoreError;
-use crate::domain::ArticleQuery;
+use crate::domain::{ArticleQuery, SearchOrder};
 
 /// The first window, in articles per row of the page: words in an eighth of the articles or more fill the page
 /// there, which is most pairs of common words.
@@ -35,13 +35,14 @@ pub(super) trait WindowWalk {
 
 /// The keys of the page (one more when there is a next page) from a walk of the timeline, or, when the walk
 /// cannot tell them and the match-first statement must, what it learnt of the matches: few, or nothing when it
-/// did not walk.
+/// did not walk (a search by relevance, or of starred articles only).
 pub(super) async fn walked_search_keys(
     walk: &impl WindowWalk,
     query: &ArticleQuery,
+    order: SearchOrder,
 ) -> Result<Result<Vec<SearchKey>, Matches>, StoreError> {
-    if query.starred == Some(true) {
-        // Starred articles are few among the newest: a walk would rarely fill a page.
+    // Starred articles are few among the newest: a walk would rarely fill a page.
+    if order == SearchOrder::Relevance || query.starred == Some(true) {
         return Ok(Err(Matches::Unknown));
     }
     let rows = i64::from(query.limit) + 1;

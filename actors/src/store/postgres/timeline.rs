@@ -3,9 +3,7 @@
 use super::rows::{ArticleRow, PageKeyRow, SearchKeyRow};
 use super::search_walk::PostgresWalk;
 use super::PostgresStore;
-use crate::domain::{
-    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ArticleSearch, FeedId, SearchOrder, UserId,
-};
+use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ArticleSearch, FeedId, UserId};
 use crate::store::read_state::{settle_mark, ReadChange};
 use crate::store::rows;
 use crate::store::search_walk::walked_search_keys;
@@ -13,7 +11,7 @@ use crate::store::timeline_page::{exact_page, keys_per_feed, page_keys, PageKey,
 use crate::store::timeline_query::{
     articles_by_key_query, get_article_sql, page_keys_query, recent_keys_query, starred_query, Lateral,
 };
-use crate::store::timeline_search::{search_keys_query, search_page, Matches, SearchIndex, SearchKey};
+use crate::store::timeline_search::{search_keys_query, search_page, SearchIndex, SearchKey};
 use crate::store::StoreError;
 
 pub(super) async fn list_articles(
@@ -48,19 +46,13 @@ async fn search_articles(
     search: &ArticleSearch,
 ) -> Result<ArticlePage, StoreError> {
     let text = search.query.to_tsquery();
-    let walked = match search.order {
-        SearchOrder::Date => {
-            let walk = PostgresWalk {
-                store,
-                user,
-                query,
-                text: &text,
-            };
-            walked_search_keys(&walk, query).await?
-        }
-        SearchOrder::Relevance => Err(Matches::Unknown),
+    let walk = PostgresWalk {
+        store,
+        user,
+        query,
+        text: &text,
     };
-    let keys = match walked {
+    let keys = match walked_search_keys(&walk, query, search.order).await? {
         Ok(keys) => keys,
         Err(matches) => {
             let rows: Vec<SearchKeyRow> =

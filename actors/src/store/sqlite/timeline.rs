@@ -5,9 +5,7 @@ use sqlx::Sqlite;
 use super::rows::{micros, now_micros, ArticleRow, PageKeyRow, SearchKeyRow};
 use super::search_walk::SqliteWalk;
 use super::SqliteStore;
-use crate::domain::{
-    Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ArticleSearch, FeedId, SearchOrder, UserId,
-};
+use crate::domain::{Article, ArticleId, ArticlePage, ArticlePatch, ArticleQuery, ArticleSearch, FeedId, UserId};
 use crate::store::error::sqlite_error;
 use crate::store::read_state::{settle_mark, ReadChange};
 use crate::store::rows;
@@ -50,19 +48,13 @@ async fn search_articles(
     search: &ArticleSearch,
 ) -> Result<ArticlePage, StoreError> {
     let text = search.query.to_fts5();
-    let walked = match search.order {
-        SearchOrder::Date => {
-            let walk = SqliteWalk {
-                store,
-                user,
-                query,
-                text: &text,
-            };
-            walked_search_keys(&walk, query).await?
-        }
-        SearchOrder::Relevance => Err(Matches::Unknown),
+    let walk = SqliteWalk {
+        store,
+        user,
+        query,
+        text: &text,
     };
-    let keys = match walked {
+    let keys = match walked_search_keys(&walk, query, search.order).await? {
         Ok(keys) => keys,
         // SQLite's statement reads every match first whatever is known of them.
         Err(_) => matched_search_keys(store, user, query, search, text).await?,
