@@ -29,8 +29,8 @@ pub fn return_large_blocks_to_the_os() {
 /// Every `period` (none when it is zero), hands the memory freed inside malloc's heaps back to the system, on
 /// the blocking pool. glibc returns a heap's free memory only from its top: a burst of work (10,000 event
 /// streams opened 200 at a time) leaves freed pages between the blocks that stay in use, and they stay resident.
-/// `malloc_trim(0)` releases every whole free page of every arena, wherever it lies (glibc 2.8 on): 10,000 idle
-/// streams went from 2,082 to 1,651 bytes each (BENCHMARKS.md, "Event streams"). Needs a Tokio runtime.
+/// `malloc_trim(0)` releases every whole free page of every arena, wherever it lies (glibc 2.8 on): with 10,000
+/// idle streams, 4.6-6.7 MiB came back within 40 s (BENCHMARKS.md, "Event streams"). Needs a Tokio runtime.
 pub fn trim_freed_memory_every(period: std::time::Duration) -> Option<tokio::task::JoinHandle<()>> {
     if period.is_zero() || !cfg!(all(target_os = "linux", target_env = "gnu")) {
         return None;
