@@ -67,16 +67,8 @@ mod tests {
 
     use super::trim_freed_memory_every;
 
-    /// This process's resident memory, from `/proc/self/statm` (in pages of 4 KiB on the machines we run).
     fn resident_bytes() -> u64 {
-        let statm = std::fs::read_to_string("/proc/self/statm").expect("statm");
-        let pages: u64 = statm
-            .split_whitespace()
-            .nth(1)
-            .expect("resident")
-            .parse()
-            .expect("a number");
-        pages * 4096
+        syndic_testkit::process::resident_bytes().expect("/proc/self/status")
     }
 
     #[tokio::test(flavor = "current_thread")]

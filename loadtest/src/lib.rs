@@ -39,9 +39,10 @@ use syndic_actors::engine::Engine;
 use database::LoadDatabase;
 use driver::ApiClient;
 use farm::{Farm, FarmSettings};
-use report::{quantile, resident_bytes, Report, RoundFigures};
+use report::{quantile, Report, RoundFigures};
 use syndic::config::RegistrationMode;
 use syndic::{Application, Config};
+use syndic_testkit::process::resident_bytes;
 
 /// The name prefix of a load run's fresh database.
 pub(crate) const LOAD_DATABASE: &str = "syndic_loadtest";

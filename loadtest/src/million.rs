@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 use syndic_testkit::users::store_user;
 
 use crate::database::LoadDatabase;
-use crate::report::{millis, resident_bytes, two_columns};
+use crate::report::{millis, two_columns};
 use crate::seed::seed_idle_feeds;
 use crate::{engine_config, on_fresh_database, wait_until, RunningEngine};
+use syndic_testkit::process::resident_bytes;
 
 /// How long the engine idles before its memory is read.
 const IDLE: Duration = Duration::from_secs(5);

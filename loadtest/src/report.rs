@@ -100,14 +100,6 @@ pub fn quantile(samples: &mut [Duration], q: f64) -> Duration {
     samples[rank - 1]
 }
 
-/// VmRSS of this process, in bytes, from /proc/self/status; None where there is no /proc.
-pub fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-    let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kilobytes * 1024)
-}
-
 impl Report {
     pub fn to_json(&self) -> Value {
         json!({

@@ -23,9 +23,10 @@ use tokio::sync::mpsc;
 use crate::database::LoadDatabase;
 use crate::driver::ApiClient;
 use crate::farm::Farm;
-use crate::report::{millis, quantile, resident_bytes, two_columns};
+use crate::report::{millis, quantile, two_columns};
 use crate::stream_clients::StreamClients;
 use crate::{cold_round, cpu_time, engine_config, on_fresh_database, wait_until, RunningEngine};
+use syndic_testkit::process::resident_bytes;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct StreamsSettings {

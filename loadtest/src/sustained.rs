@@ -12,10 +12,10 @@ use syndic_testkit::users::store_user;
 use crate::database::LoadDatabase;
 use crate::farm::{Farm, FarmSettings, ResponseCounts};
 use crate::farm_thread::FarmThread;
-use crate::report::resident_bytes;
 use crate::seed::seed_polled_feeds;
 use crate::sustained_report::{database_cpu_between, Sample, SustainedReport};
 use crate::{engine_config, lateness, on_fresh_database, wait_until, RunningEngine};
+use syndic_testkit::process::resident_bytes;
 
 const USERNAME: &str = "sustained";
 const DATABASE_PREFIX: &str = "syndic_loadtest_sustained";
