@@ -192,6 +192,11 @@ fn describe_events() {
         "Times an event stream's buffer was full, so that the stream read what it missed from the event log."
     );
     describe_counter!(
+        "syndic_event_stream_reorders_total",
+        "Times an event stream was handed an event before one it follows (a flush and the bus broadcast a \
+         user's events), so that it read the events between from the event log."
+    );
+    describe_counter!(
         "syndic_event_streams_cut_off_total",
         "Event streams ended with resync: reason slow_client (behind for longer than the allowed lag), gap \
          (the events missed were no longer kept) or unavailable (the log could not be read)."
@@ -211,6 +216,12 @@ pub fn events_dropped(count: usize) {
 /// A stream's buffer was full: it reads what it missed from the log.
 pub fn event_stream_fell_behind() {
     counter!("syndic_event_stream_catch_ups_total").increment(1);
+}
+
+/// A stream was handed an event before one it follows (two writers broadcast a user's events): it read the log
+/// up to it.
+pub fn event_stream_read_out_of_order() {
+    counter!("syndic_event_stream_reorders_total").increment(1);
 }
 
 /// A stream was ended with `resync`, for `reason`.

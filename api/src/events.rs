@@ -203,16 +203,37 @@ impl StreamState {
                     if event.id <= self.last_id {
                         continue;
                     }
+                    if event.id > self.last_id + 1 {
+                        // A user's ids have no gaps and commit in order, but two writers (a flush and the bus)
+                        // broadcast them: the events before this one are in the log, on their way here.
+                        if let Err(reason) = self.catch_up_now().await {
+                            return self.end_with_resync(reason);
+                        }
+                        continue;
+                    }
                     if self.filter.matches_in_store() {
                         // The burst this event came in is matched at once: one query per filter that needs one.
+                        let mut next_id = event.id + 1;
                         self.page.push_back(Event::clone(&event));
+                        let mut out_of_order = false;
                         while let Some(more) = self.live.try_recv() {
-                            if more.id > self.last_id {
+                            if more.id > next_id {
+                                out_of_order = true;
+                                break;
+                            }
+                            if more.id == next_id {
                                 self.page.push_back(Event::clone(&more));
+                                next_id += 1;
                             }
                         }
                         if let Err(reason) = Box::pin(self.match_page()).await {
                             return self.end_with_resync(reason);
+                        }
+                        // The page is passed first; the log is read from its last event on.
+                        if out_of_order {
+                            if let Err(reason) = self.catch_up_now().await {
+                                return self.end_with_resync(reason);
+                            }
                         }
                         continue;
                     }
@@ -229,6 +250,13 @@ impl StreamState {
                 LiveEvent::Heartbeat => return Some(SseItem::Heartbeat),
             }
         }
+    }
+
+    /// A live event came before one it follows: reads the log from the last event passed on, as after falling
+    /// behind.
+    async fn catch_up_now(&mut self) -> Result<(), &'static str> {
+        instruments::event_stream_read_out_of_order();
+        Box::pin(self.start_catching_up(Instant::now())).await
     }
 
     /// The live side left events to the log: read them there, unless the client has been too slow for too

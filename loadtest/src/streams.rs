@@ -10,8 +10,8 @@
 //! the opening requests left behind, freed blocks that malloc keeps between the streams' until the engine's
 //! next trim of its heaps (`SYNDIC_MEMORY_TRIM_SECS`); the last, per stream over all of them, is the figure for
 //! an idle stream. The latency
-//! is measured from the event's `at`, which the event bus stamps as it writes the event, after the flush that
-//! caused it committed and its subscribers were looked up.
+//! is measured from the event's `at`, stamped as the event is written: an `article.new` in the transaction of the
+//! flush that stored its articles, just before that transaction commits, so the figure includes the commit.
 
 use std::time::{Duration, Instant};
 

@@ -273,6 +273,53 @@ async fn a_fresh_stream_starts_live_and_a_lagging_dispatcher_replays_no_history(
     );
 }
 
+/// A flush and the bus both store and broadcast events, so a user's events can reach the broadcast out of id
+/// order. A stream handed an id beyond the next one reads the events between from the log, and drops the late
+/// one when it comes: the client sees every id once, in order.
+async fn events_broadcast_out_of_order_reach_the_client_in_order_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.user("alice").await;
+    let alice = user_id(&app, "alice").await;
+    // A stream with a saved filter matches each live burst in the store before passing it: the other path.
+    let created = app
+        .post_json(
+            "/v1/filters",
+            Some(&token),
+            &json!({"name": "any", "query": {"q": "rust"}}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let filter = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let mut plain = open(&app, &token, "", None).await;
+    let mut filtered = open(&app, &token, &format!("?filter={filter}"), None).await;
+    wait_for_streams(&app, 2).await;
+
+    let stored = app
+        .database
+        .store
+        .append_events(&[job_done(alice, 1), job_done(alice, 2), job_done(alice, 3)])
+        .await
+        .unwrap();
+    // The first and the third come first, the second late.
+    app.engine().events().stored(vec![stored[0].clone(), stored[2].clone()]);
+    for stream in [&mut plain, &mut filtered] {
+        let received = stream.take(3).await;
+        assert_eq!(ids(&received), [1, 2, 3]);
+        let jobs: Vec<&Value> = received.iter().map(|message| &message.data["job_id"]).collect();
+        assert_eq!(jobs, [&json!(1), &json!(2), &json!(3)]);
+    }
+    app.engine().events().stored(vec![stored[1].clone()]);
+    app.engine().events().publish(vec![job_done(alice, 4)]);
+    for stream in [&mut plain, &mut filtered] {
+        let next = stream.expect().await;
+        assert_eq!(
+            (next.id, &next.data["job_id"]),
+            (Some(4), &json!(4)),
+            "the late one is not sent again"
+        );
+    }
+}
+
 async fn a_slow_reader_is_cut_off_with_resync_while_others_keep_flowing(backend: Backend) {
     let mut app = spawn_app(backend).await;
     app.config.event_stream_buffer = 16;
@@ -427,6 +474,7 @@ async fn an_idle_stream_gets_heartbeat_comments(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    events_broadcast_out_of_order_reach_the_client_in_order_once,
     an_open_stream_gets_article_new_after_a_poll_commits,
     an_open_stream_gets_feed_status_when_a_feed_dies,
     feed_status_follows_a_feed_into_errors_and_back_to_ok_on_a_304,

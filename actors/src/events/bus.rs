@@ -1,6 +1,8 @@
-//! The event bus: the one writer of the event log. It collects events that callers publish after their own
-//! transaction committed, numbers and stores them a batch per transaction, and only then broadcasts them, so
-//! that nothing on a wire can be undone by a crash and ids never go backwards. It also prunes the log.
+//! The event bus: it collects events that callers publish after their own transaction committed, numbers and
+//! stores them a batch per transaction, and only then broadcasts them, so that nothing on a wire can be undone by
+//! a crash. On SQLite a flush stores its `article.new` itself, in its own transaction, and hands them to the bus
+//! to broadcast. Each user's ids are committed in order, whoever writes them (SQLite has one writer at a time).
+//! The bus also prunes the log.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,9 +104,23 @@ impl EventBus {
         }
     }
 
-    /// A flush committed new articles: one `article.new` per subscriber per feed.
+    /// A flush committed new articles without storing their events: one `article.new` per subscriber per feed.
     pub fn articles_stored(&self, new: Vec<NewArticles>) {
         self.publish_about_feeds(new.into_iter().map(FeedEvent::from).collect());
+    }
+
+    /// Events that another transaction stored in the log with their cause (a flush's `article.new`), once it
+    /// committed: broadcast them now. Two writers' events for one user can reach the broadcast out of id
+    /// order; a stream that is handed an id beyond the next one reads the log up to it first.
+    pub fn stored(&self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        instruments::events_published(events.len());
+        for event in events {
+            // No listener is not an error: the log has the event for whoever connects.
+            let _ = self.broadcast.send(Arc::new(event));
+        }
     }
 
     /// Feeds' stored status changed (committed): one `feed.status` per subscriber per feed. Their webhook

@@ -73,6 +73,11 @@ impl From<FeedStatusChange> for FeedEvent {
     }
 }
 
+/// One `article.new` per subscriber of each feed of `new`, in order, given the (feed, user) pairs.
+pub(crate) fn address_new_articles(new: Vec<NewArticles>, subscribers: &[(FeedId, UserId)]) -> Vec<NewEvent> {
+    address(new.into_iter().map(FeedEvent::from).collect(), subscribers)
+}
+
 /// One event per subscriber per feed event, in the order of `events`, given the (feed, user) pairs.
 pub(super) fn address(events: Vec<FeedEvent>, subscribers: &[(FeedId, UserId)]) -> Vec<NewEvent> {
     let mut users_of: HashMap<FeedId, Vec<UserId>> = HashMap::new();

@@ -1,6 +1,7 @@
 //! Events for users: what happened (new articles, a feed's status, a job's progress), numbered per user, kept
-//! in a bounded durable log and announced only once that log holds them. The [`EventBus`] is the log's one
-//! writer; the API streams and replays what it wrote.
+//! in a bounded durable log and announced only once that log holds them. On SQLite a flush stores its
+//! `article.new` with its articles; the [`EventBus`] stores the rest, and announces all of them. The API streams
+//! and replays them.
 
 mod bus;
 mod feed_events;
@@ -12,11 +13,12 @@ use chrono::{DateTime, Utc};
 use crate::domain::{FeedId, UserId};
 
 pub use self::bus::{EventBus, EventBusSettings};
+pub(crate) use self::feed_events::address_new_articles;
 pub use self::feed_events::{FeedStatusChange, NewArticles, MAX_ARTICLE_IDS};
 pub use self::kind::EventKind;
 pub use self::streams::{EventStreams, LiveEvent, LiveEvents, StreamLimits, StreamRefused};
 
-/// An event to announce to one user, before the bus numbers and stores it.
+/// An event to announce to one user, before it is numbered and stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub user: UserId,
@@ -36,7 +38,7 @@ pub struct Event {
     pub kind: EventKind,
     pub feed: Option<FeedId>,
     pub data: serde_json::Value,
-    /// When the bus stored it, to the microsecond.
+    /// When it was stored, to the microsecond.
     pub at: DateTime<Utc>,
 }
 

@@ -80,11 +80,18 @@ pub trait EngineStore: Send + Sync + 'static {
     /// rolls a feed back. A feed brought back to `ok` gets its `feed.status` deliveries in the same
     /// transaction; returns the webhooks that got one.
     async fn record_polls_unchanged(&self, polls: &[UnchangedPoll]) -> Result<Vec<WebhookId>, StoreError>;
-    /// Stores several feeds' entries and poll state in one transaction, numbering each feed's new articles.
+    /// Stores several feeds' entries and poll state in one transaction, numbering each feed's new articles. Where
+    /// [`EngineStore::flush_stores_article_new`] says so, it also stores their `article.new` events in that
+    /// transaction, and hands them back in [`StoredBatch::events`] to broadcast.
     async fn persist_batches(&self, batches: &[FeedBatch]) -> Result<Vec<StoredBatch>, StoreError>;
     /// How many [`EngineStore::persist_batches`] calls the persistence actor runs at once, for batches of
     /// different feeds. One unless the database can write in parallel.
     fn parallel_flushes(&self) -> usize {
         1
+    }
+    /// Whether [`EngineStore::persist_batches`] stores the `article.new` of the articles it inserts; if not, the
+    /// event bus stores them after the commit.
+    fn flush_stores_article_new(&self) -> bool {
+        false
     }
 }

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{FeedBatch, StoredArticle, StoredBatch};
 use crate::domain::{ArticleId, FeedId};
+use crate::events::{Event, NewArticles};
 use crate::parse::Entry;
 
 /// Keeps the first of several entries with the same key: a feed that lists an entry twice stores it once.
@@ -110,6 +111,7 @@ impl Resolved {
                 new_count: self.new_counts.get(&batch.feed_id).copied().unwrap_or(0),
                 new_articles: self.new_ids.get(&batch.feed_id).cloned().unwrap_or_default(),
                 webhooks: Vec::new(),
+                events: Vec::new(),
             })
             .collect()
     }
@@ -125,5 +127,32 @@ pub(super) fn attach_webhooks(stored: &mut [StoredBatch], matched: &[(FeedId, cr
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
+    }
+}
+
+/// The feeds of this flush that gained articles, each once (a feed listed twice has the same new articles in
+/// both answers), in flush order: what `article.new` announces.
+pub(crate) fn new_articles(stored: &[StoredBatch]) -> Vec<NewArticles> {
+    let mut announced = HashSet::new();
+    stored
+        .iter()
+        .filter(|batch| !batch.new_articles.is_empty() && announced.insert(batch.feed_id))
+        .map(|batch| NewArticles {
+            feed: batch.feed_id,
+            articles: batch.new_articles.clone(),
+        })
+        .collect()
+}
+
+/// Hands each stored event to the first batch of its feed, so that the feed's `article.new` is broadcast once.
+pub(super) fn attach_events(stored: &mut [StoredBatch], events: Vec<Event>) {
+    let mut first_of_feed: HashMap<FeedId, usize> = HashMap::new();
+    for (index, batch) in stored.iter().enumerate() {
+        first_of_feed.entry(batch.feed_id).or_insert(index);
+    }
+    for event in events {
+        if let Some(index) = event.feed.and_then(|feed| first_of_feed.get(&feed)) {
+            stored[*index].events.push(event);
+        }
     }
 }

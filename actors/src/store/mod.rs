@@ -8,7 +8,7 @@ mod error;
 mod event_log;
 mod event_store;
 mod feed_move;
-mod flush_result;
+pub(crate) mod flush_result;
 mod icon_store;
 mod job_rows;
 mod job_store;
@@ -168,6 +168,10 @@ pub struct StoredBatch {
     pub new_articles: Vec<ArticleId>,
     /// The webhooks this flush gave an `article.new` delivery of the feed's new articles: nudged after the commit.
     pub webhooks: Vec<crate::webhook::WebhookId>,
+    /// The `article.new` of the feed's new articles, one per subscriber, if this flush stored them in the event
+    /// log in its own transaction (see `EngineStore::flush_stores_article_new`): broadcast after the commit.
+    /// Empty for a feed listed again in the same flush.
+    pub events: Vec<crate::events::Event>,
 }
 
 /// The slim view of an article that the `feed:{url}` cache entry holds.

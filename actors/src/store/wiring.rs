@@ -301,6 +301,10 @@ macro_rules! wire_store {
             fn parallel_flushes(&self) -> usize {
                 batch::PARALLEL_FLUSHES
             }
+
+            fn flush_stores_article_new(&self) -> bool {
+                batch::STORES_ARTICLE_NEW
+            }
         }
 
         #[async_trait::async_trait]

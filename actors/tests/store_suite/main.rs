@@ -93,6 +93,7 @@ for_each_backend!(
     pruning_keeps_the_newest_per_user_and_drops_old_ones,
     subscribers_of_feeds_lists_each_feeds_users,
     the_bus_broadcasts_events_once_they_are_stored,
+    a_flush_stores_the_article_new_of_its_new_articles_with_them,
     // Jobs.
     jobs_are_claimed_oldest_first_once_each_skipping_busy_users,
     a_step_commits_its_items_and_progress_once,

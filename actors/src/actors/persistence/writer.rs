@@ -11,8 +11,9 @@ use super::PendingBatch;
 use crate::actors::feed::FeedMsg;
 use crate::actors::webhooks::WebhookDeliveries;
 use crate::domain::FeedId;
-use crate::events::{EventBus, FeedStatusChange, NewArticles};
+use crate::events::{EventBus, FeedStatusChange};
 use crate::instruments;
+use crate::store::flush_result::new_articles;
 use crate::store::{EngineStore, StoreError, StoredBatch, UnchangedPoll};
 use crate::webhook::WebhookId;
 
@@ -36,7 +37,7 @@ pub(super) async fn write(
     let (batches, acks): (Vec<_>, Vec<_>) = waiting.into_iter().map(|pending| (pending.batch, pending.ack)).unzip();
     let started = std::time::Instant::now();
     match store.persist_batches(&batches).await {
-        Ok(stored) => {
+        Ok(mut stored) => {
             let rows = batches.iter().map(|batch| batch.entries.len()).sum();
             instruments::flushed(rows, started.elapsed());
             tracing::debug!(
@@ -45,7 +46,7 @@ pub(super) async fn write(
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "flushed"
             );
-            announce_new_articles(events, webhooks, &stored);
+            announce_new_articles(store, events, webhooks, &mut stored);
             for (ack, result) in acks.into_iter().zip(stored) {
                 let _ = ack.reply_to.send_message(FeedMsg::Persisted(result));
             }
@@ -94,7 +95,7 @@ async fn write_one_by_one(
     for pending in waiting {
         match store.persist_batches(std::slice::from_ref(&pending.batch)).await {
             Ok(mut stored) => {
-                announce_new_articles(events, webhooks, &stored);
+                announce_new_articles(store, events, webhooks, &mut stored);
                 outcome.done.push(pending.feed_id());
                 if let Some(result) = stored.pop() {
                     let _ = pending.ack.reply_to.send_message(FeedMsg::Persisted(result));
@@ -110,26 +111,31 @@ async fn write_one_by_one(
     outcome
 }
 
-/// Tells the bus, after the commit, which feeds gained which articles, and nudges the webhooks the commit gave
-/// `article.new` deliveries. A feed listed twice in one flush has the same new articles in both answers: it is
-/// told once.
-fn announce_new_articles(events: &EventBus, webhooks: Option<&WebhookDeliveries>, stored: &[StoredBatch]) {
+/// After the commit: broadcasts the `article.new` events the flush stored (taking them out of the answers), or,
+/// where the flush does not store them, tells the bus which feeds gained which articles; and nudges the webhooks
+/// the commit gave `article.new` deliveries.
+fn announce_new_articles(
+    store: &dyn EngineStore,
+    events: &EventBus,
+    webhooks: Option<&WebhookDeliveries>,
+    stored: &mut [StoredBatch],
+) {
     if let Some(webhooks) = webhooks {
         let nudged: HashSet<_> = stored.iter().flat_map(|batch| batch.webhooks.iter().copied()).collect();
         for webhook in nudged {
             webhooks.nudge(webhook);
         }
     }
-    let mut announced = HashSet::new();
-    let new: Vec<NewArticles> = stored
-        .iter()
-        .filter(|batch| !batch.new_articles.is_empty() && announced.insert(batch.feed_id))
-        .map(|batch| NewArticles {
-            feed: batch.feed_id,
-            articles: batch.new_articles.clone(),
-        })
-        .collect();
-    events.articles_stored(new);
+    if store.flush_stores_article_new() {
+        events.stored(
+            stored
+                .iter_mut()
+                .flat_map(|batch| std::mem::take(&mut batch.events))
+                .collect(),
+        );
+    } else {
+        events.articles_stored(new_articles(stored));
+    }
 }
 
 fn report_rejected(waiting: Vec<PendingBatch>, error: StoreError) {

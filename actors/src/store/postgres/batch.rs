@@ -16,6 +16,11 @@ use crate::store::{FeedBatch, StoreError, StoredBatch};
 /// second core write while the first is (BENCHMARKS.md, third session).
 pub(super) const PARALLEL_FLUSHES: usize = 2;
 
+/// The event bus stores a flush's `article.new` after the commit: numbering them in the flush would lock each
+/// subscriber's counter, and the two parallel flushes (and the bus) would wait for each other on the users that
+/// follow both of their feeds.
+pub(super) const STORES_ARTICLE_NEW: bool = false;
+
 /// Column arrays for one UNNEST insert, borrowed from the batches: encoding is the only copy.
 #[derive(Default)]
 struct ArticleColumns<'a> {

@@ -7,20 +7,28 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{json, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::events::{append_events_in, subscribers_of_feeds_in};
 use super::feeds::feeds_not_ok;
 use super::rows::{micros, now_micros};
 use super::search_index::{index_articles, SearchableArticle};
 use super::webhooks::{insert_article_deliveries, insert_status_deliveries};
 use super::SqliteStore;
 use crate::domain::{Enclosure, FeedId};
+use crate::events::{address_new_articles, Event};
 use crate::parse::Entry;
 use crate::store::error::sqlite_error;
-use crate::store::flush_result::{attach_webhooks, first_of_each_key, number_new_entries, ArticleKey, Resolved};
+use crate::store::flush_result::{
+    attach_events, attach_webhooks, first_of_each_key, new_articles, number_new_entries, ArticleKey, Resolved,
+};
 use crate::store::rows::categories_json;
 use crate::store::{FeedBatch, StoreError, StoredBatch};
 
 /// SQLite has one writer: a second flush would only wait for the first one's lock.
 pub(super) const PARALLEL_FLUSHES: usize = 1;
+
+/// A flush stores its `article.new` itself: with one writer, a separate write of the events would wait for the
+/// lock behind the next flush (up to the busy handler's 100 ms naps, a few times over).
+pub(super) const STORES_ARTICLE_NEW: bool = true;
 
 /// Rows per multi-row insert: 13 parameters each, under SQLite's limit of 32,766 per statement.
 const ROWS_PER_INSERT: usize = 2_500;
@@ -42,11 +50,28 @@ pub(super) async fn persist_batches(
     }
     let mut webhooks = insert_article_deliveries(&mut transaction, &resolved.new_article_ids()).await?;
     webhooks.extend(insert_status_deliveries(&mut transaction, &recovered).await?);
+    let mut stored = resolved.into_stored(batches, &unique);
+    let events = store_article_new(&mut transaction, &stored).await?;
     transaction.commit().await.map_err(sqlite_error)?;
 
-    let mut stored = resolved.into_stored(batches, &unique);
     attach_webhooks(&mut stored, &webhooks);
+    attach_events(&mut stored, events);
     Ok(stored)
+}
+
+/// Stores the `article.new` of the flush's new articles, one per subscriber, in the flush's transaction: the
+/// events commit with the articles, and no second write waits for the lock to announce them.
+async fn store_article_new(
+    connection: &mut SqliteConnection,
+    stored: &[StoredBatch],
+) -> Result<Vec<Event>, StoreError> {
+    let new = new_articles(stored);
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let feeds: Vec<FeedId> = new.iter().map(|new| new.feed).collect();
+    let subscribers = subscribers_of_feeds_in(connection, &feeds).await?;
+    append_events_in(connection, &address_new_articles(new, &subscribers)).await
 }
 
 /// Resolves every entry's id, inserting the new ones in one statement per chunk, each numbered after its feed's

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use sqlx::SqliteConnection;
 use uuid::fmt::Hyphenated;
 
 use super::rows::micros;
@@ -20,6 +21,21 @@ pub(super) async fn append_events(store: &SqliteStore, events: &[NewEvent]) -> R
     if events.is_empty() {
         return Ok(Vec::new());
     }
+    let mut transaction = store.begin_write().await?;
+    let stored = append_events_in(&mut transaction, events).await?;
+    transaction.commit().await.map_err(sqlite_error)?;
+    Ok(stored)
+}
+
+/// Numbers `events` from each user's counter and stores them, in the caller's write transaction: they become
+/// visible with what caused them.
+pub(super) async fn append_events_in(
+    connection: &mut SqliteConnection,
+    events: &[NewEvent],
+) -> Result<Vec<Event>, StoreError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
     let counts = events_per_user(events);
     let added: Vec<Value> = counts
         .iter()
@@ -27,14 +43,13 @@ pub(super) async fn append_events(store: &SqliteStore, events: &[NewEvent]) -> R
         .collect();
     let at = now_to_the_microsecond();
 
-    let mut transaction = store.begin_write().await?;
     let last_after: Vec<(Hyphenated, i64)> = sqlx::query_as(
         "UPDATE users SET last_event_id = last_event_id + (c.value ->> 1) \
          FROM json_each($1) c WHERE users.id = c.value ->> 0 \
          RETURNING users.id, users.last_event_id",
     )
     .bind(Value::Array(added).to_string())
-    .fetch_all(&mut *transaction)
+    .fetch_all(&mut *connection)
     .await
     .map_err(sqlite_error)?;
     let last_before: HashMap<UserId, i64> = last_after
@@ -64,10 +79,9 @@ pub(super) async fn append_events(store: &SqliteStore, events: &[NewEvent]) -> R
     )
     .bind(Value::Array(rows).to_string())
     .bind(micros(at))
-    .execute(&mut *transaction)
+    .execute(&mut *connection)
     .await
     .map_err(sqlite_error)?;
-    transaction.commit().await.map_err(sqlite_error)?;
     Ok(stored)
 }
 
@@ -136,13 +150,22 @@ pub(super) async fn subscribers_of_feeds(
     store: &SqliteStore,
     feeds: &[FeedId],
 ) -> Result<Vec<(FeedId, UserId)>, StoreError> {
+    let mut connection = store.pool.acquire().await.map_err(sqlite_error)?;
+    subscribers_of_feeds_in(&mut connection, feeds).await
+}
+
+/// The (feed, user) pair of each subscription to one of `feeds`, as `connection` sees them.
+pub(super) async fn subscribers_of_feeds_in(
+    connection: &mut SqliteConnection,
+    feeds: &[FeedId],
+) -> Result<Vec<(FeedId, UserId)>, StoreError> {
     let feeds = Value::Array(feeds.iter().map(|feed| json!(feed)).collect()).to_string();
     let rows: Vec<(FeedId, Hyphenated)> = sqlx::query_as(
         "SELECT s.feed_id, s.user_id FROM json_each($1) f JOIN subscriptions s ON s.feed_id = f.value \
          ORDER BY s.feed_id, s.user_id",
     )
     .bind(feeds)
-    .fetch_all(&store.pool)
+    .fetch_all(connection)
     .await
     .map_err(sqlite_error)?;
     Ok(rows.into_iter().map(|(feed, user)| (feed, user.into_uuid())).collect())

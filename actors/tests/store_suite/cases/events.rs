@@ -7,7 +7,7 @@ use syndic_actors::events::{EventBus, EventBusSettings, EventKind, EventLogBound
 
 use syndic_actors::store::transfer::{Table, TransferPage};
 
-use crate::support::{now, subscribe, user, SharedStore};
+use crate::support::{batch, entry, now, subscribe, user, SharedStore};
 
 fn job_done(user: UserId, job: i64) -> NewEvent {
     NewEvent {
@@ -193,4 +193,80 @@ pub async fn the_event_counter_is_exported_with_its_user(store: SharedStore) {
     };
     assert_eq!(users.len(), 1);
     assert_eq!(users[0].last_event_id, 2);
+}
+
+/// Where the backend says so (SQLite), a flush stores the `article.new` of its new articles in its own
+/// transaction, one per subscriber, numbered on from each user's counter.
+pub async fn a_flush_stores_the_article_new_of_its_new_articles_with_them(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let shared = subscribe(&store, &alice, "https://example.com/shared.xml").await;
+    subscribe(&store, &bob, "https://example.com/shared.xml").await;
+    let own = subscribe(&store, &bob, "https://example.com/own.xml").await;
+    // Alice's counter has moved already: the flush numbers on from it.
+    store.append_events(&[job_done(alice.id, 1)]).await.expect("append");
+    let polled = now();
+
+    let stored = store
+        .persist_batches(&[
+            batch(shared, vec![entry("a", Some(polled)), entry("b", Some(polled))], polled),
+            batch(own, vec![entry("c", Some(polled))], polled),
+            // The same feed again in the same flush: its articles are announced once.
+            batch(shared, vec![entry("a", Some(polled))], polled),
+        ])
+        .await
+        .expect("flush");
+    if !store.flush_stores_article_new() {
+        // The bus stores them after the commit (Postgres): the flush leaves the log alone.
+        assert!(stored.iter().all(|batch| batch.events.is_empty()));
+        assert!(store.events_after(bob.id, 0, 10).await.expect("replay").is_empty());
+        assert_eq!(store.event_log_bounds(alice.id).await.expect("bounds").last_id, 1);
+        return;
+    }
+    let shared_new = stored[0].new_articles.clone();
+    assert_eq!(shared_new.len(), 2);
+    let announced = |events: &[syndic_actors::events::Event]| -> Vec<(UserId, i64, Option<i64>, serde_json::Value)> {
+        events
+            .iter()
+            .map(|event| {
+                assert_eq!(event.kind, EventKind::ArticleNew);
+                (event.user, event.id, event.feed, event.data.clone())
+            })
+            .collect()
+    };
+    let shared_data = json!({ "article_ids": shared_new, "count": 2 });
+    let own_data = json!({ "article_ids": stored[1].new_articles, "count": 1 });
+    let mut shared_events = announced(&stored[0].events);
+    shared_events.sort_by_key(|(user, ..)| (*user != alice.id, *user));
+    assert_eq!(
+        shared_events,
+        [
+            (alice.id, 2, Some(shared), shared_data.clone()),
+            (bob.id, 1, Some(shared), shared_data.clone())
+        ]
+    );
+    assert_eq!(announced(&stored[1].events), [(bob.id, 2, Some(own), own_data.clone())]);
+    assert!(
+        stored[2].events.is_empty(),
+        "a feed listed again is announced with its first batch"
+    );
+
+    // What the flush answered is what the log holds.
+    let of = |user: UserId| -> Vec<syndic_actors::events::Event> {
+        stored
+            .iter()
+            .flat_map(|batch| batch.events.iter().filter(|event| event.user == user).cloned())
+            .collect()
+    };
+    assert_eq!(store.events_after(alice.id, 1, 10).await.expect("replay"), of(alice.id));
+    assert_eq!(store.events_after(bob.id, 0, 10).await.expect("replay"), of(bob.id));
+
+    // A poll that brings nothing new announces nothing, and the bus's events number on after the flush's.
+    let again = store
+        .persist_batches(&[batch(own, vec![entry("c", Some(polled))], polled)])
+        .await
+        .expect("flush again");
+    assert!(again[0].events.is_empty());
+    let next = store.append_events(&[job_done(bob.id, 2)]).await.expect("append");
+    assert_eq!(next[0].id, 3);
 }

@@ -138,9 +138,11 @@ pub async fn pages_import_as_they_are_into_an_empty_database(store: SharedStore)
         store.import_page(users).await.is_err(),
         "an import never overwrites existing rows"
     );
+    // The flush's `article.new` is in the log where the flush stores it (SQLite); elsewhere the bus would.
+    let events = usize::from(store.flush_stores_article_new());
     assert_eq!(
         exported.iter().map(|pages| keys(pages).len()).collect::<Vec<_>>(),
-        vec![1, 0, 0, 1, 0, 1, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        vec![1, 0, 0, 1, 0, 1, 2, 2, events, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
         "{:?}",
         Table::ALL.map(Table::name)
     );
