@@ -10,8 +10,10 @@
 //! the opening requests left behind, freed blocks that malloc keeps between the streams' until the engine's
 //! next trim of its heaps (`SYNDIC_MEMORY_TRIM_SECS`); the last, per stream over all of them, is the figure for
 //! an idle stream. The latency
-//! is measured from the event's `at`, stamped as the event is written: an `article.new` in the transaction of the
-//! flush that stored its articles, just before that transaction commits, so the figure includes the commit.
+//! is measured from the event's `at`, stamped as the event is written. On SQLite an `article.new` is written in
+//! the transaction of the flush that stored its articles, before that transaction commits, so the figure
+//! includes the commit; on Postgres the event bus writes it after the flush committed and the subscribers were
+//! looked up.
 
 use std::time::{Duration, Instant};
 
