@@ -91,3 +91,44 @@ async fn a_writer_holding_the_lock_makes_writes_unavailable() {
     let retried = persist_one(&store, batch(feed, vec![entry("a", Some(polled))], polled)).await;
     assert_eq!(retried.new_count, 1, "the retry stores the batch");
 }
+
+/// No commit copies the WAL into the database file (which held the one writer lock through the copy and its
+/// fsync): the store's own task does, soon after.
+#[tokio::test]
+async fn the_wal_is_checkpointed_by_a_task_of_its_own_and_not_by_a_commit() {
+    let file = SqliteFile::new(PREFIX);
+    let url = format!("sqlite:{}", file.path().display());
+    let store = SqliteStore::connect(&url, 2).await.expect("open sqlite:path");
+    let pool = store.pool().clone();
+    let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(&pool)
+        .await
+        .expect("wal_autocheckpoint");
+    assert_eq!(autocheckpoint, 0, "no commit checkpoints");
+
+    // About 2,000 pages, twice the WAL size at which a commit would have checkpointed.
+    sqlx::query("CREATE TABLE filler (x BLOB)")
+        .execute(&pool)
+        .await
+        .expect("create");
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+         INSERT INTO filler SELECT randomblob(4000) FROM n",
+    )
+    .execute(&pool)
+    .await
+    .expect("fill");
+    let started = Instant::now();
+    loop {
+        let size = std::fs::metadata(file.path()).expect("the database file").len();
+        if size >= 2_000 * 4_000 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the database file is still {size} bytes: the WAL was not checkpointed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    pool.close().await;
+}

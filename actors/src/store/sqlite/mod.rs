@@ -68,9 +68,20 @@ impl SqliteStore {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
+        let in_memory = is_in_memory(url);
+        let options = if in_memory {
+            options
+        } else {
+            // Checkpoints run on a task of their own (below), not inside the commit of the writer that pushed
+            // the WAL past 1,000 pages, which then held the one writer lock through the copy and its fsync.
+            options.pragma("wal_autocheckpoint", "0")
+        };
         let pool = pool_options.connect_with(options).await.map_err(sqlite_error)?;
         let store = SqliteStore { pool };
         store.migrate().await?;
+        if !in_memory {
+            tokio::spawn(checkpoint_every(store.pool.clone(), CHECKPOINT_INTERVAL));
+        }
         Ok(store)
     }
 
@@ -95,6 +106,25 @@ impl SqliteStore {
     /// fails with SQLITE_BUSY at once when another writer got in between, without waiting for the busy timeout.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(sqlite_error)
+    }
+}
+
+/// How often the WAL is copied into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Copies the WAL into the database file every `period`, without waiting for readers or the writer (a passive
+/// checkpoint takes no writer lock), until the pool closes.
+async fn checkpoint_every(pool: SqlitePool, period: Duration) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = pool.close_event() => return,
+            _ = ticks.tick() => {}
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::warn!(%error, "could not checkpoint the SQLite WAL");
+        }
     }
 }
 
