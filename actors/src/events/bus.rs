@@ -113,14 +113,7 @@ impl EventBus {
     /// committed: broadcast them now. Two writers' events for one user can reach the broadcast out of id
     /// order; a stream that is handed an id beyond the next one reads the log up to it first.
     pub fn stored(&self, events: Vec<Event>) {
-        if events.is_empty() {
-            return;
-        }
-        instruments::events_published(events.len());
-        for event in events {
-            // No listener is not an error: the log has the event for whoever connects.
-            let _ = self.broadcast.send(Arc::new(event));
-        }
+        broadcast_stored(&self.broadcast, events);
     }
 
     /// Feeds' stored status changed (committed): one `feed.status` per subscriber per feed. Their webhook
@@ -297,11 +290,7 @@ impl EventBusState {
             Ok(stored) => {
                 self.waiting.clear();
                 self.failed_writes = 0;
-                instruments::events_published(stored.len());
-                for event in stored {
-                    // No listener is not an error: the log has the event for whoever connects.
-                    let _ = self.broadcast.send(Arc::new(event));
-                }
+                broadcast_stored(&self.broadcast, stored);
                 Ok(())
             }
             Err(error) if error.is_transient() => {
@@ -336,6 +325,18 @@ impl EventBusState {
             Ok(pruned) => tracing::debug!(pruned, "pruned the event log"),
             Err(error) => tracing::warn!(%error, "could not prune the event log"),
         }
+    }
+}
+
+/// Sends events the log holds to the in-process listeners, in order, and counts them as published.
+fn broadcast_stored(broadcast: &broadcast::Sender<Arc<Event>>, events: Vec<Event>) {
+    if events.is_empty() {
+        return;
+    }
+    instruments::events_published(events.len());
+    for event in events {
+        // No listener is not an error: the log has the event for whoever connects.
+        let _ = broadcast.send(Arc::new(event));
     }
 }
 
