@@ -5,7 +5,8 @@
 # fuzzed feed URL can make the engine send traffic off this machine.
 #
 # Needs root (for `ip netns`) and python3. Tunables: SYNDIC_FUZZ_SECONDS (schemathesis's time budget, 180 by
-# default), SYNDIC_FUZZ_EXAMPLES (most test cases per operation and phase, 60 by default).
+# default), SYNDIC_FUZZ_EXAMPLES (most test cases per operation and phase, 60 by default), SYNDIC_FUZZ_ENGINE (an
+# engine binary already built, instead of `cargo build --bin syndic`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,7 @@ SCHEMATHESIS_VERSION=4.32.5
 CLIENT_GENERATOR_VERSION=0.29.1
 VENV=.venv-fuzz
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
-ENGINE=$TARGET_DIR/debug/syndic
+ENGINE=${SYNDIC_FUZZ_ENGINE:-$TARGET_DIR/debug/syndic}
 FUZZ_SECONDS=${SYNDIC_FUZZ_SECONDS:-180}
 FUZZ_EXAMPLES=${SYNDIC_FUZZ_EXAMPLES:-60}
 # Inside the namespace nothing else listens, so fixed ports cannot collide.
@@ -36,7 +37,10 @@ if [[ -z "${SYNDIC_FUZZ_NAMESPACE:-}" ]]; then
     "$VENV/bin/pip" install --quiet --disable-pip-version-check \
       "schemathesis==$SCHEMATHESIS_VERSION" "openapi-python-client==$CLIENT_GENERATOR_VERSION"
   fi
-  cargo build --bin syndic
+  if [[ -z "${SYNDIC_FUZZ_ENGINE:-}" ]]; then
+    cargo build --bin syndic
+  fi
+  export SYNDIC_FUZZ_ENGINE="$ENGINE"
   namespace="syndic-fuzz-$$"
   ip netns add "$namespace"
   trap 'ip netns delete "$namespace"' EXIT
