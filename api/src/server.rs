@@ -32,9 +32,11 @@ use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, RequestParts, Response};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
+use crate::connection_deadlines::{DeadlineStream, SlottedStream};
 use crate::event_stream_connection::{self, Opening};
 use crate::prefixed_io::PrefixedIo;
 
@@ -43,6 +45,23 @@ use crate::prefixed_io::PrefixedIo;
 pub const CONNECTION_BUFFER: usize = 16 * 1024;
 
 type SharedEndpoint = Arc<BoxEndpoint<'static, Response>>;
+
+/// An accepted connection, and what of it an event stream keeps for the stream's life.
+pub trait Connection: AsyncRead + AsyncWrite + Send + Unpin + 'static {
+    type ForStream: AsyncRead + AsyncWrite + Send + Unpin + 'static;
+
+    fn for_stream(self) -> Self::ForStream;
+}
+
+/// A stream keeps its connection without the deadlines: its heartbeats keep it from falling silent, and its own
+/// reads notice a hang-up (or bytes a client should not send). An idle stream then holds no timer.
+impl<Io: AsyncRead + AsyncWrite + Send + Unpin + 'static> Connection for DeadlineStream<Io> {
+    type ForStream = SlottedStream<Io>;
+
+    fn for_stream(self) -> SlottedStream<Io> {
+        self.without_deadlines()
+    }
+}
 
 /// Where one connection comes from, as poem's requests carry it.
 #[derive(Clone)]
@@ -71,6 +90,7 @@ pub async fn serve<A, E>(
 ) -> io::Result<()>
 where
     A: Acceptor + 'static,
+    A::Io: Connection,
     E: IntoEndpoint,
     E::Endpoint: 'static,
 {
@@ -110,15 +130,13 @@ where
 
 /// Serves one connection; `alive` is dropped when it ends. A connection whose first request opens an event
 /// stream is answered past hyper (see [`event_stream_connection`]), in a task of its own; any other goes to hyper.
-async fn serve_connection<Io>(
+async fn serve_connection<Io: Connection>(
     mut io: Io,
     peer: Peer,
     endpoint: SharedEndpoint,
     stopping: Stopping,
     alive: mpsc::Sender<()>,
-) where
-    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
-{
+) {
     let opening = tokio::select! {
         opening = event_stream_connection::read_opening(&mut io, CONNECTION_BUFFER) => opening,
         () = stopping.closing.cancelled() => return,
@@ -128,7 +146,7 @@ async fn serve_connection<Io>(
             let parts = RequestParts::from((*head, peer.local, peer.remote, peer.scheme));
             let request = poem::Request::from_parts(parts, poem::Body::empty());
             let response = Box::pin(endpoint.get_response(request)).await;
-            spawn_event_stream(io, response, stopping.out_of_time, alive);
+            spawn_event_stream(io.for_stream(), response, stopping.out_of_time, alive);
         }
         Opening::Other(read) => Box::pin(serve_http(PrefixedIo::new(read, io), peer, endpoint, stopping)).await,
         Opening::Closed => {}
@@ -140,7 +158,7 @@ async fn serve_connection<Io>(
 /// memory for the stream's life.
 fn spawn_event_stream<Io>(io: Io, response: Response, out_of_time: CancellationToken, alive: mpsc::Sender<()>)
 where
-    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     tokio::spawn(EventStreamTask {
         answering: event_stream_connection::answer(io, response),
@@ -177,7 +195,7 @@ impl<F: Future<Output = ()>> Future for EventStreamTask<F> {
 /// Serves one connection, HTTP/1 or HTTP/2, with bounded buffers.
 async fn serve_http<Io>(io: Io, peer: Peer, endpoint: SharedEndpoint, stopping: Stopping)
 where
-    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let endpoint = endpoint.clone();

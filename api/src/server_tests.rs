@@ -5,6 +5,15 @@ use tokio::io::AsyncWriteExt;
 
 use super::*;
 
+/// The tests' in-memory connections have no deadlines to drop.
+impl Connection for tokio::io::DuplexStream {
+    type ForStream = Self;
+
+    fn for_stream(self) -> Self {
+        self
+    }
+}
+
 /// Bytes the endpoint's endless body has handed to hyper.
 static PULLED: AtomicUsize = AtomicUsize::new(0);
 /// Large enough that hyper's own limit of 16 queued buffers would let far more than the bound through.
@@ -57,7 +66,7 @@ async fn a_client_that_stops_reading_holds_at_most_the_connection_buffer() {
 
 #[tokio::test]
 async fn an_event_stream_task_holds_little_beside_its_connection() {
-    use crate::connection_deadlines::{DeadlineStream, Deadlines};
+    use crate::connection_deadlines::Deadlines;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
         .await
@@ -67,8 +76,12 @@ async fn an_event_stream_task_holds_little_beside_its_connection() {
         header_timeout: Duration::from_secs(1),
         idle_timeout: Duration::from_secs(1),
     };
-    let io = DeadlineStream::new(socket, deadlines, None);
+    let io = DeadlineStream::new(socket, deadlines, None).for_stream();
     let connection = std::mem::size_of_val(&io);
+    // The socket and its slot: no deadlines, and no timer (a boxed `Sleep`, 112 bytes more per stream).
+    let socket_and_slot =
+        std::mem::size_of::<tokio::net::TcpStream>() + std::mem::size_of::<Option<tokio::sync::OwnedSemaphorePermit>>();
+    assert_eq!(connection, socket_and_slot);
     let (alive, _all_closed) = mpsc::channel::<()>(1);
     let task = EventStreamTask {
         answering: event_stream_connection::answer(io, Response::default()),

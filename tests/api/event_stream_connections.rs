@@ -132,7 +132,51 @@ async fn a_refused_stream_on_its_own_connection_gets_its_json_error_then_the_clo
     assert_eq!(app.engine().events().streams().open_count(), 0);
 }
 
+/// The idle timeout closes silent connections; a stream is never silent for long (its heartbeats), and its own
+/// reads notice a hang-up, so it keeps its connection without deadlines, and an idle stream holds no timer.
+async fn a_stream_outlives_the_idle_timeout_of_other_connections(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    app.config.idle_timeout_secs = 1;
+    app.config.event_heartbeat_ms = 600_000;
+    app.restart().await;
+    let token = app.user("alice").await;
+    let alice = app
+        .database
+        .store
+        .find_credentials("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
+    let (mut socket, head) = open_stream(&app, Some(&token)).await;
+    assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+    // A connection that sends half a head and falls silent is closed at the idle timeout meanwhile.
+    let address = app.address.trim_start_matches("http://");
+    let mut silent = TcpStream::connect(address).await.unwrap();
+    silent.write_all(b"GET /healthcheck HTTP/1.1\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), silent.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the silent connection was closed");
+
+    assert_eq!(
+        app.engine().events().streams().open_count(),
+        1,
+        "the stream is still open"
+    );
+    app.engine().events().publish(vec![NewEvent {
+        user: alice,
+        kind: EventKind::JobDone,
+        feed: None,
+        data: json!({ "job_id": 8 }),
+    }]);
+    let read = read_until(&mut socket, "\"job_id\":8").await;
+    assert!(read.contains("event: job.done\n"), "{read:?}");
+}
+
 crate::on_both_backends!(
+    a_stream_outlives_the_idle_timeout_of_other_connections,
     a_stream_on_its_own_connection_is_chunked_and_a_hang_up_frees_its_place_at_once,
     a_refused_stream_on_its_own_connection_gets_its_json_error_then_the_close,
 );
