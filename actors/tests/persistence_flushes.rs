@@ -133,6 +133,85 @@ async fn a_flush_carries_at_most_max_flush_rows_however_many_batches_wait() {
     collector.stop(None);
 }
 
+/// SQLite bounds its flushes below the engine's setting (`EngineStore::max_flush_rows`): a flush holds its one
+/// writer lock, and the flush's `article.new` wait for its commit. A backlog over the bound goes in several
+/// flushes, every batch acked once.
+#[tokio::test]
+async fn on_sqlite_a_backlog_is_written_in_flushes_of_at_most_the_stores_bound() {
+    const BACKLOG_FEEDS: usize = 25;
+    const BACKLOG_ENTRIES: usize = 100;
+    let (database, store) = backends::sqlite().await;
+    let bound = store.max_flush_rows().expect("SQLite bounds its flushes");
+    assert!(BACKLOG_FEEDS * BACKLOG_ENTRIES > bound, "the backlog is over the bound");
+    let user = support::user(&store, "reader").await;
+    let urls: Vec<String> = (0..BACKLOG_FEEDS)
+        .map(|feed| format!("https://feeds.example/{feed}"))
+        .collect();
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let feeds: Vec<FeedId> = store
+        .subscribe_many(user.id, &urls)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|feed| feed.feed_id)
+        .collect();
+
+    // The engine's own bound is over the backlog, and nothing is due by rows: every batch waits for the timer.
+    let settings = PersistenceSettings {
+        max_batch_rows: 100_000,
+        max_flush_rows: 10_000,
+        max_batch_delay: Duration::from_millis(500),
+        ..PersistenceSettings::default()
+    };
+    let persistence = PersistenceActor::spawn(
+        store.clone(),
+        settings,
+        EventBus::spawn(store.clone(), Default::default()).await.unwrap(),
+    )
+    .await
+    .unwrap();
+    let (acks, mut acked) = mpsc::unbounded_channel();
+    let (collector, _) = Actor::spawn(None, AckCollector, acks).await.unwrap();
+    let handle = FeedHandle::new(collector.clone(), Arc::new(AtomicUsize::new(0)));
+    let now = support::now();
+    for feed in &feeds {
+        let entries = support::dated_entries(&format!("feed-{feed}"), BACKLOG_ENTRIES, now);
+        persistence
+            .submit(support::batch(*feed, entries, now), handle.clone())
+            .await
+            .unwrap();
+    }
+    let mut acked_feeds = BTreeSet::new();
+    while acked_feeds.len() < BACKLOG_FEEDS {
+        let feed = tokio::time::timeout(Duration::from_secs(30), acked.recv())
+            .await
+            .expect("every batch is acked")
+            .expect("the collector is running");
+        assert!(acked_feeds.insert(feed), "feed {feed} was acked twice");
+    }
+
+    // A flush stamps its articles' `fetched_at` once.
+    let pool = sqlx::SqlitePool::connect(&database.url()).await.unwrap();
+    let flushes: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM articles GROUP BY fetched_at ORDER BY min(id)")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        flushes.iter().sum::<i64>(),
+        (BACKLOG_FEEDS * BACKLOG_ENTRIES) as i64,
+        "rows of each flush: {flushes:?}"
+    );
+    assert!(flushes.len() > 1, "the backlog went in several flushes: {flushes:?}");
+    assert!(
+        flushes.iter().all(|rows| *rows <= bound as i64),
+        "no flush over the store's bound of {bound}: {flushes:?}"
+    );
+
+    pool.close().await;
+    persistence.actor().stop(None);
+    collector.stop(None);
+}
+
 /// A subscribed feed, a persistence actor whose batches wait for the timer, and a collector of its acks.
 struct OneFeed {
     store: Arc<dyn Store>,

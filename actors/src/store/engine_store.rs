@@ -89,6 +89,11 @@ pub trait EngineStore: Send + Sync + 'static {
     fn parallel_flushes(&self) -> usize {
         1
     }
+    /// The most rows one [`EngineStore::persist_batches`] call should carry on this database, when it is below
+    /// the engine's own bound (`PersistenceSettings::max_flush_rows`); `None` leaves that bound alone.
+    fn max_flush_rows(&self) -> Option<usize> {
+        None
+    }
     /// Whether [`EngineStore::persist_batches`] stores the `article.new` of the articles it inserts; if not, the
     /// event bus stores them after the commit.
     fn flush_stores_article_new(&self) -> bool {

@@ -302,6 +302,10 @@ macro_rules! wire_store {
                 batch::PARALLEL_FLUSHES
             }
 
+            fn max_flush_rows(&self) -> Option<usize> {
+                batch::MAX_FLUSH_ROWS
+            }
+
             fn flush_stores_article_new(&self) -> bool {
                 batch::STORES_ARTICLE_NEW
             }

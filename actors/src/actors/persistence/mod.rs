@@ -223,13 +223,17 @@ impl Actor for PersistenceActor {
         _myself: ActorRef<Self::Msg>,
         args: PersistenceArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
+        let mut settings = args.settings;
+        if let Some(rows) = args.store.max_flush_rows() {
+            settings.max_flush_rows = settings.max_flush_rows.min(rows);
+        }
         Ok(PersistenceState {
             parallel_flushes: args.store.parallel_flushes().max(1),
             store: args.store,
             events: args.events,
             webhooks: args.webhooks,
             recovered: HashSet::new(),
-            settings: args.settings,
+            settings,
             waiting: Vec::new(),
             updates: WaitingUpdates::default(),
             batches_of_feed: HashMap::new(),

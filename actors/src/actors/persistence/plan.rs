@@ -8,7 +8,8 @@ pub struct PersistenceSettings {
     /// Flush as soon as this many entries are waiting.
     pub max_batch_rows: usize,
     /// About the most rows one flush carries, however many wait (a batch larger than this goes alone): it
-    /// bounds a transaction's length, and so how long other writers wait behind a flush on SQLite.
+    /// bounds a transaction's length, and so how long other writers wait behind a flush on SQLite. A store can
+    /// bound it lower (`EngineStore::max_flush_rows`): SQLite's does, to 2,000.
     pub max_flush_rows: usize,
     /// Flush at the latest this long after the first entry arrived.
     pub max_batch_delay: Duration,
@@ -22,8 +23,7 @@ impl Default for PersistenceSettings {
     fn default() -> Self {
         PersistenceSettings {
             max_batch_rows: 1000,
-            // A bound, not a target: larger flushes write faster per row on SQLite (BENCHMARKS.md), and a
-            // 10,000-row one takes under a second there.
+            // A bound, not a target: larger flushes write faster per row (BENCHMARKS.md).
             max_flush_rows: 10_000,
             max_batch_delay: Duration::from_millis(50),
             max_pending_batches: 512,

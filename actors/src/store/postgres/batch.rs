@@ -16,6 +16,9 @@ use crate::store::{FeedBatch, StoreError, StoredBatch};
 /// second core write while the first is (BENCHMARKS.md, third session).
 pub(super) const PARALLEL_FLUSHES: usize = 2;
 
+/// The engine's bound stands: two flushes write at once, and other writers do not wait for a flush's lock.
+pub(super) const MAX_FLUSH_ROWS: Option<usize> = None;
+
 /// The event bus stores a flush's `article.new` after the commit: numbering them in the flush would lock each
 /// subscriber's counter, and the two parallel flushes (and the bus) would wait for each other on the users that
 /// follow both of their feeds.
