@@ -9,7 +9,7 @@ pub struct PersistenceSettings {
     pub max_batch_rows: usize,
     /// About the most rows one flush carries, however many wait (a batch larger than this goes alone): it
     /// bounds a transaction's length, and so how long other writers wait behind a flush on SQLite. A store can
-    /// bound it lower (`EngineStore::max_flush_rows`): SQLite's does, to 2,000.
+    /// bound it lower (`EngineStore::max_flush_rows`): SQLite's does, to 1,000.
     pub max_flush_rows: usize,
     /// Flush at the latest this long after the first entry arrived.
     pub max_batch_delay: Duration,
