@@ -65,17 +65,6 @@ impl Actor for AckCollector {
 #[tokio::test]
 async fn a_flush_carries_at_most_max_flush_rows_however_many_batches_wait() {
     let (database, store) = backends::postgres().await;
-    let user = support::user(&store, "reader").await;
-    let urls: Vec<String> = (0..FEEDS).map(|feed| format!("https://feeds.example/{feed}")).collect();
-    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    let feeds: Vec<FeedId> = store
-        .subscribe_many(user.id, &urls)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|feed| feed.feed_id)
-        .collect();
-
     // Nothing is due by rows (1,000), so the batches wait for the timer, and all ten are there when it first
     // fires; then two feeds' batches make a flush.
     let settings = PersistenceSettings {
@@ -84,40 +73,11 @@ async fn a_flush_carries_at_most_max_flush_rows_however_many_batches_wait() {
         max_batch_delay: Duration::from_millis(500),
         ..PersistenceSettings::default()
     };
-    let persistence = PersistenceActor::spawn(
-        store.clone(),
-        settings,
-        EventBus::spawn(store.clone(), Default::default()).await.unwrap(),
-    )
-    .await
-    .unwrap();
-    let (acks, mut acked) = mpsc::unbounded_channel();
-    let (collector, _) = Actor::spawn(None, AckCollector, acks).await.unwrap();
-    let handle = FeedHandle::new(collector.clone(), Arc::new(AtomicUsize::new(0)));
-    let now = support::now();
-    for feed in &feeds {
-        let entries = support::dated_entries(&format!("feed-{feed}"), ENTRIES, now);
-        persistence
-            .submit(support::batch(*feed, entries, now), handle.clone())
-            .await
-            .unwrap();
-    }
-
-    let mut acked_feeds = BTreeSet::new();
-    while acked_feeds.len() < FEEDS {
-        let feed = tokio::time::timeout(Duration::from_secs(30), acked.recv())
-            .await
-            .expect("every batch is acked")
-            .expect("the collector is running");
-        assert!(acked_feeds.insert(feed), "feed {feed} was acked twice");
-    }
-    assert_eq!(acked_feeds, feeds.iter().copied().collect());
+    write_a_backlog(&store, FEEDS, ENTRIES, settings).await;
 
     let pool = sqlx::PgPool::connect(&database.url()).await.unwrap();
-    let flushes: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM articles GROUP BY fetched_at ORDER BY min(id)")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let flushes: Vec<i64> = sqlx::query_scalar(ROWS_PER_FLUSH).fetch_all(&pool).await.unwrap();
+    pool.close().await;
     assert_eq!(
         flushes.iter().sum::<i64>(),
         (FEEDS * ENTRIES) as i64,
@@ -127,10 +87,6 @@ async fn a_flush_carries_at_most_max_flush_rows_however_many_batches_wait() {
         flushes.iter().all(|rows| *rows <= 2 * ENTRIES as i64),
         "no flush over max_flush_rows: {flushes:?}"
     );
-
-    pool.close().await;
-    persistence.actor().stop(None);
-    collector.stop(None);
 }
 
 /// SQLite bounds its flushes below the engine's setting (`EngineStore::max_flush_rows`): a flush holds its one
@@ -143,10 +99,38 @@ async fn on_sqlite_a_backlog_is_written_in_flushes_of_at_most_the_stores_bound()
     let (database, store) = backends::sqlite().await;
     let bound = store.max_flush_rows().expect("SQLite bounds its flushes");
     assert!(BACKLOG_FEEDS * BACKLOG_ENTRIES > bound, "the backlog is over the bound");
-    let user = support::user(&store, "reader").await;
-    let urls: Vec<String> = (0..BACKLOG_FEEDS)
-        .map(|feed| format!("https://feeds.example/{feed}"))
-        .collect();
+    // The engine's own bound is over the backlog, and nothing is due by rows: every batch waits for the timer.
+    let settings = PersistenceSettings {
+        max_batch_rows: 100_000,
+        max_flush_rows: 10_000,
+        max_batch_delay: Duration::from_millis(500),
+        ..PersistenceSettings::default()
+    };
+    write_a_backlog(&store, BACKLOG_FEEDS, BACKLOG_ENTRIES, settings).await;
+
+    let pool = sqlx::SqlitePool::connect(&database.url()).await.unwrap();
+    let flushes: Vec<i64> = sqlx::query_scalar(ROWS_PER_FLUSH).fetch_all(&pool).await.unwrap();
+    pool.close().await;
+    assert_eq!(
+        flushes.iter().sum::<i64>(),
+        (BACKLOG_FEEDS * BACKLOG_ENTRIES) as i64,
+        "rows of each flush: {flushes:?}"
+    );
+    assert!(flushes.len() > 1, "the backlog went in several flushes: {flushes:?}");
+    assert!(
+        flushes.iter().all(|rows| *rows <= bound as i64),
+        "no flush over the store's bound of {bound}: {flushes:?}"
+    );
+}
+
+/// The rows of each flush, in order: a flush's articles share their `fetched_at` (see the module's doc).
+const ROWS_PER_FLUSH: &str = "SELECT count(*) FROM articles GROUP BY fetched_at ORDER BY min(id)";
+
+/// Subscribes a reader to `feeds` feeds, hands a persistence actor with these settings one batch of `entries`
+/// for each, and waits until every batch is acked, each once.
+async fn write_a_backlog(store: &Arc<dyn Store>, feeds: usize, entries: usize, settings: PersistenceSettings) {
+    let user = support::user(store, "reader").await;
+    let urls: Vec<String> = (0..feeds).map(|feed| format!("https://feeds.example/{feed}")).collect();
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
     let feeds: Vec<FeedId> = store
         .subscribe_many(user.id, &urls)
@@ -155,14 +139,6 @@ async fn on_sqlite_a_backlog_is_written_in_flushes_of_at_most_the_stores_bound()
         .into_iter()
         .map(|feed| feed.feed_id)
         .collect();
-
-    // The engine's own bound is over the backlog, and nothing is due by rows: every batch waits for the timer.
-    let settings = PersistenceSettings {
-        max_batch_rows: 100_000,
-        max_flush_rows: 10_000,
-        max_batch_delay: Duration::from_millis(500),
-        ..PersistenceSettings::default()
-    };
     let persistence = PersistenceActor::spawn(
         store.clone(),
         settings,
@@ -175,39 +151,21 @@ async fn on_sqlite_a_backlog_is_written_in_flushes_of_at_most_the_stores_bound()
     let handle = FeedHandle::new(collector.clone(), Arc::new(AtomicUsize::new(0)));
     let now = support::now();
     for feed in &feeds {
-        let entries = support::dated_entries(&format!("feed-{feed}"), BACKLOG_ENTRIES, now);
+        let batch_entries = support::dated_entries(&format!("feed-{feed}"), entries, now);
         persistence
-            .submit(support::batch(*feed, entries, now), handle.clone())
+            .submit(support::batch(*feed, batch_entries, now), handle.clone())
             .await
             .unwrap();
     }
     let mut acked_feeds = BTreeSet::new();
-    while acked_feeds.len() < BACKLOG_FEEDS {
+    while acked_feeds.len() < feeds.len() {
         let feed = tokio::time::timeout(Duration::from_secs(30), acked.recv())
             .await
             .expect("every batch is acked")
             .expect("the collector is running");
         assert!(acked_feeds.insert(feed), "feed {feed} was acked twice");
     }
-
-    // A flush stamps its articles' `fetched_at` once.
-    let pool = sqlx::SqlitePool::connect(&database.url()).await.unwrap();
-    let flushes: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM articles GROUP BY fetched_at ORDER BY min(id)")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    assert_eq!(
-        flushes.iter().sum::<i64>(),
-        (BACKLOG_FEEDS * BACKLOG_ENTRIES) as i64,
-        "rows of each flush: {flushes:?}"
-    );
-    assert!(flushes.len() > 1, "the backlog went in several flushes: {flushes:?}");
-    assert!(
-        flushes.iter().all(|rows| *rows <= bound as i64),
-        "no flush over the store's bound of {bound}: {flushes:?}"
-    );
-
-    pool.close().await;
+    assert_eq!(acked_feeds, feeds.iter().copied().collect());
     persistence.actor().stop(None);
     collector.stop(None);
 }

@@ -104,13 +104,11 @@ impl<Io> DeadlineStream<Io> {
         }
     }
 
-    /// The connection without its deadlines, still holding its slot: for an event stream, which heartbeats keep
-    /// from falling silent and whose own reads notice a hang-up. An idle stream then holds no timer.
-    pub fn without_deadlines(self) -> SlottedStream<Io> {
-        SlottedStream {
-            io: self.io,
-            _slot: self._slot,
-        }
+    /// The connection without its deadlines, and the slot it holds under the connection cap (to keep as long
+    /// as the connection): for an event stream, which heartbeats keep from falling silent and whose own reads
+    /// notice a hang-up. An idle stream then holds no timer.
+    pub fn into_parts(self) -> (Io, Option<OwnedSemaphorePermit>) {
+        (self.io, self._slot)
     }
 
     /// The earliest deadline in force, and why.
@@ -217,45 +215,6 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for DeadlineStream<Io> {
             this.observe_write(first);
         }
         Poll::Ready(Ok(written))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(context)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(context)
-    }
-}
-
-/// An accepted connection's IO stream with the slot it holds under the connection cap, and no deadlines (see
-/// [`DeadlineStream::without_deadlines`]).
-pub struct SlottedStream<Io> {
-    io: Io,
-    _slot: Option<OwnedSemaphorePermit>,
-}
-
-impl<Io: AsyncRead + Unpin> AsyncRead for SlottedStream<Io> {
-    fn poll_read(self: Pin<&mut Self>, context: &mut Context<'_>, buffer: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(context, buffer)
-    }
-}
-
-impl<Io: AsyncWrite + Unpin> AsyncWrite for SlottedStream<Io> {
-    fn poll_write(self: Pin<&mut Self>, context: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(context, bytes)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        buffers: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(context, buffers)
     }
 
     fn is_write_vectored(&self) -> bool {

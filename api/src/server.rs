@@ -33,10 +33,10 @@ use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, RequestParts, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::connection_deadlines::{DeadlineStream, SlottedStream};
+use crate::connection_deadlines::DeadlineStream;
 use crate::event_stream_connection::{self, Opening};
 use crate::prefixed_io::PrefixedIo;
 
@@ -50,16 +50,17 @@ type SharedEndpoint = Arc<BoxEndpoint<'static, Response>>;
 pub trait Connection: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     type ForStream: AsyncRead + AsyncWrite + Send + Unpin + 'static;
 
-    fn for_stream(self) -> Self::ForStream;
+    /// The connection as the stream uses it, and the slot it holds under the connection cap, if any.
+    fn for_stream(self) -> (Self::ForStream, Option<OwnedSemaphorePermit>);
 }
 
 /// A stream keeps its connection without the deadlines: its heartbeats keep it from falling silent, and its own
 /// reads notice a hang-up (or bytes a client should not send). An idle stream then holds no timer.
 impl<Io: AsyncRead + AsyncWrite + Send + Unpin + 'static> Connection for DeadlineStream<Io> {
-    type ForStream = SlottedStream<Io>;
+    type ForStream = Io;
 
-    fn for_stream(self) -> SlottedStream<Io> {
-        self.without_deadlines()
+    fn for_stream(self) -> (Io, Option<OwnedSemaphorePermit>) {
+        self.into_parts()
     }
 }
 
@@ -146,23 +147,30 @@ async fn serve_connection<Io: Connection>(
             let parts = RequestParts::from((*head, peer.local, peer.remote, peer.scheme));
             let request = poem::Request::from_parts(parts, poem::Body::empty());
             let response = Box::pin(endpoint.get_response(request)).await;
-            spawn_event_stream(io.for_stream(), response, stopping.out_of_time, alive);
+            let (io, slot) = io.for_stream();
+            spawn_event_stream(io, slot, response, stopping.out_of_time, alive);
         }
         Opening::Other(read) => Box::pin(serve_http(PrefixedIo::new(read, io), peer, endpoint, stopping)).await,
         Opening::Closed => {}
     }
 }
 
-/// Answers an event stream in a task of its own, which holds the connection, the stream and the end of the grace
-/// period: nothing of the opening (the peer, the endpoint, room for the head or for hyper's connection) stays in
-/// memory for the stream's life.
-fn spawn_event_stream<Io>(io: Io, response: Response, out_of_time: CancellationToken, alive: mpsc::Sender<()>)
-where
+/// Answers an event stream in a task of its own, which holds the connection and its slot, the stream and the end
+/// of the grace period: nothing of the opening (the peer, the endpoint, room for the head or for hyper's
+/// connection) stays in memory for the stream's life.
+fn spawn_event_stream<Io>(
+    io: Io,
+    slot: Option<OwnedSemaphorePermit>,
+    response: Response,
+    out_of_time: CancellationToken,
+    alive: mpsc::Sender<()>,
+) where
     Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     tokio::spawn(EventStreamTask {
         answering: event_stream_connection::answer(io, response),
         out_of_time: out_of_time.cancelled_owned(),
+        _slot: slot,
         _alive: alive,
     });
 }
@@ -176,6 +184,7 @@ pin_project_lite::pin_project! {
         answering: F,
         #[pin]
         out_of_time: WaitForCancellationFutureOwned,
+        _slot: Option<OwnedSemaphorePermit>,
         _alive: mpsc::Sender<()>,
     }
 }

@@ -9,8 +9,8 @@ use super::*;
 impl Connection for tokio::io::DuplexStream {
     type ForStream = Self;
 
-    fn for_stream(self) -> Self {
-        self
+    fn for_stream(self) -> (Self, Option<OwnedSemaphorePermit>) {
+        (self, None)
     }
 }
 
@@ -76,16 +76,15 @@ async fn an_event_stream_task_holds_little_beside_its_connection() {
         header_timeout: Duration::from_secs(1),
         idle_timeout: Duration::from_secs(1),
     };
-    let io = DeadlineStream::new(socket, deadlines, None).for_stream();
+    let (io, slot) = DeadlineStream::new(socket, deadlines, None).for_stream();
     let connection = std::mem::size_of_val(&io);
-    // The socket and its slot: no deadlines, and no timer (a boxed `Sleep`, 112 bytes more per stream).
-    let socket_and_slot =
-        std::mem::size_of::<tokio::net::TcpStream>() + std::mem::size_of::<Option<tokio::sync::OwnedSemaphorePermit>>();
-    assert_eq!(connection, socket_and_slot);
+    // The socket alone: no deadlines, and no timer (a boxed `Sleep`, 112 bytes more per stream).
+    assert_eq!(connection, std::mem::size_of::<tokio::net::TcpStream>());
     let (alive, _all_closed) = mpsc::channel::<()>(1);
     let task = EventStreamTask {
         answering: event_stream_connection::answer(io, Response::default()),
         out_of_time: CancellationToken::new().cancelled_owned(),
+        _slot: slot,
         _alive: alive,
     };
     // An idle stream holds this task for its whole life. Written as an `async fn`, the answer alone took 520

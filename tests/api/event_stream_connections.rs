@@ -32,6 +32,12 @@ async fn open_stream(app: &TestApp, token: Option<&str>) -> (TcpStream, String) 
     (socket, String::from_utf8(head).unwrap().to_lowercase())
 }
 
+/// The id of the user of this name.
+async fn user_id(app: &TestApp, name: &str) -> syndic_actors::domain::UserId {
+    let credentials = app.database.store.find_credentials(name).await.unwrap();
+    credentials.expect("the user exists").user.id
+}
+
 /// Reads until `needle` has arrived, or fails after 10 s.
 async fn read_until(socket: &mut TcpStream, needle: &str) -> String {
     let mut read = Vec::new();
@@ -58,15 +64,7 @@ async fn a_stream_on_its_own_connection_is_chunked_and_a_hang_up_frees_its_place
     app.config.event_heartbeat_ms = 600_000;
     app.restart().await;
     let token = app.user("alice").await;
-    let alice = app
-        .database
-        .store
-        .find_credentials("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .user
-        .id;
+    let alice = user_id(&app, "alice").await;
 
     let (mut socket, head) = open_stream(&app, Some(&token)).await;
     assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
@@ -140,15 +138,7 @@ async fn a_stream_outlives_the_idle_timeout_of_other_connections(backend: Backen
     app.config.event_heartbeat_ms = 600_000;
     app.restart().await;
     let token = app.user("alice").await;
-    let alice = app
-        .database
-        .store
-        .find_credentials("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .user
-        .id;
+    let alice = user_id(&app, "alice").await;
     let (mut socket, head) = open_stream(&app, Some(&token)).await;
     assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
     // A connection that sends half a head and falls silent is closed at the idle timeout meanwhile.
