@@ -511,8 +511,12 @@ async fn a_browser_event_source_with_an_access_token_receives_an_event() {
 
     let page_url = page_server.url.clone();
     let run = tokio::task::spawn_blocking(move || chromium::dump_dom(page_url, 20_000));
-    // Once the browser's stream is open, an event goes out live.
-    wait_for_streams(&app, 1).await;
+    // Once the browser's stream is open, an event goes out live. A browser started beside other tests (four run
+    // at a time, another of them in Chromium too) took over 10 s to open it once.
+    eventually(60, "the browser's stream to open", || async {
+        app.engine().events().streams().open_count() == 1
+    })
+    .await;
     app.engine().events().publish(vec![job_done(alice, 42)]);
     let output = run.await.unwrap();
     let dom = String::from_utf8_lossy(&output.stdout);
