@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-use syndic_actors::events::{EventKind, NewEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::events::{job_done, user_id};
 use crate::helpers::{eventually, spawn_app, Backend, TestApp};
 
 /// Opens a connection whose first request is `GET /v1/events`, and reads the response head.
@@ -30,12 +29,6 @@ async fn open_stream(app: &TestApp, token: Option<&str>) -> (TcpStream, String) 
         head.push(byte[0]);
     }
     (socket, String::from_utf8(head).unwrap().to_lowercase())
-}
-
-/// The id of the user of this name.
-async fn user_id(app: &TestApp, name: &str) -> syndic_actors::domain::UserId {
-    let credentials = app.database.store.find_credentials(name).await.unwrap();
-    credentials.expect("the user exists").user.id
 }
 
 /// Reads until `needle` has arrived, or fails after 10 s.
@@ -79,12 +72,7 @@ async fn a_stream_on_its_own_connection_is_chunked_and_a_hang_up_frees_its_place
         app.engine().events().streams().open_count() == 1
     })
     .await;
-    app.engine().events().publish(vec![NewEvent {
-        user: alice,
-        kind: EventKind::JobDone,
-        feed: None,
-        data: json!({ "job_id": 7 }),
-    }]);
+    app.engine().events().publish(vec![job_done(alice, 7)]);
     let read = read_until(&mut socket, "\n\n\r\n").await;
     // One chunk: its size in hex, then the message with its blank line, then the chunk's own line end.
     let (size, message) = read.split_once("\r\n").unwrap();
@@ -155,12 +143,7 @@ async fn a_stream_outlives_the_idle_timeout_of_other_connections(backend: Backen
         1,
         "the stream is still open"
     );
-    app.engine().events().publish(vec![NewEvent {
-        user: alice,
-        kind: EventKind::JobDone,
-        feed: None,
-        data: json!({ "job_id": 8 }),
-    }]);
+    app.engine().events().publish(vec![job_done(alice, 8)]);
     let read = read_until(&mut socket, "\"job_id\":8").await;
     assert!(read.contains("event: job.done\n"), "{read:?}");
 }
