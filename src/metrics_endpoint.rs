@@ -24,6 +24,7 @@ pub fn handle() -> PrometheusHandle {
                     instruments::WEBHOOK_ATTEMPT_DURATION,
                     instruments::WEBHOOK_ATTEMPT_BUCKETS,
                 ),
+                (instruments::EVENT_WRITE_DURATION, instruments::EVENT_WRITE_BUCKETS),
             ]
             .into_iter()
             .fold(builder, |builder, (name, buckets)| {

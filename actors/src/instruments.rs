@@ -12,6 +12,7 @@ pub const FETCH_WAIT: &str = "syndic_fetch_wait_seconds";
 pub const FLUSH_DURATION: &str = "syndic_persistence_flush_seconds";
 pub const BATCH_ROWS: &str = "syndic_persistence_batch_rows";
 pub const WEBHOOK_ATTEMPT_DURATION: &str = "syndic_webhook_attempt_seconds";
+pub const EVENT_WRITE_DURATION: &str = "syndic_event_write_seconds";
 
 /// Buckets for the poll duration histogram, in seconds: from a fast 304 to the fetch timeout.
 pub const POLL_DURATION_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -21,6 +22,8 @@ pub const FETCH_WAIT_BUCKETS: &[f64] = &[0.001, 0.01, 0.1, 0.5, 1.0, 2.5, 5.0, 1
 pub const FLUSH_DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 /// Buckets for one webhook delivery attempt, in seconds: up to the 10 s timeout.
 pub const WEBHOOK_ATTEMPT_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// Buckets for one write of the event bus, in seconds: its part of the 50 ms from commit to the wire, and over.
+pub const EVENT_WRITE_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 /// Buckets for rows per flush.
 pub const BATCH_ROWS_BUCKETS: &[f64] = &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 10000.0];
 
@@ -202,10 +205,22 @@ fn describe_events() {
          (the events missed were no longer kept) or unavailable (the log could not be read)."
     );
     describe_gauge!("syndic_event_streams_open", "Open event streams (GET /v1/events).");
+    describe_histogram!(
+        EVENT_WRITE_DURATION,
+        Unit::Seconds,
+        "Time the event bus took to store a batch of events in the log, its commit included; its events reach \
+         the streams after it. Failed writes are counted too. (SQLite's flushes store their article.new \
+         themselves, in syndic_persistence_flush_seconds.)"
+    );
 }
 
 pub fn events_published(count: usize) {
     counter!("syndic_events_published_total").increment(count as u64);
+}
+
+/// One write of the event bus, whether it stored its batch or not.
+pub fn event_write(duration: Duration) {
+    histogram!(EVENT_WRITE_DURATION).record(duration.as_secs_f64());
 }
 
 /// Events the bus could not store.

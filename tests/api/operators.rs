@@ -48,6 +48,13 @@ async fn metrics_are_served_on_their_own_listener(backend: Backend) {
     assert!(text.contains("syndic_feed_actors{status=\"ok\"}"));
     assert!(text.contains("syndic_db_pool_connections{state=\"idle\"}"));
     assert!(!text.contains("measured.xml"), "no per-feed labels");
+    // The feeds' status changes reach the event log through the bus, whose writes are timed.
+    eventually(10, "a timed write of the event bus", || async {
+        app.metrics()
+            .await
+            .contains("syndic_event_write_seconds_bucket{le=\"0.05\"}")
+    })
+    .await;
     // Not on the API's listener.
     assert_eq!(app.get("/metrics", None).await.status(), 404);
 }

@@ -5,7 +5,7 @@
 //! The bus also prunes the log.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ractor::concurrency::JoinHandle;
 use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr};
@@ -286,7 +286,10 @@ impl EventBusState {
         if self.waiting.is_empty() {
             return Ok(());
         }
-        match self.store.append_events(&self.waiting).await {
+        let started = Instant::now();
+        let written = self.store.append_events(&self.waiting).await;
+        instruments::event_write(started.elapsed());
+        match written {
             Ok(stored) => {
                 self.waiting.clear();
                 self.failed_writes = 0;
