@@ -93,6 +93,12 @@ async fn new_articles_are_delivered_signed(backend: Backend) {
     titles.sort();
     assert_eq!(titles, ["news 0", "news 1"]);
 
+    // The receiver answers before the engine records the attempt: wait for both records.
+    let (app_ref, token_ref) = (&app, token.as_str());
+    eventually(10, "both deliveries are recorded ok", || async move {
+        deliveries(app_ref, token_ref, webhook, "?status=ok").await.len() == 2
+    })
+    .await;
     let delivered = deliveries(&app, &token, webhook, "?status=ok").await;
     assert_eq!(delivered.len(), 2);
     assert!(delivered.iter().all(|delivery| attempt_codes(delivery) == [200]));
