@@ -22,7 +22,7 @@ pub const FETCH_WAIT_BUCKETS: &[f64] = &[0.001, 0.01, 0.1, 0.5, 1.0, 2.5, 5.0, 1
 pub const FLUSH_DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 /// Buckets for one webhook delivery attempt, in seconds: up to the 10 s timeout.
 pub const WEBHOOK_ATTEMPT_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-/// Buckets for one write of the event bus, in seconds: its part of the 50 ms from commit to the wire, and over.
+/// Buckets for one write of the event bus, in seconds: around the 50 ms target from commit to the wire.
 pub const EVENT_WRITE_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 /// Buckets for rows per flush.
 pub const BATCH_ROWS_BUCKETS: &[f64] = &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 10000.0];
