@@ -20,6 +20,7 @@ use syndic_actors::store::{self, Store};
 use syndic_api::connection_deadlines::Deadlines;
 use syndic_api::connection_limits::{ConnectionLimits, LimitedAcceptor};
 use syndic_api::cors::CorsOrigins;
+use syndic_api::no_delay::NoDelayAcceptor;
 use syndic_api::passwords::HashingSettings;
 use syndic_api::server;
 use syndic_api::{ApiConfig, Registration};
@@ -163,14 +164,18 @@ fn feed_cache(config: &Config) -> anyhow::Result<FeedCache> {
     Ok(cache)
 }
 
-/// Both listeners under the connection limits, so that neither accept loop spins when descriptors run out.
+type ApiAcceptor = LimitedAcceptor<NoDelayAcceptor<TcpAcceptor>>;
+
+/// Both listeners under the connection limits, so that neither accept loop spins when descriptors run out, and
+/// with Nagle's algorithm off, so that an event stream's frames leave as they are written.
 fn limited_acceptors(
     listener: tokio::net::TcpListener,
     metrics_listener: tokio::net::TcpListener,
     limits: ConnectionLimits,
-) -> anyhow::Result<(LimitedAcceptor<TcpAcceptor>, LimitedAcceptor<TcpAcceptor>)> {
-    let acceptor = TcpAcceptor::from_tokio(listener).context("Failed to use the listener")?;
-    let metrics_acceptor = TcpAcceptor::from_tokio(metrics_listener).context("Failed to use the metrics listener")?;
+) -> anyhow::Result<(ApiAcceptor, ApiAcceptor)> {
+    let acceptor = NoDelayAcceptor::new(TcpAcceptor::from_tokio(listener).context("Failed to use the listener")?);
+    let metrics_acceptor =
+        NoDelayAcceptor::new(TcpAcceptor::from_tokio(metrics_listener).context("Failed to use the metrics listener")?);
     let metrics_limits = ConnectionLimits {
         max_connections: METRICS_CONNECTIONS,
         ..limits
@@ -284,6 +289,34 @@ fn jwt_secret(config: &Config) -> String {
             );
             let bytes: [u8; 32] = rand::random();
             hex::encode(bytes)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::listener::Acceptor;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn both_listeners_accept_connections_with_nagle_off() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addresses = [listener.local_addr().unwrap(), metrics_listener.local_addr().unwrap()];
+        let limits = ConnectionLimits {
+            max_connections: 4,
+            deadlines: Deadlines {
+                header_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
+            },
+        };
+        let (api, metrics) = limited_acceptors(listener, metrics_listener, limits).unwrap();
+        for (mut acceptor, address) in [api, metrics].into_iter().zip(addresses) {
+            let _client = tokio::net::TcpStream::connect(address).await.unwrap();
+            let (accepted, ..) = acceptor.accept().await.unwrap();
+            let (accepted, _slot) = accepted.into_parts();
+            assert!(accepted.nodelay().unwrap(), "TCP_NODELAY is not set on {address}");
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod icons;
 mod id_pages;
 pub mod jobs;
 pub mod login_throttle;
+pub mod no_delay;
 pub mod nullable;
 pub mod opml;
 pub mod organise;
