@@ -29,8 +29,8 @@ pub(super) const PARALLEL_FLUSHES: usize = 1;
 /// A flush holds SQLite's one writer lock until it commits, and the `article.new` it stores are announced after
 /// that commit: at most 1,000 rows (the engine's flush threshold, about fifty feeds' first polls) per flush, so
 /// that the API's writes and the first events of a burst wait less behind it. A backlog is written in several
-/// flushes, one after another. In the cold round of 10,000 feeds the store-to-wire p99 was 57.7 ms at 10,000
-/// rows, 47.2-51.6 ms at 2,000 and 47.2-48.6 ms at 1,000, with the round as long (BENCHMARKS.md).
+/// flushes, one after another. In the cold round of 10,000 feeds the store-to-wire p99 was 8.0-9.7 ms at 1,000
+/// rows and 15.5-17.0 ms without a bound, and the round took 34.2-34.8 s against 36.1-36.6 s (BENCHMARKS.md).
 pub(super) const MAX_FLUSH_ROWS: Option<usize> = Some(1_000);
 
 /// A flush stores its `article.new` itself: with one writer, a separate write of the events would wait for the
