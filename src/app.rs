@@ -164,7 +164,7 @@ fn feed_cache(config: &Config) -> anyhow::Result<FeedCache> {
     Ok(cache)
 }
 
-type ApiAcceptor = LimitedAcceptor<NoDelayAcceptor<TcpAcceptor>>;
+type LimitedTcp = LimitedAcceptor<NoDelayAcceptor<TcpAcceptor>>;
 
 /// Both listeners under the connection limits, so that neither accept loop spins when descriptors run out, and
 /// with Nagle's algorithm off, so that an event stream's frames leave as they are written.
@@ -172,7 +172,7 @@ fn limited_acceptors(
     listener: tokio::net::TcpListener,
     metrics_listener: tokio::net::TcpListener,
     limits: ConnectionLimits,
-) -> anyhow::Result<(ApiAcceptor, ApiAcceptor)> {
+) -> anyhow::Result<(LimitedTcp, LimitedTcp)> {
     let acceptor = NoDelayAcceptor::new(TcpAcceptor::from_tokio(listener).context("Failed to use the listener")?);
     let metrics_acceptor =
         NoDelayAcceptor::new(TcpAcceptor::from_tokio(metrics_listener).context("Failed to use the metrics listener")?);

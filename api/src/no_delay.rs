@@ -32,7 +32,7 @@ impl<A: Acceptor<Io = TcpStream>> Acceptor for NoDelayAcceptor<A> {
 
     async fn accept(&mut self) -> io::Result<(TcpStream, LocalAddr, RemoteAddr, Scheme)> {
         let (io, local, remote, scheme) = self.inner.accept().await?;
-        // Only a connection the peer already closed refuses it; it is served (and ends) as it would anyway.
+        // It fails only on a socket that is already broken: that connection is served as it is, and ends anyway.
         if let Err(error) = io.set_nodelay(true) {
             tracing::debug!(%error, "could not turn Nagle's algorithm off on an accepted connection");
         }
