@@ -25,6 +25,7 @@ pub fn handle() -> PrometheusHandle {
                     instruments::WEBHOOK_ATTEMPT_BUCKETS,
                 ),
                 (instruments::EVENT_WRITE_DURATION, instruments::EVENT_WRITE_BUCKETS),
+                (instruments::EVENT_DELIVERY, instruments::EVENT_DELIVERY_BUCKETS),
             ]
             .into_iter()
             .fold(builder, |builder, (name, buckets)| {

@@ -13,6 +13,7 @@ pub const FLUSH_DURATION: &str = "syndic_persistence_flush_seconds";
 pub const BATCH_ROWS: &str = "syndic_persistence_batch_rows";
 pub const WEBHOOK_ATTEMPT_DURATION: &str = "syndic_webhook_attempt_seconds";
 pub const EVENT_WRITE_DURATION: &str = "syndic_event_write_seconds";
+pub const EVENT_DELIVERY: &str = "syndic_event_delivery_seconds";
 
 /// Buckets for the poll duration histogram, in seconds: from a fast 304 to the fetch timeout.
 pub const POLL_DURATION_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -24,6 +25,10 @@ pub const FLUSH_DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.025, 0.05, 0.
 pub const WEBHOOK_ATTEMPT_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 /// Buckets for one write of the event bus, in seconds: around the 50 ms target from commit to the wire.
 pub const EVENT_WRITE_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+/// Buckets for an event's time from its commit to a stream's connection, in seconds: fine around the 50 ms target.
+pub const EVENT_DELIVERY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 /// Buckets for rows per flush.
 pub const BATCH_ROWS_BUCKETS: &[f64] = &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 10000.0];
 
@@ -212,6 +217,16 @@ fn describe_events() {
          the streams after it. Failed writes are counted too. (SQLite's flushes store their article.new \
          themselves, in syndic_persistence_flush_seconds.)"
     );
+    describe_histogram!(
+        EVENT_DELIVERY,
+        Unit::Seconds,
+        "Time from the commit that stored an event to its message being handed to a stream's connection, per \
+         message sent. timed_from=commit: the event came from the live broadcast, timed from the moment its \
+         commit returned. timed_from=stored_at: the stream took it from a page (read from the log after falling \
+         behind, or matched against a saved filter or category), timed from its `at`, stamped before the \
+         commit: an upper bound. Events stored before the stream opened (a replay after Last-Event-ID) are not \
+         counted."
+    );
 }
 
 pub fn events_published(count: usize) {
@@ -221,6 +236,24 @@ pub fn events_published(count: usize) {
 /// One write of the event bus, whether it stored its batch or not.
 pub fn event_write(duration: Duration) {
     histogram!(EVENT_WRITE_DURATION).record(duration.as_secs_f64());
+}
+
+/// Which clock an event's delivery is timed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryTimedFrom {
+    /// The moment the commit that stored it returned.
+    Commit,
+    /// Its `at`, stamped before that commit.
+    StoredAt,
+}
+
+/// A stream handed an event's message to its connection, `latency` after the event's commit.
+pub fn event_delivered(timed_from: DeliveryTimedFrom, latency: Duration) {
+    let label = match timed_from {
+        DeliveryTimedFrom::Commit => "commit",
+        DeliveryTimedFrom::StoredAt => "stored_at",
+    };
+    histogram!(EVENT_DELIVERY, "timed_from" => label).record(latency.as_secs_f64());
 }
 
 /// Events the bus could not store.

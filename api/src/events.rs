@@ -3,6 +3,7 @@
 //! events; `resync` says that it missed events no longer kept, or stayed behind too long and is being cut off.
 
 use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use poem::web::sse::Event as SseEvent;
@@ -13,7 +14,7 @@ use serde_json::{json, Value};
 use syndic_actors::domain::{ArticleId, FeedId, UserId};
 use syndic_actors::engine::Engine;
 use syndic_actors::events::{Event, EventKind, LiveEvent, LiveEvents, StreamRefused};
-use syndic_actors::instruments;
+use syndic_actors::instruments::{self, DeliveryTimedFrom};
 use syndic_actors::saved_filter::SavedFilterId;
 use tokio::time::Instant;
 
@@ -112,6 +113,7 @@ impl EventsApi {
             page: VecDeque::new(),
             page_feeds_in_category: Vec::new(),
             last_id: after.unwrap_or(bounds.last_id),
+            opened_after: bounds.last_id,
             first_resync: None,
             ended: false,
         };
@@ -167,6 +169,9 @@ struct StreamState {
     page_feeds_in_category: Vec<FeedId>,
     /// The id of the last event this stream passed (sent or filtered out): live events up to it were read.
     last_id: i64,
+    /// The user's latest event id when the stream opened: the events after it were stored while it was open,
+    /// and their delivery is timed.
+    opened_after: i64,
     /// The reason of a `resync` to send before anything else.
     first_resync: Option<&'static str>,
     ended: bool,
@@ -183,7 +188,7 @@ impl StreamState {
         loop {
             if let Some(event) = self.page.pop_front() {
                 if let Some(wire) = self.pass(&event) {
-                    return Some(wire.into_sse());
+                    return Some(self.hand_over(wire, &event, None));
                 }
                 continue;
             }
@@ -238,7 +243,7 @@ impl StreamState {
                         continue;
                     }
                     if let Some(wire) = self.pass(&event) {
-                        return Some(wire.into_sse());
+                        return Some(self.hand_over(wire, &event, Some(event.committed)));
                     }
                 }
                 LiveEvent::Behind { since } => {
@@ -391,11 +396,41 @@ impl StreamState {
             .then(|| WireEvent::from_event(event))
     }
 
+    /// The event's message, encoded for the connection, its delivery timed: from its commit when the live side
+    /// carried that moment, else from its `at`.
+    fn hand_over(&self, wire: WireEvent, event: &Event, committed: Option<std::time::Instant>) -> SseItem {
+        let item = wire.into_sse();
+        if let Some((timed_from, latency)) = delivery(event, self.opened_after, committed) {
+            instruments::event_delivered(timed_from, latency);
+        }
+        item
+    }
+
     fn end_with_resync(&mut self, reason: &'static str) -> Option<SseItem> {
         instruments::event_stream_cut_off(reason);
         self.ended = true;
         Some(WireEvent::resync(reason).into_sse())
     }
+}
+
+/// How long after its commit an event is handed over, and from which clock: the moment the commit returned when
+/// known, else the event's `at`, stamped before the commit (an upper bound). `None` for an event stored before
+/// the stream opened: replaying it late measures the client's absence, not the engine.
+fn delivery(
+    event: &Event,
+    opened_after: i64,
+    committed: Option<std::time::Instant>,
+) -> Option<(DeliveryTimedFrom, Duration)> {
+    if event.id <= opened_after {
+        return None;
+    }
+    Some(match committed {
+        Some(committed) => (DeliveryTimedFrom::Commit, committed.elapsed()),
+        None => (
+            DeliveryTimedFrom::StoredAt,
+            (Utc::now() - event.at).to_std().unwrap_or_default(),
+        ),
+    })
 }
 
 /// One SSE message, before it goes on the wire; its `data:` is described by [`EventPayload`].
@@ -548,5 +583,42 @@ mod tests {
         assert_eq!(parse_last_event_id(" 42 ").expect("parses"), 42);
         assert!(parse_last_event_id("-1").is_err());
         assert!(parse_last_event_id("abc").is_err());
+    }
+
+    fn stored(id: i64, age: Duration) -> Event {
+        Event {
+            id,
+            user: UserId::from_u128(1),
+            kind: EventKind::JobDone,
+            feed: None,
+            data: json!({}),
+            at: Utc::now() - age,
+        }
+    }
+
+    #[test]
+    fn events_stored_before_the_stream_opened_are_not_timed() {
+        let committed = Some(std::time::Instant::now());
+        assert_eq!(delivery(&stored(7, Duration::ZERO), 7, committed), None);
+        assert_eq!(delivery(&stored(3, Duration::from_secs(3600)), 7, None), None);
+    }
+
+    #[test]
+    fn a_live_event_is_timed_from_its_commit_and_one_from_a_page_from_its_at() {
+        let committed = std::time::Instant::now() - Duration::from_millis(20);
+        // `at` is an hour old: a live event's figure does not read it.
+        let (timed_from, latency) = delivery(&stored(8, Duration::from_secs(3600)), 7, Some(committed)).expect("timed");
+        assert_eq!(timed_from, DeliveryTimedFrom::Commit);
+        assert!(
+            latency >= Duration::from_millis(20) && latency < Duration::from_secs(60),
+            "{latency:?}"
+        );
+
+        let (timed_from, latency) = delivery(&stored(8, Duration::from_secs(2)), 7, None).expect("timed");
+        assert_eq!(timed_from, DeliveryTimedFrom::StoredAt);
+        assert!(
+            latency >= Duration::from_secs(2) && latency < Duration::from_secs(60),
+            "{latency:?}"
+        );
     }
 }

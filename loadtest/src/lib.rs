@@ -13,6 +13,7 @@ pub mod lateness;
 pub mod million;
 pub mod popular_feed;
 pub mod report;
+pub mod scraped;
 pub mod search;
 pub mod search_seed;
 pub mod search_text;

@@ -9,11 +9,15 @@
 //! the engine idled as long before the first stream opened. The two early readings count what
 //! the opening requests left behind, freed blocks that malloc keeps between the streams' until the engine's
 //! next trim of its heaps (`SYNDIC_MEMORY_TRIM_SECS`); the last, per stream over all of them, is the figure for
-//! an idle stream. The latency
-//! is measured from the event's `at`, stamped as the event is written. On SQLite an `article.new` is written in
-//! the transaction of the flush that stored its articles, before that transaction commits, so the figure
-//! includes the commit; on Postgres the event bus writes it after the flush committed and the subscribers were
-//! looked up.
+//! an idle stream.
+//!
+//! The latency is measured two ways. The reader times each event from its `at`, stamped as the event is written,
+//! to its arrival: store to wire. On SQLite an `article.new` is written in the transaction of the flush that
+//! stored its articles, before that transaction commits, so the figure includes the commit; on Postgres the
+//! event bus writes it after the flush committed and the subscribers were looked up. The engine times each
+//! message from the moment the commit that stored its event returned to its hand-over to the connection
+//! (`syndic_event_delivery_seconds`, read from `/metrics` before and after the round): commit to wire, as
+//! bucket bounds. Events the stream read from the log are timed there from `at`, an upper bound.
 
 use std::time::{Duration, Instant};
 
@@ -26,8 +30,10 @@ use crate::database::LoadDatabase;
 use crate::driver::ApiClient;
 use crate::farm::Farm;
 use crate::report::{millis, quantile, two_columns};
+use crate::scraped::{Histogram, Scrape};
 use crate::stream_clients::StreamClients;
 use crate::{cold_round, cpu_time, engine_config, on_fresh_database, wait_until, RunningEngine};
+use syndic_actors::instruments::EVENT_DELIVERY as DELIVERY;
 use syndic_testkit::process::resident_bytes;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -63,7 +69,14 @@ pub struct StreamsReport {
     pub latency_p50: Duration,
     pub latency_p99: Duration,
     pub latency_max: Duration,
+    /// The engine's `syndic_event_delivery_seconds` over the round: commit to the hand-over to the connection.
+    pub delivery: Histogram,
+    /// Of those, the messages a stream took from the log, timed from `at`.
+    pub delivered_from_log: f64,
 }
+
+/// The commit-to-wire target.
+const TARGET_SECONDS: f64 = 0.05;
 
 impl StreamsReport {
     fn bytes_per_stream(&self) -> f64 {
@@ -83,6 +96,19 @@ impl StreamsReport {
 
     fn cpu_share(&self) -> f64 {
         self.idle_cpu.as_secs_f64() / self.idle.as_secs_f64().max(f64::EPSILON)
+    }
+
+    fn delivery_bound(&self, quantile: f64) -> String {
+        match self.delivery.quantile_bound(quantile) {
+            Some(bound) if bound.is_finite() => format!("at most {:.1} ms", bound * 1e3),
+            Some(_) => "over the last bucket".to_owned(),
+            None => "none timed".to_owned(),
+        }
+    }
+
+    /// The share of the timed messages handed over within the target.
+    fn delivered_within_target(&self) -> f64 {
+        self.delivery.at_most(TARGET_SECONDS).unwrap_or(0.0) / self.delivery.count().max(1.0)
     }
 
     pub fn table(&self) -> String {
@@ -123,6 +149,20 @@ impl StreamsReport {
             ("store to wire p50", format!("{:.1} ms", millis(self.latency_p50))),
             ("store to wire p99", format!("{:.1} ms", millis(self.latency_p99))),
             ("store to wire max", format!("{:.1} ms", millis(self.latency_max))),
+            (
+                "commit to wire, messages timed",
+                format!(
+                    "{} ({} from the log, timed from `at`)",
+                    self.delivery.count(),
+                    self.delivered_from_log
+                ),
+            ),
+            ("commit to wire p50", self.delivery_bound(0.5)),
+            ("commit to wire p99", self.delivery_bound(0.99)),
+            (
+                "commit to wire within 50 ms",
+                format!("{:.2} %", self.delivered_within_target() * 100.0),
+            ),
         ])
     }
 
@@ -147,6 +187,11 @@ impl StreamsReport {
             "store_to_wire_p50_ms": millis(self.latency_p50),
             "store_to_wire_p99_ms": millis(self.latency_p99),
             "store_to_wire_max_ms": millis(self.latency_max),
+            "commit_to_wire_timed": self.delivery.count(),
+            "commit_to_wire_from_log": self.delivered_from_log,
+            "commit_to_wire_p50_at_most_ms": self.delivery.quantile_bound(0.5).map(|bound| bound * 1e3),
+            "commit_to_wire_p99_at_most_ms": self.delivery.quantile_bound(0.99).map(|bound| bound * 1e3),
+            "commit_to_wire_within_50_ms": self.delivered_within_target(),
         })
     }
 }
@@ -224,6 +269,8 @@ async fn measure(
         Ok(handle.events().streams().open_count() > settings.streams)
     })
     .await?;
+    let metrics_url = format!("http://{}/metrics", engine.application.metrics_address());
+    let before = Scrape::read(&metrics_url).await?;
     let round_started = Instant::now();
     cold_round(&client, farm, database, &handle, deadline).await?;
     report.cold_round = round_started.elapsed();
@@ -238,6 +285,11 @@ async fn measure(
         }
     }
     reader.abort();
+    // Each message was timed as it was handed over, before the reader got it.
+    let after = Scrape::read(&metrics_url).await?;
+    report.delivery = after.histogram(DELIVERY).since(&before.histogram(DELIVERY));
+    let from_log = format!("{DELIVERY}_count{{timed_from=\"stored_at\"}}");
+    report.delivered_from_log = after.value(&from_log) - before.value(&from_log);
     report.events_received = latencies.len();
     report.latency_p50 = quantile(&mut latencies, 0.5);
     report.latency_p99 = quantile(&mut latencies, 0.99);

@@ -8,6 +8,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::driver::ApiClient;
+use crate::scraped::Scrape;
 use crate::timeline_read::{latency_of, ReadLatency};
 
 /// The first page with the API's defaults but an explicit limit, as the sequential phase reads it.
@@ -107,15 +108,9 @@ async fn one_reader(
 
 /// The timeline cache's hit and miss counters.
 async fn cache_counters(metrics_url: &str) -> anyhow::Result<(f64, f64)> {
-    let metrics = reqwest::get(metrics_url).await?.error_for_status()?.text().await?;
-    let counter = |name: &str| {
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
+    let metrics = Scrape::read(metrics_url).await?;
     Ok((
-        counter("syndic_timeline_cache_hits_total"),
-        counter("syndic_timeline_cache_misses_total"),
+        metrics.value("syndic_timeline_cache_hits_total"),
+        metrics.value("syndic_timeline_cache_misses_total"),
     ))
 }

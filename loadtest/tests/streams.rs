@@ -1,6 +1,7 @@
 //! The streams scenario at a tiny size, through the harness's own binary: its idle clients run in a child
 //! process (the same binary, started by the scenario), so the run needs the binary rather than the library.
-//! Timings and memory figures are not checked here, only that every stream opened and every event arrived.
+//! Timings and memory figures are not checked here, only that every stream opened and every event arrived and
+//! was timed.
 
 use std::process::Command;
 
@@ -36,6 +37,9 @@ fn the_idle_streams_open_in_a_child_process_and_the_reading_stream_gets_every_ar
     assert_eq!(report["streams_first"], 10, "{report}");
     assert_eq!(report["cold_round_feeds"], 6, "{report}");
     assert_eq!(report["events_received"], 6, "{report}");
+    // The engine timed each message it handed to the reading stream, from its commit.
+    assert_eq!(report["commit_to_wire_timed"], 6.0, "{report}");
+    assert!(report["commit_to_wire_p99_at_most_ms"].is_f64(), "{report}");
     let resident = |name: &str| report[name].as_u64().unwrap_or(0);
     assert!(resident("resident_before_bytes") > 0, "{report}");
     assert!(resident("resident_first_bytes") > 0, "{report}");

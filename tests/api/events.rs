@@ -29,7 +29,7 @@ pub(crate) async fn open_response(
     request.send().await.unwrap()
 }
 
-async fn open(app: &TestApp, token: &str, query: &str, last_event_id: Option<i64>) -> SseReader {
+pub(crate) async fn open(app: &TestApp, token: &str, query: &str, last_event_id: Option<i64>) -> SseReader {
     SseReader::new(open_response(app, token, query, last_event_id).await)
 }
 
@@ -54,7 +54,7 @@ pub(crate) fn job_done(user: UserId, job: i64) -> NewEvent {
 }
 
 /// Waits until the app has `count` open streams, so that what is published next reaches them live.
-async fn wait_for_streams(app: &TestApp, count: usize) {
+pub(crate) async fn wait_for_streams(app: &TestApp, count: usize) {
     eventually(10, "the streams to open", || async {
         app.engine().events().streams().open_count() == count
     })

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::chromium;
+use crate::events::{job_done, open, user_id, wait_for_streams};
 use crate::helpers::{eventually, feed_server, spawn_app, Backend, TestApp};
 use syndic_testkit::documents::titled::rss;
 
@@ -57,6 +58,49 @@ async fn metrics_are_served_on_their_own_listener(backend: Backend) {
     .await;
     // Not on the API's listener.
     assert_eq!(app.get("/metrics", None).await.status(), 404);
+}
+
+/// How many messages the event streams handed over so far, timed from `timed_from` (`commit` or `stored_at`).
+fn deliveries(text: &str, timed_from: &str) -> f64 {
+    series(
+        text,
+        &format!("syndic_event_delivery_seconds_count{{timed_from=\"{timed_from}\"}}"),
+    )
+    .unwrap_or(0.0)
+}
+
+async fn event_deliveries_are_timed_from_the_commit_or_from_at_when_read_from_the_log(backend: Backend) {
+    let mut app = operator_app(backend).await;
+    app.config.event_stream_buffer = 16;
+    app.restart().await;
+    let token = app.user("alice").await;
+    let alice = user_id(&app, "alice").await;
+    let mut stream = open(&app, &token, "", None).await;
+    wait_for_streams(&app, 1).await;
+    let before = app.metrics().await;
+
+    // One event comes live, with the moment its commit returned.
+    app.engine().events().publish(vec![job_done(alice, 0)]);
+    stream.expect().await;
+    // A burst far beyond the buffer: the stream reads most of it from the log, where only `at` is known.
+    app.engine()
+        .events()
+        .publish((1..=1_000).map(|job| job_done(alice, job)).collect());
+    assert_eq!(stream.take(1_000).await.len(), 1_000);
+
+    let after = app.metrics().await;
+    let added = |timed_from| deliveries(&after, timed_from) - deliveries(&before, timed_from);
+    // The recorder is shared by every app in this test process, so counts are at least ours.
+    assert!(added("commit") >= 1.0, "{after}");
+    assert!(added("stored_at") >= 1.0, "{after}");
+    assert!(
+        added("commit") + added("stored_at") >= 1_001.0,
+        "every message: {after}"
+    );
+    assert!(
+        after.contains("syndic_event_delivery_seconds_bucket{timed_from=\"commit\",le=\"0.05\"}"),
+        "explicit buckets around the target"
+    );
 }
 
 async fn operators_inspect_actors_live_and_list_the_worst(backend: Backend) {
@@ -205,5 +249,6 @@ async fn the_dashboard_shows_a_dead_feed_in_headless_chromium() {
 
 crate::on_both_backends!(
     metrics_are_served_on_their_own_listener,
+    event_deliveries_are_timed_from_the_commit_or_from_at_when_read_from_the_log,
     operators_inspect_actors_live_and_list_the_worst
 );

@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 
 use super::feed_events::{address, FeedEvent};
 use super::streams::{EventStreams, StreamLimits};
-use super::{Event, FeedStatusChange, NewArticles, NewEvent};
+use super::{Announced, Event, FeedStatusChange, NewArticles, NewEvent};
 use crate::instruments;
 use crate::store::EventStore;
 
@@ -69,7 +69,7 @@ pub(crate) enum EventBusMsg {
 #[derive(Clone)]
 pub struct EventBus {
     actor: ActorRef<EventBusMsg>,
-    broadcast: broadcast::Sender<Arc<Event>>,
+    broadcast: broadcast::Sender<Arc<Announced>>,
     streams: EventStreams,
 }
 
@@ -133,9 +133,9 @@ impl EventBus {
         }
     }
 
-    /// Every event once it is stored, in store order. A listener that falls more than the broadcast's
+    /// Every event once it is stored, in store order, with the moment its commit returned. A listener that falls more than the broadcast's
     /// capacity behind gets `RecvError::Lagged` and should treat it as a gap.
-    pub fn watch(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn watch(&self) -> broadcast::Receiver<Arc<Announced>> {
         self.broadcast.subscribe()
     }
 
@@ -154,13 +154,13 @@ struct EventBusActor;
 struct EventBusArgs {
     store: Arc<dyn EventStore>,
     settings: EventBusSettings,
-    broadcast: broadcast::Sender<Arc<Event>>,
+    broadcast: broadcast::Sender<Arc<Announced>>,
 }
 
 struct EventBusState {
     store: Arc<dyn EventStore>,
     settings: EventBusSettings,
-    broadcast: broadcast::Sender<Arc<Event>>,
+    broadcast: broadcast::Sender<Arc<Announced>>,
     /// Published events not yet stored, in publish order.
     waiting: Vec<NewEvent>,
     /// Whether a `Flush` is queued or a retry is armed: at most one at a time.
@@ -331,15 +331,17 @@ impl EventBusState {
     }
 }
 
-/// Sends events the log holds to the in-process listeners, in order, and counts them as published.
-fn broadcast_stored(broadcast: &broadcast::Sender<Arc<Event>>, events: Vec<Event>) {
+/// Sends events the log holds to the in-process listeners, in order, and counts them as published. Both callers
+/// call it as soon as the commit that stored the events returned: that moment goes with them.
+fn broadcast_stored(broadcast: &broadcast::Sender<Arc<Announced>>, events: Vec<Event>) {
     if events.is_empty() {
         return;
     }
+    let committed = Instant::now();
     instruments::events_published(events.len());
     for event in events {
         // No listener is not an error: the log has the event for whoever connects.
-        let _ = broadcast.send(Arc::new(event));
+        let _ = broadcast.send(Arc::new(Announced { event, committed }));
     }
 }
 

@@ -8,6 +8,9 @@ mod feed_events;
 mod kind;
 mod streams;
 
+use std::ops::Deref;
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 
 use crate::domain::{FeedId, UserId};
@@ -40,6 +43,23 @@ pub struct Event {
     pub data: serde_json::Value,
     /// When it was stored, to the microsecond.
     pub at: DateTime<Utc>,
+}
+
+/// A stored event as the bus announces it: with the moment the transaction that stored it had committed, from
+/// which its delivery on a stream is timed. It reads as the [`Event`] it carries.
+#[derive(Debug)]
+pub struct Announced {
+    pub event: Event,
+    /// Taken as the event was announced, right after its commit returned.
+    pub committed: Instant,
+}
+
+impl Deref for Announced {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.event
+    }
 }
 
 /// Where a user's log stands: what a replay needs to tell whether events were pruned from under it.

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::Event;
+use super::Announced;
 use crate::domain::UserId;
 use crate::instruments;
 
@@ -75,7 +75,7 @@ struct StreamShared {
 #[derive(Default)]
 struct SharedState {
     /// Events handed to the stream and not read yet, in store order; at most the limits' `buffer`.
-    buffered: VecDeque<Arc<Event>>,
+    buffered: VecDeque<Arc<Announced>>,
     /// Since when the stream has been behind (live events are left to the log for it), if it is.
     behind_since: Option<Instant>,
     /// The server is closing the stream: it gets no more events, and ends once it read those it holds.
@@ -102,7 +102,7 @@ impl StreamShared {
 
     /// Hands `event` to the stream, unless it is behind or closed; a full buffer puts it behind. Returns whether
     /// the stream fell behind now.
-    fn offer(&self, event: &Arc<Event>, capacity: usize) -> bool {
+    fn offer(&self, event: &Arc<Announced>, capacity: usize) -> bool {
         let mut state = lock(&self.state);
         if state.behind_since.is_some() || state.closed {
             return false;
@@ -177,7 +177,7 @@ pub struct EventStreams {
 #[derive(Debug)]
 pub enum LiveEvent {
     /// The next buffered event, in store order.
-    Event(Arc<Event>),
+    Event(Arc<Announced>),
     /// The buffer is drained and events were left to the log since `since`: read them from the log, then call
     /// [`LiveEvents::resume`] and read the log once more.
     Behind { since: Instant },
@@ -208,7 +208,7 @@ impl LiveEvents {
 
     /// The next buffered event if one is there now, without waiting: how a stream takes a burst at once. A
     /// heartbeat due meanwhile is dropped: the burst is traffic.
-    pub fn try_recv(&mut self) -> Option<Arc<Event>> {
+    pub fn try_recv(&mut self) -> Option<Arc<Announced>> {
         match self.shared.ready() {
             Some(LiveEvent::Event(event)) => Some(event),
             _ => None,
@@ -251,7 +251,7 @@ impl Drop for StreamSlot {
 
 impl EventStreams {
     /// Starts the task that hands each broadcast event to its user's streams, and the heartbeat ticker.
-    pub(super) fn start(limits: StreamLimits, mut events: broadcast::Receiver<Arc<Event>>) -> EventStreams {
+    pub(super) fn start(limits: StreamLimits, mut events: broadcast::Receiver<Arc<Announced>>) -> EventStreams {
         let streams = EventStreams {
             registry: Arc::default(),
             next_id: Arc::default(),
@@ -328,7 +328,7 @@ impl EventStreams {
         }
     }
 
-    fn dispatch(&self, event: Arc<Event>) {
+    fn dispatch(&self, event: Arc<Announced>) {
         let registry = self.lock();
         let Some(subscribers) = registry.by_user.get(&event.user) else {
             return;

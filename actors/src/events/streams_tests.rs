@@ -4,16 +4,19 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::*;
-use crate::events::EventKind;
+use crate::events::{Event, EventKind};
 
-fn event(user: UserId, id: i64) -> Arc<Event> {
-    Arc::new(Event {
-        id,
-        user,
-        kind: EventKind::JobDone,
-        feed: None,
-        data: json!({}),
-        at: chrono::Utc::now(),
+fn event(user: UserId, id: i64) -> Arc<Announced> {
+    Arc::new(Announced {
+        event: Event {
+            id,
+            user,
+            kind: EventKind::JobDone,
+            feed: None,
+            data: json!({}),
+            at: chrono::Utc::now(),
+        },
+        committed: std::time::Instant::now(),
     })
 }
 

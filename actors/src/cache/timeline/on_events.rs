@@ -9,11 +9,11 @@ use tokio::sync::broadcast::Receiver;
 use tokio::task::JoinHandle;
 
 use super::TimelineCache;
-use crate::events::{Event, EventKind};
+use crate::events::{Announced, EventKind};
 
 /// Listens until the bus is gone. A listener that lagged lost events it cannot name, so it drops every user's
 /// pages.
-pub fn invalidate_on_new_articles(mut events: Receiver<Arc<Event>>, cache: TimelineCache) -> JoinHandle<()> {
+pub fn invalidate_on_new_articles(mut events: Receiver<Arc<Announced>>, cache: TimelineCache) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match events.recv().await {

@@ -175,7 +175,7 @@ pub async fn the_bus_broadcasts_events_once_they_are_stored(store: SharedStore) 
     while seen.len() < 3 {
         let event = watcher.recv().await.expect("an event");
         let stored = store.events_after(alice.id, event.id - 1, 1).await.expect("replay");
-        assert_eq!(stored.first(), Some(event.as_ref()), "stored before it is announced");
+        assert_eq!(stored.first(), Some(&event.event), "stored before it is announced");
         seen.push((event.id, event.data["job_id"].as_i64().unwrap()));
     }
     assert_eq!(seen, [(1, 1), (2, 2), (3, 3)]);
