@@ -114,12 +114,12 @@ impl EventsApi {
             page_feeds_in_category: Vec::new(),
             last_id: after.unwrap_or(bounds.last_id),
             opened_after: bounds.last_id,
-            first_resync: None,
+            gap_first: false,
             ended: false,
         };
         if let Some(after) = after {
             if bounds.has_gap_after(after) || after > bounds.last_id {
-                state.first_resync = Some("gap");
+                state.gap_first = true;
                 state.last_id = after.min(bounds.last_id);
             }
         }
@@ -172,15 +172,16 @@ struct StreamState {
     /// The user's latest event id when the stream opened: the events after it were stored while it was open,
     /// and their delivery is timed.
     opened_after: i64,
-    /// The reason of a `resync` to send before anything else.
-    first_resync: Option<&'static str>,
+    /// Whether a `resync` for a gap comes before anything else. A flag rather than the reason: every idle
+    /// stream holds this state.
+    gap_first: bool,
     ended: bool,
 }
 
 impl StreamState {
     async fn next(&mut self) -> Option<SseItem> {
-        if let Some(reason) = self.first_resync.take() {
-            return Some(WireEvent::resync(reason).into_sse());
+        if std::mem::take(&mut self.gap_first) {
+            return Some(WireEvent::resync("gap").into_sse());
         }
         if self.ended {
             return None;
