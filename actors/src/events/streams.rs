@@ -187,11 +187,11 @@ pub enum LiveEvent {
     Heartbeat,
 }
 
-/// One open stream's live events. Dropping it closes the stream.
+/// One open stream's live events. Dropping it closes the stream. Every idle stream holds one, so it keeps
+/// nothing that all streams share (the limits are [`EventStreams`]').
 pub struct LiveEvents {
     shared: Arc<StreamShared>,
-    max_lag: Duration,
-    _slot: StreamSlot,
+    slot: StreamSlot,
 }
 
 impl LiveEvents {
@@ -221,9 +221,9 @@ impl LiveEvents {
         lock(&self.shared.state).behind_since = None;
     }
 
-    /// How long this stream may stay behind before it is cut off.
-    pub fn max_lag(&self) -> Duration {
-        self.max_lag
+    /// The user whose events these are.
+    pub fn user(&self) -> UserId {
+        self.slot.user
     }
 }
 
@@ -304,13 +304,17 @@ impl EventStreams {
         }
         Ok(LiveEvents {
             shared,
-            max_lag: self.limits.max_lag,
-            _slot: StreamSlot {
+            slot: StreamSlot {
                 registry: self.registry.clone(),
                 user,
                 id,
             },
         })
+    }
+
+    /// How long a stream may stay behind before it is cut off.
+    pub fn max_lag(&self) -> Duration {
+        self.limits.max_lag
     }
 
     /// How many streams are open.
