@@ -133,8 +133,8 @@ impl EventBus {
         }
     }
 
-    /// Every event once it is stored, in store order, with the moment its commit returned. A listener that falls more than the broadcast's
-    /// capacity behind gets `RecvError::Lagged` and should treat it as a gap.
+    /// Every event once it is stored, in store order, with the moment its commit returned. A listener that falls
+    /// more than the broadcast's capacity behind gets `RecvError::Lagged` and should treat it as a gap.
     pub fn watch(&self) -> broadcast::Receiver<Arc<Announced>> {
         self.broadcast.subscribe()
     }
