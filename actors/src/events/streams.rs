@@ -10,9 +10,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::broadcast;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Announced;
@@ -68,8 +69,6 @@ type StreamId = u64;
 #[derive(Default)]
 struct StreamShared {
     state: Mutex<SharedState>,
-    /// Wakes a stream waiting on an empty buffer: an event arrived, it was marked behind, or it was closed.
-    woken: Notify,
 }
 
 #[derive(Default)]
@@ -82,10 +81,37 @@ struct SharedState {
     closed: bool,
     /// A heartbeat tick came and no event has been read since.
     heartbeat_due: bool,
+    /// The task of a stream that found nothing to read, woken by the next event, mark or close. Kept under the
+    /// same lock as what it waits for, so no wake-up falls between the check and the wait; a waker rather than
+    /// a `Notify`, whose future the stream would have to hold while it waits.
+    waiting: Option<Waker>,
 }
 
 /// Capacity a drained buffer keeps: a burst's room is given back, a trickle's is reused.
 const KEPT_CAPACITY: usize = 8;
+
+impl SharedState {
+    /// What the stream reads now, if anything: a buffered event, else whether it is closed or behind, else
+    /// whether a heartbeat is due.
+    fn ready(&mut self) -> Option<LiveEvent> {
+        // Buffered events come first: they are older than any left to the log.
+        if let Some(event) = self.buffered.pop_front() {
+            if self.buffered.is_empty() {
+                self.buffered.shrink_to(KEPT_CAPACITY);
+            }
+            // The event is traffic enough.
+            self.heartbeat_due = false;
+            return Some(LiveEvent::Event(event));
+        }
+        if self.closed {
+            return Some(LiveEvent::Closed);
+        }
+        if let Some(since) = self.behind_since {
+            return Some(LiveEvent::Behind { since });
+        }
+        std::mem::take(&mut self.heartbeat_due).then_some(LiveEvent::Heartbeat)
+    }
+}
 
 impl StreamShared {
     /// Marks the stream behind; returns whether it was not already.
@@ -95,8 +121,7 @@ impl StreamShared {
             return false;
         }
         state.behind_since = Some(Instant::now());
-        drop(state);
-        self.woken.notify_one();
+        wake(state);
         true
     }
 
@@ -113,41 +138,47 @@ impl StreamShared {
             state.buffered.push_back(event.clone());
         }
         let fell_behind = state.behind_since.is_some();
-        drop(state);
-        self.woken.notify_one();
+        wake(state);
         fell_behind
     }
 
     fn close(&self) {
-        lock(&self.state).closed = true;
-        self.woken.notify_one();
+        let mut state = lock(&self.state);
+        state.closed = true;
+        wake(state);
     }
 
     fn heartbeat(&self) {
-        lock(&self.state).heartbeat_due = true;
-        self.woken.notify_one();
+        let mut state = lock(&self.state);
+        state.heartbeat_due = true;
+        wake(state);
     }
 
-    /// What the stream reads now, if anything: a buffered event, else whether it is closed or behind, else
-    /// whether a heartbeat is due.
-    fn ready(&self) -> Option<LiveEvent> {
+    fn ready_now(&self) -> Option<LiveEvent> {
+        lock(&self.state).ready()
+    }
+
+    /// What the stream reads now; when there is nothing, `waker` is woken once there is.
+    fn poll_ready(&self, waker: &Waker) -> Poll<LiveEvent> {
         let mut state = lock(&self.state);
-        // Buffered events come first: they are older than any left to the log.
-        if let Some(event) = state.buffered.pop_front() {
-            if state.buffered.is_empty() {
-                state.buffered.shrink_to(KEPT_CAPACITY);
+        match state.ready() {
+            Some(live) => Poll::Ready(live),
+            None => {
+                if !state.waiting.as_ref().is_some_and(|waiting| waiting.will_wake(waker)) {
+                    state.waiting = Some(waker.clone());
+                }
+                Poll::Pending
             }
-            // The event is traffic enough.
-            state.heartbeat_due = false;
-            return Some(LiveEvent::Event(event));
         }
-        if state.closed {
-            return Some(LiveEvent::Closed);
-        }
-        if let Some(since) = state.behind_since {
-            return Some(LiveEvent::Behind { since });
-        }
-        std::mem::take(&mut state.heartbeat_due).then_some(LiveEvent::Heartbeat)
+    }
+}
+
+/// Wakes the stream's task if it waits, after letting go of the lock it would take first.
+fn wake(mut state: std::sync::MutexGuard<'_, SharedState>) {
+    let waiting = state.waiting.take();
+    drop(state);
+    if let Some(waiting) = waiting {
+        waiting.wake();
     }
 }
 
@@ -197,22 +228,27 @@ pub struct LiveEvents {
 impl LiveEvents {
     /// The next buffered event; once they are drained, whether the stream is closed or behind; else waits.
     pub async fn recv(&mut self) -> LiveEvent {
-        loop {
-            if let Some(ready) = self.shared.ready() {
-                return ready;
-            }
-            // An event, a mark or a close since the check left a permit: this returns at once.
-            self.shared.woken.notified().await;
-        }
+        std::future::poll_fn(|context| self.poll_recv(context)).await
+    }
+
+    /// What [`LiveEvents::recv`] would return now; when there is nothing yet, the task is woken once there is.
+    /// A stream waiting this way holds no future of its own while it is idle.
+    pub fn poll_recv(&mut self, context: &mut Context<'_>) -> Poll<LiveEvent> {
+        self.shared.poll_ready(context.waker())
     }
 
     /// The next buffered event if one is there now, without waiting: how a stream takes a burst at once. A
     /// heartbeat due meanwhile is dropped: the burst is traffic.
     pub fn try_recv(&mut self) -> Option<Arc<Announced>> {
-        match self.shared.ready() {
+        match self.shared.ready_now() {
             Some(LiveEvent::Event(event)) => Some(event),
             _ => None,
         }
+    }
+
+    /// What [`LiveEvents::recv`] would return now, if anything, without waiting.
+    pub fn ready_now(&mut self) -> Option<LiveEvent> {
+        self.shared.ready_now()
     }
 
     /// Live events flow into the buffer again. Call it after reading the log up to now, then read the log once

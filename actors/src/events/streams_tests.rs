@@ -193,3 +193,53 @@ async fn an_idle_stream_is_told_to_send_a_heartbeat_each_tick_unless_it_read_an_
     assert!(matches!(stream.recv().await, LiveEvent::Heartbeat));
     assert_eq!(started.elapsed(), Duration::from_secs(60));
 }
+
+/// Counts its wake-ups.
+#[derive(Default)]
+struct Wakes(AtomicU64);
+
+impl std::task::Wake for Wakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Wakes {
+    fn count(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn poll_with(stream: &mut LiveEvents, wakes: &Arc<Wakes>) -> Poll<LiveEvent> {
+    stream.poll_recv(&mut Context::from_waker(&Waker::from(wakes.clone())))
+}
+
+#[tokio::test]
+async fn a_waiting_stream_is_woken_once_through_the_waker_it_waited_with_last() {
+    let (sender, receiver) = broadcast::channel(16);
+    let streams = EventStreams::start(limits(), receiver);
+    let alice = Uuid::from_u128(1);
+    let mut stream = open_live(&streams, alice);
+    let (first, last) = (Arc::new(Wakes::default()), Arc::new(Wakes::default()));
+    assert!(poll_with(&mut stream, &first).is_pending());
+    assert!(poll_with(&mut stream, &last).is_pending());
+    sender.send(event(alice, 1)).unwrap();
+    sender.send(event(alice, 2)).unwrap();
+    let started = Instant::now();
+    while last.count() == 0 && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // Both events are handed over before the stream polls again: the first woke it, the second found no waker.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!((first.count(), last.count()), (0, 1));
+    for id in 1..=2 {
+        match poll_with(&mut stream, &last) {
+            Poll::Ready(LiveEvent::Event(event)) => assert_eq!(event.id, id),
+            other => panic!("expected event {id}, got {other:?}"),
+        }
+    }
+    assert!(poll_with(&mut stream, &last).is_pending());
+    streams.close();
+    assert_eq!(last.count(), 2, "closing wakes a waiting stream");
+    assert!(matches!(poll_with(&mut stream, &last), Poll::Ready(LiveEvent::Closed)));
+}
