@@ -62,10 +62,10 @@ pub enum StreamRefused {
 
 type StreamId = u64;
 
-/// What the dispatcher and one stream share: the stream's buffer, and whether it is behind or closed. A
-/// `VecDeque` under the stream's lock rather than a channel: a tokio channel allocates its cache-padded state
-/// and a 32-slot block up front, about 700 bytes that an idle stream would hold for its whole life, while an
-/// empty `VecDeque` holds nothing.
+/// What the dispatcher and one stream share: the stream's buffer, whether it is behind or closed, and how to wake
+/// it. A `VecDeque` under the stream's lock rather than a channel: a tokio channel allocates its cache-padded
+/// state and a 32-slot block up front, about 700 bytes that an idle stream would hold for its whole life, while
+/// an empty `VecDeque` holds nothing.
 #[derive(Default)]
 struct StreamShared {
     state: Mutex<SharedState>,
