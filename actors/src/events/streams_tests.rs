@@ -30,15 +30,28 @@ fn limits() -> StreamLimits {
     }
 }
 
+/// What the stream reads next, within a minute (of the paused clock too, longer than the heartbeat tests'
+/// ticks): a lost wake-up fails the test rather than hanging it. The timeout's own wake-up polls `recv` once more,
+/// which then finds what it missed, so a read that took the whole minute fails too.
+async fn recv(stream: &mut LiveEvents) -> LiveEvent {
+    const LIMIT: Duration = Duration::from_secs(60);
+    let started = Instant::now();
+    let live = tokio::time::timeout(LIMIT, stream.recv())
+        .await
+        .expect("the stream is woken");
+    assert!(started.elapsed() < LIMIT, "the stream was woken by the timeout alone");
+    live
+}
+
 async fn next_id(stream: &mut LiveEvents) -> Option<i64> {
-    match stream.recv().await {
+    match recv(stream).await {
         LiveEvent::Event(event) => Some(event.id),
         other => panic!("expected an event, got {other:?}"),
     }
 }
 
 async fn is_behind(stream: &mut LiveEvents) -> bool {
-    matches!(stream.recv().await, LiveEvent::Behind { .. })
+    matches!(recv(stream).await, LiveEvent::Behind { .. })
 }
 
 /// A stream that has read the log and is live: what the API's streams are once their replay is done.
@@ -138,7 +151,7 @@ async fn closing_ends_streams_after_what_they_hold() {
     tokio::task::yield_now().await;
     streams.close();
     assert_eq!(next_id(&mut stream).await, Some(1));
-    assert!(matches!(stream.recv().await, LiveEvent::Closed));
+    assert!(matches!(recv(&mut stream).await, LiveEvent::Closed));
 }
 
 #[tokio::test]
@@ -182,7 +195,7 @@ async fn an_idle_stream_is_told_to_send_a_heartbeat_each_tick_unless_it_read_an_
     let mut stream = open_live(&streams, alice);
     let started = Instant::now();
     for tick in [15, 30] {
-        assert!(matches!(stream.recv().await, LiveEvent::Heartbeat));
+        assert!(matches!(recv(&mut stream).await, LiveEvent::Heartbeat));
         assert_eq!(started.elapsed(), Duration::from_secs(tick));
     }
     // The tick at 45 s comes while the stream waits; an event read at 50 s pays for it.
@@ -190,7 +203,7 @@ async fn an_idle_stream_is_told_to_send_a_heartbeat_each_tick_unless_it_read_an_
     sender.send(event(alice, 1)).unwrap();
     tokio::time::sleep(Duration::from_millis(1)).await;
     assert_eq!(next_id(&mut stream).await, Some(1));
-    assert!(matches!(stream.recv().await, LiveEvent::Heartbeat));
+    assert!(matches!(recv(&mut stream).await, LiveEvent::Heartbeat));
     assert_eq!(started.elapsed(), Duration::from_secs(60));
 }
 
