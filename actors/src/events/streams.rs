@@ -226,13 +226,9 @@ pub struct LiveEvents {
 }
 
 impl LiveEvents {
-    /// The next buffered event; once they are drained, whether the stream is closed or behind; else waits.
-    pub async fn recv(&mut self) -> LiveEvent {
-        std::future::poll_fn(|context| self.poll_recv(context)).await
-    }
-
-    /// What [`LiveEvents::recv`] would return now; when there is nothing yet, the task is woken once there is.
-    /// A stream waiting this way holds no future of its own while it is idle.
+    /// The next buffered event; once they are drained, whether the stream is closed or behind, or a heartbeat is
+    /// due. When there is nothing yet, the task is woken once there is: a stream waiting this way holds no future
+    /// of its own while it is idle.
     pub fn poll_recv(&mut self, context: &mut Context<'_>) -> Poll<LiveEvent> {
         self.shared.poll_ready(context.waker())
     }
@@ -246,7 +242,7 @@ impl LiveEvents {
         }
     }
 
-    /// What [`LiveEvents::recv`] would return now, if anything, without waiting.
+    /// What [`LiveEvents::poll_recv`] would return now, if anything, without waiting to be woken.
     pub fn ready_now(&mut self) -> Option<LiveEvent> {
         self.shared.ready_now()
     }

@@ -31,12 +31,12 @@ fn limits() -> StreamLimits {
 }
 
 /// What the stream reads next, within a minute (of the paused clock too, longer than the heartbeat tests'
-/// ticks): a lost wake-up fails the test rather than hanging it. The timeout's own wake-up polls `recv` once more,
-/// which then finds what it missed, so a read that took the whole minute fails too.
+/// ticks): a lost wake-up fails the test rather than hanging it. The timeout's own wake-up polls the stream once
+/// more, which then finds what it missed, so a read that took the whole minute fails too.
 async fn recv(stream: &mut LiveEvents) -> LiveEvent {
     const LIMIT: Duration = Duration::from_secs(60);
     let started = Instant::now();
-    let live = tokio::time::timeout(LIMIT, stream.recv())
+    let live = tokio::time::timeout(LIMIT, std::future::poll_fn(|context| stream.poll_recv(context)))
         .await
         .expect("the stream is woken");
     assert!(started.elapsed() < LIMIT, "the stream was woken by the timeout alone");
